@@ -1,0 +1,341 @@
+/*
+ * dtc.h - public API of libdtc, a two-phase-commit transaction coordinator
+ * for processes on one Linux host.
+ *
+ * All transaction state lives in one POSIX shared-memory segment per
+ * instance, created by the supervisor daemon (dtcd).  Coordinators (any
+ * process linking libdtc) begin transactions, enlist participants by name
+ * with a payload, and drive prepare/commit/rollback.  Participants are
+ * separate processes that register under a unique name and serve requests
+ * through callbacks.  Every function returns a dtc_result; dtc_strerror()
+ * names it.  See README.md for the architecture and failure semantics.
+ */
+#ifndef DTC_DTC_H
+#define DTC_DTC_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- result codes ------------------------------------------------------ */
+
+typedef enum dtc_result {
+    DTC_OK = 0,
+    DTC_EINVAL,        /* bad argument */
+    DTC_ENOTFOUND,     /* transaction not found */
+    DTC_ESTATE,        /* wrong state for this call */
+    DTC_EBUSY,         /* another thread is driving this transaction */
+    DTC_ETXNFULL,      /* too many concurrent transactions */
+    DTC_EPARTFULL,     /* too many participants in the transaction */
+    DTC_EUNKNOWN,      /* unknown participant (no such name registered) */
+    DTC_ENOTALIVE,     /* participant not alive */
+    DTC_EREFUSED,      /* prepare refused: a participant voted no */
+    DTC_EPARTICIPANT,  /* a participant reported an error */
+    DTC_ETIMEOUT,      /* a participant did not answer in time */
+    DTC_ECOMMIT,       /* commit failed: everyone was rolled back */
+    DTC_EROLLBACK,     /* rollback failed at some participant */
+    DTC_EHEURISTIC,    /* mixed outcome: needs an operator (dtcctl resolve) */
+    DTC_EABORTED,      /* the supervisor rolled the transaction back */
+    DTC_ENOSEGMENT,    /* no segment for this instance (is dtcd running?) */
+    DTC_ENOSUPERVISOR, /* the supervisor is not running */
+    DTC_ESHUTDOWN,     /* the supervisor is shutting down: no new begins */
+    DTC_EMAGIC,        /* the segment is not a dtc segment */
+    DTC_EVERSION,      /* the segment has another layout version */
+    DTC_ESIZE,         /* the segment's sizes do not match this build */
+    DTC_ECORRUPT,      /* a slot or header in the segment is damaged */
+    DTC_ENAMETAKEN,    /* a live participant already has this name */
+    DTC_EREGFULL,      /* no free participant slot */
+    DTC_ETOOBIG,       /* name, payload or reason too long */
+    DTC_EEXIST,        /* a supervisor already runs this instance */
+    DTC_ESYS,          /* a system call failed (see errno / the log) */
+    DTC_RESULT_COUNT
+} dtc_result;
+
+/* Name of a result code, e.g. "participant voted no".  Never NULL. */
+const char *dtc_strerror(dtc_result rc);
+/* Symbolic name, e.g. "DTC_EREFUSED".  Never NULL. */
+const char *dtc_result_name(dtc_result rc);
+
+/* ---- limits ------------------------------------------------------------ */
+
+#define DTC_NAME_MAX 32        /* participant name, including the NUL */
+#define DTC_PAYLOAD_MAX 256    /* payload bytes per enlistment */
+#define DTC_REASON_MAX 128     /* vote / error reason, including the NUL */
+#define DTC_INSTANCE_MAX 48    /* instance name, including the NUL */
+
+#define DTC_DEFAULT_MAX_TXNS 100
+#define DTC_DEFAULT_MAX_PARTS_PER_TXN 10
+#define DTC_DEFAULT_MAX_PARTICIPANTS 64
+/* The largest limits a segment may be created with. */
+#define DTC_LIMIT_MAX_TXNS 1024
+#define DTC_LIMIT_MAX_PARTS_PER_TXN 32
+#define DTC_LIMIT_MAX_PARTICIPANTS 128
+
+typedef struct dtc_limits {
+    uint32_t max_txns;          /* concurrent transactions */
+    uint32_t max_parts_per_txn; /* enlistments per transaction */
+    uint32_t max_participants;  /* registered participant processes */
+} dtc_limits;
+
+/* Fills *l with the defaults above. */
+void dtc_limits_default(dtc_limits *l);
+/* Size in bytes of a segment built for these limits (0 if out of range). */
+size_t dtc_segment_size(const dtc_limits *l);
+
+/* ---- instance ---------------------------------------------------------- */
+
+typedef struct dtc_instance dtc_instance;
+
+/* Attaches to the segment of instance `name` (NULL: $DTC_INSTANCE, else
+ * "default").  Fails with DTC_ENOSEGMENT, DTC_EMAGIC, DTC_EVERSION,
+ * DTC_ESIZE or DTC_ECORRUPT without touching the segment. */
+dtc_result dtc_open(const char *name, dtc_instance **out);
+void dtc_close(dtc_instance **inst);
+/* The instance name actually used (after the NULL / env default). */
+const char *dtc_instance_name(const dtc_instance *inst);
+/* Resolves NULL / $DTC_INSTANCE / "default" into buf; validates it. */
+dtc_result dtc_resolve_instance(const char *name, char buf[DTC_INSTANCE_MAX]);
+
+/* ---- transaction ids --------------------------------------------------- */
+
+typedef struct dtc_txid {
+    unsigned char bytes[16];
+} dtc_txid;
+
+#define DTC_TXID_STRLEN 37 /* 36 characters and the NUL */
+void dtc_txid_format(const dtc_txid *id, char out[DTC_TXID_STRLEN]);
+dtc_result dtc_txid_parse(const char *s, dtc_txid *out);
+
+/* ---- coordinator API --------------------------------------------------- */
+
+typedef enum dtc_txn_state {
+    DTC_TXN_FREE = 0,   /* slot unused */
+    DTC_TXN_ACTIVE,     /* begun, enlisting */
+    DTC_TXN_PREPARING,  /* prepare sent, collecting votes */
+    DTC_TXN_PREPARED,   /* every participant voted yes */
+    DTC_TXN_COMMITTING, /* the commit decision is taken */
+    DTC_TXN_COMMITTED,  /* every participant acknowledged the commit */
+    DTC_TXN_ABORTING,   /* the rollback decision is taken */
+    DTC_TXN_ABORTED,    /* every participant acknowledged the rollback */
+    DTC_TXN_HEURISTIC,  /* mixed outcome, kept for an operator */
+    DTC_TXN_STATE_COUNT
+} dtc_txn_state;
+
+const char *dtc_txn_state_name(dtc_txn_state s);
+
+/* Per-enlistment status of the last request sent to it. */
+typedef enum dtc_entry_status {
+    DTC_ENTRY_IDLE = 0, /* nothing asked yet */
+    DTC_ENTRY_PENDING,  /* request sent, no answer yet */
+    DTC_ENTRY_YES,      /* prepare: yes vote; commit/rollback: done */
+    DTC_ENTRY_NO,       /* prepare: no vote */
+    DTC_ENTRY_ERROR,    /* the participant reported an error */
+    DTC_ENTRY_TIMEOUT,  /* no answer before the deadline */
+    DTC_ENTRY_DEAD,     /* the participant died before answering */
+    DTC_ENTRY_STATUS_COUNT
+} dtc_entry_status;
+
+const char *dtc_entry_status_name(dtc_entry_status s);
+
+typedef enum dtc_op {
+    DTC_OP_NONE = 0,
+    DTC_OP_ENLIST,
+    DTC_OP_PREPARE,
+    DTC_OP_COMMIT,
+    DTC_OP_ROLLBACK,
+    DTC_OP_COUNT
+} dtc_op;
+
+const char *dtc_op_name(dtc_op op);
+
+typedef struct dtc_txn_options {
+    uint32_t prepare_timeout_ms;  /* default 5000 */
+    uint32_t commit_timeout_ms;   /* default 5000: whole commit phase */
+    uint32_t rollback_timeout_ms; /* default 5000: whole rollback phase */
+    uint32_t max_retries;         /* commit/rollback deliveries, default 3 */
+} dtc_txn_options;
+
+void dtc_txn_options_default(dtc_txn_options *o);
+
+/* What happened at one enlistment, for reports and status. */
+typedef struct dtc_entry_info {
+    char name[DTC_NAME_MAX];
+    dtc_op op;                 /* last request sent */
+    dtc_entry_status status;   /* its answer */
+    dtc_entry_status vote;     /* the prepare vote (IDLE if none) */
+    uint32_t attempts;         /* deliveries of the current op */
+    char reason[DTC_REASON_MAX];
+} dtc_entry_info;
+
+typedef struct dtc_txn_info {
+    dtc_txid id;
+    dtc_txn_state state;
+    uint32_t generation;
+    pid_t owner_pid;
+    int adopted;               /* finished by the supervisor */
+    uint64_t age_ms;
+    uint32_t nentries;
+    dtc_entry_info entries[DTC_LIMIT_MAX_PARTS_PER_TXN];
+} dtc_txn_info;
+
+/* Starts a transaction; opts may be NULL (defaults). */
+dtc_result dtc_begin_transaction(dtc_instance *inst, const dtc_txn_options *opts,
+                                 dtc_txid *out);
+/* Adds participant `name` with `payload` (len bytes of text, no NUL
+ * needed).  The participant runs its enlist work step (records the
+ * versions the payload touches) asynchronously; its failure shows as an
+ * error vote at prepare. */
+dtc_result dtc_enlist(dtc_instance *inst, const dtc_txid *id, const char *name,
+                      const void *payload, size_t len);
+/* Phase one.  On a no vote, an error, a timeout or a dead participant
+ * every enlisted participant is rolled back and the slot is freed; the
+ * result says why (DTC_EREFUSED, DTC_EPARTICIPANT, DTC_ETIMEOUT).
+ * `report` (may be NULL) receives what each participant answered. */
+dtc_result dtc_prepare_transaction(dtc_instance *inst, const dtc_txid *id,
+                                   dtc_txn_info *report);
+/* Phase two (runs phase one first on an ACTIVE transaction).  DTC_OK once
+ * every participant committed.  The slot is freed on return unless the
+ * outcome is DTC_EHEURISTIC. */
+dtc_result dtc_commit_transaction(dtc_instance *inst, const dtc_txid *id,
+                                  dtc_txn_info *report);
+/* Rolls back every enlisted participant; idempotent. */
+dtc_result dtc_rollback_transaction(dtc_instance *inst, const dtc_txid *id,
+                                    dtc_txn_info *report);
+/* Snapshot of one transaction's slot. */
+dtc_result dtc_transaction_status(dtc_instance *inst, const dtc_txid *id,
+                                  dtc_txn_info *out);
+
+/* ---- participant API --------------------------------------------------- */
+
+typedef enum dtc_vote {
+    DTC_VOTE_YES = 0, /* Ok(true) */
+    DTC_VOTE_NO,      /* Ok(false): cannot prepare (conflict, no stock...) */
+    DTC_VOTE_ERROR    /* Err(reason) */
+} dtc_vote;
+
+/* One request handed to a callback.  `reason` is a buffer the callback
+ * may fill (NUL-terminated, at most DTC_REASON_MAX bytes). */
+typedef struct dtc_request {
+    dtc_txid txid;
+    dtc_op op;
+    const char *payload; /* NUL-terminated copy */
+    size_t payload_len;
+    char *reason;
+} dtc_request;
+
+/* Callbacks of a participant.  enlist and prepare return a vote (an enlist
+ * NO or ERROR makes the prepare vote the same without calling prepare);
+ * commit and rollback return 0 on success, -1 with a reason on failure.
+ * They must be idempotent per transaction id.  flush (may be NULL) is
+ * called once after every batch, before any answer of the batch is
+ * published: the place for one fsync covering the whole batch. */
+typedef struct dtc_participant_ops {
+    dtc_vote (*enlist)(void *ctx, const dtc_request *rq);
+    dtc_vote (*prepare)(void *ctx, const dtc_request *rq);
+    int (*commit)(void *ctx, const dtc_request *rq);
+    int (*rollback)(void *ctx, const dtc_request *rq);
+    int (*flush)(void *ctx);
+    void *ctx;
+} dtc_participant_ops;
+
+typedef struct dtc_participant dtc_participant;
+
+/* Registers this process under `name`.  DTC_ENAMETAKEN if a live process
+ * holds the name; a dead holder's slot is reclaimed first. */
+dtc_result dtc_participant_register(dtc_instance *inst, const char *name,
+                                    dtc_participant **out);
+/* Waits up to timeout_ms for requests and serves every pending one as one
+ * batch.  *served (may be NULL) receives how many were served. */
+dtc_result dtc_participant_serve_once(dtc_participant *p,
+                                      const dtc_participant_ops *ops,
+                                      int timeout_ms, unsigned *served);
+/* Serves until *stop becomes non-zero (checked at least every 200 ms). */
+dtc_result dtc_participant_serve(dtc_participant *p,
+                                 const dtc_participant_ops *ops,
+                                 volatile sig_atomic_t *stop);
+/* Frees the slot; pending requests are failed as from a dead process. */
+void dtc_participant_unregister(dtc_participant **p);
+
+/* ---- introspection (dtcctl) -------------------------------------------- */
+
+typedef struct dtc_counters {
+    uint64_t begun, committed, aborted, timed_out, reclaimed, heuristic;
+} dtc_counters;
+
+typedef struct dtc_status {
+    char instance[DTC_INSTANCE_MAX];
+    dtc_limits limits;
+    size_t segment_size;
+    uint32_t layout_version;
+    pid_t supervisor_pid;
+    int supervisor_alive;
+    int shutting_down;
+    uint32_t txns_in_use;
+    uint32_t participants_registered;
+    uint32_t corrupt_slots;     /* slots found damaged and quarantined */
+    dtc_counters counters;
+} dtc_status;
+
+dtc_result dtc_get_status(dtc_instance *inst, dtc_status *out);
+
+typedef struct dtc_participant_info {
+    char name[DTC_NAME_MAX];
+    uint32_t slot;
+    pid_t pid;
+    int alive;
+    uint32_t pending;   /* requests queued, not yet answered */
+    uint64_t served;    /* requests answered since registration */
+} dtc_participant_info;
+
+/* Fills up to cap entries; *n receives the number of in-use slots. */
+dtc_result dtc_list_participants(dtc_instance *inst, dtc_participant_info *arr,
+                                 size_t cap, size_t *n);
+dtc_result dtc_list_transactions(dtc_instance *inst, dtc_txn_info *arr,
+                                 size_t cap, size_t *n);
+
+/* ---- supervisor -------------------------------------------------------- */
+
+typedef struct dtc_supervisor_config {
+    const char *instance;   /* NULL: $DTC_INSTANCE or "default" */
+    dtc_limits limits;
+    int group_access;       /* create the segment 0660 instead of 0600 */
+    uint32_t tick_ms;       /* loop period, default 50 */
+    uint32_t shutdown_grace_ms; /* SIGTERM: time for in-flight txns, 3000 */
+    uint32_t orphan_timeout_ms; /* idle ACTIVE/PREPARED txns, default 30000 */
+} dtc_supervisor_config;
+
+void dtc_supervisor_config_default(dtc_supervisor_config *c);
+/* Creates (or re-attaches to and validates) the segment, then loops until
+ * *stop; on stop, refuses new begins, waits for in-flight transactions,
+ * rolls back the rest and removes the segment. */
+dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg,
+                              volatile sig_atomic_t *stop);
+
+/* ---- logging ----------------------------------------------------------- */
+
+typedef enum dtc_log_level {
+    DTC_LOG_ERROR = 0,
+    DTC_LOG_WARN,
+    DTC_LOG_INFO,
+    DTC_LOG_DEBUG
+} dtc_log_level;
+
+/* Level from $DTC_LOG if set, else `dflt`.  Daemons pass DTC_LOG_INFO;
+ * the library's own default is DTC_LOG_WARN. */
+void dtc_log_init(dtc_log_level dflt);
+/* Append log lines to `path` instead of stderr. */
+dtc_result dtc_log_to_file(const char *path);
+/* One key=value line: ts level pid event [txid] [participant] msg. */
+void dtc_log(dtc_log_level lvl, const char *event, const dtc_txid *txid,
+             const char *participant, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DTC_DTC_H */

@@ -1,0 +1,144 @@
+/*
+ * internal.h - declarations shared by libdtc's source files (not public).
+ *
+ * Naming: dtc__ for library-internal functions.  Each group below lives
+ * in the file named in its comment.
+ */
+#ifndef DTC_INTERNAL_H
+#define DTC_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dtc/dtc.h"
+#include "shm.h"
+
+/* An attachment to a segment (process-local). */
+struct dtc_instance {
+    char name[DTC_INSTANCE_MAX];
+    struct dtc_shm_header *hdr;
+    size_t size;
+    /* Copies of the header's geometry taken at attach and validated then:
+     * never re-read from the segment, so a scribbled header cannot make
+     * us index out of bounds (PostgreSQL's postmaster habit). */
+    uint32_t max_txns, max_parts, max_participants, ring_cap;
+    size_t txn_off, part_off, txn_slot_size, part_slot_size;
+    pid_t pid;            /* this process */
+    uint64_t start_time;  /* this process's /proc start time */
+};
+
+/* ---- segment.c: create / attach / geometry ----------------------------- */
+
+/* "/dtc.<name>" into buf. */
+void dtc__shm_name(const char *instance, char *buf, size_t size);
+/* Creates and initializes a fresh segment (fails with DTC_EEXIST if one
+ * exists); mode 0600 or 0660. */
+dtc_result dtc__segment_create(const char *instance, const dtc_limits *l,
+                               int group_access, dtc_instance **out);
+/* Validates an attached header against this build: magic, version,
+ * format, sizes, limits, offsets.  Pure function of the bytes. */
+dtc_result dtc__header_validate(const struct dtc_shm_header *h, size_t mapped);
+/* Removes the segment name. */
+void dtc__segment_unlink(const char *instance);
+
+static inline struct dtc_txn_slot *dtc__txn(const dtc_instance *in, uint32_t i)
+{
+    return (struct dtc_txn_slot *)((char *)in->hdr + in->txn_off
+                                   + (size_t)i * in->txn_slot_size);
+}
+static inline struct dtc_part_slot *dtc__part(const dtc_instance *in, uint32_t i)
+{
+    return (struct dtc_part_slot *)((char *)in->hdr + in->part_off
+                                    + (size_t)i * in->part_slot_size);
+}
+
+/* Process-shared robust mutex / CLOCK_MONOTONIC condvar initializers. */
+int dtc__mutex_init(pthread_mutex_t *m);
+int dtc__cond_init(pthread_cond_t *c);
+
+/* ---- lock.c: the one lock wrapper --------------------------------------- */
+
+/* Called with the mutex held after EOWNERDEAD, before it is made
+ * consistent.  Returns 0 if the protected state is repaired, -1 if it
+ * cannot be (the caller then quarantines it). */
+typedef int (*dtc__repair_fn)(dtc_instance *in, void *obj);
+
+/* Locks m; on EOWNERDEAD runs repair(in, obj) then marks it consistent.
+ * DTC_OK, or DTC_ECORRUPT if the mutex is unrecoverable or repair failed
+ * (the lock is then NOT held). */
+dtc_result dtc__lock(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                     void *obj);
+void dtc__unlock(pthread_mutex_t *m);
+
+dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts);
+dtc_result dtc__part_lock(dtc_instance *in, struct dtc_part_slot *ps);
+dtc_result dtc__reg_lock(dtc_instance *in);
+
+/* Repair functions (also used by the tests). */
+int dtc__txn_repair(dtc_instance *in, void *ts);
+int dtc__part_repair(dtc_instance *in, void *ps);
+int dtc__reg_repair(dtc_instance *in, void *unused);
+
+/* Waits on c (held m) until abs_ns (CLOCK_MONOTONIC).  Returns 0 when
+ * woken, ETIMEDOUT, or EOWNERDEAD handled as for dtc__lock (repair run). */
+int dtc__cond_wait_until(dtc_instance *in, pthread_cond_t *c, pthread_mutex_t *m,
+                         dtc__repair_fn repair, void *obj, int64_t abs_ns);
+
+/* ---- proc.c: liveness safe against pid reuse ---------------------------- */
+
+/* Start time of pid (/proc/PID/stat field 22), 0 if no such process. */
+uint64_t dtc__proc_start_time(pid_t pid);
+/* True if pid is alive and still has this start time. */
+bool dtc__proc_alive(pid_t pid, uint64_t start);
+
+/* ---- clock -------------------------------------------------------------- */
+
+int64_t dtc__now_ns(void); /* CLOCK_MONOTONIC */
+
+/* ---- fault.c: named crash points ---------------------------------------- */
+
+/* If $DTC_CRASH_AT names `point` (optionally ":n" for the n-th hit), the
+ * process SIGKILLs itself there.  The list of points is in fault.c. */
+void dtc__fault(const char *point);
+
+/* ---- txn.c: the 2PC state machine --------------------------------------- */
+
+/* Is `from -> to` a legal transition? */
+bool dtc__txn_transition_ok(dtc_txn_state from, dtc_txn_state to);
+/* Finishes the transaction in slot idx / gen as its (new) driver: rolls
+ * it back before the decision, commits it after.  Used by the supervisor
+ * for adopted slots; frees the slot when done (unless HEURISTIC). */
+dtc_result dtc__txn_finish(dtc_instance *in, uint32_t idx, uint32_t gen);
+/* Marks entries waiting on requests of (part, pgen) as DEAD and wakes
+ * their drivers; used when a participant dies or unregisters. */
+void dtc__fail_requests(dtc_instance *in, const struct dtc_ring_req *reqs,
+                        size_t n, uint32_t part, uint32_t pgen);
+/* Fills a dtc_txn_info from a locked slot. */
+void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
+                        dtc_txn_info *out);
+
+/* ---- registry.c: participant slots -------------------------------------- */
+
+/* Finds the LIVE participant slot named `name`; fills idx and gen. */
+dtc_result dtc__part_find(dtc_instance *in, const char *name, uint32_t *idx,
+                          uint32_t *gen);
+/* Pushes a request onto participant idx's ring if its generation is gen,
+ * and signals it.  DTC_ENOTALIVE if the slot changed owner. */
+dtc_result dtc__part_push(dtc_instance *in, uint32_t idx, uint32_t gen,
+                          const struct dtc_ring_req *rq);
+/* Frees participant slot idx held by a dead (or leaving) process, failing
+ * its unanswered requests.  Takes sh_reg_lock then ps_lock. */
+dtc_result dtc__part_reclaim(dtc_instance *in, uint32_t idx, uint32_t gen,
+                             const char *why);
+
+/* ---- log.c -------------------------------------------------------------- */
+
+bool dtc__log_enabled(dtc_log_level lvl);
+
+/* ---- names.c: string tables --------------------------------------------- */
+
+bool dtc__name_valid(const char *name); /* [A-Za-z0-9._-]{1,31} */
+
+#endif /* DTC_INTERNAL_H */

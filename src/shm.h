@@ -1,0 +1,213 @@
+/*
+ * shm.h - the layout of a dtc shared-memory segment, and the lock order.
+ *
+ * One segment per instance, named "/dtc.<instance>", created by dtcd.
+ *
+ *   +------------------------+  offset 0
+ *   | dtc_shm_header         |  magic, format, sizes, limits, supervisor,
+ *   |                        |  counters, registry lock
+ *   +------------------------+  sh_txn_off
+ *   | dtc_txn_slot[max_txns] |  one per concurrent transaction, each
+ *   |   + entries[max_parts] |  sh_txn_slot_size bytes
+ *   +------------------------+  sh_part_off
+ *   | dtc_part_slot[max_p]   |  one per registered participant process,
+ *   |   + ring[ring_cap]     |  each sh_part_slot_size bytes
+ *   +------------------------+  sh_total_size
+ *
+ * Who talks to whom.  A coordinator thread owns a transaction slot from
+ * begin to the end of commit/rollback.  To ask participant P something it
+ * writes the request into the slot's entry (under the txn lock), then
+ * pushes (txn index, txn generation, entry, op) onto P's ring (under P's
+ * lock) and signals P's condvar.  P, the only waiter on its condvar, takes
+ * every pending request as one batch, runs its callbacks, calls flush
+ * (one fsync), then writes each answer into the txn entry (under the txn
+ * lock) and signals the txn condvar when the last awaited answer arrives.
+ * The coordinator is the only waiter on its txn condvar.  Every wait is a
+ * pthread_cond_timedwait on CLOCK_MONOTONIC.
+ *
+ * LOCK ORDER (the only one in dtc; any path that holds two locks takes
+ * them in this order, and no path waits for another process while holding
+ * a lock):
+ *
+ *     1. sh_reg_lock   (participant registry: names, pids of part slots)
+ *     2. one ps_lock   (a participant slot: its ring and counters)
+ *
+ *   A txn slot's ts_lock is never held together with any other lock: the
+ *   coordinator releases it before pushing onto a participant ring, and a
+ *   participant releases its ps_lock before it touches a txn slot.
+ *   sh_sup_lock (supervisor identity) is never held with any other lock.
+ *
+ * Repair on EOWNERDEAD (every lock goes through dtc__lock()):
+ *   - ts_lock: the dead holder was a coordinator, participant or the
+ *     supervisor mid-update.  Every update of a txn slot writes the entry
+ *     fields first and the slot state last, so the slot is valid in either
+ *     its old or new state; repair re-validates state, nentries, pending and
+ *     every entry's indexes, quarantines the slot if they are out of range,
+ *     recounts ts_pending, and re-initializes the condvar (its waiter may
+ *     be the dead process).
+ *   - ps_lock: re-validates ring head/tail against the capacity (a bad
+ *     ring is emptied: its requests' coordinators will time out and retry)
+ *     and re-initializes the condvar.
+ *   - sh_reg_lock: re-validates every participant slot's state and name
+ *     (an unterminated or invalid one is quarantined).
+ *   - sh_sup_lock: nothing to repair (single-field writes).
+ *
+ * Shared memory is hostile input: every index read from the segment is
+ * bounds-checked before use, and every (slot, generation) pair is
+ * re-checked under the slot's lock, so a slot reused by another
+ * transaction or participant is never mistaken for the old one.
+ */
+#ifndef DTC_SHM_H
+#define DTC_SHM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dtc/dtc.h"
+
+#define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
+#define DTC_LAYOUT_VERSION 1u
+#define DTC_CACHELINE 64
+
+/* A format word folding every layout-affecting size (LMDB style): a build
+ * with another pthread ABI or limits constant refuses to attach. */
+#define DTC_FORMAT_WORD                                                    \
+    ((uint32_t)(sizeof(pthread_mutex_t) << 24 | sizeof(pthread_cond_t) << 16 \
+                | DTC_PAYLOAD_MAX << 4 | (sizeof(pid_t) & 0xf)))
+
+/* ---- header -------------------------------------------------------------- */
+
+struct dtc_shm_header {
+    /* Written once by the creating dtcd before the segment is published
+     * (ftruncate + fill, then sh_ready = 1); read-only afterwards. */
+    uint64_t sh_magic;
+    uint32_t sh_version;          /* DTC_LAYOUT_VERSION */
+    uint32_t sh_format;           /* DTC_FORMAT_WORD */
+    uint64_t sh_total_size;       /* whole segment */
+    uint32_t sh_header_size;      /* sizeof(struct dtc_shm_header) */
+    uint32_t sh_txn_slot_size;    /* bytes per txn slot, entries included */
+    uint32_t sh_part_slot_size;   /* bytes per participant slot, ring incl. */
+    uint32_t sh_ring_cap;         /* requests per participant ring */
+    uint64_t sh_txn_off;          /* offset of txn slot 0 */
+    uint64_t sh_part_off;         /* offset of participant slot 0 */
+    uint32_t sh_max_txns;
+    uint32_t sh_max_parts_per_txn;
+    uint32_t sh_max_participants;
+    uint32_t sh_pad0;
+    char sh_instance[DTC_INSTANCE_MAX];
+    _Atomic uint32_t sh_ready;    /* 1 once the header above is complete */
+
+    /* Supervisor identity: written by dtcd under sh_sup_lock at start and
+     * cleared at clean exit; read unlocked by anyone (a torn read only
+     * makes a liveness check fail, which is re-done under the lock). */
+    pthread_mutex_t sh_sup_lock;
+    pid_t sh_sup_pid;
+    uint64_t sh_sup_start;        /* /proc/PID/stat field 22 */
+    /* Set by dtcd on SIGTERM; read by dtc_begin_transaction (atomic). */
+    _Atomic uint32_t sh_shutdown;
+
+    /* Counters: atomics, written by whoever finishes the event, never
+     * trusted for control decisions. */
+    _Atomic uint64_t sh_begun;
+    _Atomic uint64_t sh_committed;
+    _Atomic uint64_t sh_aborted;
+    _Atomic uint64_t sh_timed_out;
+    _Atomic uint64_t sh_reclaimed;
+    _Atomic uint64_t sh_heuristic;
+    _Atomic uint32_t sh_corrupt_slots; /* quarantined slots, see repair */
+
+    /* Participant registry lock (lock order 1): held while a participant
+     * slot changes owner (register, unregister, reclaim), so that two
+     * processes cannot take the same name. */
+    pthread_mutex_t sh_reg_lock;
+} __attribute__((aligned(DTC_CACHELINE)));
+
+/* ---- transaction slots ------------------------------------------------- */
+
+/* One enlistment.  All fields under the owning txn slot's ts_lock. */
+struct dtc_txn_entry {
+    uint32_t te_part;          /* participant slot index: bounds-check! */
+    uint32_t te_part_gen;      /* that slot's ps_gen at enlist/redelivery */
+    uint8_t te_op;             /* dtc_op: last request pushed */
+    uint8_t te_status;         /* dtc_entry_status of te_op's answer */
+    uint8_t te_vote;           /* prepare vote, kept after prepare */
+    uint8_t te_enlist_status;  /* YES / NO / ERROR once the work step ran */
+    uint16_t te_attempts;      /* deliveries of te_op */
+    uint16_t te_payload_len;   /* <= DTC_PAYLOAD_MAX */
+    int64_t te_next_retry_ns;  /* CLOCK_MONOTONIC, 0 = none */
+    char te_name[DTC_NAME_MAX];
+    char te_reason[DTC_REASON_MAX];      /* last answer's reason */
+    char te_enlist_reason[DTC_REASON_MAX];
+    char te_payload[DTC_PAYLOAD_MAX + 1]; /* NUL-terminated */
+};
+
+/* Flags in ts_flags. */
+#define DTC_TS_ADOPTED 0x1u       /* the supervisor took the slot over */
+#define DTC_TS_COMMIT_FAILED 0x2u /* aborting because a commit failed */
+#define DTC_TS_QUARANTINED 0x4u   /* damaged: never reused, reported */
+
+struct dtc_txn_slot {
+    /* ts_lock guards every field below; lock with dtc__lock(). */
+    pthread_mutex_t ts_lock;
+    /* Waited on only by the slot's driver (ts_driver); re-initialized
+     * under ts_lock whenever the slot gets a new owner. Never destroyed. */
+    pthread_cond_t ts_cond;
+    uint32_t ts_state;        /* dtc_txn_state; written last in an update */
+    uint32_t ts_gen;          /* +1 each time the slot is (re)allocated */
+    uint32_t ts_flags;        /* DTC_TS_* */
+    uint32_t ts_nentries;     /* <= sh_max_parts_per_txn */
+    uint32_t ts_pending;      /* entries with status PENDING */
+    uint32_t ts_result;       /* dtc_result recorded at the decision */
+    unsigned char ts_txid[16];
+    pid_t ts_owner_pid;       /* coordinator process (or dtcd if adopted) */
+    uint64_t ts_owner_start;  /* its /proc start time: pid-reuse safe */
+    uint64_t ts_driver;       /* token of the thread in a call, 0 = none */
+    int64_t ts_begin_ns;      /* CLOCK_MONOTONIC at begin */
+    int64_t ts_touch_ns;      /* last call by the owner (orphan detection) */
+    int64_t ts_deadline_ns;   /* current phase deadline, 0 = none */
+    uint32_t ts_prepare_ms, ts_commit_ms, ts_rollback_ms, ts_max_retries;
+    struct dtc_txn_entry ts_entries[]; /* sh_max_parts_per_txn of them */
+};
+
+/* ---- participant slots ------------------------------------------------- */
+
+/* One queued request.  Written by a coordinator under the ring's ps_lock. */
+struct dtc_ring_req {
+    uint32_t rq_gen;   /* ts_gen when pushed */
+    uint16_t rq_txn;   /* txn slot index: bounds-check! */
+    uint8_t rq_entry;  /* entry index: bounds-check! */
+    uint8_t rq_op;     /* dtc_op */
+};
+
+enum dtc_part_state {
+    DTC_PS_FREE = 0,
+    DTC_PS_LIVE = 1,
+    DTC_PS_QUARANTINED = 2
+};
+
+struct dtc_part_slot {
+    /* ps_lock guards the ring, the counters and ps_cond.  ps_state,
+     * ps_gen, ps_name, ps_pid and ps_start change only with both
+     * sh_reg_lock and ps_lock held, so either lock suffices to read them. */
+    pthread_mutex_t ps_lock;
+    /* Waited on only by the participant process; re-initialized under
+     * ps_lock at every registration and reclaim.  Never destroyed. */
+    pthread_cond_t ps_cond;
+    uint32_t ps_state;        /* enum dtc_part_state */
+    uint32_t ps_gen;          /* +1 at every registration */
+    char ps_name[DTC_NAME_MAX];
+    pid_t ps_pid;
+    uint64_t ps_start;
+    /* Ring: requests [ps_head, ps_tail) are unanswered; the participant
+     * advances ps_head only after it published the answers, so a dead
+     * participant's unanswered requests are exactly [ps_head, ps_tail).
+     * Free-running counters; index = counter % sh_ring_cap. */
+    uint64_t ps_head;
+    uint64_t ps_tail;
+    uint64_t ps_served;
+    struct dtc_ring_req ps_ring[]; /* sh_ring_cap of them */
+};
+
+#endif /* DTC_SHM_H */
