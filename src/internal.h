@@ -29,6 +29,14 @@ struct dtc_instance {
     uint64_t start_time;  /* this process's /proc start time */
 };
 
+/* A registered participant (process-local handle). */
+struct dtc_participant {
+    dtc_instance *in;
+    uint32_t idx, gen;          /* our slot and its generation */
+    char name[DTC_NAME_MAX];
+    struct dtc__work *work;     /* one batch (ring_cap items), participant.c */
+};
+
 /* ---- segment.c: create / attach / geometry ----------------------------- */
 
 /* "/dtc.<name>" into buf. */
@@ -103,14 +111,13 @@ int64_t dtc__now_ns(void); /* CLOCK_MONOTONIC */
  * process SIGKILLs itself there.  The list of points is in fault.c. */
 void dtc__fault(const char *point);
 
-/* ---- txn.c: the 2PC state machine --------------------------------------- */
+/* ---- txn.c: the 2PC state machine (more in txn.h) ------------------------ */
 
 /* Is `from -> to` a legal transition? */
 bool dtc__txn_transition_ok(dtc_txn_state from, dtc_txn_state to);
-/* Finishes the transaction in slot idx / gen as its (new) driver: rolls
- * it back before the decision, commits it after.  Used by the supervisor
- * for adopted slots; frees the slot when done (unless HEURISTIC). */
-dtc_result dtc__txn_finish(dtc_instance *in, uint32_t idx, uint32_t gen);
+
+/* ---- participant.c ------------------------------------------------------ */
+
 /* Marks entries waiting on requests of (part, pgen) as DEAD and wakes
  * their drivers; used when a participant dies or unregisters. */
 void dtc__fail_requests(dtc_instance *in, const struct dtc_ring_req *reqs,

@@ -43,14 +43,17 @@
  *     fields first and the slot state last, so the slot is valid in either
  *     its old or new state; repair re-validates state, nentries, pending and
  *     every entry's indexes, quarantines the slot if they are out of range,
- *     recounts ts_pending, and re-initializes the condvar (its waiter may
- *     be the dead process).
+ *     and recounts ts_pending.
  *   - ps_lock: re-validates ring head/tail against the capacity (a bad
- *     ring is emptied: its requests' coordinators will time out and retry)
- *     and re-initializes the condvar.
+ *     ring is emptied: its requests' coordinators will time out and retry).
  *   - sh_reg_lock: re-validates every participant slot's state and name
  *     (an unterminated or invalid one is quarantined).
  *   - sh_sup_lock: nothing to repair (single-field writes).
+ *   A lock holder that dies is never a condvar waiter (a waiter has
+ *   released the mutex), so repair leaves condvars alone: a live waiter may
+ *   still sleep on one.  Condvars are re-initialized when their slot gets
+ *   a new owner (begin, adoption by dtcd, registration, reclaim): the one
+ *   moment nobody can be waiting on them but a dead process.
  *
  * Shared memory is hostile input: every index read from the segment is
  * bounds-checked before use, and every (slot, generation) pair is

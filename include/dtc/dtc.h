@@ -307,6 +307,7 @@ typedef struct dtc_supervisor_config {
     uint32_t tick_ms;       /* loop period, default 50 */
     uint32_t shutdown_grace_ms; /* SIGTERM: time for in-flight txns, 3000 */
     uint32_t orphan_timeout_ms; /* idle ACTIVE/PREPARED txns, default 30000 */
+    int ready_fd;           /* if >= 0: "ready instance=N size=B" written here */
 } dtc_supervisor_config;
 
 void dtc_supervisor_config_default(dtc_supervisor_config *c);

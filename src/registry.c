@@ -1,0 +1,211 @@
+/*
+ * registry.c - participant slots: registration under a unique name,
+ * lookup by name, pushing requests onto a participant's ring, and
+ * reclaiming the slot of a participant that died or left.
+ *
+ * Ownership changes (register, reclaim) hold sh_reg_lock then ps_lock
+ * (lock order in shm.h); lookups and pushes hold only ps_lock.  A
+ * reclaimed participant's unanswered requests are failed after both locks
+ * are released, since that touches transaction slots.
+ */
+#include <stdio.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+dtc_result dtc__part_find(dtc_instance *in, const char *name, uint32_t *idx,
+                          uint32_t *gen)
+{
+    for (uint32_t i = 0; i < in->max_participants; i++) {
+        struct dtc_part_slot *ps = dtc__part(in, i);
+        /* Unlocked peek (a torn read only misses); re-checked below. */
+        if (ps->ps_state != DTC_PS_LIVE || strncmp(ps->ps_name, name, DTC_NAME_MAX) != 0)
+            continue;
+        if (dtc__part_lock(in, ps) != DTC_OK)
+            continue;
+        bool match = ps->ps_state == DTC_PS_LIVE
+                     && strncmp(ps->ps_name, name, DTC_NAME_MAX) == 0;
+        pid_t pid = ps->ps_pid;
+        *idx = i;
+        *gen = ps->ps_gen;
+        dtc__unlock(&ps->ps_lock);
+        if (!match)
+            continue;
+        if (kill(pid, 0) != 0) /* quick check; dtcd does the pid-reuse-safe one */
+            return DTC_ENOTALIVE;
+        return DTC_OK;
+    }
+    return DTC_EUNKNOWN;
+}
+
+dtc_result dtc__part_push(dtc_instance *in, uint32_t idx, uint32_t gen,
+                          const struct dtc_ring_req *rq)
+{
+    if (idx >= in->max_participants)
+        return DTC_ECORRUPT;
+    struct dtc_part_slot *ps = dtc__part(in, idx);
+    dtc_result rc = dtc__part_lock(in, ps);
+    if (rc != DTC_OK)
+        return rc;
+    if (ps->ps_state != DTC_PS_LIVE || ps->ps_gen != gen)
+        rc = DTC_ENOTALIVE;
+    else if (ps->ps_tail - ps->ps_head >= in->ring_cap)
+        rc = DTC_EBUSY;
+    else {
+        ps->ps_ring[ps->ps_tail % in->ring_cap] = *rq;
+        ps->ps_tail++;
+        /* Under the lock: after unlock the slot may get a new owner
+         * that re-initializes the condvar. */
+        pthread_cond_signal(&ps->ps_cond);
+    }
+    dtc__unlock(&ps->ps_lock);
+    return rc;
+}
+
+/* With sh_reg_lock held: frees slot idx if it still has generation gen;
+ * copies its unanswered requests into *reqs (malloc'd). */
+static size_t reclaim_locked(dtc_instance *in, uint32_t idx, uint32_t gen,
+                             struct dtc_ring_req **reqs)
+{
+    struct dtc_part_slot *ps = dtc__part(in, idx);
+    size_t n = 0;
+    *reqs = NULL;
+    if (dtc__part_lock(in, ps) != DTC_OK)
+        return 0;
+    if (ps->ps_state == DTC_PS_LIVE && ps->ps_gen == gen) {
+        uint64_t pending = ps->ps_tail - ps->ps_head;
+        *reqs = malloc((pending ? pending : 1) * sizeof **reqs);
+        for (uint64_t k = 0; *reqs != NULL && k < pending; k++)
+            (*reqs)[n++] = ps->ps_ring[(ps->ps_head + k) % in->ring_cap];
+        ps->ps_head = ps->ps_tail;
+        ps->ps_state = DTC_PS_FREE;
+        ps->ps_pid = 0;
+        ps->ps_start = 0;
+        dtc__cond_init(&ps->ps_cond); /* a dead waiter may haunt it */
+    }
+    dtc__unlock(&ps->ps_lock);
+    return n;
+}
+
+dtc_result dtc__part_reclaim(dtc_instance *in, uint32_t idx, uint32_t gen,
+                             const char *why)
+{
+    struct dtc_ring_req *reqs;
+    if (idx >= in->max_participants)
+        return DTC_EINVAL;
+    char name[DTC_NAME_MAX];
+    memcpy(name, dtc__part(in, idx)->ps_name, sizeof name);
+    name[DTC_NAME_MAX - 1] = '\0';
+    dtc_result rc = dtc__reg_lock(in);
+    if (rc != DTC_OK)
+        return rc;
+    size_t n = reclaim_locked(in, idx, gen, &reqs);
+    dtc__unlock(&in->hdr->sh_reg_lock);
+    dtc__fault("sup.mid_reclaim");
+    dtc__fail_requests(in, reqs, n, idx, gen);
+    free(reqs);
+    atomic_fetch_add(&in->hdr->sh_reclaimed, 1);
+    dtc_log(DTC_LOG_INFO, "reclaim", NULL, name, "slot=%u why=%s unanswered=%zu",
+            idx, why, n);
+    return DTC_OK;
+}
+
+/* With sh_reg_lock held: a slot to register `name` in, reclaiming a dead
+ * holder of the name.  Sets *dead_* when a dead holder was found. */
+static dtc_result pick_slot(dtc_instance *in, const char *name, uint32_t *out,
+                            int64_t *dead_idx, uint32_t *dead_gen)
+{
+    int64_t free_idx = -1;
+    *dead_idx = -1;
+    for (uint32_t i = 0; i < in->max_participants; i++) {
+        struct dtc_part_slot *ps = dtc__part(in, i);
+        if (ps->ps_state == DTC_PS_FREE && free_idx < 0)
+            free_idx = i;
+        if (ps->ps_state != DTC_PS_LIVE || strncmp(ps->ps_name, name, DTC_NAME_MAX) != 0)
+            continue;
+        if (dtc__proc_alive(ps->ps_pid, ps->ps_start))
+            return DTC_ENAMETAKEN;
+        *dead_idx = i;
+        *dead_gen = ps->ps_gen;
+    }
+    if (*dead_idx >= 0)
+        free_idx = *dead_idx;
+    if (free_idx < 0)
+        return DTC_EREGFULL;
+    *out = (uint32_t)free_idx;
+    return DTC_OK;
+}
+
+static void slot_take(dtc_instance *in, struct dtc_part_slot *ps, const char *name)
+{
+    /* Identity first, state last: an unlocked reader sees LIVE only
+     * once the name is complete. */
+    snprintf(ps->ps_name, sizeof ps->ps_name, "%s", name);
+    ps->ps_pid = in->pid;
+    ps->ps_start = in->start_time;
+    ps->ps_gen++;
+    ps->ps_head = ps->ps_tail = 0;
+    ps->ps_served = 0;
+    dtc__cond_init(&ps->ps_cond);
+    ps->ps_state = DTC_PS_LIVE;
+}
+
+dtc_result dtc_participant_register(dtc_instance *in, const char *name,
+                                    dtc_participant **out)
+{
+    if (in == NULL || out == NULL || name == NULL)
+        return DTC_EINVAL;
+    if (strlen(name) >= DTC_NAME_MAX)
+        return DTC_ETOOBIG;
+    if (!dtc__name_valid(name))
+        return DTC_EINVAL;
+    dtc_participant *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return DTC_ESYS;
+    struct dtc_ring_req *reqs = NULL;
+    size_t n = 0;
+    int64_t dead_idx;
+    uint32_t dead_gen = 0, idx = 0;
+    dtc_result rc = dtc__reg_lock(in);
+    if (rc == DTC_OK) {
+        rc = pick_slot(in, name, &idx, &dead_idx, &dead_gen);
+        if (rc == DTC_OK && dead_idx >= 0)
+            n = reclaim_locked(in, (uint32_t)dead_idx, dead_gen, &reqs);
+        struct dtc_part_slot *ps = dtc__part(in, idx);
+        if (rc == DTC_OK && (rc = dtc__part_lock(in, ps)) == DTC_OK) {
+            slot_take(in, ps, name);
+            p->gen = ps->ps_gen;
+            dtc__unlock(&ps->ps_lock);
+        }
+        dtc__unlock(&in->hdr->sh_reg_lock);
+    }
+    if (dead_idx >= 0 && rc == DTC_OK) {
+        dtc__fail_requests(in, reqs, n, (uint32_t)dead_idx, dead_gen);
+        dtc_log(DTC_LOG_INFO, "reclaim", NULL, name, "slot=%u why=name_reused_after_death",
+                (uint32_t)dead_idx);
+    }
+    free(reqs);
+    if (rc != DTC_OK) {
+        free(p);
+        return rc;
+    }
+    p->in = in;
+    p->idx = idx;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    dtc_log(DTC_LOG_INFO, "register", NULL, name, "slot=%u gen=%u", idx, p->gen);
+    *out = p;
+    return DTC_OK;
+}
+
+void dtc_participant_unregister(dtc_participant **pp)
+{
+    if (pp == NULL || *pp == NULL)
+        return;
+    dtc_participant *p = *pp;
+    dtc__part_reclaim(p->in, p->idx, p->gen, "unregistered");
+    free(p->work);
+    free(p);
+    *pp = NULL;
+}

@@ -1,0 +1,257 @@
+/*
+ * segment.c - the shared-memory segment: its size for given limits,
+ * creation by dtcd, attach with validation by everyone else.
+ *
+ * The header is hostile input like the rest of the segment: attach checks
+ * magic (DTC_EMAGIC), layout version (DTC_EVERSION), the format word and
+ * every size and offset against what this build computes from the limits
+ * (DTC_ESIZE), and that the creator finished writing it (DTC_ECORRUPT).
+ * After attach the geometry is read from the process-local copy in
+ * dtc_instance only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define ALIGN_UP(x) (((x) + DTC_CACHELINE - 1) / DTC_CACHELINE * DTC_CACHELINE)
+
+struct geometry {
+    size_t header, txn_slot, part_slot, txn_off, part_off, total;
+    uint32_t ring_cap;
+};
+
+static bool limits_ok(const dtc_limits *l)
+{
+    return l->max_txns >= 1 && l->max_txns <= DTC_LIMIT_MAX_TXNS
+           && l->max_parts_per_txn >= 1 && l->max_parts_per_txn <= DTC_LIMIT_MAX_PARTS_PER_TXN
+           && l->max_participants >= 1 && l->max_participants <= DTC_LIMIT_MAX_PARTICIPANTS;
+}
+
+/* Every request of every entry may be queued twice at one participant
+ * (an enlist and a prepare, or a late answer and a redelivery). */
+static void geometry(const dtc_limits *l, struct geometry *g)
+{
+    g->ring_cap = 2 * l->max_txns * l->max_parts_per_txn;
+    g->header = ALIGN_UP(sizeof(struct dtc_shm_header));
+    g->txn_slot = ALIGN_UP(sizeof(struct dtc_txn_slot)
+                           + l->max_parts_per_txn * sizeof(struct dtc_txn_entry));
+    g->part_slot = ALIGN_UP(sizeof(struct dtc_part_slot)
+                            + g->ring_cap * sizeof(struct dtc_ring_req));
+    g->txn_off = g->header;
+    g->part_off = g->txn_off + l->max_txns * g->txn_slot;
+    g->total = g->part_off + l->max_participants * g->part_slot;
+}
+
+size_t dtc_segment_size(const dtc_limits *l)
+{
+    struct geometry g;
+    if (l == NULL || !limits_ok(l))
+        return 0;
+    geometry(l, &g);
+    return g.total;
+}
+
+void dtc__shm_name(const char *instance, char *buf, size_t size)
+{
+    snprintf(buf, size, "/dtc.%s", instance);
+}
+
+int dtc__mutex_init(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    int rc = pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
+    return rc;
+}
+
+int dtc__cond_init(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+    return rc;
+}
+
+dtc_result dtc__header_validate(const struct dtc_shm_header *h, size_t mapped)
+{
+    if (mapped < sizeof *h)
+        return DTC_ESIZE;
+    if (h->sh_magic != DTC_SHM_MAGIC)
+        return DTC_EMAGIC;
+    if (h->sh_version != DTC_LAYOUT_VERSION)
+        return DTC_EVERSION;
+    if (atomic_load(&h->sh_ready) != 1)
+        return DTC_ECORRUPT;
+    dtc_limits l = {h->sh_max_txns, h->sh_max_parts_per_txn, h->sh_max_participants};
+    if (h->sh_format != DTC_FORMAT_WORD || !limits_ok(&l))
+        return DTC_ESIZE;
+    struct geometry g;
+    geometry(&l, &g);
+    if (h->sh_header_size != sizeof *h || h->sh_txn_slot_size != g.txn_slot
+        || h->sh_part_slot_size != g.part_slot || h->sh_ring_cap != g.ring_cap
+        || h->sh_txn_off != g.txn_off || h->sh_part_off != g.part_off
+        || h->sh_total_size != g.total || mapped != g.total)
+        return DTC_ESIZE;
+    if (memchr(h->sh_instance, '\0', sizeof h->sh_instance) == NULL)
+        return DTC_ECORRUPT;
+    return DTC_OK;
+}
+
+static dtc_instance *instance_new(const char *name, struct dtc_shm_header *h, size_t size)
+{
+    dtc_instance *in = calloc(1, sizeof *in);
+    if (in == NULL)
+        return NULL;
+    snprintf(in->name, sizeof in->name, "%s", name);
+    in->hdr = h;
+    in->size = size;
+    in->max_txns = h->sh_max_txns;
+    in->max_parts = h->sh_max_parts_per_txn;
+    in->max_participants = h->sh_max_participants;
+    in->ring_cap = h->sh_ring_cap;
+    in->txn_off = h->sh_txn_off;
+    in->part_off = h->sh_part_off;
+    in->txn_slot_size = h->sh_txn_slot_size;
+    in->part_slot_size = h->sh_part_slot_size;
+    in->pid = getpid();
+    in->start_time = dtc__proc_start_time(in->pid);
+    return in;
+}
+
+dtc_result dtc_open(const char *name, dtc_instance **out)
+{
+    char inst[DTC_INSTANCE_MAX], shm[DTC_INSTANCE_MAX + 8];
+    if (out == NULL)
+        return DTC_EINVAL;
+    *out = NULL;
+    dtc_result rc = dtc_resolve_instance(name, inst);
+    if (rc != DTC_OK)
+        return rc;
+    dtc__shm_name(inst, shm, sizeof shm);
+    int fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return errno == ENOENT ? DTC_ENOSEGMENT : DTC_ESYS;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return DTC_ESYS;
+    }
+    if ((size_t)st.st_size < sizeof(struct dtc_shm_header)) {
+        close(fd);
+        return st.st_size == 0 ? DTC_ECORRUPT : DTC_ESIZE;
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return DTC_ESYS;
+    rc = dtc__header_validate(p, (size_t)st.st_size);
+    if (rc == DTC_OK && (*out = instance_new(inst, p, (size_t)st.st_size)) == NULL)
+        rc = DTC_ESYS;
+    if (rc != DTC_OK)
+        munmap(p, (size_t)st.st_size);
+    return rc;
+}
+
+void dtc_close(dtc_instance **inst)
+{
+    if (inst == NULL || *inst == NULL)
+        return;
+    munmap((*inst)->hdr, (*inst)->size);
+    free(*inst);
+    *inst = NULL;
+}
+
+const char *dtc_instance_name(const dtc_instance *inst)
+{
+    return inst->name;
+}
+
+static void header_init(struct dtc_shm_header *h, const char *inst, const dtc_limits *l,
+                        const struct geometry *g)
+{
+    h->sh_magic = DTC_SHM_MAGIC;
+    h->sh_version = DTC_LAYOUT_VERSION;
+    h->sh_format = DTC_FORMAT_WORD;
+    h->sh_total_size = g->total;
+    h->sh_header_size = sizeof *h;
+    h->sh_txn_slot_size = (uint32_t)g->txn_slot;
+    h->sh_part_slot_size = (uint32_t)g->part_slot;
+    h->sh_ring_cap = g->ring_cap;
+    h->sh_txn_off = g->txn_off;
+    h->sh_part_off = g->part_off;
+    h->sh_max_txns = l->max_txns;
+    h->sh_max_parts_per_txn = l->max_parts_per_txn;
+    h->sh_max_participants = l->max_participants;
+    snprintf(h->sh_instance, sizeof h->sh_instance, "%s", inst);
+    dtc__mutex_init(&h->sh_sup_lock);
+    dtc__mutex_init(&h->sh_reg_lock);
+}
+
+static void slots_init(dtc_instance *in)
+{
+    for (uint32_t i = 0; i < in->max_txns; i++) {
+        dtc__mutex_init(&dtc__txn(in, i)->ts_lock);
+        dtc__cond_init(&dtc__txn(in, i)->ts_cond);
+    }
+    for (uint32_t i = 0; i < in->max_participants; i++) {
+        dtc__mutex_init(&dtc__part(in, i)->ps_lock);
+        dtc__cond_init(&dtc__part(in, i)->ps_cond);
+    }
+}
+
+dtc_result dtc__segment_create(const char *instance, const dtc_limits *l,
+                               int group_access, dtc_instance **out)
+{
+    char shm[DTC_INSTANCE_MAX + 8];
+    struct geometry g;
+    if (!limits_ok(l))
+        return DTC_EINVAL;
+    geometry(l, &g);
+    dtc__shm_name(instance, shm, sizeof shm);
+    mode_t mode = group_access ? 0660 : 0600;
+    int fd = shm_open(shm, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return errno == EEXIST ? DTC_EEXIST : DTC_ESYS;
+    if (fchmod(fd, mode) != 0 || ftruncate(fd, (off_t)g.total) != 0) {
+        close(fd);
+        shm_unlink(shm);
+        return DTC_ESYS;
+    }
+    void *p = mmap(NULL, g.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        shm_unlink(shm);
+        return DTC_ESYS;
+    }
+    header_init(p, instance, l, &g);
+    dtc_instance *in = instance_new(instance, p, g.total);
+    if (in == NULL) {
+        munmap(p, g.total);
+        shm_unlink(shm);
+        return DTC_ESYS;
+    }
+    slots_init(in);
+    atomic_store(&in->hdr->sh_ready, 1); /* published: attach may succeed */
+    *out = in;
+    return DTC_OK;
+}
+
+void dtc__segment_unlink(const char *instance)
+{
+    char shm[DTC_INSTANCE_MAX + 8];
+    dtc__shm_name(instance, shm, sizeof shm);
+    shm_unlink(shm);
+}

@@ -1,0 +1,303 @@
+/*
+ * supervisor.c - the loop of dtcd.
+ *
+ * Creates the segment (or re-attaches to the one a crashed dtcd left,
+ * after validating it), then every tick:
+ *   - reclaims the slot of every participant whose process died (pid and
+ *     start time, so pid reuse cannot fool it), failing its unanswered
+ *     requests so their coordinators stop waiting;
+ *   - adopts every transaction whose coordinator died, or stalled past its
+ *     deadline, or left it ACTIVE/PREPARED longer than the orphan
+ *     timeout, and finishes it on a thread of its own with the same state
+ *     machine a coordinator runs (txn.c): rolled back before the commit
+ *     decision, committed after it;
+ *   - frees the finished slots of dead coordinators.
+ * On stop (SIGTERM) it refuses new begins, gives in-flight transactions
+ * shutdown_grace_ms to finish, rolls back the rest, removes the segment.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "txn.h"
+
+#define STALL_GRACE_NS (2LL * 1000000000) /* past a phase deadline */
+#define LIVENESS_CACHE 128
+
+struct sup {
+    dtc_instance *in;
+    const dtc_supervisor_config *cfg;
+    _Atomic uint8_t *adopting; /* per txn slot: a finisher thread runs */
+    _Atomic int threads;
+    struct seen { pid_t pid; uint64_t start; bool alive; } cache[LIVENESS_CACHE];
+    int ncache;
+};
+
+struct finisher {
+    struct sup *s;
+    uint32_t idx, gen;
+    uint64_t token;
+};
+
+void dtc_supervisor_config_default(dtc_supervisor_config *c)
+{
+    memset(c, 0, sizeof *c);
+    dtc_limits_default(&c->limits);
+    c->tick_ms = 50;
+    c->shutdown_grace_ms = 3000;
+    c->orphan_timeout_ms = 30000;
+    c->ready_fd = -1;
+}
+
+/* Liveness with a per-tick cache: one /proc read per distinct process. */
+static bool alive(struct sup *s, pid_t pid, uint64_t start)
+{
+    for (int i = 0; i < s->ncache; i++)
+        if (s->cache[i].pid == pid && s->cache[i].start == start)
+            return s->cache[i].alive;
+    bool a = dtc__proc_alive(pid, start);
+    if (s->ncache < LIVENESS_CACHE)
+        s->cache[s->ncache++] = (struct seen){pid, start, a};
+    return a;
+}
+
+static void *finish_thread(void *arg)
+{
+    struct finisher *f = arg;
+    struct sup *s = f->s;
+    struct dtc_txn_slot *ts = dtc__txn(s->in, f->idx);
+    struct txn_ref r = {s->in, ts, f->idx, f->gen, f->token};
+    if (dtc__txn_lock(s->in, ts) == DTC_OK) {
+        if (ts->ts_gen == f->gen && ts->ts_driver == f->token) {
+            dtc__fault("sup.mid_finish");
+            dtc_txid id;
+            memcpy(id.bytes, ts->ts_txid, 16);
+            dtc_result rc = dtc__txn_drive(&r, DTC_TXN_ABORTED, DTC_EABORTED);
+            dtc_log(DTC_LOG_INFO, "finished", &id, NULL, "by=dtcd state=%s result=%s",
+                    dtc_txn_state_name(ts->ts_state), dtc_result_name(rc));
+            if (ts->ts_gen == f->gen && ts->ts_driver == f->token) {
+                ts->ts_driver = 0;
+                if (!dtc__proc_alive(ts->ts_owner_pid, ts->ts_owner_start))
+                    dtc__txn_release(&r); /* nobody left to tell */
+            }
+        }
+        dtc__unlock(&ts->ts_lock);
+    }
+    atomic_store(&s->adopting[f->idx], 0);
+    atomic_fetch_sub(&s->threads, 1);
+    free(f);
+    return NULL;
+}
+
+/* With ts_lock held: takes the slot over and starts a finisher. */
+static void adopt(struct sup *s, uint32_t idx, struct dtc_txn_slot *ts, bool owner_dead,
+                  const char *why)
+{
+    struct finisher *f = malloc(sizeof *f);
+    if (f == NULL)
+        return;
+    *f = (struct finisher){s, idx, ts->ts_gen, dtc__new_token(s->in)};
+    ts->ts_driver = f->token;
+    ts->ts_flags |= DTC_TS_ADOPTED;
+    if (owner_dead)
+        dtc__cond_init(&ts->ts_cond); /* the dead coordinator may have waited */
+    dtc_txid id;
+    memcpy(id.bytes, ts->ts_txid, 16);
+    dtc_log(DTC_LOG_WARN, "adopt", &id, NULL, "slot=%u state=%s why=%s owner=%d", idx,
+            dtc_txn_state_name(ts->ts_state), why, (int)ts->ts_owner_pid);
+    atomic_store(&s->adopting[idx], 1);
+    atomic_fetch_add(&s->threads, 1);
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &a, finish_thread, f) != 0) {
+        ts->ts_driver = 0;
+        atomic_store(&s->adopting[idx], 0);
+        atomic_fetch_sub(&s->threads, 1);
+        free(f);
+    }
+    pthread_attr_destroy(&a);
+}
+
+/* With ts_lock held: why this slot needs dtcd, or NULL. */
+static const char *needs_adoption(struct sup *s, struct dtc_txn_slot *ts, bool owner_dead,
+                                  bool stopping, int64_t now)
+{
+    uint32_t st = ts->ts_state;
+    bool terminal = st == DTC_TXN_COMMITTED || st == DTC_TXN_ABORTED || st == DTC_TXN_HEURISTIC;
+    if (terminal || (ts->ts_flags & DTC_TS_QUARANTINED))
+        return NULL;
+    if (owner_dead)
+        return "coordinator_died";
+    if (stopping)
+        return "shutdown";
+    if (ts->ts_driver == 0 && (st == DTC_TXN_ACTIVE || st == DTC_TXN_PREPARED)
+        && now - ts->ts_touch_ns > (int64_t)s->cfg->orphan_timeout_ms * 1000000)
+        return "orphan_timeout";
+    if (ts->ts_driver != 0 && ts->ts_deadline_ns != 0 && now > ts->ts_deadline_ns + STALL_GRACE_NS)
+        return "coordinator_stalled";
+    return NULL;
+}
+
+static void check_txn(struct sup *s, uint32_t idx, bool stopping, int64_t now)
+{
+    struct dtc_txn_slot *ts = dtc__txn(s->in, idx);
+    if (ts->ts_state == DTC_TXN_FREE || atomic_load(&s->adopting[idx]))
+        return;
+    if (dtc__txn_lock(s->in, ts) != DTC_OK)
+        return;
+    if (ts->ts_state != DTC_TXN_FREE) {
+        bool dead = !alive(s, ts->ts_owner_pid, ts->ts_owner_start);
+        const char *why = needs_adoption(s, ts, dead, stopping, now);
+        struct txn_ref r = {s->in, ts, idx, ts->ts_gen, 0};
+        if (why != NULL)
+            adopt(s, idx, ts, dead, why);
+        else if (dead && ts->ts_driver == 0)
+            dtc__txn_release(&r); /* finished, owner gone: free it */
+    }
+    dtc__unlock(&ts->ts_lock);
+}
+
+static void check_participant(struct sup *s, uint32_t idx)
+{
+    struct dtc_part_slot *ps = dtc__part(s->in, idx);
+    if (ps->ps_state != DTC_PS_LIVE)
+        return;
+    /* Unlocked read; dtc__part_reclaim re-checks the generation. */
+    uint32_t gen = ps->ps_gen;
+    if (!alive(s, ps->ps_pid, ps->ps_start))
+        dtc__part_reclaim(s->in, idx, gen, "process_died");
+}
+
+static void tick(struct sup *s, bool stopping)
+{
+    int64_t now = dtc__now_ns();
+    s->ncache = 0;
+    for (uint32_t i = 0; i < s->in->max_participants; i++)
+        check_participant(s, i);
+    for (uint32_t i = 0; i < s->in->max_txns; i++)
+        check_txn(s, i, stopping, now);
+}
+
+static void sleep_ms(uint32_t ms)
+{
+    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&t, NULL);
+}
+
+/* Creates the segment, or takes over the one a dead dtcd left. */
+static dtc_result attach(const dtc_supervisor_config *cfg, const char *name, dtc_instance **in)
+{
+    dtc_result rc = dtc__segment_create(name, &cfg->limits, cfg->group_access, in);
+    if (rc != DTC_EEXIST)
+        return rc;
+    if ((rc = dtc_open(name, in)) != DTC_OK) {
+        dtc_log(DTC_LOG_ERROR, "attach_refused", NULL, NULL, "instance=%s result=%s", name,
+                dtc_result_name(rc));
+        return rc;
+    }
+    struct dtc_shm_header *h = (*in)->hdr;
+    if (dtc__proc_alive(h->sh_sup_pid, h->sh_sup_start) && h->sh_sup_pid != getpid()) {
+        dtc_log(DTC_LOG_ERROR, "already_running", NULL, NULL, "instance=%s pid=%d", name,
+                (int)h->sh_sup_pid);
+        dtc_close(in);
+        return DTC_EEXIST;
+    }
+    dtc_log(DTC_LOG_WARN, "reattach", NULL, NULL, "instance=%s previous_pid=%d", name,
+            (int)h->sh_sup_pid);
+    return DTC_OK;
+}
+
+static dtc_result claim_supervisor(dtc_instance *in)
+{
+    struct dtc_shm_header *h = in->hdr;
+    dtc_result rc = dtc__lock(in, &h->sh_sup_lock, NULL, NULL);
+    if (rc != DTC_OK)
+        return rc;
+    if (dtc__proc_alive(h->sh_sup_pid, h->sh_sup_start) && h->sh_sup_pid != in->pid)
+        rc = DTC_EEXIST; /* lost a race with another dtcd */
+    else {
+        h->sh_sup_pid = in->pid;
+        h->sh_sup_start = in->start_time;
+        atomic_store(&h->sh_shutdown, 0);
+    }
+    dtc__unlock(&h->sh_sup_lock);
+    return rc;
+}
+
+static void announce(const dtc_supervisor_config *cfg, dtc_instance *in)
+{
+    dtc_limits big = {DTC_LIMIT_MAX_TXNS, DTC_LIMIT_MAX_PARTS_PER_TXN, DTC_LIMIT_MAX_PARTICIPANTS};
+    dtc_log(DTC_LOG_INFO, "start", NULL, NULL,
+            "instance=%s size=%zu max_txns=%u max_parts=%u max_participants=%u "
+            "largest_limits_size=%zu",
+            in->name, in->size, in->max_txns, in->max_parts, in->max_participants,
+            dtc_segment_size(&big));
+    if (cfg->ready_fd >= 0) {
+        dprintf(cfg->ready_fd, "ready instance=%s size=%zu\n", in->name, in->size);
+    }
+}
+
+/* Stop: no new begins, a grace period, then everything left is finished. */
+static void shutdown_instance(struct sup *s)
+{
+    atomic_store(&s->in->hdr->sh_shutdown, 1);
+    dtc_log(DTC_LOG_INFO, "shutdown", NULL, NULL, "grace_ms=%u", s->cfg->shutdown_grace_ms);
+    int64_t until = dtc__now_ns() + (int64_t)s->cfg->shutdown_grace_ms * 1000000;
+    bool busy = true;
+    for (int round = 0; busy && round < 10000; round++) {
+        bool past = dtc__now_ns() >= until;
+        tick(s, past);
+        busy = atomic_load(&s->threads) > 0;
+        for (uint32_t i = 0; !busy && i < s->in->max_txns; i++) {
+            uint32_t st = dtc__txn(s->in, i)->ts_state;
+            busy = st != DTC_TXN_FREE && st != DTC_TXN_HEURISTIC;
+        }
+        if (busy)
+            sleep_ms(s->cfg->tick_ms);
+        if (past && dtc__now_ns() >= until + 4 * (int64_t)s->cfg->shutdown_grace_ms * 1000000)
+            break; /* bounded: a participant that never answers */
+    }
+}
+
+dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg, volatile sig_atomic_t *stop)
+{
+    char name[DTC_INSTANCE_MAX];
+    dtc_instance *in = NULL;
+    dtc_result rc = dtc_resolve_instance(cfg->instance, name);
+    if (rc == DTC_OK)
+        rc = attach(cfg, name, &in);
+    if (rc == DTC_OK && (rc = claim_supervisor(in)) != DTC_OK)
+        dtc_close(&in);
+    if (rc != DTC_OK)
+        return rc;
+    struct sup s = {.in = in, .cfg = cfg};
+    s.adopting = calloc(in->max_txns, sizeof *s.adopting);
+    if (s.adopting == NULL) {
+        dtc_close(&in);
+        return DTC_ESYS;
+    }
+    announce(cfg, in);
+    while (!*stop) {
+        tick(&s, false);
+        sleep_ms(cfg->tick_ms ? cfg->tick_ms : 50);
+    }
+    shutdown_instance(&s);
+    for (int i = 0; i < 200 && atomic_load(&s.threads) > 0; i++)
+        sleep_ms(10);
+    dtc_status st;
+    dtc_get_status(in, &st);
+    dtc_log(DTC_LOG_INFO, "stop", NULL, NULL, "left_in_use=%u committed=%llu aborted=%llu",
+            st.txns_in_use, (unsigned long long)st.counters.committed,
+            (unsigned long long)st.counters.aborted);
+    in->hdr->sh_sup_pid = 0;
+    dtc__segment_unlink(name);
+    if (atomic_load(&s.threads) == 0) {
+        free(s.adopting);
+        dtc_close(&in);
+    }
+    return DTC_OK;
+}

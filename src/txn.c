@@ -1,0 +1,444 @@
+/*
+ * txn.c - the two-phase-commit state machine, driven by whoever holds a
+ * transaction slot's driver token: a coordinator thread inside a dtc_*
+ * call, or a dtcd thread that adopted the slot of a dead or stalled
+ * coordinator.  Both run exactly this code.
+ *
+ *   FREE -> ACTIVE -> PREPARING -> PREPARED -> COMMITTING -> COMMITTED
+ *             |          |            |            |
+ *             +----------+------------+--> ABORTING <+ (commit failed:
+ *                                            |        compensate all)
+ *                                            +-> ABORTED | HEURISTIC
+ *
+ * COMMITTING is the decision: from there on the transaction commits at
+ * every participant, retried with capped exponential backoff and jitter,
+ * unless the commit timeout passes or the retries run out; then the
+ * seeds' rule applies: every participant is rolled back, including those
+ * that committed (they compensate), and the result is DTC_ECOMMIT.  A
+ * rollback that cannot reach a participant that promised (voted yes)
+ * ends HEURISTIC: the slot is kept for an operator.  A participant that
+ * never voted yes and is gone is presumed aborted (it holds nothing
+ * durable; on restart it rolls back what it does not find here).
+ *
+ * Locking: ts_lock only, never with another lock; it is released before
+ * every push onto a participant ring and across every wait.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "txn.h"
+
+#define BACKOFF_BASE_MS 20
+#define BACKOFF_CAP_MS 1000
+
+static const uint16_t legal[DTC_TXN_STATE_COUNT] = {
+    [DTC_TXN_FREE] = 1u << DTC_TXN_ACTIVE,
+    [DTC_TXN_ACTIVE] = 1u << DTC_TXN_PREPARING | 1u << DTC_TXN_ABORTING,
+    [DTC_TXN_PREPARING] = 1u << DTC_TXN_PREPARED | 1u << DTC_TXN_ABORTING,
+    [DTC_TXN_PREPARED] = 1u << DTC_TXN_COMMITTING | 1u << DTC_TXN_ABORTING,
+    [DTC_TXN_COMMITTING] = 1u << DTC_TXN_COMMITTED | 1u << DTC_TXN_ABORTING,
+    [DTC_TXN_COMMITTED] = 1u << DTC_TXN_FREE,
+    [DTC_TXN_ABORTING] = 1u << DTC_TXN_ABORTED | 1u << DTC_TXN_HEURISTIC,
+    [DTC_TXN_ABORTED] = 1u << DTC_TXN_FREE,
+    [DTC_TXN_HEURISTIC] = 1u << DTC_TXN_FREE,
+};
+
+bool dtc__txn_transition_ok(dtc_txn_state from, dtc_txn_state to)
+{
+    return (unsigned)from < DTC_TXN_STATE_COUNT && (unsigned)to < DTC_TXN_STATE_COUNT
+           && (legal[from] >> to & 1u);
+}
+
+static dtc_txid txid_of(const struct dtc_txn_slot *ts)
+{
+    dtc_txid id;
+    memcpy(id.bytes, ts->ts_txid, sizeof id.bytes);
+    return id;
+}
+
+/* With ts_lock held.  Refuses (and logs) an illegal transition. */
+bool dtc__txn_set_state(struct txn_ref *r, dtc_txn_state to)
+{
+    struct dtc_txn_slot *ts = r->ts;
+    dtc_txid id = txid_of(ts);
+    if (!dtc__txn_transition_ok(ts->ts_state, to)) {
+        dtc_log(DTC_LOG_ERROR, "illegal_transition", &id, NULL, "from=%s to=%s",
+                dtc_txn_state_name(ts->ts_state), dtc_txn_state_name(to));
+        return false;
+    }
+    dtc_log(DTC_LOG_INFO, "state", &id, NULL, "from=%s to=%s",
+            dtc_txn_state_name(ts->ts_state), dtc_txn_state_name(to));
+    ts->ts_state = to;
+    return true;
+}
+
+static int64_t backoff_ns(uint32_t attempts)
+{
+    static _Thread_local unsigned seed;
+    if (seed == 0)
+        seed = (unsigned)dtc__now_ns() | 1u;
+    uint32_t shift = attempts > 6 ? 6 : attempts;
+    int64_t ms = (int64_t)BACKOFF_BASE_MS << shift;
+    if (ms > BACKOFF_CAP_MS)
+        ms = BACKOFF_CAP_MS;
+    ms = ms / 2 + rand_r(&seed) % (ms / 2 + 1); /* jitter: [ms/2, ms] */
+    return ms * 1000000;
+}
+
+/* With ts_lock held: records an answer for entry e (if still awaited). */
+void dtc__entry_answer(struct dtc_txn_slot *ts, struct dtc_txn_entry *e,
+                       dtc_entry_status st, const char *reason)
+{
+    if (e->te_status != DTC_ENTRY_PENDING)
+        return;
+    e->te_status = (uint8_t)st;
+    snprintf(e->te_reason, sizeof e->te_reason, "%s", reason ? reason : "");
+    if (ts->ts_pending > 0)
+        ts->ts_pending--;
+}
+
+/* One push to send after the lock is dropped. */
+struct send {
+    uint32_t entry, part, pgen;
+    char name[DTC_NAME_MAX];
+};
+
+/* With ts_lock held: marks entry i PENDING for op and queues a send. */
+static void arm(struct txn_ref *r, uint32_t i, dtc_op op, struct send *s, size_t *ns)
+{
+    struct dtc_txn_entry *e = &r->ts->ts_entries[i];
+    e->te_op = (uint8_t)op;
+    e->te_status = DTC_ENTRY_PENDING;
+    e->te_attempts++;
+    e->te_next_retry_ns = 0;
+    r->ts->ts_pending++;
+    s[*ns] = (struct send){i, e->te_part, e->te_part_gen, ""};
+    memcpy(s[*ns].name, e->te_name, DTC_NAME_MAX);
+    (*ns)++;
+}
+
+/* Without the lock: pushes each send.  A commit or rollback to a
+ * participant that re-registered under its name goes to the new slot. */
+static void push_all(struct txn_ref *r, dtc_op op, struct send *s, size_t ns)
+{
+    dtc_txid id = txid_of(r->ts);
+    for (size_t k = 0; k < ns; k++) {
+        struct dtc_ring_req rq = {r->gen, (uint16_t)r->idx, (uint8_t)s[k].entry, (uint8_t)op};
+        dtc_result rc = dtc__part_push(r->in, s[k].part, s[k].pgen, &rq);
+        uint32_t idx = s[k].part, gen = s[k].pgen;
+        if (rc == DTC_ENOTALIVE && op != DTC_OP_PREPARE
+            && dtc__part_find(r->in, s[k].name, &idx, &gen) == DTC_OK) {
+            if (dtc__txn_lock(r->in, r->ts) != DTC_OK)
+                return;
+            struct dtc_txn_entry *e = &r->ts->ts_entries[s[k].entry];
+            if (r->ts->ts_gen == r->gen && e->te_op == op) {
+                e->te_part = idx;
+                e->te_part_gen = gen;
+            }
+            dtc__unlock(&r->ts->ts_lock);
+            rc = dtc__part_push(r->in, idx, gen, &rq);
+        }
+        dtc_log(DTC_LOG_INFO, "send", &id, s[k].name, "op=%s result=%s",
+                dtc_op_name(op), dtc_result_name(rc));
+        if (rc == DTC_OK || dtc__txn_lock(r->in, r->ts) != DTC_OK)
+            continue;
+        if (r->ts->ts_gen == r->gen)
+            dtc__entry_answer(r->ts, &r->ts->ts_entries[s[k].entry],
+                              rc == DTC_EBUSY ? DTC_ENTRY_ERROR : DTC_ENTRY_DEAD,
+                              dtc_strerror(rc));
+        dtc__unlock(&r->ts->ts_lock);
+    }
+}
+
+static bool failed(uint8_t st)
+{
+    return st == DTC_ENTRY_NO || st == DTC_ENTRY_ERROR || st == DTC_ENTRY_DEAD
+           || st == DTC_ENTRY_TIMEOUT;
+}
+
+/* With ts_lock held: a rollback needs no answer from a participant that
+ * never promised anything and is gone (presumed abort). */
+static void presume_abort(struct txn_ref *r, struct dtc_txn_entry *e)
+{
+    if (e->te_op == DTC_OP_ROLLBACK && e->te_vote != DTC_ENTRY_YES
+        && (e->te_status == DTC_ENTRY_DEAD || e->te_status == DTC_ENTRY_TIMEOUT)) {
+        dtc_txid id = txid_of(r->ts);
+        e->te_status = DTC_ENTRY_YES;
+        snprintf(e->te_reason, sizeof e->te_reason, "presumed abort: nothing was prepared");
+        dtc_log(DTC_LOG_INFO, "presumed_abort", &id, e->te_name, NULL);
+    }
+}
+
+/* With ts_lock held: schedules or arms retries of failed deliveries.
+ * Returns the earliest future retry time (INT64_MAX if none). */
+static int64_t plan_retries(struct txn_ref *r, dtc_op op, uint32_t max_retries,
+                            int64_t now, struct send *s, size_t *ns)
+{
+    int64_t next = INT64_MAX;
+    for (uint32_t i = 0; i < r->ts->ts_nentries; i++) {
+        struct dtc_txn_entry *e = &r->ts->ts_entries[i];
+        presume_abort(r, e);
+        if (!failed(e->te_status) || e->te_attempts > max_retries)
+            continue;
+        if (e->te_next_retry_ns == 0) {
+            e->te_next_retry_ns = now + backoff_ns(e->te_attempts);
+            dtc_txid id = txid_of(r->ts);
+            dtc_log(DTC_LOG_WARN, "retry_scheduled", &id, e->te_name,
+                    "op=%s attempt=%u after=%s reason=\"%s\"", dtc_op_name(op),
+                    e->te_attempts + 1u, dtc_entry_status_name(e->te_status), e->te_reason);
+        }
+        if (e->te_next_retry_ns <= now)
+            arm(r, i, op, s, ns);
+        else if (e->te_next_retry_ns < next)
+            next = e->te_next_retry_ns;
+    }
+    return next;
+}
+
+/* With ts_lock held: after the deadline, pending entries time out. */
+static void expire(struct txn_ref *r)
+{
+    dtc_txid id = txid_of(r->ts);
+    for (uint32_t i = 0; i < r->ts->ts_nentries; i++) {
+        struct dtc_txn_entry *e = &r->ts->ts_entries[i];
+        if (e->te_status != DTC_ENTRY_PENDING)
+            continue;
+        dtc__entry_answer(r->ts, e, DTC_ENTRY_TIMEOUT, "no answer before the deadline");
+        atomic_fetch_add(&r->in->hdr->sh_timed_out, 1);
+        dtc_log(DTC_LOG_WARN, "timeout", &id, e->te_name, "op=%s", dtc_op_name(e->te_op));
+        presume_abort(r, e);
+    }
+}
+
+static bool any_failed(const struct dtc_txn_slot *ts)
+{
+    for (uint32_t i = 0; i < ts->ts_nentries; i++)
+        if (failed(ts->ts_entries[i].te_status))
+            return true;
+    return false;
+}
+
+/*
+ * Sends `op` to every entry and waits until all answered yes, the
+ * deadline passed, or (prepare) one answered otherwise.  Failed commit
+ * and rollback deliveries are retried up to max_retries times.  Called
+ * and returns with ts_lock held.  DTC_EABORTED if the slot was taken
+ * over by another driver meanwhile.
+ */
+static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
+{
+    struct dtc_txn_slot *ts = r->ts;
+    struct send s[DTC_LIMIT_MAX_PARTS_PER_TXN];
+    size_t ns = 0;
+    bool first_failure_stops = op == DTC_OP_PREPARE;
+    uint32_t retries = first_failure_stops ? 0 : ts->ts_max_retries;
+    /* A new phase: answers still awaited from the last one no longer
+     * count (a late yes vote is rolled back by the participant itself). */
+    ts->ts_pending = 0;
+    for (uint32_t i = 0; i < ts->ts_nentries; i++) {
+        ts->ts_entries[i].te_attempts = 0;
+        arm(r, i, op, s, &ns);
+    }
+    for (;;) {
+        if (ns > 0) {
+            dtc__unlock(&ts->ts_lock);
+            push_all(r, op, s, ns);
+            ns = 0;
+            if (dtc__txn_lock(r->in, ts) != DTC_OK)
+                return DTC_ECORRUPT;
+        }
+        if (ts->ts_gen != r->gen || ts->ts_driver != r->token)
+            return DTC_EABORTED;
+        int64_t now = dtc__now_ns();
+        if (first_failure_stops && any_failed(ts))
+            return DTC_OK;
+        int64_t next = plan_retries(r, op, retries, now, s, &ns);
+        if (ns > 0)
+            continue;
+        if (ts->ts_pending == 0 && next == INT64_MAX)
+            return DTC_OK;
+        if (now >= deadline) {
+            expire(r);
+            return DTC_OK;
+        }
+        ts->ts_deadline_ns = deadline;
+        dtc__cond_wait_until(r->in, &ts->ts_cond, &ts->ts_lock, dtc__txn_repair, ts,
+                             next < deadline ? next : deadline);
+    }
+}
+
+/* With ts_lock held: DTC_OK if every entry answered yes, else the result
+ * naming the most telling failure (a no vote before an error, an error
+ * before a death, a death before a timeout or an unfinished answer). */
+static dtc_result outcome(const struct dtc_txn_slot *ts, dtc_op op)
+{
+    static const dtc_entry_status order[] = {DTC_ENTRY_NO, DTC_ENTRY_ERROR, DTC_ENTRY_DEAD,
+                                             DTC_ENTRY_TIMEOUT, DTC_ENTRY_PENDING,
+                                             DTC_ENTRY_IDLE};
+    static const dtc_result prepare_rc[] = {DTC_EREFUSED, DTC_EPARTICIPANT, DTC_ENOTALIVE,
+                                            DTC_ETIMEOUT, DTC_ETIMEOUT, DTC_ETIMEOUT};
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
+        for (uint32_t i = 0; i < ts->ts_nentries; i++) {
+            if (ts->ts_entries[i].te_status != order[k])
+                continue;
+            if (op == DTC_OP_PREPARE)
+                return prepare_rc[k];
+            return op == DTC_OP_COMMIT ? DTC_ECOMMIT : DTC_EROLLBACK;
+        }
+    return DTC_OK;
+}
+
+/* With ts_lock held, in ABORTING: rolls every entry back.  Ends ABORTED,
+ * or HEURISTIC if a participant that promised could not be reached. */
+static dtc_result phase_rollback(struct txn_ref *r, dtc_result why)
+{
+    struct dtc_txn_slot *ts = r->ts;
+    dtc_txid id = txid_of(ts);
+    dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=rollback why=%s",
+            dtc_result_name(why));
+    dtc__fault("coord.mid_rollback");
+    dtc_result rc = deliver(r, DTC_OP_ROLLBACK, dtc__now_ns() + (int64_t)ts->ts_rollback_ms * 1000000);
+    if (rc != DTC_OK)
+        return rc;
+    rc = outcome(ts, DTC_OP_ROLLBACK);
+    if (rc == DTC_OK) {
+        dtc__txn_set_state(r, DTC_TXN_ABORTED);
+        atomic_fetch_add(&r->in->hdr->sh_aborted, 1);
+        return why;
+    }
+    dtc__txn_set_state(r, DTC_TXN_HEURISTIC);
+    atomic_fetch_add(&r->in->hdr->sh_heuristic, 1);
+    dtc_log(DTC_LOG_ERROR, "heuristic", &id, NULL, "why=%s rollback=%s",
+            dtc_result_name(why), dtc_result_name(rc));
+    return why == DTC_ECOMMIT ? DTC_EHEURISTIC : DTC_EROLLBACK;
+}
+
+/* With ts_lock held: abort from any pre-terminal state. */
+static dtc_result abort_txn(struct txn_ref *r, dtc_result why)
+{
+    if (r->ts->ts_state != DTC_TXN_ABORTING) {
+        r->ts->ts_result = why;
+        if (!dtc__txn_set_state(r, DTC_TXN_ABORTING))
+            return DTC_ESTATE;
+    }
+    return phase_rollback(r, why);
+}
+
+/* With ts_lock held, in ACTIVE: phase one.  Leaves PREPARED or, after a
+ * failed vote, rolls back and leaves ABORTED. */
+static dtc_result phase_prepare(struct txn_ref *r)
+{
+    struct dtc_txn_slot *ts = r->ts;
+    if (!dtc__txn_set_state(r, DTC_TXN_PREPARING))
+        return DTC_ESTATE;
+    dtc__fault("coord.mid_prepare");
+    dtc_result rc = deliver(r, DTC_OP_PREPARE, dtc__now_ns() + (int64_t)ts->ts_prepare_ms * 1000000);
+    if (rc != DTC_OK)
+        return rc;
+    for (uint32_t i = 0; i < ts->ts_nentries; i++)
+        ts->ts_entries[i].te_vote = ts->ts_entries[i].te_status;
+    dtc__fault("coord.before_decision");
+    rc = outcome(ts, DTC_OP_PREPARE);
+    if (rc != DTC_OK)
+        return abort_txn(r, rc);
+    dtc__txn_set_state(r, DTC_TXN_PREPARED);
+    return DTC_OK;
+}
+
+/* With ts_lock held, in PREPARED or COMMITTING: the decision and phase
+ * two.  A commit that still fails after its retries is compensated. */
+static dtc_result phase_commit(struct txn_ref *r)
+{
+    struct dtc_txn_slot *ts = r->ts;
+    if (ts->ts_state == DTC_TXN_PREPARED && !dtc__txn_set_state(r, DTC_TXN_COMMITTING))
+        return DTC_ESTATE;
+    dtc_txid id = txid_of(ts);
+    dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=commit");
+    dtc__fault("coord.after_commit_decision");
+    dtc_result rc = deliver(r, DTC_OP_COMMIT, dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000);
+    if (rc != DTC_OK)
+        return rc;
+    if (outcome(ts, DTC_OP_COMMIT) == DTC_OK) {
+        dtc__txn_set_state(r, DTC_TXN_COMMITTED);
+        atomic_fetch_add(&r->in->hdr->sh_committed, 1);
+        return DTC_OK;
+    }
+    dtc_log(DTC_LOG_ERROR, "commit_failed", &id, NULL, "action=rollback_all");
+    ts->ts_flags |= DTC_TS_COMMIT_FAILED;
+    return abort_txn(r, DTC_ECOMMIT);
+}
+
+/*
+ * Drives the slot (ts_lock held, r->token installed) towards `goal`:
+ * DTC_TXN_PREPARED, DTC_TXN_COMMITTED or DTC_TXN_ABORTED.  Returns with
+ * ts_lock held, in a state at least as far as the goal allows.
+ */
+dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why)
+{
+    struct dtc_txn_slot *ts = r->ts;
+    switch ((dtc_txn_state)ts->ts_state) {
+    case DTC_TXN_ACTIVE:
+        if (goal == DTC_TXN_ABORTED)
+            return abort_txn(r, why);
+        {
+            dtc_result rc = phase_prepare(r);
+            if (rc != DTC_OK || goal == DTC_TXN_PREPARED)
+                return rc;
+        }
+        return ts->ts_state == DTC_TXN_PREPARED ? phase_commit(r) : DTC_ESTATE;
+    case DTC_TXN_PREPARING:
+    case DTC_TXN_ABORTING:
+        return abort_txn(r, why);
+    case DTC_TXN_PREPARED:
+        if (goal == DTC_TXN_PREPARED)
+            return DTC_OK;
+        return goal == DTC_TXN_ABORTED ? abort_txn(r, why) : phase_commit(r);
+    case DTC_TXN_COMMITTING:
+        return phase_commit(r); /* the decision stands, whatever the goal */
+    case DTC_TXN_COMMITTED:
+        return goal == DTC_TXN_ABORTED ? DTC_ESTATE : DTC_OK;
+    case DTC_TXN_ABORTED:
+        return ts->ts_result != DTC_OK ? (dtc_result)ts->ts_result : DTC_EABORTED;
+    case DTC_TXN_HEURISTIC:
+        return DTC_EHEURISTIC;
+    default:
+        return DTC_ESTATE;
+    }
+}
+
+/* With ts_lock held: frees a terminal slot (kept if HEURISTIC). */
+void dtc__txn_release(struct txn_ref *r)
+{
+    struct dtc_txn_slot *ts = r->ts;
+    ts->ts_driver = 0;
+    if (ts->ts_state != DTC_TXN_COMMITTED && ts->ts_state != DTC_TXN_ABORTED)
+        return;
+    dtc__txn_set_state(r, DTC_TXN_FREE);
+}
+
+void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
+                        dtc_txn_info *out)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out->id.bytes, ts->ts_txid, sizeof out->id.bytes);
+    out->state = ts->ts_state < DTC_TXN_STATE_COUNT ? (dtc_txn_state)ts->ts_state : DTC_TXN_FREE;
+    out->generation = ts->ts_gen;
+    out->owner_pid = ts->ts_owner_pid;
+    out->adopted = (ts->ts_flags & DTC_TS_ADOPTED) != 0;
+    int64_t age = dtc__now_ns() - ts->ts_begin_ns;
+    out->age_ms = age > 0 ? (uint64_t)age / 1000000 : 0;
+    out->nentries = ts->ts_nentries <= in->max_parts ? ts->ts_nentries : 0;
+    for (uint32_t i = 0; i < out->nentries; i++) {
+        const struct dtc_txn_entry *e = &ts->ts_entries[i];
+        dtc_entry_info *o = &out->entries[i];
+        snprintf(o->name, sizeof o->name, "%.*s", DTC_NAME_MAX - 1, e->te_name);
+        o->op = e->te_op < DTC_OP_COUNT ? (dtc_op)e->te_op : DTC_OP_NONE;
+        o->status = e->te_status < DTC_ENTRY_STATUS_COUNT ? (dtc_entry_status)e->te_status : DTC_ENTRY_IDLE;
+        o->vote = e->te_vote < DTC_ENTRY_STATUS_COUNT ? (dtc_entry_status)e->te_vote : DTC_ENTRY_IDLE;
+        o->attempts = e->te_attempts;
+        const char *why = e->te_reason[0] ? e->te_reason : e->te_enlist_reason;
+        snprintf(o->reason, sizeof o->reason, "%.*s", DTC_REASON_MAX - 1, why);
+    }
+}

@@ -1,0 +1,27 @@
+/*
+ * txn.h - internal interface of the 2PC state machine (txn.c), shared by
+ * the coordinator API (coord.c) and the supervisor (supervisor.c).
+ */
+#ifndef DTC_TXN_H
+#define DTC_TXN_H
+
+#include "internal.h"
+
+/* A transaction slot as seen by its current driver. */
+struct txn_ref {
+    dtc_instance *in;
+    struct dtc_txn_slot *ts;
+    uint32_t idx, gen;
+    uint64_t token; /* == ts_driver while we drive the slot */
+};
+
+/* All with ts_lock held. */
+bool dtc__txn_set_state(struct txn_ref *r, dtc_txn_state to);
+void dtc__entry_answer(struct dtc_txn_slot *ts, struct dtc_txn_entry *e,
+                       dtc_entry_status st, const char *reason);
+dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why);
+void dtc__txn_release(struct txn_ref *r);
+/* A process-unique, non-zero driver token. */
+uint64_t dtc__new_token(const dtc_instance *in);
+
+#endif
