@@ -1,0 +1,340 @@
+/*
+ * check_core.c - unit tests of libdtc's core: segment layout and
+ * validation, the state machine's transitions, result codes, names and
+ * ids, lock repair after a holder died, liveness under pid reuse, fault
+ * points.  Check with CK_FORK: every test runs in its own process, so
+ * tests can kill processes holding locks on purpose.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static char inst_name[DTC_INSTANCE_MAX];
+static dtc_instance *inst;
+
+static void seg_setup(void)
+{
+    static int counter;
+    dtc_limits l;
+    dtc_limits_default(&l);
+    snprintf(inst_name, sizeof inst_name, "core-%d-%d", (int)getpid(), counter++);
+    ck_assert_int_eq(dtc__segment_create(inst_name, &l, 0, &inst), DTC_OK);
+}
+
+static void seg_teardown(void)
+{
+    dtc_close(&inst);
+    dtc__segment_unlink(inst_name);
+}
+
+START_TEST(segment_size_linear)
+{
+    dtc_limits a = {100, 10, 64}, b = {200, 10, 64}, c = {300, 10, 64};
+    size_t sa = dtc_segment_size(&a), sb = dtc_segment_size(&b), sc = dtc_segment_size(&c);
+    ck_assert_uint_gt(sb, sa);
+    ck_assert_uint_eq(sc - sb, sb - sa);
+    dtc_limits zero = {0, 10, 64}, huge = {DTC_LIMIT_MAX_TXNS + 1, 10, 64};
+    ck_assert_uint_eq(dtc_segment_size(&zero), 0);
+    ck_assert_uint_eq(dtc_segment_size(&huge), 0);
+}
+END_TEST
+
+START_TEST(segment_attach_ok)
+{
+    dtc_instance *other;
+    ck_assert_int_eq(dtc_open(inst_name, &other), DTC_OK);
+    dtc_status st;
+    ck_assert_int_eq(dtc_get_status(other, &st), DTC_OK);
+    ck_assert_uint_eq(st.limits.max_txns, DTC_DEFAULT_MAX_TXNS);
+    ck_assert_uint_eq(st.limits.max_parts_per_txn, DTC_DEFAULT_MAX_PARTS_PER_TXN);
+    ck_assert_uint_eq(st.segment_size, dtc_segment_size(&st.limits));
+    ck_assert_uint_eq(st.txns_in_use, 0);
+    dtc_close(&other);
+    ck_assert_ptr_null(other);
+}
+END_TEST
+
+START_TEST(segment_missing)
+{
+    dtc_instance *other = (dtc_instance *)1;
+    ck_assert_int_eq(dtc_open("no-such-instance-xyz", &other), DTC_ENOSEGMENT);
+    ck_assert_ptr_null(other);
+    ck_assert_int_eq(dtc_open("bad/name", &other), DTC_EINVAL);
+}
+END_TEST
+
+/* Each scribble on the header makes attach fail with its own code. */
+static void expect_attach(dtc_result want)
+{
+    dtc_instance *other = NULL;
+    ck_assert_int_eq(dtc_open(inst_name, &other), want);
+    ck_assert_ptr_null(other);
+}
+
+START_TEST(segment_bad_magic)
+{
+    inst->hdr->sh_magic ^= 1;
+    expect_attach(DTC_EMAGIC);
+}
+END_TEST
+
+START_TEST(segment_bad_version)
+{
+    inst->hdr->sh_version = DTC_LAYOUT_VERSION + 1;
+    expect_attach(DTC_EVERSION);
+}
+END_TEST
+
+START_TEST(segment_bad_sizes)
+{
+    inst->hdr->sh_max_txns = 101; /* size no longer matches the limits */
+    expect_attach(DTC_ESIZE);
+    inst->hdr->sh_max_txns = DTC_DEFAULT_MAX_TXNS;
+    inst->hdr->sh_txn_slot_size += 64;
+    expect_attach(DTC_ESIZE);
+    inst->hdr->sh_txn_slot_size -= 64;
+    inst->hdr->sh_format ^= 0x10;
+    expect_attach(DTC_ESIZE);
+}
+END_TEST
+
+START_TEST(segment_torn_header)
+{
+    atomic_store(&inst->hdr->sh_ready, 0); /* creator died mid-init */
+    expect_attach(DTC_ECORRUPT);
+}
+END_TEST
+
+START_TEST(segment_create_twice)
+{
+    dtc_limits l;
+    dtc_instance *other = NULL;
+    dtc_limits_default(&l);
+    ck_assert_int_eq(dtc__segment_create(inst_name, &l, 0, &other), DTC_EEXIST);
+}
+END_TEST
+
+START_TEST(transitions)
+{
+    static const int legal[][2] = {
+        {DTC_TXN_FREE, DTC_TXN_ACTIVE},         {DTC_TXN_ACTIVE, DTC_TXN_PREPARING},
+        {DTC_TXN_ACTIVE, DTC_TXN_ABORTING},     {DTC_TXN_PREPARING, DTC_TXN_PREPARED},
+        {DTC_TXN_PREPARING, DTC_TXN_ABORTING},  {DTC_TXN_PREPARED, DTC_TXN_COMMITTING},
+        {DTC_TXN_PREPARED, DTC_TXN_ABORTING},   {DTC_TXN_COMMITTING, DTC_TXN_COMMITTED},
+        {DTC_TXN_COMMITTING, DTC_TXN_ABORTING}, {DTC_TXN_ABORTING, DTC_TXN_ABORTED},
+        {DTC_TXN_ABORTING, DTC_TXN_HEURISTIC},  {DTC_TXN_COMMITTED, DTC_TXN_FREE},
+        {DTC_TXN_ABORTED, DTC_TXN_FREE},        {DTC_TXN_HEURISTIC, DTC_TXN_FREE}};
+    int nlegal = 0;
+    for (int from = 0; from < DTC_TXN_STATE_COUNT; from++)
+        for (int to = 0; to < DTC_TXN_STATE_COUNT; to++) {
+            bool want = false;
+            for (size_t k = 0; k < sizeof legal / sizeof legal[0]; k++)
+                want |= legal[k][0] == from && legal[k][1] == to;
+            ck_assert_msg(dtc__txn_transition_ok(from, to) == want, "%s -> %s",
+                          dtc_txn_state_name(from), dtc_txn_state_name(to));
+            nlegal += want;
+        }
+    ck_assert_int_eq(nlegal, 14);
+    ck_assert(!dtc__txn_transition_ok(DTC_TXN_STATE_COUNT, DTC_TXN_FREE));
+    ck_assert(!dtc__txn_transition_ok(DTC_TXN_ACTIVE, 99));
+}
+END_TEST
+
+START_TEST(result_codes)
+{
+    for (int a = 0; a < DTC_RESULT_COUNT; a++) {
+        ck_assert_str_ne(dtc_strerror(a), "unknown result code");
+        ck_assert_str_ne(dtc_result_name(a), "DTC_E?");
+        for (int b = 0; b < a; b++) {
+            ck_assert_str_ne(dtc_strerror(a), dtc_strerror(b));
+            ck_assert_str_ne(dtc_result_name(a), dtc_result_name(b));
+        }
+    }
+    ck_assert_str_eq(dtc_strerror(DTC_RESULT_COUNT), "unknown result code");
+    ck_assert_str_eq(dtc_strerror(-1), "unknown result code");
+    ck_assert_str_eq(dtc_result_name(DTC_EREFUSED), "DTC_EREFUSED");
+}
+END_TEST
+
+START_TEST(txid_roundtrip)
+{
+    dtc_txid a, b;
+    char s[DTC_TXID_STRLEN];
+    memset(&a, 0xab, sizeof a);
+    dtc_txid_format(&a, s);
+    ck_assert_uint_eq(strlen(s), 36);
+    ck_assert_int_eq(dtc_txid_parse(s, &b), DTC_OK);
+    ck_assert_mem_eq(a.bytes, b.bytes, 16);
+    ck_assert_int_eq(dtc_txid_parse("not-a-uuid", &b), DTC_EINVAL);
+    ck_assert_int_eq(dtc_txid_parse("abababab-abab-abab-abab-abababababaZ", &b), DTC_EINVAL);
+    ck_assert_int_eq(dtc_txid_parse(NULL, &b), DTC_EINVAL);
+}
+END_TEST
+
+START_TEST(names)
+{
+    ck_assert(dtc__name_valid("inventory"));
+    ck_assert(dtc__name_valid("shipping-slow.2_b"));
+    ck_assert(!dtc__name_valid(""));
+    ck_assert(!dtc__name_valid("has space"));
+    ck_assert(!dtc__name_valid("a/b"));
+    ck_assert(!dtc__name_valid("0123456789012345678901234567890123")); /* 34 chars */
+    char buf[DTC_INSTANCE_MAX];
+    ck_assert_int_eq(dtc_resolve_instance("x y", buf), DTC_EINVAL);
+    setenv("DTC_INSTANCE", "from-env", 1);
+    ck_assert_int_eq(dtc_resolve_instance(NULL, buf), DTC_OK);
+    ck_assert_str_eq(buf, "from-env");
+    unsetenv("DTC_INSTANCE");
+    ck_assert_int_eq(dtc_resolve_instance(NULL, buf), DTC_OK);
+    ck_assert_str_eq(buf, "default");
+}
+END_TEST
+
+START_TEST(liveness_pid_reuse)
+{
+    uint64_t start = dtc__proc_start_time(getpid());
+    ck_assert_uint_gt(start, 0);
+    ck_assert(dtc__proc_alive(getpid(), start));
+    /* Same pid, other start time: the recorded process is gone. */
+    ck_assert(!dtc__proc_alive(getpid(), start + 1));
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    waitpid(child, NULL, 0);
+    ck_assert(!dtc__proc_alive(child, start));
+    ck_assert(!dtc__proc_alive(0, start));
+}
+END_TEST
+
+/* A child takes a txn slot's lock, optionally scribbles, and is killed. */
+static void die_holding_txn_lock(struct dtc_txn_slot *ts, uint32_t scribble_nentries)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        pthread_mutex_lock(&ts->ts_lock);
+        if (scribble_nentries)
+            ts->ts_nentries = scribble_nentries;
+        ck_assert_int_eq(write(fds[1], "x", 1), 1);
+        pause();
+        _exit(0);
+    }
+    char c;
+    ck_assert_int_eq(read(fds[0], &c, 1), 1);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+START_TEST(lock_owner_died_repaired)
+{
+    struct dtc_txn_slot *ts = dtc__txn(inst, 3);
+    ts->ts_pending = 7; /* stale count: repair recounts it */
+    die_holding_txn_lock(ts, 0);
+    ck_assert_int_eq(dtc__txn_lock(inst, ts), DTC_OK);
+    ck_assert_uint_eq(ts->ts_pending, 0);
+    ck_assert(!(ts->ts_flags & DTC_TS_QUARANTINED));
+    dtc__unlock(&ts->ts_lock);
+    ck_assert_int_eq(dtc__txn_lock(inst, ts), DTC_OK); /* consistent again */
+    dtc__unlock(&ts->ts_lock);
+}
+END_TEST
+
+START_TEST(lock_owner_died_quarantine)
+{
+    struct dtc_txn_slot *ts = dtc__txn(inst, 5);
+    die_holding_txn_lock(ts, 9999); /* out of bounds: cannot be trusted */
+    ck_assert_int_eq(dtc__txn_lock(inst, ts), DTC_ECORRUPT);
+    ck_assert(ts->ts_flags & DTC_TS_QUARANTINED);
+    dtc_status st;
+    dtc_get_status(inst, &st);
+    ck_assert_uint_eq(st.corrupt_slots, 1);
+    /* begin never hands out the quarantined slot */
+    for (uint32_t i = 0; i < inst->max_txns - 1; i++) {
+        dtc_txid id;
+        ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_OK);
+    }
+    dtc_txid id;
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_ETXNFULL);
+}
+END_TEST
+
+START_TEST(begin_refused_on_shutdown)
+{
+    dtc_txid id;
+    atomic_store(&inst->hdr->sh_shutdown, 1);
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_ESHUTDOWN);
+    atomic_store(&inst->hdr->sh_shutdown, 0);
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_OK);
+    dtc_txn_options o;
+    dtc_txn_options_default(&o);
+    o.prepare_timeout_ms = 0;
+    ck_assert_int_eq(dtc_begin_transaction(inst, &o, &id), DTC_EINVAL);
+}
+END_TEST
+
+START_TEST(empty_transaction_commits)
+{
+    dtc_txid id;
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_commit_transaction(inst, &id, NULL), DTC_OK);
+    ck_assert_int_eq(dtc_commit_transaction(inst, &id, NULL), DTC_ENOTFOUND);
+    ck_assert_int_eq(dtc_enlist(inst, &id, "nobody", "x", 1), DTC_EUNKNOWN);
+}
+END_TEST
+
+START_TEST(fault_point_kills)
+{
+    setenv("DTC_CRASH_AT", "test.point:2", 1);
+    dtc__fault("other.point");
+    dtc__fault("test.point"); /* first hit: survives */
+    dtc__fault("test.point"); /* second: SIGKILL */
+}
+END_TEST
+
+Suite *core_suite(void)
+{
+    Suite *s = suite_create("core");
+    TCase *seg = tcase_create("segment");
+    tcase_add_checked_fixture(seg, seg_setup, seg_teardown);
+    tcase_add_test(seg, segment_attach_ok);
+    tcase_add_test(seg, segment_bad_magic);
+    tcase_add_test(seg, segment_bad_version);
+    tcase_add_test(seg, segment_bad_sizes);
+    tcase_add_test(seg, segment_torn_header);
+    tcase_add_test(seg, segment_create_twice);
+    tcase_add_test(seg, lock_owner_died_repaired);
+    tcase_add_test(seg, lock_owner_died_quarantine);
+    tcase_add_test(seg, begin_refused_on_shutdown);
+    tcase_add_test(seg, empty_transaction_commits);
+    suite_add_tcase(s, seg);
+    TCase *pure = tcase_create("pure");
+    tcase_add_test(pure, segment_size_linear);
+    tcase_add_test(pure, segment_missing);
+    tcase_add_test(pure, transitions);
+    tcase_add_test(pure, result_codes);
+    tcase_add_test(pure, txid_roundtrip);
+    tcase_add_test(pure, names);
+    tcase_add_test(pure, liveness_pid_reuse);
+    tcase_add_test_raise_signal(pure, fault_point_kills, SIGKILL);
+    suite_add_tcase(s, pure);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(core_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

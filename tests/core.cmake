@@ -1,0 +1,1 @@
+dtc_add_check_test(check_core check_core.c)
