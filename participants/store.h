@@ -1,0 +1,169 @@
+/*
+ * store.h - the record store behind every dtc participant service.
+ *
+ * A store is a set of records (key, int64 value, note, version, holder)
+ * persisted in one text file DATA_DIR/NAME.state, plus the per-transaction
+ * bookkeeping of two-phase commit:
+ *
+ *   enlist   parse the payload into up to STORE_OPS_MAX ops and remember
+ *            the version of every record they touch (optimistic reads);
+ *   prepare  check those versions, the holds and the constraints; on
+ *            success hold the records and log "prepared" (a promise that
+ *            survives a restart);
+ *   commit   apply the ops, bump versions, log "applied", enter the txid
+ *            in the ledger (kept forever: the idempotency proof);
+ *   rollback release a prepared txn, or compensate (apply the inverse of)
+ *            an applied one, once.
+ *
+ * Callbacks only append to the file; store_flush() does the one fsync of
+ * a batch (group commit) and compacts now and then.  The store knows
+ * nothing of shared memory or libdtc: a service describes itself with a
+ * store_schema (its payload parser and its refusal wording), and svc.c
+ * wires the store to the library.  Single-threaded by design: the serve
+ * loop runs callbacks one at a time.
+ *
+ * State file format (text, one item per line):
+ *
+ *   dtc-state 1 SERVICE
+ *   rec KEY VALUE VERSION [NOTE]     snapshot: a live record
+ *   gone KEY VERSION                 snapshot: a deleted record's version
+ *   applied TXID PAYLOAD             snapshot: ledger entry (not re-applied)
+ *   compensated TXID                 snapshot: ledger entry
+ *   prepared TXID PAYLOAD            snapshot: prepared txn, holding its keys
+ *   checkpoint
+ *   prepared TXID PAYLOAD            log: hold
+ *   released TXID                    log: release
+ *   applied TXID PAYLOAD             log: re-applied on replay
+ *   compensated TXID                 log: re-reversed on replay
+ */
+#ifndef DTC_PARTICIPANTS_STORE_H
+#define DTC_PARTICIPANTS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define STORE_KEY_MAX 64      /* key, including the NUL: [A-Za-z0-9._:-]{1,63} */
+#define STORE_NOTE_MAX 48     /* note, including the NUL */
+#define STORE_TXID_MAX 37     /* txid text, including the NUL */
+#define STORE_PAYLOAD_MAX 256 /* payload bytes (DTC_PAYLOAD_MAX) */
+#define STORE_WHY_MAX 128     /* reason buffers (DTC_REASON_MAX) */
+#define STORE_OPS_MAX 4
+#define STORE_AMOUNT_MAX 1000000000000000LL /* 10^15: payload/seed amounts */
+
+typedef enum store_op_kind {
+    STORE_ADD,    /* value += delta; the result must stay >= 0 */
+    STORE_CREATE  /* new record (value, note); it must not exist */
+} store_op_kind;
+
+typedef struct store_op {
+    store_op_kind op_kind;
+    int op_must_exist;          /* ADD: an absent record refuses (else counts 0) */
+    char op_key[STORE_KEY_MAX];
+    int64_t op_value;           /* ADD: delta; CREATE: initial value */
+    char op_note[STORE_NOTE_MAX];
+} store_op;
+
+typedef struct store_ops {
+    int so_n;
+    store_op so_op[STORE_OPS_MAX];
+} store_ops;
+
+typedef struct store_rec {
+    char rc_key[STORE_KEY_MAX];
+    int64_t rc_value;
+    char rc_note[STORE_NOTE_MAX];
+    uint64_t rc_version;        /* 0: never existed; bumped on every change */
+    int rc_present;             /* 0: absent (deleted, or only held) */
+    const char *rc_holder;      /* txid of the prepared txn holding it, or NULL */
+} store_rec;
+
+/* What a service tells the store about itself. */
+typedef struct store_schema {
+    const char *ss_service;     /* "inventory": file tag and default name */
+    /* payload -> ops; 0, or -1 with why = "malformed payload: ..." */
+    int (*ss_parse)(const char *payload, store_ops *ops, char *why, size_t len);
+    /* why the store refuses op: rec is the record (NULL if absent) */
+    void (*ss_refuse)(const store_op *op, const store_rec *rec, char *why, size_t len);
+    const char *ss_seed_prefix; /* --seed K=V creates record PREFIX K = V */
+} store_schema;
+
+typedef enum store_vote { STORE_YES, STORE_NO, STORE_ERROR } store_vote;
+
+typedef enum store_outcome {
+    STORE_DONE,        /* the operation took effect */
+    STORE_ALREADY,     /* it had taken effect before (idempotent repeat) */
+    STORE_RELEASED,    /* rollback: a prepared txn let go of its holds */
+    STORE_COMPENSATED, /* rollback: an applied txn was reversed */
+    STORE_FORGOTTEN    /* rollback: nothing to undo */
+} store_outcome;
+
+/* What store_open found, for the caller to log. */
+typedef struct store_info {
+    int si_created;          /* no state file: created (with seeds) */
+    int si_seeds_ignored;    /* seeds given but a state file existed */
+    unsigned si_torn_line;   /* line number of an ignored torn last line */
+    unsigned si_prepared;    /* prepared txns reloaded */
+    size_t si_records;
+    size_t si_ledger;
+} store_info;
+
+typedef struct store store;
+
+#define STORE_READONLY 0x1 /* load only: no lock, no create, no truncation */
+
+/* Opens DATA_DIR/NAME.state (creating it from seeds "K=V" if absent) and
+ * replays it.  NULL with err filled on failure (bad line: its number). */
+store *store_open(const char *dir, const char *name, const store_schema *schema,
+                  const char *const *seeds, size_t nseeds, int flags,
+                  store_info *info, char *err, size_t errlen);
+/* Flushes and frees; *st becomes NULL.  Returns -1 if the final flush failed. */
+int store_close(store **st);
+
+store_vote store_enlist(store *st, const char *txid, const char *payload,
+                        size_t len, char *why);
+store_vote store_prepare(store *st, const char *txid, char *why);
+int store_commit(store *st, const char *txid, store_outcome *out, char *why);
+int store_rollback(store *st, const char *txid, store_outcome *out, char *why);
+/* One fsync of everything appended since the last flush; compacts when
+ * the log section outgrows the snapshot.  -1 (why filled) on failure: the
+ * store then refuses every request (its memory may be ahead of the disk). */
+int store_flush(store *st, char *why);
+/* Rewrites the file as a snapshot (tmp, fsync, rename, fsync dir). */
+int store_compact(store *st, char *why);
+/* Compaction threshold: log lines > max(n, snapshot lines).  Default 1024. */
+void store_set_compact_min(store *st, size_t n);
+/* Prints "KEY VALUE VERSION [NOTE]" lines sorted by key, then "ledger N". */
+void store_dump(const store *st, FILE *out);
+
+/* Introspection (tests, dump). */
+const store_rec *store_get(const store *st, const char *key);
+size_t store_ledger_count(const store *st);
+/* 0 unknown, 1 applied, 2 compensated. */
+int store_ledger_state(const store *st, const char *txid);
+/* Lines in the log section (after "checkpoint"). */
+size_t store_log_lines(const store *st);
+int store_failed(const store *st);
+
+/* Parsing helpers for services' parsers; each fills why on failure with
+ * "malformed payload: ...".  store_split checks the bytes (printable
+ * ASCII) and splits on runs of spaces into at most maxfields fields of buf.
+ * store_parse_form also checks the verb and the field count against usage
+ * ("reserve SKU QTY").  store_check_key copies PREFIX S into out (outsize
+ * bytes) if S is [A-Za-z0-9._:-]{1,...} and fits.  store_parse_amount
+ * parses a decimal in 1..STORE_AMOUNT_MAX (0 too with allow_zero). */
+#define STORE_FIELDS_MAX 8
+int store_split(const char *payload, char *buf, size_t buflen, char **fields,
+                int maxfields, int *nfields, char *why, size_t len);
+int store_parse_form(const char *payload, const char *usage, char *buf,
+                     size_t buflen, char **fields, char *why, size_t len);
+int store_parse_amount(const char *s, const char *what, int allow_zero,
+                       int64_t *out, char *why, size_t len);
+int store_check_key(const char *prefix, const char *s, const char *what,
+                    char *out, size_t outsize, char *why, size_t len);
+/* Parses one --seed "KEY=VALUE" (VALUE >= 0) into a CREATE op on record
+ * PREFIX KEY; 0, or -1 with why. */
+int store_parse_seed(const store_schema *schema, const char *kv, store_op *op,
+                     char *why, size_t len);
+
+#endif

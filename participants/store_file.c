@@ -1,0 +1,545 @@
+/*
+ * store_file.c - the store's state file DATA_DIR/NAME.state: loading and
+ * replaying it, appending log lines, the group-commit fsync, compaction
+ * (write NAME.state.tmp, fsync, rename, fsync the directory) and dump.
+ * Format: see store.h.  A torn last line (no newline: a crash mid-append)
+ * is cut off with a warning; any other bad line refuses the load with its
+ * line number, so state is never silently lost.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_int.h"
+
+#define WHY(...) snprintf(why, STORE_WHY_MAX, __VA_ARGS__)
+#define STATE_MAGIC "dtc-state 1 "
+#define LINE_MAX_LEN (STORE_PAYLOAD_MAX + 128)
+
+/* ---- appending ----------------------------------------------------------- */
+
+int store__append(store *st, char *why, const char *fmt, ...)
+{
+    char line[LINE_MAX_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (st->st_fd < 0 || n < 0 || n >= (int)sizeof line - 1) {
+        WHY("cannot log to the state file (read-only or line too long)");
+        return -1;
+    }
+    line[n++] = '\n';
+    ssize_t w = write(st->st_fd, line, (size_t)n);
+    if (w != n) {
+        /* A partial line would corrupt the middle of the log: stop here. */
+        WHY("state file write failed: %s", w < 0 ? strerror(errno) : "short write");
+        st->st_failed = 1;
+        return -1;
+    }
+    st->st_dirty = 1;
+    st->st_log_lines++;
+    return 0;
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+/* Cuts the next space-separated token off *p (NULL if none). */
+static char *token(char **p)
+{
+    char *t = *p, *sp;
+    if (t == NULL || *t == '\0')
+        return NULL;
+    sp = strchr(t, ' ');
+    *p = sp ? sp + 1 : NULL;
+    if (sp)
+        *sp = '\0';
+    return t;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    if (s == NULL || *s == '\0' || *end != '\0' || errno == ERANGE)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* "rec KEY VALUE VERSION [NOTE]" and "gone KEY VERSION". */
+static int load_rec(store *st, char *rest, int present, char *why)
+{
+    char *key = token(&rest), *val = present ? token(&rest) : "0";
+    char *ver = token(&rest), *note = present ? token(&rest) : NULL;
+    int64_t v, version;
+    store_rec *r;
+    if (key == NULL || !store__valid_key(key)
+        || parse_i64(val, &v) != 0 || parse_i64(ver, &version) != 0 || version <= 0
+        || v < 0 || rest != NULL || (note && !store__valid_note(note))) {
+        WHY("bad record line");
+        return -1;
+    }
+    if (store__rec_find(st, key) != NULL) {
+        WHY("duplicate record %s", key);
+        return -1;
+    }
+    if ((r = store__rec_get(st, key)) == NULL) {
+        WHY("out of memory");
+        return -1;
+    }
+    r->rc_value = v;
+    r->rc_present = present;
+    r->rc_version = (uint64_t)version;
+    strcpy(r->rc_note, note ? note : "");
+    return 0;
+}
+
+/* "prepared TXID PAYLOAD": a promise; reload it holding its keys. */
+static int load_prepared(store *st, const char *txid, const char *payload, char *why)
+{
+    store_txn *tx;
+    const store_rec *r;
+    if (htab_get(&st->st_txns, txid) || htab_get(&st->st_ledger, txid)) {
+        WHY("transaction %s seen twice", txid);
+        return -1;
+    }
+    if ((tx = store__txn_new(st, txid, payload, why)) == NULL)
+        return -1;
+    if ((r = store__held_by_other(st, tx)) != NULL) {
+        WHY("%s held by two prepared transactions", r->rc_key);
+        return -1;
+    }
+    for (int i = 0; i < tx->tx_ops.so_n; i++)
+        if (store__rec_get(st, tx->tx_ops.so_op[i].op_key) == NULL) {
+            WHY("out of memory");
+            return -1;
+        }
+    store__hold(st, tx);
+    return 0;
+}
+
+/* Ledger lines: snapshot entries, or log lines replayed. */
+static int load_ledger(store *st, const char *verb, const char *txid,
+                       const char *payload, int snapshot, char *why)
+{
+    store_txn *tx = htab_get(&st->st_txns, txid);
+    store_led *ld = htab_get(&st->st_ledger, txid);
+    int applied = strcmp(verb, "applied") == 0;
+    if (snapshot) {
+        store_ops ops;
+        if (ld != NULL || tx != NULL) {
+            WHY("transaction %s seen twice", txid);
+            return -1;
+        }
+        if (applied && st->st_schema->ss_parse(payload, &ops, why, STORE_WHY_MAX) != 0)
+            return -1;
+        if (store__ledger_add(st, txid, applied ? LED_APPLIED : LED_COMPENSATED,
+                              applied ? payload : NULL) == NULL) {
+            WHY("out of memory");
+            return -1;
+        }
+        return 0;
+    }
+    if (applied) {
+        if (tx == NULL || !tx->tx_prepared || strcmp(tx->tx_payload, payload) != 0) {
+            WHY("applied %s without a matching prepared line", txid);
+            return -1;
+        }
+        return store__apply_txn(st, tx, 0, why);
+    }
+    if (ld == NULL || ld->ld_state != LED_APPLIED) {
+        WHY("compensated %s that is not applied", txid);
+        return -1;
+    }
+    return store__compensate(st, ld, 0, why);
+}
+
+static int load_released(store *st, const char *txid, char *why)
+{
+    store_txn *tx = htab_get(&st->st_txns, txid);
+    if (tx == NULL || !tx->tx_prepared) {
+        WHY("released %s that is not prepared", txid);
+        return -1;
+    }
+    store__txn_drop(st, tx);
+    return 0;
+}
+
+/* One line after the header.  *snapshot is cleared by "checkpoint". */
+static int load_line(store *st, char *line, int *snapshot, char *why)
+{
+    char *rest = line, *verb = token(&rest), *txid;
+    int snap = *snapshot;
+    if (verb == NULL) {
+        WHY("empty line");
+        return -1;
+    }
+    if (strcmp(verb, "checkpoint") == 0 && snap && rest == NULL) {
+        *snapshot = 0;
+        return 0;
+    }
+    if (snap && (strcmp(verb, "rec") == 0 || strcmp(verb, "gone") == 0))
+        return load_rec(st, rest, verb[0] == 'r', why);
+    txid = token(&rest);
+    if (txid == NULL || !store__valid_txid(txid)) {
+        WHY("bad or missing transaction id");
+        return -1;
+    }
+    if (strcmp(verb, "prepared") == 0 && rest != NULL)
+        return load_prepared(st, txid, rest, why);
+    if (strcmp(verb, "applied") == 0 && rest != NULL)
+        return load_ledger(st, verb, txid, rest, snap, why);
+    if (strcmp(verb, "compensated") == 0 && rest == NULL)
+        return load_ledger(st, verb, txid, NULL, snap, why);
+    if (strcmp(verb, "released") == 0 && rest == NULL && !snap)
+        return load_released(st, txid, why);
+    WHY("unexpected '%.20s' line", verb);
+    return -1;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    if (f == NULL)
+        return NULL;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            char *nb = realloc(buf, cap = cap * 2 + 8192);
+            if (nb == NULL)
+                break;
+            buf = nb;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    if (ferror(f) || buf == NULL || n + 1 > cap) {
+        free(buf);
+        buf = NULL;
+    } else {
+        buf[n] = '\0';
+        *len = n;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Replays the whole file; *good receives the length without a torn tail. */
+static int load_file(store *st, char *buf, size_t len, size_t *good,
+                     store_info *info, char *err, size_t errlen)
+{
+    char why[STORE_WHY_MAX];
+    int snapshot = 1;
+    unsigned lineno = 0;
+    for (size_t off = 0; off < len; lineno++) {
+        char *line = buf + off, *nl = memchr(line, '\n', len - off);
+        if (nl == NULL) {
+            if (lineno == 0)
+                break; /* a torn header is a damaged file */
+            info->si_torn_line = lineno + 1;
+            break;
+        }
+        *nl = '\0';
+        off = (size_t)(nl - buf) + 1;
+        *good = off;
+        if (strlen(line) != (size_t)(nl - line)) {
+            snprintf(err, errlen, "%s:%u: NUL byte in line", st->st_path, lineno + 1);
+            return -1;
+        }
+        if (lineno == 0) {
+            if (strncmp(line, STATE_MAGIC, strlen(STATE_MAGIC)) != 0
+                || strcmp(line + strlen(STATE_MAGIC), st->st_schema->ss_service) != 0) {
+                snprintf(err, errlen, "%s:1: not a 'dtc-state 1 %s' file", st->st_path,
+                         st->st_schema->ss_service);
+                return -1;
+            }
+            continue;
+        }
+        int was_snapshot = snapshot;
+        if (load_line(st, line, &snapshot, why) != 0) {
+            snprintf(err, errlen, "%s:%u: %s", st->st_path, lineno + 1, why);
+            return -1;
+        }
+        if (was_snapshot && snapshot)
+            st->st_snap_lines++;
+        else if (!was_snapshot)
+            st->st_log_lines++;
+    }
+    if (lineno == 0 || snapshot) {
+        snprintf(err, errlen, "%s: %s", st->st_path,
+                 lineno == 0 ? "empty or torn header" : "no checkpoint line");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- compaction ---------------------------------------------------------- */
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 ? fsync(fd) : -1;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Writes the whole state as a snapshot to f; returns its item count. */
+static size_t write_snapshot(const store *st, FILE *f)
+{
+    size_t n = 0, pos = 0;
+    const store_rec *r;
+    const store_led *ld;
+    const store_txn *tx;
+    fprintf(f, "%s%s\n", STATE_MAGIC, st->st_schema->ss_service);
+    while ((r = htab_next(&st->st_recs, &pos)) != NULL) {
+        if (r->rc_present)
+            fprintf(f, "rec %s %" PRId64 " %" PRIu64 "%s%s\n", r->rc_key, r->rc_value,
+                    r->rc_version, r->rc_note[0] ? " " : "", r->rc_note);
+        else if (r->rc_version > 0)
+            fprintf(f, "gone %s %" PRIu64 "\n", r->rc_key, r->rc_version);
+        n += r->rc_present || r->rc_version > 0;
+    }
+    for (pos = 0; (ld = htab_next(&st->st_ledger, &pos)) != NULL; n++) {
+        if (ld->ld_state == LED_APPLIED)
+            fprintf(f, "applied %s %s\n", ld->ld_id, ld->ld_payload);
+        else
+            fprintf(f, "compensated %s\n", ld->ld_id);
+    }
+    for (pos = 0; (tx = htab_next(&st->st_txns, &pos)) != NULL;)
+        if (tx->tx_prepared) {
+            fprintf(f, "prepared %s %s\n", tx->tx_id, tx->tx_payload);
+            n++;
+        }
+    fprintf(f, "checkpoint\n");
+    return n;
+}
+
+int store_compact(store *st, char *why)
+{
+    size_t n;
+    int fd;
+    FILE *f;
+    why[0] = '\0';
+    if (st->st_failed || st->st_lock_fd < 0) {
+        WHY("store is failed or read-only");
+        return -1;
+    }
+    if ((f = fopen(st->st_tmp, "w")) == NULL) {
+        WHY("cannot create %s: %s", st->st_tmp, strerror(errno));
+        return -1;
+    }
+    n = write_snapshot(st, f);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
+        WHY("cannot write %s: %s", st->st_tmp, strerror(errno));
+        fclose(f);
+        unlink(st->st_tmp);
+        return -1;
+    }
+    fclose(f);
+    if (rename(st->st_tmp, st->st_path) != 0) {
+        WHY("cannot rename %s: %s", st->st_tmp, strerror(errno));
+        unlink(st->st_tmp);
+        return -1;
+    }
+    /* From here on the new file is the state: failing to use it is fatal. */
+    fd = open(st->st_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fsync_dir(st->st_dir) != 0 || fd < 0) {
+        WHY("cannot sync or reopen %s: %s", st->st_path, strerror(errno));
+        st->st_failed = 1;
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (st->st_fd >= 0)
+        close(st->st_fd);
+    st->st_fd = fd;
+    st->st_snap_lines = n;
+    st->st_log_lines = 0;
+    st->st_dirty = 0;
+    return 0;
+}
+
+void store_set_compact_min(store *st, size_t n)
+{
+    st->st_compact_min = n;
+}
+
+int store_flush(store *st, char *why)
+{
+    why[0] = '\0';
+    if (st->st_failed) {
+        WHY("state file write failed earlier; restart the participant");
+        return -1;
+    }
+    if (st->st_dirty) {
+        if (fsync(st->st_fd) != 0) {
+            /* The kernel may have dropped the dirty pages: never retry. */
+            WHY("fsync of %s failed: %s", st->st_path, strerror(errno));
+            st->st_failed = 1;
+            return -1;
+        }
+        st->st_dirty = 0;
+    }
+    size_t limit = st->st_snap_lines > st->st_compact_min ? st->st_snap_lines
+                                                          : st->st_compact_min;
+    if (st->st_log_lines > limit && store_compact(st, why) != 0)
+        return st->st_failed ? -1 : 0; /* a failed compaction leaves why set */
+    return 0;
+}
+
+/* ---- open / close -------------------------------------------------------- */
+
+static int take_lock(store *st, const char *name, char *err, size_t errlen)
+{
+    char *path;
+    if (asprintf(&path, "%s/%s.lock", st->st_dir, name) < 0)
+        return -1;
+    st->st_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (st->st_lock_fd < 0 || flock(st->st_lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "%s: %s", path,
+                 errno == EWOULDBLOCK ? "state in use by another process" : strerror(errno));
+        free(path);
+        return -1;
+    }
+    free(path);
+    return 0;
+}
+
+/* Loads an existing file; a torn tail is cut off unless read-only. */
+static int open_existing(store *st, char *buf, size_t len, int flags,
+                         store_info *info, char *err, size_t errlen)
+{
+    size_t good = 0;
+    if (load_file(st, buf, len, &good, info, err, errlen) != 0)
+        return -1;
+    if (flags & STORE_READONLY)
+        return 0;
+    st->st_fd = open(st->st_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (st->st_fd < 0 || (good < len && (ftruncate(st->st_fd, (off_t)good) != 0
+                                         || fsync(st->st_fd) != 0))) {
+        snprintf(err, errlen, "%s: %s", st->st_path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* No file yet: seeds become the first snapshot. */
+static int create_new(store *st, const char *const *seeds, size_t nseeds,
+                      char *err, size_t errlen)
+{
+    char why[STORE_WHY_MAX];
+    if (store__seed(st, seeds, nseeds, why) != 0 || store_compact(st, why) != 0) {
+        snprintf(err, errlen, "%s: %s", st->st_path, why);
+        return -1;
+    }
+    return 0;
+}
+
+store *store_open(const char *dir, const char *name, const store_schema *schema,
+                  const char *const *seeds, size_t nseeds, int flags,
+                  store_info *info, char *err, size_t errlen)
+{
+    store *st = calloc(1, sizeof *st);
+    store_info dummy;
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = -1;
+    info = info ? info : &dummy;
+    memset(info, 0, sizeof *info);
+    snprintf(err, errlen, "out of memory");
+    if (st == NULL)
+        return NULL;
+    st->st_schema = schema;
+    st->st_fd = st->st_lock_fd = -1;
+    st->st_compact_min = 1024;
+    htab_init(&st->st_recs);
+    htab_init(&st->st_txns);
+    htab_init(&st->st_ledger);
+    if ((st->st_dir = strdup(dir)) == NULL
+        || asprintf(&st->st_path, "%s/%s.state", dir, name) < 0
+        || asprintf(&st->st_tmp, "%s/%s.state.tmp", dir, name) < 0)
+        goto out;
+    if (!(flags & STORE_READONLY) && take_lock(st, name, err, errlen) != 0)
+        goto out;
+    buf = slurp(st->st_path, &len);
+    if (buf != NULL) {
+        info->si_seeds_ignored = nseeds > 0;
+        rc = open_existing(st, buf, len, flags, info, err, errlen);
+    } else if (errno != ENOENT) {
+        snprintf(err, errlen, "%s: %s", st->st_path, strerror(errno));
+    } else if (flags & STORE_READONLY) {
+        snprintf(err, errlen, "%s: no state file", st->st_path);
+    } else {
+        info->si_created = 1;
+        rc = create_new(st, seeds, nseeds, err, errlen);
+    }
+out:
+    free(buf);
+    if (rc != 0) {
+        st->st_failed = 1;
+        store_close(&st);
+        return NULL;
+    }
+    info->si_prepared = (unsigned)st->st_txns.ht_count;
+    info->si_records = st->st_recs.ht_count;
+    info->si_ledger = st->st_ledger.ht_count;
+    return st;
+}
+
+int store_close(store **stp)
+{
+    store *st = *stp;
+    char why[STORE_WHY_MAX];
+    int rc = 0;
+    if (st == NULL)
+        return 0;
+    if (!st->st_failed && st->st_fd >= 0)
+        rc = store_flush(st, why);
+    if (st->st_fd >= 0)
+        close(st->st_fd);
+    if (st->st_lock_fd >= 0)
+        close(st->st_lock_fd);
+    store__free_all(st);
+    free(st->st_dir);
+    free(st->st_path);
+    free(st->st_tmp);
+    free(st);
+    *stp = NULL;
+    return rc;
+}
+
+/* ---- dump ----------------------------------------------------------------- */
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp((*(const store_rec *const *)a)->rc_key,
+                  (*(const store_rec *const *)b)->rc_key);
+}
+
+void store_dump(const store *st, FILE *out)
+{
+    const store_rec **v = calloc(st->st_recs.ht_count + 1, sizeof *v);
+    const store_rec *r;
+    size_t n = 0, pos = 0;
+    while (v != NULL && (r = htab_next(&st->st_recs, &pos)) != NULL)
+        if (r->rc_present)
+            v[n++] = r;
+    if (n > 1)
+        qsort(v, n, sizeof *v, by_key);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s %" PRId64 " %" PRIu64 "%s%s\n", v[i]->rc_key, v[i]->rc_value,
+                v[i]->rc_version, v[i]->rc_note[0] ? " " : "", v[i]->rc_note);
+    fprintf(out, "ledger %zu\n", store_ledger_count(st));
+    free(v);
+}

@@ -1,0 +1,69 @@
+/*
+ * store_int.h - the store's internals, shared by store.c (the record and
+ * transaction model) and store_file.c (the state file: load, replay,
+ * append, flush, compaction).  Not for services.
+ */
+#ifndef DTC_PARTICIPANTS_STORE_INT_H
+#define DTC_PARTICIPANTS_STORE_INT_H
+
+#include <stdarg.h>
+
+#include "htab.h"
+#include "store.h"
+
+/* A transaction this participant was enlisted in (in memory; a prepared
+ * one is also in the state file). */
+typedef struct store_txn {
+    char tx_id[STORE_TXID_MAX];
+    int tx_prepared;               /* 1: holds its keys, logged "prepared" */
+    char tx_payload[STORE_PAYLOAD_MAX + 1];
+    store_ops tx_ops;
+    uint64_t tx_ver[STORE_OPS_MAX]; /* versions read at enlist */
+} store_txn;
+
+enum { LED_APPLIED = 1, LED_COMPENSATED = 2 };
+
+/* A ledger entry: a txid whose commit was applied (kept forever). */
+typedef struct store_led {
+    char ld_id[STORE_TXID_MAX];
+    int ld_state;                  /* LED_APPLIED / LED_COMPENSATED */
+    char *ld_payload;              /* applied: what to reverse; else NULL */
+} store_led;
+
+struct store {
+    const store_schema *st_schema;
+    char *st_dir, *st_path, *st_tmp;
+    int st_fd;                  /* append writer; -1 when read-only */
+    int st_lock_fd;             /* flock on NAME.lock; -1 when read-only */
+    int st_dirty;               /* appended since the last fsync */
+    int st_failed;              /* a write or fsync failed: refuse all */
+    size_t st_snap_lines;       /* items in the snapshot section */
+    size_t st_log_lines;        /* items after "checkpoint" */
+    size_t st_compact_min;
+    htab st_recs;               /* key -> store_rec */
+    htab st_txns;               /* txid -> store_txn */
+    htab st_ledger;             /* txid -> store_led */
+};
+
+int store__valid_txid(const char *s);
+int store__valid_key(const char *s);
+int store__valid_note(const char *s);
+store_rec *store__rec_find(const store *st, const char *key);
+store_rec *store__rec_get(store *st, const char *key);
+store_txn *store__txn_new(store *st, const char *txid, const char *payload,
+                          char *why);
+void store__txn_drop(store *st, store_txn *tx);
+store_led *store__ledger_add(store *st, const char *txid, int state,
+                             const char *payload);
+const store_rec *store__held_by_other(store *st, const store_txn *tx);
+void store__hold(store *st, store_txn *tx);
+int store__apply_txn(store *st, store_txn *tx, int log, char *why);
+int store__compensate(store *st, store_led *ld, int log, char *why);
+int store__seed(store *st, const char *const *seeds, size_t n, char *why);
+void store__free_all(store *st);
+
+/* store_file.c: appends one log line (no fsync); -1 marks the store failed. */
+int store__append(store *st, char *why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,430 @@
+/*
+ * svc.c - the participant service framework: options, store, libdtc
+ * registration, the serve loop with its callbacks, signals, fault
+ * injection and event logging.  The callbacks translate between
+ * dtc_request (binary txid, reason buffer) and the store (text txid); the
+ * store decides, svc.c only logs and injects faults.  See svc.h.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dtc/dtc.h"
+#include "svc.h"
+
+_Static_assert(STORE_WHY_MAX == DTC_REASON_MAX, "reason buffers differ");
+_Static_assert(STORE_PAYLOAD_MAX == DTC_PAYLOAD_MAX, "payload limits differ");
+_Static_assert(STORE_TXID_MAX == DTC_TXID_STRLEN, "txid text lengths differ");
+
+typedef struct svc_opts {
+    const char *instance;     /* NULL: $DTC_INSTANCE, else "default" */
+    const char *data_dir;
+    const char *name;
+    const char **seeds;
+    size_t nseeds;
+    double fail_prepare, fail_commit;
+    unsigned delay_prepare_ms;
+    dtc_op crash_at;          /* DTC_OP_NONE: never */
+    int dump;
+} svc_opts;
+
+typedef struct svc {
+    const store_schema *sv_schema;
+    svc_opts sv_o;
+    store *sv_store;
+    unsigned short sv_rand[3]; /* erand48 state for fault injection */
+    int sv_exit;               /* exit code once stopped */
+} svc;
+
+static volatile sig_atomic_t svc_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    svc_stop = 1;
+}
+
+/* ---- options ------------------------------------------------------------- */
+
+static void usage(const store_schema *schema, FILE *out)
+{
+    fprintf(out,
+            "usage: dtc-%s --data-dir DIR [options]\n"
+            "  --instance NAME         dtc instance (default $DTC_INSTANCE or \"default\")\n"
+            "  --data-dir DIR          where NAME.state lives (created if missing)\n"
+            "  --name NAME             participant name (default \"%s\")\n"
+            "  --seed KEY=VALUE        initial record, repeatable; only without a state file\n"
+            "  --fail-prepare P        vote error with probability P (0..1)\n"
+            "  --fail-commit P         fail commit with probability P (0..1)\n"
+            "  --delay-prepare-ms N    sleep N ms in every prepare\n"
+            "  --crash-at OP           SIGKILL itself on prepare|commit|rollback\n"
+            "  --dump                  print the state file and exit\n"
+            "  --help                  this text\n",
+            schema->ss_service, schema->ss_service);
+}
+
+__attribute__((format(printf, 2, 3)))
+static int bad(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (try --help)\n");
+    return -1;
+}
+
+static int parse_prob(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtod(s, &end);
+    return s[0] != '\0' && *end == '\0' && errno == 0 && *out >= 0.0 && *out <= 1.0 ? 0 : -1;
+}
+
+static int parse_crash(const char *s, dtc_op *out)
+{
+    static const dtc_op ops[] = {DTC_OP_PREPARE, DTC_OP_COMMIT, DTC_OP_ROLLBACK};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(s, dtc_op_name(ops[i])) == 0) {
+            *out = ops[i];
+            return 0;
+        }
+    return -1;
+}
+
+static int valid_name(const char *s)
+{
+    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+    return n > 0 && s[n] == '\0' && n < DTC_NAME_MAX && s[0] != '.';
+}
+
+/* One option; -1 if its argument is bad. */
+static int take_opt(svc *s, int c, const char *arg, const char *prog)
+{
+    char *end, why[STORE_WHY_MAX];
+    store_op op;
+    unsigned long ms;
+    switch (c) {
+    case 'i': s->sv_o.instance = arg; return 0;
+    case 'd': s->sv_o.data_dir = arg; return 0;
+    case 'n':
+        s->sv_o.name = arg;
+        return valid_name(arg) ? 0 : bad(prog, "bad --name '%s': want [A-Za-z0-9._-]{1,31}", arg);
+    case 's':
+        if (store_parse_seed(s->sv_schema, arg, &op, why, sizeof why) != 0)
+            return bad(prog, "%s", why);
+        s->sv_o.seeds[s->sv_o.nseeds++] = arg;
+        return 0;
+    case 'P':
+        return parse_prob(arg, &s->sv_o.fail_prepare) == 0
+                   ? 0 : bad(prog, "bad --fail-prepare '%s': want a probability 0..1", arg);
+    case 'C':
+        return parse_prob(arg, &s->sv_o.fail_commit) == 0
+                   ? 0 : bad(prog, "bad --fail-commit '%s': want a probability 0..1", arg);
+    case 'D':
+        errno = 0;
+        ms = strtoul(arg, &end, 10);
+        s->sv_o.delay_prepare_ms = (unsigned)ms;
+        return arg[0] >= '0' && arg[0] <= '9' && *end == '\0' && errno == 0 && ms <= 3600000
+                   ? 0 : bad(prog, "bad --delay-prepare-ms '%s': want 0..3600000", arg);
+    case 'K':
+        return parse_crash(arg, &s->sv_o.crash_at) == 0
+                   ? 0 : bad(prog, "bad --crash-at '%s': want prepare, commit or rollback", arg);
+    case 'u': s->sv_o.dump = 1; return 0;
+    default: return bad(prog, "%s", "bad usage");
+    }
+}
+
+/* 0 ok, 1 help printed, -1 bad usage (message printed). */
+static int parse_opts(svc *s, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"instance", required_argument, NULL, 'i'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"name", required_argument, NULL, 'n'},
+        {"seed", required_argument, NULL, 's'},
+        {"fail-prepare", required_argument, NULL, 'P'},
+        {"fail-commit", required_argument, NULL, 'C'},
+        {"delay-prepare-ms", required_argument, NULL, 'D'},
+        {"crash-at", required_argument, NULL, 'K'},
+        {"dump", no_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    s->sv_o.name = s->sv_schema->ss_service;
+    if ((s->sv_o.seeds = calloc((size_t)argc + 1, sizeof *s->sv_o.seeds)) == NULL)
+        return bad(argv[0], "%s", "out of memory");
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(s->sv_schema, stdout);
+            return 1;
+        }
+        if (c == '?' || take_opt(s, c, optarg, argv[0]) != 0)
+            return c == '?' ? bad(argv[0], "%s", "bad option") : -1;
+    }
+    if (optind < argc)
+        return bad(argv[0], "unexpected argument '%s'", argv[optind]);
+    if (s->sv_o.data_dir == NULL || s->sv_o.data_dir[0] == '\0')
+        return bad(argv[0], "%s", "--data-dir is required");
+    return 0;
+}
+
+/* ---- callbacks ------------------------------------------------------------ */
+
+static const char *const vote_names[] = {"yes", "no", "error"};
+
+/* Copies the store's reason into the request's buffer. */
+static void answer(const dtc_request *rq, const char *why)
+{
+    if (rq->reason != NULL)
+        snprintf(rq->reason, DTC_REASON_MAX, "%s", why);
+}
+
+/* --crash-at: die before answering, as a real crash would. */
+static void maybe_crash(const svc *s, const dtc_request *rq)
+{
+    if (s->sv_o.crash_at != rq->op)
+        return;
+    dtc_log(DTC_LOG_WARN, "fault", &rq->txid, s->sv_o.name, "crash-at %s: SIGKILL",
+            dtc_op_name(rq->op));
+    kill(getpid(), SIGKILL);
+}
+
+/* Fault injection with probability p; logs and fills the reason. */
+static int inject(svc *s, const dtc_request *rq, double p, const char *what)
+{
+    if (p <= 0.0 || erand48(s->sv_rand) >= p)
+        return 0;
+    dtc_log(DTC_LOG_INFO, "fault", &rq->txid, s->sv_o.name, "%s", what);
+    answer(rq, what);
+    return 1;
+}
+
+static dtc_vote to_vote(svc *s, const dtc_request *rq, const char *event,
+                        store_vote v, const char *why)
+{
+    dtc_log(DTC_LOG_INFO, event, &rq->txid, s->sv_o.name, "vote=%s%s%s", vote_names[v],
+            why[0] ? " reason=" : "", why);
+    answer(rq, why);
+    return v == STORE_YES ? DTC_VOTE_YES : v == STORE_NO ? DTC_VOTE_NO : DTC_VOTE_ERROR;
+}
+
+static dtc_vote on_enlist(void *ctx, const dtc_request *rq)
+{
+    svc *s = ctx;
+    char id[DTC_TXID_STRLEN], why[STORE_WHY_MAX];
+    dtc_txid_format(&rq->txid, id);
+    store_vote v = store_enlist(s->sv_store, id, rq->payload, rq->payload_len, why);
+    dtc_log(DTC_LOG_INFO, "enlist", &rq->txid, s->sv_o.name, "payload=\"%.*s\"",
+            (int)strcspn(rq->payload, "\n"), rq->payload);
+    return to_vote(s, rq, "enlist", v, why);
+}
+
+static dtc_vote on_prepare(void *ctx, const dtc_request *rq)
+{
+    svc *s = ctx;
+    char id[DTC_TXID_STRLEN], why[STORE_WHY_MAX];
+    maybe_crash(s, rq);
+    if (s->sv_o.delay_prepare_ms > 0) {
+        struct timespec ts = {(time_t)(s->sv_o.delay_prepare_ms / 1000),
+                              (long)(s->sv_o.delay_prepare_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+    if (inject(s, rq, s->sv_o.fail_prepare, "injected prepare failure"))
+        return DTC_VOTE_ERROR;
+    dtc_txid_format(&rq->txid, id);
+    store_vote v = store_prepare(s->sv_store, id, why);
+    return to_vote(s, rq, "vote", v, why);
+}
+
+static const char *const outcome_names[] = {"done", "already done", "released",
+                                            "compensated", "nothing to undo"};
+
+/* Logs a commit/rollback result and fills the reason. */
+static int finish(svc *s, const dtc_request *rq, int rc, store_outcome out, const char *why)
+{
+    const char *event = rq->op == DTC_OP_COMMIT ? "commit" : "rollback";
+    if (rc != 0) {
+        dtc_log(DTC_LOG_WARN, event, &rq->txid, s->sv_o.name, "failed: %s", why);
+        answer(rq, why);
+        return -1;
+    }
+    if (out == STORE_COMPENSATED)
+        event = "compensate";
+    dtc_log(DTC_LOG_INFO, event, &rq->txid, s->sv_o.name, "%s", outcome_names[out]);
+    return 0;
+}
+
+static int on_commit(void *ctx, const dtc_request *rq)
+{
+    svc *s = ctx;
+    char id[DTC_TXID_STRLEN], why[STORE_WHY_MAX];
+    store_outcome out = STORE_DONE;
+    maybe_crash(s, rq);
+    if (inject(s, rq, s->sv_o.fail_commit, "injected commit failure"))
+        return -1;
+    dtc_txid_format(&rq->txid, id);
+    int rc = store_commit(s->sv_store, id, &out, why);
+    return finish(s, rq, rc, out, why);
+}
+
+static int on_rollback(void *ctx, const dtc_request *rq)
+{
+    svc *s = ctx;
+    char id[DTC_TXID_STRLEN], why[STORE_WHY_MAX];
+    store_outcome out = STORE_DONE;
+    maybe_crash(s, rq);
+    dtc_txid_format(&rq->txid, id);
+    int rc = store_rollback(s->sv_store, id, &out, why);
+    return finish(s, rq, rc, out, why);
+}
+
+/* After every batch: one fsync.  If it fails the answers become errors
+ * (the library's job) and this process stops: its memory may be ahead of
+ * the disk, and a restart reloads the truth. */
+static int on_flush(void *ctx)
+{
+    svc *s = ctx;
+    char why[STORE_WHY_MAX];
+    int rc = store_flush(s->sv_store, why);
+    if (rc != 0) {
+        dtc_log(DTC_LOG_ERROR, "flush", NULL, s->sv_o.name, "%s; stopping", why);
+        s->sv_exit = 1;
+        svc_stop = 1;
+    } else if (why[0] != '\0') {
+        dtc_log(DTC_LOG_WARN, "compact", NULL, s->sv_o.name, "%s", why);
+    }
+    return rc;
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static int mkdir_p(const char *dir)
+{
+    char *p = strdup(dir);
+    int rc = p ? 0 : -1;
+    for (char *q = p ? p + 1 : NULL; q && rc == 0; q = strchr(q + 1, '/')) {
+        char c = *q;
+        *q = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            rc = -1;
+        *q = c;
+        if (c == '\0')
+            break;
+    }
+    if (rc == 0 && p && mkdir(p, 0755) != 0 && errno != EEXIST)
+        rc = -1;
+    free(p);
+    return rc;
+}
+
+static int dump(svc *s)
+{
+    char err[512];
+    store *st = store_open(s->sv_o.data_dir, s->sv_o.name, s->sv_schema, NULL, 0,
+                           STORE_READONLY, NULL, err, sizeof err);
+    if (st == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    store_dump(st, stdout);
+    store_close(&st);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int open_store(svc *s)
+{
+    char err[512];
+    store_info info;
+    if (mkdir_p(s->sv_o.data_dir) != 0) {
+        fprintf(stderr, "cannot create %s: %s\n", s->sv_o.data_dir, strerror(errno));
+        return -1;
+    }
+    s->sv_store = store_open(s->sv_o.data_dir, s->sv_o.name, s->sv_schema, s->sv_o.seeds,
+                             s->sv_o.nseeds, 0, &info, err, sizeof err);
+    if (s->sv_store == NULL) {
+        dtc_log(DTC_LOG_ERROR, "start", NULL, s->sv_o.name, "%s", err);
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    if (info.si_torn_line)
+        dtc_log(DTC_LOG_WARN, "start", NULL, s->sv_o.name,
+                "ignored torn last line %u of the state file", info.si_torn_line);
+    if (info.si_seeds_ignored)
+        dtc_log(DTC_LOG_INFO, "start", NULL, s->sv_o.name, "state file exists: seeds ignored");
+    dtc_log(DTC_LOG_INFO, "start", NULL, s->sv_o.name,
+            "state %s: records=%zu ledger=%zu prepared=%u", info.si_created ? "created" : "loaded",
+            info.si_records, info.si_ledger, info.si_prepared);
+    return 0;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* Registers and serves until stopped; returns the exit code. */
+static int serve(svc *s)
+{
+    dtc_instance *inst = NULL;
+    dtc_participant *p = NULL;
+    dtc_participant_ops ops = {on_enlist, on_prepare, on_commit, on_rollback, on_flush, s};
+    dtc_result rc = dtc_open(s->sv_o.instance, &inst);
+    if (rc == DTC_OK && (rc = dtc_participant_register(inst, s->sv_o.name, &p)) != DTC_OK)
+        dtc_close(&inst);
+    if (rc != DTC_OK) {
+        fprintf(stderr, "dtc-%s: %s: %s\n", s->sv_schema->ss_service, s->sv_o.name,
+                dtc_strerror(rc));
+        return 1;
+    }
+    printf("ready name=%s pid=%ld\n", s->sv_o.name, (long)getpid());
+    fflush(stdout);
+    rc = dtc_participant_serve(p, &ops, &svc_stop);
+    if (rc != DTC_OK) {
+        dtc_log(DTC_LOG_ERROR, "serve", NULL, s->sv_o.name, "%s", dtc_strerror(rc));
+        s->sv_exit = 1;
+    }
+    dtc_participant_unregister(&p);
+    dtc_close(&inst);
+    dtc_log(DTC_LOG_INFO, "stop", NULL, s->sv_o.name, "exit=%d", s->sv_exit);
+    return s->sv_exit;
+}
+
+int svc_main(const store_schema *schema, int argc, char **argv)
+{
+    svc s;
+    int rc;
+    memset(&s, 0, sizeof s);
+    s.sv_schema = schema;
+    dtc_log_init(DTC_LOG_INFO);
+    rc = parse_opts(&s, argc, argv);
+    if (rc == 0 && s.sv_o.dump)
+        rc = dump(&s);
+    else if (rc == 0) {
+        long seed = (long)getpid() ^ (long)time(NULL);
+        memcpy(s.sv_rand, &seed, sizeof s.sv_rand < sizeof seed ? sizeof s.sv_rand : sizeof seed);
+        catch_signals();
+        rc = open_store(&s) == 0 ? serve(&s) : 1;
+        if (s.sv_store != NULL && store_close(&s.sv_store) != 0)
+            rc = 1;
+    } else {
+        rc = rc > 0 ? 0 : 2;
+    }
+    free(s.sv_o.seeds);
+    return rc;
+}
