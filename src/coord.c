@@ -264,3 +264,56 @@ dtc_result dtc_transaction_status(dtc_instance *in, const dtc_txid *id,
     dtc__unlock(&r.ts->ts_lock);
     return DTC_OK;
 }
+
+/* Operator calls: they take the slot whoever began it, but never from a
+ * live driver. */
+static dtc_result operator_call(dtc_instance *in, const dtc_txid *id, struct txn_ref *r)
+{
+    dtc_result rc = acquire(in, id, r);
+    if (rc != DTC_OK)
+        return rc;
+    r->token = dtc__new_token(in);
+    return DTC_OK;
+}
+
+dtc_result dtc_retry_transaction(dtc_instance *in, const dtc_txid *id, dtc_txn_info *report)
+{
+    struct txn_ref r;
+    dtc_result rc = operator_call(in, id, &r);
+    if (rc != DTC_OK)
+        return rc;
+    struct dtc_txn_slot *ts = r.ts;
+    if (ts->ts_driver != 0) { /* a driver waits: make its retries due now */
+        for (uint32_t i = 0; i < ts->ts_nentries; i++)
+            if (ts->ts_entries[i].te_next_retry_ns != 0)
+                ts->ts_entries[i].te_next_retry_ns = 1;
+        pthread_cond_broadcast(&ts->ts_cond);
+        if (report != NULL)
+            dtc__txn_info_fill(in, ts, report);
+        dtc__unlock(&ts->ts_lock);
+        return DTC_OK;
+    }
+    if (ts->ts_state != DTC_TXN_HEURISTIC) {
+        dtc__unlock(&ts->ts_lock);
+        return DTC_ESTATE;
+    }
+    ts->ts_driver = r.token;
+    return end_call(&r, dtc__txn_drive(&r, DTC_TXN_ABORTED, (dtc_result)ts->ts_result), report);
+}
+
+dtc_result dtc_resolve_transaction(dtc_instance *in, const dtc_txid *id, int commit,
+                                   dtc_txn_info *report)
+{
+    struct txn_ref r;
+    dtc_result rc = operator_call(in, id, &r);
+    if (rc != DTC_OK)
+        return rc;
+    if (r.ts->ts_state != DTC_TXN_HEURISTIC || r.ts->ts_driver != 0) {
+        dtc__unlock(&r.ts->ts_lock);
+        return DTC_ESTATE;
+    }
+    r.ts->ts_driver = r.token;
+    dtc_log(DTC_LOG_WARN, "resolve", id, NULL, "outcome=%s", commit ? "commit" : "rollback");
+    rc = dtc__txn_drive(&r, commit ? DTC_TXN_COMMITTED : DTC_TXN_ABORTED, DTC_OK);
+    return end_call(&r, rc, report);
+}

@@ -50,9 +50,14 @@ int dtc__cond_wait_until(dtc_instance *in, pthread_cond_t *c, pthread_mutex_t *m
     return rc;
 }
 
+/* A quarantined slot is never trusted: locking it fails. */
 dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts)
 {
     dtc_result rc = dtc__lock(in, &ts->ts_lock, dtc__txn_repair, ts);
+    if (rc == DTC_OK && (ts->ts_flags & DTC_TS_QUARANTINED)) {
+        dtc__unlock(&ts->ts_lock);
+        return DTC_ECORRUPT;
+    }
     if (rc == DTC_OK)
         dtc__fault("lock.txn");
     return rc;
@@ -61,6 +66,10 @@ dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts)
 dtc_result dtc__part_lock(dtc_instance *in, struct dtc_part_slot *ps)
 {
     dtc_result rc = dtc__lock(in, &ps->ps_lock, dtc__part_repair, ps);
+    if (rc == DTC_OK && ps->ps_state == DTC_PS_QUARANTINED) {
+        dtc__unlock(&ps->ps_lock);
+        return DTC_ECORRUPT;
+    }
     if (rc == DTC_OK)
         dtc__fault("lock.part");
     return rc;

@@ -149,6 +149,10 @@ static void check_txn(struct sup *s, uint32_t idx, bool stopping, int64_t now)
         return;
     if (dtc__txn_lock(s->in, ts) != DTC_OK)
         return;
+    if (dtc__txn_repair(s->in, ts) != 0) { /* scribbled on: quarantined */
+        dtc__unlock(&ts->ts_lock);
+        return;
+    }
     if (ts->ts_state != DTC_TXN_FREE) {
         bool dead = !alive(s, ts->ts_owner_pid, ts->ts_owner_start);
         const char *why = needs_adoption(s, ts, dead, stopping, now);
@@ -164,11 +168,15 @@ static void check_txn(struct sup *s, uint32_t idx, bool stopping, int64_t now)
 static void check_participant(struct sup *s, uint32_t idx)
 {
     struct dtc_part_slot *ps = dtc__part(s->in, idx);
-    if (ps->ps_state != DTC_PS_LIVE)
+    if (ps->ps_state == DTC_PS_FREE || dtc__part_lock(s->in, ps) != DTC_OK)
         return;
-    /* Unlocked read; dtc__part_reclaim re-checks the generation. */
+    bool sound = dtc__part_repair(s->in, ps) == 0; /* quarantines garbage */
+    bool live = sound && ps->ps_state == DTC_PS_LIVE;
     uint32_t gen = ps->ps_gen;
-    if (!alive(s, ps->ps_pid, ps->ps_start))
+    pid_t pid = ps->ps_pid;
+    uint64_t start = ps->ps_start;
+    dtc__unlock(&ps->ps_lock);
+    if (live && !alive(s, pid, start))
         dtc__part_reclaim(s->in, idx, gen, "process_died");
 }
 

@@ -42,7 +42,8 @@ static const uint16_t legal[DTC_TXN_STATE_COUNT] = {
     [DTC_TXN_COMMITTED] = 1u << DTC_TXN_FREE,
     [DTC_TXN_ABORTING] = 1u << DTC_TXN_ABORTED | 1u << DTC_TXN_HEURISTIC,
     [DTC_TXN_ABORTED] = 1u << DTC_TXN_FREE,
-    [DTC_TXN_HEURISTIC] = 1u << DTC_TXN_FREE,
+    [DTC_TXN_HEURISTIC] = 1u << DTC_TXN_FREE | 1u << DTC_TXN_ABORTING
+                          | 1u << DTC_TXN_COMMITTING, /* operator: retry, resolve */
 };
 
 bool dtc__txn_transition_ok(dtc_txn_state from, dtc_txn_state to)
@@ -402,7 +403,11 @@ dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why)
     case DTC_TXN_ABORTED:
         return ts->ts_result != DTC_OK ? (dtc_result)ts->ts_result : DTC_EABORTED;
     case DTC_TXN_HEURISTIC:
-        return DTC_EHEURISTIC;
+        if (goal == DTC_TXN_PREPARED)
+            return DTC_EHEURISTIC;
+        if (!dtc__txn_set_state(r, goal == DTC_TXN_COMMITTED ? DTC_TXN_COMMITTING : DTC_TXN_ABORTING))
+            return DTC_ESTATE;
+        return goal == DTC_TXN_COMMITTED ? phase_commit(r) : phase_rollback(r, why);
     default:
         return DTC_ESTATE;
     }
@@ -438,6 +443,8 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
         o->status = e->te_status < DTC_ENTRY_STATUS_COUNT ? (dtc_entry_status)e->te_status : DTC_ENTRY_IDLE;
         o->vote = e->te_vote < DTC_ENTRY_STATUS_COUNT ? (dtc_entry_status)e->te_vote : DTC_ENTRY_IDLE;
         o->attempts = e->te_attempts;
+        int64_t wait = e->te_next_retry_ns - dtc__now_ns();
+        o->next_retry_ms = e->te_next_retry_ns == 0 ? -1 : wait > 0 ? wait / 1000000 : 0;
         const char *why = e->te_reason[0] ? e->te_reason : e->te_enlist_reason;
         snprintf(o->reason, sizeof o->reason, "%.*s", DTC_REASON_MAX - 1, why);
     }

@@ -169,6 +169,7 @@ typedef struct dtc_entry_info {
     dtc_entry_status status;   /* its answer */
     dtc_entry_status vote;     /* the prepare vote (IDLE if none) */
     uint32_t attempts;         /* deliveries of the current op */
+    int64_t next_retry_ms;     /* ms until the next delivery, -1 if none */
     char reason[DTC_REASON_MAX];
 } dtc_entry_info;
 
@@ -206,6 +207,16 @@ dtc_result dtc_commit_transaction(dtc_instance *inst, const dtc_txid *id,
 /* Rolls back every enlisted participant; idempotent. */
 dtc_result dtc_rollback_transaction(dtc_instance *inst, const dtc_txid *id,
                                     dtc_txn_info *report);
+/* Operator: retries the transaction's failed deliveries now.  On a
+ * HEURISTIC transaction it runs the rollback phase again (the slot is freed
+ * if every participant acknowledges). */
+dtc_result dtc_retry_transaction(dtc_instance *inst, const dtc_txid *id,
+                                 dtc_txn_info *report);
+/* Operator: ends a HEURISTIC transaction by sending commit (commit != 0)
+ * or rollback to every participant; the slot is freed once all
+ * acknowledged.  DTC_ESTATE on a transaction that is not HEURISTIC. */
+dtc_result dtc_resolve_transaction(dtc_instance *inst, const dtc_txid *id, int commit,
+                                   dtc_txn_info *report);
 /* Snapshot of one transaction's slot. */
 dtc_result dtc_transaction_status(dtc_instance *inst, const dtc_txid *id,
                                   dtc_txn_info *out);
@@ -258,6 +269,12 @@ dtc_result dtc_participant_serve_once(dtc_participant *p,
 dtc_result dtc_participant_serve(dtc_participant *p,
                                  const dtc_participant_ops *ops,
                                  volatile sig_atomic_t *stop);
+/* Recovery of a participant that restarted with transactions it had
+ * prepared (persisted) before: DTC_OK if `id` is still in flight (its
+ * outcome will be delivered, keep it prepared), DTC_ENOTFOUND if it is not
+ * (presumed abort: roll it back).  Never decide a prepared transaction
+ * alone otherwise. */
+dtc_result dtc_participant_in_doubt(dtc_participant *p, const dtc_txid *id);
 /* Frees the slot; pending requests are failed as from a dead process. */
 void dtc_participant_unregister(dtc_participant **p);
 
