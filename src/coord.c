@@ -5,6 +5,7 @@
  * condvar) and hands over to the state machine in txn.c.
  */
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uuid/uuid.h>
@@ -273,6 +274,12 @@ static dtc_result operator_call(dtc_instance *in, const dtc_txid *id, struct txn
     if (rc != DTC_OK)
         return rc;
     r->token = dtc__new_token(in);
+    pid_t driver = (pid_t)(r->ts->ts_driver >> 32);
+    if (r->ts->ts_driver != 0 && kill(driver, 0) != 0) {
+        /* an operator killed mid-call: forget it and its wait */
+        r->ts->ts_driver = 0;
+        dtc__cond_init(&r->ts->ts_cond);
+    }
     return DTC_OK;
 }
 

@@ -99,10 +99,15 @@ static void adopt(struct sup *s, uint32_t idx, struct dtc_txn_slot *ts, bool own
     if (f == NULL)
         return;
     *f = (struct finisher){s, idx, ts->ts_gen, dtc__new_token(s->in)};
+    /* Re-initialize the condvar (a dead waiter may haunt it: the dead
+     * coordinator, or a dtcd killed while finishing it) unless the live
+     * owner is itself inside a call, stalled, and may be waiting on it. */
+    bool owner_waiting = !owner_dead && ts->ts_driver != 0
+                         && (pid_t)(ts->ts_driver >> 32) == ts->ts_owner_pid;
+    if (!owner_waiting)
+        dtc__cond_init(&ts->ts_cond);
     ts->ts_driver = f->token;
     ts->ts_flags |= DTC_TS_ADOPTED;
-    if (owner_dead)
-        dtc__cond_init(&ts->ts_cond); /* the dead coordinator may have waited */
     dtc_txid id;
     memcpy(id.bytes, ts->ts_txid, 16);
     dtc_log(DTC_LOG_WARN, "adopt", &id, NULL, "slot=%u state=%s why=%s owner=%d", idx,
