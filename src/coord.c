@@ -66,7 +66,8 @@ dtc_result dtc_begin_transaction(dtc_instance *in, const dtc_txn_options *opts,
     if (atomic_load(&in->hdr->sh_shutdown))
         return DTC_ESHUTDOWN;
     uuid_generate(out->bytes);
-    for (uint32_t k = 0; k < in->max_txns; k++) {
+    /* Two passes: a slot freed behind our scan is found on the second. */
+    for (uint32_t k = 0; k < 2 * in->max_txns; k++) {
         uint32_t i = (hint + k) % in->max_txns;
         struct dtc_txn_slot *ts = dtc__txn(in, i);
         if (ts->ts_state != DTC_TXN_FREE || (ts->ts_flags & DTC_TS_QUARANTINED))
