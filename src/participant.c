@@ -231,6 +231,8 @@ dtc_result dtc_participant_serve(dtc_participant *p, const dtc_participant_ops *
                                  volatile sig_atomic_t *stop)
 {
     while (stop == NULL || !*stop) {
+        if (atomic_load(&p->in->hdr->sh_shutdown) == DTC_SHUT_GONE)
+            return DTC_ENOSEGMENT; /* dtcd removed the segment */
         dtc_result rc = dtc_participant_serve_once(p, ops, 200, NULL);
         if (rc != DTC_OK)
             return rc;

@@ -108,7 +108,9 @@ struct dtc_shm_header {
     pthread_mutex_t sh_sup_lock;
     pid_t sh_sup_pid;
     uint64_t sh_sup_start;        /* /proc/PID/stat field 22 */
-    /* Set by dtcd on SIGTERM; read by dtc_begin_transaction (atomic). */
+    /* Set by dtcd (atomic): DTC_SHUT_DRAINING on SIGTERM (begin refuses),
+     * DTC_SHUT_GONE just before it unlinks the segment (participants
+     * serving it stop); 0 while it runs. */
     _Atomic uint32_t sh_shutdown;
 
     /* Counters: atomics, written by whoever finishes the event, never
@@ -126,6 +128,9 @@ struct dtc_shm_header {
      * processes cannot take the same name. */
     pthread_mutex_t sh_reg_lock;
 } __attribute__((aligned(DTC_CACHELINE)));
+
+#define DTC_SHUT_DRAINING 1u
+#define DTC_SHUT_GONE 2u
 
 /* ---- transaction slots ------------------------------------------------- */
 

@@ -257,7 +257,7 @@ static void announce(const dtc_supervisor_config *cfg, dtc_instance *in)
 /* Stop: no new begins, a grace period, then everything left is finished. */
 static void shutdown_instance(struct sup *s)
 {
-    atomic_store(&s->in->hdr->sh_shutdown, 1);
+    atomic_store(&s->in->hdr->sh_shutdown, DTC_SHUT_DRAINING);
     dtc_log(DTC_LOG_INFO, "shutdown", NULL, NULL, "grace_ms=%u", s->cfg->shutdown_grace_ms);
     int64_t until = dtc__now_ns() + (int64_t)s->cfg->shutdown_grace_ms * 1000000;
     bool busy = true;
@@ -307,6 +307,7 @@ dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg, volatile sig_ato
             st.txns_in_use, (unsigned long long)st.counters.committed,
             (unsigned long long)st.counters.aborted);
     in->hdr->sh_sup_pid = 0;
+    atomic_store(&in->hdr->sh_shutdown, DTC_SHUT_GONE);
     dtc__segment_unlink(name);
     if (atomic_load(&s.threads) == 0) {
         free(s.adopting);

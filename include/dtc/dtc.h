@@ -265,7 +265,10 @@ dtc_result dtc_participant_register(dtc_instance *inst, const char *name,
 dtc_result dtc_participant_serve_once(dtc_participant *p,
                                       const dtc_participant_ops *ops,
                                       int timeout_ms, unsigned *served);
-/* Serves until *stop becomes non-zero (checked at least every 200 ms). */
+/* Serves until *stop becomes non-zero (checked at least every 200 ms).
+ * Returns DTC_ENOSEGMENT when dtcd stopped and removed the segment,
+ * DTC_ENOTALIVE if the slot was reclaimed (this process was presumed
+ * dead). */
 dtc_result dtc_participant_serve(dtc_participant *p,
                                  const dtc_participant_ops *ops,
                                  volatile sig_atomic_t *stop);
