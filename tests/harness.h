@@ -1,0 +1,174 @@
+/*
+ * harness.h - helpers for multi-process integration tests (Check, CK_FORK).
+ *
+ * Every test calls h_init(tag) first: it picks a unique instance name
+ * (t-<tag>-<pid>-<counter>) and a fresh temp directory, and forks a small
+ * "reaper" process that outlives the test if it dies (a failed ck_assert
+ * _exit()s in fork mode, a Check timeout SIGKILLs it).  Every process the
+ * harness starts is recorded (pid and /proc start time) in a shared table;
+ * h_fini() (the checked teardown) stops them in order and removes the
+ * directory and the segment, and the reaper does the same for whatever is
+ * left when the test process is gone.  Only processes the test started
+ * are ever signalled, by pid, after checking their start time.
+ *
+ * Every wait is bounded; the programs are taken from DTC_BIN_DIR.
+ */
+#ifndef DTC_TEST_HARNESS_H
+#define DTC_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dtc/dtc.h"
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+/* Unique instance + temp dir + reaper.  Call once at the top of a test. */
+void h_init(const char *tag);
+/* Stops every recorded process (dtcd first, then the others: SIGTERM,
+ * bounded wait, SIGKILL), closes the handle, removes the dir and segment.
+ * Idempotent; use it as the checked teardown. */
+void h_fini(void);
+
+const char *h_instance(void);
+const char *h_dir(void);
+/* Monotonic milliseconds. */
+int64_t h_now_ms(void);
+void h_sleep_ms(int ms);
+
+/* ---- processes ------------------------------------------------------------ */
+
+/* Starts DTC_BIN_DIR/prog with argv (NULL-terminated, without argv[0]);
+ * env (may be NULL) is a NULL-terminated list of "K=V" added to the
+ * environment.  stdout/stderr go to <dir>/<label>.out / .err.  The child
+ * gets its own process group.  Returns the pid (recorded), or -1. */
+pid_t h_spawnv(const char *label, const char *prog, const char *const argv[],
+               const char *const env[]);
+/* Same, arguments as a NULL-terminated list. */
+pid_t h_spawn(const char *label, const char *prog, ...) __attribute__((sentinel));
+
+/* fork(); the child must end with _exit().  Records the pid.  In the
+ * child, the reaper's pipe is closed and the table is left alone. */
+pid_t h_fork(void);
+
+/* Bounded waitpid: 1 and *status if it ended, 0 on timeout. */
+int h_wait(pid_t pid, int timeout_ms, int *status);
+/* SIGTERM, wait up to timeout_ms, then SIGKILL and reap.  Returns the
+ * wait status (or -1 if not ours / already gone). */
+int h_stop(pid_t pid, int timeout_ms);
+/* SIGKILL and reap (bounded).  Returns the wait status or -1. */
+int h_kill9(pid_t pid);
+/* 1 if pid is a recorded process that has not been reaped and has not
+ * exited (checks with WNOHANG, reaping it if it did). */
+int h_alive(pid_t pid);
+
+/* Exit code of a wait status: the code, 128+signal, or -1. */
+int h_exit_code(int status);
+
+/* ---- dtcd ----------------------------------------------------------------- */
+
+/* Starts dtcd on h_instance() with extra args (NULL-terminated array, may
+ * be NULL) and waits (<= 5 s) until dtc_open succeeds and the supervisor
+ * is alive.  Returns its pid or -1. */
+pid_t h_start_dtcdv(const char *const extra[]);
+pid_t h_start_dtcd(void);
+/* A handle to h_instance(), opened once by h_start_dtcd; NULL if not. */
+dtc_instance *h_inst(void);
+/* Stops dtcd (SIGTERM, <= timeout_ms) and returns its exit code (or -1). */
+int h_stop_dtcd(int timeout_ms);
+pid_t h_dtcd_pid(void);
+
+/* ---- participants --------------------------------------------------------- */
+
+/* Polls dtc_list_participants (every 10 ms, <= timeout_ms) until `name` is
+ * registered by `pid` (any pid if pid <= 0) and alive.  1 on success. */
+int h_wait_participant(const char *name, pid_t pid, int timeout_ms);
+/* Info about `name` (1 if found). */
+int h_find_participant(const char *name, dtc_participant_info *out);
+/* dtc-noop --instance I --name NAME [extra...]; waits until registered.
+ * Returns the pid or -1. */
+pid_t h_start_noop(const char *name, ...) __attribute__((sentinel));
+/* dtc-<service> --instance I --data-dir <dir>/data --name NAME [extra...];
+ * waits until registered.  Returns the pid or -1. */
+pid_t h_start_service(const char *service, const char *name, ...)
+    __attribute__((sentinel));
+/* 1 if DTC_BIN_DIR/prog exists and is executable. */
+int h_have_program(const char *prog);
+
+/* Polls dtc_get_status until txns_in_use == 0 (<= timeout_ms). 1 if so. */
+int h_wait_idle(int timeout_ms);
+
+/* ---- running a command ---------------------------------------------------- */
+
+typedef struct h_result {
+    int code;          /* exit code, 128+signal, or -1 on timeout */
+    char out[8192];    /* stdout (truncated) */
+    char err[8192];    /* stderr (truncated) */
+} h_result;
+
+/* Runs DTC_BIN_DIR/prog (argv NULL-terminated, without argv[0]; env
+ * "K=V" additions, may be NULL), waits <= timeout_ms (then SIGKILL).
+ * Returns r->code. */
+int h_runv(h_result *r, int timeout_ms, const char *const env[], const char *prog,
+           const char *const argv[]);
+int h_run(h_result *r, int timeout_ms, const char *prog, ...) __attribute__((sentinel));
+
+/* ---- a service's records (--dump) ----------------------------------------- */
+
+#define H_DUMP_MAX 64
+
+typedef struct h_rec {
+    char key[64];
+    char value[128];
+    long version;
+    char note[128];
+} h_rec;
+
+typedef struct h_dump {
+    int n;
+    h_rec recs[H_DUMP_MAX];
+    long ledger;       /* -1 if no "ledger N" line */
+} h_dump;
+
+/* dtc-<service> --dump --data-dir <dir>/data --name NAME.  0 on success
+ * (exit 0 and a ledger line), -1 otherwise (d->n = 0, ledger -1). */
+int h_dump_service(const char *service, const char *name, h_dump *d);
+const h_rec *h_dump_get(const h_dump *d, const char *key);
+/* 1 if both have the same records (key, value, version, note) and ledger. */
+int h_dump_equal(const h_dump *a, const h_dump *b);
+/* Prints a dump to stderr (for failure messages). */
+void h_dump_print(const char *title, const h_dump *d);
+
+/* ---- misc ------------------------------------------------------------------ */
+
+/* 1 if s is one syntactically valid JSON value (and nothing else but
+ * whitespace). */
+int h_json_valid(const char *s);
+/* Contents of <dir>/<label>.<ext> (ext "out" or "err") into buf. */
+void h_read_output(const char *label, const char *ext, char *buf, size_t cap);
+/* The data directory given to services: <dir>/data. */
+const char *h_data_dir(void);
+
+/* ---- the four services ------------------------------------------------- */
+
+/* 1 if dtc-inventory, -payment, -order and -shipping are built. */
+int h_have_shop(void);
+/* Starts inventory (sku-1=10, sku-2=1), payment (alice=100000, bob=100),
+ * order and shipping (zone-a=100, plus shipping_extra args, may be NULL),
+ * each under its service name, data in h_data_dir().  0 or -1. */
+int h_start_shop(const char *const shipping_extra[]);
+/* Dumps the four services (inventory, payment, order, shipping). */
+int h_dump_shop(h_dump d[4]);
+/* 1 if all four dumps are equal; prints the differing ones otherwise. */
+int h_shop_equal(const h_dump a[4], const h_dump b[4]);
+/* begin; enlist inventory "reserve SKU QTY", payment "charge ACCOUNT
+ * CENTS", order "create ID ACCOUNT CENTS", shipping "schedule ID ZONE";
+ * commit.  Rolls back after a failed enlist. */
+dtc_result h_order(dtc_instance *in, const char *order_id, const char *sku, int qty,
+                   const char *account, long cents, const char *zone,
+                   const dtc_txn_options *opts, dtc_txn_info *report);
+/* Prints a commit report to stderr. */
+void h_report_print(const char *title, dtc_result rc, const dtc_txn_info *t);
+
+#endif /* DTC_TEST_HARNESS_H */

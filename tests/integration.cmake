@@ -1,0 +1,3 @@
+# Multi-process integration tests: real dtcd, dtc-noop, the four services
+# and dtcctl, each test on its own instance and temp dir (tests/harness.c).
+dtc_add_check_test(test_limits test_limits.c harness.c)
