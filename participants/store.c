@@ -549,6 +549,16 @@ int store_rollback(store *st, const char *txid, store_outcome *out, char *why)
 
 /* ---- introspection ------------------------------------------------------ */
 
+size_t store_prepared_ids(const store *st, char (*ids)[STORE_TXID_MAX], size_t cap)
+{
+    const store_txn *tx;
+    size_t n = 0, pos = 0;
+    while ((tx = htab_next(&st->st_txns, &pos)) != NULL)
+        if (tx->tx_prepared && n++ < cap)
+            strcpy(ids[n - 1], tx->tx_id);
+    return n;
+}
+
 const store_rec *store_get(const store *st, const char *key)
 {
     return store__rec_find(st, key);

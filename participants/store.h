@@ -136,6 +136,10 @@ void store_set_compact_min(store *st, size_t n);
 /* Prints "KEY VALUE VERSION [NOTE]" lines sorted by key, then "ledger N". */
 void store_dump(const store *st, FILE *out);
 
+/* Copies the ids of the prepared transactions (at most cap) into ids;
+ * returns how many there are. */
+size_t store_prepared_ids(const store *st, char (*ids)[STORE_TXID_MAX], size_t cap);
+
 /* Introspection (tests, dump). */
 const store_rec *store_get(const store *st, const char *key);
 size_t store_ledger_count(const store *st);

@@ -378,6 +378,30 @@ static void catch_signals(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
+/* A restarted participant's prepared transactions: keep those still in
+ * flight (their outcome will be delivered), release the rest (presumed
+ * abort: the coordinator's slot is gone).  Before serving, so no request
+ * of this process races with it. */
+static void recover(svc *s, dtc_participant *p)
+{
+    size_t n = store_prepared_ids(s->sv_store, NULL, 0);
+    char (*ids)[STORE_TXID_MAX] = n ? calloc(n, sizeof *ids) : NULL;
+    char why[STORE_WHY_MAX];
+    n = ids ? store_prepared_ids(s->sv_store, ids, n) : 0;
+    for (size_t i = 0; i < n; i++) {
+        dtc_txid id;
+        store_outcome out;
+        if (dtc_txid_parse(ids[i], &id) != DTC_OK || dtc_participant_in_doubt(p, &id) != DTC_ENOTFOUND)
+            continue;
+        int rc = store_rollback(s->sv_store, ids[i], &out, why);
+        dtc_log(rc ? DTC_LOG_WARN : DTC_LOG_INFO, "recover", &id, s->sv_o.name,
+                "presumed abort: %s", rc ? why : "released");
+    }
+    if (n > 0 && store_flush(s->sv_store, why) != 0)
+        dtc_log(DTC_LOG_ERROR, "recover", NULL, s->sv_o.name, "%s", why);
+    free(ids);
+}
+
 /* Registers and serves until stopped; returns the exit code. */
 static int serve(svc *s)
 {
@@ -392,6 +416,7 @@ static int serve(svc *s)
                 dtc_strerror(rc));
         return 1;
     }
+    recover(s, p);
     printf("ready name=%s pid=%ld\n", s->sv_o.name, (long)getpid());
     fflush(stdout);
     rc = dtc_participant_serve(p, &ops, &svc_stop);

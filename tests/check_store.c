@@ -1,0 +1,816 @@
+/*
+ * check_store.c - unit tests of the participant record store and the four
+ * services' payload parsers: parsing, optimistic concurrency, holds,
+ * constraints, idempotent commit/rollback and compensation, and the state
+ * file (reload, prepared holds, torn and corrupt lines, compaction, seeds,
+ * write failures).  No shared memory: the store does not use it.  Each
+ * test runs in its own process (CK_FORK) and directory under one mkdtemp
+ * base that the unchecked fixture removes.
+ */
+#include <check.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "svc.h"
+
+static char base[64];
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static void make_base(void)
+{
+    snprintf(base, sizeof base, "/tmp/check_store.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(base));
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void remove_base(void)
+{
+    nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A fresh directory for one test. */
+static char *new_dir(void)
+{
+    static char dir[256];
+    snprintf(dir, sizeof dir, "%s/t.XXXXXX", base);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    return dir;
+}
+
+static store *open_seeded(const store_schema *sc, const char *dir, const char *const *seeds,
+                          size_t n, store_info *info)
+{
+    char err[512];
+    store *st = store_open(dir, sc->ss_service, sc, seeds, n, 0, info, err, sizeof err);
+    ck_assert_msg(st != NULL, "store_open: %s", err);
+    return st;
+}
+
+static store *open_inv(const char *dir)
+{
+    static const char *const seeds[] = {"w=10", "x=5"};
+    return open_seeded(&svc_inventory, dir, seeds, 2, NULL);
+}
+
+static store_vote enlist(store *st, const char *txid, const char *payload, char *why)
+{
+    return store_enlist(st, txid, payload, strlen(payload), why);
+}
+
+/* enlist + prepare + commit + flush, each must succeed. */
+static void run_commit(store *st, const char *txid, const char *payload)
+{
+    char why[STORE_WHY_MAX];
+    store_outcome out;
+    ck_assert_int_eq(enlist(st, txid, payload, why), STORE_YES);
+    ck_assert_msg(store_prepare(st, txid, why) == STORE_YES, "prepare %s: %s", txid, why);
+    ck_assert_msg(store_commit(st, txid, &out, why) == 0, "commit %s: %s", txid, why);
+    ck_assert_int_eq(out, STORE_DONE);
+    ck_assert_int_eq(store_flush(st, why), 0);
+}
+
+static int64_t value_of(const store *st, const char *key)
+{
+    const store_rec *r = store_get(st, key);
+    ck_assert_msg(r != NULL && r->rc_present, "record %s missing", key);
+    return r->rc_value;
+}
+
+static uint64_t version_of(const store *st, const char *key)
+{
+    const store_rec *r = store_get(st, key);
+    return r ? r->rc_version : 0;
+}
+
+static char *dump_text(const store *st)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(f);
+    store_dump(st, f);
+    fclose(f);
+    return buf;
+}
+
+static char *state_path(const char *dir, const char *name)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s.state", dir, name);
+    return path;
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    static char buf[1 << 16];
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void append_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "a");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* ---- payload parsing ------------------------------------------------------ */
+
+START_TEST(parse_valid)
+{
+    store_ops ops;
+    char why[STORE_WHY_MAX];
+
+    ck_assert_int_eq(svc_inventory.ss_parse("reserve widget-1 3", &ops, why, sizeof why), 0);
+    ck_assert_int_eq(ops.so_n, 1);
+    ck_assert_int_eq(ops.so_op[0].op_kind, STORE_ADD);
+    ck_assert_str_eq(ops.so_op[0].op_key, "widget-1");
+    ck_assert_int_eq(ops.so_op[0].op_value, -3);
+    ck_assert_int_eq(ops.so_op[0].op_must_exist, 0);
+
+    ck_assert_int_eq(svc_inventory.ss_parse("  reserve  w   1000000000000000 ", &ops, why,
+                                            sizeof why), 0);
+    ck_assert_int_eq(ops.so_op[0].op_value, -1000000000000000LL);
+
+    ck_assert_int_eq(svc_payment.ss_parse("charge alice.b 1250", &ops, why, sizeof why), 0);
+    ck_assert_int_eq(ops.so_n, 1);
+    ck_assert_str_eq(ops.so_op[0].op_key, "alice.b");
+    ck_assert_int_eq(ops.so_op[0].op_value, -1250);
+    ck_assert_int_eq(ops.so_op[0].op_must_exist, 1);
+
+    ck_assert_int_eq(svc_order.ss_parse("create o-17 alice 999", &ops, why, sizeof why), 0);
+    ck_assert_int_eq(ops.so_n, 1);
+    ck_assert_int_eq(ops.so_op[0].op_kind, STORE_CREATE);
+    ck_assert_str_eq(ops.so_op[0].op_key, "order:o-17");
+    ck_assert_str_eq(ops.so_op[0].op_note, "alice");
+    ck_assert_int_eq(ops.so_op[0].op_value, 999);
+
+    ck_assert_int_eq(svc_shipping.ss_parse("schedule o-17 EU_west", &ops, why, sizeof why), 0);
+    ck_assert_int_eq(ops.so_n, 2);
+    ck_assert_int_eq(ops.so_op[0].op_kind, STORE_ADD);
+    ck_assert_str_eq(ops.so_op[0].op_key, "zone:EU_west");
+    ck_assert_int_eq(ops.so_op[0].op_value, -1);
+    ck_assert_int_eq(ops.so_op[0].op_must_exist, 1);
+    ck_assert_int_eq(ops.so_op[1].op_kind, STORE_CREATE);
+    ck_assert_str_eq(ops.so_op[1].op_key, "ship:o-17");
+    ck_assert_str_eq(ops.so_op[1].op_note, "EU_west");
+}
+END_TEST
+
+static const struct bad_payload {
+    const store_schema *schema;
+    const char *payload;
+    const char *expect; /* substring of the reason */
+} bad_payloads[] = {
+    {&svc_inventory, "", "empty"},
+    {&svc_inventory, "   ", "empty"},
+    {&svc_inventory, "take w 3", "unknown verb 'take'"},
+    {&svc_inventory, "reserve", "missing fields"},
+    {&svc_inventory, "reserve w", "missing fields"},
+    {&svc_inventory, "reserve w 3 4", "extra fields"},
+    {&svc_inventory, "reserve w 3 4 5 6 7 8 9 10", "extra fields"},
+    {&svc_inventory, "reserve w abc", "QTY is not a non-negative integer"},
+    {&svc_inventory, "reserve w -3", "QTY is not a non-negative integer"},
+    {&svc_inventory, "reserve w +3", "QTY is not a non-negative integer"},
+    {&svc_inventory, "reserve w 3x", "QTY is not a non-negative integer"},
+    {&svc_inventory, "reserve w 0", "QTY must be > 0"},
+    {&svc_inventory, "reserve w 99999999999999999999", "QTY overflows"},
+    {&svc_inventory, "reserve w 1000000000000001", "QTY overflows"},
+    {&svc_inventory, "reserve w/x 1", "bad SKU"},
+    {&svc_inventory, "reserve w\x01 1", "non-printable byte 0x01"},
+    {&svc_inventory, "reserve w\t1", "non-printable byte 0x09"},
+    {&svc_inventory, "reserve w\xc3\xa9 1", "non-printable byte 0xc3"},
+    {&svc_inventory,
+     "reserve k234567890123456789012345678901234567890123456789012345678901234 1",
+     "bad SKU"},
+    {&svc_payment, "charge alice", "missing fields"},
+    {&svc_payment, "charge alice 1.5", "AMOUNT_CENTS is not a non-negative integer"},
+    {&svc_payment, "charge alice 0", "must be > 0"},
+    {&svc_payment, "charge al;ce 5", "bad ACCOUNT"},
+    {&svc_payment, "reserve alice 5", "unknown verb"},
+    {&svc_order, "create o1 alice", "missing fields"},
+    {&svc_order, "create o1 alice 5 6", "extra fields"},
+    {&svc_order, "create o1 al!ce 5", "bad ACCOUNT"},
+    {&svc_order, "create o1 alice 18446744073709551616", "overflows"},
+    {&svc_order, /* "order:" + 58 characters does not fit a 63-byte key */
+     "create o123456789012345678901234567890123456789012345678901234567 a 5",
+     "bad ORDER_ID"},
+    {&svc_order, /* the account is the note: at most 47 characters */
+     "create o1 a23456789012345678901234567890123456789012345678 5", "bad ACCOUNT"},
+    {&svc_shipping, "schedule o1", "missing fields"},
+    {&svc_shipping, "schedule o1 EU x", "extra fields"},
+    {&svc_shipping, "schedule o1 E U!", "extra fields"},
+    {&svc_shipping, "schedule o1 EU!", "bad ZONE"},
+    {&svc_shipping, "schedule o/1 EU", "bad ORDER_ID"},
+    {&svc_shipping, "ship o1 EU", "unknown verb"},
+};
+
+START_TEST(parse_malformed)
+{
+    const struct bad_payload *b = &bad_payloads[_i];
+    store_ops ops;
+    char why[STORE_WHY_MAX] = "";
+    ck_assert_msg(b->schema->ss_parse(b->payload, &ops, why, sizeof why) == -1,
+                  "'%s' parsed", b->payload);
+    ck_assert_msg(strncmp(why, "malformed payload: ", 19) == 0, "reason '%s'", why);
+    ck_assert_msg(strstr(why, b->expect) != NULL, "'%s': reason '%s' lacks '%s'", b->payload,
+                  why, b->expect);
+}
+END_TEST
+
+START_TEST(enlist_rejects_bad_bytes)
+{
+    store *st = open_inv(new_dir());
+    char why[STORE_WHY_MAX], big[STORE_PAYLOAD_MAX + 8];
+    ck_assert_int_eq(store_enlist(st, "t1", "reserve w 1\0junk", 16, why), STORE_ERROR);
+    ck_assert_str_eq(why, "malformed payload: NUL byte at offset 11");
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    ck_assert_int_eq(store_enlist(st, "t2", big, strlen(big), why), STORE_ERROR);
+    ck_assert_ptr_nonnull(strstr(why, "longer than"));
+    ck_assert_int_eq(enlist(st, "bad txid", "reserve w 1", why), STORE_ERROR);
+    ck_assert_int_eq(enlist(st, "t3", "reserve w nope", why), STORE_ERROR);
+    ck_assert_str_eq(why, "malformed payload: QTY is not a non-negative integer: 'nope'");
+    /* an enlist error leaves nothing behind: prepare says not enlisted */
+    ck_assert_int_eq(store_prepare(st, "t3", why), STORE_ERROR);
+    ck_assert_str_eq(why, "not enlisted");
+    store_close(&st);
+}
+END_TEST
+
+START_TEST(seed_parsing)
+{
+    store_op op;
+    char why[STORE_WHY_MAX];
+    ck_assert_int_eq(store_parse_seed(&svc_order, "o1=250", &op, why, sizeof why), 0);
+    ck_assert_str_eq(op.op_key, "order:o1");
+    ck_assert_int_eq(op.op_value, 250);
+    ck_assert_int_eq(store_parse_seed(&svc_shipping, "EU=0", &op, why, sizeof why), 0);
+    ck_assert_str_eq(op.op_key, "zone:EU");
+    ck_assert_int_eq(op.op_value, 0);
+    ck_assert_int_eq(store_parse_seed(&svc_inventory, "w", &op, why, sizeof why), -1);
+    ck_assert_int_eq(store_parse_seed(&svc_inventory, "=5", &op, why, sizeof why), -1);
+    ck_assert_int_eq(store_parse_seed(&svc_inventory, "w=-1", &op, why, sizeof why), -1);
+    ck_assert_int_eq(store_parse_seed(&svc_inventory, "w=1x", &op, why, sizeof why), -1);
+    ck_assert_int_eq(store_parse_seed(&svc_inventory, "w w=1", &op, why, sizeof why), -1);
+}
+END_TEST
+
+/* ---- enlist, OCC, holds, constraints ------------------------------------- */
+
+START_TEST(enlist_idempotent)
+{
+    store *st = open_inv(new_dir());
+    char why[STORE_WHY_MAX];
+    ck_assert_int_eq(enlist(st, "t1", "reserve w 1", why), STORE_YES);
+    ck_assert_int_eq(enlist(st, "t1", "reserve w 1", why), STORE_YES);
+    ck_assert_int_eq(enlist(st, "t1", "reserve w 2", why), STORE_ERROR);
+    ck_assert_str_eq(why, "already enlisted");
+    ck_assert_int_eq(store_prepare(st, "t1", why), STORE_YES);
+    ck_assert_int_eq(store_prepare(st, "t1", why), STORE_YES); /* redelivery */
+    store_close(&st);
+}
+END_TEST
+
+START_TEST(occ_version_conflict)
+{
+    store *st = open_inv(new_dir());
+    char why[STORE_WHY_MAX];
+    ck_assert_uint_eq(version_of(st, "w"), 1);
+    ck_assert_int_eq(enlist(st, "t1", "reserve w 1", why), STORE_YES);
+    run_commit(st, "t2", "reserve w 2");
+    ck_assert_uint_eq(version_of(st, "w"), 2);
+    ck_assert_int_eq(value_of(st, "w"), 8);
+    ck_assert_int_eq(store_prepare(st, "t1", why), STORE_NO);
+    ck_assert_str_eq(why, "version conflict on w");
+    /* a key that did not exist at enlist and exists now conflicts too */
+    ck_assert_int_eq(enlist(st, "t3", "reserve nope 1", why), STORE_YES);
+    ck_assert_uint_eq(version_of(st, "nope"), 0);
+    store_close(&st);
+}
+END_TEST
+
+START_TEST(held_by_other)
+{
+    store *st = open_inv(new_dir());
+    char why[STORE_WHY_MAX];
+    store_outcome out;
+    ck_assert_int_eq(enlist(st, "t1", "reserve w 1", why), STORE_YES);
+    ck_assert_int_eq(enlist(st, "t2", "reserve w 2", why), STORE_YES);
+    ck_assert_int_eq(store_prepare(st, "t1", why), STORE_YES);
+    ck_assert_str_eq(store_get(st, "w")->rc_holder, "t1");
+    ck_assert_int_eq(store_prepare(st, "t2", why), STORE_NO);
+    ck_assert_str_eq(why, "w is held by another transaction");
+    /* a prepare changes nothing but the hold: t2 can go once t1 let go */
+    ck_assert_int_eq(value_of(st, "w"), 10);
+    ck_assert_int_eq(store_rollback(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_RELEASED);
+    ck_assert_ptr_null(store_get(st, "w")->rc_holder);
+    ck_assert_int_eq(store_prepare(st, "t2", why), STORE_YES);
+    store_close(&st);
+}
+END_TEST
+
+START_TEST(held_absent_key)
+{
+    static const char *const seeds[] = {"EU=5"};
+    store *st = open_seeded(&svc_shipping, new_dir(), seeds, 1, NULL);
+    char why[STORE_WHY_MAX];
+    ck_assert_int_eq(enlist(st, "t1", "schedule o1 EU", why), STORE_YES);
+    ck_assert_int_eq(enlist(st, "t2", "schedule o1 EU", why), STORE_YES);
+    ck_assert_int_eq(store_prepare(st, "t1", why), STORE_YES);
+    ck_assert_str_eq(store_get(st, "ship:o1")->rc_holder, "t1");
+    ck_assert_int_eq(store_get(st, "ship:o1")->rc_present, 0);
+    ck_assert_int_eq(store_prepare(st, "t2", why), STORE_NO);
+    ck_assert_ptr_nonnull(strstr(why, "is held by another transaction"));
+    store_close(&st);
+}
+END_TEST
+
+/* Prepares payload as txid on st; returns the vote, reason in why. */
+static store_vote try_prepare(store *st, const char *txid, const char *payload, char *why)
+{
+    ck_assert_int_eq(enlist(st, txid, payload, why), STORE_YES);
+    return store_prepare(st, txid, why);
+}
+
+START_TEST(constraints)
+{
+    static const char *const inv[] = {"w=10"}, *const pay[] = {"alice=500"},
+                             *const ship[] = {"EU=1", "US=2"};
+    char why[STORE_WHY_MAX];
+    store *st = open_seeded(&svc_inventory, new_dir(), inv, 1, NULL);
+    ck_assert_int_eq(try_prepare(st, "t1", "reserve w 11", why), STORE_NO);
+    ck_assert_str_eq(why, "out of stock: w has 10, wants 11");
+    ck_assert_int_eq(try_prepare(st, "t2", "reserve nope 1", why), STORE_NO);
+    ck_assert_str_eq(why, "out of stock: nope has 0, wants 1");
+    ck_assert_int_eq(try_prepare(st, "t3", "reserve w 10", why), STORE_YES);
+    store_close(&st);
+
+    st = open_seeded(&svc_payment, new_dir(), pay, 1, NULL);
+    ck_assert_int_eq(try_prepare(st, "t1", "charge alice 501", why), STORE_NO);
+    ck_assert_str_eq(why, "insufficient funds: alice has 500 cents, wants 501");
+    ck_assert_int_eq(try_prepare(st, "t2", "charge bob 1", why), STORE_NO);
+    ck_assert_str_eq(why, "unknown account bob");
+    store_close(&st);
+
+    st = open_seeded(&svc_order, new_dir(), NULL, 0, NULL);
+    run_commit(st, "t1", "create o1 alice 100");
+    ck_assert_str_eq(store_get(st, "order:o1")->rc_note, "alice");
+    ck_assert_int_eq(try_prepare(st, "t2", "create o1 bob 5", why), STORE_NO);
+    ck_assert_str_eq(why, "order o1 exists");
+    store_close(&st);
+
+    st = open_seeded(&svc_shipping, new_dir(), ship, 2, NULL);
+    run_commit(st, "t1", "schedule o1 EU");
+    ck_assert_int_eq(value_of(st, "zone:EU"), 0);
+    ck_assert_int_eq(try_prepare(st, "t2", "schedule o2 EU", why), STORE_NO);
+    ck_assert_str_eq(why, "zone EU is full");
+    ck_assert_int_eq(try_prepare(st, "t3", "schedule o1 US", why), STORE_NO);
+    ck_assert_str_eq(why, "shipment o1 exists");
+    ck_assert_int_eq(try_prepare(st, "t4", "schedule o4 MARS", why), STORE_NO);
+    ck_assert_str_eq(why, "unknown zone MARS");
+    store_close(&st);
+}
+END_TEST
+
+/* ---- commit / rollback ---------------------------------------------------- */
+
+START_TEST(commit_idempotent)
+{
+    store *st = open_inv(new_dir());
+    char why[STORE_WHY_MAX];
+    store_outcome out;
+    run_commit(st, "t1", "reserve w 3");
+    ck_assert_int_eq(store_commit(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_ALREADY);
+    ck_assert_int_eq(value_of(st, "w"), 7);
+    ck_assert_uint_eq(version_of(st, "w"), 2);
+    ck_assert_uint_eq(store_ledger_count(st), 1);
+    ck_assert_int_eq(store_ledger_state(st, "t1"), 1);
+    ck_assert_ptr_null(store_get(st, "w")->rc_holder);
+    /* in the ledger: a late prepare redelivery votes yes */
+    ck_assert_int_eq(store_prepare(st, "t1", why), STORE_YES);
+    store_close(&st);
+}
+END_TEST
+
+START_TEST(commit_requires_prepare)
+{
+    store *st = open_inv(new_dir());
+    char why[STORE_WHY_MAX];
+    store_outcome out;
+    ck_assert_int_eq(store_commit(st, "t9", &out, why), -1);
+    ck_assert_str_eq(why, "not prepared");
+    ck_assert_int_eq(enlist(st, "t1", "reserve w 1", why), STORE_YES);
+    ck_assert_int_eq(store_commit(st, "t1", &out, why), -1);
+    ck_assert_str_eq(why, "not prepared");
+    ck_assert_int_eq(store_prepare(st, "t9", why), STORE_ERROR);
+    ck_assert_str_eq(why, "not enlisted");
+    ck_assert_int_eq(value_of(st, "w"), 10);
+    store_close(&st);
+}
+END_TEST
+
+START_TEST(rollback_idempotent)
+{
+    store *st = open_inv(new_dir());
+    char why[STORE_WHY_MAX];
+    store_outcome out;
+    ck_assert_int_eq(store_rollback(st, "unknown", &out, why), 0);
+    ck_assert_int_eq(out, STORE_FORGOTTEN);
+    ck_assert_int_eq(try_prepare(st, "t1", "reserve w 4", why), STORE_YES);
+    ck_assert_int_eq(store_rollback(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_RELEASED);
+    ck_assert_int_eq(store_rollback(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_FORGOTTEN);
+    ck_assert_int_eq(value_of(st, "w"), 10);
+    ck_assert_uint_eq(version_of(st, "w"), 1);
+    ck_assert_uint_eq(store_ledger_count(st), 0);
+    ck_assert_int_eq(store_commit(st, "t1", &out, why), -1); /* released: gone */
+    /* enlisted only: forgotten */
+    ck_assert_int_eq(enlist(st, "t2", "reserve w 1", why), STORE_YES);
+    ck_assert_int_eq(store_rollback(st, "t2", &out, why), 0);
+    ck_assert_int_eq(out, STORE_FORGOTTEN);
+    ck_assert_int_eq(store_prepare(st, "t2", why), STORE_ERROR);
+    store_close(&st);
+}
+END_TEST
+
+START_TEST(commit_then_rollback_compensates_once)
+{
+    store *st = open_inv(new_dir());
+    char why[STORE_WHY_MAX];
+    store_outcome out;
+    run_commit(st, "t1", "reserve w 3");
+    ck_assert_int_eq(store_rollback(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_COMPENSATED);
+    ck_assert_int_eq(value_of(st, "w"), 10);
+    ck_assert_uint_eq(version_of(st, "w"), 3);
+    ck_assert_int_eq(store_rollback(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_ALREADY);
+    ck_assert_int_eq(value_of(st, "w"), 10);
+    ck_assert_uint_eq(version_of(st, "w"), 3);
+    ck_assert_int_eq(store_ledger_state(st, "t1"), 2);
+    ck_assert_int_eq(store_commit(st, "t1", &out, why), -1);
+    ck_assert_int_eq(value_of(st, "w"), 10);
+    store_close(&st);
+}
+END_TEST
+
+START_TEST(compensate_create_deletes)
+{
+    store *st = open_seeded(&svc_order, new_dir(), NULL, 0, NULL);
+    char why[STORE_WHY_MAX];
+    store_outcome out;
+    run_commit(st, "t1", "create o1 alice 100");
+    ck_assert_int_eq(store_rollback(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_COMPENSATED);
+    ck_assert_int_eq(store_get(st, "order:o1")->rc_present, 0);
+    ck_assert_uint_eq(version_of(st, "order:o1"), 2);
+    char *d = dump_text(st);
+    ck_assert_str_eq(d, "ledger 1\n");
+    free(d);
+    run_commit(st, "t2", "create o1 bob 7"); /* the id is free again */
+    ck_assert_int_eq(value_of(st, "order:o1"), 7);
+    ck_assert_uint_eq(version_of(st, "order:o1"), 3);
+    store_close(&st);
+}
+END_TEST
+
+/* ---- persistence ------------------------------------------------------------ */
+
+/* t1 committed, t3 committed then compensated, t2 prepared (holding w). */
+static void make_history(store *st)
+{
+    char why[STORE_WHY_MAX];
+    store_outcome out;
+    run_commit(st, "t1", "reserve w 3");
+    run_commit(st, "t3", "reserve w 1");
+    ck_assert_int_eq(store_rollback(st, "t3", &out, why), 0);
+    ck_assert_int_eq(try_prepare(st, "t2", "reserve w 2", why), STORE_YES);
+    ck_assert_int_eq(store_flush(st, why), 0);
+}
+
+START_TEST(reload_keeps_state)
+{
+    static const char *const other[] = {"w=99", "y=1"};
+    const char *dir = new_dir();
+    char why[STORE_WHY_MAX];
+    store_info info;
+    store_outcome out;
+    store *st = open_inv(dir);
+    make_history(st);
+    char *before = dump_text(st);
+    ck_assert_str_eq(before, "w 7 4\nx 5 1\nledger 2\n");
+    ck_assert_int_eq(store_close(&st), 0);
+    ck_assert_ptr_null(st);
+
+    st = open_seeded(&svc_inventory, dir, other, 2, &info);
+    ck_assert_int_eq(info.si_created, 0);
+    ck_assert_int_eq(info.si_seeds_ignored, 1);
+    ck_assert_uint_eq(info.si_prepared, 1);
+    ck_assert_uint_eq(info.si_torn_line, 0);
+    char *after = dump_text(st);
+    ck_assert_str_eq(after, before);
+    ck_assert_ptr_null(store_get(st, "y"));
+    ck_assert_int_eq(store_ledger_state(st, "t1"), 1);
+    ck_assert_int_eq(store_ledger_state(st, "t3"), 2);
+    /* the prepared txn came back holding its key, and can commit */
+    ck_assert_str_eq(store_get(st, "w")->rc_holder, "t2");
+    ck_assert_int_eq(try_prepare(st, "t4", "reserve w 1", why), STORE_NO);
+    ck_assert_str_eq(why, "w is held by another transaction");
+    ck_assert_int_eq(store_commit(st, "t2", &out, why), 0);
+    ck_assert_int_eq(out, STORE_DONE);
+    ck_assert_int_eq(value_of(st, "w"), 5);
+    ck_assert_int_eq(store_commit(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_ALREADY);
+    ck_assert_int_eq(store_close(&st), 0);
+
+    st = open_inv(dir);
+    ck_assert_int_eq(value_of(st, "w"), 5);
+    ck_assert_uint_eq(store_ledger_count(st), 3);
+    ck_assert_ptr_null(store_get(st, "w")->rc_holder);
+    store_close(&st);
+    free(before);
+    free(after);
+}
+END_TEST
+
+START_TEST(readonly_dump)
+{
+    const char *dir = new_dir();
+    char err[512];
+    store *st = open_seeded(&svc_order, dir, NULL, 0, NULL);
+    run_commit(st, "t1", "create o2 bob 20");
+    run_commit(st, "t2", "create o1 alice 1000");
+    store_close(&st);
+    st = store_open(dir, "order", &svc_order, NULL, 0, STORE_READONLY, NULL, err, sizeof err);
+    ck_assert_msg(st != NULL, "%s", err);
+    char *d = dump_text(st);
+    ck_assert_str_eq(d, "order:o1 1000 1 alice\norder:o2 20 1 bob\nledger 2\n");
+    free(d);
+    char why[STORE_WHY_MAX];
+    ck_assert_int_eq(enlist(st, "t3", "create o3 c 1", why), STORE_YES);
+    ck_assert_int_eq(store_prepare(st, "t3", why), STORE_ERROR); /* cannot log */
+    store_close(&st);
+    /* no file: refused, and nothing is created */
+    const char *empty = new_dir();
+    st = store_open(empty, "order", &svc_order, NULL, 0, STORE_READONLY, NULL, err, sizeof err);
+    ck_assert_ptr_null(st);
+    ck_assert_ptr_nonnull(strstr(err, "no state file"));
+    ck_assert_int_eq(access(state_path(empty, "order"), F_OK), -1);
+}
+END_TEST
+
+START_TEST(seeds_only_without_file)
+{
+    static const char *const first[] = {"w=10"}, *const second[] = {"w=99", "z=1"},
+                             *const dup[] = {"w=1", "w=2"};
+    const char *dir = new_dir();
+    char err[512];
+    store_info info;
+    store *st = open_seeded(&svc_inventory, dir, first, 1, &info);
+    ck_assert_int_eq(info.si_created, 1);
+    ck_assert_str_eq(read_text(state_path(dir, "inventory")),
+                     "dtc-state 1 inventory\nrec w 10 1\ncheckpoint\n");
+    store_close(&st);
+    st = open_seeded(&svc_inventory, dir, second, 2, &info);
+    ck_assert_int_eq(info.si_created, 0);
+    ck_assert_int_eq(value_of(st, "w"), 10);
+    ck_assert_ptr_null(store_get(st, "z"));
+    store_close(&st);
+    st = store_open(new_dir(), "inventory", &svc_inventory, dup, 2, 0, NULL, err, sizeof err);
+    ck_assert_ptr_null(st);
+    ck_assert_ptr_nonnull(strstr(err, "duplicate seed for w"));
+}
+END_TEST
+
+START_TEST(torn_last_line_ignored)
+{
+    const char *dir = new_dir(), *path = state_path(dir, "inventory");
+    char why[STORE_WHY_MAX];
+    store_info info;
+    store *st = open_inv(dir);
+    run_commit(st, "t1", "reserve w 3");
+    store_close(&st);
+    append_text(path, "applied t9 reserve w"); /* crash mid-append */
+    st = open_seeded(&svc_inventory, dir, NULL, 0, &info);
+    ck_assert_uint_eq(info.si_torn_line, 7); /* header, 2 recs, checkpoint, 2 log lines */
+    ck_assert_int_eq(value_of(st, "w"), 7);
+    ck_assert_ptr_null(strstr(read_text(path), "t9")); /* cut off */
+    run_commit(st, "t2", "reserve w 1"); /* appends land on a clean line */
+    ck_assert_int_eq(store_flush(st, why), 0);
+    store_close(&st);
+    st = open_seeded(&svc_inventory, dir, NULL, 0, &info);
+    ck_assert_uint_eq(info.si_torn_line, 0);
+    ck_assert_int_eq(value_of(st, "w"), 6);
+    store_close(&st);
+}
+END_TEST
+
+static const struct corrupt_case {
+    const char *text;
+    const char *expect;
+} corrupt_cases[] = {
+    {"dtc-state 1 inventory\nrec w 10 1\ncheckpoint\nbogus line\nreleased t1\n", ":4: "},
+    {"dtc-state 1 inventory\nrec w ten 1\ncheckpoint\n", ":2: bad record line"},
+    {"dtc-state 1 inventory\nrec w 10 1\nrec w 10 1\ncheckpoint\n", ":3: duplicate record w"},
+    {"dtc-state 1 inventory\nrec w 10 1\ncheckpoint\napplied t1 reserve w 1\n",
+     ":4: applied t1 without a matching prepared line"},
+    {"dtc-state 1 inventory\ncheckpoint\nreleased t1\nprepared t2 reserve w 1\n",
+     ":3: released t1 that is not prepared"},
+    {"dtc-state 1 inventory\ncheckpoint\ncompensated t1\n", ":3: compensated t1"},
+    {"dtc-state 1 inventory\ncheckpoint\nprepared t1 reserve w zz\nreleased t1\n",
+     ":3: malformed payload"},
+    {"dtc-state 1 inventory\ncheckpoint\nprepared t1 reserve w 1\nprepared t2 reserve w 1\n",
+     ":4: w held by two prepared transactions"},
+    {"dtc-state 1 payment\ncheckpoint\n", ":1: not a 'dtc-state 1 inventory' file"},
+    {"dtc-state 1 inventory\nrec w 10 1\n", "no checkpoint line"},
+    {"dtc-state 1 inventory\nrec w 10 1\ncheckpoint\nrec x 1 1\n", ":4: unexpected 'rec'"},
+    {"", "empty or torn header"},
+};
+
+START_TEST(corrupt_line_refused)
+{
+    const struct corrupt_case *c = &corrupt_cases[_i];
+    const char *dir = new_dir(), *path = state_path(dir, "inventory");
+    char err[512] = "";
+    write_text(path, c->text);
+    store *st = store_open(dir, "inventory", &svc_inventory, NULL, 0, 0, NULL, err, sizeof err);
+    ck_assert_msg(st == NULL, "case %d loaded", _i);
+    ck_assert_msg(strstr(err, c->expect) != NULL, "case %d: '%s' lacks '%s'", _i, err,
+                  c->expect);
+    ck_assert_str_eq(read_text(path), c->text); /* untouched */
+}
+END_TEST
+
+START_TEST(compaction_keeps_state)
+{
+    const char *dir = new_dir(), *path = state_path(dir, "inventory");
+    char why[STORE_WHY_MAX], id[16];
+    store *st = open_inv(dir);
+    make_history(st);
+    store_set_compact_min(st, 4);
+    for (int i = 0; i < 20; i++) { /* rolled back: only log lines */
+        snprintf(id, sizeof id, "r%d", i);
+        ck_assert_int_eq(try_prepare(st, id, "reserve x 1", why), STORE_YES);
+        store_outcome out;
+        ck_assert_int_eq(store_rollback(st, id, &out, why), 0);
+        ck_assert_int_eq(store_flush(st, why), 0);
+        ck_assert_msg(store_log_lines(st) <= 5, "log not compacted: %zu", store_log_lines(st));
+    }
+    char *before = dump_text(st);
+    ck_assert_int_eq(store_compact(st, why), 0);
+    ck_assert_uint_eq(store_log_lines(st), 0);
+    const char *text = read_text(path);
+    ck_assert_ptr_nonnull(strstr(text, "prepared t2 reserve w 2\n"));
+    ck_assert_ptr_nonnull(strstr(text, "applied t1 reserve w 3\n"));
+    ck_assert_ptr_nonnull(strstr(text, "compensated t3\n"));
+    ck_assert_ptr_null(strstr(text, "r19"));
+    ck_assert_int_eq(access(path, F_OK), 0);
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    ck_assert_int_eq(access(tmp, F_OK), -1);
+    run_commit(st, "t5", "reserve x 2"); /* appends after a compaction */
+    char *expected = dump_text(st);
+    store_close(&st);
+
+    st = open_inv(dir);
+    char *after = dump_text(st);
+    ck_assert_str_eq(after, expected);
+    ck_assert_str_ne(before, expected);
+    ck_assert_int_eq(store_ledger_state(st, "t1"), 1);
+    ck_assert_int_eq(store_ledger_state(st, "t3"), 2);
+    ck_assert_int_eq(store_ledger_state(st, "t5"), 1);
+    ck_assert_str_eq(store_get(st, "w")->rc_holder, "t2");
+    store_outcome out;
+    ck_assert_int_eq(store_commit(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_ALREADY);
+    ck_assert_int_eq(store_rollback(st, "t3", &out, why), 0);
+    ck_assert_int_eq(out, STORE_ALREADY);
+    store_close(&st);
+    free(before);
+    free(after);
+    free(expected);
+}
+END_TEST
+
+START_TEST(second_open_locked)
+{
+    const char *dir = new_dir();
+    char err[512];
+    store *st = open_inv(dir);
+    store *st2 = store_open(dir, "inventory", &svc_inventory, NULL, 0, 0, NULL, err, sizeof err);
+    ck_assert_ptr_null(st2);
+    ck_assert_ptr_nonnull(strstr(err, "in use by another process"));
+    store_close(&st);
+    st2 = store_open(dir, "inventory", &svc_inventory, NULL, 0, 0, NULL, err, sizeof err);
+    ck_assert_ptr_nonnull(st2);
+    store_close(&st2);
+}
+END_TEST
+
+START_TEST(write_failure_is_an_error)
+{
+    const char *dir = new_dir(), *path = state_path(dir, "inventory");
+    char why[STORE_WHY_MAX];
+    store_outcome out;
+    struct stat sb;
+    store *st = open_inv(dir);
+    ck_assert_int_eq(try_prepare(st, "t0", "reserve w 1", why), STORE_YES);
+    ck_assert_int_eq(store_flush(st, why), 0);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    /* the file may grow by 10 more bytes: the next line is cut short */
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {(rlim_t)sb.st_size + 10, (rlim_t)sb.st_size + 10};
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    ck_assert_int_eq(store_commit(st, "t0", &out, why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "state file write failed"));
+    ck_assert_int_eq(store_failed(st), 1);
+    ck_assert_int_eq(value_of(st, "w"), 10); /* memory did not run ahead */
+    ck_assert_int_eq(store_flush(st, why), -1);
+    ck_assert_int_eq(enlist(st, "t1", "reserve x 1", why), STORE_ERROR);
+    ck_assert_int_eq(store_rollback(st, "t0", &out, why), -1);
+    store_close(&st);
+    /* the partial line is the torn tail: a restart still has t0 prepared */
+    st = open_inv(dir);
+    ck_assert_str_eq(store_get(st, "w")->rc_holder, "t0");
+    store_close(&st);
+}
+END_TEST
+
+/* ---- suite ----------------------------------------------------------------- */
+
+static Suite *store_suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, parse_valid);
+    tcase_add_loop_test(tc, parse_malformed, 0, (int)(sizeof bad_payloads / sizeof bad_payloads[0]));
+    tcase_add_test(tc, seed_parsing);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("txn");
+    tcase_add_unchecked_fixture(tc, make_base, remove_base);
+    tcase_add_test(tc, enlist_rejects_bad_bytes);
+    tcase_add_test(tc, enlist_idempotent);
+    tcase_add_test(tc, occ_version_conflict);
+    tcase_add_test(tc, held_by_other);
+    tcase_add_test(tc, held_absent_key);
+    tcase_add_test(tc, constraints);
+    tcase_add_test(tc, commit_idempotent);
+    tcase_add_test(tc, commit_requires_prepare);
+    tcase_add_test(tc, rollback_idempotent);
+    tcase_add_test(tc, commit_then_rollback_compensates_once);
+    tcase_add_test(tc, compensate_create_deletes);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("file");
+    tcase_add_unchecked_fixture(tc, make_base, remove_base);
+    tcase_add_test(tc, reload_keeps_state);
+    tcase_add_test(tc, readonly_dump);
+    tcase_add_test(tc, seeds_only_without_file);
+    tcase_add_test(tc, torn_last_line_ignored);
+    tcase_add_loop_test(tc, corrupt_line_refused, 0,
+                        (int)(sizeof corrupt_cases / sizeof corrupt_cases[0]));
+    tcase_add_test(tc, compaction_keeps_state);
+    tcase_add_test(tc, second_open_locked);
+    tcase_add_test(tc, write_failure_is_an_error);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(store_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
