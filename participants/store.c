@@ -141,7 +141,7 @@ int store_parse_form(const char *payload, const char *usage, char *buf,
 int store_parse_seed(const store_schema *schema, const char *kv, store_op *op,
                      char *why, size_t len)
 {
-    char buf[STORE_KEY_MAX + 32];
+    char buf[STORE_KEY_MAX + 32], inner[STORE_WHY_MAX];
     const char *eq = strchr(kv, '=');
     if (eq == NULL || (size_t)(eq - kv) >= STORE_KEY_MAX || strlen(eq) >= 32) {
         snprintf(why, len, "bad seed '%.60s': want KEY=VALUE", kv);
@@ -151,10 +151,13 @@ int store_parse_seed(const store_schema *schema, const char *kv, store_op *op,
     buf[eq - kv] = '\0';
     memset(op, 0, sizeof *op);
     op->op_kind = STORE_CREATE;
-    if (store_check_key(schema->ss_seed_prefix, buf, "seed key", op->op_key,
-                           sizeof op->op_key, why, len) != 0
-        || store_parse_amount(eq + 1, "seed value", 1, &op->op_value, why, len) != 0)
+    if (store_check_key(schema->ss_seed_prefix, buf, "key", op->op_key, sizeof op->op_key,
+                        inner, sizeof inner) != 0
+        || store_parse_amount(eq + 1, "value", 1, &op->op_value, inner, sizeof inner) != 0) {
+        /* the helpers speak of payloads: keep only what is wrong */
+        snprintf(why, len, "bad seed '%.60s': %s", kv, inner + strlen("malformed payload: "));
         return -1;
+    }
     return 0;
 }
 

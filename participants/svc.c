@@ -402,7 +402,8 @@ static void recover(svc *s, dtc_participant *p)
     free(ids);
 }
 
-/* Registers and serves until stopped; returns the exit code. */
+/* Registers, opens the store and serves until stopped; returns the exit
+ * code.  Registration comes first, so that a taken name touches no file. */
 static int serve(svc *s)
 {
     dtc_instance *inst = NULL;
@@ -416,16 +417,21 @@ static int serve(svc *s)
                 dtc_strerror(rc));
         return 1;
     }
-    recover(s, p);
-    printf("ready name=%s pid=%ld\n", s->sv_o.name, (long)getpid());
-    fflush(stdout);
-    rc = dtc_participant_serve(p, &ops, &svc_stop);
-    if (rc != DTC_OK) {
-        dtc_log(DTC_LOG_ERROR, "serve", NULL, s->sv_o.name, "%s", dtc_strerror(rc));
+    if (open_store(s) != 0) {
         s->sv_exit = 1;
+    } else {
+        recover(s, p);
+        printf("ready name=%s pid=%ld\n", s->sv_o.name, (long)getpid());
+        fflush(stdout);
+        if ((rc = dtc_participant_serve(p, &ops, &svc_stop)) != DTC_OK) {
+            dtc_log(DTC_LOG_ERROR, "serve", NULL, s->sv_o.name, "%s", dtc_strerror(rc));
+            s->sv_exit = 1;
+        }
     }
     dtc_participant_unregister(&p);
     dtc_close(&inst);
+    if (s->sv_store != NULL && store_close(&s->sv_store) != 0)
+        s->sv_exit = 1;
     dtc_log(DTC_LOG_INFO, "stop", NULL, s->sv_o.name, "exit=%d", s->sv_exit);
     return s->sv_exit;
 }
@@ -444,9 +450,7 @@ int svc_main(const store_schema *schema, int argc, char **argv)
         long seed = (long)getpid() ^ (long)time(NULL);
         memcpy(s.sv_rand, &seed, sizeof s.sv_rand < sizeof seed ? sizeof s.sv_rand : sizeof seed);
         catch_signals();
-        rc = open_store(&s) == 0 ? serve(&s) : 1;
-        if (s.sv_store != NULL && store_close(&s.sv_store) != 0)
-            rc = 1;
+        rc = serve(&s);
     } else {
         rc = rc > 0 ? 0 : 2;
     }
