@@ -53,6 +53,7 @@ static dtc_instance *inst;
 static char data_dir[PATH_MAX];
 static unsigned counter;
 static unsigned run_counter;
+static int in_child;         /* a h_fork() child: hands off the table */
 
 /* ---- small utilities --------------------------------------------------- */
 
@@ -115,7 +116,7 @@ static struct h_proc *find_proc(pid_t pid)
 
 static void record(pid_t pid, int is_dtcd)
 {
-    if (tab == NULL)
+    if (tab == NULL || in_child)
         return;
     for (int i = 0; i < H_MAX_PROCS; i++) {
         if (tab->procs[i].state == H_FREE) {
@@ -131,7 +132,7 @@ static void record(pid_t pid, int is_dtcd)
 
 static void forget(pid_t pid)
 {
-    struct h_proc *p = find_proc(pid);
+    struct h_proc *p = in_child ? NULL : find_proc(pid);
     if (p)
         __atomic_store_n(&p->state, H_FREE, __ATOMIC_RELEASE);
     if (pid == dtcd_pid)
@@ -385,7 +386,7 @@ pid_t h_fork(void)
             close(reaper_fd);
         reaper_fd = -1;
         inited = 0;
-        tab = NULL;
+        in_child = 1; /* the table stays readable, never written */
         inst = NULL;
         dtcd_pid = -1;
         return 0;

@@ -1,3 +1,6 @@
 # Multi-process integration tests: real dtcd, dtc-noop, the four services
 # and dtcctl, each test on its own instance and temp dir (tests/harness.c).
 dtc_add_check_test(test_limits test_limits.c harness.c)
+dtc_add_check_test(test_concurrency test_concurrency.c harness.c)
+target_link_libraries(test_concurrency PRIVATE Threads::Threads)
+dtc_add_check_test(test_cli test_cli.c harness.c)

@@ -1,0 +1,162 @@
+/*
+ * test_concurrency.c - two coordinator processes (the test and a forked
+ * child), each driving transactions from 8 threads at once through two
+ * dtc-noop participants.  Every transaction must commit (DTC_ETXNFULL at
+ * begin is retried), the shared counters must match what the threads
+ * counted, and no slot may be left in use.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define THREADS 8
+#define PER_THREAD 300
+#define DEADLINE_MS 40000
+
+struct tally {
+    _Atomic uint64_t begun, committed, full_retries, failed;
+    _Atomic int first_error;   /* dtc_result of the first failure, 0 = none */
+    _Atomic int first_step;    /* 1 begin, 2 enlist, 3 commit */
+};
+
+struct worker {
+    dtc_instance *in;
+    struct tally *t;
+    int64_t deadline;
+};
+
+static void note_failure(struct tally *t, int step, dtc_result rc)
+{
+    int zero = 0;
+    if (atomic_compare_exchange_strong(&t->first_error, &zero, (int)rc))
+        atomic_store(&t->first_step, step);
+    atomic_fetch_add(&t->failed, 1);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    for (int i = 0; i < PER_THREAD && h_now_ms() < w->deadline; i++) {
+        dtc_txid id;
+        dtc_result rc;
+        while ((rc = dtc_begin_transaction(w->in, NULL, &id)) == DTC_ETXNFULL
+               && h_now_ms() < w->deadline) {
+            atomic_fetch_add(&w->t->full_retries, 1);
+            h_sleep_ms(1);
+        }
+        if (rc != DTC_OK) {
+            note_failure(w->t, 1, rc);
+            continue;
+        }
+        atomic_fetch_add(&w->t->begun, 1);
+        if ((rc = dtc_enlist(w->in, &id, "c1", "a", 1)) != DTC_OK
+            || (rc = dtc_enlist(w->in, &id, "c2", "b", 1)) != DTC_OK) {
+            note_failure(w->t, 2, rc);
+            dtc_rollback_transaction(w->in, &id, NULL);
+            continue;
+        }
+        rc = dtc_commit_transaction(w->in, &id, NULL);
+        if (rc == DTC_OK)
+            atomic_fetch_add(&w->t->committed, 1);
+        else
+            note_failure(w->t, 3, rc);
+    }
+    return NULL;
+}
+
+/* Runs THREADS workers on a fresh handle; 0 if every thread ran. */
+static int run_workers(struct tally *t)
+{
+    dtc_instance *in;
+    if (dtc_open(h_instance(), &in) != DTC_OK)
+        return -1;
+    pthread_t th[THREADS];
+    struct worker w = {in, t, h_now_ms() + DEADLINE_MS};
+    int started = 0;
+    for (; started < THREADS; started++)
+        if (pthread_create(&th[started], NULL, worker_main, &w) != 0)
+            break;
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    dtc_close(&in);
+    return started == THREADS ? 0 : -1;
+}
+
+static void teardown(void)
+{
+    h_fini();
+}
+
+START_TEST(test_concurrency_two_processes_eight_threads)
+{
+    h_init("concurrency");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_gt(h_start_noop("c1", NULL), 0);
+    ck_assert_int_gt(h_start_noop("c2", NULL), 0);
+
+    struct tally *tl = mmap(NULL, 2 * sizeof *tl, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(tl, MAP_FAILED);
+    memset(tl, 0, 2 * sizeof *tl);
+
+    pid_t child = h_fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0)
+        _exit(run_workers(&tl[1]) == 0 ? 0 : 3);
+    ck_assert_int_eq(run_workers(&tl[0]), 0);
+    int status;
+    ck_assert_msg(h_wait(child, DEADLINE_MS + 5000, &status), "child coordinator hung");
+    ck_assert_int_eq(h_exit_code(status), 0);
+
+    uint64_t committed = 0, begun = 0;
+    for (int p = 0; p < 2; p++) {
+        ck_assert_msg(tl[p].failed == 0,
+                      "process %d: %llu failures, first %s at step %d", p,
+                      (unsigned long long)tl[p].failed,
+                      dtc_result_name((dtc_result)tl[p].first_error), tl[p].first_step);
+        ck_assert_uint_eq(tl[p].committed, (uint64_t)THREADS * PER_THREAD);
+        committed += tl[p].committed;
+        begun += tl[p].begun;
+    }
+    dtc_status st;
+    ck_assert_int_eq(dtc_get_status(h_inst(), &st), DTC_OK);
+    ck_assert_uint_eq(st.counters.committed, committed);
+    ck_assert_uint_eq(st.counters.begun, begun);
+    ck_assert_uint_eq(st.counters.aborted, 0);
+    ck_assert_uint_eq(st.counters.heuristic, 0);
+    ck_assert_uint_eq(st.txns_in_use, 0);
+    ck_assert_uint_eq(st.corrupt_slots, 0);
+    /* Both participants are still registered, alive, with nothing queued. */
+    const char *names[] = {"c1", "c2"};
+    for (int i = 0; i < 2; i++) {
+        dtc_participant_info pi;
+        ck_assert(h_find_participant(names[i], &pi));
+        ck_assert(pi.alive);
+        ck_assert_uint_eq(pi.pending, 0);
+        ck_assert_uint_ge(pi.served, 2 * committed); /* prepare + commit each */
+    }
+    munmap(tl, 2 * sizeof *tl);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("concurrency");
+    TCase *tc = tcase_create("concurrency");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_concurrency_two_processes_eight_threads);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
