@@ -96,6 +96,7 @@ static bool entry_valid(const dtc_instance *in, const struct dtc_txn_entry *e)
            && e->te_payload_len <= DTC_PAYLOAD_MAX
            && str_terminated(e->te_name, sizeof e->te_name)
            && str_terminated(e->te_reason, sizeof e->te_reason)
+           && str_terminated(e->te_vote_reason, sizeof e->te_vote_reason)
            && str_terminated(e->te_enlist_reason, sizeof e->te_enlist_reason)
            && str_terminated(e->te_payload, sizeof e->te_payload);
 }

@@ -166,7 +166,7 @@ dtc_result dtc_participant_register(dtc_instance *in, const char *name,
         return DTC_ESYS;
     struct dtc_ring_req *reqs = NULL;
     size_t n = 0;
-    int64_t dead_idx;
+    int64_t dead_idx = -1;
     uint32_t dead_gen = 0, idx = 0;
     dtc_result rc = dtc__reg_lock(in);
     if (rc == DTC_OK) {

@@ -147,6 +147,7 @@ struct dtc_txn_entry {
     int64_t te_next_retry_ns;  /* CLOCK_MONOTONIC, 0 = none */
     char te_name[DTC_NAME_MAX];
     char te_reason[DTC_REASON_MAX];      /* last answer's reason */
+    char te_vote_reason[DTC_REASON_MAX]; /* the prepare vote's reason */
     char te_enlist_reason[DTC_REASON_MAX];
     char te_payload[DTC_PAYLOAD_MAX + 1]; /* NUL-terminated */
 };

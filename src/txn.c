@@ -338,8 +338,11 @@ static dtc_result phase_prepare(struct txn_ref *r)
     dtc_result rc = deliver(r, DTC_OP_PREPARE, dtc__now_ns() + (int64_t)ts->ts_prepare_ms * 1000000);
     if (rc != DTC_OK)
         return rc;
-    for (uint32_t i = 0; i < ts->ts_nentries; i++)
-        ts->ts_entries[i].te_vote = ts->ts_entries[i].te_status;
+    for (uint32_t i = 0; i < ts->ts_nentries; i++) {
+        struct dtc_txn_entry *e = &ts->ts_entries[i];
+        e->te_vote = e->te_status;
+        memcpy(e->te_vote_reason, e->te_reason, sizeof e->te_vote_reason);
+    }
     dtc__fault("coord.before_decision");
     rc = outcome(ts, DTC_OP_PREPARE);
     if (rc != DTC_OK)
@@ -445,7 +448,13 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
         o->attempts = e->te_attempts;
         int64_t wait = e->te_next_retry_ns - dtc__now_ns();
         o->next_retry_ms = e->te_next_retry_ns == 0 ? -1 : wait > 0 ? wait / 1000000 : 0;
-        const char *why = e->te_reason[0] ? e->te_reason : e->te_enlist_reason;
+        /* The most telling reason: this answer's failure, else the
+         * vote's, else whatever the last answer or the enlist step said. */
+        const char *why = e->te_reason;
+        if (!(failed(e->te_status) && e->te_reason[0]) && failed(e->te_vote) && e->te_vote_reason[0])
+            why = e->te_vote_reason;
+        if (why[0] == '\0')
+            why = e->te_enlist_reason;
         snprintf(o->reason, sizeof o->reason, "%.*s", DTC_REASON_MAX - 1, why);
     }
 }
