@@ -5,12 +5,14 @@
  *
  * status, txns and participants print snapshots of the segment (as text,
  * or as one JSON object with --json); run drives one transaction through
- * begin, enlist and commit and prints its outcome.  Everything here is a
+ * begin, enlist and commit and prints its outcome; retry and resolve are
+ * the operator's calls for stuck and HEURISTIC transactions.  Everything here is a
  * thin layer over the public API in dtc/dtc.h: the tool never touches the
  * segment itself.
  *
- * Exit codes: 0 success (run: committed), 1 run: aborted or heuristic,
- * 2 usage or system error (bad option, no segment, begin failed).
+ * Exit codes: 0 success (run: committed), 1 run: aborted or heuristic
+ * (retry/resolve: participants still failing), 2 usage or system error
+ * (bad option, no segment, begin failed, unknown transaction).
  * Strings read from the segment are untrusted: text output replaces
  * control bytes, JSON output escapes them and replaces invalid UTF-8.
  */
@@ -58,6 +60,9 @@ static const char main_help[] =
     "  txns           in-flight transactions and their participants\n"
     "  participants   registered participant processes\n"
     "  run            run one transaction: begin, enlist, commit\n"
+    "  retry TXID     retry a transaction's failed deliveries now\n"
+    "  resolve TXID --commit|--rollback\n"
+    "                 end a HEURISTIC transaction (operator decision)\n"
     "\n"
     "options (also accepted after the command):\n"
     "  --instance NAME  instance to use (default: $DTC_INSTANCE, else "
@@ -107,6 +112,22 @@ static const char run_help[] =
 
 static int usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+static const char retry_help[] =
+    "usage: dtcctl [--instance NAME] retry TXID\n"
+    "\n"
+    "Makes a transaction's pending retries due now; on a HEURISTIC\n"
+    "transaction runs the rollback phase again (the slot is freed if every\n"
+    "participant acknowledges).  Prints 'ok STATE' (exit 0), 'failed RESULT\n"
+    "[NAME: REASON; ...]' if participants still fail (exit 1); an unknown\n"
+    "transaction or a wrong state exits 2.\n";
+
+static const char resolve_help[] =
+    "usage: dtcctl [--instance NAME] resolve TXID --commit|--rollback\n"
+    "\n"
+    "Ends a HEURISTIC transaction by sending commit or rollback to every\n"
+    "participant; the slot is freed once all acknowledged.  Output and exit\n"
+    "codes as for retry.\n";
 
 /* Prints "dtcctl: MSG" and a hint on stderr; returns EXIT_FAIL. */
 static int usage_error(const char *cmd, const char *fmt, ...)
@@ -410,6 +431,8 @@ static void entry_text(const dtc_entry_info *e)
     printf("  op=%s status=%s vote=%s attempts=%" PRIu32, dtc_op_name(e->op),
            dtc_entry_status_name(e->status), dtc_entry_status_name(e->vote),
            e->attempts);
+    if (e->next_retry_ms >= 0)
+        printf(" next_retry=%" PRId64 "ms", e->next_retry_ms);
     if (e->reason[0] != '\0') {
         printf(" reason=");
         put_text(e->reason, sizeof e->reason);
@@ -436,9 +459,9 @@ static void entry_json(const dtc_entry_info *e)
     printf("{\"name\":");
     json_str(e->name, sizeof e->name);
     printf(",\"op\":\"%s\",\"status\":\"%s\",\"vote\":\"%s\",\"attempts\":%"
-           PRIu32 ",\"reason\":", dtc_op_name(e->op),
-           dtc_entry_status_name(e->status), dtc_entry_status_name(e->vote),
-           e->attempts);
+           PRIu32 ",\"next_retry_ms\":%" PRId64 ",\"reason\":",
+           dtc_op_name(e->op), dtc_entry_status_name(e->status),
+           dtc_entry_status_name(e->vote), e->attempts, e->next_retry_ms);
     json_str(e->reason, sizeof e->reason);
     putchar('}');
 }
@@ -778,6 +801,90 @@ static int cmd_run(struct ctl_opts *g, int argc, char **argv)
     return code;
 }
 
+/* ---- retry, resolve ------------------------------------------------------ */
+
+/* TXID plus, for resolve (decision != NULL), --commit or --rollback. */
+static int parse_txid_cmd(int argc, char **argv, struct ctl_opts *g,
+                          const char *help, dtc_txid *id, int *decision)
+{
+    const char *cmd = argv[0], *txid = NULL;
+    for (int i = 1; i < argc; i++) {
+        int code = EXIT_FAIL;
+        int m = common_opt(argc, argv, &i, g, cmd, help, &code);
+        if (m < 0)
+            return code;
+        if (m > 0)
+            continue;
+        if (decision && (strcmp(argv[i], "--commit") == 0
+                         || strcmp(argv[i], "--rollback") == 0))
+            *decision = strcmp(argv[i], "--commit") == 0;
+        else if (argv[i][0] == '-')
+            return usage_error(cmd, "unknown option '%s'", argv[i]);
+        else if (txid != NULL)
+            return usage_error(cmd, "unexpected argument '%s'", argv[i]);
+        else
+            txid = argv[i];
+    }
+    if (g->json)
+        return usage_error(cmd, "%s has no --json output", cmd);
+    if (txid == NULL || dtc_txid_parse(txid, id) != DTC_OK)
+        return usage_error(cmd, txid ? "bad TXID '%s'" : "missing TXID%s",
+                           txid ? txid : "");
+    if (decision && *decision < 0)
+        return usage_error(cmd, "say --commit or --rollback");
+    return PARSE_GO;
+}
+
+/* Prints the result of an operator call; returns the exit code. */
+static int print_operator(dtc_result rc, const dtc_txn_info *r)
+{
+    switch (rc) {
+    case DTC_OK:
+        printf("ok %s\n", dtc_txn_state_name(r->state));
+        return EXIT_DONE;
+    case DTC_EHEURISTIC:
+    case DTC_EREFUSED:
+    case DTC_EPARTICIPANT:
+    case DTC_ETIMEOUT:
+    case DTC_ECOMMIT:
+    case DTC_EROLLBACK:
+        printf("failed %s", dtc_result_name(rc));
+        print_reasons(r);
+        putchar('\n');
+        return EXIT_ABORTED;
+    default:
+        return lib_error("transaction", rc);
+    }
+}
+
+static int cmd_operator(struct ctl_opts *g, int argc, char **argv,
+                        const char *help, int *decision)
+{
+    dtc_instance *inst = NULL;
+    dtc_txn_info report;
+    dtc_txid id;
+    dtc_result rc;
+    int code = parse_txid_cmd(argc, argv, g, help, &id, decision);
+    if (code != PARSE_GO || (code = open_instance(g, &inst)) != PARSE_GO)
+        return code;
+    memset(&report, 0, sizeof report);
+    rc = decision ? dtc_resolve_transaction(inst, &id, *decision, &report)
+                  : dtc_retry_transaction(inst, &id, &report);
+    dtc_close(&inst);
+    return finish_output(print_operator(rc, &report));
+}
+
+static int cmd_retry(struct ctl_opts *g, int argc, char **argv)
+{
+    return cmd_operator(g, argc, argv, retry_help, NULL);
+}
+
+static int cmd_resolve(struct ctl_opts *g, int argc, char **argv)
+{
+    int decision = -1;
+    return cmd_operator(g, argc, argv, resolve_help, &decision);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static const struct command {
@@ -788,12 +895,17 @@ static const struct command {
     {"txns", cmd_txns},
     {"participants", cmd_participants},
     {"run", cmd_run},
+    {"retry", cmd_retry},
+    {"resolve", cmd_resolve},
 };
 
 int main(int argc, char **argv)
 {
     struct ctl_opts g = {NULL, false};
     int i = 1;
+    /* The outcome lines say what the library's warnings would; DTC_LOG=warn
+     * (or info, debug) brings them back on stderr. */
+    dtc_log_init(DTC_LOG_ERROR);
     for (; i < argc && argv[i][0] == '-'; i++) {
         int code = EXIT_FAIL;
         int m = common_opt(argc, argv, &i, &g, NULL, main_help, &code);
@@ -804,7 +916,7 @@ int main(int argc, char **argv)
     }
     if (i >= argc)
         return usage_error(NULL, "missing command (status, txns, "
-                           "participants, run)");
+                           "participants, run, retry, resolve)");
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
         if (strcmp(argv[i], commands[k].name) == 0)
             return commands[k].fn(&g, argc - i, argv + i);
