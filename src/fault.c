@@ -4,15 +4,20 @@
  * <point>.  The points (grep dtc__fault for the call sites):
  *
  *   coordinator:  coord.after_begin, coord.after_enlist,
- *                 coord.mid_prepare (after sending some prepares),
- *                 coord.before_decision (all votes in),
- *                 coord.after_commit_decision, coord.mid_commit,
- *                 coord.mid_rollback
- *   participant:  part.enlist, part.before_vote, part.after_vote,
- *                 part.after_commit_apply (applied, not acknowledged),
- *                 part.rollback
- *   supervisor:   sup.mid_reclaim, sup.mid_finish
- *   any process:  lock.txn, lock.part, lock.reg (while holding that lock)
+ *                 coord.mid_prepare:k (after sending k prepares),
+ *                 coord.before_decision (all votes in, nothing decided),
+ *                 coord.after_commit_decision (COMMITTING, nothing sent),
+ *                 coord.mid_commit:k (after sending k commits),
+ *                 coord.mid_rollback:k (after sending k rollbacks)
+ *   participant:  part.enlist (work step done, not published),
+ *                 part.before_vote (prepared and persisted, vote unsent),
+ *                 part.after_vote (votes published, ring not advanced),
+ *                 part.after_commit_apply (applied and flushed, no ack),
+ *                 part.rollback (a rollback request in hand)
+ *   supervisor:   sup.mid_reclaim (slot freed, its requests not failed),
+ *                 sup.mid_finish (adopted, nothing driven yet)
+ *   any process:  lock.txn, lock.part, lock.reg (just after taking that
+ *                 lock: the process dies holding it)
  */
 #include <signal.h>
 #include <stdatomic.h>

@@ -143,6 +143,9 @@ static void push_all(struct txn_ref *r, dtc_op op, struct send *s, size_t ns)
         }
         dtc_log(DTC_LOG_INFO, "send", &id, s[k].name, "op=%s result=%s",
                 dtc_op_name(op), dtc_result_name(rc));
+        dtc__fault(op == DTC_OP_PREPARE ? "coord.mid_prepare"  /* ":k" = after k sends */
+                   : op == DTC_OP_COMMIT ? "coord.mid_commit"
+                                         : "coord.mid_rollback");
         if (rc == DTC_OK || dtc__txn_lock(r->in, r->ts) != DTC_OK)
             continue;
         if (r->ts->ts_gen == r->gen)
@@ -299,7 +302,6 @@ static dtc_result phase_rollback(struct txn_ref *r, dtc_result why)
     dtc_txid id = txid_of(ts);
     dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=rollback why=%s",
             dtc_result_name(why));
-    dtc__fault("coord.mid_rollback");
     dtc_result rc = deliver(r, DTC_OP_ROLLBACK, dtc__now_ns() + (int64_t)ts->ts_rollback_ms * 1000000);
     if (rc != DTC_OK)
         return rc;
@@ -334,7 +336,6 @@ static dtc_result phase_prepare(struct txn_ref *r)
     struct dtc_txn_slot *ts = r->ts;
     if (!dtc__txn_set_state(r, DTC_TXN_PREPARING))
         return DTC_ESTATE;
-    dtc__fault("coord.mid_prepare");
     dtc_result rc = deliver(r, DTC_OP_PREPARE, dtc__now_ns() + (int64_t)ts->ts_prepare_ms * 1000000);
     if (rc != DTC_OK)
         return rc;
