@@ -474,12 +474,15 @@ pid_t h_start_dtcdv(const char *const extra[])
         return -1;
     int64_t end = h_now_ms() + 5000;
     dtc_instance *in = NULL;
+    dtc_result orc = DTC_ENOSEGMENT;
     while (h_now_ms() < end) {
         if (!h_alive(pid)) {
-            fprintf(stderr, "harness: dtcd exited early\n");
+            char err[512];
+            h_read_output("dtcd", "err", err, sizeof err);
+            fprintf(stderr, "harness: dtcd exited early: %s\n", err);
             return -1;
         }
-        if (in == NULL && dtc_open(h_instance(), &in) != DTC_OK)
+        if (in == NULL && (orc = dtc_open(h_instance(), &in)) != DTC_OK)
             in = NULL;
         if (in != NULL) {
             dtc_status st;
@@ -495,7 +498,8 @@ pid_t h_start_dtcdv(const char *const extra[])
     }
     if (in)
         dtc_close(&in);
-    fprintf(stderr, "harness: dtcd not ready within 5 s\n");
+    fprintf(stderr, "harness: dtcd not ready within 5 s (dtc_open: %s)\n",
+            dtc_result_name(orc));
     return -1;
 }
 

@@ -1,0 +1,190 @@
+/*
+ * test_order.c - orders through the four real services (dtc-inventory,
+ * -payment, -order, -shipping): a committed order shows in every state
+ * file with new values and versions; two concurrent orders on one SKU end
+ * with exactly one committed and the other refused.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static void teardown(void)
+{
+    h_fini();
+}
+
+static long value_of(const h_dump *d, const char *key)
+{
+    const h_rec *r = h_dump_get(d, key);
+    return r ? strtol(r->value, NULL, 10) : -999999;
+}
+
+static long version_of(const h_dump *d, const char *key)
+{
+    const h_rec *r = h_dump_get(d, key);
+    return r ? r->version : -1;
+}
+
+START_TEST(test_order_commits_in_all_four_services)
+{
+    h_init("order-commit");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_eq(h_start_shop(NULL), 0);
+    h_dump b[4], a[4];
+    ck_assert_int_eq(h_dump_shop(b), 0);
+    ck_assert_int_eq(value_of(&b[0], "sku-1"), 10);
+    ck_assert_int_eq(value_of(&b[1], "alice"), 100000);
+    ck_assert_ptr_null(h_dump_get(&b[2], "order:o-1"));
+    ck_assert_ptr_null(h_dump_get(&b[3], "ship:o-1"));
+
+    dtc_txn_info rep;
+    dtc_result rc = h_order(h_inst(), "o-1", "sku-1", 2, "alice", 2500, "zone-a", NULL, &rep);
+    if (rc != DTC_OK)
+        h_report_print("order", rc, &rep);
+    ck_assert_int_eq(rc, DTC_OK);
+    ck_assert_int_eq(rep.state, DTC_TXN_COMMITTED);
+    ck_assert_uint_eq(rep.nentries, 4);
+    for (uint32_t i = 0; i < 4; i++)
+        ck_assert_int_eq(rep.entries[i].vote, DTC_ENTRY_YES);
+
+    ck_assert_int_eq(h_dump_shop(a), 0);
+    /* stock decreased, balance decreased, each with a new version */
+    ck_assert_int_eq(value_of(&a[0], "sku-1"), 8);
+    ck_assert_int_gt(version_of(&a[0], "sku-1"), version_of(&b[0], "sku-1"));
+    ck_assert_int_eq(value_of(&a[1], "alice"), 97500);
+    ck_assert_int_gt(version_of(&a[1], "alice"), version_of(&b[1], "alice"));
+    /* untouched records keep value and version */
+    ck_assert_int_eq(value_of(&a[0], "sku-2"), value_of(&b[0], "sku-2"));
+    ck_assert_int_eq(version_of(&a[0], "sku-2"), version_of(&b[0], "sku-2"));
+    ck_assert_int_eq(value_of(&a[1], "bob"), value_of(&b[1], "bob"));
+    ck_assert_int_eq(version_of(&a[1], "bob"), version_of(&b[1], "bob"));
+    /* order and shipment created, the zone's capacity used */
+    const h_rec *o = h_dump_get(&a[2], "order:o-1");
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_gt(o->version, 0);
+    ck_assert_msg(strstr(o->value, "2500") || strstr(o->note, "2500"),
+                  "order record does not show the amount: %s %s", o->value, o->note);
+    ck_assert_msg(strstr(o->value, "alice") || strstr(o->note, "alice"),
+                  "order record does not show the account: %s %s", o->value, o->note);
+    const h_rec *s = h_dump_get(&a[3], "ship:o-1");
+    ck_assert_ptr_nonnull(s);
+    ck_assert_msg(strstr(s->value, "zone-a") || strstr(s->note, "zone-a"),
+                  "shipment does not name its zone: %s %s", s->value, s->note);
+    ck_assert_int_eq(value_of(&a[3], "zone:zone-a"), 99);
+    ck_assert_int_gt(version_of(&a[3], "zone:zone-a"), version_of(&b[3], "zone:zone-a"));
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(a[i].ledger, b[i].ledger + 1);
+
+    /* a second order: applied on top, ledgers grow again */
+    rc = h_order(h_inst(), "o-2", "sku-1", 8, "alice", 7500, "zone-a", NULL, &rep);
+    ck_assert_int_eq(rc, DTC_OK);
+    ck_assert_int_eq(h_dump_shop(b), 0);
+    ck_assert_int_eq(value_of(&b[0], "sku-1"), 0);
+    ck_assert_int_eq(value_of(&b[1], "alice"), 90000);
+    ck_assert_ptr_nonnull(h_dump_get(&b[2], "order:o-2"));
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(b[i].ledger, a[i].ledger + 1);
+
+    dtc_status st;
+    ck_assert_int_eq(dtc_get_status(h_inst(), &st), DTC_OK);
+    ck_assert_uint_eq(st.counters.committed, 2);
+    ck_assert_uint_eq(st.txns_in_use, 0);
+}
+END_TEST
+
+static dtc_txid begin_pair(const char *sku, const char *account, long cents)
+{
+    char p0[64], p1[64];
+    snprintf(p0, sizeof p0, "reserve %s 1", sku);
+    snprintf(p1, sizeof p1, "charge %s %ld", account, cents);
+    dtc_txid id;
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "inventory", p0, strlen(p0)), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "payment", p1, strlen(p1)), DTC_OK);
+    return id;
+}
+
+START_TEST(test_order_same_sku_conflict)
+{
+    h_init("order-conflict");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_eq(h_start_shop(NULL), 0);
+    h_dump b[4], a[4];
+    ck_assert_int_eq(h_dump_shop(b), 0);
+
+    /* Both enlisted (versions recorded) before either prepares. */
+    dtc_txid t1 = begin_pair("sku-1", "alice", 100);
+    dtc_txid t2 = begin_pair("sku-1", "bob", 50);
+    /* let both enlist work steps run */
+    h_sleep_ms(50);
+    dtc_txn_info r1, r2;
+    dtc_result rc1 = dtc_commit_transaction(h_inst(), &t1, &r1);
+    dtc_result rc2 = dtc_commit_transaction(h_inst(), &t2, &r2);
+    if (rc1 != DTC_OK)
+        h_report_print("T1", rc1, &r1);
+    if (rc2 != DTC_OK)
+        h_report_print("T2", rc2, &r2);
+    ck_assert_msg((rc1 == DTC_OK) != (rc2 == DTC_OK), "T1 %s, T2 %s: want exactly one commit",
+                  dtc_result_name(rc1), dtc_result_name(rc2));
+    ck_assert_int_eq(rc1, DTC_OK);
+    ck_assert_int_eq(rc2, DTC_EREFUSED);
+    /* the refusal comes from inventory */
+    int inv_no = 0;
+    for (uint32_t i = 0; i < r2.nentries; i++)
+        if (strcmp(r2.entries[i].name, "inventory") == 0 && r2.entries[i].vote == DTC_ENTRY_NO)
+            inv_no = 1;
+    ck_assert_msg(inv_no, "inventory did not vote no for T2");
+
+    ck_assert_int_eq(h_dump_shop(a), 0);
+    ck_assert_int_eq(value_of(&a[0], "sku-1"), 9);
+    ck_assert_int_eq(version_of(&a[0], "sku-1"), version_of(&b[0], "sku-1") + 1);
+    ck_assert_int_eq(value_of(&a[1], "alice"), 100000 - 100);
+    /* T2's payment was rolled back: bob unchanged */
+    ck_assert_int_eq(value_of(&a[1], "bob"), 100);
+    ck_assert_int_eq(version_of(&a[1], "bob"), version_of(&b[1], "bob"));
+    ck_assert_int_eq(a[0].ledger, b[0].ledger + 1);
+    ck_assert(h_wait_idle(1000));
+}
+END_TEST
+
+START_TEST(test_order_same_sku_prepared_holds)
+{
+    /* T1 prepared (holding sku-1) while T2 prepares: T2 refused (held),
+     * then T1 commits. */
+    h_init("order-held");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_eq(h_start_shop(NULL), 0);
+    dtc_txid t1 = begin_pair("sku-1", "alice", 100);
+    ck_assert_int_eq(dtc_prepare_transaction(h_inst(), &t1, NULL), DTC_OK);
+    dtc_txid t2 = begin_pair("sku-1", "bob", 50);
+    dtc_txn_info r2;
+    dtc_result rc2 = dtc_commit_transaction(h_inst(), &t2, &r2);
+    ck_assert_msg(rc2 == DTC_EREFUSED, "T2 against a held SKU: %s", dtc_result_name(rc2));
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &t1, NULL), DTC_OK);
+    h_dump a[4];
+    ck_assert_int_eq(h_dump_shop(a), 0);
+    ck_assert_int_eq(value_of(&a[0], "sku-1"), 9);
+    ck_assert_int_eq(value_of(&a[1], "bob"), 100);
+    ck_assert(h_wait_idle(1000));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("order");
+    TCase *tc = tcase_create("order");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_order_commits_in_all_four_services);
+    tcase_add_test(tc, test_order_same_sku_conflict);
+    tcase_add_test(tc, test_order_same_sku_prepared_holds);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
