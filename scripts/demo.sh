@@ -28,6 +28,7 @@ DTCD_PID=""
 PART_PIDS=()  # participant pids, in start order
 PART_NAMES=() # their names, same order
 FAILURES=0
+DUMP_OUT=""
 
 # ---- process helpers -------------------------------------------------------
 
@@ -217,17 +218,44 @@ run_orders() {
         -p "payment=charge alice 1000" -p "shipping-slow=schedule o-5 zone-a"
 }
 
+# expect DUMP KEY VALUE: the dump (lines "KEY VALUE VERSION [NOTE]") has
+# KEY with VALUE, or KEY is absent when VALUE is "-".
+expect() {
+    local got
+    got=$(awk -v k="$2" '$1 == k { print $2 }' <<<"$1")
+    if [[ ${got:--} != "$3" ]]; then
+        printf '!! %s: expected %s, found %s\n' "$2" "$3" "${got:-nothing}"
+        FAILURES=$((FAILURES + 1))
+    fi
+}
+
+# dump NAME PROGRAM DIR: prints a service's records into DUMP_OUT too.
+dump() {
+    printf -- '-- %s\n' "$1"
+    DUMP_OUT=$("$BIN/$2" --dump --data-dir "$3" --name "$1") || {
+        FAILURES=$((FAILURES + 1))
+        DUMP_OUT=""
+    }
+    printf '%s\n' "$DUMP_OUT"
+}
+
 print_state() {
-    local svc
     printf '\n== final state (only order 1 took effect: sku-1 8 of 10, sku-2 1,'
     printf ' alice 97500 cents, bob 500, one order o-1 shipped to zone-a)\n'
-    for svc in inventory payment order shipping; do
-        printf -- '-- %s\n' "$svc"
-        "$BIN/dtc-$svc" --dump --data-dir "$DATA" || FAILURES=$((FAILURES + 1))
-    done
-    printf -- '-- shipping-slow\n'
-    "$BIN/dtc-shipping" --dump --data-dir "$DATA/slow" --name shipping-slow \
-        || FAILURES=$((FAILURES + 1))
+    dump inventory dtc-inventory "$DATA"
+    expect "$DUMP_OUT" sku-1 8
+    expect "$DUMP_OUT" sku-2 1
+    dump payment dtc-payment "$DATA"
+    expect "$DUMP_OUT" alice 97500
+    expect "$DUMP_OUT" bob 500
+    dump order dtc-order "$DATA"
+    expect "$DUMP_OUT" order:o-1 2500
+    expect "$DUMP_OUT" order:o-5 -
+    dump shipping dtc-shipping "$DATA"
+    expect "$DUMP_OUT" zone:zone-a 9
+    expect "$DUMP_OUT" zone:zone-b 10
+    dump shipping-slow dtc-shipping "$DATA/slow"
+    expect "$DUMP_OUT" zone:zone-a 10
     printf '\n== dtcctl status\n'
     dtcctl status
 }
