@@ -378,10 +378,13 @@ static void catch_signals(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
-/* A restarted participant's prepared transactions: keep those still in
+/* Prepared transactions whose coordinator is gone: keep those still in
  * flight (their outcome will be delivered), release the rest (presumed
- * abort: the coordinator's slot is gone).  Before serving, so no request
- * of this process races with it. */
+ * abort: the coordinator's slot is gone, nobody will deliver anything).
+ * Run at start (a restarted participant's reloaded prepared transactions)
+ * and then every second between batches, never during one, so no request
+ * of this process races with it: a transaction found in flight at start
+ * may have given up on this participant just before it registered. */
 static void recover(svc *s, dtc_participant *p)
 {
     size_t n = store_prepared_ids(s->sv_store, NULL, 0);
@@ -400,6 +403,25 @@ static void recover(svc *s, dtc_participant *p)
     if (n > 0 && store_flush(s->sv_store, why) != 0)
         dtc_log(DTC_LOG_ERROR, "recover", NULL, s->sv_o.name, "%s", why);
     free(ids);
+}
+
+/* Serves batches until stopped, re-checking prepared transactions every
+ * second (see recover). */
+static dtc_result serve_loop(svc *s, dtc_participant *p, const dtc_participant_ops *ops)
+{
+    struct timespec last, now;
+    clock_gettime(CLOCK_MONOTONIC, &last);
+    while (!svc_stop) {
+        dtc_result rc = dtc_participant_serve_once(p, ops, 200, NULL);
+        if (rc != DTC_OK)
+            return rc;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > last.tv_sec && store_prepared_ids(s->sv_store, NULL, 0) > 0) {
+            recover(s, p);
+            last = now;
+        }
+    }
+    return DTC_OK;
 }
 
 /* Registers, opens the store and serves until stopped; returns the exit
@@ -423,7 +445,7 @@ static int serve(svc *s)
         recover(s, p);
         printf("ready name=%s pid=%ld\n", s->sv_o.name, (long)getpid());
         fflush(stdout);
-        if ((rc = dtc_participant_serve(p, &ops, &svc_stop)) != DTC_OK) {
+        if ((rc = serve_loop(s, p, &ops)) != DTC_OK) {
             dtc_log(DTC_LOG_ERROR, "serve", NULL, s->sv_o.name, "%s", dtc_strerror(rc));
             s->sv_exit = 1;
         }

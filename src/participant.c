@@ -201,6 +201,8 @@ dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_
         return DTC_EINVAL;
     if (p->work == NULL && (p->work = calloc(p->in->ring_cap, sizeof *p->work)) == NULL)
         return DTC_ESYS;
+    if (atomic_load(&p->in->hdr->sh_shutdown) == DTC_SHUT_GONE)
+        return DTC_ENOSEGMENT; /* dtcd removed the segment */
     long n = take(p, dtc__now_ns() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000);
     if (n < 0)
         return DTC_ENOTALIVE;
@@ -231,8 +233,6 @@ dtc_result dtc_participant_serve(dtc_participant *p, const dtc_participant_ops *
                                  volatile sig_atomic_t *stop)
 {
     while (stop == NULL || !*stop) {
-        if (atomic_load(&p->in->hdr->sh_shutdown) == DTC_SHUT_GONE)
-            return DTC_ENOSEGMENT; /* dtcd removed the segment */
         dtc_result rc = dtc_participant_serve_once(p, ops, 200, NULL);
         if (rc != DTC_OK)
             return rc;

@@ -261,7 +261,8 @@ typedef struct dtc_participant dtc_participant;
 dtc_result dtc_participant_register(dtc_instance *inst, const char *name,
                                     dtc_participant **out);
 /* Waits up to timeout_ms for requests and serves every pending one as one
- * batch.  *served (may be NULL) receives how many were served. */
+ * batch.  *served (may be NULL) receives how many were served.  Errors as
+ * for dtc_participant_serve. */
 dtc_result dtc_participant_serve_once(dtc_participant *p,
                                       const dtc_participant_ops *ops,
                                       int timeout_ms, unsigned *served);
