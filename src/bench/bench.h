@@ -1,0 +1,176 @@
+/*
+ * bench.h - internal interface of dtc-bench, the 2PC benchmark.
+ *
+ * One "cell" is one (mode, N participants, C coordinator threads) run.
+ * driver.c runs C threads calling a transaction function for a duration
+ * or a count; floor.c and dtc_cell.c provide the transaction functions
+ * (the bare mutex+condvar floor, and real libdtc transactions);
+ * procs.c starts and stops child processes (dtcd, participants);
+ * usage.c measures CPU time and context switches of us and our children;
+ * stats.c turns latency samples into percentiles; report.c prints the
+ * table and the JSON; grid.c runs the whole grid; options.c parses argv.
+ */
+#ifndef DTC_BENCH_H
+#define DTC_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BENCH_MAX_LIST 16     /* values in --participants / --coordinators */
+#define BENCH_MAX_PARTS 32    /* N limit (dtc's DTC_LIMIT_MAX_PARTS_PER_TXN) */
+#define BENCH_MAX_COORDS 1000 /* C limit (dtcd --max-txns stays <= 1024) */
+#define BENCH_MAX_CHILDREN 64 /* processes started at once */
+
+enum bench_mode {
+    MODE_FLOOR = 0,       /* bare mutex+condvar exchange, no dtc */
+    MODE_NOOP,            /* dtc with dtc-noop participants */
+    MODE_SERVICES,        /* dtc with the four services, fsync on */
+    MODE_SERVICES_NOFSYNC,/* same with --no-fsync */
+    MODE_COUNT
+};
+
+const char *bench_mode_name(int mode);
+
+struct bench_opts {
+    int nparts[BENCH_MAX_LIST], nnparts;
+    int ncoords[BENCH_MAX_LIST], nncoords;
+    double seconds;        /* per cell, if txns == 0 */
+    long txns;             /* per cell in total, 0: use seconds */
+    int repeat;            /* runs per cell; the median by throughput is shown */
+    unsigned modes;        /* bit per enum bench_mode */
+    int json;              /* JSON instead of the table */
+    int quick;             /* short cells (the ctest) */
+    const char *bin_dir;   /* where dtcd, dtc-noop and services live */
+};
+
+/* options.c: 0; 1 after --help; 2 after a usage error. */
+int bench_parse_options(int argc, char **argv, struct bench_opts *o);
+
+/* ---- clock and stats (stats.c) ---------------------------------------- */
+
+int64_t bench_now_ns(void); /* CLOCK_MONOTONIC */
+
+/* A growable array of latency samples (ns), one per coordinator thread. */
+struct bench_samples {
+    int64_t *v;
+    size_t n, cap;
+};
+
+int bench_samples_add(struct bench_samples *s, int64_t ns);
+void bench_samples_free(struct bench_samples *s);
+
+struct bench_latency {
+    double p50_us, p90_us, p99_us, p999_us, max_us;
+};
+
+/* Merges the arrays (consumed) and fills the percentiles. */
+void bench_latency_of(struct bench_samples *per_thread, int n, struct bench_latency *out);
+
+/* ---- CPU time and context switches (usage.c) -------------------------- */
+
+struct bench_usage {
+    double cpu_s;      /* user + system seconds */
+    uint64_t ctxsw;    /* voluntary + involuntary */
+};
+
+/* Sample of this process (all threads) plus the listed children. */
+void bench_usage_sample(const pid_t *pids, int npids, struct bench_usage *out);
+
+/* ---- one cell (driver.c) ---------------------------------------------- */
+
+/* One transaction by coordinator thread `thread` (its seq-th).  Returns 0
+ * when committed, else a non-zero code naming the failure (err_name). */
+typedef int (*bench_txn_fn)(void *ctx, int thread, uint64_t seq);
+typedef const char *(*bench_err_fn)(int code);
+
+struct bench_cell {
+    int mode, nparts, ncoords, run;
+    uint64_t txns, failures;
+    char first_error[64];
+    double elapsed_s, tps;
+    struct bench_latency lat;
+    double cpu_us_per_txn, ctxsw_per_txn;
+    double floor_ratio;    /* tps / floor tps of the same (N, C); 0 if none */
+    double tps_min, tps_max; /* over the repeats */
+};
+
+struct bench_target {
+    bench_txn_fn txn;
+    bench_err_fn err_name;
+    void *ctx;
+    const pid_t *pids;     /* children whose CPU counts */
+    int npids;
+};
+
+/* Runs C threads for o->seconds (or o->txns in total); fills *cell. */
+int bench_run_cell(const struct bench_opts *o, const struct bench_target *t,
+                   struct bench_cell *cell);
+
+/* ---- child processes (procs.c) ---------------------------------------- */
+
+struct bench_child {
+    pid_t pid;
+    int out_fd;            /* its stdout (kept open until it stops) */
+    char name[64];
+};
+
+/* Starts argv[0] (a path) with stdout to a pipe and stderr to err_path,
+ * waits up to timeout_ms for a line starting with "ready".  0 or -1. */
+int bench_spawn_ready(char *const argv[], const char *err_path, int timeout_ms,
+                      struct bench_child *out);
+/* SIGTERM, waits up to timeout_ms, then SIGKILL and reaps.  Returns the
+ * exit status as from waitpid, or -1 if it had to be killed. */
+int bench_stop(struct bench_child *c, int timeout_ms);
+/* Remembers a child started elsewhere (fork) for bench_kill_all. */
+void bench_track(pid_t pid);
+/* Kills every child still running (atexit / signal paths). */
+void bench_kill_all(void);
+
+/* ---- the floor (floor.c) ---------------------------------------------- */
+
+struct bench_floor;
+/* Maps the floor's segment and forks n participant processes. */
+int bench_floor_start(int nparts, int max_coords, struct bench_floor **out);
+void bench_floor_target(struct bench_floor *f, struct bench_target *t);
+void bench_floor_stop(struct bench_floor **f);
+
+/* ---- dtc (dtc_cell.c, services.c) ------------------------------------- */
+
+struct bench_dtc;
+/* Starts dtcd on instance "bench-<pid>" (limits from the grid). */
+int bench_dtc_start(const struct bench_opts *o, struct bench_dtc **out);
+/* Starts n participants of `mode` (noop or services) for up to max_coords
+ * coordinators; stops the previous set. */
+int bench_dtc_participants(struct bench_dtc *d, int mode, int nparts, int max_coords);
+void bench_dtc_target(struct bench_dtc *d, struct bench_target *t);
+void bench_dtc_stop(struct bench_dtc **d);
+/* dtcd's committed counter (dtc_get_status), or -1. */
+long long bench_dtc_committed(struct bench_dtc *d);
+/* Do the services accept --no-fsync? */
+int bench_services_have_nofsync(const char *bin_dir);
+
+/* services.c: argv and payloads of the services. */
+struct bench_svc_argv {
+    char *argv[16 + 2 * BENCH_MAX_COORDS];
+    char buf[64 * (16 + 2 * BENCH_MAX_COORDS)];
+};
+/* Builds the command of participant k (0-based) of a services run. */
+void bench_svc_command(struct bench_svc_argv *a, const char *bin_dir, const char *instance,
+                       const char *data_dir, int k, int nofsync, int max_coords,
+                       char name[32]);
+/* Payload of participant k for coordinator `thread`, transaction seq of
+ * the cell numbered epoch.  Returns its length (snprintf). */
+int bench_svc_payload_epoch(char *buf, size_t size, int k, int thread, uint64_t seq,
+                            unsigned epoch);
+
+/* ---- output (report.c) ------------------------------------------------- */
+
+void bench_report_header(const struct bench_opts *o);
+void bench_report_row(const struct bench_opts *o, const struct bench_cell *c);
+void bench_report_footer(const struct bench_opts *o, int rows, const char *note);
+
+/* grid.c: runs everything; the exit code. */
+int bench_run(const struct bench_opts *o);
+
+#endif /* DTC_BENCH_H */

@@ -1,0 +1,201 @@
+/*
+ * floor.c - the floor of dtc's design on this machine (ipc-costs.md, "A
+ * bare 2PC exchange"): the same message pattern with no transaction
+ * logic.  Its own small shared segment (an anonymous MAP_SHARED mapping:
+ * nothing to unlink) holds one slot per participant process (robust
+ * process-shared mutex, CLOCK_MONOTONIC condvar, request ring) and one per
+ * coordinator thread (mutex, condvar, answers outstanding).  A
+ * transaction: PREPARE pushed to N rings, N votes, COMMIT to N, N acks.
+ * Participants serve every pending request per wake-up; everyone signals
+ * under the lock, as dtc does.  Every wait is a bounded timedwait.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define RING 1024 /* >= BENCH_MAX_COORDS: one request per coordinator */
+#define WAIT_NS 5000000000LL
+
+struct fl_part {
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    uint32_t head, tail, stop;
+    uint16_t ring[RING];      /* coordinator index */
+} __attribute__((aligned(64)));
+
+struct fl_coord {
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    uint32_t pending;
+} __attribute__((aligned(64)));
+
+struct bench_floor {
+    int nparts, ncoords;
+    size_t size;
+    struct fl_part *parts;
+    struct fl_coord *coords;
+    pid_t pids[BENCH_MAX_PARTS];
+};
+
+static void init_pair(pthread_mutex_t *m, pthread_cond_t *cv)
+{
+    pthread_mutexattr_t ma;
+    pthread_condattr_t ca;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(m, &ma);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+}
+
+static void lock(pthread_mutex_t *m)
+{
+    if (pthread_mutex_lock(m) == EOWNERDEAD)
+        pthread_mutex_consistent(m);
+}
+
+static int wait_until(pthread_cond_t *cv, pthread_mutex_t *m, int64_t abs_ns)
+{
+    struct timespec ts = {abs_ns / 1000000000, abs_ns % 1000000000};
+    int rc = pthread_cond_timedwait(cv, m, &ts);
+    if (rc == EOWNERDEAD)
+        pthread_mutex_consistent(m);
+    return rc;
+}
+
+/* Participant process: answer every pending request per wake-up. */
+static void part_loop(struct bench_floor *f, struct fl_part *p)
+{
+    uint16_t batch[RING];
+    for (;;) {
+        lock(&p->m);
+        while (p->head == p->tail && !p->stop)
+            wait_until(&p->cv, &p->m, bench_now_ns() + 200000000);
+        uint32_t n = 0;
+        for (; p->head != p->tail; p->head++)
+            batch[n++] = p->ring[p->head % RING];
+        int stop = (int)p->stop;
+        pthread_mutex_unlock(&p->m);
+        for (uint32_t k = 0; k < n; k++) {
+            struct fl_coord *c = &f->coords[batch[k] < f->ncoords ? batch[k] : 0];
+            lock(&c->m);
+            if (c->pending > 0 && --c->pending == 0)
+                pthread_cond_signal(&c->cv); /* under the lock */
+            pthread_mutex_unlock(&c->m);
+        }
+        if (stop)
+            _exit(0);
+    }
+}
+
+/* One phase of coordinator `ci`: a request to every participant, then
+ * wait for every answer.  0, or -1 on a timeout. */
+static int phase(struct bench_floor *f, int ci)
+{
+    struct fl_coord *c = &f->coords[ci];
+    lock(&c->m);
+    c->pending = (uint32_t)f->nparts;
+    pthread_mutex_unlock(&c->m);
+    for (int k = 0; k < f->nparts; k++) {
+        struct fl_part *p = &f->parts[k];
+        lock(&p->m);
+        p->ring[p->tail++ % RING] = (uint16_t)ci;
+        pthread_cond_signal(&p->cv); /* under the lock */
+        pthread_mutex_unlock(&p->m);
+    }
+    int64_t deadline = bench_now_ns() + WAIT_NS;
+    int rc = 0;
+    lock(&c->m);
+    while (c->pending > 0 && rc == 0)
+        if (wait_until(&c->cv, &c->m, deadline) == ETIMEDOUT)
+            rc = c->pending > 0 ? -1 : 0;
+    pthread_mutex_unlock(&c->m);
+    return rc;
+}
+
+static int floor_txn(void *ctx, int thread, uint64_t seq)
+{
+    (void)seq;
+    struct bench_floor *f = ctx;
+    if (phase(f, thread) != 0) /* PREPARE, votes */
+        return 1;
+    return phase(f, thread) != 0 ? 2 : 0; /* COMMIT, acks */
+}
+
+static const char *floor_err(int code)
+{
+    return code == 1 ? "floor: vote timeout" : "floor: ack timeout";
+}
+
+int bench_floor_start(int nparts, int max_coords, struct bench_floor **out)
+{
+    struct bench_floor *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    f->nparts = nparts;
+    f->ncoords = max_coords;
+    f->size = (size_t)nparts * sizeof(struct fl_part) + (size_t)max_coords * sizeof(struct fl_coord);
+    void *seg = mmap(NULL, f->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (seg == MAP_FAILED) {
+        free(f);
+        return -1;
+    }
+    f->parts = seg;
+    f->coords = (struct fl_coord *)(f->parts + nparts);
+    for (int k = 0; k < nparts; k++)
+        init_pair(&f->parts[k].m, &f->parts[k].cv);
+    for (int k = 0; k < max_coords; k++)
+        init_pair(&f->coords[k].m, &f->coords[k].cv);
+    *out = f;
+    for (int k = 0; k < nparts; k++) {
+        pid_t pid = fork(); /* no threads run yet: fork is safe */
+        if (pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            part_loop(f, &f->parts[k]);
+        }
+        if (pid < 0) {
+            bench_floor_stop(out);
+            return -1;
+        }
+        f->pids[k] = pid;
+        bench_track(pid);
+    }
+    return 0;
+}
+
+void bench_floor_target(struct bench_floor *f, struct bench_target *t)
+{
+    *t = (struct bench_target){floor_txn, floor_err, f, f->pids, f->nparts};
+}
+
+void bench_floor_stop(struct bench_floor **fp)
+{
+    struct bench_floor *f = *fp;
+    if (f == NULL)
+        return;
+    for (int k = 0; k < f->nparts; k++) {
+        struct fl_part *p = &f->parts[k];
+        lock(&p->m);
+        p->stop = 1;
+        pthread_cond_signal(&p->cv);
+        pthread_mutex_unlock(&p->m);
+    }
+    for (int k = 0; k < f->nparts; k++)
+        if (f->pids[k] > 0) {
+            struct bench_child c = {.pid = f->pids[k], .out_fd = -1, .name = "floor participant"};
+            bench_stop(&c, 2000);
+        }
+    munmap(f->parts, f->size);
+    free(f);
+    *fp = NULL;
+}

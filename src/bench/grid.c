@@ -1,0 +1,174 @@
+/*
+ * grid.c - runs the grid.  For each N: start the floor's participants and
+ * the dtc-noop ones, and for each C alternate floor and noop runs (so
+ * that noise from other work on the machine hits both alike); then the
+ * services modes for that N, compared with the floor measured just
+ * before.  Each cell runs --repeat times; the row is the median run by
+ * throughput.  dtc rows are cross-checked against dtcd's committed
+ * counter.  Exit code 1 if any transaction failed or no row was printed.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "dtc/dtc.h"
+
+struct grid {
+    const struct bench_opts *o;
+    struct bench_dtc *dtc;
+    double floor_tps[BENCH_MAX_LIST];   /* by C index, for the current N */
+    int rows;
+    uint64_t failures;
+    char note[256];
+};
+
+static int by_tps(const void *a, const void *b)
+{
+    double x = ((const struct bench_cell *)a)->tps, y = ((const struct bench_cell *)b)->tps;
+    return (x > y) - (x < y);
+}
+
+/* The median of runs[0..n) by throughput, with the range and every failure. */
+static struct bench_cell median(struct bench_cell *runs, int n)
+{
+    uint64_t failures = 0;
+    for (int i = 0; i < n; i++)
+        failures += runs[i].failures;
+    qsort(runs, (size_t)n, sizeof *runs, by_tps);
+    struct bench_cell m = runs[n / 2];
+    m.tps_min = runs[0].tps;
+    m.tps_max = runs[n - 1].tps;
+    m.failures = failures;
+    for (int i = 0; i < n && m.first_error[0] == '\0'; i++)
+        memcpy(m.first_error, runs[i].first_error, sizeof m.first_error);
+    return m;
+}
+
+/* One run of a dtc cell, checked against dtcd's committed counter. */
+static int run_dtc(struct grid *g, struct bench_cell *cell)
+{
+    struct bench_target t;
+    bench_dtc_target(g->dtc, &t);
+    long long before = bench_dtc_committed(g->dtc);
+    if (bench_run_cell(g->o, &t, cell) != 0)
+        return -1;
+    long long after = bench_dtc_committed(g->dtc);
+    long long want = (long long)(cell->txns - cell->failures);
+    if (before < 0 || after - before != want) {
+        fprintf(stderr, "dtc-bench: %s N=%d C=%d: dtcd counted %lld commits, we %lld\n",
+                bench_mode_name(cell->mode), cell->nparts, cell->ncoords, after - before, want);
+        cell->failures++;
+        snprintf(cell->first_error, sizeof cell->first_error, "commit count mismatch");
+    }
+    return 0;
+}
+
+static void emit(struct grid *g, struct bench_cell *runs, int ci)
+{
+    struct bench_cell m = median(runs, g->o->repeat);
+    if (m.mode == MODE_FLOOR)
+        g->floor_tps[ci] = m.tps;
+    else
+        m.floor_ratio = g->floor_tps[ci] > 0 ? m.tps / g->floor_tps[ci] : 0;
+    g->failures += m.failures;
+    bench_report_row(g->o, &m);
+    g->rows++;
+}
+
+static int max_coords(const struct bench_opts *o)
+{
+    int m = 1;
+    for (int i = 0; i < o->nncoords; i++)
+        m = o->ncoords[i] > m ? o->ncoords[i] : m;
+    return m;
+}
+
+/* Floor and (if asked) noop cells for N = n, alternating per run. */
+static int floor_and_noop(struct grid *g, int n)
+{
+    const struct bench_opts *o = g->o;
+    int noop = (o->modes >> MODE_NOOP) & 1, rc = 0;
+    struct bench_floor *f = NULL;
+    if (bench_floor_start(n, max_coords(o), &f) != 0)
+        return -1;
+    if (noop && bench_dtc_participants(g->dtc, MODE_NOOP, n, max_coords(o)) != 0)
+        rc = -1;
+    for (int ci = 0; rc == 0 && ci < o->nncoords; ci++) {
+        struct bench_cell fr[50], nr[50];
+        struct bench_target t;
+        bench_floor_target(f, &t);
+        for (int r = 0; rc == 0 && r < o->repeat; r++) {
+            fr[r] = (struct bench_cell){.mode = MODE_FLOOR, .nparts = n, .ncoords = o->ncoords[ci], .run = r};
+            nr[r] = fr[r];
+            nr[r].mode = MODE_NOOP;
+            rc = bench_run_cell(o, &t, &fr[r]);
+            if (rc == 0 && noop)
+                rc = run_dtc(g, &nr[r]);
+        }
+        if (rc == 0)
+            emit(g, fr, ci);
+        if (rc == 0 && noop)
+            emit(g, nr, ci);
+    }
+    bench_floor_stop(&f);
+    return rc;
+}
+
+static int services(struct grid *g, int mode, int n)
+{
+    const struct bench_opts *o = g->o;
+    if (bench_dtc_participants(g->dtc, mode, n, max_coords(o)) != 0)
+        return -1;
+    for (int ci = 0; ci < o->nncoords; ci++) {
+        struct bench_cell runs[50];
+        for (int r = 0; r < o->repeat; r++) {
+            runs[r] = (struct bench_cell){.mode = mode, .nparts = n, .ncoords = o->ncoords[ci], .run = r};
+            if (run_dtc(g, &runs[r]) != 0)
+                return -1;
+        }
+        emit(g, runs, ci);
+    }
+    return 0;
+}
+
+static int grid_n(struct grid *g, int n)
+{
+    unsigned modes = g->o->modes;
+    if (floor_and_noop(g, n) != 0)
+        return -1;
+    if (((modes >> MODE_SERVICES) & 1) && services(g, MODE_SERVICES, n) != 0)
+        return -1;
+    if (((modes >> MODE_SERVICES_NOFSYNC) & 1) && services(g, MODE_SERVICES_NOFSYNC, n) != 0)
+        return -1;
+    return 0;
+}
+
+int bench_run(const struct bench_opts *o)
+{
+    struct bench_opts eff = *o;
+    struct grid g = {.o = &eff};
+    signal(SIGPIPE, SIG_IGN);
+    dtc_log_init(DTC_LOG_WARN);
+    if (((eff.modes >> MODE_SERVICES_NOFSYNC) & 1) && !bench_services_have_nofsync(eff.bin_dir)) {
+        eff.modes &= ~(1u << MODE_SERVICES_NOFSYNC);
+        snprintf(g.note, sizeof g.note, "the services have no --no-fsync option: "
+                                        "services-nofsync not measured");
+        fprintf(stderr, "dtc-bench: %s\n", g.note);
+    }
+    int rc = 0;
+    if ((eff.modes & ~(1u << MODE_FLOOR)) != 0 && bench_dtc_start(&eff, &g.dtc) != 0)
+        rc = -1;
+    bench_report_header(&eff);
+    for (int i = 0; rc == 0 && i < eff.nnparts; i++)
+        rc = grid_n(&g, eff.nparts[i]);
+    bench_dtc_stop(&g.dtc);
+    bench_kill_all();
+    bench_report_footer(&eff, g.rows, g.note);
+    if (rc != 0)
+        fprintf(stderr, "dtc-bench: aborted: could not start or run a cell\n");
+    if (g.failures > 0)
+        fprintf(stderr, "dtc-bench: %llu transactions failed\n", (unsigned long long)g.failures);
+    return rc != 0 || g.failures > 0 || g.rows == 0 ? 1 : 0;
+}

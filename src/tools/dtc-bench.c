@@ -1,0 +1,14 @@
+/*
+ * dtc-bench.c - the 2PC benchmark: a thin main over src/bench/ (see
+ * bench.h for how it is split).  dtc-bench --help for the options.
+ */
+#include "bench.h"
+
+int main(int argc, char **argv)
+{
+    struct bench_opts o;
+    int rc = bench_parse_options(argc, argv, &o);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    return bench_run(&o);
+}
