@@ -84,5 +84,5 @@ void dtc_txn_options_default(dtc_txn_options *o)
     o->prepare_timeout_ms = 5000;
     o->commit_timeout_ms = 5000;
     o->rollback_timeout_ms = 5000;
-    o->max_retries = 3;
+    o->max_retries = 8; /* with the backoff: about 3 s, a restart's time */
 }

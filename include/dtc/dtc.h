@@ -157,7 +157,9 @@ typedef struct dtc_txn_options {
     uint32_t prepare_timeout_ms;  /* default 5000 */
     uint32_t commit_timeout_ms;   /* default 5000: whole commit phase */
     uint32_t rollback_timeout_ms; /* default 5000: whole rollback phase */
-    uint32_t max_retries;         /* commit/rollback deliveries, default 3 */
+    uint32_t max_retries;         /* commit/rollback redeliveries, default 8:
+                                     backoff 20 ms doubling, capped at 1 s,
+                                     with jitter; about 3 s in all */
 } dtc_txn_options;
 
 void dtc_txn_options_default(dtc_txn_options *o);
