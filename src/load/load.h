@@ -1,0 +1,87 @@
+/*
+ * load.h - dtc-load: the stress load generator and its checker, used by
+ * scripts/stress.sh.
+ *
+ *   dtc-load run    (client.c)  one client process: begin, enlist the four
+ *                   services (reserve, charge, create, schedule), commit,
+ *                   in a loop; one line per transaction in its own file.
+ *   dtc-load check  (check.c, check_parse.c, check_report.c)  reads the
+ *                   clients' files, the services' state files and dumps,
+ *                   and checks atomicity, outcomes and conservation.
+ *
+ * Client file format (tab-separated, one line per event, written with one
+ * write(2) each so a SIGKILL never leaves a torn line in the middle):
+ *   B TXID PAYLOAD_INV PAYLOAD_PAY PAYLOAD_ORD PAYLOAD_SHIP   begun (pending)
+ *   E TXID RESULT LATENCY_US CLASS REASON                     told outcome
+ *   F RESULT                                                  begin failed
+ * RESULT is a dtc_result_name (DTC_OK = committed); CLASS is a short tag
+ * of why it aborted (e.g. inventory:out-of-stock, enlist:DTC_ENOTALIVE).
+ *
+ * Keys: SKUs "skuN", accounts "acctN", zones "zN"; order ids unique per
+ * client process ("cCpPIDnSEQ").  The seeds file given to check has lines
+ * "SERVICE KEY VALUE" (the --seed options the script gave the services).
+ */
+#ifndef DTC_LOAD_H
+#define DTC_LOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LOAD_NSVC 4
+#define LOAD_PAY_MAX 80   /* our payloads are short; longer ones are cut */
+#define LOAD_ID_MAX 37
+#define LOAD_RES_MAX 24
+#define LOAD_CLS_MAX 40
+
+enum { LOAD_INV = 0, LOAD_PAY, LOAD_ORD, LOAD_SHIP };
+extern const char *const load_svc_names[LOAD_NSVC];
+
+/* ---- client (client.c) --------------------------------------------------- */
+int load_run(int argc, char **argv);
+
+/* ---- checker ---------------------------------------------------------------- */
+
+/* One transaction as the checker knows it. */
+typedef struct ltx {
+    char id[LOAD_ID_MAX];
+    char pay[LOAD_NSVC][LOAD_PAY_MAX]; /* client's payloads (or a ledger's) */
+    int client;                        /* client file index, -1: none began it */
+    int ended;                         /* an E line was seen */
+    char result[LOAD_RES_MAX];
+    char cls[LOAD_CLS_MAX];
+    int64_t lat_us;
+    int st[LOAD_NSVC];                 /* 0 none, 1 applied, 2 compensated */
+    int prep[LOAD_NSVC];               /* still prepared in the state file */
+    int paydiff[LOAD_NSVC];            /* ledger payload != client payload */
+} ltx;
+
+/* Open-addressing table of transactions by txid (check_parse.c). */
+typedef struct ltab {
+    ltx **slot;
+    size_t cap, n;
+} ltab;
+ltx *ltab_get(ltab *t, const char *id, int create);
+
+/* A service's final records from its dump: key -> value, note. */
+typedef struct lrec {
+    char *key, *note;
+    int64_t value;
+    struct lrec *next;
+} lrec;
+typedef struct lrecs {
+    lrec *bucket[4096];
+    size_t n;
+} lrecs;
+const lrec *lrecs_get(const lrecs *r, const char *key);
+
+/* Parsers (check_parse.c); -1 with a message on stderr on I/O errors. */
+int load_parse_client(ltab *t, const char *path, int client, uint64_t *begin_failures);
+int load_parse_state(ltab *t, const char *path, int svc);
+int load_parse_dump(lrecs *r, const char *path);
+
+/* Summary (check_report.c): counts by outcome and class, latency. */
+void load_report(const ltab *t, double elapsed_s, uint64_t begin_failures);
+
+int load_check(int argc, char **argv);
+
+#endif

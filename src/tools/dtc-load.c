@@ -1,0 +1,41 @@
+/*
+ * dtc-load.c - the stress load generator and checker (src/load/), used by
+ * scripts/stress.sh:
+ *   dtc-load run   --out FILE [--instance I] [--client N] [--seed S]
+ *                  [--skus N] [--accounts N] [--zones N] [--txns N]
+ *                  [--max-qty N] [--max-cents N]
+ *   dtc-load check --state-dir D --dump-dir D --seeds FILE [--elapsed-s S]
+ *                  CLIENT_FILE...
+ * See src/load/load.h for the file formats.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dtc/dtc.h"
+#include "load.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: dtc-load run --out FILE [--instance I] [--client N] [--seed S]\n"
+          "                    [--skus N] [--accounts N] [--zones N] [--txns N]\n"
+          "                    [--max-qty N] [--max-cents N]\n"
+          "       dtc-load check --state-dir D --dump-dir D --seeds FILE [--elapsed-s S]\n"
+          "                    CLIENT_FILE...\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "run") == 0) {
+        dtc_log_init(DTC_LOG_ERROR);
+        return load_run(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && strcmp(argv[1], "check") == 0)
+        return load_check(argc - 1, argv + 1);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    usage(stderr);
+    return 2;
+}
