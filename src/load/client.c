@@ -185,7 +185,7 @@ static int parse_opts(copts *o, int argc, char **argv)
         case 's': o->seed = strtoull(optarg, NULL, 10); continue;
         default: break;
         }
-        if (c == '?' || parse_long(optarg, c == 'n' ? 0 : 1, &v) != 0) {
+        if (c == '?' || parse_long(optarg, c == 'n' || c == 'c' ? 0 : 1, &v) != 0) {
             fprintf(stderr, "dtc-load run: bad option (see dtc-load --help)\n");
             return -1;
         }

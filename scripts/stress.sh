@@ -1,0 +1,424 @@
+#!/usr/bin/env bash
+# stress.sh - stress test of dtc: random orders through the four services,
+# optionally with chaos (SIGKILL of random processes), then invariant checks.
+#
+#   scripts/stress.sh [--seconds N | --txns N] [--clients C] [--chaos]
+#                     [--kill-rate R] [--seed S] [--bin-dir DIR] [--keep]
+#
+#   --seconds N     run the load N seconds (default 20)
+#   --txns N        or: run until the clients began N transactions in all
+#   --clients C     concurrent dtc-load client processes (default 4)
+#   --chaos         SIGKILL a random participant, client or dtcd now and then
+#                   (each restarted: same name, same data dir)
+#   --kill-rate R   chaos kills per second on average (default 0.5)
+#   --seed S        seed of the chaos and of the clients (printed; replay it)
+#   --bin-dir DIR   where dtcd, dtcctl, dtc-load and the services are
+#                   (default build/bin)
+#   --keep          keep the data directory even if the check passes
+#
+# Starts dtcd and dtc-inventory/payment/order/shipping on a fresh instance
+# and mktemp -d data directory, then C dtc-load clients (hot keys: few SKUs,
+# accounts and zones, so conflicts, out-of-stock and declines all happen).
+# Prints a progress line a second.  When the load stops it waits (bounded)
+# until no transaction is in flight, checks the segment (no slot leaked,
+# 4 participants, everyone alive), stops everything, and runs
+# "dtc-load check" over the clients' files and the services' state:
+# atomicity, outcomes, conservation.  Exits non-zero on any violation and
+# then keeps the data directory (its path is printed).
+set -euo pipefail
+
+usage() {
+    sed -n '4,18s/^# \{0,1\}//p' "$0"
+}
+
+die() {
+    printf 'stress.sh: %s\n' "$*" >&2
+    exit 2
+}
+
+seconds=20
+txns=0
+clients=4
+chaos=0
+kill_rate=0.5
+seed=""
+bin_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/bin"
+keep=0
+while (($# > 0)); do
+    case $1 in
+    --seconds) seconds=${2:?}; shift ;;
+    --txns) txns=${2:?}; shift ;;
+    --clients) clients=${2:?}; shift ;;
+    --chaos) chaos=1 ;;
+    --kill-rate) kill_rate=${2:?}; shift ;;
+    --seed) seed=${2:?}; shift ;;
+    --bin-dir) bin_dir=${2:?}; shift ;;
+    --keep) keep=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option '$1' (try --help)" ;;
+    esac
+    shift
+done
+[[ $seconds =~ ^[0-9]+$ && $txns =~ ^[0-9]+$ && $clients =~ ^[1-9][0-9]*$ ]] \
+    || die "--seconds, --txns and --clients want numbers"
+[[ $kill_rate =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--kill-rate wants a number"
+if [[ -z $seed ]]; then
+    seed=$(( (RANDOM << 15 | RANDOM) ^ $$ ))
+fi
+[[ $seed =~ ^[0-9]+$ ]] || die "--seed wants a non-negative integer"
+for p in dtcd dtcctl dtc-load dtc-inventory dtc-payment dtc-order dtc-shipping; do
+    [[ -x $bin_dir/$p ]] || die "$bin_dir/$p not found (build first, or --bin-dir)"
+done
+RANDOM=$((seed % 32768))
+
+SERVICES=(inventory payment order shipping)
+# Hot keys: NSKU SKUs (the last two scarce), NACCT accounts (the last one
+# poor), NZONE zones (the last one small).
+NSKU=6 NACCT=5 NZONE=4
+
+instance="stress-$$-$seed"
+instance=${instance:0:40}
+data=$(mktemp -d "${TMPDIR:-/tmp}/dtc-stress.XXXXXX")
+state="$data/state"
+mkdir -p "$state" "$data/clients" "$data/logs"
+
+declare -A pid=()      # role -> pid: dtcd, inventory..., client0...
+declare -A kills=()    # role class -> count
+declare -A starts=()   # role -> how many times started
+recoveries=0
+violations=()
+finished=0
+
+log() { printf 'stress: %s\n' "$*"; }
+
+# ms since the epoch into $now (no subshell).
+tick() {
+    local t=${EPOCHREALTIME/./}
+    now=$((t / 1000))
+}
+
+# alive PID: running and not a zombie.
+alive() {
+    local st
+    [[ -r /proc/$1/stat ]] || return 1
+    read -r st </proc/"$1"/stat 2>/dev/null || return 1
+    st=${st##*) }
+    [[ ${st:0:1} != Z ]]
+}
+
+cleanup() {
+    local rc=$? r
+    trap - EXIT INT TERM
+    for r in "${!pid[@]}"; do
+        if [[ -n ${pid[$r]} ]] && kill -0 "${pid[$r]}" 2>/dev/null; then
+            kill -KILL "${pid[$r]}" 2>/dev/null || true
+        fi
+    done
+    for r in "${!pid[@]}"; do
+        if [[ -n ${pid[$r]} ]]; then wait "${pid[$r]}" 2>/dev/null || true; fi
+    done
+    # The segment is ours (dtcd removes it on a clean stop).
+    rm -f "/dev/shm/dtc.$instance"
+    if ((rc == 0 && finished && !keep)); then
+        rm -rf "$data"
+    else
+        log "data directory kept: $data (seed $seed)"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_ready FILE PID WHAT: until FILE has a "ready" line (10 s at most).
+wait_ready() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        if grep -q '^ready' "$1" 2>/dev/null; then
+            return 0
+        fi
+        alive "$2" || break
+        sleep 0.05
+    done
+    log "$3 did not get ready; its stderr:"
+    tail -n 20 "$data/logs/$3.err" >&2 || true
+    return 1
+}
+
+start_dtcd() {
+    local out="$data/logs/dtcd.out"
+    : >"$out"
+    "$bin_dir/dtcd" --instance "$instance" --log-file "$data/logs/dtcd.log" \
+        --orphan-timeout-ms 5000 >"$out" 2>>"$data/logs/dtcd.err" &
+    pid[dtcd]=$!
+    starts[dtcd]=$((${starts[dtcd]:-0} + 1))
+    wait_ready "$out" "${pid[dtcd]}" dtcd
+}
+
+seed_args() {
+    local i
+    case $1 in
+    inventory)
+        for ((i = 0; i < NSKU; i++)); do
+            printf -- '--seed\nsku%d=%d\n' "$i" $((i >= NSKU - 2 ? 60 : 1000000))
+        done ;;
+    payment)
+        for ((i = 0; i < NACCT; i++)); do
+            printf -- '--seed\nacct%d=%d\n' "$i" $((i == NACCT - 1 ? 200000 : 1000000000))
+        done ;;
+    shipping)
+        for ((i = 0; i < NZONE; i++)); do
+            printf -- '--seed\nz%d=%d\n' "$i" $((i == NZONE - 1 ? 40 : 1000000))
+        done ;;
+    esac
+}
+
+start_service() {
+    local s=$1 out="$data/logs/$1.out" seeds=()
+    mapfile -t seeds < <(seed_args "$s")
+    : >"$out"
+    "$bin_dir/dtc-$s" --instance "$instance" --data-dir "$state" "${seeds[@]}" \
+        >"$out" 2>>"$data/logs/$s.err" &
+    pid[$s]=$!
+    starts[$s]=$((${starts[$s]:-0} + 1))
+    wait_ready "$out" "${pid[$s]}" "$s"
+}
+
+start_client() {
+    local c=$1 out="$data/logs/client$1.out" per=()
+    if ((txns > 0)); then
+        per=(--txns $(((txns + clients - 1 - c) / clients)))
+    fi
+    : >"$out"
+    "$bin_dir/dtc-load" run --instance "$instance" --client "$c" --seed "$seed" \
+        --out "$data/clients/client$c.txt" --skus "$NSKU" --accounts "$NACCT" \
+        --zones "$NZONE" "${per[@]}" >"$out" 2>>"$data/logs/client$c.err" &
+    pid[client$c]=$!
+    starts[client$c]=$((${starts[client$c]:-0} + 1))
+    wait_ready "$out" "${pid[client$c]}" "client$c"
+}
+
+# start ROLE
+start() {
+    case $1 in
+    dtcd) start_dtcd ;;
+    client*) start_client "${1#client}" ;;
+    *) start_service "$1" ;;
+    esac
+}
+
+# stop_pid PID SECONDS: SIGTERM, bounded wait, SIGKILL; returns its status.
+stop_pid() {
+    local p=$1 i
+    kill -TERM "$p" 2>/dev/null || true
+    for ((i = 0; i < $2 * 20; i++)); do
+        alive "$p" || break
+        sleep 0.05
+    done
+    if alive "$p"; then
+        violations+=("pid $p did not stop within $2 s of SIGTERM (hang); killed")
+        kill -KILL "$p" 2>/dev/null || true
+    fi
+    local st=0
+    wait "$p" 2>/dev/null || st=$?
+    return "$st"
+}
+
+# The outcome counts so far: "committed=N aborted=N (class=N ...)".
+progress_counts() {
+    awk -F'\t' '$1 == "E" { if ($3 == "DTC_OK") ok++; else { ab++; c[$5]++ } }
+        $1 == "B" { b++ }
+        END {
+            printf "begun=%d committed=%d aborted=%d", b, ok, ab
+            n = 0
+            for (k in c) { s = s sprintf("%s%s=%d", n++ ? " " : "", k, c[k]) }
+            if (n) printf " (%s)", s
+            printf "\n"
+        }' "$data"/clients/client*.txt 2>/dev/null
+}
+
+chaos_kill() {
+    local roles=(dtcd "${SERVICES[@]}") r class c
+    for ((c = 0; c < clients; c++)); do
+        roles+=("client$c")
+    done
+    r=${roles[RANDOM % ${#roles[@]}]}
+    case $r in
+    dtcd) class=dtcd ;;
+    client*) class=client ;;
+    *) class=participant ;;
+    esac
+    if [[ -z ${pid[$r]:-} ]] || ! alive "${pid[$r]}"; then
+        return 0
+    fi
+    kill -KILL "${pid[$r]}" 2>/dev/null || true
+    wait "${pid[$r]}" 2>/dev/null || true
+    kills[$class]=$((${kills[$class]:-0} + 1))
+    printf '%s kill %s pid %s\n' "$(date +%T.%N)" "$r" "${pid[$r]}" >>"$data/logs/chaos.log"
+    if start "$r"; then
+        recoveries=$((recoveries + 1))
+    else
+        violations+=("$r did not restart after its SIGKILL")
+        pid[$r]=""
+    fi
+}
+
+# Milliseconds until the next chaos kill: uniform in [0, 2/rate) s.
+next_kill_in() {
+    local mean_ms
+    mean_ms=$(awk -v r="$kill_rate" 'BEGIN { printf "%d", r > 0 ? 1000 / r : 0 }')
+    if ((mean_ms <= 0)); then
+        echo 0
+    else
+        echo $(( (RANDOM * 32768 + RANDOM) % (2 * mean_ms) ))
+    fi
+}
+
+# ---- run ------------------------------------------------------------------
+
+log "seed $seed instance $instance data $data"
+log "clients $clients, $( ((txns > 0)) && echo "$txns transactions" || echo "$seconds s")$( ((chaos)) && echo ", chaos at $kill_rate kills/s")"
+
+for s in "${SERVICES[@]}"; do
+    seed_args "$s" | paste - - | sed "s/^--seed\t/$s /; s/=/ /"
+done >"$data/seeds.txt"
+
+start_dtcd || exit 1
+for s in "${SERVICES[@]}"; do
+    start_service "$s" || exit 1
+done
+for ((c = 0; c < clients; c++)); do
+    start_client "$c" || exit 1
+done
+
+tick
+t0=$now
+deadline=$((t0 + seconds * 1000))
+# --txns: a safety bound on the run (the clients stop by themselves).
+((txns > 0)) && deadline=$((t0 + 600000))
+next_progress=$((t0 + 1000))
+next_kill=0
+if ((chaos)); then
+    next_kill=$((t0 + $(next_kill_in)))
+fi
+last_ok=0
+while :; do
+    tick
+    ((now >= deadline)) && break
+    if ((txns > 0)); then
+        done_all=1
+        for ((c = 0; c < clients; c++)); do
+            alive "${pid[client$c]}" && done_all=0
+        done
+        ((done_all)) && break
+    fi
+    if ((chaos && next_kill > 0 && now >= next_kill)); then
+        chaos_kill
+        tick
+        next_kill=$((now + $(next_kill_in)))
+    fi
+    # Anything dead that chaos did not kill is a violation.
+    for r in dtcd "${SERVICES[@]}"; do
+        if [[ -n ${pid[$r]} ]] && ! alive "${pid[$r]}"; then
+            st=0
+            wait "${pid[$r]}" 2>/dev/null || st=$?
+            violations+=("$r (pid ${pid[$r]}) died by itself (status $st); restarted")
+            log "VIOLATION $r died by itself (status $st); restarting it"
+            start "$r" || pid[$r]=""
+        fi
+    done
+    if ((now >= next_progress)); then
+        counts=$(progress_counts)
+        ok=${counts#*committed=}
+        ok=${ok%% *}
+        kl=""
+        for k in "${!kills[@]}"; do kl+=" $k=${kills[$k]}"; done
+        printf 'stress: t=%ds %s kills:%s rate=%d/s\n' $(((now - t0) / 1000)) "$counts" \
+            "${kl:- none}" $((ok - last_ok))
+        last_ok=$ok
+        next_progress=$((next_progress + 1000))
+    fi
+    sleep 0.1
+done
+
+# Stop the load: clients finish their transaction on SIGTERM.
+for ((c = 0; c < clients; c++)); do
+    p=${pid[client$c]}
+    st=0
+    stop_pid "$p" 30 || st=$?
+    ((st == 0)) || violations+=("client$c (pid $p) exited with status $st")
+    pid[client$c]=""
+done
+tick
+elapsed_ms=$((now - t0))
+log "load stopped after $((elapsed_ms / 1000)) s; waiting for in-flight transactions"
+
+ctl() { "$bin_dir/dtcctl" --instance "$instance" --json "$@"; }
+# json_num KEY: the first "KEY":N in stdin.
+json_num() { grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2; }
+
+inflight=-1
+for ((i = 0; i < 600; i++)); do  # 60 s
+    inflight=$(ctl txns 2>/dev/null | json_num count || true)
+    [[ $inflight == 0 ]] && break
+    sleep 0.1
+done
+if [[ $inflight != 0 ]]; then
+    violations+=("transactions still in flight 60 s after the load stopped: ${inflight:-?}")
+    log "still in flight:"
+    ctl txns >"$data/logs/stuck-txns.json" 2>&1 || true
+    "$bin_dir/dtcctl" --instance "$instance" txns 2>&1 | head -n 40 || true
+fi
+
+# Prepared transactions are resolved by the services within about a second.
+sleep 1.5
+status=$(ctl status 2>&1 || true)
+printf '%s\n' "$status" >"$data/logs/final-status.json"
+in_use=$(json_num txns_in_use <<<"$status" || true)
+regs=$(json_num participants_registered <<<"$status" || true)
+corrupt=$(json_num corrupt_slots <<<"$status" || true)
+[[ $in_use == 0 ]] || violations+=("dtcctl status: txns_in_use=${in_use:-?}, want 0")
+[[ $regs == 4 ]] || violations+=("dtcctl status: participants_registered=${regs:-?}, want 4")
+[[ $corrupt == 0 ]] || violations+=("dtcctl status: corrupt_slots=${corrupt:-?}, want 0")
+grep -q '"supervisor":{"pid":[0-9]*,"alive":true}' <<<"$status" \
+    || violations+=("dtcctl status: supervisor not alive")
+for r in dtcd "${SERVICES[@]}"; do
+    if [[ -z ${pid[$r]} ]] || ! alive "${pid[$r]}"; then
+        violations+=("$r is not alive at the end")
+    fi
+done
+
+# Stop the services, then dtcd: each must exit 0.
+for r in "${SERVICES[@]}" dtcd; do
+    [[ -n ${pid[$r]} ]] || continue
+    st=0
+    stop_pid "${pid[$r]}" 15 || st=$?
+    ((st == 0)) || violations+=("$r exited with status $st on SIGTERM")
+    pid[$r]=""
+done
+[[ ! -e /dev/shm/dtc.$instance ]] || violations+=("dtcd left /dev/shm/dtc.$instance")
+
+for s in "${SERVICES[@]}"; do
+    "$bin_dir/dtc-$s" --dump --data-dir "$state" >"$state/$s.dump" \
+        || violations+=("dtc-$s --dump failed")
+done
+
+check_rc=0
+"$bin_dir/dtc-load" check --state-dir "$state" --dump-dir "$state" \
+    --seeds "$data/seeds.txt" --elapsed-s "$((elapsed_ms / 1000)).$((elapsed_ms % 1000 / 100))" \
+    "$data"/clients/client*.txt | tee "$data/check.txt" || check_rc=$?
+
+kl=""
+for k in dtcd participant client; do kl+=" $k=${kills[$k]:-0}"; done
+log "kills:$kl; recoveries (restarted and ready): $recoveries"
+if grep -q 'action=sigkill\|quarantin' "$data/logs/dtcd.log" 2>/dev/null; then
+    log "note: dtcd.log mentions quarantine or fault points"
+fi
+for v in "${violations[@]}"; do
+    log "VIOLATION $v"
+done
+finished=1
+if ((check_rc != 0 || ${#violations[@]} > 0)); then
+    log "FAILED (seed $seed; replay with --seed $seed)"
+    exit 1
+fi
+log "passed (seed $seed)"
