@@ -62,6 +62,8 @@ done
 [[ $seconds =~ ^[0-9]+$ && $txns =~ ^[0-9]+$ && $clients =~ ^[1-9][0-9]*$ ]] \
     || die "--seconds, --txns and --clients want numbers"
 [[ $kill_rate =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--kill-rate wants a number"
+kill_mean_ms=$(awk -v r="$kill_rate" 'BEGIN { m = r > 0 ? 1000 / r : 0; printf("%d", m) }')
+((kill_mean_ms > 0)) || chaos=0
 if [[ -z $seed ]]; then
     seed=$(( (RANDOM << 15 | RANDOM) ^ $$ ))
 fi
@@ -191,7 +193,8 @@ start_client() {
     : >"$out"
     "$bin_dir/dtc-load" run --instance "$instance" --client "$c" --seed "$seed" \
         --out "$data/clients/client$c.txt" --skus "$NSKU" --accounts "$NACCT" \
-        --zones "$NZONE" "${per[@]}" >"$out" 2>>"$data/logs/client$c.err" &
+        --zones "$NZONE" --incarnation "${starts[client$c]:-0}" "${per[@]}" \
+        >"$out" 2>>"$data/logs/client$c.err" &
     pid[client$c]=$!
     starts[client$c]=$((${starts[client$c]:-0} + 1))
     wait_ready "$out" "${pid[client$c]}" "client$c"
@@ -262,15 +265,10 @@ chaos_kill() {
     fi
 }
 
-# Milliseconds until the next chaos kill: uniform in [0, 2/rate) s.
+# Sets kill_in: milliseconds until the next chaos kill, uniform in
+# [0, 2/rate) s (no subshell: $RANDOM stays the seeded sequence).
 next_kill_in() {
-    local mean_ms
-    mean_ms=$(awk -v r="$kill_rate" 'BEGIN { printf "%d", r > 0 ? 1000 / r : 0 }')
-    if ((mean_ms <= 0)); then
-        echo 0
-    else
-        echo $(( (RANDOM * 32768 + RANDOM) % (2 * mean_ms) ))
-    fi
+    kill_in=$(( (RANDOM * 32768 + RANDOM) % (2 * kill_mean_ms) ))
 }
 
 # ---- run ------------------------------------------------------------------
@@ -298,7 +296,8 @@ deadline=$((t0 + seconds * 1000))
 next_progress=$((t0 + 1000))
 next_kill=0
 if ((chaos)); then
-    next_kill=$((t0 + $(next_kill_in)))
+    next_kill_in
+    next_kill=$((t0 + kill_in))
 fi
 last_ok=0
 while :; do
@@ -314,7 +313,8 @@ while :; do
     if ((chaos && next_kill > 0 && now >= next_kill)); then
         chaos_kill
         tick
-        next_kill=$((now + $(next_kill_in)))
+        next_kill_in
+        next_kill=$((now + kill_in))
     fi
     # Anything dead that chaos did not kill is a violation.
     for r in dtcd "${SERVICES[@]}"; do

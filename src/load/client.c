@@ -35,6 +35,7 @@ typedef struct copts {
     const char *instance, *out;
     int client;
     uint64_t seed;
+    long incarnation; /* how many times this client was started before */
     long skus, accounts, zones, txns;
     long max_qty, max_cents;
 } copts;
@@ -169,6 +170,7 @@ static int parse_opts(copts *o, int argc, char **argv)
         {"skus", required_argument, NULL, 'k'},     {"accounts", required_argument, NULL, 'a'},
         {"zones", required_argument, NULL, 'z'},    {"txns", required_argument, NULL, 'n'},
         {"max-qty", required_argument, NULL, 'q'},  {"max-cents", required_argument, NULL, 'm'},
+        {"incarnation", required_argument, NULL, 'I'},
         {NULL, 0, NULL, 0}};
     long v;
     int c;
@@ -185,7 +187,7 @@ static int parse_opts(copts *o, int argc, char **argv)
         case 's': o->seed = strtoull(optarg, NULL, 10); continue;
         default: break;
         }
-        if (c == '?' || parse_long(optarg, c == 'n' || c == 'c' ? 0 : 1, &v) != 0) {
+        if (c == '?' || parse_long(optarg, c == 'n' || c == 'c' || c == 'I' ? 0 : 1, &v) != 0) {
             fprintf(stderr, "dtc-load run: bad option (see dtc-load --help)\n");
             return -1;
         }
@@ -196,6 +198,7 @@ static int parse_opts(copts *o, int argc, char **argv)
         case 'z': o->zones = v; break;
         case 'n': o->txns = v; break;
         case 'q': o->max_qty = v; break;
+        case 'I': o->incarnation = v; break;
         default: o->max_cents = v; break;
         }
     }
@@ -244,6 +247,8 @@ static int one_txn(dtc_instance *inst, const copts *o, int fd, unsigned long seq
                          ids, dtc_result_name(rc), (long long)(now_us() - t0),
                          dtc_result_name(rc), load_svc_names[k], dtc_result_name(rb));
             put_line(fd, line, (size_t)n);
+            if (rc == DTC_EUNKNOWN || rc == DTC_ENOTALIVE)
+                sleep_ms(5); /* a service restarting: do not spin */
             return 0;
         }
     }
@@ -271,7 +276,7 @@ int load_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     rng_state = (o.seed * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)o.client << 32)
-                ^ (uint64_t)getpid() ^ 0x2545F4914F6CDD1DULL;
+                ^ (uint64_t)o.incarnation * 0xD1B54A32D192ED03ULL ^ 0x2545F4914F6CDD1DULL;
     if (rng_state == 0)
         rng_state = 1;
     long done = o.txns > 0 ? count_begun(o.out) : 0;

@@ -3,7 +3,7 @@
  * scripts/stress.sh:
  *   dtc-load run   --out FILE [--instance I] [--client N] [--seed S]
  *                  [--skus N] [--accounts N] [--zones N] [--txns N]
- *                  [--max-qty N] [--max-cents N]
+ *                  [--max-qty N] [--max-cents N] [--incarnation N]
  *   dtc-load check --state-dir D --dump-dir D --seeds FILE [--elapsed-s S]
  *                  CLIENT_FILE...
  * See src/load/load.h for the file formats.
