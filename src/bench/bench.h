@@ -21,12 +21,16 @@
 #define BENCH_MAX_PARTS 32    /* N limit (dtc's DTC_LIMIT_MAX_PARTS_PER_TXN) */
 #define BENCH_MAX_COORDS 1000 /* C limit (dtcd --max-txns stays <= 1024) */
 #define BENCH_MAX_CHILDREN 64 /* processes started at once */
+/* --mode all: everything but the floor-enlist diagnostic. */
+#define BENCH_MODES_ALL                                                    \
+    (1u << MODE_FLOOR | 1u << MODE_NOOP | 1u << MODE_SERVICES | 1u << MODE_SERVICES_NOFSYNC)
 
 enum bench_mode {
     MODE_FLOOR = 0,       /* bare mutex+condvar exchange, no dtc */
     MODE_NOOP,            /* dtc with dtc-noop participants */
     MODE_SERVICES,        /* dtc with the four services, fsync on */
     MODE_SERVICES_NOFSYNC,/* same with --no-fsync */
+    MODE_FLOOR_ENLIST,    /* the floor plus dtc's ENLIST message to each */
     MODE_COUNT
 };
 
@@ -132,7 +136,9 @@ void bench_kill_all(void);
 struct bench_floor;
 /* Maps the floor's segment and forks n participant processes. */
 int bench_floor_start(int nparts, int max_coords, struct bench_floor **out);
-void bench_floor_target(struct bench_floor *f, struct bench_target *t);
+/* The floor's transaction; with enlist, each participant first gets an
+ * ENLIST message it records without answering, as dtc_enlist does. */
+void bench_floor_target(struct bench_floor *f, int enlist, struct bench_target *t);
 void bench_floor_stop(struct bench_floor **f);
 
 /* ---- dtc (dtc_cell.c, services.c) ------------------------------------- */

@@ -20,20 +20,22 @@
 
 #include "bench.h"
 
-#define RING 1024 /* >= BENCH_MAX_COORDS: one request per coordinator */
+#define RING 2048 /* >= 2 * BENCH_MAX_COORDS: ENLIST and one request each */
 #define WAIT_NS 5000000000LL
+#define ENLIST_BIT 0x8000u /* ring value: coordinator index | ENLIST_BIT */
 
 struct fl_part {
     pthread_mutex_t m;
     pthread_cond_t cv;
     uint32_t head, tail, stop;
-    uint16_t ring[RING];      /* coordinator index */
+    uint16_t ring[RING];      /* coordinator index (| ENLIST_BIT) */
 } __attribute__((aligned(64)));
 
 struct fl_coord {
     pthread_mutex_t m;
     pthread_cond_t cv;
     uint32_t pending;
+    uint32_t enlisted;        /* ENLIST messages recorded (floor-enlist) */
 } __attribute__((aligned(64)));
 
 struct bench_floor {
@@ -87,15 +89,28 @@ static void part_loop(struct bench_floor *f, struct fl_part *p)
         int stop = (int)p->stop;
         pthread_mutex_unlock(&p->m);
         for (uint32_t k = 0; k < n; k++) {
-            struct fl_coord *c = &f->coords[batch[k] < f->ncoords ? batch[k] : 0];
+            uint16_t ci = batch[k] & (uint16_t)~ENLIST_BIT;
+            struct fl_coord *c = &f->coords[ci < f->ncoords ? ci : 0];
             lock(&c->m);
-            if (c->pending > 0 && --c->pending == 0)
+            if (batch[k] & ENLIST_BIT)
+                c->enlisted++; /* recorded, not answered */
+            else if (c->pending > 0 && --c->pending == 0)
                 pthread_cond_signal(&c->cv); /* under the lock */
             pthread_mutex_unlock(&c->m);
         }
         if (stop)
             _exit(0);
     }
+}
+
+/* Pushes value v onto participant k's ring and signals it. */
+static void push(struct bench_floor *f, int k, uint16_t v)
+{
+    struct fl_part *p = &f->parts[k];
+    lock(&p->m);
+    p->ring[p->tail++ % RING] = v;
+    pthread_cond_signal(&p->cv); /* under the lock */
+    pthread_mutex_unlock(&p->m);
 }
 
 /* One phase of coordinator `ci`: a request to every participant, then
@@ -106,13 +121,8 @@ static int phase(struct bench_floor *f, int ci)
     lock(&c->m);
     c->pending = (uint32_t)f->nparts;
     pthread_mutex_unlock(&c->m);
-    for (int k = 0; k < f->nparts; k++) {
-        struct fl_part *p = &f->parts[k];
-        lock(&p->m);
-        p->ring[p->tail++ % RING] = (uint16_t)ci;
-        pthread_cond_signal(&p->cv); /* under the lock */
-        pthread_mutex_unlock(&p->m);
-    }
+    for (int k = 0; k < f->nparts; k++)
+        push(f, k, (uint16_t)ci);
     int64_t deadline = bench_now_ns() + WAIT_NS;
     int rc = 0;
     lock(&c->m);
@@ -130,6 +140,14 @@ static int floor_txn(void *ctx, int thread, uint64_t seq)
     if (phase(f, thread) != 0) /* PREPARE, votes */
         return 1;
     return phase(f, thread) != 0 ? 2 : 0; /* COMMIT, acks */
+}
+
+static int floor_enlist_txn(void *ctx, int thread, uint64_t seq)
+{
+    struct bench_floor *f = ctx;
+    for (int k = 0; k < f->nparts; k++)
+        push(f, k, (uint16_t)(thread | ENLIST_BIT));
+    return floor_txn(ctx, thread, seq);
 }
 
 static const char *floor_err(int code)
@@ -173,9 +191,10 @@ int bench_floor_start(int nparts, int max_coords, struct bench_floor **out)
     return 0;
 }
 
-void bench_floor_target(struct bench_floor *f, struct bench_target *t)
+void bench_floor_target(struct bench_floor *f, int enlist, struct bench_target *t)
 {
-    *t = (struct bench_target){floor_txn, floor_err, f, f->pids, f->nparts};
+    *t = (struct bench_target){enlist ? floor_enlist_txn : floor_txn, floor_err, f, f->pids,
+                               f->nparts};
 }
 
 void bench_floor_stop(struct bench_floor **fp)

@@ -85,32 +85,48 @@ static int max_coords(const struct bench_opts *o)
     return m;
 }
 
-/* Floor and (if asked) noop cells for N = n, alternating per run. */
+/* One run of each floor-side mode (floor, floor-enlist, noop) at N, C. */
+static int run_modes(struct grid *g, struct bench_floor *f, const int *modes, int nm,
+                     struct bench_cell runs[][50], int n, int c, int r)
+{
+    for (int i = 0; i < nm; i++) {
+        struct bench_target t;
+        struct bench_cell *cell = &runs[i][r];
+        *cell = (struct bench_cell){.mode = modes[i], .nparts = n, .ncoords = c, .run = r};
+        if (modes[i] == MODE_NOOP) {
+            if (run_dtc(g, cell) != 0)
+                return -1;
+            continue;
+        }
+        bench_floor_target(f, modes[i] == MODE_FLOOR_ENLIST, &t);
+        if (bench_run_cell(g->o, &t, cell) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Floor, floor-enlist and noop cells for N = n, alternating per run so
+ * that noise from other work on the machine hits them alike. */
 static int floor_and_noop(struct grid *g, int n)
 {
     const struct bench_opts *o = g->o;
-    int noop = (o->modes >> MODE_NOOP) & 1, rc = 0;
+    static struct bench_cell runs[3][50];
+    int modes[3], nm = 0, rc = 0;
+    modes[nm++] = MODE_FLOOR;
+    if ((o->modes >> MODE_FLOOR_ENLIST) & 1)
+        modes[nm++] = MODE_FLOOR_ENLIST;
+    if ((o->modes >> MODE_NOOP) & 1)
+        modes[nm++] = MODE_NOOP;
     struct bench_floor *f = NULL;
     if (bench_floor_start(n, max_coords(o), &f) != 0)
         return -1;
-    if (noop && bench_dtc_participants(g->dtc, MODE_NOOP, n, max_coords(o)) != 0)
+    if (modes[nm - 1] == MODE_NOOP && bench_dtc_participants(g->dtc, MODE_NOOP, n, max_coords(o)) != 0)
         rc = -1;
     for (int ci = 0; rc == 0 && ci < o->nncoords; ci++) {
-        struct bench_cell fr[50], nr[50];
-        struct bench_target t;
-        bench_floor_target(f, &t);
-        for (int r = 0; rc == 0 && r < o->repeat; r++) {
-            fr[r] = (struct bench_cell){.mode = MODE_FLOOR, .nparts = n, .ncoords = o->ncoords[ci], .run = r};
-            nr[r] = fr[r];
-            nr[r].mode = MODE_NOOP;
-            rc = bench_run_cell(o, &t, &fr[r]);
-            if (rc == 0 && noop)
-                rc = run_dtc(g, &nr[r]);
-        }
-        if (rc == 0)
-            emit(g, fr, ci);
-        if (rc == 0 && noop)
-            emit(g, nr, ci);
+        for (int r = 0; rc == 0 && r < o->repeat; r++)
+            rc = run_modes(g, f, modes, nm, runs, n, o->ncoords[ci], r);
+        for (int i = 0; rc == 0 && i < nm; i++)
+            emit(g, runs[i], ci);
     }
     bench_floor_stop(&f);
     return rc;
@@ -158,7 +174,8 @@ int bench_run(const struct bench_opts *o)
         fprintf(stderr, "dtc-bench: %s\n", g.note);
     }
     int rc = 0;
-    if ((eff.modes & ~(1u << MODE_FLOOR)) != 0 && bench_dtc_start(&eff, &g.dtc) != 0)
+    unsigned need_dtc = 1u << MODE_NOOP | 1u << MODE_SERVICES | 1u << MODE_SERVICES_NOFSYNC;
+    if ((eff.modes & need_dtc) != 0 && bench_dtc_start(&eff, &g.dtc) != 0)
         rc = -1;
     bench_report_header(&eff);
     for (int i = 0; rc == 0 && i < eff.nnparts; i++)

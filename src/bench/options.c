@@ -13,7 +13,7 @@
 #include "bench.h"
 
 static const char *const mode_names[MODE_COUNT] = {"floor", "noop", "services",
-                                                   "services-nofsync"};
+                                                   "services-nofsync", "floor-enlist"};
 
 const char *bench_mode_name(int mode)
 {
@@ -26,6 +26,8 @@ static void usage(FILE *f)
             "usage: dtc-bench [--participants 1,3,10] [--coordinators 1,4,16,64,100]\n"
             "                 [--seconds S | --txns K] [--repeat R] [--quick] [--json]\n"
             "                 [--mode noop|services|services-nofsync|floor|all[,...]]\n"
+            "                 (floor-enlist: the floor plus one ENLIST message per\n"
+            "                 participant, to price dtc's asynchronous enlist step)\n"
             "                 [--bin-dir DIR]\n"
             "Measures 2PC transactions/s, latency, CPU and context switches per\n"
             "transaction of dtc against the floor (bare mutex+condvar exchange).\n"
@@ -59,7 +61,7 @@ static int parse_modes(const char *s, unsigned *out)
             if (strcmp(tok, mode_names[i]) == 0)
                 m = i;
         if (strcmp(tok, "all") == 0)
-            *out = (1u << MODE_COUNT) - 1;
+            *out |= BENCH_MODES_ALL;
         else if (m < 0)
             return -1;
         else
@@ -79,7 +81,7 @@ static void defaults(struct bench_opts *o)
     o->nncoords = 5;
     o->seconds = 2.0;
     o->repeat = 1;
-    o->modes = (1u << MODE_COUNT) - 1;
+    o->modes = BENCH_MODES_ALL;
     ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
     dir[n > 0 ? n : 0] = '\0';
     char *slash = strrchr(dir, '/');
