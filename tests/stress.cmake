@@ -1,0 +1,31 @@
+# stress.cmake - scripts/stress.sh as ctest tests (included from
+# src/CMakeLists.txt, after dtc-load is defined).  Each run uses its own
+# instance name and mktemp -d data directory, so ctest -j is safe.
+#   stress_short        10 s, 4 clients, no chaos
+#   stress_chaos        20 s, 4 clients, chaos (~40 s with the drain/check)
+#   stress_chaos_long   5 min chaos run, only with -DDTC_LONG_TESTS=ON
+# A failing run prints its seed and keeps its data directory.
+find_program(DTC_BASH bash)
+if(NOT DTC_BASH)
+  message(STATUS "bash not found: stress tests not registered")
+  return()
+endif()
+
+set(DTC_STRESS ${PROJECT_SOURCE_DIR}/scripts/stress.sh)
+set(DTC_STRESS_BIN --bin-dir ${CMAKE_BINARY_DIR}/bin)
+
+add_test(NAME stress_short
+         COMMAND ${DTC_BASH} ${DTC_STRESS} --seconds 10 --clients 4 ${DTC_STRESS_BIN})
+set_tests_properties(stress_short PROPERTIES TIMEOUT 120)
+
+add_test(NAME stress_chaos
+         COMMAND ${DTC_BASH} ${DTC_STRESS} --chaos --seconds 20 --clients 4
+                 ${DTC_STRESS_BIN})
+set_tests_properties(stress_chaos PROPERTIES TIMEOUT 150)
+
+if(DTC_LONG_TESTS)
+  add_test(NAME stress_chaos_long
+           COMMAND ${DTC_BASH} ${DTC_STRESS} --chaos --seconds 300 --clients 4
+                   ${DTC_STRESS_BIN})
+  set_tests_properties(stress_chaos_long PROPERTIES TIMEOUT 480)
+endif()
