@@ -567,6 +567,18 @@ static pid_t start_and_wait(const char *label, const char *prog, const char *nam
         fprintf(stderr, "harness: %s (%s) did not register: %s\n", prog, name, err);
         return -1;
     }
+    /* Registered is not ready: a service opens its state file after it
+     * registers, then prints "ready". */
+    char out[512];
+    int64_t end = h_now_ms() + 5000;
+    for (h_read_output(label, "out", out, sizeof out); !strstr(out, "ready name=");
+         h_read_output(label, "out", out, sizeof out)) {
+        if (h_now_ms() >= end) {
+            fprintf(stderr, "harness: %s (%s) never printed ready\n", prog, name);
+            return -1;
+        }
+        h_sleep_ms(5);
+    }
     return pid;
 }
 
