@@ -162,20 +162,22 @@ static bool failed(uint8_t st)
            || st == DTC_ENTRY_TIMEOUT;
 }
 
-/* With ts_lock held, after the rollback was pushed (or could not be): a
- * participant that never promised (its vote was not yes) holds nothing
- * durable, so its answer is not awaited (presumed abort).  It still gets
- * the rollback; a late yes vote it casts is rolled back by itself; if it
- * died prepared, on restart it finds no slot and rolls back. */
+/* With ts_lock held: a rollback that cannot reach a participant that
+ * never promised (its vote was not yes), because it died or did not
+ * answer in time, is presumed done (presumed abort): that participant
+ * holds nothing durable; if it died prepared, on restart it finds no slot
+ * and rolls back.  Live participants are still waited for: their answers
+ * are the back-pressure that keeps a fast failing client from flooding
+ * a slow participant's ring. */
 static void presume_abort(struct txn_ref *r, struct dtc_txn_entry *e)
 {
     if (e->te_op != DTC_OP_ROLLBACK || e->te_vote == DTC_ENTRY_YES
-        || e->te_status == DTC_ENTRY_YES || e->te_status == DTC_ENTRY_IDLE)
+        || (e->te_status != DTC_ENTRY_DEAD && e->te_status != DTC_ENTRY_TIMEOUT))
         return;
-    if (e->te_status == DTC_ENTRY_PENDING && r->ts->ts_pending > 0)
-        r->ts->ts_pending--;
     e->te_status = DTC_ENTRY_YES;
     snprintf(e->te_reason, sizeof e->te_reason, "presumed abort: nothing was promised");
+    dtc_txid id = txid_of(r->ts);
+    dtc_log(DTC_LOG_INFO, "presumed_abort", &id, e->te_name, NULL);
 }
 
 /* With ts_lock held: schedules or arms retries of failed deliveries.
