@@ -28,10 +28,11 @@
 #define SHOW_MAX 25 /* violation lines printed per kind */
 
 static unsigned long nviol;
-static unsigned long shown[4];
+static unsigned long shown[5];
 
-enum { V_ATOM, V_OUTCOME, V_CONS, V_OTHER };
-static const char *const vnames[] = {"atomicity", "outcome", "conservation", "ledger"};
+enum { V_ATOM, V_OUTCOME, V_CONS, V_OTHER, V_BUSY };
+static const char *const vnames[] = {"atomicity", "outcome", "conservation", "ledger",
+                                     "back-pressure"};
 
 __attribute__((format(printf, 2, 3)))
 static void violation(int kind, const char *fmt, ...)
@@ -98,6 +99,11 @@ static void check_txn(const ltx *x)
                       "enlisted '%s'", x->id, load_svc_names[k], x->pay[k]);
     if (!x->ended)
         return;
+    /* A few clients can never fill a 2000-request ring if coordinators
+     * wait for their answers: a full ring means lost back-pressure. */
+    if (strstr(x->cls, "DTC_EBUSY") != NULL || strcmp(x->result, "DTC_EBUSY") == 0)
+        violation(V_BUSY, "txid=%s: a participant's request ring was full (%s %s)", x->id,
+                  x->result, x->cls);
     if (strcmp(x->result, "DTC_OK") == 0 && napplied != LOAD_NSVC)
         violation(V_OUTCOME, "txid=%s told committed but %s", x->id, w);
     else if (is_abort(x) && napplied != 0)
@@ -270,7 +276,7 @@ int load_check(int argc, char **argv)
         }
     check_conservation(&cs, recs, norders);
     load_report(&t, elapsed, bfail);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         if (shown[k] > SHOW_MAX)
             printf("VIOLATION %s: %lu more not shown\n", vnames[k], shown[k] - SHOW_MAX);
     if (nviol > 0) {
