@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uuid/uuid.h>
 
 #include "txn.h"
 
@@ -16,6 +15,21 @@ uint64_t dtc__new_token(const dtc_instance *in)
 {
     static _Atomic uint32_t counter;
     return (uint64_t)(uint32_t)in->pid << 32 | (atomic_fetch_add(&counter, 1) + 1u);
+}
+
+/* The slot this thread last found or began: begin, enlist and commit of
+ * one transaction then need no scan of the table. */
+static _Thread_local struct {
+    uint64_t serial;
+    uint32_t idx;
+    unsigned char txid[16];
+} slot_hint;
+
+static void hint_set(const dtc_instance *in, uint32_t idx, const dtc_txid *id)
+{
+    slot_hint.serial = in->serial;
+    slot_hint.idx = idx;
+    memcpy(slot_hint.txid, id->bytes, 16);
 }
 
 static bool options_ok(const dtc_txn_options *o)
@@ -65,7 +79,7 @@ dtc_result dtc_begin_transaction(dtc_instance *in, const dtc_txn_options *opts,
         return DTC_EINVAL;
     if (atomic_load(&in->hdr->sh_shutdown))
         return DTC_ESHUTDOWN;
-    uuid_generate(out->bytes);
+    dtc__txid_new(out);
     /* Two passes: a slot freed behind our scan is found on the second. */
     for (uint32_t k = 0; k < 2 * in->max_txns; k++) {
         uint32_t i = (hint + k) % in->max_txns;
@@ -81,6 +95,7 @@ dtc_result dtc_begin_transaction(dtc_instance *in, const dtc_txn_options *opts,
         if (!free_slot)
             continue;
         hint = i + 1;
+        hint_set(in, i, out);
         atomic_fetch_add(&in->hdr->sh_begun, 1);
         dtc_log(DTC_LOG_INFO, "begin", out, NULL, "slot=%u prepare_timeout_ms=%u", i,
                 opts->prepare_timeout_ms);
@@ -92,22 +107,37 @@ dtc_result dtc_begin_transaction(dtc_instance *in, const dtc_txn_options *opts,
     return DTC_ETXNFULL;
 }
 
+/* Locks slot i if it holds `id` (checked under the lock). */
+static dtc_result try_slot(dtc_instance *in, uint32_t i, const dtc_txid *id, struct txn_ref *r)
+{
+    struct dtc_txn_slot *ts = dtc__txn(in, i);
+    if (ts->ts_state == DTC_TXN_FREE || memcmp(ts->ts_txid, id->bytes, 16) != 0)
+        return DTC_ENOTFOUND; /* unlocked peek; re-checked under the lock */
+    if (dtc__txn_lock(in, ts) != DTC_OK)
+        return DTC_ECORRUPT;
+    if (ts->ts_state != DTC_TXN_FREE && memcmp(ts->ts_txid, id->bytes, 16) == 0) {
+        *r = (struct txn_ref){in, ts, i, ts->ts_gen, 0};
+        return DTC_OK;
+    }
+    dtc__unlock(&ts->ts_lock);
+    return DTC_ENOTFOUND;
+}
+
 /* Finds the slot of `id` and returns with its ts_lock held. */
 static dtc_result acquire(dtc_instance *in, const dtc_txid *id, struct txn_ref *r)
 {
     if (in == NULL || id == NULL)
         return DTC_EINVAL;
+    if (slot_hint.serial == in->serial && slot_hint.idx < in->max_txns
+        && memcmp(slot_hint.txid, id->bytes, 16) == 0
+        && try_slot(in, slot_hint.idx, id, r) == DTC_OK)
+        return DTC_OK;
     for (uint32_t i = 0; i < in->max_txns; i++) {
-        struct dtc_txn_slot *ts = dtc__txn(in, i);
-        if (ts->ts_state == DTC_TXN_FREE || memcmp(ts->ts_txid, id->bytes, 16) != 0)
-            continue; /* unlocked peek; re-checked under the lock */
-        if (dtc__txn_lock(in, ts) != DTC_OK)
-            return DTC_ECORRUPT;
-        if (ts->ts_state != DTC_TXN_FREE && memcmp(ts->ts_txid, id->bytes, 16) == 0) {
-            *r = (struct txn_ref){in, ts, i, ts->ts_gen, 0};
-            return DTC_OK;
-        }
-        dtc__unlock(&ts->ts_lock);
+        dtc_result rc = try_slot(in, i, id, r);
+        if (rc == DTC_OK)
+            hint_set(in, i, id);
+        if (rc != DTC_ENOTFOUND)
+            return rc;
     }
     return DTC_ENOTFOUND;
 }
@@ -171,12 +201,33 @@ static dtc_result add_entry(struct txn_ref *r, const char *name, uint32_t part,
     e->te_part = part;
     e->te_part_gen = pgen;
     e->te_op = DTC_OP_ENLIST;
-    snprintf(e->te_name, sizeof e->te_name, "%s", name);
+    dtc__strcopy(e->te_name, name, sizeof e->te_name);
     memcpy(e->te_payload, payload, len);
     e->te_payload[len] = '\0';
     e->te_payload_len = (uint16_t)len;
     ts->ts_nentries++; /* last: the entry is complete */
     return DTC_OK;
+}
+
+/* Queues the enlist step without waking the participant: the prepare
+ * that follows wakes it, and it runs both in one batch (FIFO keeps the
+ * order).  A cached slot that changed owner is looked up once more. */
+static dtc_result push_enlist(struct txn_ref *r, uint32_t entry, const char *name,
+                              uint32_t part, uint32_t pgen, bool cached)
+{
+    struct dtc_ring_req rq = {r->gen, (uint16_t)r->idx, (uint8_t)entry, DTC_OP_ENLIST};
+    dtc_result rc = dtc__part_push(r->in, part, pgen, &rq, false);
+    if (rc != DTC_ENOTALIVE || !cached)
+        return rc;
+    dtc__part_forget(r->in, name);
+    if ((rc = dtc__part_resolve(r->in, name, &part, &pgen, &cached)) != DTC_OK)
+        return rc;
+    if (dtc__txn_lock(r->in, r->ts) != DTC_OK)
+        return DTC_ECORRUPT;
+    r->ts->ts_entries[entry].te_part = part; /* ours: we hold the driver token */
+    r->ts->ts_entries[entry].te_part_gen = pgen;
+    dtc__unlock(&r->ts->ts_lock);
+    return dtc__part_push(r->in, part, pgen, &rq, false);
 }
 
 dtc_result dtc_enlist(dtc_instance *in, const dtc_txid *id, const char *name,
@@ -190,7 +241,8 @@ dtc_result dtc_enlist(dtc_instance *in, const dtc_txid *id, const char *name,
         return DTC_ETOOBIG;
     if (!dtc__name_valid(name) || (len > 0 && !payload_ok(payload, len)))
         return DTC_EINVAL;
-    dtc_result rc = dtc__part_find(in, name, &part, &pgen);
+    bool cached;
+    dtc_result rc = dtc__part_resolve(in, name, &part, &pgen, &cached);
     if (rc != DTC_OK)
         return rc;
     if ((rc = begin_call(in, id, &r)) != DTC_OK)
@@ -198,10 +250,8 @@ dtc_result dtc_enlist(dtc_instance *in, const dtc_txid *id, const char *name,
     rc = add_entry(&r, name, part, pgen, len ? payload : "", len);
     uint32_t entry = r.ts->ts_nentries - 1;
     dtc__unlock(&r.ts->ts_lock);
-    if (rc == DTC_OK) {
-        struct dtc_ring_req rq = {r.gen, (uint16_t)r.idx, (uint8_t)entry, DTC_OP_ENLIST};
-        rc = dtc__part_push(in, part, pgen, &rq);
-    }
+    if (rc == DTC_OK)
+        rc = push_enlist(&r, entry, name, part, pgen, cached);
     if (dtc__txn_lock(in, r.ts) != DTC_OK)
         return DTC_ECORRUPT;
     if (rc != DTC_OK && rc != DTC_ESTATE && rc != DTC_EPARTFULL && r.ts->ts_gen == r.gen

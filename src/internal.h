@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dtc/dtc.h"
 #include "shm.h"
@@ -25,6 +26,7 @@ struct dtc_instance {
      * us index out of bounds (PostgreSQL's postmaster habit). */
     uint32_t max_txns, max_parts, max_participants, ring_cap;
     size_t txn_off, part_off, txn_slot_size, part_slot_size;
+    uint64_t serial;      /* unique per dtc_open in this process (caches) */
     pid_t pid;            /* this process */
     uint64_t start_time;  /* this process's /proc start time */
 };
@@ -131,10 +133,17 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
 /* Finds the LIVE participant slot named `name`; fills idx and gen. */
 dtc_result dtc__part_find(dtc_instance *in, const char *name, uint32_t *idx,
                           uint32_t *gen);
+/* dtc__part_find through a small per-thread cache of name -> (slot,
+ * generation); *cached says whether the answer came from it (a cached
+ * answer may be stale: the push's generation check tells). */
+dtc_result dtc__part_resolve(dtc_instance *in, const char *name, uint32_t *idx,
+                             uint32_t *gen, bool *cached);
+void dtc__part_forget(dtc_instance *in, const char *name);
 /* Pushes a request onto participant idx's ring if its generation is gen,
- * and signals it.  DTC_ENOTALIVE if the slot changed owner. */
+ * and wakes it if `wake`.  DTC_ENOTALIVE if the slot changed owner,
+ * DTC_EBUSY if its ring is full. */
 dtc_result dtc__part_push(dtc_instance *in, uint32_t idx, uint32_t gen,
-                          const struct dtc_ring_req *rq);
+                          const struct dtc_ring_req *rq, bool wake);
 /* Frees participant slot idx held by a dead (or leaving) process, failing
  * its unanswered requests.  Takes sh_reg_lock then ps_lock. */
 dtc_result dtc__part_reclaim(dtc_instance *in, uint32_t idx, uint32_t gen,
@@ -147,5 +156,20 @@ bool dtc__log_enabled(dtc_log_level lvl);
 /* ---- names.c: string tables --------------------------------------------- */
 
 bool dtc__name_valid(const char *name); /* [A-Za-z0-9._-]{1,31} */
+
+/* Copies NUL-terminated src into dst[size], truncating; always
+ * terminates.  A plain copy: snprintf("%s") costs ten times more on the
+ * hot path. */
+static inline void dtc__strcopy(char *dst, const char *src, size_t size)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* A fresh random (version 4) transaction id.  libuuid supplies a random
+ * 122-bit base per thread every 4096 ids; ids in between add a counter to
+ * it, so they stay unique without libuuid's per-call reseeding (names.c). */
+void dtc__txid_new(dtc_txid *out);
 
 #endif /* DTC_INTERNAL_H */

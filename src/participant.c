@@ -66,7 +66,7 @@ static bool load(dtc_participant *p, struct dtc__work *w)
         if (w->rq.rq_op == DTC_OP_PREPARE && (e->te_enlist_status == DTC_ENTRY_NO
                                               || e->te_enlist_status == DTC_ENTRY_ERROR)) {
             w->answer = (dtc_entry_status)e->te_enlist_status;
-            snprintf(w->reason, sizeof w->reason, "%s", e->te_enlist_reason);
+            dtc__strcopy(w->reason, e->te_enlist_reason, sizeof w->reason);
         }
     }
     dtc__unlock(&ts->ts_lock);
@@ -87,7 +87,7 @@ static void publish_enlist(dtc_participant *p, struct dtc__work *w)
     struct dtc_txn_entry *e = entry_of(p, ts, &w->rq, false);
     if (e != NULL) {
         e->te_enlist_status = (uint8_t)w->answer;
-        snprintf(e->te_enlist_reason, sizeof e->te_enlist_reason, "%s", w->reason);
+        dtc__strcopy(e->te_enlist_reason, w->reason, sizeof e->te_enlist_reason);
     }
     dtc__unlock(&ts->ts_lock);
 }

@@ -40,8 +40,46 @@ dtc_result dtc__part_find(dtc_instance *in, const char *name, uint32_t *idx,
     return DTC_EUNKNOWN;
 }
 
+#define NAME_CACHE 8
+
+static _Thread_local struct name_cache {
+    uint64_t serial; /* dtc_instance.serial, 0 = empty */
+    uint32_t idx, gen;
+    char name[DTC_NAME_MAX];
+} name_cache[NAME_CACHE];
+static _Thread_local unsigned name_cache_next;
+
+dtc_result dtc__part_resolve(dtc_instance *in, const char *name, uint32_t *idx,
+                             uint32_t *gen, bool *cached)
+{
+    for (unsigned i = 0; i < NAME_CACHE; i++) {
+        struct name_cache *c = &name_cache[i];
+        if (c->serial == in->serial && strcmp(c->name, name) == 0) {
+            *idx = c->idx;
+            *gen = c->gen;
+            *cached = true;
+            return DTC_OK;
+        }
+    }
+    *cached = false;
+    dtc_result rc = dtc__part_find(in, name, idx, gen);
+    if (rc == DTC_OK) {
+        struct name_cache *c = &name_cache[name_cache_next++ % NAME_CACHE];
+        *c = (struct name_cache){in->serial, *idx, *gen, ""};
+        dtc__strcopy(c->name, name, sizeof c->name);
+    }
+    return rc;
+}
+
+void dtc__part_forget(dtc_instance *in, const char *name)
+{
+    for (unsigned i = 0; i < NAME_CACHE; i++)
+        if (name_cache[i].serial == in->serial && strcmp(name_cache[i].name, name) == 0)
+            name_cache[i].serial = 0;
+}
+
 dtc_result dtc__part_push(dtc_instance *in, uint32_t idx, uint32_t gen,
-                          const struct dtc_ring_req *rq)
+                          const struct dtc_ring_req *rq, bool wake)
 {
     if (idx >= in->max_participants)
         return DTC_ECORRUPT;
@@ -58,7 +96,8 @@ dtc_result dtc__part_push(dtc_instance *in, uint32_t idx, uint32_t gen,
         ps->ps_tail++;
         /* Under the lock: after unlock the slot may get a new owner
          * that re-initializes the condvar. */
-        pthread_cond_signal(&ps->ps_cond);
+        if (wake)
+            pthread_cond_signal(&ps->ps_cond);
     }
     dtc__unlock(&ps->ps_lock);
     return rc;

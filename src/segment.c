@@ -126,6 +126,8 @@ static dtc_instance *instance_new(const char *name, struct dtc_shm_header *h, si
     in->part_off = h->sh_part_off;
     in->txn_slot_size = h->sh_txn_slot_size;
     in->part_slot_size = h->sh_part_slot_size;
+    static _Atomic uint64_t serials;
+    in->serial = atomic_fetch_add(&serials, 1) + 1;
     in->pid = getpid();
     in->start_time = dtc__proc_start_time(in->pid);
     return in;

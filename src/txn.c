@@ -95,7 +95,7 @@ void dtc__entry_answer(struct dtc_txn_slot *ts, struct dtc_txn_entry *e,
     if (e->te_status != DTC_ENTRY_PENDING)
         return;
     e->te_status = (uint8_t)st;
-    snprintf(e->te_reason, sizeof e->te_reason, "%s", reason ? reason : "");
+    dtc__strcopy(e->te_reason, reason ? reason : "", sizeof e->te_reason);
     if (ts->ts_pending > 0)
         ts->ts_pending--;
 }
@@ -127,7 +127,7 @@ static void push_all(struct txn_ref *r, dtc_op op, struct send *s, size_t ns)
     dtc_txid id = txid_of(r->ts);
     for (size_t k = 0; k < ns; k++) {
         struct dtc_ring_req rq = {r->gen, (uint16_t)r->idx, (uint8_t)s[k].entry, (uint8_t)op};
-        dtc_result rc = dtc__part_push(r->in, s[k].part, s[k].pgen, &rq);
+        dtc_result rc = dtc__part_push(r->in, s[k].part, s[k].pgen, &rq, true);
         uint32_t idx = s[k].part, gen = s[k].pgen;
         if (rc == DTC_ENOTALIVE && op != DTC_OP_PREPARE
             && dtc__part_find(r->in, s[k].name, &idx, &gen) == DTC_OK) {
@@ -139,7 +139,7 @@ static void push_all(struct txn_ref *r, dtc_op op, struct send *s, size_t ns)
                 e->te_part_gen = gen;
             }
             dtc__unlock(&r->ts->ts_lock);
-            rc = dtc__part_push(r->in, idx, gen, &rq);
+            rc = dtc__part_push(r->in, idx, gen, &rq, true);
         }
         dtc_log(DTC_LOG_INFO, "send", &id, s[k].name, "op=%s result=%s",
                 dtc_op_name(op), dtc_result_name(rc));
