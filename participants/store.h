@@ -111,6 +111,7 @@ typedef struct store_info {
 typedef struct store store;
 
 #define STORE_READONLY 0x1 /* load only: no lock, no create, no truncation */
+#define STORE_NO_FSYNC 0x2 /* flush writes but never fsyncs (benchmarks) */
 
 /* Opens DATA_DIR/NAME.state (creating it from seeds "K=V" if absent) and
  * replays it.  NULL with err filled on failure (bad line: its number). */

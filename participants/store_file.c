@@ -383,7 +383,7 @@ int store_flush(store *st, char *why)
         return -1;
     }
     if (st->st_dirty) {
-        if (fsync(st->st_fd) != 0) {
+        if (!st->st_no_fsync && fsync(st->st_fd) != 0) {
             /* The kernel may have dropped the dirty pages: never retry. */
             WHY("fsync of %s failed: %s", st->st_path, strerror(errno));
             st->st_failed = 1;
@@ -457,6 +457,8 @@ store *store_open(const char *dir, const char *name, const store_schema *schema,
     int rc = -1;
     info = info ? info : &dummy;
     memset(info, 0, sizeof *info);
+    if (st != NULL)
+        st->st_no_fsync = (flags & STORE_NO_FSYNC) != 0;
     snprintf(err, errlen, "out of memory");
     if (st == NULL)
         return NULL;

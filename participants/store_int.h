@@ -36,6 +36,8 @@ struct store {
     int st_fd;                  /* append writer; -1 when read-only */
     int st_lock_fd;             /* flock on NAME.lock; -1 when read-only */
     int st_dirty;               /* appended since the last fsync */
+    int st_no_fsync;            /* STORE_NO_FSYNC: survives a process crash,
+                                   not a power cut */
     int st_failed;              /* a write or fsync failed: refuse all */
     size_t st_snap_lines;       /* items in the snapshot section */
     size_t st_log_lines;        /* items after "checkpoint" */

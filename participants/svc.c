@@ -33,6 +33,7 @@ typedef struct svc_opts {
     unsigned delay_prepare_ms;
     dtc_op crash_at;          /* DTC_OP_NONE: never */
     int dump;
+    int no_fsync;             /* --no-fsync: benchmarks only */
 } svc_opts;
 
 typedef struct svc {
@@ -66,6 +67,8 @@ static void usage(const store_schema *schema, FILE *out)
             "  --delay-prepare-ms N    sleep N ms in every prepare\n"
             "  --crash-at OP           SIGKILL itself on prepare|commit|rollback\n"
             "  --dump                  print the state file and exit\n"
+            "  --no-fsync              write the state file without fsync (benchmarks:\n"
+            "                          survives a process crash, not a power cut)\n"
             "  --help                  this text\n",
             schema->ss_service, schema->ss_service);
 }
@@ -140,6 +143,7 @@ static int take_opt(svc *s, int c, const char *arg, const char *prog)
         return parse_crash(arg, &s->sv_o.crash_at) == 0
                    ? 0 : bad(prog, "bad --crash-at '%s': want prepare, commit or rollback", arg);
     case 'u': s->sv_o.dump = 1; return 0;
+    case 'F': s->sv_o.no_fsync = 1; return 0;
     default: return bad(prog, "%s", "bad usage");
     }
 }
@@ -157,6 +161,7 @@ static int parse_opts(svc *s, int argc, char **argv)
         {"delay-prepare-ms", required_argument, NULL, 'D'},
         {"crash-at", required_argument, NULL, 'K'},
         {"dump", no_argument, NULL, 'u'},
+        {"no-fsync", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c;
@@ -351,7 +356,8 @@ static int open_store(svc *s)
         return -1;
     }
     s->sv_store = store_open(s->sv_o.data_dir, s->sv_o.name, s->sv_schema, s->sv_o.seeds,
-                             s->sv_o.nseeds, 0, &info, err, sizeof err);
+                             s->sv_o.nseeds, s->sv_o.no_fsync ? STORE_NO_FSYNC : 0, &info, err,
+                             sizeof err);
     if (s->sv_store == NULL) {
         dtc_log(DTC_LOG_ERROR, "start", NULL, s->sv_o.name, "%s", err);
         fprintf(stderr, "%s\n", err);
