@@ -30,11 +30,13 @@
 static char fault_point[64];
 static long fault_hit_at = 1;
 static _Atomic long fault_hits;
+static _Atomic int fault_armed = -1; /* -1 unknown yet, 0 no, 1 yes */
 static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
 
 static void fault_load(void)
 {
     const char *env = getenv("DTC_CRASH_AT");
+    atomic_store(&fault_armed, 0);
     if (env == NULL || env[0] == '\0')
         return;
     size_t len = strcspn(env, ":");
@@ -44,10 +46,13 @@ static void fault_load(void)
     fault_point[len] = '\0';
     if (env[len] == ':')
         fault_hit_at = strtol(env + len + 1, NULL, 10);
+    atomic_store(&fault_armed, 1);
 }
 
 void dtc__fault(const char *point)
 {
+    if (atomic_load_explicit(&fault_armed, memory_order_relaxed) == 0)
+        return; /* the hot path: no crash point set */
     pthread_once(&fault_once, fault_load);
     if (fault_point[0] == '\0' || strcmp(point, fault_point) != 0)
         return;
