@@ -22,7 +22,7 @@ pid_t m_start_svc(int i, const char *const env[])
 pid_t m_start_svc_args(int i, const char *const env[], const char *const extra[])
 {
     static const char *const seeds[M_NSVC][4] = {
-        {"--seed", "sku-1=10", "--seed", "sku-2=1"},
+        {"--seed", "sku-1=1000", "--seed", "sku-2=1"},
         {"--seed", "alice=100000", "--seed", "bob=100"},
         {NULL, NULL, NULL, NULL},
         {"--seed", "zone-a=100", NULL, NULL},

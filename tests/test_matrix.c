@@ -284,6 +284,400 @@ START_TEST(test_matrix_row)
 }
 END_TEST
 
+
+/* ---- condvar dead-waiter hazard ----------------------------------------- */
+
+/* In a forked child: n orders (fresh ids) through the shop; exit 0 if all
+ * commit.  The parent waits at most timeout_ms: a hang fails the test. */
+static void orders_bounded(const char *prefix, int n, int timeout_ms)
+{
+    pid_t c = h_fork();
+    ck_assert_int_ge(c, 0);
+    if (c == 0) {
+        alarm((unsigned)(timeout_ms / 1000 + 2));
+        dtc_instance *in;
+        char id[48], why[1024];
+        if (dtc_open(h_instance(), &in) != DTC_OK)
+            _exit(10);
+        for (int i = 0; i < n; i++) {
+            snprintf(id, sizeof id, "%s-%d", prefix, i);
+            if (m_order_commits(in, id, why, sizeof why) != DTC_OK) {
+                fprintf(stderr, "order %s: %s\n", id, why);
+                _exit(11);
+            }
+        }
+        dtc_close(&in);
+        _exit(0);
+    }
+    int st = 0, done = h_wait(c, timeout_ms, &st);
+    if (!done)
+        h_kill9(c);
+    ck_assert_msg(done, "%d orders did not finish within %d ms (hang)", n, timeout_ms);
+    ck_assert_msg(h_exit_code(st) == 0, "orders failed: child exit %d", h_exit_code(st));
+}
+
+/* In a forked child: n transactions enlisting each of names (payload "x"). */
+static void noop_txns_bounded(const char *const names[], int n, int timeout_ms)
+{
+    pid_t c = h_fork();
+    ck_assert_int_ge(c, 0);
+    if (c == 0) {
+        alarm((unsigned)(timeout_ms / 1000 + 2));
+        dtc_instance *in;
+        if (dtc_open(h_instance(), &in) != DTC_OK)
+            _exit(10);
+        for (int i = 0; i < n; i++) {
+            dtc_txid id;
+            dtc_result rc = dtc_begin_transaction(in, NULL, &id);
+            for (int k = 0; rc == DTC_OK && names[k]; k++)
+                rc = dtc_enlist(in, &id, names[k], "x", 1);
+            if (rc == DTC_OK)
+                rc = dtc_commit_transaction(in, &id, NULL);
+            if (rc != DTC_OK) {
+                fprintf(stderr, "txn %d: %s\n", i, dtc_result_name(rc));
+                _exit(11);
+            }
+        }
+        _exit(0);
+    }
+    int st = 0, done = h_wait(c, timeout_ms, &st);
+    if (!done)
+        h_kill9(c);
+    ck_assert_msg(done, "%d transactions did not finish within %d ms (hang)", n, timeout_ms);
+    ck_assert_msg(h_exit_code(st) == 0, "transactions failed: child exit %d", h_exit_code(st));
+}
+
+/* A service killed while asleep on its participant slot's condvar,
+ * restarted under the same name: it gets the same slot (and condvar), and
+ * new orders through it complete in bounded time.  Three rounds. */
+START_TEST(test_condvar_participant_waiter)
+{
+    h_init("cv-part");
+    ck_assert_int_gt(h_start_dtcdv(dtcd_args), 0);
+    pid_t pids[M_NSVC];
+    ck_assert_int_eq(m_start_shop(-1, NULL, NULL, pids), 0);
+    orders_bounded("warm", 3, 8000);
+    for (int round = 0; round < 3; round++) {
+        dtc_participant_info before, after;
+        ck_assert(h_find_participant("payment", &before));
+        h_sleep_ms(150); /* asleep in pthread_cond_timedwait on ps_cond */
+        ck_assert_int_eq(h_exit_code(h_kill9(pids[PAY])), 128 + SIGKILL);
+        pids[PAY] = m_start_svc(PAY, NULL);
+        ck_assert_int_gt(pids[PAY], 0);
+        ck_assert(h_find_participant("payment", &after));
+        ck_assert_msg(after.slot == before.slot, "round %d: slot %u, was %u", round,
+                      after.slot, before.slot);
+        h_sleep_ms(100); /* the new process asleep on the same condvar */
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "cv%d", round);
+        orders_bounded(prefix, 10, 8000);
+    }
+    check_registered(pids);
+}
+END_TEST
+
+/* Starts a forked coordinator that enlists fast and slow and commits; it
+ * sleeps on its txn slot's condvar waiting for the slow vote.  Returns its
+ * pid once the txn is PREPARING. */
+static pid_t coordinator_waiting(void)
+{
+    pid_t coord = h_fork();
+    ck_assert_int_ge(coord, 0);
+    if (coord == 0) {
+        dtc_instance *in;
+        dtc_txid id;
+        if (dtc_open(h_instance(), &in) != DTC_OK
+            || dtc_begin_transaction(in, NULL, &id) != DTC_OK
+            || dtc_enlist(in, &id, "fast", "x", 1) != DTC_OK
+            || dtc_enlist(in, &id, "slow", "x", 1) != DTC_OK)
+            _exit(10);
+        dtc_commit_transaction(in, &id, NULL);
+        _exit(0);
+    }
+    ck_assert_msg(wait_preparing(3000), "coordinator never reached PREPARING");
+    h_sleep_ms(150);
+    ck_assert(h_alive(coord));
+    return coord;
+}
+
+/* Waits until the slow noop has no pending request (<= timeout_ms). */
+static void slow_drained(int timeout_ms)
+{
+    dtc_participant_info pi;
+    int64_t end = h_now_ms() + timeout_ms;
+    while (h_find_participant("slow", &pi) && pi.pending > 0 && h_now_ms() < end)
+        h_sleep_ms(20);
+    ck_assert_msg(pi.pending == 0, "slow still has %u pending", pi.pending);
+}
+
+/* A coordinator killed asleep on its txn slot's condvar (--max-txns 1: the
+ * only slot): dtcd adopts, and new transactions reuse that slot. */
+START_TEST(test_condvar_coordinator_waiter)
+{
+    h_init("cv-coord");
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--max-txns", "1", "--tick-ms", "20",
+                                                          NULL}),
+                     0);
+    ck_assert_int_gt(h_start_noop("slow", "--delay-ms", "2000", NULL), 0);
+    ck_assert_int_gt(h_start_noop("fast", NULL), 0);
+    pid_t coord = coordinator_waiting();
+    ck_assert_int_eq(h_exit_code(h_kill9(coord)), 128 + SIGKILL);
+    ck_assert_msg(h_wait_idle(8000), "the dead coordinator's txn was not finished");
+    static const char *const fast[] = {"fast", NULL};
+    noop_txns_bounded(fast, 20, 6000);
+    slow_drained(6000);
+    static const char *const both[] = {"fast", "slow", NULL};
+    noop_txns_bounded(both, 1, 8000);
+    ck_assert(h_wait_idle(1000));
+}
+END_TEST
+
+/* The same slot's condvar with a dead waiter of the third kind: dtcd's
+ * finisher thread asleep on it (waiting for the slow rollback answer) when
+ * dtcd is killed.  A new dtcd re-adopts; new transactions use the slot. */
+START_TEST(test_condvar_supervisor_waiter)
+{
+    h_init("cv-sup");
+    const char *const args[] = {"--max-txns", "1", "--tick-ms", "20", "--log-file",
+                                m_dtcd_log(), NULL};
+    ck_assert_int_gt(h_start_dtcdv(args), 0);
+    ck_assert_int_gt(h_start_noop("slow", "--delay-ms", "2000", NULL), 0);
+    ck_assert_int_gt(h_start_noop("fast", NULL), 0);
+    pid_t coord = coordinator_waiting();
+    ck_assert_int_eq(h_exit_code(h_kill9(coord)), 128 + SIGKILL);
+    /* dtcd adopts and waits (slow has not answered its prepare yet). */
+    int64_t end = h_now_ms() + 3000;
+    int adopted = 0;
+    while (!adopted && h_now_ms() < end) {
+        dtc_txn_info ti;
+        size_t n = 0;
+        adopted = dtc_list_transactions(h_inst(), &ti, 1, &n) == DTC_OK && n == 1 && ti.adopted;
+        h_sleep_ms(5);
+    }
+    ck_assert_msg(adopted, "dtcd did not adopt the dead coordinator's txn");
+    h_sleep_ms(100);
+    ck_assert_int_eq(h_exit_code(h_kill9(h_dtcd_pid())), 128 + SIGKILL);
+    ck_assert_int_gt(h_start_dtcdv(args), 0);
+    ck_assert_msg(h_wait_idle(8000), "the twice-orphaned txn was not finished");
+    ck_assert_int_ge(m_file_count(m_dtcd_log(), "event=adopt"), 2);
+    static const char *const fast[] = {"fast", NULL};
+    noop_txns_bounded(fast, 20, 6000);
+    slow_drained(6000);
+    static const char *const both[] = {"fast", "slow", NULL};
+    noop_txns_bounded(both, 1, 8000);
+    ck_assert(h_wait_idle(1000));
+}
+END_TEST
+
+/* ---- pid reuse ---------------------------------------------------------- */
+
+/* Forges a LIVE participant slot (a free one) named name for pid with
+ * /proc start time start.  Returns its index. */
+static uint32_t forge_part(dtc_instance *in, const char *name, pid_t pid, uint64_t start,
+                           uint32_t *gen)
+{
+    ck_assert_int_eq(dtc__reg_lock(in), DTC_OK);
+    uint32_t idx = in->max_participants;
+    for (uint32_t i = 0; i < in->max_participants && idx == in->max_participants; i++)
+        if (dtc__part(in, i)->ps_state == DTC_PS_FREE)
+            idx = i;
+    ck_assert_uint_lt(idx, in->max_participants);
+    struct dtc_part_slot *ps = dtc__part(in, idx);
+    ck_assert_int_eq(dtc__part_lock(in, ps), DTC_OK);
+    snprintf(ps->ps_name, sizeof ps->ps_name, "%s", name);
+    ps->ps_pid = pid;
+    ps->ps_start = start;
+    ps->ps_gen++;
+    ps->ps_head = ps->ps_tail = 0;
+    ps->ps_served = 0;
+    dtc__cond_init(&ps->ps_cond);
+    ps->ps_state = DTC_PS_LIVE;
+    *gen = ps->ps_gen;
+    dtc__unlock(&ps->ps_lock);
+    dtc__unlock(&in->hdr->sh_reg_lock);
+    return idx;
+}
+
+static int part_state(dtc_instance *in, uint32_t idx)
+{
+    return (int)__atomic_load_n(&dtc__part(in, idx)->ps_state, __ATOMIC_ACQUIRE);
+}
+
+/* Participant slots whose pid is alive (this test, pid 1) but whose start
+ * time differs are reclaimed by dtcd; one with the right start time is
+ * not (the control: the test can tell). */
+START_TEST(test_pid_reuse_participant)
+{
+    h_init("pid-part");
+    const char *const args[] = {"--tick-ms", "20", "--log-file", m_dtcd_log(), NULL};
+    ck_assert_int_gt(h_start_dtcdv(args), 0);
+    ck_assert_int_gt(h_start_noop("real", NULL), 0);
+    dtc_instance *in = h_inst();
+    dtc_status s0, s1;
+    ck_assert_int_eq(dtc_get_status(in, &s0), DTC_OK);
+    uint64_t me = dtc__proc_start_time(getpid()), init = dtc__proc_start_time(1);
+    ck_assert_uint_gt(me, 0);
+    uint32_t g1, g2, g3;
+    uint32_t self = forge_part(in, "self", getpid(), me, &g3);
+    uint32_t ghost = forge_part(in, "ghost", getpid(), me + 777, &g1);
+    uint32_t init_ghost = forge_part(in, "init-ghost", 1, init + 777, &g2);
+    int64_t end = h_now_ms() + 3000;
+    while ((part_state(in, ghost) != DTC_PS_FREE || part_state(in, init_ghost) != DTC_PS_FREE)
+           && h_now_ms() < end)
+        h_sleep_ms(10);
+    ck_assert_msg(part_state(in, ghost) == DTC_PS_FREE,
+                  "slot of a live pid with another start time not reclaimed");
+    ck_assert_msg(part_state(in, init_ghost) == DTC_PS_FREE,
+                  "slot of pid 1 with another start time not reclaimed");
+    h_sleep_ms(200);
+    ck_assert_msg(part_state(in, self) == DTC_PS_LIVE,
+                  "slot of a live pid with its own start time was reclaimed");
+    ck_assert_int_eq(dtc_get_status(in, &s1), DTC_OK);
+    ck_assert_uint_eq(s1.counters.reclaimed, s0.counters.reclaimed + 2);
+    ck_assert(m_file_has(m_dtcd_log(), "participant=ghost slot="));
+    ck_assert_int_eq(dtc__part_reclaim(in, self, g3, "test"), DTC_OK);
+    ck_assert_int_eq(part_state(in, self), DTC_PS_FREE);
+    ck_assert_int_eq(dtc_get_status(in, &s1), DTC_OK);
+    ck_assert_uint_eq(s1.participants_registered, 1);
+    static const char *const real[] = {"real", NULL};
+    noop_txns_bounded(real, 3, 5000);
+}
+END_TEST
+
+/* A name held by a live pid with another start time is free to register
+ * (dtcd sleeps between ticks: registration itself must see it dead). */
+START_TEST(test_pid_reuse_register)
+{
+    h_init("pid-reg");
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "60000", NULL}), 0);
+    h_sleep_ms(100); /* past dtcd's first tick */
+    dtc_instance *in = h_inst();
+    uint32_t g;
+    uint64_t me = dtc__proc_start_time(getpid());
+    uint32_t idx = forge_part(in, "taken", getpid(), me + 777, &g);
+    pid_t p = h_start_noop("taken", NULL);
+    ck_assert_msg(p > 0, "a name held by a reused pid could not be registered");
+    dtc_participant_info pi;
+    ck_assert(h_find_participant("taken", &pi));
+    ck_assert_int_eq(pi.pid, p);
+    ck_assert_uint_eq(pi.slot, idx);
+    /* Control: a name held by a live pid with its own start time is taken. */
+    forge_part(in, "mine", getpid(), me, &g);
+    h_result r;
+    h_run(&r, 5000, "dtc-noop", "--instance", h_instance(), "--name", "mine", NULL);
+    ck_assert_msg(r.code == 1 && strstr(r.err, "already has this name") != NULL,
+                  "registering a live holder's name: exit %d err=%s", r.code, r.err);
+    static const char *const taken[] = {"taken", NULL};
+    noop_txns_bounded(taken, 3, 5000);
+}
+END_TEST
+
+/* Forges a txn slot in state st with one entry at participant `name`,
+ * owned by pid/start.  Returns its index. */
+static uint32_t forge_txn(dtc_instance *in, dtc_txn_state st, pid_t pid, uint64_t start,
+                          const char *name, dtc_txid *id)
+{
+    dtc_participant_info pi;
+    ck_assert(h_find_participant(name, &pi));
+    struct dtc_part_slot *ps = dtc__part(in, pi.slot);
+    uint32_t pgen = ps->ps_gen;
+    uint32_t idx = in->max_txns;
+    struct dtc_txn_slot *ts = NULL;
+    for (uint32_t i = 0; i < in->max_txns; i++) {
+        ts = dtc__txn(in, i);
+        ck_assert_int_eq(dtc__txn_lock(in, ts), DTC_OK);
+        if (ts->ts_state == DTC_TXN_FREE) {
+            idx = i;
+            break;
+        }
+        dtc__unlock(&ts->ts_lock);
+    }
+    ck_assert_uint_lt(idx, in->max_txns);
+    for (int k = 0; k < 16; k++)
+        id->bytes[k] = (unsigned char)(rand() & 0xff);
+    ts->ts_gen++;
+    ts->ts_flags = 0;
+    ts->ts_nentries = 1;
+    ts->ts_pending = 0;
+    ts->ts_result = DTC_OK;
+    memcpy(ts->ts_txid, id->bytes, 16);
+    ts->ts_owner_pid = pid;
+    ts->ts_owner_start = start;
+    ts->ts_driver = 0;
+    ts->ts_begin_ns = ts->ts_touch_ns = dtc__now_ns();
+    ts->ts_deadline_ns = 0;
+    ts->ts_prepare_ms = ts->ts_commit_ms = ts->ts_rollback_ms = 1000;
+    ts->ts_max_retries = 3;
+    struct dtc_txn_entry *e = &ts->ts_entries[0];
+    memset(e, 0, sizeof *e);
+    e->te_part = pi.slot;
+    e->te_part_gen = pgen;
+    e->te_op = st >= DTC_TXN_PREPARED ? DTC_OP_PREPARE : DTC_OP_ENLIST;
+    e->te_status = st >= DTC_TXN_PREPARED ? DTC_ENTRY_YES : DTC_ENTRY_IDLE;
+    e->te_vote = e->te_status;
+    e->te_enlist_status = DTC_ENTRY_YES;
+    snprintf(e->te_name, sizeof e->te_name, "%s", name);
+    memcpy(e->te_payload, "x", 2);
+    e->te_payload_len = 1;
+    dtc__cond_init(&ts->ts_cond);
+    ts->ts_state = st;
+    dtc__unlock(&ts->ts_lock);
+    return idx;
+}
+
+static uint32_t txn_state(dtc_instance *in, uint32_t idx)
+{
+    return __atomic_load_n(&dtc__txn(in, idx)->ts_state, __ATOMIC_ACQUIRE);
+}
+
+/* A txn slot whose owner pid is alive but with another start time is
+ * adopted and finished by dtcd: committed from COMMITTING, rolled back
+ * from PREPARED.  One with the right start time is left alone. */
+START_TEST(test_pid_reuse_txn)
+{
+    h_init("pid-txn");
+    const char *const args[] = {"--tick-ms", "20", "--log-file", m_dtcd_log(), NULL};
+    ck_assert_int_gt(h_start_dtcdv(args), 0);
+    ck_assert_int_gt(h_start_noop("n1", NULL), 0);
+    dtc_instance *in = h_inst();
+    dtc_status s0, s1;
+    ck_assert_int_eq(dtc_get_status(in, &s0), DTC_OK);
+    dtc_participant_info p0, p1;
+    ck_assert(h_find_participant("n1", &p0));
+    uint64_t me = dtc__proc_start_time(getpid()), init = dtc__proc_start_time(1);
+    srand((unsigned)getpid());
+    dtc_txid mine, a, b;
+    uint32_t ctl = forge_txn(in, DTC_TXN_ACTIVE, getpid(), me, "n1", &mine);
+    uint32_t ta = forge_txn(in, DTC_TXN_COMMITTING, getpid(), me + 777, "n1", &a);
+    uint32_t tb = forge_txn(in, DTC_TXN_PREPARED, 1, init + 777, "n1", &b);
+    int64_t end = h_now_ms() + 4000;
+    while ((txn_state(in, ta) != DTC_TXN_FREE || txn_state(in, tb) != DTC_TXN_FREE)
+           && h_now_ms() < end)
+        h_sleep_ms(10);
+    ck_assert_msg(txn_state(in, ta) == DTC_TXN_FREE, "COMMITTING txn of a reused pid: state %s",
+                  dtc_txn_state_name(txn_state(in, ta)));
+    ck_assert_msg(txn_state(in, tb) == DTC_TXN_FREE, "PREPARED txn of a reused pid 1: state %s",
+                  dtc_txn_state_name(txn_state(in, tb)));
+    ck_assert_int_eq(dtc_get_status(in, &s1), DTC_OK);
+    ck_assert_uint_eq(s1.counters.committed, s0.counters.committed + 1);
+    ck_assert_uint_eq(s1.counters.aborted, s0.counters.aborted + 1);
+    ck_assert(h_find_participant("n1", &p1));
+    ck_assert_uint_ge(p1.served, p0.served + 2); /* the commit and the rollback */
+    ck_assert_int_ge(m_file_count(m_dtcd_log(), "why=coordinator_died"), 2);
+    /* The control: our own live txn is neither adopted nor touched. */
+    h_sleep_ms(200);
+    dtc_txn_info ti;
+    ck_assert_int_eq(dtc_transaction_status(in, &mine, &ti), DTC_OK);
+    ck_assert_int_eq(ti.state, DTC_TXN_ACTIVE);
+    ck_assert_int_eq(ti.adopted, 0);
+    ck_assert_uint_eq(ctl, ctl);
+    ck_assert_int_eq(dtc_rollback_transaction(in, &mine, NULL), DTC_OK);
+    ck_assert(h_wait_idle(2000));
+    static const char *const n1[] = {"n1", NULL};
+    noop_txns_bounded(n1, 3, 5000);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("matrix");
@@ -292,6 +686,20 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, test_matrix_row, 0, NROWS);
     suite_add_tcase(s, tc);
+    TCase *cv = tcase_create("condvar");
+    tcase_add_checked_fixture(cv, NULL, teardown);
+    tcase_set_timeout(cv, 40);
+    tcase_add_test(cv, test_condvar_participant_waiter);
+    tcase_add_test(cv, test_condvar_coordinator_waiter);
+    tcase_add_test(cv, test_condvar_supervisor_waiter);
+    suite_add_tcase(s, cv);
+    TCase *pr = tcase_create("pid_reuse");
+    tcase_add_checked_fixture(pr, NULL, teardown);
+    tcase_set_timeout(pr, 30);
+    tcase_add_test(pr, test_pid_reuse_participant);
+    tcase_add_test(pr, test_pid_reuse_register);
+    tcase_add_test(pr, test_pid_reuse_txn);
+    suite_add_tcase(s, pr);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
