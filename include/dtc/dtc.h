@@ -197,7 +197,8 @@ dtc_result dtc_enlist(dtc_instance *inst, const dtc_txid *id, const char *name,
                       const void *payload, size_t len);
 /* Phase one.  On a no vote, an error, a timeout or a dead participant
  * every enlisted participant is rolled back and the slot is freed; the
- * result says why (DTC_EREFUSED, DTC_EPARTICIPANT, DTC_ETIMEOUT).
+ * result says why (DTC_EREFUSED, DTC_EPARTICIPANT, DTC_ETIMEOUT, or
+ * DTC_ENOTALIVE when a participant died before it voted).
  * `report` (may be NULL) receives what each participant answered. */
 dtc_result dtc_prepare_transaction(dtc_instance *inst, const dtc_txid *id,
                                    dtc_txn_info *report);

@@ -732,6 +732,7 @@ static int print_outcome(dtc_result rc, const dtc_txn_info *r)
     case DTC_EREFUSED:
     case DTC_EPARTICIPANT:
     case DTC_ETIMEOUT:
+    case DTC_ENOTALIVE: /* a participant died before voting: rolled back */
     case DTC_ECOMMIT:
     case DTC_EROLLBACK:
     case DTC_EABORTED:
