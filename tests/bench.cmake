@@ -2,7 +2,7 @@
 # cell).  Not a timed test: it never asserts a speed, only that the run
 # completes, every transaction committed (dtc-bench exits non-zero
 # otherwise) and the JSON output is well-formed, with one row per cell and
-# no failure.  This file is both included (from src/CMakeLists.txt) and
+# no failure.  This file is both included (from tests/CMakeLists.txt) and
 # run as the checking script (cmake -P).
 if(CMAKE_SCRIPT_MODE_FILE)
   execute_process(COMMAND ${BENCH} --quick --participants 1,3 --coordinators 1,4

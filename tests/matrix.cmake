@@ -3,7 +3,5 @@
 # segment / bad input tests.  Included from tests/CMakeLists.txt.
 dtc_add_check_test(test_matrix test_matrix.c matrix_util.c harness.c)
 set_tests_properties(test_matrix PROPERTIES TIMEOUT 240)
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_damage.c)
-  dtc_add_check_test(test_damage test_damage.c matrix_util.c harness.c)
-  set_tests_properties(test_damage PROPERTIES TIMEOUT 180)
-endif()
+dtc_add_check_test(test_damage test_damage.c matrix_util.c harness.c)
+set_tests_properties(test_damage PROPERTIES TIMEOUT 180)

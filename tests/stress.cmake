@@ -1,5 +1,5 @@
 # stress.cmake - scripts/stress.sh as ctest tests (included from
-# src/CMakeLists.txt, after dtc-load is defined).  Each run uses its own
+# tests/CMakeLists.txt).  Each run uses its own
 # instance name and mktemp -d data directory, so ctest -j is safe.
 #   stress_short        10 s, 4 clients, no chaos
 #   stress_chaos        20 s, 4 clients, chaos (~40 s with the drain/check)
