@@ -4,6 +4,7 @@
  * cleans up after a test that died, bounded waits everywhere.
  */
 #include "harness.h"
+#include "internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -77,33 +78,6 @@ const char *h_data_dir(void) { return data_dir; }
 dtc_instance *h_inst(void) { return inst; }
 pid_t h_dtcd_pid(void) { return dtcd_pid; }
 
-/* /proc/PID/stat field 22 (start time); 0 if the process is gone. */
-static uint64_t proc_start(pid_t pid, char *state)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    if (p == NULL)
-        return 0;
-    p += 2; /* field 3: state */
-    if (state)
-        *state = *p;
-    for (int field = 3; field < 22 && p; field++) {
-        p = strchr(p, ' ');
-        if (p)
-            p++;
-    }
-    return p ? strtoull(p, NULL, 10) : 0;
-}
-
 static struct h_proc *find_proc(pid_t pid)
 {
     if (tab == NULL || pid <= 0)
@@ -121,7 +95,7 @@ static void record(pid_t pid, int is_dtcd)
     for (int i = 0; i < H_MAX_PROCS; i++) {
         if (tab->procs[i].state == H_FREE) {
             tab->procs[i].pid = pid;
-            tab->procs[i].start = proc_start(pid, NULL);
+            tab->procs[i].start = dtc__proc_start_time(pid);
             tab->procs[i].is_dtcd = is_dtcd;
             __atomic_store_n(&tab->procs[i].state, H_LIVE, __ATOMIC_RELEASE);
             return;
@@ -166,9 +140,8 @@ static void unlink_segment(const char *instance)
 /* Signals a recorded process only if its start time still matches. */
 static int signal_proc(const struct h_proc *p, int sig)
 {
-    char st = 0;
-    uint64_t start = proc_start(p->pid, &st);
-    if (start == 0 || start != p->start || st == 'Z')
+    uint64_t start = dtc__proc_start_time(p->pid); /* 0 if gone or a zombie */
+    if (start == 0 || start != p->start)
         return -1;
     return kill(p->pid, sig);
 }
@@ -954,4 +927,13 @@ void h_report_print(const char *title, dtc_result rc, const dtc_txn_info *t)
         fprintf(stderr, "   %s op=%s status=%s vote=%s reason=%s\n", t->entries[i].name,
                 dtc_op_name(t->entries[i].op), dtc_entry_status_name(t->entries[i].status),
                 dtc_entry_status_name(t->entries[i].vote), t->entries[i].reason);
+}
+
+int h_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

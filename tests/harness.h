@@ -16,6 +16,7 @@
 #ifndef DTC_TEST_HARNESS_H
 #define DTC_TEST_HARNESS_H
 
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -170,5 +171,8 @@ dtc_result h_order(dtc_instance *in, const char *order_id, const char *sku, int 
                    const dtc_txn_options *opts, dtc_txn_info *report);
 /* Prints a commit report to stderr. */
 void h_report_print(const char *title, dtc_result rc, const dtc_txn_info *t);
+
+/* Runs the suite (CK_FORK, CK_NORMAL): the main of every test program. */
+int h_run_suite(Suite *s);
 
 #endif /* DTC_TEST_HARNESS_H */

@@ -205,9 +205,5 @@ int main(void)
     tcase_add_test(tc, test_cli_second_dtcd_refused_and_sigterm_removes_segment);
     tcase_add_test(tc, test_cli_sigterm_with_participants_and_history);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return h_run_suite(s);
 }

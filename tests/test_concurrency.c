@@ -154,9 +154,5 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_concurrency_two_processes_eight_threads);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return h_run_suite(s);
 }

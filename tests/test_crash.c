@@ -306,9 +306,5 @@ int main(void)
     tcase_add_test(ts, test_crash_before_decision);
     tcase_add_test(ts, test_crash_after_enlist);
     suite_add_tcase(s, ts);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return h_run_suite(s);
 }

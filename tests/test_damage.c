@@ -503,9 +503,5 @@ int main(void)
     tcase_add_test(bi, test_bad_input_api);
     tcase_add_test(bi, test_bad_input_dtcctl);
     suite_add_tcase(s, bi);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return h_run_suite(s);
 }

@@ -244,9 +244,5 @@ int main(void)
     tcase_add_test(tc, test_failures_malformed_payload);
     tcase_add_test(tc, test_failures_prepare_timeout);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return h_run_suite(s);
 }

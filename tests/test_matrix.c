@@ -698,9 +698,5 @@ int main(void)
     tcase_add_test(pr, test_pid_reuse_register);
     tcase_add_test(pr, test_pid_reuse_txn);
     suite_add_tcase(s, pr);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return h_run_suite(s);
 }

@@ -182,9 +182,5 @@ int main(void)
     tcase_add_test(tc, test_order_same_sku_conflict);
     tcase_add_test(tc, test_order_same_sku_prepared_holds);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return h_run_suite(s);
 }
