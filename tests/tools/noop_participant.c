@@ -5,6 +5,7 @@
  * cost of coordination.
  *   dtc-noop --instance I --name N [--vote yes|no|error] [--delay-ms N]
  *            [--fail-commit N]   (fail the first N commits)
+ *            [--fail-rollback N] (fail the first N rollbacks)
  */
 #include <getopt.h>
 #include <signal.h>
@@ -18,7 +19,7 @@
 
 static volatile sig_atomic_t stop;
 static dtc_vote vote = DTC_VOTE_YES;
-static long delay_ms, fail_commits;
+static long delay_ms, fail_commits, fail_rollbacks;
 
 static void on_signal(int sig)
 {
@@ -53,7 +54,11 @@ static int commit(void *ctx, const dtc_request *rq)
 static int rollback(void *ctx, const dtc_request *rq)
 {
     (void)ctx;
-    (void)rq;
+    if (fail_rollbacks > 0) {
+        fail_rollbacks--;
+        snprintf(rq->reason, DTC_REASON_MAX, "noop injected rollback failure");
+        return -1;
+    }
     return 0;
 }
 
@@ -62,7 +67,8 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"instance", required_argument, 0, 'i'}, {"name", required_argument, 0, 'n'},
         {"vote", required_argument, 0, 'v'},     {"delay-ms", required_argument, 0, 'd'},
-        {"fail-commit", required_argument, 0, 'f'}, {0, 0, 0, 0}};
+        {"fail-commit", required_argument, 0, 'f'},
+        {"fail-rollback", required_argument, 0, 'r'}, {0, 0, 0, 0}};
     const char *instance = NULL, *name = "noop";
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -76,9 +82,10 @@ int main(int argc, char **argv)
             break;
         case 'd': delay_ms = atol(optarg); break;
         case 'f': fail_commits = atol(optarg); break;
+        case 'r': fail_rollbacks = atol(optarg); break;
         default:
             fprintf(stderr, "usage: dtc-noop --instance I --name N [--vote yes|no|error] "
-                            "[--delay-ms N] [--fail-commit N]\n");
+                            "[--delay-ms N] [--fail-commit N] [--fail-rollback N]\n");
             return 2;
         }
     }
