@@ -92,13 +92,14 @@ int main(int argc, char **argv)
     dtc_log_init(DTC_LOG_WARN);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
-    dtc_instance *in;
+    dtc_instance *in = NULL;
     dtc_participant *p;
     dtc_result rc = dtc_open(instance, &in);
     if (rc == DTC_OK)
         rc = dtc_participant_register(in, name, &p);
     if (rc != DTC_OK) {
         fprintf(stderr, "dtc-noop: %s\n", dtc_strerror(rc));
+        dtc_close(&in);
         return 1;
     }
     printf("ready name=%s pid=%d\n", name, (int)getpid());
