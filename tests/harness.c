@@ -937,3 +937,34 @@ int h_run_suite(Suite *s)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+void h_txns_bounded(const char *const names[], int n, int timeout_ms)
+{
+    pid_t c = h_fork();
+    ck_assert_int_ge(c, 0);
+    if (c == 0) {
+        alarm((unsigned)(timeout_ms / 1000 + 2)); /* a hang kills the child */
+        dtc_instance *in;
+        if (dtc_open(h_instance(), &in) != DTC_OK)
+            _exit(10);
+        for (int i = 0; i < n; i++) {
+            dtc_txid id;
+            dtc_result rc = dtc_begin_transaction(in, NULL, &id);
+            for (int k = 0; rc == DTC_OK && names[k]; k++)
+                rc = dtc_enlist(in, &id, names[k], "x", 1);
+            if (rc == DTC_OK)
+                rc = dtc_commit_transaction(in, &id, NULL);
+            if (rc != DTC_OK) {
+                fprintf(stderr, "txn %d: %s\n", i, dtc_result_name(rc));
+                _exit(11);
+            }
+        }
+        dtc_close(&in);
+        _exit(0);
+    }
+    int st = 0, done = h_wait(c, timeout_ms, &st);
+    if (!done)
+        h_kill9(c);
+    ck_assert_msg(done, "%d transactions did not finish within %d ms (hang)", n, timeout_ms);
+    ck_assert_msg(h_exit_code(st) == 0, "transactions failed: child exit %d", h_exit_code(st));
+}

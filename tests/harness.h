@@ -172,6 +172,10 @@ dtc_result h_order(dtc_instance *in, const char *order_id, const char *sku, int 
 /* Prints a commit report to stderr. */
 void h_report_print(const char *title, dtc_result rc, const dtc_txn_info *t);
 
+/* In a forked child, n transactions each enlisting every name (payload
+ * "x") and committing; asserts all committed within timeout_ms (a hang
+ * fails the test instead of hanging it). */
+void h_txns_bounded(const char *const names[], int n, int timeout_ms);
 /* Runs the suite (CK_FORK, CK_NORMAL): the main of every test program. */
 int h_run_suite(Suite *s);
 

@@ -28,39 +28,6 @@ static void teardown(void)
     h_fini();
 }
 
-/* In a forked child: n transactions enlisting each name in names; exit 0
- * if all commit.  The parent waits at most timeout_ms. */
-static void run_txns_bounded(const char *const names[], int n, int timeout_ms)
-{
-    pid_t c = h_fork();
-    ck_assert_int_ge(c, 0);
-    if (c == 0) {
-        dtc_instance *in;
-        if (dtc_open(h_instance(), &in) != DTC_OK)
-            _exit(10);
-        for (int i = 0; i < n; i++) {
-            dtc_txid id;
-            dtc_result rc = dtc_begin_transaction(in, NULL, &id);
-            for (int k = 0; rc == DTC_OK && names[k]; k++)
-                rc = dtc_enlist(in, &id, names[k], "x", 1);
-            if (rc == DTC_OK)
-                rc = dtc_commit_transaction(in, &id, NULL);
-            if (rc != DTC_OK) {
-                fprintf(stderr, "txn %d: %s\n", i, dtc_result_name(rc));
-                _exit(11);
-            }
-        }
-        dtc_close(&in);
-        _exit(0);
-    }
-    int st;
-    int done = h_wait(c, timeout_ms, &st);
-    if (!done)
-        h_kill9(c);
-    ck_assert_msg(done, "%d transactions did not finish within %d ms (hang)", n, timeout_ms);
-    ck_assert_msg(h_exit_code(st) == 0, "transactions failed: child exit %d", h_exit_code(st));
-}
-
 START_TEST(test_crash_participant_killed_while_waiting)
 {
     h_init("crash-part");
@@ -72,7 +39,7 @@ START_TEST(test_crash_participant_killed_while_waiting)
     ck_assert_int_gt(p, 0);
     dtc_participant_info before;
     ck_assert(h_find_participant("w", &before));
-    run_txns_bounded(names, 3, 5000);
+    h_txns_bounded(names, 3, 5000);
 
     for (int round = 0; round < 3; round++) {
         /* Let it go back to sleep on its condvar, then kill it there. */
@@ -101,7 +68,7 @@ START_TEST(test_crash_participant_killed_while_waiting)
         ck_assert_int_eq(after.pid, p);
         ck_assert_uint_eq(after.slot, before.slot);
         h_sleep_ms(100); /* asleep on the re-used condvar */
-        run_txns_bounded(names, 20, 5000);
+        h_txns_bounded(names, 20, 5000);
     }
     ck_assert(h_wait_idle(2000));
 }
@@ -169,7 +136,7 @@ START_TEST(test_crash_coordinator_killed_waiting_for_votes)
     /* The single txn slot (whose condvar the dead coordinator slept on)
      * serves new transactions, in bounded time. */
     static const char *const fast[] = {"fast", NULL};
-    run_txns_bounded(fast, 20, 5000);
+    h_txns_bounded(fast, 20, 5000);
     /* The aborted transaction did not wait for "slow" (it never voted
      * yes: presumed abort); let it work off the dead one's prepare and
      * rollback before asking it for a new 3 s prepare. */
@@ -179,7 +146,7 @@ START_TEST(test_crash_coordinator_killed_waiting_for_votes)
         h_sleep_ms(20);
     ck_assert_uint_eq(pi.pending, 0);
     static const char *const both[] = {"fast", "slow", NULL};
-    run_txns_bounded(both, 1, 9000);
+    h_txns_bounded(both, 1, 9000);
     ck_assert(h_wait_idle(1000));
 }
 END_TEST

@@ -314,37 +314,6 @@ static void orders_bounded(const char *prefix, int n, int timeout_ms)
     ck_assert_msg(h_exit_code(st) == 0, "orders failed: child exit %d", h_exit_code(st));
 }
 
-/* In a forked child: n transactions enlisting each of names (payload "x"). */
-static void noop_txns_bounded(const char *const names[], int n, int timeout_ms)
-{
-    pid_t c = h_fork();
-    ck_assert_int_ge(c, 0);
-    if (c == 0) {
-        alarm((unsigned)(timeout_ms / 1000 + 2));
-        dtc_instance *in;
-        if (dtc_open(h_instance(), &in) != DTC_OK)
-            _exit(10);
-        for (int i = 0; i < n; i++) {
-            dtc_txid id;
-            dtc_result rc = dtc_begin_transaction(in, NULL, &id);
-            for (int k = 0; rc == DTC_OK && names[k]; k++)
-                rc = dtc_enlist(in, &id, names[k], "x", 1);
-            if (rc == DTC_OK)
-                rc = dtc_commit_transaction(in, &id, NULL);
-            if (rc != DTC_OK) {
-                fprintf(stderr, "txn %d: %s\n", i, dtc_result_name(rc));
-                _exit(11);
-            }
-        }
-        _exit(0);
-    }
-    int st = 0, done = h_wait(c, timeout_ms, &st);
-    if (!done)
-        h_kill9(c);
-    ck_assert_msg(done, "%d transactions did not finish within %d ms (hang)", n, timeout_ms);
-    ck_assert_msg(h_exit_code(st) == 0, "transactions failed: child exit %d", h_exit_code(st));
-}
-
 /* A service killed while asleep on its participant slot's condvar,
  * restarted under the same name: it gets the same slot (and condvar), and
  * new orders through it complete in bounded time.  Three rounds. */
@@ -422,10 +391,10 @@ START_TEST(test_condvar_coordinator_waiter)
     ck_assert_int_eq(h_exit_code(h_kill9(coord)), 128 + SIGKILL);
     ck_assert_msg(h_wait_idle(8000), "the dead coordinator's txn was not finished");
     static const char *const fast[] = {"fast", NULL};
-    noop_txns_bounded(fast, 20, 6000);
+    h_txns_bounded(fast, 20, 6000);
     slow_drained(6000);
     static const char *const both[] = {"fast", "slow", NULL};
-    noop_txns_bounded(both, 1, 8000);
+    h_txns_bounded(both, 1, 8000);
     ck_assert(h_wait_idle(1000));
 }
 END_TEST
@@ -459,10 +428,10 @@ START_TEST(test_condvar_supervisor_waiter)
     ck_assert_msg(h_wait_idle(8000), "the twice-orphaned txn was not finished");
     ck_assert_int_ge(m_file_count(m_dtcd_log(), "event=adopt"), 2);
     static const char *const fast[] = {"fast", NULL};
-    noop_txns_bounded(fast, 20, 6000);
+    h_txns_bounded(fast, 20, 6000);
     slow_drained(6000);
     static const char *const both[] = {"fast", "slow", NULL};
-    noop_txns_bounded(both, 1, 8000);
+    h_txns_bounded(both, 1, 8000);
     ck_assert(h_wait_idle(1000));
 }
 END_TEST
@@ -538,7 +507,7 @@ START_TEST(test_pid_reuse_participant)
     ck_assert_int_eq(dtc_get_status(in, &s1), DTC_OK);
     ck_assert_uint_eq(s1.participants_registered, 1);
     static const char *const real[] = {"real", NULL};
-    noop_txns_bounded(real, 3, 5000);
+    h_txns_bounded(real, 3, 5000);
 }
 END_TEST
 
@@ -566,7 +535,7 @@ START_TEST(test_pid_reuse_register)
     ck_assert_msg(r.code == 1 && strstr(r.err, "already has this name") != NULL,
                   "registering a live holder's name: exit %d err=%s", r.code, r.err);
     static const char *const taken[] = {"taken", NULL};
-    noop_txns_bounded(taken, 3, 5000);
+    h_txns_bounded(taken, 3, 5000);
 }
 END_TEST
 
@@ -672,7 +641,7 @@ START_TEST(test_pid_reuse_txn)
     ck_assert_int_eq(dtc_rollback_transaction(in, &mine, NULL), DTC_OK);
     ck_assert(h_wait_idle(2000));
     static const char *const n1[] = {"n1", NULL};
-    noop_txns_bounded(n1, 3, 5000);
+    h_txns_bounded(n1, 3, 5000);
 }
 END_TEST
 
