@@ -152,6 +152,9 @@ dtc_result dtc__part_reclaim(dtc_instance *in, uint32_t idx, uint32_t gen,
 /* ---- log.c -------------------------------------------------------------- */
 
 bool dtc__log_enabled(dtc_log_level lvl);
+/* on: this thread's info/debug lines gather and are written together at
+ * the next dtc__log_batch() call, a warning, or PIPE_BUF bytes. */
+void dtc__log_batch(bool on);
 
 /* ---- names.c: string tables --------------------------------------------- */
 

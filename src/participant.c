@@ -209,6 +209,7 @@ dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_
     if (n < 0)
         return DTC_ENOTALIVE;
     bool commits = false;
+    dtc__log_batch(true); /* the batch's log lines: one write, below */
     for (long k = 0; k < n; k++) {
         struct dtc__work *w = &p->work[k];
         w->reason[0] = '\0';
@@ -222,6 +223,7 @@ dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_
             publish_enlist(p, w);
     }
     bool flushed = n == 0 || ops->flush == NULL || ops->flush(ops->ctx) == 0;
+    dtc__log_batch(false); /* logged before any answer is visible */
     if (commits)
         dtc__fault("part.after_commit_apply");
     publish_batch(p, ops, n, flushed);

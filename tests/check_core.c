@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -302,6 +303,40 @@ START_TEST(fault_point_kills)
 }
 END_TEST
 
+/* Batched log lines are written in order, at the end of the batch or at
+ * once before a warning; none is lost. */
+START_TEST(log_batching)
+{
+    char path[] = "/tmp/dtc-logtest-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    setenv("DTC_LOG", "info", 1);
+    dtc_log_init(DTC_LOG_WARN);
+    ck_assert_int_eq(dtc_log_to_file(path), DTC_OK);
+    dtc__log_batch(true);
+    dtc_log(DTC_LOG_INFO, "first", NULL, NULL, NULL);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_size, 0); /* gathered, not written yet */
+    dtc_log(DTC_LOG_WARN, "second", NULL, NULL, NULL);
+    dtc_log(DTC_LOG_INFO, "third", NULL, NULL, NULL);
+    dtc__log_batch(false);
+    dtc_log(DTC_LOG_DEBUG, "hidden", NULL, NULL, NULL);
+    char buf[4096] = {0};
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    unlink(path);
+    ck_assert_uint_gt(n, 0);
+    char *a = strstr(buf, "event=first"), *b = strstr(buf, "event=second"),
+         *c = strstr(buf, "event=third");
+    ck_assert(a != NULL && b != NULL && c != NULL && a < b && b < c);
+    ck_assert_ptr_null(strstr(buf, "hidden"));
+}
+END_TEST
+
 Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -326,6 +361,7 @@ Suite *core_suite(void)
     tcase_add_test(pure, txid_roundtrip);
     tcase_add_test(pure, names);
     tcase_add_test(pure, liveness_pid_reuse);
+    tcase_add_test(pure, log_batching);
     tcase_add_test_raise_signal(pure, fault_point_kills, SIGKILL);
     suite_add_tcase(s, pure);
     return s;
