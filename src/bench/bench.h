@@ -153,8 +153,6 @@ void bench_dtc_target(struct bench_dtc *d, struct bench_target *t);
 void bench_dtc_stop(struct bench_dtc **d);
 /* dtcd's committed counter (dtc_get_status), or -1. */
 long long bench_dtc_committed(struct bench_dtc *d);
-/* Do the services accept --no-fsync? */
-int bench_services_have_nofsync(const char *bin_dir);
 
 /* services.c: argv and payloads of the services. */
 struct bench_svc_argv {
@@ -174,7 +172,7 @@ int bench_svc_payload_epoch(char *buf, size_t size, int k, int thread, uint64_t 
 
 void bench_report_header(const struct bench_opts *o);
 void bench_report_row(const struct bench_opts *o, const struct bench_cell *c);
-void bench_report_footer(const struct bench_opts *o, int rows, const char *note);
+void bench_report_footer(const struct bench_opts *o, int rows);
 
 /* grid.c: runs everything; the exit code. */
 int bench_run(const struct bench_opts *o);

@@ -21,7 +21,6 @@ struct grid {
     double floor_tps[BENCH_MAX_LIST];   /* by C index, for the current N */
     int rows;
     uint64_t failures;
-    char note[256];
 };
 
 static int by_tps(const void *a, const void *b)
@@ -167,12 +166,6 @@ int bench_run(const struct bench_opts *o)
     struct grid g = {.o = &eff};
     signal(SIGPIPE, SIG_IGN);
     dtc_log_init(DTC_LOG_WARN);
-    if (((eff.modes >> MODE_SERVICES_NOFSYNC) & 1) && !bench_services_have_nofsync(eff.bin_dir)) {
-        eff.modes &= ~(1u << MODE_SERVICES_NOFSYNC);
-        snprintf(g.note, sizeof g.note, "the services have no --no-fsync option: "
-                                        "services-nofsync not measured");
-        fprintf(stderr, "dtc-bench: %s\n", g.note);
-    }
     int rc = 0;
     unsigned need_dtc = 1u << MODE_NOOP | 1u << MODE_SERVICES | 1u << MODE_SERVICES_NOFSYNC;
     if ((eff.modes & need_dtc) != 0 && bench_dtc_start(&eff, &g.dtc) != 0)
@@ -182,7 +175,7 @@ int bench_run(const struct bench_opts *o)
         rc = grid_n(&g, eff.nparts[i]);
     bench_dtc_stop(&g.dtc);
     bench_kill_all();
-    bench_report_footer(&eff, g.rows, g.note);
+    bench_report_footer(&eff, g.rows);
     if (rc != 0)
         fprintf(stderr, "dtc-bench: aborted: could not start or run a cell\n");
     if (g.failures > 0)

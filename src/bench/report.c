@@ -61,11 +61,9 @@ void bench_report_row(const struct bench_opts *o, const struct bench_cell *c)
     fflush(stdout);
 }
 
-void bench_report_footer(const struct bench_opts *o, int rows, const char *note)
+void bench_report_footer(const struct bench_opts *o, int rows)
 {
     if (o->json)
-        printf("\n], \"rows\": %d, \"note\": \"%s\"}\n", rows, note ? note : "");
-    else if (note != NULL && note[0] != '\0')
-        printf("note: %s\n", note);
+        printf("\n], \"rows\": %d}\n", rows);
     fflush(stdout);
 }

@@ -66,16 +66,3 @@ int bench_svc_payload_epoch(char *buf, size_t size, int k, int thread, uint64_t 
     default: return snprintf(buf, size, "schedule o%u-%d-%llu-%d z%d", epoch, thread, q, k, thread);
     }
 }
-
-int bench_services_have_nofsync(const char *bin_dir)
-{
-    char cmd[4200], line[256];
-    snprintf(cmd, sizeof cmd, "timeout 5 '%s/dtc-inventory' --help 2>&1", bin_dir);
-    FILE *p = strchr(bin_dir, '\'') ? NULL : popen(cmd, "r");
-    int found = 0;
-    while (p != NULL && fgets(line, sizeof line, p) != NULL)
-        found |= strstr(line, "--no-fsync") != NULL;
-    if (p != NULL)
-        pclose(p);
-    return found;
-}
