@@ -40,7 +40,7 @@ dtc_result dtc__part_find(dtc_instance *in, const char *name, uint32_t *idx,
     return DTC_EUNKNOWN;
 }
 
-#define NAME_CACHE 8
+#define NAME_CACHE DTC_LIMIT_MAX_PARTS_PER_TXN /* a whole transaction's names */
 
 static _Thread_local struct name_cache {
     uint64_t serial; /* dtc_instance.serial, 0 = empty */
