@@ -204,6 +204,12 @@ START_TEST(liveness_pid_reuse)
     uint64_t start = dtc__proc_start_time(getpid());
     ck_assert_uint_gt(start, 0);
     ck_assert(dtc__proc_alive(getpid(), start));
+    /* The start time does not move while the process grows (reading the
+     * neighbouring field, vsize, once made dtcd reclaim live processes). */
+    void *big = mmap(NULL, 64 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(big, MAP_FAILED);
+    ck_assert_uint_eq(dtc__proc_start_time(getpid()), start);
+    munmap(big, 64 << 20);
     /* Same pid, other start time: the recorded process is gone. */
     ck_assert(!dtc__proc_alive(getpid(), start + 1));
     pid_t child = fork();
