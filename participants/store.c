@@ -56,7 +56,7 @@ int store_check_key(const char *prefix, const char *s, const char *what,
         return -1;
     }
     memcpy(out, prefix, plen);
-    strcpy(out + plen, s);
+    store__copy(out + plen, outsize - plen, s);
     return 0;
 }
 
@@ -176,7 +176,7 @@ store_rec *store__rec_get(store *st, const char *key)
         return r;
     if ((r = calloc(1, sizeof *r)) == NULL)
         return NULL;
-    strcpy(r->rc_key, key);
+    STORE_COPY(r->rc_key, key);
     if (htab_put(&st->st_recs, r->rc_key, r) != 0) {
         free(r);
         return NULL;
@@ -202,8 +202,8 @@ store_txn *store__txn_new(store *st, const char *txid, const char *payload, char
         free(tx);
         return NULL;
     }
-    strcpy(tx->tx_id, txid);
-    strcpy(tx->tx_payload, payload);
+    STORE_COPY(tx->tx_id, txid);
+    STORE_COPY(tx->tx_payload, payload);
     for (int i = 0; i < tx->tx_ops.so_n; i++)
         tx->tx_ver[i] = version_of(st, tx->tx_ops.so_op[i].op_key);
     if (htab_put(&st->st_txns, tx->tx_id, tx) != 0) {
@@ -230,7 +230,7 @@ store_led *store__ledger_add(store *st, const char *txid, int state, const char 
     store_led *ld = calloc(1, sizeof *ld);
     if (ld == NULL || (payload && (ld->ld_payload = strdup(payload)) == NULL))
         goto fail;
-    strcpy(ld->ld_id, txid);
+    STORE_COPY(ld->ld_id, txid);
     ld->ld_state = state;
     if (htab_put(&st->st_ledger, ld->ld_id, ld) == 0)
         return ld;
@@ -329,7 +329,7 @@ static void apply_plan(store *st, const store_ops *ops, int sign, const plan *pl
         r->rc_value = pl->pl_value[i];
         r->rc_present = pl->pl_present[i];
         if (op->op_kind == STORE_CREATE)
-            strcpy(r->rc_note, sign > 0 ? op->op_note : "");
+            STORE_COPY(r->rc_note, sign > 0 ? op->op_note : "");
         r->rc_version += first;
     }
 }
@@ -558,7 +558,7 @@ size_t store_prepared_ids(const store *st, char (*ids)[STORE_TXID_MAX], size_t c
     size_t n = 0, pos = 0;
     while ((tx = htab_next(&st->st_txns, &pos)) != NULL)
         if (tx->tx_prepared && n++ < cap)
-            strcpy(ids[n - 1], tx->tx_id);
+            STORE_COPY(ids[n - 1], tx->tx_id);
     return n;
 }
 

@@ -97,7 +97,7 @@ static int load_rec(store *st, char *rest, int present, char *why)
     r->rc_value = v;
     r->rc_present = present;
     r->rc_version = (uint64_t)version;
-    strcpy(r->rc_note, note ? note : "");
+    STORE_COPY(r->rc_note, note ? note : "");
     return 0;
 }
 

@@ -7,9 +7,21 @@
 #define DTC_PARTICIPANTS_STORE_INT_H
 
 #include <stdarg.h>
+#include <string.h>
 
 #include "htab.h"
 #include "store.h"
+
+/* Bounded copy into a char buffer of `size` bytes; always terminated.
+ * Callers validate lengths first, so it never truncates in practice. */
+static inline void store__copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+/* The same into a char array, sized by the compiler. */
+#define STORE_COPY(dst, src) store__copy((dst), sizeof(dst), (src))
 
 /* A transaction this participant was enlisted in (in memory; a prepared
  * one is also in the state file). */

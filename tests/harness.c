@@ -968,3 +968,22 @@ void h_txns_bounded(const char *const names[], int n, int timeout_ms)
     ck_assert_msg(done, "%d transactions did not finish within %d ms (hang)", n, timeout_ms);
     ck_assert_msg(h_exit_code(st) == 0, "transactions failed: child exit %d", h_exit_code(st));
 }
+
+pid_t h_fork_commit(const char *const names[])
+{
+    pid_t c = h_fork();
+    ck_assert_int_ge(c, 0);
+    if (c == 0) {
+        dtc_instance *in;
+        dtc_txid id;
+        dtc_result rc = dtc_open(h_instance(), &in);
+        if (rc == DTC_OK)
+            rc = dtc_begin_transaction(in, NULL, &id);
+        for (int k = 0; rc == DTC_OK && names[k]; k++)
+            rc = dtc_enlist(in, &id, names[k], "x", 1);
+        if (rc != DTC_OK)
+            _exit(10);
+        _exit(dtc_commit_transaction(in, &id, NULL) == DTC_OK ? 0 : 11);
+    }
+    return c;
+}

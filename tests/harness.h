@@ -176,6 +176,10 @@ void h_report_print(const char *title, dtc_result rc, const dtc_txn_info *t);
  * "x") and committing; asserts all committed within timeout_ms (a hang
  * fails the test instead of hanging it). */
 void h_txns_bounded(const char *const names[], int n, int timeout_ms);
+/* Forks a coordinator that begins, enlists every name (payload "x") and
+ * commits; it exits 0 if committed, 10 or 11 otherwise.  Returns its pid
+ * (tests kill it on purpose mid-transaction). */
+pid_t h_fork_commit(const char *const names[]);
 /* Runs the suite (CK_FORK, CK_NORMAL): the main of every test program. */
 int h_run_suite(Suite *s);
 

@@ -83,19 +83,8 @@ START_TEST(test_crash_coordinator_killed_waiting_for_votes)
     ck_assert_int_gt(h_start_noop("slow", "--delay-ms", "3000", NULL), 0);
     ck_assert_int_gt(h_start_noop("fast", NULL), 0);
 
-    pid_t coord = h_fork();
-    ck_assert_int_ge(coord, 0);
-    if (coord == 0) {
-        dtc_instance *in;
-        dtc_txid id;
-        if (dtc_open(h_instance(), &in) != DTC_OK
-            || dtc_begin_transaction(in, NULL, &id) != DTC_OK
-            || dtc_enlist(in, &id, "fast", "x", 1) != DTC_OK
-            || dtc_enlist(in, &id, "slow", "x", 1) != DTC_OK)
-            _exit(10);
-        dtc_commit_transaction(in, &id, NULL);
-        _exit(0); /* should never get here: killed mid-prepare */
-    }
+    static const char *const names[] = {"fast", "slow", NULL};
+    pid_t coord = h_fork_commit(names); /* killed mid-prepare, below */
     /* Wait until it sleeps in prepare, waiting for the slow vote. */
     int64_t end = h_now_ms() + 3000;
     int preparing = 0;

@@ -348,19 +348,8 @@ END_TEST
  * pid once the txn is PREPARING. */
 static pid_t coordinator_waiting(void)
 {
-    pid_t coord = h_fork();
-    ck_assert_int_ge(coord, 0);
-    if (coord == 0) {
-        dtc_instance *in;
-        dtc_txid id;
-        if (dtc_open(h_instance(), &in) != DTC_OK
-            || dtc_begin_transaction(in, NULL, &id) != DTC_OK
-            || dtc_enlist(in, &id, "fast", "x", 1) != DTC_OK
-            || dtc_enlist(in, &id, "slow", "x", 1) != DTC_OK)
-            _exit(10);
-        dtc_commit_transaction(in, &id, NULL);
-        _exit(0);
-    }
+    static const char *const names[] = {"fast", "slow", NULL};
+    pid_t coord = h_fork_commit(names);
     ck_assert_msg(wait_preparing(3000), "coordinator never reached PREPARING");
     h_sleep_ms(150);
     ck_assert(h_alive(coord));
