@@ -16,8 +16,9 @@
  *                 part.rollback (a rollback request in hand)
  *   supervisor:   sup.mid_reclaim (slot freed, its requests not failed),
  *                 sup.mid_finish (adopted, nothing driven yet)
- *   any process:  lock.txn, lock.part, lock.reg (just after taking that
- *                 lock: the process dies holding it)
+ *   any process:  lock.txn, lock.part, lock.reg, lock.wake (just after
+ *                 taking that lock: the process dies holding it;
+ *                 lock.wake: a participant's wake lock, before signalling)
  */
 #include <signal.h>
 #include <stdatomic.h>

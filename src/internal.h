@@ -86,6 +86,14 @@ dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts);
 dtc_result dtc__part_lock(dtc_instance *in, struct dtc_part_slot *ps);
 dtc_result dtc__reg_lock(dtc_instance *in);
 
+/* Wakes the participant of ps (ps_lock NOT held) under ps_wake_lock,
+ * unless its condvar is suspect.  See "Waking a participant" in shm.h. */
+void dtc__part_wake(dtc_instance *in, struct dtc_part_slot *ps);
+/* With ps_lock held, when nobody can be waiting on ps_cond but a dead
+ * process (a new owner, or the participant itself between waits):
+ * re-initializes it under ps_wake_lock and clears the wake hand-off. */
+void dtc__part_cond_renew(dtc_instance *in, struct dtc_part_slot *ps);
+
 /* Repair functions (also used by the tests). */
 int dtc__txn_repair(dtc_instance *in, void *ts);
 int dtc__part_repair(dtc_instance *in, void *ps);

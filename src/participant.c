@@ -13,6 +13,7 @@
  * A yes vote that arrives after its coordinator moved on (timeout, slot
  * reused) is rolled back here at once: nobody else would release it.
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,9 +144,18 @@ static long take(dtc_participant *p, int64_t deadline)
     if (dtc__part_lock(in, ps) != DTC_OK)
         return -1;
     long n = 0;
+    int64_t now;
     while (ps->ps_state == DTC_PS_LIVE && ps->ps_gen == p->gen && ps->ps_head == ps->ps_tail
-           && dtc__now_ns() < deadline)
-        dtc__cond_wait_until(in, &ps->ps_cond, &ps->ps_lock, dtc__part_repair, ps, deadline);
+           && (now = dtc__now_ns()) < deadline) {
+        if (atomic_load(&ps->ps_cond_suspect))
+            dtc__part_cond_renew(in, ps); /* we are its only waiter, awake */
+        int64_t slice = now + (int64_t)DTC_WAIT_SLICE_MS * 1000000;
+        ps->ps_sleeping = 1;
+        dtc__cond_wait_until(in, &ps->ps_cond, &ps->ps_lock, dtc__part_repair, ps,
+                             slice < deadline ? slice : deadline);
+        ps->ps_sleeping = 0;
+        ps->ps_wake_sent = 0;
+    }
     if (ps->ps_state != DTC_PS_LIVE || ps->ps_gen != p->gen)
         n = -1;
     else
@@ -194,9 +204,26 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
         ops->flush(ops->ctx);
 }
 
+/* See dtc.h.  Once per thread: serve_once calls it on every batch. */
+int dtc_participant_sched_batch(void)
+{
+    static _Thread_local int state; /* 0 not tried, 1 batch, 2 not */
+    if (state == 0) {
+        const char *env = getenv("DTC_PARTICIPANT_SCHED");
+        struct sched_param sp = {0};
+        bool want = env == NULL || strcmp(env, "other") != 0;
+        state = want && (sched_getscheduler(0) == SCHED_BATCH
+                         || sched_setscheduler(0, SCHED_BATCH, &sp) == 0) ? 1 : 2;
+        if (want && state == 2)
+            dtc_log(DTC_LOG_WARN, "sched", NULL, NULL, "policy=batch result=failed");
+    }
+    return state == 1;
+}
+
 dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_ops *ops,
                                       int timeout_ms, unsigned *served)
 {
+    dtc_participant_sched_batch();
     if (served != NULL)
         *served = 0;
     if (p == NULL || ops == NULL || !ops->prepare || !ops->commit || !ops->rollback)

@@ -85,6 +85,7 @@ dtc_result dtc__part_push(dtc_instance *in, uint32_t idx, uint32_t gen,
         return DTC_ECORRUPT;
     struct dtc_part_slot *ps = dtc__part(in, idx);
     dtc_result rc = dtc__part_lock(in, ps);
+    bool signal = false;
     if (rc != DTC_OK)
         return rc;
     if (ps->ps_state != DTC_PS_LIVE || ps->ps_gen != gen)
@@ -94,12 +95,14 @@ dtc_result dtc__part_push(dtc_instance *in, uint32_t idx, uint32_t gen,
     else {
         ps->ps_ring[ps->ps_tail % in->ring_cap] = *rq;
         ps->ps_tail++;
-        /* Under the lock: after unlock the slot may get a new owner
-         * that re-initializes the condvar. */
-        if (wake)
-            pthread_cond_signal(&ps->ps_cond);
+        if (wake && ps->ps_sleeping && !ps->ps_wake_sent) {
+            ps->ps_wake_sent = 1; /* this push wakes it; later ones need not */
+            signal = true;
+        }
     }
     dtc__unlock(&ps->ps_lock);
+    if (signal)
+        dtc__part_wake(in, ps); /* after unlock: see shm.h */
     return rc;
 }
 
@@ -122,7 +125,7 @@ static size_t reclaim_locked(dtc_instance *in, uint32_t idx, uint32_t gen,
         ps->ps_state = DTC_PS_FREE;
         ps->ps_pid = 0;
         ps->ps_start = 0;
-        dtc__cond_init(&ps->ps_cond); /* a dead waiter may haunt it */
+        dtc__part_cond_renew(in, ps); /* a dead waiter may haunt it */
     }
     dtc__unlock(&ps->ps_lock);
     return n;
@@ -187,7 +190,7 @@ static void slot_take(dtc_instance *in, struct dtc_part_slot *ps, const char *na
     ps->ps_gen++;
     ps->ps_head = ps->ps_tail = 0;
     ps->ps_served = 0;
-    dtc__cond_init(&ps->ps_cond);
+    dtc__part_cond_renew(in, ps);
     ps->ps_state = DTC_PS_LIVE;
 }
 

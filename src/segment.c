@@ -211,6 +211,7 @@ static void slots_init(dtc_instance *in)
     for (uint32_t i = 0; i < in->max_participants; i++) {
         dtc__mutex_init(&dtc__part(in, i)->ps_lock);
         dtc__cond_init(&dtc__part(in, i)->ps_cond);
+        dtc__mutex_init(&dtc__part(in, i)->ps_wake_lock);
     }
 }
 

@@ -25,13 +25,27 @@
  * The coordinator is the only waiter on its txn condvar.  Every wait is a
  * pthread_cond_timedwait on CLOCK_MONOTONIC.
  *
+ * Waking a participant.  The participant sets ps_sleeping (under ps_lock)
+ * before it waits.  The one pusher that finds it sleeping sets
+ * ps_wake_sent, releases ps_lock, and only then signals ps_cond, holding
+ * ps_wake_lock: the woken participant finds ps_lock free (one wake-up,
+ * not two: a signal under ps_lock would wake it only to block on the
+ * mutex).  ps_wake_lock serializes that signal with every
+ * re-initialization of ps_cond, which is what signalling under ps_lock
+ * used to guarantee.  Other pushers see ps_wake_sent and do not signal.
+ * A pusher that dies before its signal delays the wake-up by one wait
+ * slice (DTC_WAIT_SLICE_MS): the participant never sleeps longer.
+ *
  * LOCK ORDER (the only one in dtc; any path that holds two locks takes
  * them in this order, and no path waits for another process while holding
  * a lock):
  *
  *     1. sh_reg_lock   (participant registry: names, pids of part slots)
  *     2. one ps_lock   (a participant slot: its ring and counters)
+ *     3. its ps_wake_lock (that slot's condvar: signal or re-initialize)
  *
+ *   A pusher takes ps_wake_lock alone, after releasing ps_lock; only a
+ *   re-initialization of ps_cond takes it with ps_lock held.
  *   A txn slot's ts_lock is never held together with any other lock: the
  *   coordinator releases it before pushing onto a participant ring, and a
  *   participant releases its ps_lock before it touches a txn slot.
@@ -48,6 +62,10 @@
  *     ring is emptied: its requests' coordinators will time out and retry).
  *   - sh_reg_lock: re-validates every participant slot's state and name
  *     (an unterminated or invalid one is quarantined).
+ *   - ps_wake_lock: the dead holder may have died inside
+ *     pthread_cond_signal, holding the condvar's internal lock, so repair
+ *     sets ps_cond_suspect: nobody signals ps_cond until the participant,
+ *     between two waits (when nobody waits on it), re-initializes it.
  *   - sh_sup_lock: nothing to repair (single-field writes).
  *   A lock holder that dies is never a condvar waiter (a waiter has
  *   released the mutex), so repair leaves condvars alone: a live waiter may
@@ -71,8 +89,11 @@
 #include "dtc/dtc.h"
 
 #define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
-#define DTC_LAYOUT_VERSION 1u
+#define DTC_LAYOUT_VERSION 2u /* 2: ps_wake_lock, wake hand-off */
 #define DTC_CACHELINE 64
+/* A participant waits at most this long at a time, so a lost wake-up
+ * (a pusher died before signalling, a suspect condvar) costs no more. */
+#define DTC_WAIT_SLICE_MS 200
 
 /* A format word folding every layout-affecting size (LMDB style): a build
  * with another pthread ABI or limits constant refuses to attach. */
@@ -201,9 +222,24 @@ struct dtc_part_slot {
      * ps_gen, ps_name, ps_pid and ps_start change only with both
      * sh_reg_lock and ps_lock held, so either lock suffices to read them. */
     pthread_mutex_t ps_lock;
-    /* Waited on only by the participant process; re-initialized under
-     * ps_lock at every registration and reclaim.  Never destroyed. */
+    /* Waited on only by the participant process (with ps_lock); signalled
+     * and re-initialized only under ps_wake_lock; re-initialized at every
+     * registration and reclaim, and by the participant itself when
+     * suspect.  Never destroyed. */
     pthread_cond_t ps_cond;
+    /* Held only around pthread_cond_signal(&ps_cond) by a pusher that
+     * released ps_lock, and around every re-initialization of ps_cond
+     * (then with ps_lock held: lock order 3).  See "Waking a participant". */
+    pthread_mutex_t ps_wake_lock;
+    /* Under ps_lock.  ps_sleeping: 1 while the participant waits on
+     * ps_cond (written by the participant only).  ps_wake_sent: set by the
+     * one pusher that took on waking this sleep, cleared by the
+     * participant when its wait returns.  Both cleared at re-init. */
+    uint32_t ps_sleeping;
+    uint32_t ps_wake_sent;
+    /* Set under ps_wake_lock by whoever repaired it (EOWNERDEAD); cleared
+     * when ps_cond is re-initialized.  While set, nobody signals ps_cond. */
+    _Atomic uint32_t ps_cond_suspect;
     uint32_t ps_state;        /* enum dtc_part_state */
     uint32_t ps_gen;          /* +1 at every registration */
     char ps_name[DTC_NAME_MAX];

@@ -222,15 +222,17 @@ START_TEST(liveness_pid_reuse)
 END_TEST
 
 /* A child takes a txn slot's lock, optionally scribbles, and is killed. */
-static void die_holding_txn_lock(struct dtc_txn_slot *ts, uint32_t scribble_nentries)
+/* A child process locks m, writes value into *field (if field), and is
+ * killed holding m. */
+static void die_holding(pthread_mutex_t *m, uint32_t *field, uint32_t value)
 {
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     pid_t child = fork();
     if (child == 0) {
-        pthread_mutex_lock(&ts->ts_lock);
-        if (scribble_nentries)
-            ts->ts_nentries = scribble_nentries;
+        pthread_mutex_lock(m);
+        if (field != NULL)
+            *field = value;
         ck_assert_int_eq(write(fds[1], "x", 1), 1);
         pause();
         _exit(0);
@@ -241,6 +243,11 @@ static void die_holding_txn_lock(struct dtc_txn_slot *ts, uint32_t scribble_nent
     waitpid(child, NULL, 0);
     close(fds[0]);
     close(fds[1]);
+}
+
+static void die_holding_txn_lock(struct dtc_txn_slot *ts, uint32_t scribble_nentries)
+{
+    die_holding(&ts->ts_lock, scribble_nentries ? &ts->ts_nentries : NULL, scribble_nentries);
 }
 
 START_TEST(lock_owner_died_repaired)
@@ -273,6 +280,45 @@ START_TEST(lock_owner_died_quarantine)
     }
     dtc_txid id;
     ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_ETXNFULL);
+}
+END_TEST
+
+static dtc_vote vote_yes(void *ctx, const dtc_request *rq)
+{
+    (void)ctx, (void)rq;
+    return DTC_VOTE_YES;
+}
+
+static int done_ok(void *ctx, const dtc_request *rq)
+{
+    (void)ctx, (void)rq;
+    return 0;
+}
+
+/* A pusher killed holding a participant's wake lock (it may have died
+ * inside pthread_cond_signal): the next waker repairs it without
+ * signalling and marks the condvar suspect; the participant re-initializes
+ * it before its next wait, and waking works again. */
+START_TEST(wake_lock_owner_died)
+{
+    dtc_participant *p;
+    ck_assert_int_eq(dtc_participant_register(inst, "waker-test", &p), DTC_OK);
+    uint32_t idx, gen;
+    ck_assert_int_eq(dtc__part_find(inst, "waker-test", &idx, &gen), DTC_OK);
+    struct dtc_part_slot *ps = dtc__part(inst, idx);
+    die_holding(&ps->ps_wake_lock, &ps->ps_sleeping, 1);
+    dtc__part_wake(inst, ps); /* EOWNERDEAD: repaired, no signal */
+    ck_assert_uint_eq(atomic_load(&ps->ps_cond_suspect), 1);
+    dtc__part_wake(inst, ps); /* consistent again: no EOWNERDEAD, still suspect */
+    ck_assert_uint_eq(atomic_load(&ps->ps_cond_suspect), 1);
+    dtc_participant_ops ops = {NULL, vote_yes, done_ok, done_ok, NULL, NULL};
+    unsigned served = 9;
+    ck_assert_int_eq(dtc_participant_serve_once(p, &ops, 30, &served), DTC_OK);
+    ck_assert_uint_eq(served, 0);
+    ck_assert_uint_eq(atomic_load(&ps->ps_cond_suspect), 0); /* renewed before waiting */
+    ck_assert_uint_eq(ps->ps_sleeping, 0);
+    ck_assert_uint_eq(ps->ps_wake_sent, 0);
+    dtc_participant_unregister(&p);
 }
 END_TEST
 
@@ -356,6 +402,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, segment_create_twice);
     tcase_add_test(seg, lock_owner_died_repaired);
     tcase_add_test(seg, lock_owner_died_quarantine);
+    tcase_add_test(seg, wake_lock_owner_died);
     tcase_add_test(seg, begin_refused_on_shutdown);
     tcase_add_test(seg, empty_transaction_commits);
     suite_add_tcase(s, seg);

@@ -81,6 +81,11 @@ static const struct row rows[] = {
     {"lock.part:9", W_COORD, 0, 0, E_EITHER, S_NONE},
     {"lock.txn:1", W_PART, PAY, 0, E_ABORT, S_NONE},
     {"lock.reg", W_SUP, PAY, 0, E_ABORT, S_KILL_PART},
+    /* the coordinator dies holding a sleeping service's wake lock on its
+     * first prepare wake-up (maybe inside pthread_cond_signal): the next
+     * waker finds the condvar suspect, the service renews it, orders go
+     * on (the row's last order) */
+    {"lock.wake", W_COORD, 0, 0, E_ABORT, S_NONE},
 };
 #define NROWS ((int)(sizeof rows / sizeof rows[0]))
 

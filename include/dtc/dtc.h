@@ -263,6 +263,13 @@ typedef struct dtc_participant dtc_participant;
  * holds the name; a dead holder's slot is reclaimed first. */
 dtc_result dtc_participant_register(dtc_instance *inst, const char *name,
                                     dtc_participant **out);
+/* Puts the calling thread under SCHED_BATCH, once per thread; serving
+ * does it on its first batch.  Woken by a push, a batch-scheduled
+ * participant does not preempt the coordinator that pushed, which goes on
+ * pushing while more requests queue up: each wake-up serves a larger
+ * batch.  DTC_PARTICIPANT_SCHED=other in the environment keeps the
+ * thread's policy.  Returns 1 if the thread runs under SCHED_BATCH. */
+int dtc_participant_sched_batch(void);
 /* Waits up to timeout_ms for requests and serves every pending one as one
  * batch.  *served (may be NULL) receives how many were served.  Errors as
  * for dtc_participant_serve. */

@@ -23,7 +23,8 @@
 #define BENCH_MAX_CHILDREN 64 /* processes started at once */
 /* --mode all: everything but the floor-enlist diagnostic. */
 #define BENCH_MODES_ALL                                                    \
-    (1u << MODE_FLOOR | 1u << MODE_NOOP | 1u << MODE_SERVICES | 1u << MODE_SERVICES_NOFSYNC)
+    (1u << MODE_FLOOR | 1u << MODE_FLOOR_WAKE | 1u << MODE_NOOP | 1u << MODE_SERVICES      \
+     | 1u << MODE_SERVICES_NOFSYNC)
 
 enum bench_mode {
     MODE_FLOOR = 0,       /* bare mutex+condvar exchange, no dtc */
@@ -31,6 +32,7 @@ enum bench_mode {
     MODE_SERVICES,        /* dtc with the four services, fsync on */
     MODE_SERVICES_NOFSYNC,/* same with --no-fsync */
     MODE_FLOOR_ENLIST,    /* the floor plus dtc's ENLIST message to each */
+    MODE_FLOOR_WAKE,      /* the floor with dtc's wake-up scheme */
     MODE_COUNT
 };
 
@@ -134,8 +136,9 @@ void bench_kill_all(void);
 /* ---- the floor (floor.c) ---------------------------------------------- */
 
 struct bench_floor;
-/* Maps the floor's segment and forks n participant processes. */
-int bench_floor_start(int nparts, int max_coords, struct bench_floor **out);
+/* Maps the floor's segment and forks n participant processes; with wake,
+ * they use dtc's wake-up scheme (SCHED_BATCH, signal after unlock). */
+int bench_floor_start(int nparts, int max_coords, int wake, struct bench_floor **out);
 /* The floor's transaction; with enlist, each participant first gets an
  * ENLIST message it records without answering, as dtc_enlist does. */
 void bench_floor_target(struct bench_floor *f, int enlist, struct bench_target *t);

@@ -1,6 +1,6 @@
 /*
- * grid.c - runs the grid.  For each N: start the floor's participants and
- * the dtc-noop ones, and for each C alternate floor and noop runs (so
+ * grid.c - runs the grid.  For each N: start the floor's participants
+ * (both variants) and the dtc-noop ones, and for each C alternate floor and noop runs (so
  * that noise from other work on the machine hits both alike); then the
  * services modes for that N, compared with the floor measured just
  * before.  Each cell runs --repeat times; the row is the median run by
@@ -84,8 +84,9 @@ static int max_coords(const struct bench_opts *o)
     return m;
 }
 
-/* One run of each floor-side mode (floor, floor-enlist, noop) at N, C. */
-static int run_modes(struct grid *g, struct bench_floor *f, const int *modes, int nm,
+/* One run of each floor-side mode (floor, floor-wake, floor-enlist,
+ * noop) at N, C.  f[1] is the wake variant's floor. */
+static int run_modes(struct grid *g, struct bench_floor *f[2], const int *modes, int nm,
                      struct bench_cell runs[][50], int n, int c, int r)
 {
     for (int i = 0; i < nm; i++) {
@@ -97,28 +98,32 @@ static int run_modes(struct grid *g, struct bench_floor *f, const int *modes, in
                 return -1;
             continue;
         }
-        bench_floor_target(f, modes[i] == MODE_FLOOR_ENLIST, &t);
+        bench_floor_target(f[modes[i] == MODE_FLOOR_WAKE], modes[i] == MODE_FLOOR_ENLIST, &t);
         if (bench_run_cell(g->o, &t, cell) != 0)
             return -1;
     }
     return 0;
 }
 
-/* Floor, floor-enlist and noop cells for N = n, alternating per run so
- * that noise from other work on the machine hits them alike. */
+/* Floor, floor-wake, floor-enlist and noop cells for N = n, alternating
+ * per run so that noise from other work on the machine hits them alike. */
 static int floor_and_noop(struct grid *g, int n)
 {
     const struct bench_opts *o = g->o;
-    static struct bench_cell runs[3][50];
-    int modes[3], nm = 0, rc = 0;
+    static struct bench_cell runs[4][50];
+    static const int order[] = {MODE_FLOOR_WAKE, MODE_FLOOR_ENLIST, MODE_NOOP};
+    int modes[4], nm = 0, rc = 0;
     modes[nm++] = MODE_FLOOR;
-    if ((o->modes >> MODE_FLOOR_ENLIST) & 1)
-        modes[nm++] = MODE_FLOOR_ENLIST;
-    if ((o->modes >> MODE_NOOP) & 1)
-        modes[nm++] = MODE_NOOP;
-    struct bench_floor *f = NULL;
-    if (bench_floor_start(n, max_coords(o), &f) != 0)
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if ((o->modes >> order[i]) & 1)
+            modes[nm++] = order[i];
+    struct bench_floor *f[2] = {NULL, NULL};
+    if (bench_floor_start(n, max_coords(o), 0, &f[0]) != 0)
         return -1;
+    if (((o->modes >> MODE_FLOOR_WAKE) & 1) && bench_floor_start(n, max_coords(o), 1, &f[1]) != 0) {
+        bench_floor_stop(&f[0]);
+        return -1;
+    }
     if (modes[nm - 1] == MODE_NOOP && bench_dtc_participants(g->dtc, MODE_NOOP, n, max_coords(o)) != 0)
         rc = -1;
     for (int ci = 0; rc == 0 && ci < o->nncoords; ci++) {
@@ -127,7 +132,8 @@ static int floor_and_noop(struct grid *g, int n)
         for (int i = 0; rc == 0 && i < nm; i++)
             emit(g, runs[i], ci);
     }
-    bench_floor_stop(&f);
+    bench_floor_stop(&f[0]);
+    bench_floor_stop(&f[1]);
     return rc;
 }
 

@@ -13,7 +13,8 @@
 #include "bench.h"
 
 static const char *const mode_names[MODE_COUNT] = {"floor", "noop", "services",
-                                                   "services-nofsync", "floor-enlist"};
+                                                   "services-nofsync", "floor-enlist",
+                                                   "floor-wake"};
 
 const char *bench_mode_name(int mode)
 {
@@ -25,9 +26,11 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: dtc-bench [--participants 1,3,10] [--coordinators 1,4,16,64,100]\n"
             "                 [--seconds S | --txns K] [--repeat R] [--quick] [--json]\n"
-            "                 [--mode noop|services|services-nofsync|floor|all[,...]]\n"
-            "                 (floor-enlist: the floor plus one ENLIST message per\n"
-            "                 participant, to price dtc's asynchronous enlist step)\n"
+            "                 [--mode noop|services|services-nofsync|floor|floor-wake|all[,...]]\n"
+            "                 (floor-wake: the floor with dtc's wake-up scheme, SCHED_BATCH\n"
+            "                 participants signalled after unlock; floor-enlist: the floor\n"
+            "                 plus one ENLIST message per participant, to price dtc's\n"
+            "                 asynchronous enlist step; all: all but floor-enlist)\n"
             "                 [--bin-dir DIR]\n"
             "Measures 2PC transactions/s, latency, CPU and context switches per\n"
             "transaction of dtc against the floor (bare mutex+condvar exchange).\n"
