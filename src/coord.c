@@ -60,7 +60,7 @@ static void claim(dtc_instance *in, struct dtc_txn_slot *ts, const dtc_txid *id,
     ts->ts_commit_ms = o->commit_timeout_ms;
     ts->ts_rollback_ms = o->rollback_timeout_ms;
     ts->ts_max_retries = o->max_retries;
-    dtc__cond_init(&ts->ts_cond); /* new owner: forget any dead waiter */
+    dtc__wake_renew(in, &ts->ts_wake, &ts->ts_cond); /* new owner: forget any dead waiter */
     ts->ts_state = DTC_TXN_ACTIVE; /* last: the slot is now in use */
 }
 
@@ -94,7 +94,7 @@ dtc_result dtc_begin_transaction(dtc_instance *in, const dtc_txn_options *opts,
         dtc__unlock(&ts->ts_lock);
         if (!free_slot)
             continue;
-        hint = i + 1;
+        hint = i; /* next begin tries this slot first: ours again once freed */
         hint_set(in, i, out);
         atomic_fetch_add(&in->hdr->sh_begun, 1);
         dtc_log(DTC_LOG_INFO, "begin", out, NULL, "slot=%u prepare_timeout_ms=%u", i,
@@ -329,7 +329,7 @@ static dtc_result operator_call(dtc_instance *in, const dtc_txid *id, struct txn
     if (r->ts->ts_driver != 0 && kill(driver, 0) != 0) {
         /* an operator killed mid-call: forget it and its wait */
         r->ts->ts_driver = 0;
-        dtc__cond_init(&r->ts->ts_cond);
+        dtc__wake_renew(in, &r->ts->ts_wake, &r->ts->ts_cond);
     }
     return DTC_OK;
 }
@@ -345,10 +345,12 @@ dtc_result dtc_retry_transaction(dtc_instance *in, const dtc_txid *id, dtc_txn_i
         for (uint32_t i = 0; i < ts->ts_nentries; i++)
             if (ts->ts_entries[i].te_next_retry_ns != 0)
                 ts->ts_entries[i].te_next_retry_ns = 1;
-        pthread_cond_broadcast(&ts->ts_cond);
+        bool wake = dtc__wake_claim(&ts->ts_wake);
         if (report != NULL)
             dtc__txn_info_fill(in, ts, report);
         dtc__unlock(&ts->ts_lock);
+        if (wake)
+            dtc__wake_send(in, &ts->ts_wake, &ts->ts_cond);
         return DTC_OK;
     }
     if (ts->ts_state != DTC_TXN_HEURISTIC) {

@@ -32,11 +32,28 @@ struct dtc_instance {
 };
 
 /* A registered participant (process-local handle). */
+/* pace.c: how a serving thread schedules itself.  Busy (several
+ * coordinators feed it: a batch answered two or more requests, within the
+ * last DTC_PACE_HOLD batches), it runs under SCHED_BATCH and yields once
+ * after a wake-up before it takes its batch; otherwise it runs under
+ * SCHED_OTHER.  Zero-initialized; one per serving thread. */
+struct dtc__pace {
+    int score;     /* batches left before busy ends */
+    int policy;    /* the policy we set, -1 none yet */
+    int managed;   /* 0 unknown, 1 we manage it, 2 hands off */
+};
+#define DTC_PACE_HOLD 8
+/* After a batch that answered `answers` requests (enlists excluded). */
+void dtc__pace_after_batch(struct dtc__pace *pc, long answers);
+/* Whether to yield once after a wake-up. */
+bool dtc__pace_yield(const struct dtc__pace *pc);
+
 struct dtc_participant {
     dtc_instance *in;
     uint32_t idx, gen;          /* our slot and its generation */
     char name[DTC_NAME_MAX];
     struct dtc__work *work;     /* one batch (ring_cap items), participant.c */
+    struct dtc__pace pace;      /* busy or not: scheduling, see pace.c */
 };
 
 /* ---- segment.c: create / attach / geometry ----------------------------- */
@@ -86,14 +103,6 @@ dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts);
 dtc_result dtc__part_lock(dtc_instance *in, struct dtc_part_slot *ps);
 dtc_result dtc__reg_lock(dtc_instance *in);
 
-/* Wakes the participant of ps (ps_lock NOT held) under ps_wake_lock,
- * unless its condvar is suspect.  See "Waking a participant" in shm.h. */
-void dtc__part_wake(dtc_instance *in, struct dtc_part_slot *ps);
-/* With ps_lock held, when nobody can be waiting on ps_cond but a dead
- * process (a new owner, or the participant itself between waits):
- * re-initializes it under ps_wake_lock and clears the wake hand-off. */
-void dtc__part_cond_renew(dtc_instance *in, struct dtc_part_slot *ps);
-
 /* Repair functions (also used by the tests). */
 int dtc__txn_repair(dtc_instance *in, void *ts);
 int dtc__part_repair(dtc_instance *in, void *ps);
@@ -103,6 +112,22 @@ int dtc__reg_repair(dtc_instance *in, void *unused);
  * woken, ETIMEDOUT, or EOWNERDEAD handled as for dtc__lock (repair run). */
 int dtc__cond_wait_until(dtc_instance *in, pthread_cond_t *c, pthread_mutex_t *m,
                          dtc__repair_fn repair, void *obj, int64_t abs_ns);
+
+/* ---- wake.c: the wake-up hand-off ("Waking a sleeper" in shm.h) --------- */
+
+/* With the slot's lock held: true if the caller is the one to wake the
+ * sleepers, with dtc__wake_send() once it released the slot's lock. */
+bool dtc__wake_claim(struct dtc_wake *w);
+/* Without the slot's lock: signals c under w's wk_lock (unless suspect). */
+void dtc__wake_send(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c);
+/* With the slot's lock held, when nobody alive waits on c (a new owner):
+ * re-initializes c under wk_lock and clears the hand-off. */
+void dtc__wake_renew(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c);
+/* With the slot's lock m held: waits on c until abs_ns or one wait slice,
+ * counted as a sleeper (as dtc__cond_wait_until).  Renews a suspect c
+ * first if nobody else sleeps on it. */
+int dtc__wake_wait(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c, pthread_mutex_t *m,
+                   dtc__repair_fn repair, void *obj, int64_t abs_ns);
 
 /* ---- proc.c: liveness safe against pid reuse ---------------------------- */
 

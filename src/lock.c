@@ -146,41 +146,6 @@ int dtc__part_repair(dtc_instance *in, void *obj)
     return 0;
 }
 
-/* ps_wake_lock's holder died, maybe inside pthread_cond_signal holding
- * the condvar's internal lock: signal no more until it is re-initialized. */
-static int wake_repair(dtc_instance *in, void *obj)
-{
-    struct dtc_part_slot *ps = obj;
-    (void)in;
-    atomic_store(&ps->ps_cond_suspect, 1);
-    dtc_log(DTC_LOG_WARN, "repair", NULL, NULL, "what=wake_lock action=condvar_suspect");
-    return 0;
-}
-
-void dtc__part_wake(dtc_instance *in, struct dtc_part_slot *ps)
-{
-    if (dtc__lock(in, &ps->ps_wake_lock, wake_repair, ps) != DTC_OK)
-        return; /* unrecoverable: the participant's wait slice wakes it */
-    dtc__fault("lock.wake");
-    if (!atomic_load(&ps->ps_cond_suspect))
-        pthread_cond_signal(&ps->ps_cond);
-    dtc__unlock(&ps->ps_wake_lock);
-}
-
-void dtc__part_cond_renew(dtc_instance *in, struct dtc_part_slot *ps)
-{
-    if (dtc__lock(in, &ps->ps_wake_lock, wake_repair, ps) != DTC_OK) {
-        /* unrecoverable: nobody can hold it, so a fresh one is safe */
-        dtc__mutex_init(&ps->ps_wake_lock);
-        dtc__lock(in, &ps->ps_wake_lock, NULL, NULL);
-    }
-    dtc__cond_init(&ps->ps_cond);
-    ps->ps_sleeping = 0;
-    ps->ps_wake_sent = 0;
-    atomic_store(&ps->ps_cond_suspect, 0);
-    dtc__unlock(&ps->ps_wake_lock);
-}
-
 /* Checks every participant slot's identity.  Always repairable: a bad
  * slot is quarantined on its own. */
 int dtc__reg_repair(dtc_instance *in, void *unused)

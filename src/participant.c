@@ -126,35 +126,41 @@ static bool publish(dtc_participant *p, struct dtc__work *w)
     if (ts == NULL || dtc__txn_lock(p->in, ts) != DTC_OK)
         return false;
     struct dtc_txn_entry *e = entry_of(p, ts, &w->rq, true);
+    bool wake = false;
     if (e != NULL) {
         dtc__entry_answer(ts, e, w->answer, w->reason);
-        if (ts->ts_pending == 0 || w->answer != DTC_ENTRY_YES)
-            pthread_cond_broadcast(&ts->ts_cond); /* under the lock, see shm.h */
+        wake = (ts->ts_pending == 0 || w->answer != DTC_ENTRY_YES) && dtc__wake_claim(&ts->ts_wake);
     }
     dtc__unlock(&ts->ts_lock);
+    if (wake)
+        dtc__wake_send(p->in, &ts->ts_wake, &ts->ts_cond); /* after unlock, see shm.h */
     return e != NULL;
 }
 
 /* Takes the unanswered requests off our ring (waiting up to deadline).
- * Returns how many, or -1 if our slot was reclaimed. */
-static long take(dtc_participant *p, int64_t deadline)
+ * Returns how many, or -1 if our slot was reclaimed.  Woken from a sleep
+ * while busy (pace.c), it yields once first: the coordinators that are
+ * runnable (woken by our last answers) push their next requests before
+ * we take the batch, so one wake-up serves them all. */
+static long take(dtc_participant *p, int64_t deadline, bool yield)
 {
     dtc_instance *in = p->in;
     struct dtc_part_slot *ps = dtc__part(in, p->idx);
     if (dtc__part_lock(in, ps) != DTC_OK)
         return -1;
     long n = 0;
-    int64_t now;
+    bool slept = false;
     while (ps->ps_state == DTC_PS_LIVE && ps->ps_gen == p->gen && ps->ps_head == ps->ps_tail
-           && (now = dtc__now_ns()) < deadline) {
-        if (atomic_load(&ps->ps_cond_suspect))
-            dtc__part_cond_renew(in, ps); /* we are its only waiter, awake */
-        int64_t slice = now + (int64_t)DTC_WAIT_SLICE_MS * 1000000;
-        ps->ps_sleeping = 1;
-        dtc__cond_wait_until(in, &ps->ps_cond, &ps->ps_lock, dtc__part_repair, ps,
-                             slice < deadline ? slice : deadline);
-        ps->ps_sleeping = 0;
-        ps->ps_wake_sent = 0;
+           && dtc__now_ns() < deadline) {
+        dtc__wake_wait(in, &ps->ps_wake, &ps->ps_cond, &ps->ps_lock, dtc__part_repair, ps,
+                       deadline);
+        slept = true;
+    }
+    if (slept && yield) {
+        dtc__unlock(&ps->ps_lock);
+        sched_yield();
+        if (dtc__part_lock(in, ps) != DTC_OK)
+            return -1;
     }
     if (ps->ps_state != DTC_PS_LIVE || ps->ps_gen != p->gen)
         n = -1;
@@ -183,11 +189,13 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
                           bool flushed)
 {
     bool stale_yes = false, votes = false;
+    long answers = 0;
     for (long k = 0; k < n; k++) {
         struct dtc__work *w = &p->work[k];
         if (!w->loaded || w->rq.rq_op == DTC_OP_ENLIST)
             continue;
         votes |= w->rq.rq_op == DTC_OP_PREPARE;
+        answers++;
         if (!flushed && w->answer == DTC_ENTRY_YES) {
             w->answer = DTC_ENTRY_ERROR;
             snprintf(w->reason, sizeof w->reason, "flush to stable storage failed");
@@ -198,32 +206,17 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
             stale_yes = true;
         }
     }
+    if (n > 0)
+        dtc__pace_after_batch(&p->pace, answers);
     if (votes)
         dtc__fault("part.after_vote");
     if (stale_yes && ops->flush != NULL)
         ops->flush(ops->ctx);
 }
 
-/* See dtc.h.  Once per thread: serve_once calls it on every batch. */
-int dtc_participant_sched_batch(void)
-{
-    static _Thread_local int state; /* 0 not tried, 1 batch, 2 not */
-    if (state == 0) {
-        const char *env = getenv("DTC_PARTICIPANT_SCHED");
-        struct sched_param sp = {0};
-        bool want = env == NULL || strcmp(env, "other") != 0;
-        state = want && (sched_getscheduler(0) == SCHED_BATCH
-                         || sched_setscheduler(0, SCHED_BATCH, &sp) == 0) ? 1 : 2;
-        if (want && state == 2)
-            dtc_log(DTC_LOG_WARN, "sched", NULL, NULL, "policy=batch result=failed");
-    }
-    return state == 1;
-}
-
 dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_ops *ops,
                                       int timeout_ms, unsigned *served)
 {
-    dtc_participant_sched_batch();
     if (served != NULL)
         *served = 0;
     if (p == NULL || ops == NULL || !ops->prepare || !ops->commit || !ops->rollback)
@@ -232,7 +225,8 @@ dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_
         return DTC_ESYS;
     if (atomic_load(&p->in->hdr->sh_shutdown) == DTC_SHUT_GONE)
         return DTC_ENOSEGMENT; /* dtcd removed the segment */
-    long n = take(p, dtc__now_ns() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000);
+    long n = take(p, dtc__now_ns() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000,
+                  dtc__pace_yield(&p->pace));
     if (n < 0)
         return DTC_ENOTALIVE;
     bool commits = false;
@@ -285,11 +279,15 @@ void dtc__fail_requests(dtc_instance *in, const struct dtc_ring_req *reqs, size_
             e->te_enlist_status = DTC_ENTRY_ERROR;
             snprintf(e->te_enlist_reason, sizeof e->te_enlist_reason,
                      "participant died before its enlist step");
-        } else if (e != NULL) {
+        }
+        bool wake = false;
+        if (e != NULL && !enlist) {
             dtc__entry_answer(ts, e, DTC_ENTRY_DEAD, "participant died");
-            pthread_cond_broadcast(&ts->ts_cond);
+            wake = dtc__wake_claim(&ts->ts_wake);
         }
         dtc__unlock(&ts->ts_lock);
+        if (wake)
+            dtc__wake_send(in, &ts->ts_wake, &ts->ts_cond);
     }
 }
 

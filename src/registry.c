@@ -95,14 +95,11 @@ dtc_result dtc__part_push(dtc_instance *in, uint32_t idx, uint32_t gen,
     else {
         ps->ps_ring[ps->ps_tail % in->ring_cap] = *rq;
         ps->ps_tail++;
-        if (wake && ps->ps_sleeping && !ps->ps_wake_sent) {
-            ps->ps_wake_sent = 1; /* this push wakes it; later ones need not */
-            signal = true;
-        }
+        signal = wake && dtc__wake_claim(&ps->ps_wake);
     }
     dtc__unlock(&ps->ps_lock);
     if (signal)
-        dtc__part_wake(in, ps); /* after unlock: see shm.h */
+        dtc__wake_send(in, &ps->ps_wake, &ps->ps_cond); /* after unlock: see shm.h */
     return rc;
 }
 
@@ -125,7 +122,7 @@ static size_t reclaim_locked(dtc_instance *in, uint32_t idx, uint32_t gen,
         ps->ps_state = DTC_PS_FREE;
         ps->ps_pid = 0;
         ps->ps_start = 0;
-        dtc__part_cond_renew(in, ps); /* a dead waiter may haunt it */
+        dtc__wake_renew(in, &ps->ps_wake, &ps->ps_cond); /* a dead waiter may haunt it */
     }
     dtc__unlock(&ps->ps_lock);
     return n;
@@ -190,7 +187,7 @@ static void slot_take(dtc_instance *in, struct dtc_part_slot *ps, const char *na
     ps->ps_gen++;
     ps->ps_head = ps->ps_tail = 0;
     ps->ps_served = 0;
-    dtc__part_cond_renew(in, ps);
+    dtc__wake_renew(in, &ps->ps_wake, &ps->ps_cond);
     ps->ps_state = DTC_PS_LIVE;
 }
 

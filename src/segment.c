@@ -207,11 +207,12 @@ static void slots_init(dtc_instance *in)
     for (uint32_t i = 0; i < in->max_txns; i++) {
         dtc__mutex_init(&dtc__txn(in, i)->ts_lock);
         dtc__cond_init(&dtc__txn(in, i)->ts_cond);
+        dtc__mutex_init(&dtc__txn(in, i)->ts_wake.wk_lock);
     }
     for (uint32_t i = 0; i < in->max_participants; i++) {
         dtc__mutex_init(&dtc__part(in, i)->ps_lock);
         dtc__cond_init(&dtc__part(in, i)->ps_cond);
-        dtc__mutex_init(&dtc__part(in, i)->ps_wake_lock);
+        dtc__mutex_init(&dtc__part(in, i)->ps_wake.wk_lock);
     }
 }
 

@@ -25,16 +25,18 @@
  * The coordinator is the only waiter on its txn condvar.  Every wait is a
  * pthread_cond_timedwait on CLOCK_MONOTONIC.
  *
- * Waking a participant.  The participant sets ps_sleeping (under ps_lock)
- * before it waits.  The one pusher that finds it sleeping sets
- * ps_wake_sent, releases ps_lock, and only then signals ps_cond, holding
- * ps_wake_lock: the woken participant finds ps_lock free (one wake-up,
- * not two: a signal under ps_lock would wake it only to block on the
- * mutex).  ps_wake_lock serializes that signal with every
- * re-initialization of ps_cond, which is what signalling under ps_lock
- * used to guarantee.  Other pushers see ps_wake_sent and do not signal.
- * A pusher that dies before its signal delays the wake-up by one wait
- * slice (DTC_WAIT_SLICE_MS): the participant never sleeps longer.
+ * Waking a sleeper (wake.c; struct dtc_wake, one per slot, for both
+ * kinds).  A waiter counts itself in wk_sleepers (under the slot's lock)
+ * while it waits.  The one waker (a pusher, a participant publishing the
+ * last answer) that finds sleepers and wk_sent clear sets wk_sent,
+ * releases the slot's lock, and only then signals, holding wk_lock: the
+ * woken process finds the slot's lock free (one wake-up, not two: a
+ * signal under the slot's lock wakes it only to block on that mutex).
+ * wk_lock serializes the signal with every re-initialization of the
+ * condvar, which signalling under the slot's lock used to guarantee.
+ * Later wakers see wk_sent and do not signal.  A waker that dies before
+ * its signal delays the wake-up by one wait slice (DTC_WAIT_SLICE_MS):
+ * nobody sleeps longer than that at a time.
  *
  * LOCK ORDER (the only one in dtc; any path that holds two locks takes
  * them in this order, and no path waits for another process while holding
@@ -42,13 +44,15 @@
  *
  *     1. sh_reg_lock   (participant registry: names, pids of part slots)
  *     2. one ps_lock   (a participant slot: its ring and counters)
- *     3. its ps_wake_lock (that slot's condvar: signal or re-initialize)
+ *     3. that slot's ps_wake.wk_lock (its condvar: signal or re-init)
  *
- *   A pusher takes ps_wake_lock alone, after releasing ps_lock; only a
- *   re-initialization of ps_cond takes it with ps_lock held.
- *   A txn slot's ts_lock is never held together with any other lock: the
- *   coordinator releases it before pushing onto a participant ring, and a
- *   participant releases its ps_lock before it touches a txn slot.
+ *   A waker takes a wk_lock alone, after releasing the slot's lock; only
+ *   a re-initialization of the condvar takes it with the slot's lock held
+ *   (ps_lock then ps_wake.wk_lock; ts_lock then ts_wake.wk_lock).
+ *   A txn slot's ts_lock is never held together with any other lock but
+ *   its own ts_wake.wk_lock: the coordinator releases it before pushing
+ *   onto a participant ring, and a participant releases its ps_lock
+ *   before it touches a txn slot.
  *   sh_sup_lock (supervisor identity) is never held with any other lock.
  *
  * Repair on EOWNERDEAD (every lock goes through dtc__lock()):
@@ -62,10 +66,10 @@
  *     ring is emptied: its requests' coordinators will time out and retry).
  *   - sh_reg_lock: re-validates every participant slot's state and name
  *     (an unterminated or invalid one is quarantined).
- *   - ps_wake_lock: the dead holder may have died inside
- *     pthread_cond_signal, holding the condvar's internal lock, so repair
- *     sets ps_cond_suspect: nobody signals ps_cond until the participant,
- *     between two waits (when nobody waits on it), re-initializes it.
+ *   - wk_lock: the dead holder may have died inside the signal, holding
+ *     the condvar's internal lock, so repair sets wk_suspect: nobody
+ *     signals that condvar until it is re-initialized, by a new owner or
+ *     by a waiter that finds no other sleeper before it waits.
  *   - sh_sup_lock: nothing to repair (single-field writes).
  *   A lock holder that dies is never a condvar waiter (a waiter has
  *   released the mutex), so repair leaves condvars alone: a live waiter may
@@ -89,10 +93,11 @@
 #include "dtc/dtc.h"
 
 #define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
-#define DTC_LAYOUT_VERSION 2u /* 2: ps_wake_lock, wake hand-off */
+#define DTC_LAYOUT_VERSION 2u /* 2: struct dtc_wake in every slot */
 #define DTC_CACHELINE 64
-/* A participant waits at most this long at a time, so a lost wake-up
- * (a pusher died before signalling, a suspect condvar) costs no more. */
+/* Nobody waits on a slot's condvar longer than this at a time, so a lost
+ * wake-up (a waker died before signalling, a suspect condvar) costs no
+ * more. */
 #define DTC_WAIT_SLICE_MS 200
 
 /* A format word folding every layout-affecting size (LMDB style): a build
@@ -100,6 +105,26 @@
 #define DTC_FORMAT_WORD                                                    \
     ((uint32_t)(sizeof(pthread_mutex_t) << 24 | sizeof(pthread_cond_t) << 16 \
                 | DTC_PAYLOAD_MAX << 4 | (sizeof(pid_t) & 0xf)))
+
+/* ---- wake-up hand-off (wake.c) ------------------------------------------ */
+
+/* One per slot, beside the slot's condvar; see "Waking a sleeper". */
+struct dtc_wake {
+    /* Held only around a signal of the slot's condvar by a waker that
+     * released the slot's lock, and around every re-initialization of the
+     * condvar (then with the slot's lock held: lock order 3). */
+    pthread_mutex_t wk_lock;
+    /* Under the slot's lock.  wk_sleepers: processes waiting on the
+     * condvar (written by the waiters; a dead one stays counted until the
+     * condvar is re-initialized).  wk_sent: a waker has claimed waking the
+     * current sleepers; cleared by a waiter when its wait returns.  Both
+     * cleared at re-initialization. */
+    uint32_t wk_sleepers;
+    uint32_t wk_sent;
+    /* Set under wk_lock by whoever repaired it (EOWNERDEAD); cleared when
+     * the condvar is re-initialized.  While set, nobody signals. */
+    _Atomic uint32_t wk_suspect;
+};
 
 /* ---- header -------------------------------------------------------------- */
 
@@ -179,11 +204,15 @@ struct dtc_txn_entry {
 #define DTC_TS_QUARANTINED 0x4u   /* damaged: never reused, reported */
 
 struct dtc_txn_slot {
-    /* ts_lock guards every field below; lock with dtc__lock(). */
+    /* ts_lock guards every field below but ts_wake's own wk_lock and
+     * wk_suspect; lock with dtc__lock(). */
     pthread_mutex_t ts_lock;
-    /* Waited on only by the slot's driver (ts_driver); re-initialized
-     * under ts_lock whenever the slot gets a new owner. Never destroyed. */
+    /* Waited on only by the slot's driver (ts_driver; see adopt() for a
+     * stalled owner waiting beside dtcd's finisher); signalled and
+     * re-initialized only under ts_wake.wk_lock, re-initialized whenever
+     * the slot gets a new owner.  Never destroyed. */
     pthread_cond_t ts_cond;
+    struct dtc_wake ts_wake;  /* ts_cond's wake-up hand-off */
     uint32_t ts_state;        /* dtc_txn_state; written last in an update */
     uint32_t ts_gen;          /* +1 each time the slot is (re)allocated */
     uint32_t ts_flags;        /* DTC_TS_* */
@@ -218,28 +247,17 @@ enum dtc_part_state {
 };
 
 struct dtc_part_slot {
-    /* ps_lock guards the ring, the counters and ps_cond.  ps_state,
+    /* ps_lock guards the ring, the counters, ps_cond's waits and ps_wake
+     * (but its own wk_lock and wk_suspect).  ps_state,
      * ps_gen, ps_name, ps_pid and ps_start change only with both
      * sh_reg_lock and ps_lock held, so either lock suffices to read them. */
     pthread_mutex_t ps_lock;
     /* Waited on only by the participant process (with ps_lock); signalled
-     * and re-initialized only under ps_wake_lock; re-initialized at every
-     * registration and reclaim, and by the participant itself when
+     * and re-initialized only under ps_wake.wk_lock; re-initialized at
+     * every registration and reclaim, and by the participant itself when
      * suspect.  Never destroyed. */
     pthread_cond_t ps_cond;
-    /* Held only around pthread_cond_signal(&ps_cond) by a pusher that
-     * released ps_lock, and around every re-initialization of ps_cond
-     * (then with ps_lock held: lock order 3).  See "Waking a participant". */
-    pthread_mutex_t ps_wake_lock;
-    /* Under ps_lock.  ps_sleeping: 1 while the participant waits on
-     * ps_cond (written by the participant only).  ps_wake_sent: set by the
-     * one pusher that took on waking this sleep, cleared by the
-     * participant when its wait returns.  Both cleared at re-init. */
-    uint32_t ps_sleeping;
-    uint32_t ps_wake_sent;
-    /* Set under ps_wake_lock by whoever repaired it (EOWNERDEAD); cleared
-     * when ps_cond is re-initialized.  While set, nobody signals ps_cond. */
-    _Atomic uint32_t ps_cond_suspect;
+    struct dtc_wake ps_wake;  /* ps_cond's wake-up hand-off */
     uint32_t ps_state;        /* enum dtc_part_state */
     uint32_t ps_gen;          /* +1 at every registration */
     char ps_name[DTC_NAME_MAX];

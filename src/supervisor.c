@@ -105,7 +105,7 @@ static void adopt(struct sup *s, uint32_t idx, struct dtc_txn_slot *ts, bool own
     bool owner_waiting = !owner_dead && ts->ts_driver != 0
                          && (pid_t)(ts->ts_driver >> 32) == ts->ts_owner_pid;
     if (!owner_waiting)
-        dtc__cond_init(&ts->ts_cond);
+        dtc__wake_renew(s->in, &ts->ts_wake, &ts->ts_cond);
     ts->ts_driver = f->token;
     ts->ts_flags |= DTC_TS_ADOPTED;
     dtc_txid id;

@@ -273,8 +273,8 @@ static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
             return DTC_OK;
         }
         ts->ts_deadline_ns = deadline;
-        dtc__cond_wait_until(r->in, &ts->ts_cond, &ts->ts_lock, dtc__txn_repair, ts,
-                             next < deadline ? next : deadline);
+        dtc__wake_wait(r->in, &ts->ts_wake, &ts->ts_cond, &ts->ts_lock, dtc__txn_repair, ts,
+                       next < deadline ? next : deadline);
     }
 }
 

@@ -306,18 +306,18 @@ START_TEST(wake_lock_owner_died)
     uint32_t idx, gen;
     ck_assert_int_eq(dtc__part_find(inst, "waker-test", &idx, &gen), DTC_OK);
     struct dtc_part_slot *ps = dtc__part(inst, idx);
-    die_holding(&ps->ps_wake_lock, &ps->ps_sleeping, 1);
-    dtc__part_wake(inst, ps); /* EOWNERDEAD: repaired, no signal */
-    ck_assert_uint_eq(atomic_load(&ps->ps_cond_suspect), 1);
-    dtc__part_wake(inst, ps); /* consistent again: no EOWNERDEAD, still suspect */
-    ck_assert_uint_eq(atomic_load(&ps->ps_cond_suspect), 1);
+    die_holding(&ps->ps_wake.wk_lock, NULL, 0);
+    dtc__wake_send(inst, &ps->ps_wake, &ps->ps_cond); /* EOWNERDEAD: repaired, no signal */
+    ck_assert_uint_eq(atomic_load(&ps->ps_wake.wk_suspect), 1);
+    dtc__wake_send(inst, &ps->ps_wake, &ps->ps_cond); /* consistent: still suspect */
+    ck_assert_uint_eq(atomic_load(&ps->ps_wake.wk_suspect), 1);
     dtc_participant_ops ops = {NULL, vote_yes, done_ok, done_ok, NULL, NULL};
     unsigned served = 9;
     ck_assert_int_eq(dtc_participant_serve_once(p, &ops, 30, &served), DTC_OK);
     ck_assert_uint_eq(served, 0);
-    ck_assert_uint_eq(atomic_load(&ps->ps_cond_suspect), 0); /* renewed before waiting */
-    ck_assert_uint_eq(ps->ps_sleeping, 0);
-    ck_assert_uint_eq(ps->ps_wake_sent, 0);
+    ck_assert_uint_eq(atomic_load(&ps->ps_wake.wk_suspect), 0); /* renewed before waiting */
+    ck_assert_uint_eq(ps->ps_wake.wk_sleepers, 0);
+    ck_assert_uint_eq(ps->ps_wake.wk_sent, 0);
     dtc_participant_unregister(&p);
 }
 END_TEST

@@ -3,7 +3,8 @@
  * child), each driving transactions from 8 threads at once through two
  * dtc-noop participants.  Every transaction must commit (DTC_ETXNFULL at
  * begin is retried), the shared counters must match what the threads
- * counted, and no slot may be left in use.
+ * counted, and no slot may be left in use.  And one process with as many
+ * threads as slots, which must never see the table full.
  */
 #include <check.h>
 #include <pthread.h>
@@ -19,6 +20,8 @@
 #define THREADS 8
 #define PER_THREAD 300
 #define DEADLINE_MS 40000
+#define SLOTS_THREADS 64 /* threads = slots test: dtcd --max-txns 64 */
+#define SLOTS_PER_THREAD 400
 
 struct tally {
     _Atomic uint64_t begun, committed, full_retries, failed;
@@ -30,6 +33,7 @@ struct worker {
     dtc_instance *in;
     struct tally *t;
     int64_t deadline;
+    int per_thread;
 };
 
 static void note_failure(struct tally *t, int step, dtc_result rc)
@@ -43,7 +47,7 @@ static void note_failure(struct tally *t, int step, dtc_result rc)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    for (int i = 0; i < PER_THREAD && h_now_ms() < w->deadline; i++) {
+    for (int i = 0; i < w->per_thread && h_now_ms() < w->deadline; i++) {
         dtc_txid id;
         dtc_result rc;
         while ((rc = dtc_begin_transaction(w->in, NULL, &id)) == DTC_ETXNFULL
@@ -71,22 +75,28 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Runs THREADS workers on a fresh handle; 0 if every thread ran. */
-static int run_workers(struct tally *t)
+/* Runs n workers of per_thread txns each on a fresh handle; 0 if every
+ * thread ran. */
+static int run_workers_n(struct tally *t, int n, int per_thread)
 {
     dtc_instance *in;
     if (dtc_open(h_instance(), &in) != DTC_OK)
         return -1;
-    pthread_t th[THREADS];
-    struct worker w = {in, t, h_now_ms() + DEADLINE_MS};
+    pthread_t th[SLOTS_THREADS];
+    struct worker w = {in, t, h_now_ms() + DEADLINE_MS, per_thread};
     int started = 0;
-    for (; started < THREADS; started++)
+    for (; started < n; started++)
         if (pthread_create(&th[started], NULL, worker_main, &w) != 0)
             break;
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     dtc_close(&in);
-    return started == THREADS ? 0 : -1;
+    return started == n ? 0 : -1;
+}
+
+static int run_workers(struct tally *t)
+{
+    return run_workers_n(t, THREADS, PER_THREAD);
 }
 
 static void teardown(void)
@@ -146,6 +156,28 @@ START_TEST(test_concurrency_two_processes_eight_threads)
 }
 END_TEST
 
+/* As many threads as transaction slots (dtcd --max-txns 64): a thread
+ * that just freed its slot always has one, so begin never reports the
+ * table full (it did, when the next begin scanned from the slot after
+ * its own and the slots freed under its scan were taken by others). */
+START_TEST(test_concurrency_threads_equal_slots)
+{
+    h_init("conc-full");
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--max-txns", "64", NULL}), 0);
+    ck_assert_int_gt(h_start_noop("c1", NULL), 0);
+    ck_assert_int_gt(h_start_noop("c2", NULL), 0);
+    struct tally t;
+    memset(&t, 0, sizeof t);
+    ck_assert_int_eq(run_workers_n(&t, SLOTS_THREADS, SLOTS_PER_THREAD), 0);
+    ck_assert_msg(t.failed == 0, "%llu failures, first %s at step %d",
+                  (unsigned long long)t.failed, dtc_result_name((dtc_result)t.first_error),
+                  t.first_step);
+    ck_assert_uint_eq(t.committed, (uint64_t)SLOTS_THREADS * SLOTS_PER_THREAD);
+    ck_assert_msg(t.full_retries == 0, "begin reported DTC_ETXNFULL %llu times",
+                  (unsigned long long)t.full_retries);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("concurrency");
@@ -153,6 +185,7 @@ int main(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_concurrency_two_processes_eight_threads);
+    tcase_add_test(tc, test_concurrency_threads_equal_slots);
     suite_add_tcase(s, tc);
     return h_run_suite(s);
 }

@@ -451,7 +451,7 @@ static uint32_t forge_part(dtc_instance *in, const char *name, pid_t pid, uint64
     ps->ps_gen++;
     ps->ps_head = ps->ps_tail = 0;
     ps->ps_served = 0;
-    dtc__cond_init(&ps->ps_cond);
+    dtc__wake_renew(in, &ps->ps_wake, &ps->ps_cond);
     ps->ps_state = DTC_PS_LIVE;
     *gen = ps->ps_gen;
     dtc__unlock(&ps->ps_lock);
@@ -580,7 +580,7 @@ static uint32_t forge_txn(dtc_instance *in, dtc_txn_state st, pid_t pid, uint64_
     snprintf(e->te_name, sizeof e->te_name, "%s", name);
     memcpy(e->te_payload, "x", 2);
     e->te_payload_len = 1;
-    dtc__cond_init(&ts->ts_cond);
+    dtc__wake_renew(in, &ts->ts_wake, &ts->ts_cond);
     ts->ts_state = st;
     dtc__unlock(&ts->ts_lock);
     return idx;

@@ -263,16 +263,13 @@ typedef struct dtc_participant dtc_participant;
  * holds the name; a dead holder's slot is reclaimed first. */
 dtc_result dtc_participant_register(dtc_instance *inst, const char *name,
                                     dtc_participant **out);
-/* Puts the calling thread under SCHED_BATCH, once per thread; serving
- * does it on its first batch.  Woken by a push, a batch-scheduled
- * participant does not preempt the coordinator that pushed, which goes on
- * pushing while more requests queue up: each wake-up serves a larger
- * batch.  DTC_PARTICIPANT_SCHED=other in the environment keeps the
- * thread's policy.  Returns 1 if the thread runs under SCHED_BATCH. */
-int dtc_participant_sched_batch(void);
 /* Waits up to timeout_ms for requests and serves every pending one as one
  * batch.  *served (may be NULL) receives how many were served.  Errors as
- * for dtc_participant_serve. */
+ * for dtc_participant_serve.  While several coordinators keep the
+ * participant busy, the serving thread runs under SCHED_BATCH and yields
+ * once after each wake-up, so that each wake-up serves a larger batch;
+ * idle or fed by one coordinator it runs under SCHED_OTHER, as started.
+ * DTC_PARTICIPANT_SCHED=other in the environment turns this off. */
 dtc_result dtc_participant_serve_once(dtc_participant *p,
                                       const dtc_participant_ops *ops,
                                       int timeout_ms, unsigned *served);

@@ -11,13 +11,16 @@
  * N=3, C=16), the one the issue's target is stated against.
  *
  * The wake variant (mode floor-wake) uses dtc's own wake-up scheme
- * instead: participants run under SCHED_BATCH and are signalled after the
- * ring's unlock, only when asleep and not yet signalled (dtc adds a wake
- * lock there, to keep the signal apart from condvar re-initialization,
- * which the floor never does).  Every wait is a bounded timedwait.
+ * instead: participants pace themselves as dtc's do (src/pace.c: busy,
+ * SCHED_BATCH and one yield after a wake-up); participants and
+ * coordinators are signalled after the slot's unlock, only when asleep
+ * and not yet signalled (dtc adds a wake lock there, to keep the signal
+ * apart from condvar re-initialization, which the floor never does).
+ * Every wait is a bounded timedwait.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +29,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "dtc/dtc.h"
+#include "internal.h"
 
 #define RING 2048 /* >= 2 * BENCH_MAX_COORDS: ENLIST and one request each */
 #define WAIT_NS 5000000000LL
@@ -45,6 +48,7 @@ struct fl_coord {
     pthread_cond_t cv;
     uint32_t pending;
     uint32_t enlisted;        /* ENLIST messages recorded (floor-enlist) */
+    uint32_t sleeping, wake_sent; /* wake variant: as in struct dtc_wake */
 } __attribute__((aligned(64)));
 
 struct bench_floor {
@@ -89,29 +93,44 @@ static int wait_until(pthread_cond_t *cv, pthread_mutex_t *m, int64_t abs_ns)
 static void part_loop(struct bench_floor *f, struct fl_part *p)
 {
     uint16_t batch[RING];
-    if (f->wake)
-        dtc_participant_sched_batch(); /* as dtc's participants */
+    struct dtc__pace pace = {0}; /* wake variant: as dtc's participants */
     for (;;) {
         lock(&p->m);
+        int slept = 0;
         while (p->head == p->tail && !p->stop) {
             p->sleeping = 1;
             wait_until(&p->cv, &p->m, bench_now_ns() + 200000000);
             p->sleeping = p->wake_sent = 0;
+            slept = 1;
         }
-        uint32_t n = 0;
-        for (; p->head != p->tail; p->head++)
-            batch[n++] = p->ring[p->head % RING];
+        if (slept && dtc__pace_yield(&pace)) { /* as dtc's take() */
+            pthread_mutex_unlock(&p->m);
+            sched_yield();
+            lock(&p->m);
+        }
+        uint32_t n = 0, answers = 0;
+        for (; p->head != p->tail; p->head++) {
+            batch[n] = p->ring[p->head % RING];
+            answers += !(batch[n++] & ENLIST_BIT);
+        }
+        if (n > 0 && f->wake)
+            dtc__pace_after_batch(&pace, answers);
         int stop = (int)p->stop;
         pthread_mutex_unlock(&p->m);
         for (uint32_t k = 0; k < n; k++) {
             uint16_t ci = batch[k] & (uint16_t)~ENLIST_BIT;
             struct fl_coord *c = &f->coords[ci < f->ncoords ? ci : 0];
             lock(&c->m);
+            int after = 0;
             if (batch[k] & ENLIST_BIT)
                 c->enlisted++; /* recorded, not answered */
-            else if (c->pending > 0 && --c->pending == 0)
+            else if (c->pending > 0 && --c->pending == 0 && !f->wake)
                 pthread_cond_signal(&c->cv); /* under the lock */
+            else if (c->pending == 0 && c->sleeping && !c->wake_sent)
+                after = c->wake_sent = 1;
             pthread_mutex_unlock(&c->m);
+            if (after)
+                pthread_cond_signal(&c->cv);
         }
         if (stop)
             _exit(0);
@@ -149,9 +168,12 @@ static int phase(struct bench_floor *f, int ci)
     int64_t deadline = bench_now_ns() + WAIT_NS;
     int rc = 0;
     lock(&c->m);
-    while (c->pending > 0 && rc == 0)
+    while (c->pending > 0 && rc == 0) {
+        c->sleeping = 1;
         if (wait_until(&c->cv, &c->m, deadline) == ETIMEDOUT)
             rc = c->pending > 0 ? -1 : 0;
+        c->sleeping = c->wake_sent = 0;
+    }
     pthread_mutex_unlock(&c->m);
     return rc;
 }

@@ -1,0 +1,69 @@
+/*
+ * wake.c - the wake-up hand-off of a slot's condvar (struct dtc_wake in
+ * shm.h; the protocol is written there, under "Waking a sleeper").
+ *
+ * A waiter counts itself in wk_sleepers (slot lock held) and waits at
+ * most DTC_WAIT_SLICE_MS at a time.  The one waker that finds sleepers
+ * and nobody signalling yet claims the wake-up (slot lock held) and sends
+ * it after releasing the slot lock, holding wk_lock: the woken process
+ * then finds the slot lock free instead of blocking on it.  wk_lock keeps
+ * that late signal apart from every re-initialization of the condvar.
+ */
+#include "internal.h"
+
+/* wk_lock's holder died, maybe inside pthread_cond_broadcast holding the
+ * condvar's internal lock: nobody signals until it is re-initialized. */
+static int wake_repair(dtc_instance *in, void *obj)
+{
+    struct dtc_wake *w = obj;
+    (void)in;
+    atomic_store(&w->wk_suspect, 1);
+    dtc_log(DTC_LOG_WARN, "repair", NULL, NULL, "what=wake_lock action=condvar_suspect");
+    return 0;
+}
+
+bool dtc__wake_claim(struct dtc_wake *w)
+{
+    if (w->wk_sleepers == 0 || w->wk_sent)
+        return false;
+    w->wk_sent = 1;
+    return true;
+}
+
+void dtc__wake_send(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c)
+{
+    if (dtc__lock(in, &w->wk_lock, wake_repair, w) != DTC_OK)
+        return; /* unrecoverable: the sleeper's wait slice wakes it */
+    dtc__fault("lock.wake");
+    if (!atomic_load(&w->wk_suspect))
+        pthread_cond_broadcast(c); /* one waiter, but see adopt() */
+    dtc__unlock(&w->wk_lock);
+}
+
+void dtc__wake_renew(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c)
+{
+    if (dtc__lock(in, &w->wk_lock, wake_repair, w) != DTC_OK) {
+        /* unrecoverable: nobody can hold it, so a fresh one is safe */
+        dtc__mutex_init(&w->wk_lock);
+        dtc__lock(in, &w->wk_lock, NULL, NULL);
+    }
+    dtc__cond_init(c);
+    w->wk_sleepers = 0;
+    w->wk_sent = 0;
+    atomic_store(&w->wk_suspect, 0);
+    dtc__unlock(&w->wk_lock);
+}
+
+int dtc__wake_wait(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c, pthread_mutex_t *m,
+                   dtc__repair_fn repair, void *obj, int64_t abs_ns)
+{
+    if (atomic_load(&w->wk_suspect) && w->wk_sleepers == 0)
+        dtc__wake_renew(in, w, c); /* nobody waits on it: we are awake */
+    int64_t slice = dtc__now_ns() + (int64_t)DTC_WAIT_SLICE_MS * 1000000;
+    w->wk_sleepers++;
+    int rc = dtc__cond_wait_until(in, c, m, repair, obj, slice < abs_ns ? slice : abs_ns);
+    if (w->wk_sleepers > 0)
+        w->wk_sleepers--;
+    w->wk_sent = 0;
+    return rc;
+}
