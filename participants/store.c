@@ -2,8 +2,11 @@
  * store.c - the store's record and transaction model: optimistic reads at
  * enlist, checks and holds at prepare, apply at commit, release or
  * compensation at rollback, and the payload-parsing helpers services use.
- * Every state change is logged (store__append) before memory changes, so
- * a failed write leaves memory as it was.  See store.h.
+ * Every state change is logged (store__append) before memory changes.
+ * Lines are buffered until store_flush, which the service calls before
+ * any answer of the batch is visible: a failed write or fsync fails the
+ * whole batch and stops the service, whose restart reloads the file as
+ * it was.  See store.h.
  */
 #include <ctype.h>
 #include <errno.h>

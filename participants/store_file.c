@@ -1,6 +1,7 @@
 /*
  * store_file.c - the store's state file DATA_DIR/NAME.state: loading and
- * replaying it, appending log lines, the group-commit fsync, compaction
+ * replaying it, appending log lines (buffered, one write per flush), the
+ * group-commit fsync, compaction
  * (write NAME.state.tmp, fsync, rename, fsync the directory) and dump.
  * Format: see store.h.  A torn last line (no newline: a crash mid-append)
  * is cut off with a warning; any other bad line refuses the load with its
@@ -23,6 +24,22 @@
 
 /* ---- appending ----------------------------------------------------------- */
 
+/* Writes the buffered lines out (one write(2)). */
+static int drain(store *st, char *why)
+{
+    if (st->st_wlen == 0)
+        return 0;
+    ssize_t w = write(st->st_fd, st->st_wbuf, st->st_wlen);
+    if (w != (ssize_t)st->st_wlen) {
+        /* A partial line would corrupt the middle of the log: stop here. */
+        WHY("state file write failed: %s", w < 0 ? strerror(errno) : "short write");
+        st->st_failed = 1;
+        return -1;
+    }
+    st->st_wlen = 0;
+    return 0;
+}
+
 int store__append(store *st, char *why, const char *fmt, ...)
 {
     char line[LINE_MAX_LEN];
@@ -34,14 +51,15 @@ int store__append(store *st, char *why, const char *fmt, ...)
         WHY("cannot log to the state file (read-only or line too long)");
         return -1;
     }
-    line[n++] = '\n';
-    ssize_t w = write(st->st_fd, line, (size_t)n);
-    if (w != n) {
-        /* A partial line would corrupt the middle of the log: stop here. */
-        WHY("state file write failed: %s", w < 0 ? strerror(errno) : "short write");
-        st->st_failed = 1;
+    if (st->st_failed) {
+        WHY("state file write failed earlier; restart the participant");
         return -1;
     }
+    line[n++] = '\n';
+    if (st->st_wlen + (size_t)n > sizeof st->st_wbuf && drain(st, why) != 0)
+        return -1;
+    memcpy(st->st_wbuf + st->st_wlen, line, (size_t)n);
+    st->st_wlen += (size_t)n;
     st->st_dirty = 1;
     st->st_log_lines++;
     return 0;
@@ -335,6 +353,8 @@ int store_compact(store *st, char *why)
         WHY("store is failed or read-only");
         return -1;
     }
+    if (drain(st, why) != 0) /* the old file stays complete if we fail */
+        return -1;
     if ((f = fopen(st->st_tmp, "w")) == NULL) {
         WHY("cannot create %s: %s", st->st_tmp, strerror(errno));
         return -1;
@@ -382,6 +402,8 @@ int store_flush(store *st, char *why)
         WHY("state file write failed earlier; restart the participant");
         return -1;
     }
+    if (drain(st, why) != 0)
+        return -1;
     if (st->st_dirty) {
         if (!st->st_no_fsync && fsync(st->st_fd) != 0) {
             /* The kernel may have dropped the dirty pages: never retry. */

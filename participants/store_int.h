@@ -48,6 +48,9 @@ struct store {
     int st_fd;                  /* append writer; -1 when read-only */
     int st_lock_fd;             /* flock on NAME.lock; -1 when read-only */
     int st_dirty;               /* appended since the last fsync */
+    char st_wbuf[16384];        /* appended lines not yet written: one
+                                   write(2) per batch, at flush */
+    size_t st_wlen;
     int st_no_fsync;            /* STORE_NO_FSYNC: survives a process crash,
                                    not a power cut */
     int st_failed;              /* a write or fsync failed: refuse all */
@@ -76,7 +79,8 @@ int store__compensate(store *st, store_led *ld, int log, char *why);
 int store__seed(store *st, const char *const *seeds, size_t n, char *why);
 void store__free_all(store *st);
 
-/* store_file.c: appends one log line (no fsync); -1 marks the store failed. */
+/* store_file.c: appends one log line (buffered: written and fsynced by
+ * store_flush); -1 marks the store failed. */
 int store__append(store *st, char *why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -10,7 +10,7 @@
  *                 coord.mid_commit:k (after sending k commits),
  *                 coord.mid_rollback:k (after sending k rollbacks)
  *   participant:  part.enlist (work step done, not published),
- *                 part.before_vote (prepared and persisted, vote unsent),
+ *                 part.before_vote (prepared, not yet flushed, vote unsent),
  *                 part.after_vote (votes published, ring not advanced),
  *                 part.after_commit_apply (applied and flushed, no ack),
  *                 part.rollback (a rollback request in hand)

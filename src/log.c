@@ -6,6 +6,7 @@
  * so lines of concurrent processes never interleave.  Level from $DTC_LOG.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,6 +21,28 @@
 static _Atomic int log_level = DTC_LOG_WARN;
 static _Atomic int log_fd = 2;
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+/* Our pid, without a getpid(2) per line (glibc no longer caches it); a
+ * forked child refreshes it. */
+static _Atomic pid_t log_pid;
+static pthread_once_t log_pid_once = PTHREAD_ONCE_INIT;
+
+static void pid_refresh(void)
+{
+    atomic_store(&log_pid, getpid());
+}
+
+static void pid_setup(void)
+{
+    pid_refresh();
+    pthread_atfork(NULL, NULL, pid_refresh);
+}
+
+static pid_t my_pid(void)
+{
+    pthread_once(&log_pid_once, pid_setup);
+    return atomic_load_explicit(&log_pid, memory_order_relaxed);
+}
 
 void dtc_log_init(dtc_log_level dflt)
 {
@@ -99,7 +122,7 @@ void dtc_log(dtc_log_level lvl, const char *event, const dtc_txid *txid,
                      "ts=%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ level=%s pid=%d event=%s",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                      tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000,
-                     level_names[lvl & 3], (int)getpid(), event);
+                     level_names[lvl & 3], (int)my_pid(), event);
     if (txid != NULL && n < (int)sizeof line) {
         char s[DTC_TXID_STRLEN];
         dtc_txid_format(txid, s);

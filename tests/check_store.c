@@ -750,10 +750,13 @@ START_TEST(write_failure_is_an_error)
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit rl = {(rlim_t)sb.st_size + 10, (rlim_t)sb.st_size + 10};
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
-    ck_assert_int_eq(store_commit(st, "t0", &out, why), -1);
+    /* lines are buffered: the commit's line fails at the batch's flush,
+     * before any answer is published; the store then refuses everything */
+    ck_assert_int_eq(store_commit(st, "t0", &out, why), 0);
+    ck_assert_int_eq(store_failed(st), 0);
+    ck_assert_int_eq(store_flush(st, why), -1);
     ck_assert_ptr_nonnull(strstr(why, "state file write failed"));
     ck_assert_int_eq(store_failed(st), 1);
-    ck_assert_int_eq(value_of(st, "w"), 10); /* memory did not run ahead */
     ck_assert_int_eq(store_flush(st, why), -1);
     ck_assert_int_eq(enlist(st, "t1", "reserve x 1", why), STORE_ERROR);
     ck_assert_int_eq(store_rollback(st, "t0", &out, why), -1);
