@@ -79,7 +79,9 @@ static dtc_entry_status vote_status(dtc_vote v)
     return v == DTC_VOTE_YES ? DTC_ENTRY_YES : v == DTC_VOTE_NO ? DTC_ENTRY_NO : DTC_ENTRY_ERROR;
 }
 
-/* Publishes an enlist step's outcome at once: it promises nothing. */
+/* Publishes an enlist step's outcome at once: it promises nothing.  Only
+ * a no, an error or a reason is worth the slot's lock: the prepare looks
+ * for a no or an error, status reports show the reason. */
 static void publish_enlist(dtc_participant *p, struct dtc__work *w)
 {
     struct dtc_txn_slot *ts = slot_of(p->in, &w->rq);
@@ -240,8 +242,8 @@ dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_
             continue;
         run(ops, w);
         commits |= w->rq.rq_op == DTC_OP_COMMIT;
-        if (w->rq.rq_op == DTC_OP_ENLIST)
-            publish_enlist(p, w);
+        if (w->rq.rq_op == DTC_OP_ENLIST && (w->answer != DTC_ENTRY_YES || w->reason[0]))
+            publish_enlist(p, w); /* a plain yes: nothing anyone reads changes */
     }
     bool flushed = n == 0 || ops->flush == NULL || ops->flush(ops->ctx) == 0;
     dtc__log_batch(false); /* logged before any answer is visible */

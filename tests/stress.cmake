@@ -2,7 +2,7 @@
 # tests/CMakeLists.txt).  Each run uses its own
 # instance name and mktemp -d data directory, so ctest -j is safe.
 #   stress_short        10 s, 4 clients, no chaos
-#   stress_chaos        20 s, 4 clients, chaos (~40 s with the drain/check)
+#   stress_chaos        30 s, 4 clients, chaos (~35 s with the drain/check)
 #   stress_chaos_long   5 min chaos run, only with -DDTC_LONG_TESTS=ON
 # A failing run prints its seed and keeps its data directory.
 find_program(DTC_BASH bash)
@@ -19,7 +19,7 @@ add_test(NAME stress_short
 set_tests_properties(stress_short PROPERTIES TIMEOUT 120)
 
 add_test(NAME stress_chaos
-         COMMAND ${DTC_BASH} ${DTC_STRESS} --chaos --seconds 20 --clients 4
+         COMMAND ${DTC_BASH} ${DTC_STRESS} --chaos --seconds 30 --clients 4
                  ${DTC_STRESS_BIN})
 set_tests_properties(stress_chaos PROPERTIES TIMEOUT 150)
 

@@ -39,7 +39,7 @@ struct fl_part {
     pthread_mutex_t m;
     pthread_cond_t cv;
     uint32_t head, tail, stop;
-    uint32_t sleeping, wake_sent; /* wake variant: as ps_sleeping, ps_wake_sent */
+    uint32_t sleeping, wake_sent; /* wake variant: as in struct dtc_wake */
     uint16_t ring[RING];      /* coordinator index (| ENLIST_BIT) */
 } __attribute__((aligned(64)));
 
@@ -124,10 +124,12 @@ static void part_loop(struct bench_floor *f, struct fl_part *p)
             int after = 0;
             if (batch[k] & ENLIST_BIT)
                 c->enlisted++; /* recorded, not answered */
-            else if (c->pending > 0 && --c->pending == 0 && !f->wake)
-                pthread_cond_signal(&c->cv); /* under the lock */
-            else if (c->pending == 0 && c->sleeping && !c->wake_sent)
-                after = c->wake_sent = 1;
+            else if (c->pending > 0 && --c->pending == 0) {
+                if (!f->wake)
+                    pthread_cond_signal(&c->cv); /* under the lock */
+                else if (c->sleeping && !c->wake_sent)
+                    after = c->wake_sent = 1;
+            }
             pthread_mutex_unlock(&c->m);
             if (after)
                 pthread_cond_signal(&c->cv);
