@@ -31,7 +31,6 @@ struct dtc_instance {
     uint64_t start_time;  /* this process's /proc start time */
 };
 
-/* A registered participant (process-local handle). */
 /* pace.c: how a serving thread schedules itself.  Busy (several
  * coordinators feed it: a batch answered two or more requests, within the
  * last DTC_PACE_HOLD batches), it runs under SCHED_BATCH and yields once
@@ -39,15 +38,17 @@ struct dtc_instance {
  * SCHED_OTHER.  Zero-initialized; one per serving thread. */
 struct dtc__pace {
     int score;     /* batches left before busy ends */
-    int policy;    /* the policy we set, -1 none yet */
+    int policy;    /* the policy the thread has (SCHED_OTHER at first) */
     int managed;   /* 0 unknown, 1 we manage it, 2 hands off */
 };
 #define DTC_PACE_HOLD 8
-/* After a batch that answered `answers` requests (enlists excluded). */
+/* After every serve: `answers` requests answered (enlists excluded; 0
+ * when the wait timed out empty, which counts as idle). */
 void dtc__pace_after_batch(struct dtc__pace *pc, long answers);
 /* Whether to yield once after a wake-up. */
 bool dtc__pace_yield(const struct dtc__pace *pc);
 
+/* A registered participant (process-local handle). */
 struct dtc_participant {
     dtc_instance *in;
     uint32_t idx, gen;          /* our slot and its generation */

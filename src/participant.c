@@ -158,7 +158,7 @@ static long take(dtc_participant *p, int64_t deadline, bool yield)
                        deadline);
         slept = true;
     }
-    if (slept && yield) {
+    if (slept && yield && ps->ps_head != ps->ps_tail) {
         dtc__unlock(&ps->ps_lock);
         sched_yield();
         if (dtc__part_lock(in, ps) != DTC_OK)
@@ -208,8 +208,7 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
             stale_yes = true;
         }
     }
-    if (n > 0)
-        dtc__pace_after_batch(&p->pace, answers);
+    dtc__pace_after_batch(&p->pace, answers); /* n == 0: an idle wait */
     if (votes)
         dtc__fault("part.after_vote");
     if (stale_yes && ops->flush != NULL)

@@ -18,10 +18,10 @@
  * begin to the end of commit/rollback.  To ask participant P something it
  * writes the request into the slot's entry (under the txn lock), then
  * pushes (txn index, txn generation, entry, op) onto P's ring (under P's
- * lock) and signals P's condvar.  P, the only waiter on its condvar, takes
+ * lock) and wakes P (see below).  P, the only waiter on its condvar, takes
  * every pending request as one batch, runs its callbacks, calls flush
  * (one fsync), then writes each answer into the txn entry (under the txn
- * lock) and signals the txn condvar when the last awaited answer arrives.
+ * lock) and wakes the coordinator when the last awaited answer arrives.
  * The coordinator is the only waiter on its txn condvar.  Every wait is a
  * pthread_cond_timedwait on CLOCK_MONOTONIC.
  *

@@ -6,6 +6,7 @@
  * tests can kill processes holding locks on purpose.
  */
 #include <check.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,6 +323,27 @@ START_TEST(wake_lock_owner_died)
 }
 END_TEST
 
+/* A busy participant that goes idle (its waits time out empty) returns
+ * to SCHED_OTHER and stops yielding within DTC_PACE_HOLD serves.  (It
+ * stayed under SCHED_BATCH while idle when only non-empty batches
+ * counted.) */
+START_TEST(pace_idle_returns_to_other)
+{
+    dtc_participant *p;
+    ck_assert_int_eq(dtc_participant_register(inst, "pace-test", &p), DTC_OK);
+    ck_assert_int_eq(sched_getscheduler(0), SCHED_OTHER);
+    dtc__pace_after_batch(&p->pace, 2); /* a busy batch */
+    ck_assert_int_eq(sched_getscheduler(0), SCHED_BATCH);
+    ck_assert(dtc__pace_yield(&p->pace));
+    dtc_participant_ops ops = {NULL, vote_yes, done_ok, done_ok, NULL, NULL};
+    for (int i = 0; i < DTC_PACE_HOLD; i++)
+        ck_assert_int_eq(dtc_participant_serve_once(p, &ops, 5, NULL), DTC_OK);
+    ck_assert_int_eq(sched_getscheduler(0), SCHED_OTHER);
+    ck_assert(!dtc__pace_yield(&p->pace));
+    dtc_participant_unregister(&p);
+}
+END_TEST
+
 START_TEST(begin_refused_on_shutdown)
 {
     dtc_txid id;
@@ -403,6 +425,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, lock_owner_died_repaired);
     tcase_add_test(seg, lock_owner_died_quarantine);
     tcase_add_test(seg, wake_lock_owner_died);
+    tcase_add_test(seg, pace_idle_returns_to_other);
     tcase_add_test(seg, begin_refused_on_shutdown);
     tcase_add_test(seg, empty_transaction_commits);
     suite_add_tcase(s, seg);

@@ -103,7 +103,7 @@ static void part_loop(struct bench_floor *f, struct fl_part *p)
             p->sleeping = p->wake_sent = 0;
             slept = 1;
         }
-        if (slept && dtc__pace_yield(&pace)) { /* as dtc's take() */
+        if (slept && dtc__pace_yield(&pace) && p->head != p->tail) { /* as dtc's take() */
             pthread_mutex_unlock(&p->m);
             sched_yield();
             lock(&p->m);
@@ -113,7 +113,7 @@ static void part_loop(struct bench_floor *f, struct fl_part *p)
             batch[n] = p->ring[p->head % RING];
             answers += !(batch[n++] & ENLIST_BIT);
         }
-        if (n > 0 && f->wake)
+        if (f->wake) /* n == 0: an idle wait, as in dtc */
             dtc__pace_after_batch(&pace, answers);
         int stop = (int)p->stop;
         pthread_mutex_unlock(&p->m);

@@ -1,7 +1,8 @@
 /*
  * grid.c - runs the grid.  For each N: start the floor's participants
- * (both variants) and the dtc-noop ones, and for each C alternate floor and noop runs (so
- * that noise from other work on the machine hits both alike); then the
+ * (both variants) and the dtc-noop ones, and for each C alternate floor
+ * and noop runs (so that noise from other work on the machine hits both
+ * alike); then the
  * services modes for that N, compared with the floor measured just
  * before.  Each cell runs --repeat times; the row is the median run by
  * throughput.  dtc rows are cross-checked against dtcd's committed
