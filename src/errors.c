@@ -36,6 +36,8 @@ static const struct {
     [DTC_ETOOBIG] = {"DTC_ETOOBIG", "name, payload or reason too long"},
     [DTC_EEXIST] = {"DTC_EEXIST", "a supervisor already runs this instance"},
     [DTC_ESYS] = {"DTC_ESYS", "system call failed"},
+    [DTC_ERECOVERING] = {"DTC_ERECOVERING", "dtcd is still replaying its decision log"},
+    [DTC_ELOG] = {"DTC_ELOG", "the decision log cannot be written or read"},
 };
 
 const char *dtc_strerror(dtc_result rc)

@@ -53,6 +53,8 @@ typedef enum dtc_result {
     DTC_ETOOBIG,       /* name, payload or reason too long */
     DTC_EEXIST,        /* a supervisor already runs this instance */
     DTC_ESYS,          /* a system call failed (see errno / the log) */
+    DTC_ERECOVERING,   /* dtcd is replaying its decision log: ask again */
+    DTC_ELOG,          /* the decision log cannot be written or read */
     DTC_RESULT_COUNT
 } dtc_result;
 
@@ -224,6 +226,37 @@ dtc_result dtc_resolve_transaction(dtc_instance *inst, const dtc_txid *id, int c
 dtc_result dtc_transaction_status(dtc_instance *inst, const dtc_txid *id,
                                   dtc_txn_info *out);
 
+/* How a transaction ended, or that it has not. */
+typedef enum dtc_outcome_kind {
+    DTC_OUTCOME_IN_FLIGHT = 0, /* in a slot, not yet ended */
+    DTC_OUTCOME_COMMITTED,     /* every participant committed */
+    DTC_OUTCOME_ABORTED,       /* rolled back everywhere (or presumed) */
+    DTC_OUTCOME_HEURISTIC,     /* mixed: waits for an operator */
+    DTC_OUTCOME_COUNT
+} dtc_outcome_kind;
+
+/* "in-flight", "committed", "aborted", "heuristic". */
+const char *dtc_outcome_name(dtc_outcome_kind k);
+
+typedef struct dtc_outcome {
+    dtc_outcome_kind kind;
+    dtc_result result;   /* what the coordinator was told: DTC_OK when
+                            committed, else why not (DTC_EREFUSED, ...) */
+    int from_log;        /* 1: read from the decision log (slot gone) */
+    int64_t end_unix_ms; /* wall clock of the end record, 0 if in flight */
+    dtc_txn_info info;   /* state, and every participant's last status
+                            and reason (owner_pid, age_ms: 0 from the log) */
+} dtc_outcome;
+
+/* The outcome of any transaction of the instance's recent history: from
+ * its slot while one holds it, else from the decision log (the last
+ * DTC_DLOG_HISTORY_MIN transactions at least; README "Decision log").
+ * DTC_ENOTFOUND for an id never decided here or aged out: presumed
+ * aborted.  DTC_ERECOVERING while dtcd replays the log after a restart
+ * (ask again: only a recovered instance may answer "not found"). */
+dtc_result dtc_transaction_outcome(dtc_instance *inst, const dtc_txid *id,
+                                   dtc_outcome *out);
+
 /* ---- participant API --------------------------------------------------- */
 
 typedef enum dtc_vote {
@@ -286,6 +319,14 @@ dtc_result dtc_participant_serve(dtc_participant *p,
  * (presumed abort: roll it back).  Never decide a prepared transaction
  * alone otherwise. */
 dtc_result dtc_participant_in_doubt(dtc_participant *p, const dtc_txid *id);
+/* What a restarted participant does with a transaction it holds
+ * prepared: *kind says COMMITTED (commit it), ABORTED (roll it back:
+ * also for an id the instance never decided, presumed abort), IN_FLIGHT
+ * or HEURISTIC (keep it prepared: its outcome will be delivered).
+ * DTC_ERECOVERING: dtcd has not finished replaying its decision log, so
+ * nothing may be presumed yet; keep it and ask again. */
+dtc_result dtc_participant_outcome(dtc_participant *p, const dtc_txid *id,
+                                   dtc_outcome_kind *kind);
 /* Frees the slot; pending requests are failed as from a dead process. */
 void dtc_participant_unregister(dtc_participant **p);
 
@@ -328,8 +369,21 @@ dtc_result dtc_list_transactions(dtc_instance *inst, dtc_txn_info *arr,
 
 /* ---- supervisor -------------------------------------------------------- */
 
+/* The decision log's defaults (README "Decision log"). */
+#define DTC_DLOG_FILE_MB 16       /* one preallocated log file */
+#define DTC_DLOG_FILES 8          /* files kept: the history and live set */
+#define DTC_DLOG_HISTORY_MIN 100000 /* outcomes answerable, at least */
+
 typedef struct dtc_supervisor_config {
     const char *instance;   /* NULL: $DTC_INSTANCE or "default" */
+    /* Decision log directory.  NULL: $DTC_DATA_DIR, else /var/lib/dtc/
+     * INSTANCE for root, else $XDG_STATE_HOME (or ~/.local/state)/dtc/
+     * INSTANCE.  Created 0700 (0770 with group_access). */
+    const char *data_dir;
+    int no_decision_log;    /* 1: no log at all (benchmarks: a reboot
+                               breaks atomicity) */
+    uint32_t log_file_mb;   /* default DTC_DLOG_FILE_MB */
+    uint32_t log_files;     /* default DTC_DLOG_FILES */
     dtc_limits limits;
     int group_access;       /* create the segment 0660 instead of 0600 */
     uint32_t tick_ms;       /* loop period, default 50 */

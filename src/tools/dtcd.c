@@ -22,11 +22,16 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: dtcd [--instance NAME] [--log-file PATH] [--group]\n"
+            "usage: dtcd [--instance NAME] [--data-dir DIR] [--log-file PATH] [--group]\n"
             "            [--max-txns N] [--max-parts N] [--max-participants N]\n"
             "            [--tick-ms N] [--orphan-timeout-ms N] [--shutdown-grace-ms N]\n"
+            "            [--dlog-file-mb N] [--dlog-files N] [--no-decision-log]\n"
             "Creates the shared-memory segment of instance NAME ($DTC_INSTANCE or\n"
             "\"default\"), supervises it in the foreground, removes it on SIGTERM.\n"
+            "The decision log lives in --data-dir ($DTC_DATA_DIR; default\n"
+            "/var/lib/dtc/NAME for root, ~/.local/state/dtc/NAME otherwise); at\n"
+            "start dtcd replays it, so commit decisions survive a reboot.\n"
+            "--no-decision-log (benchmarks only) keeps decisions in memory alone.\n"
             "Limits: max-txns <= %d, max-parts <= %d, max-participants <= %d.\n",
             DTC_LIMIT_MAX_TXNS, DTC_LIMIT_MAX_PARTS_PER_TXN, DTC_LIMIT_MAX_PARTICIPANTS);
 }
@@ -52,6 +57,8 @@ int main(int argc, char **argv)
         {"max-parts", required_argument, 0, 'p'}, {"max-participants", required_argument, 0, 'P'},
         {"tick-ms", required_argument, 0, 'k'},  {"orphan-timeout-ms", required_argument, 0, 'o'},
         {"shutdown-grace-ms", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
+        {"data-dir", required_argument, 0, 'd'}, {"no-decision-log", no_argument, 0, 'N'},
+        {"dlog-file-mb", required_argument, 0, 'm'}, {"dlog-files", required_argument, 0, 'f'},
         {0, 0, 0, 0}};
     dtc_supervisor_config cfg;
     dtc_supervisor_config_default(&cfg);
@@ -70,6 +77,10 @@ int main(int argc, char **argv)
         case 'k': bad = number(n, optarg, &cfg.tick_ms); break;
         case 'o': bad = number(n, optarg, &cfg.orphan_timeout_ms); break;
         case 's': bad = number(n, optarg, &cfg.shutdown_grace_ms); break;
+        case 'd': cfg.data_dir = optarg; break;
+        case 'N': cfg.no_decision_log = 1; break;
+        case 'm': bad = number(n, optarg, &cfg.log_file_mb); break;
+        case 'f': bad = number(n, optarg, &cfg.log_files); break;
         case 'h': usage(stdout); return 0;
         default: bad = 1;
         }
