@@ -63,3 +63,9 @@ void dtc__fault(const char *point)
         pause();
     }
 }
+
+void dtc_fault(const char *point)
+{
+    if (point != NULL)
+        dtc__fault(point);
+}

@@ -399,6 +399,13 @@ void dtc_supervisor_config_default(dtc_supervisor_config *c);
 dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg,
                               volatile sig_atomic_t *stop);
 
+/* ---- test hooks -------------------------------------------------------- */
+
+/* A named crash point: if $DTC_CRASH_AT is "point" (or "point:n", the
+ * n-th hit), the process SIGKILLs itself here.  libdtc's own points are
+ * listed in src/fault.c; participant frameworks add theirs. */
+void dtc_fault(const char *point);
+
 /* ---- logging ----------------------------------------------------------- */
 
 typedef enum dtc_log_level {
