@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,28 +385,42 @@ static void catch_signals(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
-/* Prepared transactions whose coordinator is gone: keep those still in
- * flight (their outcome will be delivered), release the rest (presumed
- * abort: the coordinator's slot is gone, nobody will deliver anything).
- * Run at start (a restarted participant's reloaded prepared transactions)
- * and then every second between batches, never during one, so no request
- * of this process races with it: a transaction found in flight at start
- * may have given up on this participant just before it registered. */
+/* Prepared transactions whose coordinator is gone get the outcome dtc
+ * knows: committed ones are committed, aborted ones (or ones the instance
+ * never decided: presumed abort) released; in-flight and HEURISTIC ones
+ * are kept (their outcome will be delivered), and so is everything while
+ * dtcd is still replaying its decision log.  Run at start (a restarted
+ * participant's reloaded prepared transactions) and then every second
+ * between batches, never during one, so no request of this process races
+ * with it: a transaction found in flight at start may have given up on
+ * this participant just before it registered. */
 static void recover(svc *s, dtc_participant *p)
 {
     size_t n = store_prepared_ids(s->sv_store, NULL, 0);
     char (*ids)[STORE_TXID_MAX] = n ? calloc(n, sizeof *ids) : NULL;
     char why[STORE_WHY_MAX];
+    bool waiting = false;
     n = ids ? store_prepared_ids(s->sv_store, ids, n) : 0;
     for (size_t i = 0; i < n; i++) {
         dtc_txid id;
+        dtc_outcome_kind kind;
         store_outcome out;
-        if (dtc_txid_parse(ids[i], &id) != DTC_OK || dtc_participant_in_doubt(p, &id) != DTC_ENOTFOUND)
+        if (dtc_txid_parse(ids[i], &id) != DTC_OK)
             continue;
-        int rc = store_rollback(s->sv_store, ids[i], &out, why);
-        dtc_log(rc ? DTC_LOG_WARN : DTC_LOG_INFO, "recover", &id, s->sv_o.name,
-                "presumed abort: %s", rc ? why : "released");
+        dtc_result rc = dtc_participant_outcome(p, &id, &kind);
+        waiting |= rc == DTC_ERECOVERING;
+        if (rc != DTC_OK || (kind != DTC_OUTCOME_COMMITTED && kind != DTC_OUTCOME_ABORTED))
+            continue;
+        bool commit = kind == DTC_OUTCOME_COMMITTED;
+        int frc = commit ? store_commit(s->sv_store, ids[i], &out, why)
+                         : store_rollback(s->sv_store, ids[i], &out, why);
+        dtc_log(frc ? DTC_LOG_WARN : DTC_LOG_INFO, "recover", &id, s->sv_o.name,
+                "outcome=%s action=%s%s%s", dtc_outcome_name(kind), commit ? "commit" : "release",
+                frc ? " error=" : "", frc ? why : "");
     }
+    if (waiting)
+        dtc_log(DTC_LOG_INFO, "recover", NULL, s->sv_o.name,
+                "waiting=dtcd_recovering prepared=%zu (nothing presumed until its log is replayed)", n);
     if (n > 0 && store_flush(s->sv_store, why) != 0)
         dtc_log(DTC_LOG_ERROR, "recover", NULL, s->sv_o.name, "%s", why);
     free(ids);
@@ -430,6 +445,25 @@ static dtc_result serve_loop(svc *s, dtc_participant *p, const dtc_participant_o
     return DTC_OK;
 }
 
+/* Attaches to the instance, waiting (and saying so) while dtcd is not up
+ * yet: a service may start before dtcd, as after a reboot. */
+static dtc_result open_instance(svc *s, dtc_instance **inst)
+{
+    dtc_result rc;
+    for (int tries = 0; !svc_stop; tries++) {
+        rc = dtc_open(s->sv_o.instance, inst);
+        /* DTC_ECORRUPT for a few tries: a segment dtcd is still writing */
+        if (rc != DTC_ENOSEGMENT && (rc != DTC_ECORRUPT || tries >= 30))
+            return rc;
+        if (tries % 50 == 0)
+            dtc_log(DTC_LOG_INFO, "start", NULL, s->sv_o.name,
+                    "waiting=dtcd instance_has_no_segment_yet");
+        struct timespec t = {0, 100 * 1000000L};
+        nanosleep(&t, NULL);
+    }
+    return DTC_ESHUTDOWN;
+}
+
 /* Registers, opens the store and serves until stopped; returns the exit
  * code.  Registration comes first, so that a taken name touches no file. */
 static int serve(svc *s)
@@ -437,7 +471,7 @@ static int serve(svc *s)
     dtc_instance *inst = NULL;
     dtc_participant *p = NULL;
     dtc_participant_ops ops = {on_enlist, on_prepare, on_commit, on_rollback, on_flush, s};
-    dtc_result rc = dtc_open(s->sv_o.instance, &inst);
+    dtc_result rc = open_instance(s, &inst);
     if (rc == DTC_OK && (rc = dtc_participant_register(inst, s->sv_o.name, &p)) != DTC_OK)
         dtc_close(&inst);
     if (rc != DTC_OK) {

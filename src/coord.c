@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlog.h"
 #include "txn.h"
 
 uint64_t dtc__new_token(const dtc_instance *in)
@@ -79,6 +80,8 @@ dtc_result dtc_begin_transaction(dtc_instance *in, const dtc_txn_options *opts,
         return DTC_EINVAL;
     if (atomic_load(&in->hdr->sh_shutdown))
         return DTC_ESHUTDOWN;
+    if (atomic_load(&in->hdr->sh_recovering))
+        return DTC_ERECOVERING;
     dtc__txid_new(out);
     /* Two passes: a slot freed behind our scan is found on the second. */
     for (uint32_t k = 0; k < 2 * in->max_txns; k++) {
@@ -116,7 +119,7 @@ static dtc_result try_slot(dtc_instance *in, uint32_t i, const dtc_txid *id, str
     if (dtc__txn_lock(in, ts) != DTC_OK)
         return DTC_ECORRUPT;
     if (ts->ts_state != DTC_TXN_FREE && memcmp(ts->ts_txid, id->bytes, 16) == 0) {
-        *r = (struct txn_ref){in, ts, i, ts->ts_gen, 0};
+        *r = (struct txn_ref){in, ts, i, ts->ts_gen, 0, 0};
         return DTC_OK;
     }
     dtc__unlock(&ts->ts_lock);
@@ -325,6 +328,7 @@ static dtc_result operator_call(dtc_instance *in, const dtc_txid *id, struct txn
     if (rc != DTC_OK)
         return rc;
     r->token = dtc__new_token(in);
+    r->dlog_flags = DTC_DLOG_F_OPERATOR;
     pid_t driver = (pid_t)(r->ts->ts_driver >> 32);
     if (r->ts->ts_driver != 0 && kill(driver, 0) != 0) {
         /* an operator killed mid-call: forget it and its wait */
@@ -334,6 +338,31 @@ static dtc_result operator_call(dtc_instance *in, const dtc_txid *id, struct txn
     return DTC_OK;
 }
 
+/* With ts_lock held, no driver: the operator drives the slot and owns it,
+ * so that dtcd does not adopt it from under the operator because its
+ * first coordinator is gone; if the operator dies, dtcd adopts it and
+ * carries the operator's decision (the slot's state) through. */
+static void operator_take(struct txn_ref *r)
+{
+    r->ts->ts_driver = r->token;
+    r->ts->ts_owner_pid = r->in->pid;
+    r->ts->ts_owner_start = r->in->start_time;
+    r->ts->ts_flags &= ~DTC_TS_ADOPTED;
+    r->ts->ts_touch_ns = dtc__now_ns();
+}
+
+/* With ts_lock held: the operator's retry, on the record. */
+static void log_retry(struct txn_ref *r)
+{
+    struct dtc__dlog_rec rec;
+    uint64_t end;
+    if (!dtc__dlog_on(r->in))
+        return;
+    dtc__dlog_rec_from_slot(r->in, r->ts, DTC_DLOG_RETRY, DTC_DLOG_F_OPERATOR, &rec);
+    if (dtc__dlog_append(r->in, &rec, &end) != DTC_OK)
+        dtc_log(DTC_LOG_WARN, "dlog_retry_lost", &rec.txid, NULL, NULL);
+}
+
 dtc_result dtc_retry_transaction(dtc_instance *in, const dtc_txid *id, dtc_txn_info *report)
 {
     struct txn_ref r;
@@ -341,6 +370,9 @@ dtc_result dtc_retry_transaction(dtc_instance *in, const dtc_txid *id, dtc_txn_i
     if (rc != DTC_OK)
         return rc;
     struct dtc_txn_slot *ts = r.ts;
+    dtc_log(DTC_LOG_WARN, "retry", id, NULL, "by=operator state=%s driver=%s",
+            dtc_txn_state_name(ts->ts_state), ts->ts_driver != 0 ? "busy" : "none");
+    log_retry(&r);
     if (ts->ts_driver != 0) { /* a driver waits: make its retries due now */
         for (uint32_t i = 0; i < ts->ts_nentries; i++)
             if (ts->ts_entries[i].te_next_retry_ns != 0)
@@ -357,8 +389,8 @@ dtc_result dtc_retry_transaction(dtc_instance *in, const dtc_txid *id, dtc_txn_i
         dtc__unlock(&ts->ts_lock);
         return DTC_ESTATE;
     }
-    ts->ts_driver = r.token;
-    return end_call(&r, dtc__txn_drive(&r, DTC_TXN_ABORTED, (dtc_result)ts->ts_result), report);
+    operator_take(&r);
+    return end_call(&r, dtc__txn_drive(&r, DTC_TXN_ABORTED, DTC_OK), report);
 }
 
 dtc_result dtc_resolve_transaction(dtc_instance *in, const dtc_txid *id, int commit,
@@ -372,7 +404,7 @@ dtc_result dtc_resolve_transaction(dtc_instance *in, const dtc_txid *id, int com
         dtc__unlock(&r.ts->ts_lock);
         return DTC_ESTATE;
     }
-    r.ts->ts_driver = r.token;
+    operator_take(&r);
     dtc_log(DTC_LOG_WARN, "resolve", id, NULL, "outcome=%s", commit ? "commit" : "rollback");
     rc = dtc__txn_drive(&r, commit ? DTC_TXN_COMMITTED : DTC_TXN_ABORTED, DTC_OK);
     return end_call(&r, rc, report);

@@ -27,6 +27,14 @@ struct dtc_instance {
     uint32_t max_txns, max_parts, max_participants, ring_cap;
     size_t txn_off, part_off, txn_slot_size, part_slot_size;
     uint64_t serial;      /* unique per dtc_open in this process (caches) */
+    /* The decision log, copied from the header at attach and validated
+     * (dlog_dir empty: no log).  The descriptors are this process's own,
+     * each used only under its lock (dlog.c). */
+    char dlog_dir[DTC_DATA_DIR_MAX];
+    uint32_t dlog_file_size, dlog_files;
+    bool dlog_group;
+    int dlog_wfd, dlog_sfd;
+    uint64_t dlog_wno, dlog_sno;
     pid_t pid;            /* this process */
     uint64_t start_time;  /* this process's /proc start time */
 };
@@ -61,10 +69,16 @@ struct dtc_participant {
 
 /* "/dtc.<name>" into buf. */
 void dtc__shm_name(const char *instance, char *buf, size_t size);
+/* The decision log a new segment announces (dir empty: none). */
+struct dtc__dlog_cfg {
+    char dir[DTC_DATA_DIR_MAX];
+    uint32_t file_size, files;
+};
 /* Creates and initializes a fresh segment (fails with DTC_EEXIST if one
- * exists); mode 0600 or 0660. */
+ * exists); mode 0600 or 0660.  With a log it starts recovering. */
 dtc_result dtc__segment_create(const char *instance, const dtc_limits *l,
-                               int group_access, dtc_instance **out);
+                               int group_access, const struct dtc__dlog_cfg *dl,
+                               dtc_instance **out);
 /* Validates an attached header against this build: magic, version,
  * format, sizes, limits, offsets.  Pure function of the bytes. */
 dtc_result dtc__header_validate(const struct dtc_shm_header *h, size_t mapped);
@@ -161,6 +175,11 @@ void dtc__fail_requests(dtc_instance *in, const struct dtc_ring_req *reqs,
 /* Fills a dtc_txn_info from a locked slot. */
 void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
                         dtc_txn_info *out);
+/* The most telling reason of an entry: its failed answer's, else its
+ * failed vote's, else whatever the last answer or enlist step said. */
+const char *dtc__entry_reason(const struct dtc_txn_entry *e);
+/* Whether an entry status is a failure (no, error, dead, timeout). */
+bool dtc__status_failed(unsigned st);
 
 /* ---- registry.c: participant slots -------------------------------------- */
 

@@ -294,12 +294,9 @@ void dtc__fail_requests(dtc_instance *in, const struct dtc_ring_req *reqs, size_
 
 dtc_result dtc_participant_in_doubt(dtc_participant *p, const dtc_txid *id)
 {
-    dtc_txn_info info;
-    if (p == NULL || id == NULL)
-        return DTC_EINVAL;
-    dtc_result rc = dtc_transaction_status(p->in, id, &info);
+    dtc_outcome_kind kind;
+    dtc_result rc = dtc_participant_outcome(p, id, &kind);
     if (rc != DTC_OK)
-        return rc;
-    /* Aborted and kept only to tell its coordinator: nothing to deliver. */
-    return info.state == DTC_TXN_ABORTED ? DTC_ENOTFOUND : DTC_OK;
+        return rc == DTC_ERECOVERING ? DTC_OK : rc; /* keep it: ask again later */
+    return kind == DTC_OUTCOME_ABORTED ? DTC_ENOTFOUND : DTC_OK;
 }

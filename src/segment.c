@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "dlog.h"
 
 #define ALIGN_UP(x) (((x) + DTC_CACHELINE - 1) / DTC_CACHELINE * DTC_CACHELINE)
 
@@ -85,6 +85,19 @@ int dtc__cond_init(pthread_cond_t *c)
     return rc;
 }
 
+/* The decision log fields: a terminated absolute path (or none) and
+ * sizes within what dtcd ever writes. */
+static bool dlog_header_ok(const struct dtc_shm_header *h)
+{
+    if (memchr(h->sh_dlog_dir, '\0', sizeof h->sh_dlog_dir) == NULL)
+        return false;
+    if (h->sh_dlog_dir[0] == '\0')
+        return true;
+    return h->sh_dlog_dir[0] == '/' && h->sh_dlog_file_size >= DTC_DLOG_MIN_FILE
+           && h->sh_dlog_file_size <= DTC_DLOG_MAX_FILE && h->sh_dlog_file_size % 4096 == 0
+           && h->sh_dlog_files >= DTC_DLOG_MIN_FILES && h->sh_dlog_files <= DTC_DLOG_MAX_FILES;
+}
+
 dtc_result dtc__header_validate(const struct dtc_shm_header *h, size_t mapped)
 {
     if (mapped < sizeof *h)
@@ -107,7 +120,7 @@ dtc_result dtc__header_validate(const struct dtc_shm_header *h, size_t mapped)
         return DTC_ESIZE;
     if (memchr(h->sh_instance, '\0', sizeof h->sh_instance) == NULL)
         return DTC_ECORRUPT;
-    return DTC_OK;
+    return dlog_header_ok(h) ? DTC_OK : DTC_ECORRUPT;
 }
 
 static dtc_instance *instance_new(const char *name, struct dtc_shm_header *h, size_t size)
@@ -130,6 +143,10 @@ static dtc_instance *instance_new(const char *name, struct dtc_shm_header *h, si
     in->serial = atomic_fetch_add(&serials, 1) + 1;
     in->pid = getpid();
     in->start_time = dtc__proc_start_time(in->pid);
+    memcpy(in->dlog_dir, h->sh_dlog_dir, sizeof in->dlog_dir);
+    in->dlog_file_size = h->sh_dlog_file_size;
+    in->dlog_files = h->sh_dlog_files;
+    in->dlog_wfd = in->dlog_sfd = -1;
     return in;
 }
 
@@ -162,6 +179,8 @@ dtc_result dtc_open(const char *name, dtc_instance **out)
     rc = dtc__header_validate(p, (size_t)st.st_size);
     if (rc == DTC_OK && (*out = instance_new(inst, p, (size_t)st.st_size)) == NULL)
         rc = DTC_ESYS;
+    if (rc == DTC_OK)
+        (*out)->dlog_group = (st.st_mode & 0070) != 0;
     if (rc != DTC_OK)
         munmap(p, (size_t)st.st_size);
     return rc;
@@ -171,6 +190,7 @@ void dtc_close(dtc_instance **inst)
 {
     if (inst == NULL || *inst == NULL)
         return;
+    dtc__dlog_detach(*inst);
     munmap((*inst)->hdr, (*inst)->size);
     free(*inst);
     *inst = NULL;
@@ -182,8 +202,16 @@ const char *dtc_instance_name(const dtc_instance *inst)
 }
 
 static void header_init(struct dtc_shm_header *h, const char *inst, const dtc_limits *l,
-                        const struct geometry *g)
+                        const struct geometry *g, const struct dtc__dlog_cfg *dl)
 {
+    if (dl != NULL && dl->dir[0] != '\0') {
+        dtc__strcopy(h->sh_dlog_dir, dl->dir, sizeof h->sh_dlog_dir);
+        h->sh_dlog_file_size = dl->file_size;
+        h->sh_dlog_files = dl->files;
+        atomic_store(&h->sh_recovering, 1);
+    }
+    dtc__mutex_init(&h->sh_dlog_lock);
+    dtc__mutex_init(&h->sh_dlog_flush_lock);
     h->sh_magic = DTC_SHM_MAGIC;
     h->sh_version = DTC_LAYOUT_VERSION;
     h->sh_format = DTC_FORMAT_WORD;
@@ -217,7 +245,8 @@ static void slots_init(dtc_instance *in)
 }
 
 dtc_result dtc__segment_create(const char *instance, const dtc_limits *l,
-                               int group_access, dtc_instance **out)
+                               int group_access, const struct dtc__dlog_cfg *dl,
+                               dtc_instance **out)
 {
     char shm[DTC_INSTANCE_MAX + 8];
     struct geometry g;
@@ -240,13 +269,14 @@ dtc_result dtc__segment_create(const char *instance, const dtc_limits *l,
         shm_unlink(shm);
         return DTC_ESYS;
     }
-    header_init(p, instance, l, &g);
+    header_init(p, instance, l, &g, dl);
     dtc_instance *in = instance_new(instance, p, g.total);
     if (in == NULL) {
         munmap(p, g.total);
         shm_unlink(shm);
         return DTC_ESYS;
     }
+    in->dlog_group = group_access != 0;
     slots_init(in);
     atomic_store(&in->hdr->sh_ready, 1); /* published: attach may succeed */
     *out = in;

@@ -49,11 +49,18 @@
  *   A waker takes a wk_lock alone, after releasing the slot's lock; only
  *   a re-initialization of the condvar takes it with the slot's lock held
  *   (ps_lock then ps_wake.wk_lock; ts_lock then ts_wake.wk_lock).
- *   A txn slot's ts_lock is never held together with any other lock but
- *   its own ts_wake.wk_lock: the coordinator releases it before pushing
- *   onto a participant ring, and a participant releases its ps_lock
- *   before it touches a txn slot.
- *   sh_sup_lock (supervisor identity) is never held with any other lock.
+ *   A txn slot's ts_lock is held together with no other lock but its
+ *   own ts_wake.wk_lock and sh_dlog_lock: the coordinator releases it
+ *   before pushing onto a participant ring, and a participant releases
+ *   its ps_lock before it touches a txn slot.
+ *   sh_dlog_lock (decision log writer) is a leaf: taken alone or with one
+ *   ts_lock held (ts_lock, then sh_dlog_lock: the driver writes its
+ *   record while it holds its slot); nothing is taken while it is held,
+ *   and nobody waits for a sync under it but the writer that switches
+ *   files.  The switch copies live slots without their locks (unlocked
+ *   peeks, validated).
+ *   sh_dlog_flush_lock (group commit) and sh_sup_lock (supervisor
+ *   identity) are never held with any other lock.
  *
  * Repair on EOWNERDEAD (every lock goes through dtc__lock()):
  *   - ts_lock: the dead holder was a coordinator, participant or the
@@ -71,6 +78,10 @@
  *     signals that condvar until it is re-initialized, by a new owner or
  *     by a waiter that finds no other sleeper before it waits.
  *   - sh_sup_lock: nothing to repair (single-field writes).
+ *   - sh_dlog_lock: nothing: sh_dlog_end moves only after a record is
+ *     completely written, so a torn record is overwritten by the next.
+ *   - sh_dlog_flush_lock: nothing: sh_dlog_durable moves only after a
+ *     sync returned.
  *   A lock holder that dies is never a condvar waiter (a waiter has
  *   released the mutex), so repair leaves condvars alone: a live waiter may
  *   still sleep on one.  Condvars are re-initialized when their slot gets
@@ -93,7 +104,7 @@
 #include "dtc/dtc.h"
 
 #define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
-#define DTC_LAYOUT_VERSION 2u /* 2: struct dtc_wake in every slot */
+#define DTC_LAYOUT_VERSION 3u /* 3: the decision log's shared state */
 #define DTC_CACHELINE 64
 /* Nobody waits on a slot's condvar longer than this at a time, so a lost
  * wake-up (a waker died before signalling, a suspect condvar) costs no
@@ -105,6 +116,8 @@
 #define DTC_FORMAT_WORD                                                    \
     ((uint32_t)(sizeof(pthread_mutex_t) << 24 | sizeof(pthread_cond_t) << 16 \
                 | DTC_PAYLOAD_MAX << 4 | (sizeof(pid_t) & 0xf)))
+
+#define DTC_DATA_DIR_MAX 200 /* decision log directory, including the NUL */
 
 /* ---- wake-up hand-off (wake.c) ------------------------------------------ */
 
@@ -173,6 +186,39 @@ struct dtc_shm_header {
      * slot changes owner (register, unregister, reclaim), so that two
      * processes cannot take the same name. */
     pthread_mutex_t sh_reg_lock;
+
+    /* ---- decision log (dlog.c; README "Decision log") ---------------- */
+    /* Written once by the creating dtcd before sh_ready; read-only after
+     * (and re-validated by every reader: NUL-terminated, absolute).
+     * Empty: the instance runs without a log (--no-decision-log). */
+    char sh_dlog_dir[DTC_DATA_DIR_MAX];
+    uint32_t sh_dlog_file_size;   /* bytes per log file, header included */
+    uint32_t sh_dlog_files;       /* files kept before the oldest goes */
+    /* 1 from creation until dtcd has replayed the log into slots; then 0
+     * (dtcd, atomic store).  While 1, begin and "not found" answers are
+     * refused with DTC_ERECOVERING: nothing may be presumed aborted. */
+    _Atomic uint32_t sh_recovering;
+    /* Writer state, under sh_dlog_lock (lock order: taken with at most one
+     * ts_lock held, never the other way round; no wait inside).  The
+     * current file's number, the LSN where the next record goes, the LSN
+     * of the last record written (its prev link).  A holder that dies
+     * mid-write leaves sh_dlog_end unchanged: the next writer overwrites
+     * the torn bytes.  Repair: none needed. */
+    pthread_mutex_t sh_dlog_lock;
+    uint64_t sh_dlog_fileno;
+    uint64_t sh_dlog_end;
+    /* == sh_dlog_end, published (release) after each write: a flusher
+     * reads it without sh_dlog_lock. */
+    _Atomic uint64_t sh_dlog_written;
+    /* Group commit: one flusher at a time holds sh_dlog_flush_lock (never
+     * with any other lock), syncs the file and raises sh_dlog_durable to
+     * what was written before its sync.  Everything below sh_dlog_durable
+     * is on stable storage.  A flusher that dies raised nothing: the next
+     * one syncs again. */
+    pthread_mutex_t sh_dlog_flush_lock;
+    _Atomic uint64_t sh_dlog_durable;
+    _Atomic uint64_t sh_dlog_syncs;   /* counter: fdatasync calls */
+    _Atomic uint64_t sh_dlog_records; /* counter: records written */
 } __attribute__((aligned(DTC_CACHELINE)));
 
 #define DTC_SHUT_DRAINING 1u
@@ -202,6 +248,7 @@ struct dtc_txn_entry {
 #define DTC_TS_ADOPTED 0x1u       /* the supervisor took the slot over */
 #define DTC_TS_COMMIT_FAILED 0x2u /* aborting because a commit failed */
 #define DTC_TS_QUARANTINED 0x4u   /* damaged: never reused, reported */
+#define DTC_TS_RECOVERED 0x8u     /* rebuilt from the decision log */
 
 struct dtc_txn_slot {
     /* ts_lock guards every field below but ts_wake's own wk_lock and
@@ -227,6 +274,13 @@ struct dtc_txn_slot {
     int64_t ts_touch_ns;      /* last call by the owner (orphan detection) */
     int64_t ts_deadline_ns;   /* current phase deadline, 0 = none */
     uint32_t ts_prepare_ms, ts_commit_ms, ts_rollback_ms, ts_max_retries;
+    /* LSN just past this transaction's last durable decision record
+     * (commit, compensation, heuristic, operator); 0 = none yet.  A driver
+     * that finds the slot COMMITTING with 0 here logs the decision again
+     * before it sends anything (the first driver died before its flush). */
+    uint64_t ts_dlsn;
+    uint32_t ts_dtype;        /* the type of that record (dlog.h) */
+    uint32_t ts_pad0;
     struct dtc_txn_entry ts_entries[]; /* sh_max_parts_per_txn of them */
 };
 

@@ -29,6 +29,13 @@ dtc_result dtc_get_status(dtc_instance *in, dtc_status *out)
     out->counters = (dtc_counters){atomic_load(&h->sh_begun), atomic_load(&h->sh_committed),
                                    atomic_load(&h->sh_aborted), atomic_load(&h->sh_timed_out),
                                    atomic_load(&h->sh_reclaimed), atomic_load(&h->sh_heuristic)};
+    out->recovering = atomic_load(&h->sh_recovering) != 0;
+    out->decision_log = in->dlog_dir[0] != '\0';
+    out->dlog_file = h->sh_dlog_fileno;
+    out->dlog_written_lsn = atomic_load(&h->sh_dlog_written);
+    out->dlog_durable_lsn = atomic_load(&h->sh_dlog_durable);
+    out->dlog_records = atomic_load(&h->sh_dlog_records);
+    out->dlog_syncs = atomic_load(&h->sh_dlog_syncs);
     return DTC_OK;
 }
 

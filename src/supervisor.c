@@ -14,6 +14,9 @@
  *   - frees the finished slots of dead coordinators.
  * On stop (SIGTERM) it refuses new begins, gives in-flight transactions
  * shutdown_grace_ms to finish, rolls back the rest, removes the segment.
+ * Decisions still open (COMMITTING, compensating, HEURISTIC) live on in
+ * the decision log: the next dtcd replays them (recover.c) before it
+ * accepts a begin, and keeps the log's spare file and retention.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <limits.h>
+
+#include "dlog.h"
 #include "txn.h"
 
 #define STALL_GRACE_NS (2LL * 1000000000) /* past a phase deadline */
@@ -68,7 +74,7 @@ static void *finish_thread(void *arg)
     struct finisher *f = arg;
     struct sup *s = f->s;
     struct dtc_txn_slot *ts = dtc__txn(s->in, f->idx);
-    struct txn_ref r = {s->in, ts, f->idx, f->gen, f->token};
+    struct txn_ref r = {s->in, ts, f->idx, f->gen, f->token, 0};
     if (dtc__txn_lock(s->in, ts) == DTC_OK) {
         if (ts->ts_gen == f->gen && ts->ts_driver == f->token) {
             dtc__fault("sup.mid_finish");
@@ -161,7 +167,7 @@ static void check_txn(struct sup *s, uint32_t idx, bool stopping, int64_t now)
     if (ts->ts_state != DTC_TXN_FREE) {
         bool dead = !alive(s, ts->ts_owner_pid, ts->ts_owner_start);
         const char *why = needs_adoption(s, ts, dead, stopping, now);
-        struct txn_ref r = {s->in, ts, idx, ts->ts_gen, 0};
+        struct txn_ref r = {s->in, ts, idx, ts->ts_gen, 0, 0};
         if (why != NULL)
             adopt(s, idx, ts, dead, why);
         else if (dead && ts->ts_driver == 0)
@@ -187,6 +193,7 @@ static void check_participant(struct sup *s, uint32_t idx)
 
 static void tick(struct sup *s, bool stopping)
 {
+    dtc__dlog_maintain(s->in);
     int64_t now = dtc__now_ns();
     s->ncache = 0;
     for (uint32_t i = 0; i < s->in->max_participants; i++)
@@ -201,10 +208,73 @@ static void sleep_ms(uint32_t ms)
     nanosleep(&t, NULL);
 }
 
+/* The decision log's directory: the option, $DTC_DATA_DIR, or the
+ * default for this user; made absolute and checked (dlog_file.c). */
+static dtc_result dlog_dir(const dtc_supervisor_config *cfg, const char *name, char *out)
+{
+    char buf[DTC_DATA_DIR_MAX];
+    const char *dir = cfg->data_dir ? cfg->data_dir : getenv("DTC_DATA_DIR");
+    const char *home = getenv("HOME"), *xdg = getenv("XDG_STATE_HOME");
+    int n;
+    if (dir != NULL && dir[0] != '\0')
+        n = snprintf(buf, sizeof buf, "%s", dir);
+    else if (geteuid() == 0)
+        n = snprintf(buf, sizeof buf, "/var/lib/dtc/%s", name);
+    else if (xdg != NULL && xdg[0] == '/')
+        n = snprintf(buf, sizeof buf, "%s/dtc/%s", xdg, name);
+    else
+        n = snprintf(buf, sizeof buf, "%s/.local/state/dtc/%s", home ? home : "/nonexistent", name);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return DTC_ETOOBIG;
+    dtc_result rc = dtc__dlog_dir_prepare(buf, cfg->group_access != 0);
+    if (rc == DTC_OK && realpath(buf, out) == NULL)
+        rc = DTC_ELOG;
+    if (rc == DTC_OK && strlen(out) >= DTC_DATA_DIR_MAX - 32)
+        rc = DTC_ETOOBIG;
+    return rc;
+}
+
+/* What a new segment announces of the log: its directory and sizes (the
+ * size the existing files have, else the configured one, at least what
+ * a full checkpoint needs). */
+static dtc_result dlog_config(const dtc_supervisor_config *cfg, const char *name,
+                              struct dtc__dlog_cfg *dl)
+{
+    char dir[PATH_MAX];
+    memset(dl, 0, sizeof *dl);
+    if (cfg->no_decision_log)
+        return DTC_OK;
+    dtc_result rc = dlog_dir(cfg, name, dir);
+    if (rc != DTC_OK)
+        return rc;
+    dtc__strcopy(dl->dir, dir, sizeof dl->dir);
+    uint64_t mb = cfg->log_file_mb ? cfg->log_file_mb : DTC_DLOG_FILE_MB;
+    uint64_t size = mb << 20, min = dtc__dlog_min_file_size(cfg->limits.max_txns);
+    size = size < min ? min : size > DTC_DLOG_MAX_FILE ? DTC_DLOG_MAX_FILE : size;
+    uint32_t existing = dtc__dlog_existing_size(dir);
+    dl->file_size = existing ? existing : (uint32_t)size;
+    dl->files = cfg->log_files ? cfg->log_files : DTC_DLOG_FILES;
+    if (dl->files < DTC_DLOG_MIN_FILES)
+        dl->files = DTC_DLOG_MIN_FILES;
+    if (dl->files > DTC_DLOG_MAX_FILES)
+        dl->files = DTC_DLOG_MAX_FILES;
+    if (dl->file_size < min) {
+        dtc_log(DTC_LOG_ERROR, "dlog_config", NULL, NULL,
+                "existing log files of %u bytes are too small for max_txns=%u", dl->file_size,
+                cfg->limits.max_txns);
+        return DTC_ELOG;
+    }
+    return DTC_OK;
+}
+
 /* Creates the segment, or takes over the one a dead dtcd left. */
 static dtc_result attach(const dtc_supervisor_config *cfg, const char *name, dtc_instance **in)
 {
-    dtc_result rc = dtc__segment_create(name, &cfg->limits, cfg->group_access, in);
+    struct dtc__dlog_cfg dl;
+    dtc_result rc = dlog_config(cfg, name, &dl);
+    if (rc != DTC_OK)
+        return rc;
+    rc = dtc__segment_create(name, &cfg->limits, cfg->group_access, &dl, in);
     if (rc != DTC_EEXIST)
         return rc;
     if ((rc = dtc_open(name, in)) != DTC_OK) {
@@ -287,6 +357,12 @@ dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg, volatile sig_ato
         dtc_close(&in);
     if (rc != DTC_OK)
         return rc;
+    if (dtc__dlog_on(in) && atomic_load(&in->hdr->sh_recovering)
+        && (rc = dtc__dlog_recover(in)) != DTC_OK) {
+        in->hdr->sh_sup_pid = 0; /* the segment stays, recovering: nothing presumed */
+        dtc_close(&in);
+        return rc;
+    }
     struct sup s = {.in = in, .cfg = cfg};
     s.adopting = calloc(in->max_txns, sizeof *s.adopting);
     if (s.adopting == NULL) {

@@ -20,6 +20,12 @@
  * never voted yes and is gone is presumed aborted (it holds nothing
  * durable; on restart it rolls back what it does not find here).
  *
+ * Durability (dlog.h): the COMMIT decision, a compensation and a
+ * HEURISTIC outcome are written to the decision log and synced (group
+ * commit) before anything is sent that depends on them; the end of every
+ * transaction is written unsynced.  A decision that cannot be logged is
+ * never acted upon: the slot goes HEURISTIC for an operator.
+ *
  * Locking: ts_lock only, never with another lock; it is released before
  * every push onto a participant ring and across every wait.
  */
@@ -27,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dlog.h"
 #include "txn.h"
 
 #define BACKOFF_BASE_MS 20
@@ -38,7 +44,8 @@ static const uint16_t legal[DTC_TXN_STATE_COUNT] = {
     [DTC_TXN_ACTIVE] = 1u << DTC_TXN_PREPARING | 1u << DTC_TXN_ABORTING,
     [DTC_TXN_PREPARING] = 1u << DTC_TXN_PREPARED | 1u << DTC_TXN_ABORTING,
     [DTC_TXN_PREPARED] = 1u << DTC_TXN_COMMITTING | 1u << DTC_TXN_ABORTING,
-    [DTC_TXN_COMMITTING] = 1u << DTC_TXN_COMMITTED | 1u << DTC_TXN_ABORTING,
+    [DTC_TXN_COMMITTING] = 1u << DTC_TXN_COMMITTED | 1u << DTC_TXN_ABORTING
+                           | 1u << DTC_TXN_HEURISTIC, /* the log failed */
     [DTC_TXN_COMMITTED] = 1u << DTC_TXN_FREE,
     [DTC_TXN_ABORTING] = 1u << DTC_TXN_ABORTED | 1u << DTC_TXN_HEURISTIC,
     [DTC_TXN_ABORTED] = 1u << DTC_TXN_FREE,
@@ -156,10 +163,69 @@ static void push_all(struct txn_ref *r, dtc_op op, struct send *s, size_t ns)
     }
 }
 
-static bool failed(uint8_t st)
+bool dtc__status_failed(unsigned st)
 {
     return st == DTC_ENTRY_NO || st == DTC_ENTRY_ERROR || st == DTC_ENTRY_DEAD
            || st == DTC_ENTRY_TIMEOUT;
+}
+#define failed dtc__status_failed
+
+/* With ts_lock held: makes the slot's decision `type` durable (unless it
+ * already is) before the caller acts on it.  Drops ts_lock across the
+ * group commit (nobody waits for another process holding a lock) and
+ * re-checks that we still drive the slot. */
+static dtc_result log_decision(struct txn_ref *r, uint8_t type)
+{
+    struct dtc_txn_slot *ts = r->ts;
+    if (!dtc__dlog_on(r->in) || (ts->ts_dlsn != 0 && ts->ts_dtype == type))
+        return DTC_OK;
+    struct dtc__dlog_rec rec;
+    uint64_t end;
+    dtc__dlog_rec_from_slot(r->in, ts, type, r->dlog_flags, &rec);
+    dtc_result rc = dtc__dlog_append(r->in, &rec, &end);
+    if (rc != DTC_OK)
+        return rc;
+    ts->ts_deadline_ns = dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000;
+    dtc__unlock(&ts->ts_lock);
+    rc = dtc__dlog_flush(r->in, end);
+    if (dtc__txn_lock(r->in, ts) != DTC_OK)
+        return DTC_ECORRUPT;
+    if (ts->ts_gen != r->gen || ts->ts_driver != r->token)
+        return DTC_EABORTED;
+    if (rc == DTC_OK) {
+        ts->ts_dlsn = end;
+        ts->ts_dtype = type;
+    }
+    return rc;
+}
+
+/* With ts_lock held, the slot just ended (COMMITTED or ABORTED): its
+ * outcome, unsynced, for dtc_transaction_outcome once the slot is gone. */
+static void log_end(struct txn_ref *r)
+{
+    struct dtc__dlog_rec rec;
+    uint64_t end;
+    if (!dtc__dlog_on(r->in))
+        return;
+    dtc__dlog_rec_from_slot(r->in, r->ts, DTC_DLOG_END, r->dlog_flags, &rec);
+    if (dtc__dlog_append(r->in, &rec, &end) != DTC_OK)
+        dtc_log(DTC_LOG_ERROR, "dlog_end_lost", &rec.txid, NULL,
+                "the outcome stays answerable only while the slot lives");
+}
+
+/* With ts_lock held: a decision that could not be made durable is not
+ * acted upon; the slot waits for an operator. */
+static dtc_result log_failed(struct txn_ref *r, dtc_result rc)
+{
+    if (rc != DTC_ELOG)
+        return rc;
+    dtc_txid id = txid_of(r->ts);
+    dtc_log(DTC_LOG_ERROR, "dlog_failed", &id, NULL,
+            "decision not durable, nothing sent: HEURISTIC until an operator resolves");
+    r->ts->ts_result = DTC_ELOG;
+    dtc__txn_set_state(r, DTC_TXN_HEURISTIC); /* from COMMITTING or ABORTING */
+    atomic_fetch_add(&r->in->hdr->sh_heuristic, 1);
+    return DTC_EHEURISTIC;
 }
 
 /* With ts_lock held: a rollback that cannot reach a participant that
@@ -314,13 +380,31 @@ static dtc_result phase_rollback(struct txn_ref *r, dtc_result why)
     if (rc == DTC_OK) {
         dtc__txn_set_state(r, DTC_TXN_ABORTED);
         atomic_fetch_add(&r->in->hdr->sh_aborted, 1);
+        log_end(r);
         return why;
     }
     dtc__txn_set_state(r, DTC_TXN_HEURISTIC);
     atomic_fetch_add(&r->in->hdr->sh_heuristic, 1);
     dtc_log(DTC_LOG_ERROR, "heuristic", &id, NULL, "why=%s rollback=%s",
             dtc_result_name(why), dtc_result_name(rc));
+    dtc_result lrc = log_decision(r, DTC_DLOG_HEURISTIC);
+    if (lrc == DTC_EABORTED || lrc == DTC_ECORRUPT)
+        return lrc;
+    if (lrc != DTC_OK)
+        dtc_log(DTC_LOG_ERROR, "dlog_failed", &id, NULL,
+                "HEURISTIC not logged: a reboot loses it (the slot keeps it)");
     return why == DTC_ECOMMIT ? DTC_EHEURISTIC : DTC_EROLLBACK;
+}
+
+/* With ts_lock held, in ABORTING: a rollback that undoes a commit
+ * decision (compensation) or follows an operator is a decision of its
+ * own, logged before any rollback is sent. */
+static dtc_result log_rollback_decision(struct txn_ref *r)
+{
+    bool decided = (r->ts->ts_flags & DTC_TS_COMMIT_FAILED) || r->ts->ts_dlsn != 0;
+    if (!decided)
+        return DTC_OK; /* presumed abort: nothing to force */
+    return log_failed(r, log_decision(r, DTC_DLOG_COMPENSATE));
 }
 
 /* With ts_lock held: abort from any pre-terminal state. */
@@ -331,6 +415,9 @@ static dtc_result abort_txn(struct txn_ref *r, dtc_result why)
         if (!dtc__txn_set_state(r, DTC_TXN_ABORTING))
             return DTC_ESTATE;
     }
+    dtc_result rc = log_rollback_decision(r);
+    if (rc != DTC_OK)
+        return rc;
     return phase_rollback(r, why);
 }
 
@@ -365,14 +452,19 @@ static dtc_result phase_commit(struct txn_ref *r)
     if (ts->ts_state == DTC_TXN_PREPARED && !dtc__txn_set_state(r, DTC_TXN_COMMITTING))
         return DTC_ESTATE;
     dtc_txid id = txid_of(ts);
-    dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=commit");
+    dtc_result rc = log_failed(r, log_decision(r, DTC_DLOG_COMMIT));
+    if (rc != DTC_OK)
+        return rc;
+    dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=commit lsn=%llu",
+            (unsigned long long)ts->ts_dlsn);
     dtc__fault("coord.after_commit_decision");
-    dtc_result rc = deliver(r, DTC_OP_COMMIT, dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000);
+    rc = deliver(r, DTC_OP_COMMIT, dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000);
     if (rc != DTC_OK)
         return rc;
     if (outcome(ts, DTC_OP_COMMIT) == DTC_OK) {
         dtc__txn_set_state(r, DTC_TXN_COMMITTED);
         atomic_fetch_add(&r->in->hdr->sh_committed, 1);
+        log_end(r);
         return DTC_OK;
     }
     dtc_log(DTC_LOG_ERROR, "commit_failed", &id, NULL, "action=rollback_all");
@@ -416,7 +508,12 @@ dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why)
             return DTC_EHEURISTIC;
         if (!dtc__txn_set_state(r, goal == DTC_TXN_COMMITTED ? DTC_TXN_COMMITTING : DTC_TXN_ABORTING))
             return DTC_ESTATE;
-        return goal == DTC_TXN_COMMITTED ? phase_commit(r) : phase_rollback(r, why);
+        if (goal == DTC_TXN_COMMITTED)
+            return phase_commit(r);
+        {
+            dtc_result rc = log_failed(r, log_decision(r, DTC_DLOG_COMPENSATE));
+            return rc != DTC_OK ? rc : phase_rollback(r, why);
+        }
     default:
         return DTC_ESTATE;
     }
@@ -444,6 +541,7 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
     int64_t age = dtc__now_ns() - ts->ts_begin_ns;
     out->age_ms = age > 0 ? (uint64_t)age / 1000000 : 0;
     out->nentries = ts->ts_nentries <= in->max_parts ? ts->ts_nentries : 0;
+    out->result = ts->ts_result < DTC_RESULT_COUNT ? (dtc_result)ts->ts_result : DTC_ECORRUPT;
     for (uint32_t i = 0; i < out->nentries; i++) {
         const struct dtc_txn_entry *e = &ts->ts_entries[i];
         dtc_entry_info *o = &out->entries[i];
@@ -454,13 +552,16 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
         o->attempts = e->te_attempts;
         int64_t wait = e->te_next_retry_ns - dtc__now_ns();
         o->next_retry_ms = e->te_next_retry_ns == 0 ? -1 : wait > 0 ? wait / 1000000 : 0;
-        /* The most telling reason: this answer's failure, else the
-         * vote's, else whatever the last answer or the enlist step said. */
-        const char *why = e->te_reason;
-        if (!(failed(e->te_status) && e->te_reason[0]) && failed(e->te_vote) && e->te_vote_reason[0])
-            why = e->te_vote_reason;
-        if (why[0] == '\0')
-            why = e->te_enlist_reason;
-        snprintf(o->reason, sizeof o->reason, "%.*s", DTC_REASON_MAX - 1, why);
+        dtc__strcopy(o->reason, dtc__entry_reason(e), sizeof o->reason);
     }
+}
+
+const char *dtc__entry_reason(const struct dtc_txn_entry *e)
+{
+    const char *why = e->te_reason;
+    if (!(failed(e->te_status) && e->te_reason[0]) && failed(e->te_vote) && e->te_vote_reason[0])
+        why = e->te_vote_reason;
+    if (why[0] == '\0')
+        why = e->te_enlist_reason;
+    return why;
 }

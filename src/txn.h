@@ -13,6 +13,7 @@ struct txn_ref {
     struct dtc_txn_slot *ts;
     uint32_t idx, gen;
     uint64_t token; /* == ts_driver while we drive the slot */
+    uint16_t dlog_flags; /* DTC_DLOG_F_OPERATOR for an operator's call */
 };
 
 /* All with ts_lock held. */

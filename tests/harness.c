@@ -52,6 +52,7 @@ static pid_t reaper_pid = -1;
 static pid_t dtcd_pid = -1;
 static dtc_instance *inst;
 static char data_dir[PATH_MAX];
+static char dlog_dir[PATH_MAX];
 static unsigned counter;
 static unsigned run_counter;
 static int in_child;         /* a h_fork() child: hands off the table */
@@ -75,6 +76,7 @@ void h_sleep_ms(int ms)
 const char *h_instance(void) { return tab ? tab->instance : ""; }
 const char *h_dir(void) { return tab ? tab->dir : ""; }
 const char *h_data_dir(void) { return data_dir; }
+const char *h_dlog_dir(void) { return dlog_dir; }
 dtc_instance *h_inst(void) { return inst; }
 pid_t h_dtcd_pid(void) { return dtcd_pid; }
 
@@ -208,6 +210,7 @@ void h_init(const char *tag)
         abort();
     }
     snprintf(data_dir, sizeof data_dir, "%s/data", tab->dir);
+    snprintf(dlog_dir, sizeof dlog_dir, "%s/dlog", tab->dir);
     mkdir(data_dir, 0700);
 
     int fds[2];
@@ -439,6 +442,10 @@ pid_t h_start_dtcdv(const char *const extra[])
     argv[n++] = h_instance();
     argv[n++] = "--shutdown-grace-ms";
     argv[n++] = "1000";
+    argv[n++] = "--data-dir";
+    argv[n++] = h_dlog_dir();
+    argv[n++] = "--dlog-file-mb";
+    argv[n++] = "2";
     for (size_t i = 0; extra && extra[i] && n < H_MAX_ARGS - 1; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
@@ -459,7 +466,7 @@ pid_t h_start_dtcdv(const char *const extra[])
             in = NULL;
         if (in != NULL) {
             dtc_status st;
-            if (dtc_get_status(in, &st) == DTC_OK && st.supervisor_alive) {
+            if (dtc_get_status(in, &st) == DTC_OK && st.supervisor_alive && !st.recovering) {
                 if (inst)
                     dtc_close(&inst);
                 inst = in;

@@ -150,6 +150,8 @@ int h_json_valid(const char *s);
 void h_read_output(const char *label, const char *ext, char *buf, size_t cap);
 /* The data directory given to services: <dir>/data. */
 const char *h_data_dir(void);
+/* dtcd's decision log directory (--data-dir): <dir>/dlog. */
+const char *h_dlog_dir(void);
 
 /* ---- the four services ------------------------------------------------- */
 

@@ -186,6 +186,8 @@ typedef struct dtc_txn_info {
     uint64_t age_ms;
     uint32_t nentries;
     dtc_entry_info entries[DTC_LIMIT_MAX_PARTS_PER_TXN];
+    dtc_result result;         /* why it is aborting / aborted (DTC_OK if
+                                  nothing failed) */
 } dtc_txn_info;
 
 /* Starts a transaction; opts may be NULL (defaults). */
@@ -348,6 +350,12 @@ typedef struct dtc_status {
     uint32_t participants_registered;
     uint32_t corrupt_slots;     /* slots found damaged and quarantined */
     dtc_counters counters;
+    int recovering;             /* dtcd is replaying the decision log */
+    int decision_log;           /* 0: the instance runs without one */
+    uint64_t dlog_file;         /* number of the log file being written */
+    uint64_t dlog_written_lsn;  /* log position written so far */
+    uint64_t dlog_durable_lsn;  /* ... and synced to stable storage */
+    uint64_t dlog_records, dlog_syncs; /* since the segment was created */
 } dtc_status;
 
 dtc_result dtc_get_status(dtc_instance *inst, dtc_status *out);

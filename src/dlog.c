@@ -1,0 +1,211 @@
+/*
+ * dlog.c - writing the decision log: append under sh_dlog_lock, group
+ * commit under sh_dlog_flush_lock, and the switch to the next file with
+ * its checkpoint (a copy of every live decision).
+ *
+ * Append: the writer reserves the record's place at sh_dlog_end, writes
+ * it with one pwrite into the preallocated file, and only then advances
+ * sh_dlog_end and publishes sh_dlog_written.  Flush (PostgreSQL's
+ * XLogFlush, leader/follower): whoever takes sh_dlog_flush_lock first
+ * syncs everything written so far and raises sh_dlog_durable; the
+ * processes that queued on the lock meanwhile find their records covered
+ * and return without a sync of their own.
+ *
+ * Every process keeps its own descriptors (one for writing, one for
+ * syncing; each used only under its lock) and reopens them when the file
+ * number moves on.  Crash points: dlog.after_write (written, not synced),
+ * dlog.before_sync, dlog.after_sync (durable, nobody told yet),
+ * dlog.after_switch (new file, old one synced), dlog.after_rename.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dlog.h"
+
+bool dtc__dlog_on(const dtc_instance *in)
+{
+    return in->dlog_dir[0] != '\0';
+}
+
+uint32_t dtc__dlog_min_file_size(uint32_t max_txns)
+{
+    uint64_t need = 2ull * (max_txns + 1u) * DTC_DLOG_REC_MAX + DTC_DLOG_FILE_HDR;
+    need = (need + DTC_DLOG_MIN_FILE - 1) / DTC_DLOG_MIN_FILE * DTC_DLOG_MIN_FILE;
+    return (uint32_t)need;
+}
+
+void dtc__dlog_detach(dtc_instance *in)
+{
+    if (in->dlog_wfd >= 0)
+        close(in->dlog_wfd);
+    if (in->dlog_sfd >= 0)
+        close(in->dlog_sfd);
+    in->dlog_wfd = in->dlog_sfd = -1;
+}
+
+/* A descriptor of file `no`, cached in *fd / *cached_no. */
+static int fd_for(dtc_instance *in, uint64_t no, int *fd, uint64_t *cached_no)
+{
+    if (*fd >= 0 && *cached_no == no)
+        return *fd;
+    if (*fd >= 0)
+        close(*fd);
+    *fd = dtc__dlog_open(in->dlog_dir, no, O_RDWR);
+    *cached_no = no;
+    if (*fd < 0)
+        dtc_log(DTC_LOG_ERROR, "dlog_open", NULL, NULL, "file=%016llx error=\"%s\"",
+                (unsigned long long)no, strerror(errno));
+    return *fd;
+}
+
+static void raise_durable(struct dtc_shm_header *h, uint64_t to)
+{
+    uint64_t cur = atomic_load(&h->sh_dlog_durable);
+    while (cur < to && !atomic_compare_exchange_weak(&h->sh_dlog_durable, &cur, to))
+        ;
+}
+
+/* With sh_dlog_lock: writes encoded bytes at sh_dlog_end. */
+static dtc_result put(dtc_instance *in, const unsigned char *buf, size_t len)
+{
+    struct dtc_shm_header *h = in->hdr;
+    uint64_t no = h->sh_dlog_fileno, end = h->sh_dlog_end;
+    int fd = fd_for(in, no, &in->dlog_wfd, &in->dlog_wno);
+    if (fd < 0)
+        return DTC_ELOG;
+    off_t off = (off_t)(end - no * in->dlog_file_size);
+    if (end < no * in->dlog_file_size + DTC_DLOG_FILE_HDR
+        || end + len > (no + 1) * in->dlog_file_size) {
+        dtc_log(DTC_LOG_ERROR, "dlog_write", NULL, NULL,
+                "lsn=%llu error=\"outside file %016llx (scribbled header?)\"",
+                (unsigned long long)end, (unsigned long long)no);
+        return DTC_ELOG;
+    }
+    if (pwrite(fd, buf, len, off) != (ssize_t)len) {
+        dtc_log(DTC_LOG_ERROR, "dlog_write", NULL, NULL, "lsn=%llu error=\"%s\"",
+                (unsigned long long)end, strerror(errno));
+        return DTC_ELOG;
+    }
+    dtc__fault("dlog.after_write");
+    h->sh_dlog_end = end + len;
+    atomic_store_explicit(&h->sh_dlog_written, end + len, memory_order_release);
+    atomic_fetch_add(&h->sh_dlog_records, 1);
+    return DTC_OK;
+}
+
+/* With sh_dlog_lock: encodes r at sh_dlog_end and writes it. */
+static dtc_result put_rec(dtc_instance *in, const struct dtc__dlog_rec *r)
+{
+    unsigned char buf[DTC_DLOG_REC_MAX];
+    size_t len = dtc__dlog_encode(r, in->hdr->sh_dlog_end, buf);
+    return put(in, buf, len);
+}
+
+/* A copy of slot i's decision if it is live, from an unlocked peek
+ * validated by the generation; false if it is not live. */
+static bool live_copy(dtc_instance *in, uint32_t i, struct dtc__dlog_rec *r)
+{
+    const struct dtc_txn_slot *ts = dtc__txn(in, i);
+    uint32_t gen = ts->ts_gen, st = ts->ts_state, flags = ts->ts_flags;
+    uint8_t type = st == DTC_TXN_COMMITTING                                   ? DTC_DLOG_COMMIT
+                   : st == DTC_TXN_HEURISTIC                                  ? DTC_DLOG_HEURISTIC
+                   : st == DTC_TXN_ABORTING && (flags & DTC_TS_COMMIT_FAILED) ? DTC_DLOG_COMPENSATE
+                                                                              : 0;
+    if (type == 0 || (flags & DTC_TS_QUARANTINED))
+        return false;
+    dtc__dlog_rec_from_slot(in, ts, type, DTC_DLOG_F_COPY, r);
+    return ts->ts_gen == gen && ts->ts_state == st;
+}
+
+/* With sh_dlog_lock: the checkpoint at the head of a new file. */
+static dtc_result checkpoint(dtc_instance *in)
+{
+    struct dtc__dlog_rec r;
+    uint32_t copied = 0;
+    for (uint32_t i = 0; i < in->max_txns; i++) {
+        if (!live_copy(in, i, &r))
+            continue;
+        dtc_result rc = put_rec(in, &r);
+        if (rc != DTC_OK)
+            return rc;
+        copied++;
+    }
+    dtc_log(DTC_LOG_INFO, "dlog_switch", NULL, NULL, "file=%016llx live_copied=%u",
+            (unsigned long long)in->hdr->sh_dlog_fileno, copied);
+    return DTC_OK;
+}
+
+/* With sh_dlog_lock: syncs the current file, moves to the next one and
+ * writes the checkpoint there. */
+static dtc_result switch_file(dtc_instance *in)
+{
+    struct dtc_shm_header *h = in->hdr;
+    int fd = fd_for(in, h->sh_dlog_fileno, &in->dlog_wfd, &in->dlog_wno);
+    if (fd < 0 || fdatasync(fd) != 0)
+        return DTC_ELOG;
+    atomic_fetch_add(&h->sh_dlog_syncs, 1);
+    raise_durable(h, h->sh_dlog_end);
+    uint64_t next = h->sh_dlog_fileno + 1;
+    if (dtc__dlog_take_spare(in->dlog_dir, next, in->dlog_file_size, in->dlog_group) != DTC_OK)
+        return DTC_ELOG;
+    h->sh_dlog_fileno = next;
+    h->sh_dlog_end = next * in->dlog_file_size + DTC_DLOG_FILE_HDR;
+    atomic_store_explicit(&h->sh_dlog_written, h->sh_dlog_end, memory_order_release);
+    raise_durable(h, h->sh_dlog_end); /* nothing to sync below the first record */
+    dtc__fault("dlog.after_switch");
+    return checkpoint(in);
+}
+
+dtc_result dtc__dlog_append(dtc_instance *in, const struct dtc__dlog_rec *r, uint64_t *end)
+{
+    unsigned char buf[DTC_DLOG_REC_MAX];
+    struct dtc_shm_header *h = in->hdr;
+    dtc_result rc = dtc__lock(in, &h->sh_dlog_lock, NULL, NULL);
+    if (rc != DTC_OK)
+        return rc;
+    uint64_t no = h->sh_dlog_fileno;
+    size_t len = dtc__dlog_encode(r, h->sh_dlog_end, buf);
+    /* The checkpoint goes at the head of the next file, which dtcd sizes
+     * to hold a full one and more (dtc__dlog_min_file_size). */
+    if (h->sh_dlog_end + len > (no + 1) * in->dlog_file_size)
+        rc = switch_file(in);
+    if (rc == DTC_OK) {
+        len = dtc__dlog_encode(r, h->sh_dlog_end, buf); /* its LSN may have moved */
+        rc = put(in, buf, len);
+    }
+    *end = h->sh_dlog_end;
+    dtc__unlock(&h->sh_dlog_lock);
+    return rc;
+}
+
+dtc_result dtc__dlog_flush(dtc_instance *in, uint64_t upto)
+{
+    struct dtc_shm_header *h = in->hdr;
+    if (atomic_load(&h->sh_dlog_durable) >= upto)
+        return DTC_OK;
+    dtc_result rc = dtc__lock(in, &h->sh_dlog_flush_lock, NULL, NULL);
+    if (rc != DTC_OK)
+        return rc;
+    while (rc == DTC_OK && atomic_load(&h->sh_dlog_durable) < upto) {
+        uint64_t target = atomic_load_explicit(&h->sh_dlog_written, memory_order_acquire);
+        if (target < upto) { /* not ours to flush: never written */
+            rc = DTC_ELOG;
+            break;
+        }
+        int fd = fd_for(in, (target - 1) / in->dlog_file_size, &in->dlog_sfd, &in->dlog_sno);
+        dtc__fault("dlog.before_sync");
+        if (fd < 0 || fdatasync(fd) != 0) {
+            dtc_log(DTC_LOG_ERROR, "dlog_sync", NULL, NULL, "upto=%llu error=\"%s\"",
+                    (unsigned long long)upto, strerror(errno));
+            rc = DTC_ELOG;
+            break;
+        }
+        atomic_fetch_add(&h->sh_dlog_syncs, 1);
+        dtc__fault("dlog.after_sync");
+        raise_durable(h, target);
+    }
+    dtc__unlock(&h->sh_dlog_flush_lock);
+    return rc;
+}

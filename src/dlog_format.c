@@ -1,0 +1,216 @@
+/*
+ * dlog_format.c - the decision log's bytes: CRC32C, record and file
+ * header encoding and decoding, file names, and the record of a slot.
+ * Layout in dlog.h.  Decoding treats the bytes as hostile: every length
+ * and count is bounded before use, and anything that does not check out
+ * is "no record here", the end of the log.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "dlog.h"
+
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1; /* Castagnoli, reflected */
+        crc_table[i] = c;
+    }
+}
+
+uint32_t dtc__crc32c(uint32_t crc, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    pthread_once(&crc_once, crc_init);
+    crc = ~crc;
+    while (len--)
+        crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* Field offsets of a record header (DTC_DLOG_REC_HDR bytes). */
+enum {
+    R_CRC = 0, R_LEN = 4, R_LSN = 8, R_TYPE = 16, R_NENT = 17, R_FLAGS = 18,
+    R_RESULT = 20, R_TXID = 24, R_MS = 40, R_STATE = 48, R_COMMIT = 52,
+    R_ROLLBACK = 56, R_RETRIES = 60
+};
+
+#define PUT(buf, off, v) memcpy((buf) + (off), &(v), sizeof(v))
+#define GET(buf, off, v) memcpy(&(v), (buf) + (off), sizeof(v))
+
+size_t dtc__dlog_encode(const struct dtc__dlog_rec *r, uint64_t lsn, unsigned char *buf)
+{
+    uint32_t n = r->nentries <= DTC_LIMIT_MAX_PARTS_PER_TXN ? r->nentries : 0;
+    uint8_t nent = (uint8_t)n;
+    size_t pos = DTC_DLOG_REC_HDR;
+    memset(buf, 0, DTC_DLOG_REC_HDR);
+    PUT(buf, R_LSN, lsn);
+    PUT(buf, R_TYPE, r->type);
+    PUT(buf, R_NENT, nent);
+    PUT(buf, R_FLAGS, r->flags);
+    PUT(buf, R_RESULT, r->result);
+    memcpy(buf + R_TXID, r->txid.bytes, 16);
+    PUT(buf, R_MS, r->unix_ms);
+    PUT(buf, R_STATE, r->state);
+    PUT(buf, R_COMMIT, r->commit_ms);
+    PUT(buf, R_ROLLBACK, r->rollback_ms);
+    PUT(buf, R_RETRIES, r->max_retries);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct dtc__dlog_entry *e = &r->entries[i];
+        size_t nl = strnlen(e->name, DTC_NAME_MAX - 1), rl = strnlen(e->reason, DTC_REASON_MAX - 1);
+        buf[pos] = (unsigned char)nl;
+        buf[pos + 1] = e->status;
+        buf[pos + 2] = e->vote;
+        buf[pos + 3] = (unsigned char)rl;
+        memcpy(buf + pos + DTC_DLOG_ENTRY_HDR, e->name, nl);
+        memcpy(buf + pos + DTC_DLOG_ENTRY_HDR + nl, e->reason, rl);
+        pos += DTC_DLOG_ENTRY_HDR + nl + rl;
+    }
+    size_t len = (pos + 7) & ~(size_t)7;
+    memset(buf + pos, 0, len - pos);
+    uint32_t len32 = (uint32_t)len;
+    PUT(buf, R_LEN, len32);
+    uint32_t crc = dtc__crc32c(0, buf + R_LEN, len - R_LEN);
+    PUT(buf, R_CRC, crc);
+    return len;
+}
+
+size_t dtc__dlog_peek(const unsigned char *buf, size_t avail, uint64_t lsn, bool check,
+                      uint8_t *type, dtc_txid *txid)
+{
+    uint32_t crc, len;
+    uint64_t at;
+    if (avail < DTC_DLOG_REC_HDR)
+        return 0;
+    GET(buf, R_CRC, crc);
+    GET(buf, R_LEN, len);
+    GET(buf, R_LSN, at);
+    if (len < DTC_DLOG_REC_HDR || len > DTC_DLOG_REC_MAX || len % 8 != 0 || len > avail
+        || at != lsn || buf[R_TYPE] == 0 || buf[R_TYPE] > DTC_DLOG_TYPE_MAX)
+        return 0;
+    if (check && dtc__crc32c(0, buf + R_LEN, len - R_LEN) != crc)
+        return 0;
+    *type = buf[R_TYPE];
+    memcpy(txid->bytes, buf + R_TXID, 16);
+    return len;
+}
+
+/* Decodes the entries of a checked record; false if they overrun it. */
+static bool decode_entries(const unsigned char *buf, size_t len, struct dtc__dlog_rec *out)
+{
+    size_t pos = DTC_DLOG_REC_HDR;
+    for (uint32_t i = 0; i < out->nentries; i++) {
+        struct dtc__dlog_entry *e = &out->entries[i];
+        if (pos + DTC_DLOG_ENTRY_HDR > len)
+            return false;
+        size_t nl = buf[pos], rl = buf[pos + 3];
+        if (nl >= DTC_NAME_MAX || rl >= DTC_REASON_MAX
+            || pos + DTC_DLOG_ENTRY_HDR + nl + rl > len)
+            return false;
+        e->status = buf[pos + 1] < DTC_ENTRY_STATUS_COUNT ? buf[pos + 1] : DTC_ENTRY_IDLE;
+        e->vote = buf[pos + 2] < DTC_ENTRY_STATUS_COUNT ? buf[pos + 2] : DTC_ENTRY_IDLE;
+        memcpy(e->name, buf + pos + DTC_DLOG_ENTRY_HDR, nl);
+        e->name[nl] = '\0';
+        memcpy(e->reason, buf + pos + DTC_DLOG_ENTRY_HDR + nl, rl);
+        e->reason[rl] = '\0';
+        pos += DTC_DLOG_ENTRY_HDR + nl + rl;
+    }
+    return true;
+}
+
+size_t dtc__dlog_decode(const unsigned char *buf, size_t avail, uint64_t lsn,
+                        struct dtc__dlog_rec *out)
+{
+    uint8_t type;
+    dtc_txid id;
+    size_t len = dtc__dlog_peek(buf, avail, lsn, true, &type, &id);
+    if (len == 0 || buf[R_NENT] > DTC_LIMIT_MAX_PARTS_PER_TXN)
+        return 0;
+    memset(out, 0, offsetof(struct dtc__dlog_rec, entries));
+    out->type = type;
+    out->txid = id;
+    out->lsn = lsn;
+    out->nentries = buf[R_NENT];
+    GET(buf, R_FLAGS, out->flags);
+    GET(buf, R_RESULT, out->result);
+    GET(buf, R_MS, out->unix_ms);
+    GET(buf, R_STATE, out->state);
+    GET(buf, R_COMMIT, out->commit_ms);
+    GET(buf, R_ROLLBACK, out->rollback_ms);
+    GET(buf, R_RETRIES, out->max_retries);
+    if (out->state >= DTC_TXN_STATE_COUNT || !decode_entries(buf, len, out))
+        return 0;
+    return len;
+}
+
+/* File header offsets. */
+enum { F_MAGIC = 0, F_CRC = 8, F_VERSION = 12, F_FILENO = 16, F_SIZE = 24, F_FIRST = 32 };
+
+void dtc__dlog_file_header(unsigned char hdr[DTC_DLOG_FILE_HDR], uint64_t fileno,
+                           uint32_t file_size)
+{
+    uint32_t version = DTC_DLOG_VERSION;
+    uint64_t first = fileno * file_size + DTC_DLOG_FILE_HDR;
+    memset(hdr, 0, DTC_DLOG_FILE_HDR);
+    memcpy(hdr + F_MAGIC, DTC_DLOG_MAGIC, 8);
+    PUT(hdr, F_VERSION, version);
+    PUT(hdr, F_FILENO, fileno);
+    PUT(hdr, F_SIZE, file_size);
+    PUT(hdr, F_FIRST, first);
+    uint32_t crc = dtc__crc32c(0, hdr + F_VERSION, DTC_DLOG_FILE_HDR - F_VERSION);
+    PUT(hdr, F_CRC, crc);
+}
+
+int dtc__dlog_file_header_check(const unsigned char hdr[DTC_DLOG_FILE_HDR], uint64_t fileno,
+                                uint32_t *file_size)
+{
+    uint32_t crc, version, size;
+    uint64_t no;
+    GET(hdr, F_CRC, crc);
+    GET(hdr, F_VERSION, version);
+    GET(hdr, F_FILENO, no);
+    GET(hdr, F_SIZE, size);
+    if (memcmp(hdr + F_MAGIC, DTC_DLOG_MAGIC, 8) != 0 || version != DTC_DLOG_VERSION
+        || no != fileno || size < DTC_DLOG_MIN_FILE || size > DTC_DLOG_MAX_FILE
+        || dtc__crc32c(0, hdr + F_VERSION, DTC_DLOG_FILE_HDR - F_VERSION) != crc)
+        return -1;
+    *file_size = size;
+    return 0;
+}
+
+void dtc__dlog_path(const char *dir, uint64_t fileno, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/dlog.%016llx", dir, (unsigned long long)fileno);
+}
+
+void dtc__dlog_rec_from_slot(const dtc_instance *in, const struct dtc_txn_slot *ts, uint8_t type,
+                             uint16_t flags, struct dtc__dlog_rec *r)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    memset(r, 0, offsetof(struct dtc__dlog_rec, entries));
+    r->type = type;
+    r->flags = (uint16_t)(flags | (ts->ts_flags & DTC_TS_COMMIT_FAILED ? DTC_DLOG_F_COMMIT_FAILED : 0));
+    r->result = ts->ts_result;
+    r->state = ts->ts_state < DTC_TXN_STATE_COUNT ? ts->ts_state : DTC_TXN_FREE;
+    memcpy(r->txid.bytes, ts->ts_txid, 16);
+    r->unix_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    r->commit_ms = ts->ts_commit_ms;
+    r->rollback_ms = ts->ts_rollback_ms;
+    r->max_retries = ts->ts_max_retries;
+    r->nentries = ts->ts_nentries <= in->max_parts ? ts->ts_nentries : 0;
+    for (uint32_t i = 0; i < r->nentries; i++) {
+        const struct dtc_txn_entry *e = &ts->ts_entries[i];
+        struct dtc__dlog_entry *o = &r->entries[i];
+        dtc__strcopy(o->name, e->te_name, sizeof o->name);
+        o->status = e->te_status < DTC_ENTRY_STATUS_COUNT ? e->te_status : DTC_ENTRY_IDLE;
+        o->vote = e->te_vote < DTC_ENTRY_STATUS_COUNT ? e->te_vote : DTC_ENTRY_IDLE;
+        dtc__strcopy(o->reason, dtc__entry_reason(e), sizeof o->reason);
+    }
+}

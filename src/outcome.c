@@ -1,0 +1,105 @@
+/*
+ * outcome.c - how a transaction ended, for a client that lost track of it
+ * (dtc_transaction_outcome, dtcctl show) and for a restarted participant
+ * holding it prepared (dtc_participant_outcome).  A slot answers while it
+ * holds the transaction; after that, the decision log's last record about
+ * it.  "Not found" is an answer only from an instance that has finished
+ * replaying its log: before that nothing may be presumed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlog.h"
+
+static const char *const outcome_names[DTC_OUTCOME_COUNT] = {
+    [DTC_OUTCOME_IN_FLIGHT] = "in-flight",
+    [DTC_OUTCOME_COMMITTED] = "committed",
+    [DTC_OUTCOME_ABORTED] = "aborted",
+    [DTC_OUTCOME_HEURISTIC] = "heuristic",
+};
+
+const char *dtc_outcome_name(dtc_outcome_kind k)
+{
+    return (unsigned)k < DTC_OUTCOME_COUNT ? outcome_names[k] : "invalid";
+}
+
+static dtc_outcome_kind kind_of_state(dtc_txn_state st)
+{
+    return st == DTC_TXN_COMMITTED   ? DTC_OUTCOME_COMMITTED
+           : st == DTC_TXN_ABORTED   ? DTC_OUTCOME_ABORTED
+           : st == DTC_TXN_HEURISTIC ? DTC_OUTCOME_HEURISTIC
+                                     : DTC_OUTCOME_IN_FLIGHT;
+}
+
+/* The outcome a log record tells. */
+static void from_record(const struct dtc__dlog_rec *r, dtc_outcome *out)
+{
+    dtc_txn_info *t = &out->info;
+    t->id = r->txid;
+    t->state = r->type == DTC_DLOG_END         ? (dtc_txn_state)r->state
+               : r->type == DTC_DLOG_HEURISTIC ? DTC_TXN_HEURISTIC
+               : r->type == DTC_DLOG_COMMIT    ? DTC_TXN_COMMITTING
+                                               : DTC_TXN_ABORTING;
+    t->nentries = r->nentries;
+    for (uint32_t i = 0; i < r->nentries; i++) {
+        dtc_entry_info *e = &t->entries[i];
+        memcpy(e->name, r->entries[i].name, sizeof e->name);
+        e->op = r->state == DTC_TXN_COMMITTED || r->type == DTC_DLOG_COMMIT ? DTC_OP_COMMIT
+                                                                           : DTC_OP_ROLLBACK;
+        e->status = (dtc_entry_status)r->entries[i].status;
+        e->vote = (dtc_entry_status)r->entries[i].vote;
+        e->next_retry_ms = -1;
+        memcpy(e->reason, r->entries[i].reason, sizeof e->reason);
+    }
+    out->kind = kind_of_state(t->state);
+    out->result = out->kind == DTC_OUTCOME_COMMITTED ? DTC_OK : (dtc_result)r->result;
+    if (out->kind == DTC_OUTCOME_ABORTED && out->result == DTC_OK)
+        out->result = DTC_EABORTED; /* rolled back by an operator */
+    out->from_log = 1;
+    out->end_unix_ms = r->type == DTC_DLOG_END ? r->unix_ms : 0;
+}
+
+dtc_result dtc_transaction_outcome(dtc_instance *in, const dtc_txid *id, dtc_outcome *out)
+{
+    if (in == NULL || id == NULL || out == NULL)
+        return DTC_EINVAL;
+    memset(out, 0, sizeof *out);
+    dtc_result rc = dtc_transaction_status(in, id, &out->info);
+    if (rc == DTC_OK) {
+        out->kind = kind_of_state(out->info.state);
+        out->result = out->kind == DTC_OUTCOME_COMMITTED ? DTC_OK : out->info.result;
+        return DTC_OK;
+    }
+    if (rc != DTC_ENOTFOUND)
+        return rc;
+    if (atomic_load(&in->hdr->sh_recovering))
+        return DTC_ERECOVERING;
+    if (!dtc__dlog_on(in))
+        return DTC_ENOTFOUND;
+    struct dtc__dlog_rec *r = malloc(sizeof *r);
+    if (r == NULL)
+        return DTC_ESYS;
+    rc = dtc__dlog_find(in->dlog_dir, id, r);
+    if (rc == DTC_OK)
+        from_record(r, out);
+    free(r);
+    return rc;
+}
+
+dtc_result dtc_participant_outcome(dtc_participant *p, const dtc_txid *id,
+                                   dtc_outcome_kind *kind)
+{
+    if (p == NULL || id == NULL || kind == NULL)
+        return DTC_EINVAL;
+    dtc_outcome *o = malloc(sizeof *o);
+    if (o == NULL)
+        return DTC_ESYS;
+    dtc_result rc = dtc_transaction_outcome(p->in, id, o);
+    *kind = o->kind;
+    if (rc == DTC_ENOTFOUND) { /* never decided here: presumed abort */
+        *kind = DTC_OUTCOME_ABORTED;
+        rc = DTC_OK;
+    }
+    free(o);
+    return rc;
+}
