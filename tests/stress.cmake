@@ -1,6 +1,8 @@
 # stress.cmake - scripts/stress.sh as ctest tests (included from
 # tests/CMakeLists.txt).  Each run uses its own
 # instance name and mktemp -d data directory, so ctest -j is safe.
+#   load_check          dtc-load check on hand-made runs (tests/load_check.sh):
+#                       each violation kind is caught, a clean run passes
 #   stress_short        10 s, 4 clients, no chaos
 #   stress_chaos        30 s, 4 clients, chaos (~35 s with the drain/check)
 #   stress_reboot       30 s, 4 clients, a simulated host crash every 1.5 s
@@ -18,6 +20,11 @@ endif()
 
 set(DTC_STRESS ${PROJECT_SOURCE_DIR}/scripts/stress.sh)
 set(DTC_STRESS_BIN --bin-dir ${CMAKE_BINARY_DIR}/bin)
+
+add_test(NAME load_check
+         COMMAND ${DTC_BASH} ${PROJECT_SOURCE_DIR}/tests/load_check.sh
+                 ${CMAKE_BINARY_DIR}/bin/dtc-load)
+set_tests_properties(load_check PROPERTIES TIMEOUT 30)
 
 add_test(NAME stress_short
          COMMAND ${DTC_BASH} ${DTC_STRESS} --seconds 10 --clients 4 ${DTC_STRESS_BIN})
