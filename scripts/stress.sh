@@ -17,7 +17,8 @@
 #                   empties /dev/shm), restart them on the same data dirs
 #                   (new client files); payment fails 30% of commit
 #                   deliveries so reboots hit transactions being redelivered
-#   --reboot-every S  seconds between reboots (default 1.5; decimals ok)
+#   --reboot-every S  uptime between reboots, from the restart to the next
+#                   crash (default 1.5 s; decimals ok)
 #   --seed S        seed of the chaos and of the clients (printed; replay it)
 #   --bin-dir DIR   where dtcd, dtcctl, dtc-load and the services are
 #                   (default build/bin)
