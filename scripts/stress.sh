@@ -3,7 +3,8 @@
 # optionally with chaos (SIGKILL of random processes), then invariant checks.
 #
 #   scripts/stress.sh [--seconds N | --txns N] [--clients C] [--chaos]
-#                     [--kill-rate R] [--seed S] [--bin-dir DIR] [--keep]
+#                     [--kill-rate R] [--reboot] [--reboot-every S]
+#                     [--seed S] [--bin-dir DIR] [--keep]
 #
 #   --seconds N     run the load N seconds (default 20)
 #   --txns N        or: run until the clients began N transactions in all
@@ -11,6 +12,13 @@
 #   --chaos         SIGKILL a random participant, client or dtcd now and then
 #                   (each restarted: same name, same data dir)
 #   --kill-rate R   chaos kills per second on average (default 0.5)
+#   --reboot        simulate host crashes: SIGKILL dtcd, the services and
+#                   the clients all at once, remove the segment (a reboot
+#                   empties /dev/shm), restart them on the same data dirs
+#                   (new client files); payment fails 30% of commit
+#                   deliveries so reboots hit transactions being redelivered
+#   --reboot-every S  uptime between reboots, from the restart to the next
+#                   crash (default 1.5 s; decimals ok)
 #   --seed S        seed of the chaos and of the clients (printed; replay it)
 #   --bin-dir DIR   where dtcd, dtcctl, dtc-load and the services are
 #                   (default build/bin)
@@ -23,12 +31,14 @@
 # until no transaction is in flight, checks the segment (no slot leaked,
 # 4 participants, everyone alive), stops everything, and runs
 # "dtc-load check" over the clients' files and the services' state:
-# atomicity, outcomes, conservation.  Exits non-zero on any violation and
+# atomicity, nothing in doubt, nothing acknowledged lost, outcomes,
+# conservation.  dtcd keeps its decision log in DATA/dlog (kept across
+# reboots).  Exits non-zero on any violation and
 # then keeps the data directory (its path is printed).
 set -euo pipefail
 
 usage() {
-    sed -n '4,18s/^# \{0,1\}//p' "$0"
+    sed -n '4,26s/^# \{0,1\}//p' "$0"
 }
 
 die() {
@@ -41,6 +51,8 @@ txns=0
 clients=4
 chaos=0
 kill_rate=0.5
+reboot=0
+reboot_every=1.5
 seed=""
 bin_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/bin"
 keep=0
@@ -51,6 +63,8 @@ while (($# > 0)); do
     --clients) clients=${2:?}; shift ;;
     --chaos) chaos=1 ;;
     --kill-rate) kill_rate=${2:?}; shift ;;
+    --reboot) reboot=1 ;;
+    --reboot-every) reboot_every=${2:?}; shift ;;
     --seed) seed=${2:?}; shift ;;
     --bin-dir) bin_dir=${2:?}; shift ;;
     --keep) keep=1 ;;
@@ -64,6 +78,13 @@ done
 [[ $kill_rate =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--kill-rate wants a number"
 kill_mean_ms=$(awk -v r="$kill_rate" 'BEGIN { m = r > 0 ? 1000 / r : 0; printf("%d", m) }')
 ((kill_mean_ms > 0)) || chaos=0
+[[ $reboot_every =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--reboot-every wants a number of seconds"
+reboot_ms=$(awk -v s="$reboot_every" 'BEGIN { printf("%d", s * 1000) }')
+((!reboot || reboot_ms >= 100)) || die "--reboot-every wants at least 0.1 s"
+# In reboot mode payment fails some commit deliveries: dtcd retries them,
+# so reboots find transactions in COMMITTING with deliveries pending.
+fail_commit=0
+((reboot)) && fail_commit=0.3
 if [[ -z $seed ]]; then
     seed=$(( (RANDOM << 15 | RANDOM) ^ $$ ))
 fi
@@ -82,12 +103,15 @@ instance="stress-$$-$seed"
 instance=${instance:0:40}
 data=$(mktemp -d "${TMPDIR:-/tmp}/dtc-stress.XXXXXX")
 state="$data/state"
-mkdir -p "$state" "$data/clients" "$data/logs"
+dlog="$data/dlog"   # dtcd's decision log: survives reboots
+mkdir -p "$state" "$dlog" "$data/clients" "$data/logs"
 
 declare -A pid=()      # role -> pid: dtcd, inventory..., client0...
 declare -A kills=()    # role class -> count
 declare -A starts=()   # role -> how many times started
 recoveries=0
+reboots=0             # host crashes simulated so far (client files: .rN)
+declare -A begun=()   # client index -> B lines in its files of past boots
 violations=()
 finished=0
 
@@ -102,6 +126,7 @@ tick() {
 # alive PID: running and not a zombie.
 alive() {
     local st
+    [[ -n $1 ]] || return 1
     [[ -r /proc/$1/stat ]] || return 1
     read -r st </proc/"$1"/stat 2>/dev/null || return 1
     st=${st##*) }
@@ -149,8 +174,8 @@ wait_ready() {
 start_dtcd() {
     local out="$data/logs/dtcd.out"
     : >"$out"
-    "$bin_dir/dtcd" --instance "$instance" --log-file "$data/logs/dtcd.log" \
-        --orphan-timeout-ms 5000 >"$out" 2>>"$data/logs/dtcd.err" &
+    "$bin_dir/dtcd" --instance "$instance" --data-dir "$dlog" \
+        --log-file "$data/logs/dtcd.log" --orphan-timeout-ms 5000 >"$out" 2>>"$data/logs/dtcd.err" &
     pid[dtcd]=$!
     starts[dtcd]=$((${starts[dtcd]:-0} + 1))
     wait_ready "$out" "${pid[dtcd]}" dtcd
@@ -177,6 +202,7 @@ seed_args() {
 start_service() {
     local s=$1 out="$data/logs/$1.out" seeds=()
     mapfile -t seeds < <(seed_args "$s")
+    [[ $s == payment && $fail_commit != 0 ]] && seeds+=(--fail-commit "$fail_commit")
     : >"$out"
     "$bin_dir/dtc-$s" --instance "$instance" --data-dir "$state" "${seeds[@]}" \
         >"$out" 2>>"$data/logs/$s.err" &
@@ -185,14 +211,29 @@ start_service() {
     wait_ready "$out" "${pid[$s]}" "$s"
 }
 
+# client_file C: client C's file in this boot (a reboot starts new ones;
+# the old ones stay for the checker).
+client_file() {
+    if ((reboots == 0)); then
+        printf '%s/clients/client%d.txt' "$data" "$1"
+    else
+        printf '%s/clients/client%d.r%d.txt' "$data" "$1" "$reboots"
+    fi
+}
+
 start_client() {
-    local c=$1 out="$data/logs/client$1.out" per=()
+    local c=$1 out="$data/logs/client$1.out" per=() left
     if ((txns > 0)); then
-        per=(--txns $(((txns + clients - 1 - c) / clients)))
+        left=$(((txns + clients - 1 - c) / clients - ${begun[$c]:-0}))
+        if ((left <= 0)); then  # all its transactions begun before a reboot
+            pid[client$c]=""
+            return 0
+        fi
+        per=(--txns "$left")
     fi
     : >"$out"
     "$bin_dir/dtc-load" run --instance "$instance" --client "$c" --seed "$seed" \
-        --out "$data/clients/client$c.txt" --skus "$NSKU" --accounts "$NACCT" \
+        --out "$(client_file "$c")" --skus "$NSKU" --accounts "$NACCT" \
         --zones "$NZONE" --incarnation "${starts[client$c]:-0}" "${per[@]}" \
         >"$out" 2>>"$data/logs/client$c.err" &
     pid[client$c]=$!
@@ -265,6 +306,66 @@ chaos_kill() {
     fi
 }
 
+# reap_killed PID...: bounded wait (5 s) until each is gone, then reap it.
+reap_killed() {
+    local p i
+    for p in "$@"; do
+        for ((i = 0; i < 100; i++)); do
+            alive "$p" || break
+            sleep 0.05
+        done
+        if alive "$p"; then
+            violations+=("pid $p still alive 5 s after its SIGKILL")
+            continue
+        fi
+        wait "$p" 2>/dev/null || true
+    done
+}
+
+# count_begun C: B lines in client C's file of this boot, into begun[C].
+count_begun() {
+    local n
+    n=$(grep -c '^B' "$(client_file "$1")" 2>/dev/null || true)
+    begun[$1]=$((${begun[$1]:-0} + ${n:-0}))
+}
+
+# A host crash: SIGKILL every process this script started, all at once (by
+# pid), empty /dev/shm of our segment, restart dtcd, the services (same
+# data dirs) and the clients (new files).
+reboot_host() {
+    local r victims=() c
+    for r in "${!pid[@]}"; do
+        if alive "${pid[$r]}"; then
+            victims+=("${pid[$r]}")
+        elif [[ -n ${pid[$r]} ]]; then
+            wait "${pid[$r]}" 2>/dev/null || true  # a client done (--txns)
+        fi
+    done
+    ((${#victims[@]} == 0)) || kill -KILL "${victims[@]}" 2>/dev/null || true
+    # (stderr: bash's "Killed" notices of its jobs, expected here)
+    reap_killed "${victims[@]}" 2>/dev/null
+    printf '%s reboot %d: killed pids %s\n' "$(date +%T.%N)" $((reboots + 1)) \
+        "${victims[*]}" >>"$data/logs/chaos.log"
+    for r in "${!pid[@]}"; do pid[$r]=""; done
+    rm -f "/dev/shm/dtc.$instance"
+    for ((c = 0; c < clients; c++)); do count_begun "$c"; done
+    reboots=$((reboots + 1))
+    local ok=1
+    start_dtcd || ok=0
+    for r in "${SERVICES[@]}"; do
+        start_service "$r" || ok=0
+    done
+    for ((c = 0; c < clients; c++)); do
+        start_client "$c" || ok=0
+    done
+    if ((ok)); then
+        log "reboot $reboots: killed ${#victims[@]} processes, restarted"
+    else
+        violations+=("reboot $reboots: not everything restarted and got ready")
+        log "reboot $reboots: killed ${#victims[@]} processes, restart FAILED"
+    fi
+}
+
 # Sets kill_in: milliseconds until the next chaos kill, uniform in
 # [0, 2/rate) s (no subshell: $RANDOM stays the seeded sequence).
 next_kill_in() {
@@ -274,7 +375,7 @@ next_kill_in() {
 # ---- run ------------------------------------------------------------------
 
 log "seed $seed instance $instance data $data"
-log "clients $clients, $( ((txns > 0)) && echo "$txns transactions" || echo "$seconds s")$( ((chaos)) && echo ", chaos at $kill_rate kills/s")"
+log "clients $clients, $( ((txns > 0)) && echo "$txns transactions" || echo "$seconds s")$( ((chaos)) && echo ", chaos at $kill_rate kills/s")$( ((reboot)) && echo ", reboot every $reboot_every s (payment --fail-commit $fail_commit)")"
 
 for s in "${SERVICES[@]}"; do
     seed_args "$s" | paste - - | sed "s/^--seed\t/$s /; s/=/ /"
@@ -299,6 +400,8 @@ if ((chaos)); then
     next_kill_in
     next_kill=$((t0 + kill_in))
 fi
+next_reboot=0
+((reboot)) && next_reboot=$((t0 + reboot_ms))
 last_ok=0
 while :; do
     tick
@@ -326,12 +429,18 @@ while :; do
             start "$r" || pid[$r]=""
         fi
     done
+    if ((reboot && now >= next_reboot)); then
+        reboot_host
+        tick
+        next_reboot=$((now + reboot_ms))
+    fi
     if ((now >= next_progress)); then
         counts=$(progress_counts)
         ok=${counts#*committed=}
         ok=${ok%% *}
         kl=""
         for k in "${!kills[@]}"; do kl+=" $k=${kills[$k]}"; done
+        ((reboot)) && kl+=" reboots=$reboots"
         printf 'stress: t=%ds %s kills:%s rate=%d/s\n' $(((now - t0) / 1000)) "$counts" \
             "${kl:- none}" $((ok - last_ok))
         last_ok=$ok
@@ -343,6 +452,7 @@ done
 # Stop the load: clients finish their transaction on SIGTERM.
 for ((c = 0; c < clients; c++)); do
     p=${pid[client$c]}
+    [[ -n $p ]] || continue
     st=0
     stop_pid "$p" 30 || st=$?
     ((st == 0)) || violations+=("client$c (pid $p) exited with status $st")
@@ -356,21 +466,35 @@ ctl() { "$bin_dir/dtcctl" --instance "$instance" --json "$@"; }
 # json_num KEY: the first "KEY":N in stdin.
 json_num() { grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2; }
 
-inflight=-1
-for ((i = 0; i < 600; i++)); do  # 60 s
+# in_doubt: how many txids the services' state files hold prepared and not
+# yet applied, compensated or released (read while they run: a torn last
+# line only delays the wait; the checker reads the final files).
+in_doubt() {
+    awk '$1 == "prepared" { p[FILENAME, $2] = 1 }
+        $1 == "applied" || $1 == "compensated" || $1 == "released" { delete p[FILENAME, $2] }
+        END { n = 0; for (k in p) n++; print n }' "$state"/*.state 2>/dev/null || echo "?"
+}
+
+# Drain (60 s at most): dtcd has redelivered every decision (no transaction
+# in flight, no slot in use) and the services resolved what they held
+# prepared (they re-check within about a second).
+inflight=-1 in_use=-1 doubt=-1
+for ((i = 0; i < 600; i++)); do
     inflight=$(ctl txns 2>/dev/null | json_num count || true)
-    [[ $inflight == 0 ]] && break
+    in_use=$(ctl status 2>/dev/null | json_num txns_in_use || true)
+    doubt=$(in_doubt)
+    [[ $inflight == 0 && $in_use == 0 && $doubt == 0 ]] && break
     sleep 0.1
 done
+tick
+log "drained after $(((now - t0 - elapsed_ms) / 1000)) s: in flight ${inflight:-?}," \
+    "slots in use ${in_use:-?}, prepared at the services ${doubt:-?}"
 if [[ $inflight != 0 ]]; then
     violations+=("transactions still in flight 60 s after the load stopped: ${inflight:-?}")
     log "still in flight:"
     ctl txns >"$data/logs/stuck-txns.json" 2>&1 || true
     "$bin_dir/dtcctl" --instance "$instance" txns 2>&1 | head -n 40 || true
 fi
-
-# Prepared transactions are resolved by the services within about a second.
-sleep 1.5
 status=$(ctl status 2>&1 || true)
 printf '%s\n' "$status" >"$data/logs/final-status.json"
 in_use=$(json_num txns_in_use <<<"$status" || true)
@@ -409,7 +533,7 @@ check_rc=0
 
 kl=""
 for k in dtcd participant client; do kl+=" $k=${kills[$k]:-0}"; done
-log "kills:$kl; recoveries (restarted and ready): $recoveries"
+log "kills:$kl; recoveries (restarted and ready): $recoveries$( ((reboot)) && echo "; reboots: $reboots")"
 if grep -q 'action=sigkill\|quarantin' "$data/logs/dtcd.log" 2>/dev/null; then
     log "note: dtcd.log mentions quarantine or fault points"
 fi

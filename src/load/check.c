@@ -1,13 +1,17 @@
 /*
  * check.c - "dtc-load check": the invariants of a stress run, from the
  * clients' files and the services' persisted state (run after every
- * service stopped).
+ * service stopped; after a reboot run too: a client's file from before a
+ * reboot is one more CLIENT_FILE).
  *   1. atomicity: each txid applied at all four services or at none (a
- *      compensated txid counts as not applied); none still prepared;
- *   2. outcomes: DTC_OK => applied everywhere; an abort result (or a failed
+ *      compensated txid counts as not applied); none still prepared (in
+ *      doubt);
+ *   2. outcomes: DTC_OK => applied everywhere and compensated nowhere
+ *      (nothing acknowledged is lost); an abort result (or a failed
  *      enlist) => nowhere; no E line (client died) or an unknown result =>
- *      either; every txid in a ledger was begun by some client; the ledger's
- *      payload is the one the client enlisted;
+ *      either, all-or-nothing; every txid in a ledger was begun by exactly
+ *      one client; the ledger's payload is the one the client enlisted
+ *      (1 and 2: check_txn.c);
  *   3. conservation: seed - final = sum of applied reservations (per SKU),
  *      of applied charges (per account), of applied schedules (per zone);
  *      one order:ID / ship:ID record per applied order, as enlisted;
@@ -28,14 +32,13 @@
 #define SHOW_MAX 25 /* violation lines printed per kind */
 
 static unsigned long nviol;
-static unsigned long shown[5];
+static unsigned long shown[LOAD_V_KINDS];
 
-enum { V_ATOM, V_OUTCOME, V_CONS, V_OTHER, V_BUSY };
-static const char *const vnames[] = {"atomicity", "outcome", "conservation", "ledger",
-                                     "back-pressure"};
+static const char *const vnames[LOAD_V_KINDS] = {
+    "atomicity", "in-doubt", "lost-commit", "outcome", "conservation", "ledger",
+    "back-pressure"};
 
-__attribute__((format(printf, 2, 3)))
-static void violation(int kind, const char *fmt, ...)
+void load_violation(int kind, const char *fmt, ...)
 {
     va_list ap;
     nviol++;
@@ -48,66 +51,19 @@ static void violation(int kind, const char *fmt, ...)
     putchar('\n');
 }
 
-/* Results after which the transaction must be applied nowhere. */
-static int is_abort(const ltx *x)
+/* "VIOLATION KIND: N more not shown", and per kind counts. */
+static void violation_totals(void)
 {
-    static const char *const aborts[] = {"DTC_EREFUSED", "DTC_EPARTICIPANT", "DTC_ETIMEOUT",
-                                         "DTC_ECOMMIT",  "DTC_EABORTED",     "DTC_EROLLBACK"};
-    if (strncmp(x->cls, "enlist:", 7) == 0)
-        return 1;
-    for (size_t i = 0; i < sizeof aborts / sizeof aborts[0]; i++)
-        if (strcmp(x->result, aborts[i]) == 0)
-            return 1;
-    return 0;
-}
-
-static const char *st_name(int st)
-{
-    return st == 1 ? "applied" : st == 2 ? "compensated" : "absent";
-}
-
-/* "inventory=applied payment=absent ..." */
-static void where(const ltx *x, char *buf, size_t len)
-{
-    size_t off = 0;
-    buf[0] = '\0';
-    for (int k = 0; k < LOAD_NSVC && off < len; k++)
-        off += (size_t)snprintf(buf + off, len - off, "%s%s=%s%s", k ? " " : "",
-                                load_svc_names[k], st_name(x->st[k]),
-                                x->prep[k] ? "+prepared" : "");
-}
-
-static void check_txn(const ltx *x)
-{
-    char w[256];
-    int napplied = 0;
-    for (int k = 0; k < LOAD_NSVC; k++)
-        napplied += x->st[k] == 1;
-    where(x, w, sizeof w);
-    if (napplied != 0 && napplied != LOAD_NSVC)
-        violation(V_ATOM, "txid=%s applied at %d of 4: %s (told %s %s)", x->id, napplied, w,
-                  x->ended ? x->result : "nothing: client died", x->ended ? x->cls : "");
-    for (int k = 0; k < LOAD_NSVC; k++)
-        if (x->prep[k])
-            violation(V_ATOM, "txid=%s still prepared (holding keys) at %s: %s", x->id,
-                      load_svc_names[k], w);
-    if (x->client < 0 && napplied > 0)
-        violation(V_OTHER, "txid=%s in the ledgers but begun by no client: %s", x->id, w);
-    for (int k = 0; k < LOAD_NSVC; k++)
-        if (x->paydiff[k])
-            violation(V_OTHER, "txid=%s at %s: the state file's payload differs from the "
-                      "enlisted '%s'", x->id, load_svc_names[k], x->pay[k]);
-    if (!x->ended)
+    for (int k = 0; k < LOAD_V_KINDS; k++)
+        if (shown[k] > SHOW_MAX)
+            printf("VIOLATION %s: %lu more not shown\n", vnames[k], shown[k] - SHOW_MAX);
+    if (nviol == 0)
         return;
-    /* A few clients can never fill a 2000-request ring if coordinators
-     * wait for their answers: a full ring means lost back-pressure. */
-    if (strstr(x->cls, "DTC_EBUSY") != NULL || strcmp(x->result, "DTC_EBUSY") == 0)
-        violation(V_BUSY, "txid=%s: a participant's request ring was full (%s %s)", x->id,
-                  x->result, x->cls);
-    if (strcmp(x->result, "DTC_OK") == 0 && napplied != LOAD_NSVC)
-        violation(V_OUTCOME, "txid=%s told committed but %s", x->id, w);
-    else if (is_abort(x) && napplied != 0)
-        violation(V_OUTCOME, "txid=%s told aborted (%s %s) but %s", x->id, x->result, x->cls, w);
+    printf("violations by kind:");
+    for (int k = 0; k < LOAD_V_KINDS; k++)
+        if (shown[k] > 0)
+            printf(" %s=%lu", vnames[k], shown[k]);
+    putchar('\n');
 }
 
 /* ---- conservation ------------------------------------------------------------ */
@@ -163,14 +119,14 @@ static void sum_applied(cons *c, const ltx *x, const lrecs *recs, unsigned long 
         if (e != NULL)
             e->used += v;
         else
-            violation(V_CONS, "txid=%s reserved unseeded SKU %s", x->id, a);
+            load_violation(LOAD_V_CONS, "txid=%s reserved unseeded SKU %s", x->id, a);
     }
     if (x->st[LOAD_PAY] == 1 && sscanf(x->pay[LOAD_PAY], "charge %63s %lld", a, &v) == 2) {
         keysum *e = keysum_get(c, LOAD_PAY, a);
         if (e != NULL)
             e->used += v;
         else
-            violation(V_CONS, "txid=%s charged unseeded account %s", x->id, a);
+            load_violation(LOAD_V_CONS, "txid=%s charged unseeded account %s", x->id, a);
     }
     if (x->st[LOAD_SHIP] == 1 && sscanf(x->pay[LOAD_SHIP], "schedule %63s %63s", a, b) == 2) {
         char zk[80], sk[80];
@@ -180,11 +136,11 @@ static void sum_applied(cons *c, const ltx *x, const lrecs *recs, unsigned long 
         if (e != NULL)
             e->used += 1;
         else
-            violation(V_CONS, "txid=%s scheduled in unseeded zone %s", x->id, b);
+            load_violation(LOAD_V_CONS, "txid=%s scheduled in unseeded zone %s", x->id, b);
         const lrec *r = lrecs_get(&recs[LOAD_SHIP], sk);
         if (r == NULL || strcmp(r->note, b) != 0)
-            violation(V_CONS, "txid=%s applied at shipping but record %s is %s", x->id, sk,
-                      r ? "in another zone" : "missing");
+            load_violation(LOAD_V_CONS, "txid=%s applied at shipping but record %s is %s",
+                           x->id, sk, r ? "in another zone" : "missing");
         norders[LOAD_SHIP]++;
     }
     if (x->st[LOAD_ORD] == 1
@@ -193,8 +149,8 @@ static void sum_applied(cons *c, const ltx *x, const lrecs *recs, unsigned long 
         snprintf(ok, sizeof ok, "order:%s", a);
         const lrec *r = lrecs_get(&recs[LOAD_ORD], ok);
         if (r == NULL || r->value != v || strcmp(r->note, d) != 0)
-            violation(V_CONS, "txid=%s applied at order but record %s is %s", x->id, ok,
-                      r ? "different" : "missing");
+            load_violation(LOAD_V_CONS, "txid=%s applied at order but record %s is %s",
+                           x->id, ok, r ? "different" : "missing");
         norders[LOAD_ORD]++;
     }
 }
@@ -207,22 +163,22 @@ static void check_conservation(cons *c, const lrecs *recs, const unsigned long *
             const lrec *r = lrecs_get(&recs[s], e->key);
             int64_t fin = r ? r->value : 0;
             if (e->seed - fin != e->used)
-                violation(V_CONS, "%s %s: seeded %lld - final %lld = %lld, but applied "
-                          "transactions took %lld", load_svc_names[s], e->key,
-                          (long long)e->seed, (long long)fin, (long long)(e->seed - fin),
-                          (long long)e->used);
+                load_violation(LOAD_V_CONS, "%s %s: seeded %lld - final %lld = %lld, but "
+                               "applied transactions took %lld", load_svc_names[s], e->key,
+                               (long long)e->seed, (long long)fin, (long long)(e->seed - fin),
+                               (long long)e->used);
         }
         unsigned long nrec = 0;
         for (size_t b = 0; b < sizeof recs[s].bucket / sizeof recs[s].bucket[0]; b++)
             for (const lrec *r = recs[s].bucket[b]; r != NULL; r = r->next) {
                 if (r->value < 0)
-                    violation(V_CONS, "%s %s is negative: %lld", load_svc_names[s], r->key,
-                              (long long)r->value);
+                    load_violation(LOAD_V_CONS, "%s %s is negative: %lld", load_svc_names[s],
+                                   r->key, (long long)r->value);
                 nrec += (s == LOAD_ORD && strncmp(r->key, "order:", 6) == 0)
                         || (s == LOAD_SHIP && strncmp(r->key, "ship:", 5) == 0);
             }
         if ((s == LOAD_ORD || s == LOAD_SHIP) && nrec != norders[s])
-            violation(V_CONS, "%s has %lu %s records but %lu applied transactions",
+            load_violation(LOAD_V_CONS, "%s has %lu %s records but %lu applied transactions",
                       load_svc_names[s], nrec, s == LOAD_ORD ? "order:" : "ship:",
                       norders[s]);
     }
@@ -271,18 +227,17 @@ int load_check(int argc, char **argv)
     unsigned long norders[LOAD_NSVC] = {0};
     for (size_t i = 0; i < t.cap; i++)
         if (t.slot[i] != NULL) {
-            check_txn(t.slot[i]);
+            load_check_txn(t.slot[i]);
             sum_applied(&cs, t.slot[i], recs, norders);
         }
     check_conservation(&cs, recs, norders);
     load_report(&t, elapsed, bfail);
-    for (int k = 0; k < 5; k++)
-        if (shown[k] > SHOW_MAX)
-            printf("VIOLATION %s: %lu more not shown\n", vnames[k], shown[k] - SHOW_MAX);
+    violation_totals();
     if (nviol > 0) {
         printf("check: FAILED, %lu violations\n", nviol);
         return 1;
     }
-    printf("check: ok (%zu transactions: atomicity, outcomes, conservation)\n", t.n);
+    printf("check: ok (%zu transactions: atomicity, nothing in doubt, nothing acknowledged "
+           "lost, outcomes, conservation)\n", t.n);
     return 0;
 }

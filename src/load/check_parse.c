@@ -95,6 +95,7 @@ int load_parse_client(ltab *t, const char *path, int client, uint64_t *begin_fai
         } else if (f[0][0] == 'B' && n >= 6) {
             ltx *x = ltab_get(t, f[1], 1);
             x->client = client;
+            x->nbegun++;
             for (int k = 0; k < LOAD_NSVC; k++)
                 snprintf(x->pay[k], LOAD_PAY_MAX, "%s", f[2 + k]);
         } else if (f[0][0] == 'E' && n >= 6) {

@@ -5,9 +5,10 @@
  *   dtc-load run    (client.c)  one client process: begin, enlist the four
  *                   services (reserve, charge, create, schedule), commit,
  *                   in a loop; one line per transaction in its own file.
- *   dtc-load check  (check.c, check_parse.c, check_report.c)  reads the
- *                   clients' files, the services' state files and dumps,
- *                   and checks atomicity, outcomes and conservation.
+ *   dtc-load check  (check.c, check_txn.c, check_parse.c, check_report.c)
+ *                   reads the clients' files, the services' state files
+ *                   and dumps, and checks atomicity, outcomes (nothing
+ *                   acknowledged lost, nothing in doubt) and conservation.
  *
  * Client file format (tab-separated, one line per event, written with one
  * write(2) each so a SIGKILL never leaves a torn line in the middle):
@@ -46,6 +47,7 @@ typedef struct ltx {
     char id[LOAD_ID_MAX];
     char pay[LOAD_NSVC][LOAD_PAY_MAX]; /* client's payloads (or a ledger's) */
     int client;                        /* client file index, -1: none began it */
+    int nbegun;                        /* B lines for this txid (all files) */
     int ended;                         /* an E line was seen */
     char result[LOAD_RES_MAX];
     char cls[LOAD_CLS_MAX];
@@ -78,6 +80,24 @@ const lrec *lrecs_get(const lrecs *r, const char *key);
 int load_parse_client(ltab *t, const char *path, int client, uint64_t *begin_failures);
 int load_parse_state(ltab *t, const char *path, int svc);
 int load_parse_dump(lrecs *r, const char *path);
+
+/* Violations (check.c): one "VIOLATION KIND ..." line each (the first
+ * few of a kind), counted for the verdict. */
+enum {
+    LOAD_V_ATOM,    /* applied at some services, not at all four */
+    LOAD_V_DOUBT,   /* still prepared at the end: nobody resolved it */
+    LOAD_V_LOST,    /* told committed, yet not applied (or compensated) */
+    LOAD_V_OUTCOME, /* told aborted, yet applied */
+    LOAD_V_CONS,    /* conservation of stock, money, zone capacity */
+    LOAD_V_LEDGER,  /* ledger vs clients: unknown txid, payload, reuse */
+    LOAD_V_BUSY,    /* a request ring was full */
+    LOAD_V_KINDS
+};
+__attribute__((format(printf, 2, 3)))
+void load_violation(int kind, const char *fmt, ...);
+
+/* The per-transaction invariants (check_txn.c). */
+void load_check_txn(const ltx *x);
 
 /* Summary (check_report.c): counts by outcome and class, latency. */
 void load_report(const ltab *t, double elapsed_s, uint64_t begin_failures);
