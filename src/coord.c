@@ -61,6 +61,8 @@ static void claim(dtc_instance *in, struct dtc_txn_slot *ts, const dtc_txid *id,
     ts->ts_commit_ms = o->commit_timeout_ms;
     ts->ts_rollback_ms = o->rollback_timeout_ms;
     ts->ts_max_retries = o->max_retries;
+    ts->ts_dlsn = 0; /* nothing logged for this transaction yet */
+    ts->ts_dtype = 0;
     dtc__wake_renew(in, &ts->ts_wake, &ts->ts_cond); /* new owner: forget any dead waiter */
     ts->ts_state = DTC_TXN_ACTIVE; /* last: the slot is now in use */
 }
