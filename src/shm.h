@@ -241,6 +241,12 @@ struct dtc_txn_entry {
     char te_reason[DTC_REASON_MAX];      /* last answer's reason */
     char te_vote_reason[DTC_REASON_MAX]; /* the prepare vote's reason */
     char te_enlist_reason[DTC_REASON_MAX];
+    /* The last failed commit or rollback answer (te_failed_op NONE if
+     * none): kept when the next phase re-arms the entry, so a report
+     * after compensation still names who failed and why. */
+    uint8_t te_failed_op;
+    uint8_t te_failed_status;
+    char te_failed_reason[DTC_REASON_MAX];
     char te_payload[DTC_PAYLOAD_MAX + 1]; /* NUL-terminated */
 };
 

@@ -105,6 +105,11 @@ void dtc__entry_answer(struct dtc_txn_slot *ts, struct dtc_txn_entry *e,
     dtc__strcopy(e->te_reason, reason ? reason : "", sizeof e->te_reason);
     if (ts->ts_pending > 0)
         ts->ts_pending--;
+    if (dtc__status_failed(st) && (e->te_op == DTC_OP_COMMIT || e->te_op == DTC_OP_ROLLBACK)) {
+        e->te_failed_op = e->te_op;
+        e->te_failed_status = (uint8_t)st;
+        dtc__strcopy(e->te_failed_reason, reason ? reason : "", sizeof e->te_failed_reason);
+    }
 }
 
 /* One push to send after the lock is dropped. */
@@ -553,13 +558,20 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
         int64_t wait = e->te_next_retry_ns - dtc__now_ns();
         o->next_retry_ms = e->te_next_retry_ns == 0 ? -1 : wait > 0 ? wait / 1000000 : 0;
         dtc__strcopy(o->reason, dtc__entry_reason(e), sizeof o->reason);
+        o->failed_op = e->te_failed_op < DTC_OP_COUNT ? (dtc_op)e->te_failed_op : DTC_OP_NONE;
+        o->failed_status = e->te_failed_status < DTC_ENTRY_STATUS_COUNT
+                               ? (dtc_entry_status)e->te_failed_status : DTC_ENTRY_IDLE;
+        dtc__strcopy(o->failed_reason, e->te_failed_reason, sizeof o->failed_reason);
     }
 }
 
 const char *dtc__entry_reason(const struct dtc_txn_entry *e)
 {
     const char *why = e->te_reason;
-    if (!(failed(e->te_status) && e->te_reason[0]) && failed(e->te_vote) && e->te_vote_reason[0])
+    bool now_failed = failed(e->te_status) && e->te_reason[0];
+    if (!now_failed && e->te_failed_op != DTC_OP_NONE && e->te_failed_reason[0])
+        return e->te_failed_reason; /* who made it compensate, or HEURISTIC */
+    if (!now_failed && failed(e->te_vote) && e->te_vote_reason[0])
         why = e->te_vote_reason;
     if (why[0] == '\0')
         why = e->te_enlist_reason;

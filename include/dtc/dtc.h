@@ -175,6 +175,12 @@ typedef struct dtc_entry_info {
     uint32_t attempts;         /* deliveries of the current op */
     int64_t next_retry_ms;     /* ms until the next delivery, -1 if none */
     char reason[DTC_REASON_MAX];
+    /* The last failed commit or rollback delivery (failed_op DTC_OP_NONE
+     * if none), kept across phases: after a compensation it still says
+     * whose commit failed and why. */
+    dtc_op failed_op;
+    dtc_entry_status failed_status;
+    char failed_reason[DTC_REASON_MAX];
 } dtc_entry_info;
 
 typedef struct dtc_txn_info {

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dtc/dtc.h"
 
@@ -63,6 +64,8 @@ static const char main_help[] =
     "  retry TXID     retry a transaction's failed deliveries now\n"
     "  resolve TXID --commit|--rollback\n"
     "                 end a HEURISTIC transaction (operator decision)\n"
+    "  show TXID      how a transaction ended (committed, aborted, heuristic)\n"
+    "                 or that it is in flight, with every participant\n"
     "\n"
     "options (also accepted after the command):\n"
     "  --instance NAME  instance to use (default: $DTC_INSTANCE, else "
@@ -113,21 +116,34 @@ static const char run_help[] =
 static int usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+static const char show_help[] =
+    "usage: dtcctl [--instance NAME] show TXID [--json]\n"
+    "\n"
+    "Prints the outcome of a transaction of the instance's recent history\n"
+    "(in flight, committed, aborted or heuristic), what it was told, and\n"
+    "every participant's last status and reason: from its slot while one\n"
+    "holds it, else from the decision log (README \"Decision log\" says how\n"
+    "far back).  Exit 0, 1 if HEURISTIC, 2 if never decided here, aged out\n"
+    "or dtcd is still replaying its log (DTC_ERECOVERING).\n";
+
 static const char retry_help[] =
     "usage: dtcctl [--instance NAME] retry TXID\n"
     "\n"
-    "Makes a transaction's pending retries due now; on a HEURISTIC\n"
-    "transaction runs the rollback phase again (the slot is freed if every\n"
-    "participant acknowledges).  Prints 'ok STATE' (exit 0), 'failed RESULT\n"
-    "[NAME: REASON; ...]' if participants still fail (exit 1); an unknown\n"
-    "transaction or a wrong state exits 2.\n";
+    "Makes a transaction's pending retries due now (whoever drives it: its\n"
+    "coordinator, or dtcd after the coordinator exited); on a HEURISTIC\n"
+    "transaction runs the rollback phase again.  Then waits (up to 30 s)\n"
+    "for the outcome and prints what actually happened: 'committed' or\n"
+    "'aborted RESULT ...' (exit 0: it ended), 'heuristic RESULT [NAME:\n"
+    "REASON; ...]' or 'in-flight STATE' (exit 1: it still needs someone).\n"
+    "An unknown transaction or a wrong state exits 2.  Recorded in the\n"
+    "decision log.\n";
 
 static const char resolve_help[] =
     "usage: dtcctl [--instance NAME] resolve TXID --commit|--rollback\n"
     "\n"
     "Ends a HEURISTIC transaction by sending commit or rollback to every\n"
-    "participant; the slot is freed once all acknowledged.  Output and exit\n"
-    "codes as for retry.\n";
+    "participant; the decision is logged (synced) first, so if dtcctl dies\n"
+    "dtcd carries it through.  Output and exit codes as for retry.\n";
 
 /* Prints "dtcctl: MSG" and a hint on stderr; returns EXIT_FAIL. */
 static int usage_error(const char *cmd, const char *fmt, ...)
@@ -691,37 +707,52 @@ static bool status_bad(dtc_entry_status s)
            || s == DTC_ENTRY_DEAD;
 }
 
+/* One entry's part of a reason list; false if it has nothing to say on
+ * this pass (0: failures only, 1: any reason). */
+static bool print_entry_reason(const dtc_entry_info *e, int pass, int shown)
+{
+    dtc_entry_status bad = status_bad(e->vote) ? e->vote
+                           : status_bad(e->status) ? e->status
+                           : DTC_ENTRY_IDLE;
+    bool delivery = e->failed_op != DTC_OP_NONE;
+    if (pass == 0 ? bad == DTC_ENTRY_IDLE && !delivery : e->reason[0] == '\0')
+        return false;
+    fputs(shown ? "; " : " ", stdout);
+    put_text(e->name, sizeof e->name);
+    fputs(": ", stdout);
+    if (pass == 0 && delivery && bad == DTC_ENTRY_IDLE) {
+        /* it answered since (compensated, or committed on a retry) */
+        printf("%s failed (%s): ", dtc_op_name(e->failed_op),
+               dtc_entry_status_name(e->failed_status));
+        put_text(e->failed_reason, sizeof e->failed_reason);
+    } else if (e->reason[0] != '\0') {
+        put_text(e->reason, sizeof e->reason);
+    } else {
+        fputs(dtc_entry_status_name(bad), stdout);
+    }
+    return true;
+}
+
 /* Appends " NAME: REASON[; NAME: REASON...]" for every entry whose vote or
- * last answer was no / error / timeout / dead (the status name stands in
- * for an empty reason); if there is none, every entry that left a reason. */
+ * last answer was no / error / timeout / dead, or whose commit or
+ * rollback failed on the way (the status name stands in for an empty
+ * reason); if there is none, every entry that left a reason. */
 static void print_reasons(const dtc_txn_info *r)
 {
     uint32_t n = r->nentries < DTC_LIMIT_MAX_PARTS_PER_TXN
                      ? r->nentries : DTC_LIMIT_MAX_PARTS_PER_TXN;
     int shown = 0;
-    for (int pass = 0; pass < 2 && shown == 0; pass++) {
-        for (uint32_t k = 0; k < n; k++) {
-            const dtc_entry_info *e = &r->entries[k];
-            dtc_entry_status bad = status_bad(e->vote) ? e->vote
-                                   : status_bad(e->status) ? e->status
-                                   : DTC_ENTRY_IDLE;
-            if (pass == 0 ? bad == DTC_ENTRY_IDLE : e->reason[0] == '\0')
-                continue;
-            fputs(shown++ ? "; " : " ", stdout);
-            put_text(e->name, sizeof e->name);
-            fputs(": ", stdout);
-            if (e->reason[0] != '\0')
-                put_text(e->reason, sizeof e->reason);
-            else
-                fputs(dtc_entry_status_name(bad), stdout);
-        }
-    }
+    for (int pass = 0; pass < 2 && shown == 0; pass++)
+        for (uint32_t k = 0; k < n; k++)
+            shown += print_entry_reason(&r->entries[k], pass, shown);
 }
 
-/* Prints the outcome line of a commit; returns the exit code. */
+/* Prints the outcome line of a commit; returns the exit code.  The
+ * slot's state decides the word: a rollback that failed leaves it
+ * HEURISTIC, whatever the result code says. */
 static int print_outcome(dtc_result rc, const dtc_txn_info *r)
 {
-    const char *word = "aborted";
+    const char *word = r->state == DTC_TXN_HEURISTIC ? "heuristic" : "aborted";
     switch (rc) {
     case DTC_OK:
         printf("committed\n");
@@ -736,6 +767,7 @@ static int print_outcome(dtc_result rc, const dtc_txn_info *r)
     case DTC_ECOMMIT:
     case DTC_EROLLBACK:
     case DTC_EABORTED:
+    case DTC_ELOG:
         printf("%s %s", word, dtc_result_name(rc));
         print_reasons(r);
         putchar('\n');
@@ -806,7 +838,7 @@ static int cmd_run(struct ctl_opts *g, int argc, char **argv)
 
 /* TXID plus, for resolve (decision != NULL), --commit or --rollback. */
 static int parse_txid_cmd(int argc, char **argv, struct ctl_opts *g,
-                          const char *help, dtc_txid *id, int *decision)
+                          const char *help, dtc_txid *id, int *decision, bool json_ok)
 {
     const char *cmd = argv[0], *txid = NULL;
     for (int i = 1; i < argc; i++) {
@@ -826,7 +858,7 @@ static int parse_txid_cmd(int argc, char **argv, struct ctl_opts *g,
         else
             txid = argv[i];
     }
-    if (g->json)
+    if (g->json && !json_ok)
         return usage_error(cmd, "%s has no --json output", cmd);
     if (txid == NULL || dtc_txid_parse(txid, id) != DTC_OK)
         return usage_error(cmd, txid ? "bad TXID '%s'" : "missing TXID%s",
@@ -836,43 +868,129 @@ static int parse_txid_cmd(int argc, char **argv, struct ctl_opts *g,
     return PARSE_GO;
 }
 
-/* Prints the result of an operator call; returns the exit code. */
-static int print_operator(dtc_result rc, const dtc_txn_info *r)
+static void sleep_ms(int ms)
 {
+    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* The transaction's outcome once nobody drives it any more (dtcd may be
+ * redelivering: wait up to wait_ms).  DTC_OK with *o filled, or why not. */
+static dtc_result settled_outcome(dtc_instance *inst, const dtc_txid *id, int wait_ms,
+                                  dtc_outcome *o)
+{
+    dtc_result rc;
+    for (int waited = 0;; waited += 50) {
+        rc = dtc_transaction_outcome(inst, id, o);
+        if (rc != DTC_OK || o->kind != DTC_OUTCOME_IN_FLIGHT || waited >= wait_ms)
+            return rc;
+        sleep_ms(50);
+    }
+}
+
+/* "committed", "aborted RESULT reasons", "heuristic RESULT reasons" or
+ * "in-flight STATE"; exit 0 once it ended, 1 if it still needs someone. */
+static int print_settled(const dtc_outcome *o)
+{
+    printf("%s", dtc_outcome_name(o->kind));
+    if (o->kind == DTC_OUTCOME_IN_FLIGHT)
+        printf(" %s%s", dtc_txn_state_name(o->info.state),
+               o->info.adopted ? " (dtcd is delivering it)" : "");
+    else if (o->kind != DTC_OUTCOME_COMMITTED)
+        printf(" %s", dtc_result_name(o->result));
+    if (o->kind != DTC_OUTCOME_COMMITTED)
+        print_reasons(&o->info);
+    putchar('\n');
+    return o->kind == DTC_OUTCOME_COMMITTED || o->kind == DTC_OUTCOME_ABORTED ? EXIT_DONE
+                                                                               : EXIT_ABORTED;
+}
+
+/* Reports what an operator's call actually led to: the call may have
+ * driven the transaction itself, or made the retries of dtcd (which
+ * adopted it) due now; either way the outcome is read back. */
+static int report_operator(dtc_instance *inst, const dtc_txid *id, dtc_result rc)
+{
+    dtc_outcome o;
     switch (rc) {
     case DTC_OK:
-        printf("ok %s\n", dtc_txn_state_name(r->state));
-        return EXIT_DONE;
     case DTC_EHEURISTIC:
     case DTC_EREFUSED:
     case DTC_EPARTICIPANT:
     case DTC_ETIMEOUT:
     case DTC_ECOMMIT:
     case DTC_EROLLBACK:
-        printf("failed %s", dtc_result_name(rc));
-        print_reasons(r);
-        putchar('\n');
-        return EXIT_ABORTED;
+    case DTC_EABORTED:
+    case DTC_ENOTFOUND: /* ended already: the log may know how */
+        break;
     default:
         return lib_error("transaction", rc);
     }
+    dtc_result orc = settled_outcome(inst, id, 30000, &o);
+    if (orc != DTC_OK)
+        return lib_error("transaction", rc == DTC_ENOTFOUND ? rc : orc);
+    if (rc == DTC_ENOTFOUND)
+        printf("already ended: ");
+    return print_settled(&o);
 }
 
 static int cmd_operator(struct ctl_opts *g, int argc, char **argv,
                         const char *help, int *decision)
 {
     dtc_instance *inst = NULL;
-    dtc_txn_info report;
     dtc_txid id;
     dtc_result rc;
-    int code = parse_txid_cmd(argc, argv, g, help, &id, decision);
+    int code = parse_txid_cmd(argc, argv, g, help, &id, decision, false);
     if (code != PARSE_GO || (code = open_instance(g, &inst)) != PARSE_GO)
         return code;
-    memset(&report, 0, sizeof report);
-    rc = decision ? dtc_resolve_transaction(inst, &id, *decision, &report)
-                  : dtc_retry_transaction(inst, &id, &report);
+    rc = decision ? dtc_resolve_transaction(inst, &id, *decision, NULL)
+                  : dtc_retry_transaction(inst, &id, NULL);
+    code = report_operator(inst, &id, rc);
     dtc_close(&inst);
-    return finish_output(print_operator(rc, &report));
+    return finish_output(code);
+}
+
+/* ---- show ------------------------------------------------------------------ */
+
+static void show_json(const dtc_outcome *o)
+{
+    printf("{\"outcome\":\"%s\",\"result\":\"%s\",\"from_log\":%s,\"end_unix_ms\":%" PRId64
+           ",\"transaction\":",
+           dtc_outcome_name(o->kind), dtc_result_name(o->result), json_bool(o->from_log),
+           o->end_unix_ms);
+    txn_json(&o->info);
+    printf("}\n");
+}
+
+static void show_text(const dtc_outcome *o)
+{
+    printf("outcome:  %s\nresult:   %s\nsource:   %s\n", dtc_outcome_name(o->kind),
+           dtc_result_name(o->result), o->from_log ? "decision log (slot gone)" : "slot");
+    if (o->end_unix_ms > 0) {
+        time_t t = (time_t)(o->end_unix_ms / 1000);
+        char when[64];
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+        printf("ended:    %s\n", when);
+    }
+    txn_text(&o->info);
+}
+
+static int cmd_show(struct ctl_opts *g, int argc, char **argv)
+{
+    dtc_instance *inst = NULL;
+    dtc_outcome o;
+    dtc_txid id;
+    int code = parse_txid_cmd(argc, argv, g, show_help, &id, NULL, true);
+    if (code != PARSE_GO || (code = open_instance(g, &inst)) != PARSE_GO)
+        return code;
+    dtc_result rc = dtc_transaction_outcome(inst, &id, &o);
+    dtc_close(&inst);
+    if (rc != DTC_OK)
+        return lib_error("show", rc);
+    if (g->json)
+        show_json(&o);
+    else
+        show_text(&o);
+    return finish_output(o.kind == DTC_OUTCOME_HEURISTIC ? EXIT_ABORTED : EXIT_DONE);
 }
 
 static int cmd_retry(struct ctl_opts *g, int argc, char **argv)
@@ -898,6 +1016,7 @@ static const struct command {
     {"run", cmd_run},
     {"retry", cmd_retry},
     {"resolve", cmd_resolve},
+    {"show", cmd_show},
 };
 
 int main(int argc, char **argv)
@@ -917,7 +1036,7 @@ int main(int argc, char **argv)
     }
     if (i >= argc)
         return usage_error(NULL, "missing command (status, txns, "
-                           "participants, run, retry, resolve)");
+                           "participants, run, retry, resolve, show)");
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
         if (strcmp(argv[i], commands[k].name) == 0)
             return commands[k].fn(&g, argc - i, argv + i);
