@@ -1,0 +1,302 @@
+/*
+ * test_reboot.c - durable decisions with real processes: a simulated
+ * host crash (every process SIGKILLed at once, the segment removed as a
+ * reboot empties /dev/shm, everything restarted on the same directories)
+ * in the middle of COMMITTING ends committed everywhere; a HEURISTIC
+ * transaction survives both a reboot and dtcd's SIGTERM and is resolved
+ * afterwards; operator retry and resolve work with the coordinator that
+ * hit the problem exited or killed; outcomes stay answerable from the
+ * log once the slot is gone; dtcctl run names the participant whose
+ * commit failed.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static h_result res;
+
+static void teardown(void)
+{
+    h_fini();
+}
+
+static const char *const shop[] = {"inventory", "payment", "order", "shipping"};
+
+/* Starts the four services; payment gets pay_extra (may be NULL). */
+static void start_shop(const char *pay_extra)
+{
+    ck_assert_int_gt(h_start_service("inventory", "inventory", "--seed", "sku-1=10", NULL), 0);
+    ck_assert_int_gt(h_start_service("payment", "payment", "--seed", "alice=100000",
+                                     pay_extra ? "--fail-commit" : NULL, pay_extra, NULL),
+                     0);
+    ck_assert_int_gt(h_start_service("order", "order", NULL), 0);
+    ck_assert_int_gt(h_start_service("shipping", "shipping", "--seed", "zone-a=100", NULL), 0);
+}
+
+/* The pid of a registered participant, or -1. */
+static pid_t pid_of(const char *name)
+{
+    dtc_participant_info pi;
+    return h_find_participant(name, &pi) ? pi.pid : -1;
+}
+
+/* A host crash: SIGKILL dtcd, the services and `also` (may be -1) at
+ * once, then remove the segment as a reboot would. */
+static void crash_host(pid_t also)
+{
+    pid_t pids[6] = {h_dtcd_pid(), -1, -1, -1, -1, also};
+    for (int i = 0; i < 4; i++)
+        pids[i + 1] = pid_of(shop[i]);
+    for (int i = 0; i < 6; i++)
+        if (pids[i] > 0)
+            kill(pids[i], SIGKILL);
+    for (int i = 0; i < 6; i++)
+        if (pids[i] > 0)
+            h_kill9(pids[i]);
+    char shm[DTC_INSTANCE_MAX + 8];
+    snprintf(shm, sizeof shm, "/dtc.%s", h_instance());
+    ck_assert_int_eq(shm_unlink(shm), 0);
+}
+
+/* Polls the slot of `id` until its state is `st` (<= 5 s). */
+static void wait_state(const dtc_txid *id, dtc_txn_state st)
+{
+    dtc_txn_info ti;
+    int64_t end = h_now_ms() + 5000;
+    do {
+        if (dtc_transaction_status(h_inst(), id, &ti) == DTC_OK && ti.state == st)
+            return;
+        h_sleep_ms(10);
+    } while (h_now_ms() < end);
+    ck_abort_msg("transaction never reached %s", dtc_txn_state_name(st));
+}
+
+/* In a forked coordinator: one order, committed; exits 0 if committed.
+ * The txid goes to the parent through the pipe before the commit. */
+static pid_t fork_order(int fd, const char *oid)
+{
+    pid_t pid = h_fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid > 0)
+        return pid;
+    dtc_instance *in = NULL;
+    dtc_txid id;
+    char pay[64], ord[64], ship[64];
+    snprintf(pay, sizeof pay, "charge alice 100");
+    snprintf(ord, sizeof ord, "create %s alice 100", oid);
+    snprintf(ship, sizeof ship, "schedule %s zone-a", oid);
+    if (dtc_open(h_instance(), &in) != DTC_OK || dtc_begin_transaction(in, NULL, &id) != DTC_OK
+        || write(fd, &id, sizeof id) != (ssize_t)sizeof id
+        || dtc_enlist(in, &id, "inventory", "reserve sku-1 1", 15) != DTC_OK
+        || dtc_enlist(in, &id, "payment", pay, strlen(pay)) != DTC_OK
+        || dtc_enlist(in, &id, "order", ord, strlen(ord)) != DTC_OK
+        || dtc_enlist(in, &id, "shipping", ship, strlen(ship)) != DTC_OK)
+        _exit(3);
+    _exit(dtc_commit_transaction(in, &id, NULL) == DTC_OK ? 0 : 1);
+}
+
+/* Every service's ledger holds `oid`'s transaction as applied. */
+static void assert_applied_everywhere(const char *oid)
+{
+    h_dump d[4];
+    char key[64];
+    ck_assert_int_eq(h_dump_shop(d), 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(d[i].ledger == 1, "%s ledger=%ld", shop[i], d[i].ledger);
+    ck_assert_str_eq(h_dump_get(&d[0], "sku-1")->value, "9");
+    ck_assert_str_eq(h_dump_get(&d[1], "alice")->value, "99900");
+    snprintf(key, sizeof key, "order:%s", oid);
+    ck_assert_ptr_nonnull(h_dump_get(&d[2], key));
+}
+
+static void show(const dtc_txid *id, const char *want)
+{
+    char txt[DTC_TXID_STRLEN];
+    dtc_txid_format(id, txt);
+    const char *const argv[] = {"--instance", h_instance(), "show", txt, NULL};
+    h_runv(&res, 5000, NULL, "dtcctl", argv);
+    ck_assert_msg(strstr(res.out, want) != NULL, "show: %d %s %s", res.code, res.out, res.err);
+}
+
+START_TEST(test_reboot_mid_commit)
+{
+    h_init("rb-commit");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    start_shop("1"); /* payment fails every commit: COMMITTING, retrying */
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t coord = fork_order(fds[1], "o-1");
+    dtc_txid id;
+    ck_assert_int_eq(read(fds[0], &id, sizeof id), sizeof id);
+    wait_state(&id, DTC_TXN_COMMITTING);
+    h_sleep_ms(150); /* inventory, order, shipping applied; payment failing */
+    crash_host(coord);
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    show(&id, "in-flight");
+    start_shop(NULL);
+    int64_t end = h_now_ms() + 20000;
+    dtc_outcome o;
+    while (dtc_transaction_outcome(h_inst(), &id, &o) == DTC_OK
+           && o.kind == DTC_OUTCOME_IN_FLIGHT && h_now_ms() < end)
+        h_sleep_ms(50);
+    ck_assert_int_eq(o.kind, DTC_OUTCOME_COMMITTED);
+    ck_assert_int_eq(o.from_log, 1);
+    assert_applied_everywhere("o-1");
+    show(&id, "outcome:  committed");
+}
+END_TEST
+
+/* A commit that fails at "a" after its retries is compensated; "b"
+ * refuses its rollbacks: HEURISTIC, made by a coordinator that then
+ * exits (as every dtcctl run does). */
+static void heuristic_by_exited_coordinator(dtc_txid *id, char txt[DTC_TXID_STRLEN])
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = h_fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dtc_instance *in = NULL;
+        dtc_txn_options o;
+        dtc_txn_options_default(&o);
+        o.max_retries = 1;
+        if (dtc_open(h_instance(), &in) != DTC_OK || dtc_begin_transaction(in, &o, id) != DTC_OK
+            || write(fds[1], id, sizeof *id) != (ssize_t)sizeof *id
+            || dtc_enlist(in, id, "a", "x", 1) != DTC_OK || dtc_enlist(in, id, "b", "x", 1) != DTC_OK)
+            _exit(3);
+        _exit(dtc_commit_transaction(in, id, NULL) == DTC_EHEURISTIC ? 0 : 1);
+    }
+    ck_assert_int_eq(read(fds[0], id, sizeof *id), sizeof *id);
+    int st;
+    ck_assert_int_eq(h_wait(pid, 15000, &st), 1);
+    ck_assert_int_eq(h_exit_code(st), 0);
+    dtc_txid_format(id, txt);
+}
+
+START_TEST(test_heuristic_survives_sigterm_and_reboot)
+{
+    h_init("rb-heur");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_gt(h_start_noop("a", "--fail-commit", "100", NULL), 0);
+    ck_assert_int_gt(h_start_noop("b", "--fail-rollback", "100", NULL), 0);
+    dtc_txid id;
+    char txt[DTC_TXID_STRLEN];
+    heuristic_by_exited_coordinator(&id, txt);
+    show(&id, "outcome:  heuristic");
+    /* dtcd stops cleanly: the segment goes, the HEURISTIC stays in the log */
+    ck_assert_int_eq(h_stop_dtcd(10000), 0);
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    show(&id, "HEURISTIC");
+    crash_host(-1); /* and a reboot */
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    dtc_outcome o;
+    ck_assert_int_eq(dtc_transaction_outcome(h_inst(), &id, &o), DTC_OK);
+    ck_assert_int_eq(o.kind, DTC_OUTCOME_HEURISTIC);
+    /* a b that works again; the operator resolves with the coordinator gone */
+    pid_t b = pid_of("b");
+    if (b > 0)
+        h_kill9(b);
+    ck_assert_int_gt(h_start_noop("b", NULL), 0);
+    const char *const argv[] = {"--instance", h_instance(), "resolve", txt, "--rollback", NULL};
+    ck_assert_msg(h_runv(&res, 20000, NULL, "dtcctl", argv) == 0, "resolve: %d %s %s", res.code,
+                  res.out, res.err);
+    ck_assert_msg(strncmp(res.out, "aborted", 7) == 0, "resolve said: %s", res.out);
+    ck_assert_int_eq(dtc_transaction_outcome(h_inst(), &id, &o), DTC_OK);
+    ck_assert_int_eq(o.kind, DTC_OUTCOME_ABORTED);
+    ck_assert_int_eq(o.from_log, 1);
+    /* the operator's decision is in the log */
+    char log[16384];
+    h_read_output("dtcd", "err", log, sizeof log);
+    ck_assert_msg(strstr(log, "event=recovered") != NULL, "no replay: %s", log);
+}
+END_TEST
+
+/* retry of a HEURISTIC whose coordinator exited: exactly the retry's
+ * outcome, reported as it happened (it used to print DTC_EABORTED). */
+START_TEST(test_retry_with_coordinator_exited)
+{
+    h_init("rb-retry");
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
+    ck_assert_int_gt(h_start_noop("a", "--fail-commit", "100", NULL), 0);
+    ck_assert_int_gt(h_start_noop("b", "--fail-rollback", "2", NULL), 0);
+    dtc_txid id;
+    char txt[DTC_TXID_STRLEN];
+    heuristic_by_exited_coordinator(&id, txt);
+    h_sleep_ms(200); /* dtcd has seen the coordinator gone */
+    const char *const argv[] = {"--instance", h_instance(), "retry", txt, NULL};
+    ck_assert_msg(h_runv(&res, 20000, NULL, "dtcctl", argv) == 0, "retry: %d %s %s", res.code,
+                  res.out, res.err);
+    ck_assert_msg(strncmp(res.out, "aborted", 7) == 0, "retry said: %s", res.out);
+    ck_assert_msg(strstr(res.out, "DTC_EABORTED") == NULL || strstr(res.out, "a: ") != NULL,
+                  "retry blames the supervisor: %s", res.out);
+    dtc_outcome o;
+    ck_assert_int_eq(dtc_transaction_outcome(h_inst(), &id, &o), DTC_OK);
+    ck_assert_int_eq(o.kind, DTC_OUTCOME_ABORTED);
+}
+END_TEST
+
+/* resolve --commit by an operator that is killed mid-way: dtcd adopts
+ * the slot and carries the operator's commit through. */
+START_TEST(test_resolve_operator_killed)
+{
+    h_init("rb-resolve-kill");
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
+    ck_assert_int_gt(h_start_noop("a", "--fail-commit", "2", NULL), 0);
+    ck_assert_int_gt(h_start_noop("b", "--fail-rollback", "100", "--delay-ms", "300", NULL), 0);
+    dtc_txid id;
+    char txt[DTC_TXID_STRLEN];
+    heuristic_by_exited_coordinator(&id, txt);
+    const char *const argv[] = {"--instance", h_instance(), "resolve", txt, "--commit", NULL};
+    pid_t op = h_spawnv("resolver", "dtcctl", argv, NULL);
+    ck_assert_int_gt(op, 0);
+    wait_state(&id, DTC_TXN_COMMITTING);
+    ck_assert_int_eq(h_exit_code(h_kill9(op)), 128 + SIGKILL);
+    dtc_outcome o;
+    int64_t end = h_now_ms() + 20000;
+    while (dtc_transaction_outcome(h_inst(), &id, &o) == DTC_OK
+           && o.kind != DTC_OUTCOME_COMMITTED && h_now_ms() < end)
+        h_sleep_ms(50);
+    ck_assert_int_eq(o.kind, DTC_OUTCOME_COMMITTED);
+}
+END_TEST
+
+/* dtcctl run after a commit that failed and was compensated names the
+ * participant and its reason. */
+START_TEST(test_run_names_failed_commit)
+{
+    h_init("rb-run");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    start_shop("1");
+    const char *const argv[] = {"--instance", h_instance(), "run",
+                                "-p", "inventory=reserve sku-1 1",
+                                "-p", "payment=charge alice 100",
+                                "--commit-timeout-ms", "1500", NULL};
+    ck_assert_int_eq(h_runv(&res, 20000, NULL, "dtcctl", argv), 1);
+    ck_assert_msg(strstr(res.out, "aborted DTC_ECOMMIT") != NULL, "run: %s", res.out);
+    ck_assert_msg(strstr(res.out, "payment: commit failed") != NULL
+                      && strstr(res.out, "injected commit failure") != NULL,
+                  "run does not name the culprit: %s", res.out);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("reboot");
+    TCase *tc = tcase_create("reboot");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_reboot_mid_commit);
+    tcase_add_test(tc, test_heuristic_survives_sigterm_and_reboot);
+    tcase_add_test(tc, test_retry_with_coordinator_exited);
+    tcase_add_test(tc, test_resolve_operator_killed);
+    tcase_add_test(tc, test_run_names_failed_commit);
+    suite_add_tcase(s, tc);
+    return h_run_suite(s);
+}
