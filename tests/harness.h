@@ -180,6 +180,23 @@ void h_txns_bounded(const char *const names[], int n, int timeout_ms);
  * commits; it exits 0 if committed, 10 or 11 otherwise.  Returns its pid
  * (tests kill it on purpose mid-transaction). */
 pid_t h_fork_commit(const char *const names[]);
+/* ---- power cut (tests/tools/powercut*.c) ------------------------------ */
+
+/* Fills env (cap >= 6) with the "K=V" strings that run a program under the
+ * power-cut preload: LD_PRELOAD=<bin>/libdtc_powercut.so,
+ * DTC_POWERCUT_JOURNAL=<dir>/powercut.journal, DTC_POWERCUT_ROOT=<dir>,
+ * ASAN_OPTIONS (inherited + verify_asan_link_order=0, so an ASan program
+ * accepts the preload); NULL-terminated, for h_spawnv / h_runv.  The
+ * strings live until the next call.  Returns how many (0 if cap is short). */
+size_t h_powercut_env(const char *env[], size_t cap);
+/* The journal's path: <dir>/powercut.journal. */
+const char *h_powercut_journal(void);
+/* The power cut, once every traced process is dead: dtc-powercut cut, then
+ * dtc-powercut apply (root <dir>).  0 if both exit 0; otherwise prints
+ * their output to stderr and returns -1.  apply's output is kept in
+ * <dir>/powercut.apply. */
+int h_powercut_apply(void);
+
 /* Runs the suite (CK_FORK, CK_NORMAL): the main of every test program. */
 int h_run_suite(Suite *s);
 
