@@ -433,6 +433,11 @@ int h_alive(pid_t pid)
 
 pid_t h_start_dtcdv(const char *const extra[])
 {
+    return h_start_dtcd_env(extra, NULL);
+}
+
+pid_t h_start_dtcd_env(const char *const extra[], const char *const env[])
+{
     const char *argv[H_MAX_ARGS];
     size_t n = 0;
     argv[n++] = "--instance";
@@ -442,7 +447,7 @@ pid_t h_start_dtcdv(const char *const extra[])
     for (size_t i = 0; extra && extra[i] && n < H_MAX_ARGS - 1; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
-    pid_t pid = h_spawnv("dtcd", "dtcd", argv, NULL);
+    pid_t pid = h_spawnv("dtcd", "dtcd", argv, env);
     if (pid < 0)
         return -1;
     int64_t end = h_now_ms() + 5000;
@@ -529,9 +534,9 @@ int h_wait_participant(const char *name, pid_t pid, int timeout_ms)
 }
 
 static pid_t start_and_wait(const char *label, const char *prog, const char *name,
-                            const char **argv)
+                            const char **argv, const char *const env[])
 {
-    pid_t pid = h_spawnv(label, prog, argv, NULL);
+    pid_t pid = h_spawnv(label, prog, argv, env);
     if (pid < 0)
         return -1;
     if (!h_wait_participant(name, pid, 5000)) {
@@ -570,10 +575,11 @@ pid_t h_start_noop(const char *name, ...)
     collect(first, ap, argv + n, H_MAX_ARGS - n);
     va_end(ap);
     snprintf(label, sizeof label, "noop-%s-%u", name, run_counter++);
-    return start_and_wait(label, "dtc-noop", name, argv);
+    return start_and_wait(label, "dtc-noop", name, argv, NULL);
 }
 
-pid_t h_start_service(const char *service, const char *name, ...)
+static pid_t start_service(const char *service, const char *name, const char *const env[],
+                           const char *first, va_list ap)
 {
     const char *argv[H_MAX_ARGS];
     char label[96], prog[64];
@@ -584,14 +590,31 @@ pid_t h_start_service(const char *service, const char *name, ...)
     argv[n++] = data_dir;
     argv[n++] = "--name";
     argv[n++] = name;
+    collect(first, ap, argv + n, H_MAX_ARGS - n);
+    snprintf(prog, sizeof prog, "dtc-%s", service);
+    snprintf(label, sizeof label, "%s-%u", name, run_counter++);
+    return start_and_wait(label, prog, name, argv, env);
+}
+
+pid_t h_start_service(const char *service, const char *name, ...)
+{
     va_list ap;
     va_start(ap, name);
     const char *first = va_arg(ap, const char *);
-    collect(first, ap, argv + n, H_MAX_ARGS - n);
+    pid_t pid = start_service(service, name, NULL, first, ap);
     va_end(ap);
-    snprintf(prog, sizeof prog, "dtc-%s", service);
-    snprintf(label, sizeof label, "%s-%u", name, run_counter++);
-    return start_and_wait(label, prog, name, argv);
+    return pid;
+}
+
+pid_t h_start_service_env(const char *service, const char *name, const char *const env[],
+                          ...)
+{
+    va_list ap;
+    va_start(ap, env);
+    const char *first = va_arg(ap, const char *);
+    pid_t pid = start_service(service, name, env, first, ap);
+    va_end(ap);
+    return pid;
 }
 
 int h_wait_idle(int timeout_ms)
@@ -869,7 +892,7 @@ int h_start_shop(const char *const shipping_extra[])
     argv[n] = NULL;
     char label[64];
     snprintf(label, sizeof label, "shipping-%u", run_counter++);
-    return start_and_wait(label, "dtc-shipping", "shipping", argv) < 0 ? -1 : 0;
+    return start_and_wait(label, "dtc-shipping", "shipping", argv, NULL) < 0 ? -1 : 0;
 }
 
 static const char *const shop_names[4] = {"inventory", "payment", "order", "shipping"};

@@ -74,6 +74,8 @@ int h_exit_code(int status);
  * is alive.  Returns its pid or -1. */
 pid_t h_start_dtcdv(const char *const extra[]);
 pid_t h_start_dtcd(void);
+/* The same with env "K=V" additions (may be NULL), e.g. h_powercut_env. */
+pid_t h_start_dtcd_env(const char *const extra[], const char *const env[]);
 /* A handle to h_instance(), opened once by h_start_dtcd; NULL if not. */
 dtc_instance *h_inst(void);
 /* Stops dtcd (SIGTERM, <= timeout_ms) and returns its exit code (or -1). */
@@ -94,6 +96,9 @@ pid_t h_start_noop(const char *name, ...) __attribute__((sentinel));
  * waits until registered.  Returns the pid or -1. */
 pid_t h_start_service(const char *service, const char *name, ...)
     __attribute__((sentinel));
+/* The same with env "K=V" additions (may be NULL) before the extra args. */
+pid_t h_start_service_env(const char *service, const char *name, const char *const env[],
+                          ...) __attribute__((sentinel));
 /* 1 if DTC_BIN_DIR/prog exists and is executable. */
 int h_have_program(const char *prog);
 

@@ -25,3 +25,8 @@ add_executable(dtc-powercut tools/powercut_apply.c)
 
 dtc_add_check_test(check_powercut check_powercut.c harness.c)
 add_dependencies(check_powercut dtc_powercut dtc-powercut)
+
+# dtcd and the four services through a power cut, a service crashed at
+# each store.* point (depends on dtcd's decision log, --data-dir).
+dtc_add_check_test(test_powercut test_powercut.c harness.c)
+add_dependencies(test_powercut dtc_powercut dtc-powercut)
