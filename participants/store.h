@@ -134,6 +134,16 @@ int store_flush(store *st, char *why);
 int store_compact(store *st, char *why);
 /* Compaction threshold: log lines > max(n, snapshot lines).  Default 1024. */
 void store_set_compact_min(store *st, size_t n);
+/* Crash points for tests: fn (NULL: none) is called with the point's name
+ * at each of them and may kill the process (svc.c passes dtc_fault; the
+ * store itself knows nothing of libdtc).  Not called inside store_open.
+ *   store.after_write    store_flush: lines written, not yet fsynced
+ *   store.after_sync     store_flush: fsynced, the batch's answers not
+ *                        yet published
+ *   store.before_rename  compaction: NAME.state.tmp written and fsynced,
+ *                        not renamed
+ *   store.after_rename   compaction: renamed, the directory not fsynced */
+void store_set_fault_hook(store *st, void (*fn)(const char *point));
 /* Prints "KEY VALUE VERSION [NOTE]" lines sorted by key, then "ledger N". */
 void store_dump(const store *st, FILE *out);
 

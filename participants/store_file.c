@@ -3,6 +3,15 @@
  * replaying it, appending log lines (buffered, one write per flush), the
  * group-commit fsync, compaction
  * (write NAME.state.tmp, fsync, rename, fsync the directory) and dump.
+ * Every byte of the file goes through write(2) (never stdio), and the
+ * compaction's temp file and the lock file are opened O_NOFOLLOW: a
+ * symlink planted at NAME.state.tmp or NAME.lock is never followed (the
+ * temp name is unlinked, then created O_EXCL).  A new state file is
+ * fsynced, renamed into place and its directory fsynced before store_open
+ * returns, so nothing is answered from a file a power cut could lose.
+ * Crash points (the fault hook, see store_set_fault_hook in store.h):
+ * store.after_write, store.after_sync, store.before_rename,
+ * store.after_rename.
  * Format: see store.h.  A torn last line (no newline: a crash mid-append)
  * is cut off with a warning; any other bad line refuses the load with its
  * line number, so state is never silently lost.
@@ -19,6 +28,12 @@
 #include "store_int.h"
 
 #define WHY(...) snprintf(why, STORE_WHY_MAX, __VA_ARGS__)
+/* A named crash point: the hook (svc.c sets dtc_fault) may kill us here. */
+#define FAULT(st, point)                                                       \
+    do {                                                                       \
+        if ((st)->st_fault != NULL)                                            \
+            (st)->st_fault(point);                                             \
+    } while (0)
 #define STATE_MAGIC "dtc-state 1 "
 #define LINE_MAX_LEN (STORE_PAYLOAD_MAX + 128)
 
@@ -312,42 +327,101 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
-/* Writes the whole state as a snapshot to f; returns its item count. */
-static size_t write_snapshot(const store *st, FILE *f)
+/* The compaction's writer: lines gathered in a buffer, written out with
+ * write(2) (stdio would hide them from the power-cut preload's journal);
+ * the first failure sticks in sw_errno. */
+typedef struct snap_writer {
+    int sw_fd;
+    int sw_errno;
+    size_t sw_len;
+    char sw_buf[16384];
+} snap_writer;
+
+static void sw_drain(snap_writer *w)
+{
+    size_t off = 0;
+    while (w->sw_errno == 0 && off < w->sw_len) {
+        ssize_t n = write(w->sw_fd, w->sw_buf + off, w->sw_len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            w->sw_errno = n < 0 ? errno : EIO;
+        else
+            off += (size_t)n;
+    }
+    w->sw_len = 0;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void sw_printf(snap_writer *w, const char *fmt, ...)
+{
+    char line[LINE_MAX_LEN + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n >= (int)sizeof line) {
+        if (w->sw_errno == 0)
+            w->sw_errno = EOVERFLOW;
+        return;
+    }
+    if (w->sw_len + (size_t)n > sizeof w->sw_buf)
+        sw_drain(w);
+    memcpy(w->sw_buf + w->sw_len, line, (size_t)n);
+    w->sw_len += (size_t)n;
+}
+
+/* Writes the whole state as a snapshot to w; returns its item count. */
+static size_t write_snapshot(const store *st, snap_writer *w)
 {
     size_t n = 0, pos = 0;
     const store_rec *r;
     const store_led *ld;
     const store_txn *tx;
-    fprintf(f, "%s%s\n", STATE_MAGIC, st->st_schema->ss_service);
+    sw_printf(w, "%s%s\n", STATE_MAGIC, st->st_schema->ss_service);
     while ((r = htab_next(&st->st_recs, &pos)) != NULL) {
         if (r->rc_present)
-            fprintf(f, "rec %s %" PRId64 " %" PRIu64 "%s%s\n", r->rc_key, r->rc_value,
-                    r->rc_version, r->rc_note[0] ? " " : "", r->rc_note);
+            sw_printf(w, "rec %s %" PRId64 " %" PRIu64 "%s%s\n", r->rc_key, r->rc_value,
+                      r->rc_version, r->rc_note[0] ? " " : "", r->rc_note);
         else if (r->rc_version > 0)
-            fprintf(f, "gone %s %" PRIu64 "\n", r->rc_key, r->rc_version);
+            sw_printf(w, "gone %s %" PRIu64 "\n", r->rc_key, r->rc_version);
         n += r->rc_present || r->rc_version > 0;
     }
     for (pos = 0; (ld = htab_next(&st->st_ledger, &pos)) != NULL; n++) {
         if (ld->ld_state == LED_APPLIED)
-            fprintf(f, "applied %s %s\n", ld->ld_id, ld->ld_payload);
+            sw_printf(w, "applied %s %s\n", ld->ld_id, ld->ld_payload);
         else
-            fprintf(f, "compensated %s\n", ld->ld_id);
+            sw_printf(w, "compensated %s\n", ld->ld_id);
     }
     for (pos = 0; (tx = htab_next(&st->st_txns, &pos)) != NULL;)
         if (tx->tx_prepared) {
-            fprintf(f, "prepared %s %s\n", tx->tx_id, tx->tx_payload);
+            sw_printf(w, "prepared %s %s\n", tx->tx_id, tx->tx_payload);
             n++;
         }
-    fprintf(f, "checkpoint\n");
+    sw_printf(w, "checkpoint\n");
+    sw_drain(w);
     return n;
+}
+
+/* Creates the temp file afresh: whatever is at its name (a stale tmp of a
+ * crashed compaction, or a planted symlink) is unlinked, never followed. */
+static int create_tmp(const store *st, char *why)
+{
+    if (unlink(st->st_tmp) != 0 && errno != ENOENT) {
+        WHY("cannot remove stale %s: %s", st->st_tmp, strerror(errno));
+        return -1;
+    }
+    int fd = open(st->st_tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        WHY("cannot create %s: %s", st->st_tmp, strerror(errno));
+    return fd;
 }
 
 int store_compact(store *st, char *why)
 {
     size_t n;
     int fd;
-    FILE *f;
+    snap_writer *w;
     why[0] = '\0';
     if (st->st_failed || st->st_lock_fd < 0) {
         WHY("store is failed or read-only");
@@ -355,23 +429,35 @@ int store_compact(store *st, char *why)
     }
     if (drain(st, why) != 0) /* the old file stays complete if we fail */
         return -1;
-    if ((f = fopen(st->st_tmp, "w")) == NULL) {
-        WHY("cannot create %s: %s", st->st_tmp, strerror(errno));
+    if ((w = malloc(sizeof *w)) == NULL) {
+        WHY("cannot compact %s: out of memory", st->st_path);
         return -1;
     }
-    n = write_snapshot(st, f);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
-        WHY("cannot write %s: %s", st->st_tmp, strerror(errno));
-        fclose(f);
+    if ((w->sw_fd = create_tmp(st, why)) < 0) {
+        free(w);
+        return -1;
+    }
+    w->sw_errno = 0;
+    w->sw_len = 0;
+    n = write_snapshot(st, w);
+    if (w->sw_errno == 0 && fsync(w->sw_fd) != 0)
+        w->sw_errno = errno;
+    if (close(w->sw_fd) != 0 && w->sw_errno == 0)
+        w->sw_errno = errno;
+    if (w->sw_errno != 0) {
+        WHY("cannot write %s: %s", st->st_tmp, strerror(w->sw_errno));
+        free(w);
         unlink(st->st_tmp);
         return -1;
     }
-    fclose(f);
+    free(w);
+    FAULT(st, "store.before_rename");
     if (rename(st->st_tmp, st->st_path) != 0) {
         WHY("cannot rename %s: %s", st->st_tmp, strerror(errno));
         unlink(st->st_tmp);
         return -1;
     }
+    FAULT(st, "store.after_rename");
     /* From here on the new file is the state: failing to use it is fatal. */
     fd = open(st->st_path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fsync_dir(st->st_dir) != 0 || fd < 0) {
@@ -395,6 +481,11 @@ void store_set_compact_min(store *st, size_t n)
     st->st_compact_min = n;
 }
 
+void store_set_fault_hook(store *st, void (*fn)(const char *point))
+{
+    st->st_fault = fn;
+}
+
 int store_flush(store *st, char *why)
 {
     why[0] = '\0';
@@ -405,6 +496,7 @@ int store_flush(store *st, char *why)
     if (drain(st, why) != 0)
         return -1;
     if (st->st_dirty) {
+        FAULT(st, "store.after_write");
         if (!st->st_no_fsync && fsync(st->st_fd) != 0) {
             /* The kernel may have dropped the dirty pages: never retry. */
             WHY("fsync of %s failed: %s", st->st_path, strerror(errno));
@@ -412,6 +504,7 @@ int store_flush(store *st, char *why)
             return -1;
         }
         st->st_dirty = 0;
+        FAULT(st, "store.after_sync");
     }
     size_t limit = st->st_snap_lines > st->st_compact_min ? st->st_snap_lines
                                                           : st->st_compact_min;
@@ -427,7 +520,7 @@ static int take_lock(store *st, const char *name, char *err, size_t errlen)
     char *path;
     if (asprintf(&path, "%s/%s.lock", st->st_dir, name) < 0)
         return -1;
-    st->st_lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    st->st_lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (st->st_lock_fd < 0 || flock(st->st_lock_fd, LOCK_EX | LOCK_NB) != 0) {
         snprintf(err, errlen, "%s: %s", path,
                  errno == EWOULDBLOCK ? "state in use by another process" : strerror(errno));

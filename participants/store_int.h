@@ -57,6 +57,7 @@ struct store {
     size_t st_snap_lines;       /* items in the snapshot section */
     size_t st_log_lines;        /* items after "checkpoint" */
     size_t st_compact_min;
+    void (*st_fault)(const char *point); /* crash points; NULL: none */
     htab st_recs;               /* key -> store_rec */
     htab st_txns;               /* txid -> store_txn */
     htab st_ledger;             /* txid -> store_led */

@@ -6,6 +6,7 @@
  * store decides, svc.c only logs and injects faults.  See svc.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,6 +36,7 @@ typedef struct svc_opts {
     dtc_op crash_at;          /* DTC_OP_NONE: never */
     int dump;
     int no_fsync;             /* --no-fsync: benchmarks only */
+    unsigned long compact_min; /* --compact-min: 0 = the store's default */
 } svc_opts;
 
 typedef struct svc {
@@ -67,6 +69,9 @@ static void usage(const store_schema *schema, FILE *out)
             "  --fail-commit P         fail commit with probability P (0..1)\n"
             "  --delay-prepare-ms N    sleep N ms in every prepare\n"
             "  --crash-at OP           SIGKILL itself on prepare|commit|rollback\n"
+            "                          ($DTC_CRASH_AT=store.after_write etc.: see store.h)\n"
+            "  --compact-min N         compact the state file once its log exceeds\n"
+            "                          max(N, snapshot lines) lines (default 1024; tests)\n"
             "  --dump                  print the state file and exit\n"
             "  --no-fsync              write the state file without fsync (benchmarks:\n"
             "                          survives a process crash, not a power cut)\n"
@@ -143,6 +148,12 @@ static int take_opt(svc *s, int c, const char *arg, const char *prog)
     case 'K':
         return parse_crash(arg, &s->sv_o.crash_at) == 0
                    ? 0 : bad(prog, "bad --crash-at '%s': want prepare, commit or rollback", arg);
+    case 'M':
+        errno = 0;
+        s->sv_o.compact_min = strtoul(arg, &end, 10);
+        return arg[0] >= '0' && arg[0] <= '9' && *end == '\0' && errno == 0
+                       && s->sv_o.compact_min >= 1 && s->sv_o.compact_min <= 100000000
+                   ? 0 : bad(prog, "bad --compact-min '%s': want 1..100000000", arg);
     case 'u': s->sv_o.dump = 1; return 0;
     case 'F': s->sv_o.no_fsync = 1; return 0;
     default: return bad(prog, "%s", "bad usage");
@@ -161,6 +172,7 @@ static int parse_opts(svc *s, int argc, char **argv)
         {"fail-commit", required_argument, NULL, 'C'},
         {"delay-prepare-ms", required_argument, NULL, 'D'},
         {"crash-at", required_argument, NULL, 'K'},
+        {"compact-min", required_argument, NULL, 'M'},
         {"dump", no_argument, NULL, 'u'},
         {"no-fsync", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
@@ -315,6 +327,27 @@ static int on_flush(void *ctx)
 
 /* ---- main ----------------------------------------------------------------- */
 
+/* mkdir(path), then an fsync of its parent if it was created: the state
+ * file's directory must survive a power cut before the store relies on it. */
+static int mkdir_durable(char *path)
+{
+    if (mkdir(path, 0755) != 0)
+        return errno == EEXIST ? 0 : -1;
+    char *slash = strrchr(path, '/');
+    const char *parent = ".";
+    if (slash == path)
+        parent = "/";
+    else if (slash != NULL)
+        *slash = '\0', parent = path;
+    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
+    if (fd >= 0)
+        close(fd);
+    if (slash != NULL && slash != path)
+        *slash = '/';
+    return rc;
+}
+
 static int mkdir_p(const char *dir)
 {
     char *p = strdup(dir);
@@ -322,14 +355,13 @@ static int mkdir_p(const char *dir)
     for (char *q = p ? p + 1 : NULL; q && rc == 0; q = strchr(q + 1, '/')) {
         char c = *q;
         *q = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            rc = -1;
+        rc = mkdir_durable(p);
         *q = c;
         if (c == '\0')
             break;
     }
-    if (rc == 0 && p && mkdir(p, 0755) != 0 && errno != EEXIST)
-        rc = -1;
+    if (rc == 0 && p)
+        rc = mkdir_durable(p);
     free(p);
     return rc;
 }
@@ -364,6 +396,9 @@ static int open_store(svc *s)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
+    store_set_fault_hook(s->sv_store, dtc_fault);
+    if (s->sv_o.compact_min > 0)
+        store_set_compact_min(s->sv_store, (size_t)s->sv_o.compact_min);
     if (info.si_torn_line)
         dtc_log(DTC_LOG_WARN, "start", NULL, s->sv_o.name,
                 "ignored torn last line %u of the state file", info.si_torn_line);

@@ -19,6 +19,12 @@
  *   any process:  lock.txn, lock.part, lock.reg, lock.wake (just after
  *                 taking that lock: the process dies holding it;
  *                 lock.wake: a participant's wake lock, before signalling)
+ *   services:     store.after_write (state lines written, not fsynced),
+ *                 store.after_sync (fsynced, the batch's answers not yet
+ *                 published), store.before_rename (compaction tmp written
+ *                 and fsynced, not renamed), store.after_rename (renamed,
+ *                 the directory not yet fsynced); called through the
+ *                 store's fault hook (participants/store.h), not dtc__fault
  */
 #include <signal.h>
 #include <stdatomic.h>

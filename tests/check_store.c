@@ -3,7 +3,8 @@
  * services' payload parsers: parsing, optimistic concurrency, holds,
  * constraints, idempotent commit/rollback and compensation, and the state
  * file (reload, prepared holds, torn and corrupt lines, compaction, seeds,
- * write failures).  No shared memory: the store does not use it.  Each
+ * write failures, symlinks planted at the temp and lock names, the crash
+ * point hook).  No shared memory: the store does not use it.  Each
  * test runs in its own process (CK_FORK) and directory under one mkdtemp
  * base that the unchecked fixture removes.
  */
@@ -768,6 +769,102 @@ START_TEST(write_failure_is_an_error)
 }
 END_TEST
 
+/* A victim file outside the store's directory (in base), with text. */
+static const char *make_victim(const char *name, const char *text)
+{
+    static char path[300];
+    snprintf(path, sizeof path, "%s/%s", base, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+START_TEST(compaction_never_follows_tmp_symlink)
+{
+    const char *dir = new_dir(), *path = state_path(dir, "inventory");
+    char why[STORE_WHY_MAX], tmp[600], dangling[600];
+    struct stat sb;
+    store *st = open_inv(dir);
+    make_history(st);
+    char *expected = dump_text(st);
+    const char *victim = make_victim("victim", "do not touch\n");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    ck_assert_int_eq(symlink(victim, tmp), 0);
+    ck_assert_msg(store_compact(st, why) == 0, "compact: %s", why);
+    ck_assert_str_eq(read_text(victim), "do not touch\n");
+    ck_assert_int_eq(lstat(path, &sb), 0);
+    ck_assert(S_ISREG(sb.st_mode));
+    ck_assert_int_eq(lstat(tmp, &sb), -1);
+    /* A dangling one: its target must not be created either. */
+    snprintf(dangling, sizeof dangling, "%s/created-through-symlink", base);
+    ck_assert_int_eq(symlink(dangling, tmp), 0);
+    ck_assert_msg(store_compact(st, why) == 0, "compact: %s", why);
+    ck_assert_int_eq(lstat(dangling, &sb), -1);
+    ck_assert_int_eq(lstat(path, &sb), 0);
+    ck_assert(S_ISREG(sb.st_mode));
+    store_close(&st);
+    st = open_inv(dir);
+    char *after = dump_text(st);
+    ck_assert_str_eq(after, expected);
+    store_close(&st);
+    free(expected);
+    free(after);
+}
+END_TEST
+
+START_TEST(lock_symlink_refused)
+{
+    const char *dir = new_dir();
+    char err[512], lock[600], dangling[600];
+    struct stat sb;
+    const char *victim = make_victim("lock-victim", "precious\n");
+    snprintf(lock, sizeof lock, "%s/inventory.lock", dir);
+    ck_assert_int_eq(symlink(victim, lock), 0);
+    store *st = store_open(dir, "inventory", &svc_inventory, NULL, 0, 0, NULL, err, sizeof err);
+    ck_assert_ptr_null(st);
+    ck_assert_msg(strstr(err, "inventory.lock") != NULL, "unclear error: %s", err);
+    ck_assert_str_eq(read_text(victim), "precious\n");
+    ck_assert_int_eq(unlink(lock), 0);
+    snprintf(dangling, sizeof dangling, "%s/lock-through-symlink", base);
+    ck_assert_int_eq(symlink(dangling, lock), 0);
+    st = store_open(dir, "inventory", &svc_inventory, NULL, 0, 0, NULL, err, sizeof err);
+    ck_assert_ptr_null(st);
+    ck_assert_int_eq(lstat(dangling, &sb), -1);
+}
+END_TEST
+
+static char fault_seen[8][32];
+static int nfault_seen;
+
+static void record_fault(const char *point)
+{
+    if (nfault_seen < 8)
+        snprintf(fault_seen[nfault_seen++], sizeof fault_seen[0], "%s", point);
+}
+
+START_TEST(fault_hook_points)
+{
+    const char *dir = new_dir();
+    char why[STORE_WHY_MAX];
+    store *st = open_inv(dir);
+    store_set_fault_hook(st, record_fault);
+    ck_assert_int_eq(store_flush(st, why), 0); /* nothing written: no point */
+    ck_assert_int_eq(nfault_seen, 0);
+    ck_assert_int_eq(try_prepare(st, "t1", "reserve w 1", why), STORE_YES);
+    ck_assert_int_eq(store_flush(st, why), 0);
+    ck_assert_int_eq(store_compact(st, why), 0);
+    ck_assert_int_eq(nfault_seen, 4);
+    ck_assert_str_eq(fault_seen[0], "store.after_write");
+    ck_assert_str_eq(fault_seen[1], "store.after_sync");
+    ck_assert_str_eq(fault_seen[2], "store.before_rename");
+    ck_assert_str_eq(fault_seen[3], "store.after_rename");
+    store_set_fault_hook(st, NULL);
+    store_close(&st);
+}
+END_TEST
+
 /* ---- suite ----------------------------------------------------------------- */
 
 static Suite *store_suite(void)
@@ -805,6 +902,9 @@ static Suite *store_suite(void)
     tcase_add_test(tc, compaction_keeps_state);
     tcase_add_test(tc, second_open_locked);
     tcase_add_test(tc, write_failure_is_an_error);
+    tcase_add_test(tc, compaction_never_follows_tmp_symlink);
+    tcase_add_test(tc, lock_symlink_refused);
+    tcase_add_test(tc, fault_hook_points);
     suite_add_tcase(s, tc);
     return s;
 }

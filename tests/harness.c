@@ -436,6 +436,11 @@ int h_alive(pid_t pid)
 
 pid_t h_start_dtcdv(const char *const extra[])
 {
+    return h_start_dtcd_env(extra, NULL);
+}
+
+pid_t h_start_dtcd_env(const char *const extra[], const char *const env[])
+{
     const char *argv[H_MAX_ARGS];
     size_t n = 0;
     argv[n++] = "--instance";
@@ -449,7 +454,7 @@ pid_t h_start_dtcdv(const char *const extra[])
     for (size_t i = 0; extra && extra[i] && n < H_MAX_ARGS - 1; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
-    pid_t pid = h_spawnv("dtcd", "dtcd", argv, NULL);
+    pid_t pid = h_spawnv("dtcd", "dtcd", argv, env);
     if (pid < 0)
         return -1;
     int64_t end = h_now_ms() + 5000;
@@ -536,9 +541,9 @@ int h_wait_participant(const char *name, pid_t pid, int timeout_ms)
 }
 
 static pid_t start_and_wait(const char *label, const char *prog, const char *name,
-                            const char **argv)
+                            const char **argv, const char *const env[])
 {
-    pid_t pid = h_spawnv(label, prog, argv, NULL);
+    pid_t pid = h_spawnv(label, prog, argv, env);
     if (pid < 0)
         return -1;
     if (!h_wait_participant(name, pid, 5000)) {
@@ -577,10 +582,11 @@ pid_t h_start_noop(const char *name, ...)
     collect(first, ap, argv + n, H_MAX_ARGS - n);
     va_end(ap);
     snprintf(label, sizeof label, "noop-%s-%u", name, run_counter++);
-    return start_and_wait(label, "dtc-noop", name, argv);
+    return start_and_wait(label, "dtc-noop", name, argv, NULL);
 }
 
-pid_t h_start_service(const char *service, const char *name, ...)
+static pid_t start_service(const char *service, const char *name, const char *const env[],
+                           const char *first, va_list ap)
 {
     const char *argv[H_MAX_ARGS];
     char label[96], prog[64];
@@ -591,14 +597,31 @@ pid_t h_start_service(const char *service, const char *name, ...)
     argv[n++] = data_dir;
     argv[n++] = "--name";
     argv[n++] = name;
+    collect(first, ap, argv + n, H_MAX_ARGS - n);
+    snprintf(prog, sizeof prog, "dtc-%s", service);
+    snprintf(label, sizeof label, "%s-%u", name, run_counter++);
+    return start_and_wait(label, prog, name, argv, env);
+}
+
+pid_t h_start_service(const char *service, const char *name, ...)
+{
     va_list ap;
     va_start(ap, name);
     const char *first = va_arg(ap, const char *);
-    collect(first, ap, argv + n, H_MAX_ARGS - n);
+    pid_t pid = start_service(service, name, NULL, first, ap);
     va_end(ap);
-    snprintf(prog, sizeof prog, "dtc-%s", service);
-    snprintf(label, sizeof label, "%s-%u", name, run_counter++);
-    return start_and_wait(label, prog, name, argv);
+    return pid;
+}
+
+pid_t h_start_service_env(const char *service, const char *name, const char *const env[],
+                          ...)
+{
+    va_list ap;
+    va_start(ap, env);
+    const char *first = va_arg(ap, const char *);
+    pid_t pid = start_service(service, name, env, first, ap);
+    va_end(ap);
+    return pid;
 }
 
 int h_wait_idle(int timeout_ms)
@@ -876,7 +899,7 @@ int h_start_shop(const char *const shipping_extra[])
     argv[n] = NULL;
     char label[64];
     snprintf(label, sizeof label, "shipping-%u", run_counter++);
-    return start_and_wait(label, "dtc-shipping", "shipping", argv) < 0 ? -1 : 0;
+    return start_and_wait(label, "dtc-shipping", "shipping", argv, NULL) < 0 ? -1 : 0;
 }
 
 static const char *const shop_names[4] = {"inventory", "payment", "order", "shipping"};
@@ -934,6 +957,60 @@ void h_report_print(const char *title, dtc_result rc, const dtc_txn_info *t)
         fprintf(stderr, "   %s op=%s status=%s vote=%s reason=%s\n", t->entries[i].name,
                 dtc_op_name(t->entries[i].op), dtc_entry_status_name(t->entries[i].status),
                 dtc_entry_status_name(t->entries[i].vote), t->entries[i].reason);
+}
+
+/* ---- power cut ---------------------------------------------------------- */
+
+const char *h_powercut_journal(void)
+{
+    static char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/powercut.journal", h_dir());
+    return path;
+}
+
+size_t h_powercut_env(const char *env[], size_t cap)
+{
+    static char pre[PATH_MAX + 16], jour[PATH_MAX + 32], root[PATH_MAX + 32], asan[1024];
+    if (cap < 6)
+        return 0;
+    const char *inherited = getenv("ASAN_OPTIONS");
+    snprintf(pre, sizeof pre, "LD_PRELOAD=%s/libdtc_powercut.so", DTC_BIN_DIR);
+    snprintf(jour, sizeof jour, "DTC_POWERCUT_JOURNAL=%s", h_powercut_journal());
+    snprintf(root, sizeof root, "DTC_POWERCUT_ROOT=%s", h_dir());
+    snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+             inherited ? inherited : "", inherited && inherited[0] ? ":" : "");
+    size_t n = 0;
+    env[n++] = pre;
+    env[n++] = jour;
+    env[n++] = root;
+    env[n++] = asan;
+    env[n] = NULL;
+    return n;
+}
+
+int h_powercut_apply(void)
+{
+    h_result r;
+    const char *journal = h_powercut_journal();
+    if (h_runv(&r, 10000, NULL, "dtc-powercut", (const char *const[]){"cut", journal, NULL})
+        != 0) {
+        fprintf(stderr, "harness: dtc-powercut cut: exit %d\n%s%s", r.code, r.out, r.err);
+        return -1;
+    }
+    int code = h_runv(&r, 60000, NULL, "dtc-powercut",
+                      (const char *const[]){"apply", journal, h_dir(), NULL});
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/powercut.apply", h_dir());
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%s%s", r.out, r.err);
+        fclose(f);
+    }
+    if (code != 0) {
+        fprintf(stderr, "harness: dtc-powercut apply: exit %d\n%s%s", code, r.out, r.err);
+        return -1;
+    }
+    return 0;
 }
 
 int h_run_suite(Suite *s)

@@ -74,6 +74,8 @@ int h_exit_code(int status);
  * is alive.  Returns its pid or -1. */
 pid_t h_start_dtcdv(const char *const extra[]);
 pid_t h_start_dtcd(void);
+/* The same with env "K=V" additions (may be NULL), e.g. h_powercut_env. */
+pid_t h_start_dtcd_env(const char *const extra[], const char *const env[]);
 /* A handle to h_instance(), opened once by h_start_dtcd; NULL if not. */
 dtc_instance *h_inst(void);
 /* Stops dtcd (SIGTERM, <= timeout_ms) and returns its exit code (or -1). */
@@ -94,6 +96,9 @@ pid_t h_start_noop(const char *name, ...) __attribute__((sentinel));
  * waits until registered.  Returns the pid or -1. */
 pid_t h_start_service(const char *service, const char *name, ...)
     __attribute__((sentinel));
+/* The same with env "K=V" additions (may be NULL) before the extra args. */
+pid_t h_start_service_env(const char *service, const char *name, const char *const env[],
+                          ...) __attribute__((sentinel));
 /* 1 if DTC_BIN_DIR/prog exists and is executable. */
 int h_have_program(const char *prog);
 
@@ -182,6 +187,23 @@ void h_txns_bounded(const char *const names[], int n, int timeout_ms);
  * commits; it exits 0 if committed, 10 or 11 otherwise.  Returns its pid
  * (tests kill it on purpose mid-transaction). */
 pid_t h_fork_commit(const char *const names[]);
+/* ---- power cut (tests/tools/powercut*.c) ------------------------------ */
+
+/* Fills env (cap >= 6) with the "K=V" strings that run a program under the
+ * power-cut preload: LD_PRELOAD=<bin>/libdtc_powercut.so,
+ * DTC_POWERCUT_JOURNAL=<dir>/powercut.journal, DTC_POWERCUT_ROOT=<dir>,
+ * ASAN_OPTIONS (inherited + verify_asan_link_order=0, so an ASan program
+ * accepts the preload); NULL-terminated, for h_spawnv / h_runv.  The
+ * strings live until the next call.  Returns how many (0 if cap is short). */
+size_t h_powercut_env(const char *env[], size_t cap);
+/* The journal's path: <dir>/powercut.journal. */
+const char *h_powercut_journal(void);
+/* The power cut, once every traced process is dead: dtc-powercut cut, then
+ * dtc-powercut apply (root <dir>).  0 if both exit 0; otherwise prints
+ * their output to stderr and returns -1.  apply's output is kept in
+ * <dir>/powercut.apply. */
+int h_powercut_apply(void);
+
 /* Runs the suite (CK_FORK, CK_NORMAL): the main of every test program. */
 int h_run_suite(Suite *s);
 

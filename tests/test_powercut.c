@@ -1,0 +1,178 @@
+/*
+ * test_powercut.c - a power cut across dtcd and the four services, with a
+ * service crashed at each of its state-file crash points.
+ *
+ * Every process runs under the power-cut preload (h_powercut_env:
+ * libdtc_powercut.so journals file changes under the test's directory);
+ * dtcd keeps its decision log in <dir>/dlog, under the tracked root.  One
+ * loop iteration per crash point (store.after_write, store.after_sync,
+ * store.before_rename, store.after_rename), each crashing a different
+ * service (DTC_CRASH_AT in its env; --compact-min 2 makes compactions, and
+ * so the rename points, frequent).  A forked coordinator runs orders; once
+ * the service has died (and a little more traffic), the power is cut
+ * (dtc-powercut cut), every process the test started is SIGKILLed, the
+ * journal applied (what was not durable is undone), and everything
+ * restarted without the preload.  After the in-doubt transactions settle
+ * (h_wait_idle), the four services must agree, all-or-nothing: equal
+ * ledgers, one order record per committed order, and stock, capacity and
+ * money conserved (initial - committed * amount).
+ *
+ * This depends on dtcd's durable decision log (--data-dir), which is being
+ * implemented on main: until it lands, a commit decided before the cut may
+ * be forgotten by the restarted dtcd and this test may fail.  That failure
+ * is real, not to be skipped.
+ */
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define ORDERS 8        /* sku-1 has 10 units: every order can commit */
+#define ORDER_CENTS 250
+
+static const char *const points[] = {"store.after_write", "store.after_sync",
+                                     "store.before_rename", "store.after_rename"};
+static const char *const services[] = {"inventory", "payment", "order", "shipping"};
+static const char *const seeds[4][4] = {
+    {"--seed", "sku-1=10", "--seed", "sku-2=1"},
+    {"--seed", "alice=100000", "--seed", "bob=100"},
+    {NULL},
+    {"--seed", "zone-a=100", NULL, NULL},
+};
+
+static void teardown(void)
+{
+    h_fini();
+}
+
+static char dlog[PATH_MAX];
+
+static pid_t start_dtcd(const char *const env[])
+{
+    const char *extra[] = {"--data-dir", dlog, NULL};
+    return h_start_dtcd_env(extra, env);
+}
+
+/* Starts service i with env (may be NULL). */
+static pid_t start_service(int i, const char *const env[])
+{
+    const char *const *sd = seeds[i];
+    return h_start_service_env(services[i], services[i], env, "--compact-min", "2",
+                               sd[0], sd[1], sd[2], sd[3], NULL);
+}
+
+/* The coordinator: ORDERS orders, failures ignored (a dead service makes
+ * some roll back or wait in doubt).  Exits 0. */
+static void run_orders(void)
+{
+    alarm(30); /* a hang kills the child */
+    dtc_instance *in;
+    if (dtc_open(h_instance(), &in) != DTC_OK)
+        _exit(10);
+    for (int i = 0; i < ORDERS; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "o-%d", i);
+        dtc_txn_info rep;
+        h_order(in, id, "sku-1", 1, "alice", ORDER_CENTS, "zone-a", NULL, &rep);
+    }
+    dtc_close(&in);
+    _exit(0);
+}
+
+static long value_of(const h_dump *d, const char *key)
+{
+    const h_rec *r = h_dump_get(d, key);
+    return r ? strtol(r->value, NULL, 10) : -1;
+}
+
+START_TEST(test_powercut_service_crash_points)
+{
+    const char *point = points[_i];
+    int victim = _i; /* a different service for each point */
+    h_init("powercut");
+    if (!h_have_shop() || !h_have_program("dtc-powercut"))
+        ck_abort_msg("dtc-powercut or a service is not built");
+    snprintf(dlog, sizeof dlog, "%s/dlog", h_dir());
+
+    const char *pc[8], *crash[10];
+    size_t n = h_powercut_env(pc, 8);
+    ck_assert_int_gt(n, 0);
+    char crash_at[96];
+    snprintf(crash_at, sizeof crash_at, "DTC_CRASH_AT=%s:2", point);
+    memcpy(crash, pc, n * sizeof *pc);
+    crash[n] = crash_at;
+    crash[n + 1] = NULL;
+
+    ck_assert_int_gt(start_dtcd(pc), 0);
+    pid_t svc[4];
+    for (int i = 0; i < 4; i++) {
+        svc[i] = start_service(i, i == victim ? crash : pc);
+        ck_assert_msg(svc[i] > 0, "%s did not start", services[i]);
+    }
+
+    pid_t coord = h_fork();
+    ck_assert_int_ge(coord, 0);
+    if (coord == 0)
+        run_orders();
+    /* Until the victim dies at its point (or the orders are all done). */
+    int64_t end = h_now_ms() + 20000;
+    while (h_now_ms() < end && h_alive(svc[victim]) && h_alive(coord))
+        h_sleep_ms(10);
+    int victim_died = !h_alive(svc[victim]);
+    h_sleep_ms(100); /* a little more traffic, then the cut */
+    h_result r;
+    ck_assert_int_eq(h_runv(&r, 10000, NULL, "dtc-powercut",
+                            (const char *const[]){"cut", h_powercut_journal(), NULL}),
+                     0);
+    h_kill9(coord);
+    for (int i = 0; i < 4; i++)
+        h_kill9(svc[i]);
+    pid_t d = h_dtcd_pid();
+    h_stop_dtcd(0); /* closes our handle; SIGKILLs dtcd at once */
+    h_kill9(d);
+    ck_assert_msg(victim_died, "%s never reached %s", services[victim], point);
+    ck_assert_msg(h_powercut_apply() == 0, "dtc-powercut apply failed");
+
+    /* The machine comes back: no preload, no crash point. */
+    ck_assert_int_gt(start_dtcd(NULL), 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(start_service(i, NULL) > 0, "%s did not restart", services[i]);
+    ck_assert_msg(h_wait_idle(20000), "transactions still in flight after the restart");
+
+    h_dump dump[4];
+    ck_assert_int_eq(h_dump_shop(dump), 0);
+    int committed = dump[2].n; /* one order record per committed order */
+    int ok = 1;
+    for (int i = 1; i < 4; i++)
+        ok &= dump[i].ledger == dump[0].ledger;
+    ok &= dump[0].ledger == committed;
+    ok &= value_of(&dump[0], "sku-1") == 10 - committed;
+    ok &= value_of(&dump[0], "sku-2") == 1;
+    ok &= value_of(&dump[1], "alice") == 100000 - (long)committed * ORDER_CENTS;
+    ok &= value_of(&dump[1], "bob") == 100;
+    ok &= value_of(&dump[3], "zone:zone-a") == 100 - committed;
+    if (!ok)
+        for (int i = 0; i < 4; i++)
+            h_dump_print(services[i], &dump[i]);
+    ck_assert_msg(ok, "after a power cut at %s in %s the services disagree "
+                      "(%d committed orders; see the dumps above)",
+                  point, services[victim], committed);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("powercut");
+    TCase *tc = tcase_create("services");
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_powercut_service_crash_points, 0,
+                        (int)(sizeof points / sizeof points[0]));
+    suite_add_tcase(s, tc);
+    return h_run_suite(s);
+}
