@@ -17,7 +17,11 @@
  * rewritten before each start: fsync and synchronous_commit on or off,
  * room for the largest C (BENCH_PG_DBS connections and prepared
  * transactions per client).  Stopping is pg_ctl stop -m fast, then
- * -m immediate, then SIGKILL to the postmaster, each bounded.
+ * -m immediate, then SIGKILL to the postmaster, each bounded.  pg_ctl
+ * puts the postmaster in a session of its own, so it would outlive us:
+ * while it runs, SIGINT, SIGTERM and SIGHUP first send it SIGQUIT (its
+ * immediate shutdown), then end us as they would have (the temp dir
+ * stays behind in that case).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -38,6 +42,29 @@
 #include "bench.h"
 
 #define CMD_TIMEOUT_MS 120000 /* initdb, pg_ctl -w (which itself waits 60 s) */
+
+static volatile sig_atomic_t live_postmaster; /* for on_signal; 0: none */
+static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+static void on_signal(int sig)
+{
+    if (live_postmaster > 0)
+        kill((pid_t)live_postmaster, SIGQUIT);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Guards the postmaster pid (0: none) against our own death by signal. */
+static void guard(pid_t pid)
+{
+    live_postmaster = pid;
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
+        struct sigaction sa = {0};
+        sa.sa_handler = pid > 0 ? on_signal : SIG_DFL;
+        sigemptyset(&sa.sa_mask);
+        sigaction(fatal_signals[i], &sa, NULL);
+    }
+}
 
 /* Copies the last non-empty line of path (a log) into buf, or "". */
 static void last_line(const char *path, char *buf, size_t size)
@@ -269,6 +296,7 @@ int bench_pgc_start(struct bench_pgc *c, int fsync, int max_coords, char *why, s
     }
     c->running = 1;
     c->postmaster = read_postmaster_pid(c);
+    guard(c->postmaster);
     return 0;
 }
 
@@ -299,6 +327,7 @@ void bench_pgc_stop(struct bench_pgc *c)
     }
     c->running = 0;
     c->postmaster = 0;
+    guard(0);
 }
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
