@@ -5,7 +5,9 @@
 # the ones that are missing: nothing is touched on a ready machine.  It
 # runs apt-get (update once, then install) as root, or through sudo.
 
-DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev)
+# libpq-dev and postgresql: dtc-bench's pg modes (PostgreSQL's 2PC as a
+# peer; optional at build time, expected by the bench_quick test).
+DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev postgresql)
 
 dtc_log() {
     printf '%s: %s\n' "${0##*/}" "$*" >&2

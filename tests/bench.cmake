@@ -2,8 +2,13 @@
 # cell).  Not a timed test: it never asserts a speed, only that the run
 # completes, every transaction committed (dtc-bench exits non-zero
 # otherwise) and the JSON output is well-formed, with one row per cell and
-# no failure.  This file is both included (from tests/CMakeLists.txt) and
-# run as the checking script (cmake -P).
+# no failure.  Rows: 5 modes (floor, floor-wake, noop, services,
+# services-nofsync) x 2 N x 2 C = 20, plus the PostgreSQL peer once per C
+# (pg and pg-nofsync, N=3) = 4.  The pg rows may be missing only when
+# dtc-bench was built without libpq; with libpq, PostgreSQL must run
+# (scripts/lib.sh installs it), and the services/pg ratios must be there.
+# This file is both included (from tests/CMakeLists.txt) and run as the
+# checking script (cmake -P).
 if(CMAKE_SCRIPT_MODE_FILE)
   execute_process(COMMAND ${BENCH} --quick --participants 1,3 --coordinators 1,4
                           --mode all --json
@@ -14,17 +19,43 @@ if(CMAKE_SCRIPT_MODE_FILE)
   endif()
   string(JSON rows GET "${out}" rows)
   string(JSON ncells LENGTH "${out}" cells)
-  if(rows LESS 8 OR NOT ncells EQUAL rows)
-    message(FATAL_ERROR "expected >= 8 rows, got rows=${rows} cells=${ncells}")
+  string(JSON nskipped LENGTH "${out}" skipped)
+  string(JSON nratios LENGTH "${out}" ratios)
+  set(want 24)
+  if(nskipped GREATER 0)
+    math(EXPR lastskip "${nskipped} - 1")
+    foreach(i RANGE ${lastskip})
+      string(JSON why GET "${out}" skipped ${i} why)
+      if(NOT why MATCHES "built without libpq")
+        message(FATAL_ERROR "a mode was skipped: ${why}")
+      endif()
+    endforeach()
+    set(want 20)
+  endif()
+  if(NOT rows EQUAL want OR NOT ncells EQUAL rows)
+    message(FATAL_ERROR "expected ${want} rows, got rows=${rows} cells=${ncells}")
   endif()
   math(EXPR last "${ncells} - 1")
+  set(pg 0)
   foreach(i RANGE ${last})
+    string(JSON mode GET "${out}" cells ${i} mode)
+    string(JSON n GET "${out}" cells ${i} participants)
     string(JSON txns GET "${out}" cells ${i} txns)
     string(JSON failures GET "${out}" cells ${i} failures)
     if(NOT failures EQUAL 0 OR txns LESS 1)
-      message(FATAL_ERROR "cell ${i}: txns=${txns} failures=${failures}")
+      message(FATAL_ERROR "cell ${i} (${mode}): txns=${txns} failures=${failures}")
+    endif()
+    if(mode MATCHES "^pg")
+      math(EXPR pg "${pg} + 1")
+      if(NOT n EQUAL 3)
+        message(FATAL_ERROR "cell ${i} (${mode}): N=${n}, the peer has 3 databases")
+      endif()
     endif()
   endforeach()
+  # services and services-nofsync at N=1,3 against pg at each C: 2x2x2.
+  if(want EQUAL 24 AND (NOT pg EQUAL 4 OR NOT nratios EQUAL 8))
+    message(FATAL_ERROR "expected 4 pg cells and 8 ratios, got ${pg} and ${nratios}")
+  endif()
   return()
 endif()
 

@@ -9,6 +9,9 @@
  * usage.c measures CPU time and context switches of us and our children;
  * stats.c turns latency samples into percentiles; report.c prints the
  * table and the JSON; grid.c runs the whole grid; options.c parses argv.
+ * The PostgreSQL peer (modes pg, pg-nofsync): pg_cluster.c runs a
+ * throwaway cluster (initdb, pg_ctl), pg.c its libpq clients and their
+ * two-phase transaction.
  */
 #ifndef DTC_BENCH_H
 #define DTC_BENCH_H
@@ -21,10 +24,11 @@
 #define BENCH_MAX_PARTS 32    /* N limit (dtc's DTC_LIMIT_MAX_PARTS_PER_TXN) */
 #define BENCH_MAX_COORDS 1000 /* C limit (dtcd --max-txns stays <= 1024) */
 #define BENCH_MAX_CHILDREN 64 /* processes started at once */
+#define BENCH_PG_DBS 3        /* databases of the PostgreSQL peer: its "N" */
 /* --mode all: everything but the floor-enlist diagnostic. */
 #define BENCH_MODES_ALL                                                    \
     (1u << MODE_FLOOR | 1u << MODE_FLOOR_WAKE | 1u << MODE_NOOP | 1u << MODE_SERVICES      \
-     | 1u << MODE_SERVICES_NOFSYNC)
+     | 1u << MODE_SERVICES_NOFSYNC | 1u << MODE_PG | 1u << MODE_PG_NOFSYNC)
 
 enum bench_mode {
     MODE_FLOOR = 0,       /* bare mutex+condvar exchange, no dtc */
@@ -33,6 +37,8 @@ enum bench_mode {
     MODE_SERVICES_NOFSYNC,/* same with --no-fsync */
     MODE_FLOOR_ENLIST,    /* the floor plus dtc's ENLIST message to each */
     MODE_FLOOR_WAKE,      /* the floor with dtc's wake-up scheme */
+    MODE_PG,              /* PostgreSQL 2PC over BENCH_PG_DBS databases, fsync on */
+    MODE_PG_NOFSYNC,      /* same with fsync=off, synchronous_commit=off */
     MODE_COUNT
 };
 
@@ -128,6 +134,11 @@ int bench_spawn_ready(char *const argv[], const char *err_path, int timeout_ms,
 /* SIGTERM, waits up to timeout_ms, then SIGKILL and reaps.  Returns the
  * exit status as from waitpid, or -1 if it had to be killed. */
 int bench_stop(struct bench_child *c, int timeout_ms);
+/* Runs argv (argv[0] searched in PATH) to completion in its own process
+ * group, stdin from /dev/null, stdout and stderr appended to log_path, in
+ * directory cwd (NULL: ours).  Returns the status as from waitpid, or -1
+ * if it could not start or ran past timeout_ms (its group is killed). */
+int bench_run_wait(char *const argv[], const char *log_path, const char *cwd, int timeout_ms);
 /* Remembers a child started elsewhere (fork) for bench_kill_all. */
 void bench_track(pid_t pid);
 /* Kills every child still running (atexit / signal paths). */
@@ -171,11 +182,60 @@ void bench_svc_command(struct bench_svc_argv *a, const char *bin_dir, const char
 int bench_svc_payload_epoch(char *buf, size_t size, int k, int thread, uint64_t seq,
                             unsigned epoch);
 
+/* ---- the PostgreSQL peer (pg_cluster.c, pg.c) --------------------------- */
+
+/* A throwaway cluster under a temp dir, run as the postgres user when we
+ * are root.  Only pg.c and pg_cluster.c touch the fields. */
+struct bench_pgc {
+    char bindir[4096];     /* holds initdb and pg_ctl */
+    char dir[256];         /* the temp dir: socket, logs, data/ */
+    char data[300];        /* dir/data, the cluster */
+    int port;              /* of the socket file, from our pid */
+    int as_postgres;       /* euid 0: initdb and pg_ctl through runuser */
+    unsigned uid, gid;     /* postgres's, when as_postgres */
+    int running;           /* pg_ctl start succeeded, no stop yet */
+    pid_t postmaster;      /* from data/postmaster.pid while running */
+};
+
+/* Finds the binaries, makes the temp dir and runs initdb.  0, or -1 with
+ * why (the reason, for the "not available" line) filled. */
+int bench_pgc_init(struct bench_pgc *c, char *why, size_t whysize);
+/* Writes the settings (fsync on or off, room for max_coords clients with
+ * BENCH_PG_DBS connections each) and starts it with pg_ctl -w.  0 or -1. */
+int bench_pgc_start(struct bench_pgc *c, int fsync, int max_coords, char *why, size_t whysize);
+/* pg_ctl stop -m fast (then immediate, then SIGKILL, each bounded). */
+void bench_pgc_stop(struct bench_pgc *c);
+/* Stops it if running and removes the temp dir.  Safe to repeat. */
+void bench_pgc_destroy(struct bench_pgc *c);
+
+struct bench_pg;
+/* The cluster for max_coords client threads (initdb).  0, or -1 with why
+ * filled ("built without libpq", "no initdb ...", ...); *out is then NULL. */
+int bench_pg_open(int max_coords, struct bench_pg **out, char *why, size_t whysize);
+/* (Re)starts the cluster for mode (MODE_PG: fsync on; MODE_PG_NOFSYNC:
+ * off), creates the databases on the first start, connects the clients.
+ * 0, or -1 with why filled. */
+int bench_pg_mode(struct bench_pg *p, int mode, char *why, size_t whysize);
+void bench_pg_target(struct bench_pg *p, struct bench_target *t);
+/* Disconnects, stops the cluster, removes its directory. */
+void bench_pg_close(struct bench_pg **p);
+
 /* ---- output (report.c) ------------------------------------------------- */
+
+/* A throughput ratio of two modes at the same C (services/pg). */
+struct bench_ratio {
+    int num_mode, den_mode;
+    int nparts, ncoords;   /* the numerator's N; C */
+    double num_tps, den_tps;
+};
 
 void bench_report_header(const struct bench_opts *o);
 void bench_report_row(const struct bench_opts *o, const struct bench_cell *c);
-void bench_report_footer(const struct bench_opts *o, int rows);
+/* A mode that could not run: one line in the table, an entry of
+ * "skipped" in the JSON. */
+void bench_report_skip(const struct bench_opts *o, int mode, int nparts, const char *why);
+void bench_report_footer(const struct bench_opts *o, int rows, const struct bench_ratio *r,
+                         int nr);
 
 /* grid.c: runs everything; the exit code. */
 int bench_run(const struct bench_opts *o);

@@ -6,7 +6,12 @@
  * services modes for that N, compared with the floor measured just
  * before.  Each cell runs --repeat times; the row is the median run by
  * throughput.  dtc rows are cross-checked against dtcd's committed
- * counter.  Exit code 1 if any transaction failed or no row was printed.
+ * counter.  Then the PostgreSQL peer (pg, pg-nofsync): one cluster,
+ * started once per mode, each C once (its N is its BENCH_PG_DBS
+ * databases; its floor ratio is to the floor at N=3, when the grid has
+ * it); and the services/pg ratios at each C.  No PostgreSQL is not an
+ * error: those rows say why.  Exit code 1 if any transaction failed or
+ * no row was printed.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +25,10 @@ struct grid {
     const struct bench_opts *o;
     struct bench_dtc *dtc;
     double floor_tps[BENCH_MAX_LIST];   /* by C index, for the current N */
+    double floor_n3[BENCH_MAX_LIST];    /* by C index, the floor at N=3 */
+    int ni;                             /* the current N's index */
+    double svc_tps[2][BENCH_MAX_LIST][BENCH_MAX_LIST]; /* [nofsync][N index][C index] */
+    double pg_tps[2][BENCH_MAX_LIST];   /* [nofsync][C index] */
     int rows;
     uint64_t failures;
 };
@@ -68,10 +77,18 @@ static int run_dtc(struct grid *g, struct bench_cell *cell)
 static void emit(struct grid *g, struct bench_cell *runs, int ci)
 {
     struct bench_cell m = median(runs, g->o->repeat);
-    if (m.mode == MODE_FLOOR)
+    double floor = m.mode == MODE_PG || m.mode == MODE_PG_NOFSYNC ? g->floor_n3[ci]
+                                                                  : g->floor_tps[ci];
+    if (m.mode == MODE_FLOOR) {
         g->floor_tps[ci] = m.tps;
-    else
-        m.floor_ratio = g->floor_tps[ci] > 0 ? m.tps / g->floor_tps[ci] : 0;
+        if (m.nparts == BENCH_PG_DBS)
+            g->floor_n3[ci] = m.tps;
+    } else
+        m.floor_ratio = floor > 0 ? m.tps / floor : 0;
+    if (m.mode == MODE_SERVICES || m.mode == MODE_SERVICES_NOFSYNC)
+        g->svc_tps[m.mode == MODE_SERVICES_NOFSYNC][g->ni][ci] = m.tps;
+    if (m.mode == MODE_PG || m.mode == MODE_PG_NOFSYNC)
+        g->pg_tps[m.mode == MODE_PG_NOFSYNC][ci] = m.tps;
     g->failures += m.failures;
     bench_report_row(g->o, &m);
     g->rows++;
@@ -167,6 +184,57 @@ static int grid_n(struct grid *g, int n)
     return 0;
 }
 
+/* The PostgreSQL peer's cells, each C once; a mode that cannot start is
+ * reported as skipped, not as an error. */
+static int pg_cells(struct grid *g)
+{
+    const struct bench_opts *o = g->o;
+    static const int modes[] = {MODE_PG, MODE_PG_NOFSYNC};
+    struct bench_pg *p = NULL;
+    char why[512], line[600];
+    int rc = 0, opened = 0;
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        if (!((o->modes >> modes[i]) & 1))
+            continue;
+        if (!opened)
+            opened = bench_pg_open(max_coords(o), &p, why, sizeof why) == 0 ? 1 : -1;
+        if (opened < 0 || bench_pg_mode(p, modes[i], why, sizeof why) != 0) {
+            snprintf(line, sizeof line, "postgresql not available: %s", why);
+            bench_report_skip(o, modes[i], BENCH_PG_DBS, line);
+            continue;
+        }
+        for (int ci = 0; rc == 0 && ci < o->nncoords; ci++) {
+            struct bench_cell runs[50];
+            for (int r = 0; rc == 0 && r < o->repeat; r++) {
+                struct bench_target t;
+                runs[r] = (struct bench_cell){.mode = modes[i], .nparts = BENCH_PG_DBS,
+                                              .ncoords = o->ncoords[ci], .run = r};
+                bench_pg_target(p, &t);
+                rc = bench_run_cell(o, &t, &runs[r]);
+            }
+            if (rc == 0)
+                emit(g, runs, ci);
+        }
+    }
+    bench_pg_close(&p);
+    return rc;
+}
+
+/* services/pg and services-nofsync/pg-nofsync at each C, every N. */
+static int ratios(const struct grid *g, struct bench_ratio *out)
+{
+    int n = 0;
+    for (int f = 0; f < 2; f++)
+        for (int ci = 0; ci < g->o->nncoords; ci++)
+            for (int ni = 0; ni < g->o->nnparts; ni++)
+                if (g->svc_tps[f][ni][ci] > 0 && g->pg_tps[f][ci] > 0)
+                    out[n++] = (struct bench_ratio){
+                        f ? MODE_SERVICES_NOFSYNC : MODE_SERVICES, f ? MODE_PG_NOFSYNC : MODE_PG,
+                        g->o->nparts[ni], g->o->ncoords[ci], g->svc_tps[f][ni][ci],
+                        g->pg_tps[f][ci]};
+    return n;
+}
+
 int bench_run(const struct bench_opts *o)
 {
     struct bench_opts eff = *o;
@@ -178,11 +246,16 @@ int bench_run(const struct bench_opts *o)
     if ((eff.modes & need_dtc) != 0 && bench_dtc_start(&eff, &g.dtc) != 0)
         rc = -1;
     bench_report_header(&eff);
-    for (int i = 0; rc == 0 && i < eff.nnparts; i++)
+    for (int i = 0; rc == 0 && i < eff.nnparts; i++) {
+        g.ni = i;
         rc = grid_n(&g, eff.nparts[i]);
+    }
     bench_dtc_stop(&g.dtc);
+    if (rc == 0)
+        rc = pg_cells(&g);
     bench_kill_all();
-    bench_report_footer(&eff, g.rows);
+    static struct bench_ratio r[2 * BENCH_MAX_LIST * BENCH_MAX_LIST];
+    bench_report_footer(&eff, g.rows, r, ratios(&g, r));
     if (rc != 0)
         fprintf(stderr, "dtc-bench: aborted: could not start or run a cell\n");
     if (g.failures > 0)

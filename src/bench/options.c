@@ -1,6 +1,8 @@
 /*
  * options.c - dtc-bench's command line.  Defaults: the full grid
- * (N = 1,3,10; C = 1,4,16,64,100), 2 s per cell, one run, every mode.
+ * (N = 1,3,10; C = 1,4,16,64,100), 2 s per cell, one run, every mode
+ * (the PostgreSQL peer's fsync-off run is a mode of its own, pg-nofsync,
+ * as services-nofsync is for the services).
  * --quick: 0.3 s per cell.  bin_dir: the directory of dtc-bench itself.
  */
 #include <getopt.h>
@@ -14,7 +16,7 @@
 
 static const char *const mode_names[MODE_COUNT] = {"floor", "noop", "services",
                                                    "services-nofsync", "floor-enlist",
-                                                   "floor-wake"};
+                                                   "floor-wake", "pg", "pg-nofsync"};
 
 const char *bench_mode_name(int mode)
 {
@@ -26,11 +28,20 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: dtc-bench [--participants 1,3,10] [--coordinators 1,4,16,64,100]\n"
             "                 [--seconds S | --txns K] [--repeat R] [--quick] [--json]\n"
-            "                 [--mode noop|services|services-nofsync|floor|floor-wake|all[,...]]\n"
+            "                 [--mode noop|services|services-nofsync|floor|floor-wake|\n"
+            "                         pg|pg-nofsync|all[,...]]\n"
             "                 (floor-wake: the floor with dtc's wake-up scheme, SCHED_BATCH\n"
             "                 participants signalled after unlock; floor-enlist: the floor\n"
             "                 plus one ENLIST message per participant, to price dtc's\n"
             "                 asynchronous enlist step; all: all but floor-enlist)\n"
+            "                 (pg: PostgreSQL's own 2PC as a peer: a throwaway cluster in a\n"
+            "                 temp dir, unix socket only, run as user postgres when root;\n"
+            "                 3 databases (one WAL), per transaction one UPDATE in each,\n"
+            "                 PREPARE TRANSACTION and COMMIT PREPARED; once per C, shown\n"
+            "                 as N=3; pg-nofsync: the same cluster with fsync=off and\n"
+            "                 synchronous_commit=off.  When services and pg both ran,\n"
+            "                 services/pg ratios by C follow the table.  Without\n"
+            "                 PostgreSQL the pg rows say why and the run goes on)\n"
             "                 [--bin-dir DIR]\n"
             "Measures 2PC transactions/s, latency, CPU and context switches per\n"
             "transaction of dtc against the floor (bare mutex+condvar exchange).\n"

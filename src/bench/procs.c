@@ -4,6 +4,8 @@
  * "ready" line, stop them by pid with SIGTERM then SIGKILL after a bounded
  * wait.  Every child is remembered so that bench_kill_all() can end the
  * ones still running, and gets PR_SET_PDEATHSIG so none outlives us.
+ * bench_run_wait runs a command to completion instead (initdb, pg_ctl),
+ * in its own process group so that a timeout ends the helpers it forked.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -156,4 +158,45 @@ int bench_stop(struct bench_child *c, int timeout_ms)
     c->pid = 0;
     c->out_fd = -1;
     return rc;
+}
+
+static void run_child(char *const argv[], const char *log_path, const char *cwd, pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        _exit(127);
+    setpgid(0, 0);
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (in < 0 || log < 0 || dup2(in, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
+        _exit(127);
+    if (cwd != NULL && chdir(cwd) != 0) {
+        dprintf(2, "chdir %s: %s\n", cwd, strerror(errno));
+        _exit(127);
+    }
+    signal(SIGPIPE, SIG_DFL);
+    execvp(argv[0], argv);
+    dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
+int bench_run_wait(char *const argv[], const char *log_path, const char *cwd, int timeout_ms)
+{
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0)
+        run_child(argv, log_path, cwd, parent);
+    if (pid < 0)
+        return -1;
+    setpgid(pid, pid); /* also in the child: whichever runs first */
+    remember(pid, 0);
+    int st = -1;
+    if (!reap_within(pid, timeout_ms, &st)) {
+        fprintf(stderr, "dtc-bench: %s (pid %d) still running after %d ms: SIGKILL\n", argv[0],
+                (int)pid, timeout_ms);
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        st = -1;
+    }
+    remember(0, pid);
+    return st;
 }
