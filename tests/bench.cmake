@@ -2,9 +2,10 @@
 # cell).  Not a timed test: it never asserts a speed, only that the run
 # completes, every transaction committed (dtc-bench exits non-zero
 # otherwise) and the JSON output is well-formed, with one row per cell and
-# no failure.  Rows: 5 modes (floor, floor-wake, noop, services,
-# services-nofsync) x 2 N x 2 C = 20, plus the PostgreSQL peer once per C
-# (pg and pg-nofsync, N=3) = 4.  The pg rows may be missing only when
+# no failure.  Rows: 6 modes (floor, floor-wake, noop, noop-nolog,
+# services, services-nofsync) x 2 N x 2 C = 24, plus the PostgreSQL peer
+# once per C (pg and pg-nofsync, N=3) = 4.  Ratios: noop/noop-nolog at
+# each N and C (4), and services/pg at each N, C, fsync on and off (8).  The pg rows may be missing only when
 # dtc-bench was built without libpq; with libpq, PostgreSQL must run
 # (scripts/lib.sh installs it), and the services/pg ratios must be there.
 # This file is both included (from tests/CMakeLists.txt) and run as the
@@ -21,7 +22,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
   string(JSON ncells LENGTH "${out}" cells)
   string(JSON nskipped LENGTH "${out}" skipped)
   string(JSON nratios LENGTH "${out}" ratios)
-  set(want 24)
+  set(want 28)
   if(nskipped GREATER 0)
     math(EXPR lastskip "${nskipped} - 1")
     foreach(i RANGE ${lastskip})
@@ -30,7 +31,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
         message(FATAL_ERROR "a mode was skipped: ${why}")
       endif()
     endforeach()
-    set(want 20)
+    set(want 24)
   endif()
   if(NOT rows EQUAL want OR NOT ncells EQUAL rows)
     message(FATAL_ERROR "expected ${want} rows, got rows=${rows} cells=${ncells}")
@@ -52,9 +53,9 @@ if(CMAKE_SCRIPT_MODE_FILE)
       endif()
     endif()
   endforeach()
-  # services and services-nofsync at N=1,3 against pg at each C: 2x2x2.
-  if(want EQUAL 24 AND (NOT pg EQUAL 4 OR NOT nratios EQUAL 8))
-    message(FATAL_ERROR "expected 4 pg cells and 8 ratios, got ${pg} and ${nratios}")
+  # noop/noop-nolog 2x2, services(-nofsync)/pg(-nofsync) at N=1,3: 2x2x2.
+  if(want EQUAL 28 AND (NOT pg EQUAL 4 OR NOT nratios EQUAL 12))
+    message(FATAL_ERROR "expected 4 pg cells and 12 ratios, got ${pg} and ${nratios}")
   endif()
   return()
 endif()

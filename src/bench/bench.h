@@ -28,7 +28,8 @@
 /* --mode all: everything but the floor-enlist diagnostic. */
 #define BENCH_MODES_ALL                                                    \
     (1u << MODE_FLOOR | 1u << MODE_FLOOR_WAKE | 1u << MODE_NOOP | 1u << MODE_SERVICES      \
-     | 1u << MODE_SERVICES_NOFSYNC | 1u << MODE_PG | 1u << MODE_PG_NOFSYNC)
+     | 1u << MODE_SERVICES_NOFSYNC | 1u << MODE_PG | 1u << MODE_PG_NOFSYNC               \
+     | 1u << MODE_NOOP_NOLOG)
 
 enum bench_mode {
     MODE_FLOOR = 0,       /* bare mutex+condvar exchange, no dtc */
@@ -39,6 +40,7 @@ enum bench_mode {
     MODE_FLOOR_WAKE,      /* the floor with dtc's wake-up scheme */
     MODE_PG,              /* PostgreSQL 2PC over BENCH_PG_DBS databases, fsync on */
     MODE_PG_NOFSYNC,      /* same with fsync=off, synchronous_commit=off */
+    MODE_NOOP_NOLOG,      /* noop against a dtcd without its decision log */
     MODE_COUNT
 };
 
@@ -104,6 +106,8 @@ struct bench_cell {
     struct bench_latency lat;
     double cpu_us_per_txn, ctxsw_per_txn;
     double floor_ratio;    /* tps / floor tps of the same (N, C); 0 if none */
+    double commits_per_sync; /* dtc modes with a decision log: commits per
+                                fdatasync of the log (group commit), 0 if none */
     double tps_min, tps_max; /* over the repeats */
 };
 
@@ -159,7 +163,10 @@ void bench_floor_stop(struct bench_floor **f);
 
 struct bench_dtc;
 /* Starts dtcd on instance "bench-<pid>" (limits from the grid). */
-int bench_dtc_start(const struct bench_opts *o, struct bench_dtc **out);
+/* no_log: dtcd --no-decision-log (the log's cost, mode noop-nolog). */
+int bench_dtc_start(const struct bench_opts *o, int no_log, struct bench_dtc **out);
+/* dtcd's committed counter and decision log syncs (-1 if unknown). */
+long long bench_dtc_syncs(struct bench_dtc *d);
 /* Starts n participants of `mode` (noop or services) for up to max_coords
  * coordinators; stops the previous set. */
 int bench_dtc_participants(struct bench_dtc *d, int mode, int nparts, int max_coords);

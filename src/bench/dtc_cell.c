@@ -1,6 +1,7 @@
 /*
  * dtc_cell.c - the dtc side of the benchmark: starts dtcd on a unique
- * instance ("bench-<pid>") in a temp dir, starts the participant
+ * instance ("bench-<pid>", its decision log in the temp dir, or none for
+ * noop-nolog) in a temp dir, starts the participant
  * processes of a mode (dtc-noop, or the services through services.c),
  * and provides the transaction: begin, enlist N, commit.  Stops all of it
  * (participants, then dtcd with SIGTERM, which removes the segment) and
@@ -22,7 +23,7 @@ struct bench_dtc {
     struct bench_child dtcd;
     struct bench_child parts[BENCH_MAX_PARTS];
     char names[BENCH_MAX_PARTS][32];
-    int nparts, mode, sets;
+    int nparts, mode, sets, no_log;
     unsigned epoch;
     dtc_instance *in;
     pid_t pids[BENCH_MAX_PARTS + 1];
@@ -44,8 +45,11 @@ static int start_dtcd(struct bench_dtc *d)
     snprintf(txns, sizeof txns, "%d", list_max(d->o->ncoords, d->o->nncoords, DTC_DEFAULT_MAX_TXNS));
     snprintf(parts, sizeof parts, "%d",
              list_max(d->o->nparts, d->o->nnparts, DTC_DEFAULT_MAX_PARTS_PER_TXN));
+    char dlog[300];
+    snprintf(dlog, sizeof dlog, "%s/dlog", d->dir);
     char *argv[] = {path, "--instance", d->instance, "--max-txns", txns,
-                    "--max-parts", parts, NULL};
+                    "--max-parts", parts, "--data-dir", dlog,
+                    d->no_log ? "--no-decision-log" : NULL, NULL};
     if (bench_spawn_ready(argv, err, 10000, &d->dtcd) != 0)
         return -1;
     dtc_result rc = dtc_open(d->instance, &d->in);
@@ -56,15 +60,16 @@ static int start_dtcd(struct bench_dtc *d)
     return 0;
 }
 
-int bench_dtc_start(const struct bench_opts *o, struct bench_dtc **out)
+int bench_dtc_start(const struct bench_opts *o, int no_log, struct bench_dtc **out)
 {
     struct bench_dtc *d = calloc(1, sizeof *d);
     const char *tmp = getenv("TMPDIR");
     if (d == NULL)
         return -1;
     d->o = o;
+    d->no_log = no_log;
     *out = d;
-    snprintf(d->instance, sizeof d->instance, "bench-%d", (int)getpid());
+    snprintf(d->instance, sizeof d->instance, "bench-%d%s", (int)getpid(), no_log ? "-nolog" : "");
     snprintf(d->dir, sizeof d->dir, "%s/dtc-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (mkdtemp(d->dir) == NULL) {
         perror("dtc-bench: mkdtemp");
@@ -143,6 +148,12 @@ void bench_dtc_target(struct bench_dtc *d, struct bench_target *t)
     for (int k = 0; k < d->nparts; k++)
         d->pids[k + 1] = d->parts[k].pid;
     *t = (struct bench_target){dtc_txn, dtc_err, d, d->pids, d->nparts + 1};
+}
+
+long long bench_dtc_syncs(struct bench_dtc *d)
+{
+    dtc_status st;
+    return dtc_get_status(d->in, &st) == DTC_OK && st.decision_log ? (long long)st.dlog_syncs : -1;
 }
 
 long long bench_dtc_committed(struct bench_dtc *d)

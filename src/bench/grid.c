@@ -24,6 +24,8 @@
 struct grid {
     const struct bench_opts *o;
     struct bench_dtc *dtc;
+    struct bench_dtc *dtc_nolog;        /* noop-nolog: dtcd without its log */
+    double noop_tps[2][BENCH_MAX_LIST][BENCH_MAX_LIST]; /* [nolog][N index][C index] */
     double floor_tps[BENCH_MAX_LIST];   /* by C index, for the current N */
     double floor_n3[BENCH_MAX_LIST];    /* by C index, the floor at N=3 */
     int ni;                             /* the current N's index */
@@ -59,11 +61,14 @@ static struct bench_cell median(struct bench_cell *runs, int n)
 static int run_dtc(struct grid *g, struct bench_cell *cell)
 {
     struct bench_target t;
-    bench_dtc_target(g->dtc, &t);
-    long long before = bench_dtc_committed(g->dtc);
+    struct bench_dtc *dtc = cell->mode == MODE_NOOP_NOLOG ? g->dtc_nolog : g->dtc;
+    bench_dtc_target(dtc, &t);
+    long long before = bench_dtc_committed(dtc), syncs = bench_dtc_syncs(dtc);
     if (bench_run_cell(g->o, &t, cell) != 0)
         return -1;
-    long long after = bench_dtc_committed(g->dtc);
+    long long after = bench_dtc_committed(dtc), synced = bench_dtc_syncs(dtc) - syncs;
+    if (syncs >= 0 && synced > 0)
+        cell->commits_per_sync = (double)(after - before) / (double)synced;
     long long want = (long long)(cell->txns - cell->failures);
     if (before < 0 || after - before != want) {
         fprintf(stderr, "dtc-bench: %s N=%d C=%d: dtcd counted %lld commits, we %lld\n",
@@ -89,6 +94,8 @@ static void emit(struct grid *g, struct bench_cell *runs, int ci)
         g->svc_tps[m.mode == MODE_SERVICES_NOFSYNC][g->ni][ci] = m.tps;
     if (m.mode == MODE_PG || m.mode == MODE_PG_NOFSYNC)
         g->pg_tps[m.mode == MODE_PG_NOFSYNC][ci] = m.tps;
+    if (m.mode == MODE_NOOP || m.mode == MODE_NOOP_NOLOG)
+        g->noop_tps[m.mode == MODE_NOOP_NOLOG][g->ni][ci] = m.tps;
     g->failures += m.failures;
     bench_report_row(g->o, &m);
     g->rows++;
@@ -111,7 +118,7 @@ static int run_modes(struct grid *g, struct bench_floor *f[2], const int *modes,
         struct bench_target t;
         struct bench_cell *cell = &runs[i][r];
         *cell = (struct bench_cell){.mode = modes[i], .nparts = n, .ncoords = c, .run = r};
-        if (modes[i] == MODE_NOOP) {
+        if (modes[i] == MODE_NOOP || modes[i] == MODE_NOOP_NOLOG) {
             if (run_dtc(g, cell) != 0)
                 return -1;
             continue;
@@ -128,9 +135,9 @@ static int run_modes(struct grid *g, struct bench_floor *f[2], const int *modes,
 static int floor_and_noop(struct grid *g, int n)
 {
     const struct bench_opts *o = g->o;
-    static struct bench_cell runs[4][50];
-    static const int order[] = {MODE_FLOOR_WAKE, MODE_FLOOR_ENLIST, MODE_NOOP};
-    int modes[4], nm = 0, rc = 0;
+    static struct bench_cell runs[5][50];
+    static const int order[] = {MODE_FLOOR_WAKE, MODE_FLOOR_ENLIST, MODE_NOOP, MODE_NOOP_NOLOG};
+    int modes[5], nm = 0, rc = 0;
     modes[nm++] = MODE_FLOOR;
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if ((o->modes >> order[i]) & 1)
@@ -142,7 +149,10 @@ static int floor_and_noop(struct grid *g, int n)
         bench_floor_stop(&f[0]);
         return -1;
     }
-    if (modes[nm - 1] == MODE_NOOP && bench_dtc_participants(g->dtc, MODE_NOOP, n, max_coords(o)) != 0)
+    if (((o->modes >> MODE_NOOP) & 1) && bench_dtc_participants(g->dtc, MODE_NOOP, n, max_coords(o)) != 0)
+        rc = -1;
+    if (((o->modes >> MODE_NOOP_NOLOG) & 1)
+        && bench_dtc_participants(g->dtc_nolog, MODE_NOOP, n, max_coords(o)) != 0)
         rc = -1;
     for (int ci = 0; rc == 0 && ci < o->nncoords; ci++) {
         for (int r = 0; rc == 0 && r < o->repeat; r++)
@@ -224,6 +234,12 @@ static int pg_cells(struct grid *g)
 static int ratios(const struct grid *g, struct bench_ratio *out)
 {
     int n = 0;
+    for (int ci = 0; ci < g->o->nncoords; ci++) /* the decision log's cost */
+        for (int ni = 0; ni < g->o->nnparts; ni++)
+            if (g->noop_tps[0][ni][ci] > 0 && g->noop_tps[1][ni][ci] > 0)
+                out[n++] = (struct bench_ratio){MODE_NOOP, MODE_NOOP_NOLOG, g->o->nparts[ni],
+                                                g->o->ncoords[ci], g->noop_tps[0][ni][ci],
+                                                g->noop_tps[1][ni][ci]};
     for (int f = 0; f < 2; f++)
         for (int ci = 0; ci < g->o->nncoords; ci++)
             for (int ni = 0; ni < g->o->nnparts; ni++)
@@ -243,7 +259,9 @@ int bench_run(const struct bench_opts *o)
     dtc_log_init(DTC_LOG_WARN);
     int rc = 0;
     unsigned need_dtc = 1u << MODE_NOOP | 1u << MODE_SERVICES | 1u << MODE_SERVICES_NOFSYNC;
-    if ((eff.modes & need_dtc) != 0 && bench_dtc_start(&eff, &g.dtc) != 0)
+    if ((eff.modes & need_dtc) != 0 && bench_dtc_start(&eff, 0, &g.dtc) != 0)
+        rc = -1;
+    if (rc == 0 && ((eff.modes >> MODE_NOOP_NOLOG) & 1) && bench_dtc_start(&eff, 1, &g.dtc_nolog) != 0)
         rc = -1;
     bench_report_header(&eff);
     for (int i = 0; rc == 0 && i < eff.nnparts; i++) {
@@ -251,10 +269,11 @@ int bench_run(const struct bench_opts *o)
         rc = grid_n(&g, eff.nparts[i]);
     }
     bench_dtc_stop(&g.dtc);
+    bench_dtc_stop(&g.dtc_nolog);
     if (rc == 0)
         rc = pg_cells(&g);
     bench_kill_all();
-    static struct bench_ratio r[2 * BENCH_MAX_LIST * BENCH_MAX_LIST];
+    static struct bench_ratio r[3 * BENCH_MAX_LIST * BENCH_MAX_LIST];
     bench_report_footer(&eff, g.rows, r, ratios(&g, r));
     if (rc != 0)
         fprintf(stderr, "dtc-bench: aborted: could not start or run a cell\n");

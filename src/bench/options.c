@@ -16,7 +16,8 @@
 
 static const char *const mode_names[MODE_COUNT] = {"floor", "noop", "services",
                                                    "services-nofsync", "floor-enlist",
-                                                   "floor-wake", "pg", "pg-nofsync"};
+                                                   "floor-wake", "pg", "pg-nofsync",
+                                                   "noop-nolog"};
 
 const char *bench_mode_name(int mode)
 {
@@ -28,8 +29,11 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: dtc-bench [--participants 1,3,10] [--coordinators 1,4,16,64,100]\n"
             "                 [--seconds S | --txns K] [--repeat R] [--quick] [--json]\n"
-            "                 [--mode noop|services|services-nofsync|floor|floor-wake|\n"
-            "                         pg|pg-nofsync|all[,...]]\n"
+            "                 [--mode noop|noop-nolog|services|services-nofsync|floor|\n"
+            "                         floor-wake|pg|pg-nofsync|all[,...]]\n"
+            "                 (dtc modes run with dtcd's decision log, as deployed;\n"
+            "                 noop-nolog: a second dtcd with --no-decision-log, the\n"
+            "                 log's cost; c/sync: commits per log fdatasync)\n"
             "                 (floor-wake: the floor with dtc's wake-up scheme, SCHED_BATCH\n"
             "                 participants signalled after unlock; floor-enlist: the floor\n"
             "                 plus one ENLIST message per participant, to price dtc's\n"

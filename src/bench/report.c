@@ -51,9 +51,9 @@ void bench_report_header(const struct bench_opts *o)
                sysconf(_SC_NPROCESSORS_ONLN), o->txns ? 0.0 : o->seconds, o->txns, o->repeat);
         return;
     }
-    printf("%-16s %3s %4s %8s %9s %15s %6s %8s %8s %8s %8s %8s %8s %7s %5s\n", "mode", "N", "C",
-           "txns", "txn/s", "txn/s min-max", "floor", "p50us", "p90us", "p99us", "p99.9us",
-           "maxus", "cpuus/tx", "cs/tx", "fail");
+    printf("%-16s %3s %4s %8s %9s %15s %6s %8s %8s %8s %8s %8s %8s %7s %6s %5s\n", "mode", "N",
+           "C", "txns", "txn/s", "txn/s min-max", "floor", "p50us", "p90us", "p99us", "p99.9us",
+           "maxus", "cpuus/tx", "cs/tx", "c/sync", "fail");
 }
 
 static void json_row(const struct bench_cell *c)
@@ -63,12 +63,12 @@ static void json_row(const struct bench_cell *c)
            "\"elapsed_s\": %.4f, \"tps\": %.1f, \"tps_min\": %.1f, \"tps_max\": %.1f, "
            "\"floor_ratio\": %.4f, \"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
            "\"p999_us\": %.1f, \"max_us\": %.1f, \"cpu_us_per_txn\": %.2f, "
-           "\"ctxsw_per_txn\": %.3f}",
+           "\"ctxsw_per_txn\": %.3f, \"commits_per_sync\": %.2f}",
            printed ? "," : "", bench_mode_name(c->mode), c->nparts, c->ncoords,
            (unsigned long long)c->txns, (unsigned long long)c->failures, c->first_error,
            c->elapsed_s, c->tps, c->tps_min, c->tps_max, c->floor_ratio, c->lat.p50_us,
            c->lat.p90_us, c->lat.p99_us, c->lat.p999_us, c->lat.max_us, c->cpu_us_per_txn,
-           c->ctxsw_per_txn);
+           c->ctxsw_per_txn, c->commits_per_sync);
 }
 
 void bench_report_row(const struct bench_opts *o, const struct bench_cell *c)
@@ -82,10 +82,13 @@ void bench_report_row(const struct bench_opts *o, const struct bench_cell *c)
             snprintf(ratio, sizeof ratio, "-"); /* pg: no floor at N=3 in the grid */
         else
             snprintf(ratio, sizeof ratio, "%.2f", c->floor_ratio);
-        printf("%-16s %3d %4d %8llu %9.0f %15s %6s %8.0f %8.0f %8.0f %8.0f %8.0f %8.1f %7.2f %5llu%s%s\n",
+        char cps[16] = "-"; /* commits per decision log sync: the group commit */
+        if (c->commits_per_sync > 0)
+            snprintf(cps, sizeof cps, "%.1f", c->commits_per_sync);
+        printf("%-16s %3d %4d %8llu %9.0f %15s %6s %8.0f %8.0f %8.0f %8.0f %8.0f %8.1f %7.2f %6s %5llu%s%s\n",
                bench_mode_name(c->mode), c->nparts, c->ncoords, (unsigned long long)c->txns,
                c->tps, range, ratio, c->lat.p50_us, c->lat.p90_us, c->lat.p99_us,
-               c->lat.p999_us, c->lat.max_us, c->cpu_us_per_txn, c->ctxsw_per_txn,
+               c->lat.p999_us, c->lat.max_us, c->cpu_us_per_txn, c->ctxsw_per_txn, cps,
                (unsigned long long)c->failures, c->first_error[0] ? " " : "", c->first_error);
     }
     printed++;
@@ -124,7 +127,7 @@ static void json_footer(int rows, const struct bench_ratio *r, int nr)
     printf("], \"ratios\": [");
     for (int i = 0; i < nr; i++)
         printf("%s\n  {\"name\": \"%s\", \"participants\": %d, \"coordinators\": %d, "
-               "\"services_tps\": %.1f, \"pg_tps\": %.1f, \"ratio\": %.4f}",
+               "\"num_tps\": %.1f, \"den_tps\": %.1f, \"ratio\": %.4f}",
                i ? "," : "", ratio_name(&r[i], name, sizeof name), r[i].nparts, r[i].ncoords,
                r[i].num_tps, r[i].den_tps, r[i].den_tps > 0 ? r[i].num_tps / r[i].den_tps : 0);
     printf("%s], \"rows\": %d}\n", nr ? "\n" : "", rows);
@@ -135,8 +138,8 @@ static void text_ratios(const struct bench_ratio *r, int nr)
 {
     char name[64];
     if (nr > 0)
-        printf("\nthroughput ratios at the same C (dtc's services at N, PostgreSQL over %d "
-               "databases):\n", BENCH_PG_DBS);
+        printf("\nthroughput ratios at the same C (dtc at N; PostgreSQL over %d databases; "
+               "noop/noop-nolog: the decision log's cost):\n", BENCH_PG_DBS);
     for (int i = 0; i < nr; i++) {
         int first = i == 0 || r[i].num_mode != r[i - 1].num_mode
                     || r[i].ncoords != r[i - 1].ncoords;
