@@ -7,9 +7,10 @@
  * it with one pwrite into the preallocated file, and only then advances
  * sh_dlog_end and publishes sh_dlog_written.  Flush (PostgreSQL's
  * XLogFlush, leader/follower): whoever takes sh_dlog_flush_lock first
- * syncs everything written so far and raises sh_dlog_durable; the
- * processes that queued on the lock meanwhile find their records covered
- * and return without a sync of their own.
+ * syncs everything written so far and raises sh_dlog_durable; the others
+ * sleep on sh_dlog_flush_seq, are all woken at once when the sync ends,
+ * and return if it covered their records, else one of them leads the
+ * next sync.
  *
  * Every process keeps its own descriptors (one for writing, one for
  * syncing; each used only under its lock) and reopens them when the file
@@ -19,7 +20,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dlog.h"
@@ -180,32 +185,61 @@ dtc_result dtc__dlog_append(dtc_instance *in, const struct dtc__dlog_rec *r, uin
     return rc;
 }
 
+/* With sh_dlog_flush_lock: one sync of everything written so far. */
+static dtc_result lead(dtc_instance *in, uint64_t upto)
+{
+    struct dtc_shm_header *h = in->hdr;
+    uint64_t target = atomic_load_explicit(&h->sh_dlog_written, memory_order_acquire);
+    if (target < upto)
+        return DTC_ELOG; /* not ours to flush: never written */
+    int fd = fd_for(in, (target - 1) / in->dlog_file_size, &in->dlog_sfd, &in->dlog_sno);
+    dtc__fault("dlog.before_sync");
+    if (fd < 0 || fdatasync(fd) != 0) {
+        dtc_log(DTC_LOG_ERROR, "dlog_sync", NULL, NULL, "upto=%llu error=\"%s\"",
+                (unsigned long long)upto, strerror(errno));
+        return DTC_ELOG;
+    }
+    atomic_fetch_add(&h->sh_dlog_syncs, 1);
+    dtc__fault("dlog.after_sync");
+    raise_durable(h, target);
+    return DTC_OK;
+}
+
+static void futex_wait(_Atomic uint32_t *addr, uint32_t val, long ns)
+{
+    struct timespec t = {0, ns};
+    syscall(SYS_futex, addr, FUTEX_WAIT, val, &t, NULL, 0);
+}
+
+static void futex_wake_all(_Atomic uint32_t *addr)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
 dtc_result dtc__dlog_flush(dtc_instance *in, uint64_t upto)
 {
     struct dtc_shm_header *h = in->hdr;
-    if (atomic_load(&h->sh_dlog_durable) >= upto)
-        return DTC_OK;
-    dtc_result rc = dtc__lock(in, &h->sh_dlog_flush_lock, NULL, NULL);
-    if (rc != DTC_OK)
-        return rc;
-    while (rc == DTC_OK && atomic_load(&h->sh_dlog_durable) < upto) {
-        uint64_t target = atomic_load_explicit(&h->sh_dlog_written, memory_order_acquire);
-        if (target < upto) { /* not ours to flush: never written */
-            rc = DTC_ELOG;
-            break;
+    for (;;) {
+        if (atomic_load(&h->sh_dlog_durable) >= upto)
+            return DTC_OK;
+        uint32_t seq = atomic_load(&h->sh_dlog_flush_seq);
+        int rc = pthread_mutex_trylock(&h->sh_dlog_flush_lock);
+        if (rc == EOWNERDEAD) { /* nothing to repair: durable moved only after a sync */
+            dtc_log(DTC_LOG_WARN, "lock_owner_died", NULL, NULL, "lock=dlog_flush");
+            pthread_mutex_consistent(&h->sh_dlog_flush_lock);
+            rc = 0;
         }
-        int fd = fd_for(in, (target - 1) / in->dlog_file_size, &in->dlog_sfd, &in->dlog_sno);
-        dtc__fault("dlog.before_sync");
-        if (fd < 0 || fdatasync(fd) != 0) {
-            dtc_log(DTC_LOG_ERROR, "dlog_sync", NULL, NULL, "upto=%llu error=\"%s\"",
-                    (unsigned long long)upto, strerror(errno));
-            rc = DTC_ELOG;
-            break;
+        if (rc == EBUSY) { /* someone syncs: wait for its wake, a slice at most */
+            futex_wait(&h->sh_dlog_flush_seq, seq, DTC_WAIT_SLICE_MS * 1000000L / 10);
+            continue;
         }
-        atomic_fetch_add(&h->sh_dlog_syncs, 1);
-        dtc__fault("dlog.after_sync");
-        raise_durable(h, target);
+        if (rc != 0)
+            return DTC_ECORRUPT;
+        dtc_result lrc = atomic_load(&h->sh_dlog_durable) >= upto ? DTC_OK : lead(in, upto);
+        atomic_fetch_add(&h->sh_dlog_flush_seq, 1);
+        dtc__unlock(&h->sh_dlog_flush_lock);
+        futex_wake_all(&h->sh_dlog_flush_seq);
+        if (lrc != DTC_OK)
+            return lrc;
     }
-    dtc__unlock(&h->sh_dlog_flush_lock);
-    return rc;
 }

@@ -211,12 +211,18 @@ struct dtc_shm_header {
      * reads it without sh_dlog_lock. */
     _Atomic uint64_t sh_dlog_written;
     /* Group commit: one flusher at a time holds sh_dlog_flush_lock (never
-     * with any other lock), syncs the file and raises sh_dlog_durable to
-     * what was written before its sync.  Everything below sh_dlog_durable
-     * is on stable storage.  A flusher that dies raised nothing: the next
-     * one syncs again. */
+     * with any other lock; taken with trylock only), syncs the file and
+     * raises sh_dlog_durable to what was written before its sync.
+     * Everything below sh_dlog_durable is on stable storage.  A flusher
+     * that dies raised nothing: the next one syncs again. */
     pthread_mutex_t sh_dlog_flush_lock;
     _Atomic uint64_t sh_dlog_durable;
+    /* Bumped by each flusher after its sync (success or not), then every
+     * process waiting for it is woken at once (FUTEX_WAKE, shared): the
+     * waiters check sh_dlog_durable in parallel instead of taking the
+     * flush lock one after another.  Waits are sliced, so a flusher that
+     * dies before its wake costs one slice. */
+    _Atomic uint32_t sh_dlog_flush_seq;
     _Atomic uint64_t sh_dlog_syncs;   /* counter: fdatasync calls */
     _Atomic uint64_t sh_dlog_records; /* counter: records written */
 } __attribute__((aligned(DTC_CACHELINE)));

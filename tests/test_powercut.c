@@ -128,9 +128,8 @@ static void power_cut(pid_t svc[4], pid_t coord)
         h_kill9(coord);
     for (int i = 0; i < 4; i++)
         h_kill9(svc[i]);
-    pid_t d = h_dtcd_pid();
-    h_stop_dtcd(0); /* closes our handle; SIGKILLs dtcd at once */
-    h_kill9(d);
+    h_kill9(h_dtcd_pid()); /* no SIGTERM: dtcd must not shut down cleanly */
+    h_stop_dtcd(0);        /* closes our handle (dtcd is gone already) */
     char shm[DTC_INSTANCE_MAX + 8];
     snprintf(shm, sizeof shm, "/dtc.%s", h_instance());
     ck_assert_int_eq(shm_unlink(shm), 0); /* /dev/shm is memory: gone too */
