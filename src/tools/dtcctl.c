@@ -378,6 +378,13 @@ static void status_text(const dtc_status *st)
            " heuristic=%" PRIu64 "\n",
            c->begun, c->committed, c->aborted, c->timed_out, c->reclaimed,
            c->heuristic);
+    if (!st->decision_log)
+        printf("decision log:    NONE (dtcd --no-decision-log: a reboot breaks atomicity)\n");
+    else
+        printf("decision log:    %s file=%" PRIu64 " written_lsn=%" PRIu64 " durable_lsn=%"
+               PRIu64 " records=%" PRIu64 " syncs=%" PRIu64 "\n",
+               st->recovering ? "RECOVERING" : "ok", st->dlog_file, st->dlog_written_lsn,
+               st->dlog_durable_lsn, st->dlog_records, st->dlog_syncs);
 }
 
 static void status_json(const dtc_status *st)
@@ -399,9 +406,14 @@ static void status_json(const dtc_status *st)
            st->participants_registered, st->corrupt_slots);
     printf(",\"counters\":{\"begun\":%" PRIu64 ",\"committed\":%" PRIu64
            ",\"aborted\":%" PRIu64 ",\"timed_out\":%" PRIu64
-           ",\"reclaimed\":%" PRIu64 ",\"heuristic\":%" PRIu64 "}}\n",
+           ",\"reclaimed\":%" PRIu64 ",\"heuristic\":%" PRIu64 "}",
            c->begun, c->committed, c->aborted, c->timed_out, c->reclaimed,
            c->heuristic);
+    printf(",\"decision_log\":{\"enabled\":%s,\"recovering\":%s,\"file\":%" PRIu64
+           ",\"written_lsn\":%" PRIu64 ",\"durable_lsn\":%" PRIu64 ",\"records\":%" PRIu64
+           ",\"syncs\":%" PRIu64 "}}\n",
+           json_bool(st->decision_log), json_bool(st->recovering), st->dlog_file,
+           st->dlog_written_lsn, st->dlog_durable_lsn, st->dlog_records, st->dlog_syncs);
 }
 
 /* Attaches and reads the status (needed by every list to size buffers). */
