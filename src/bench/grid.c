@@ -14,6 +14,7 @@
  * no row was printed.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,11 +58,19 @@ static struct bench_cell median(struct bench_cell *runs, int n)
     return m;
 }
 
+/* Modes that run against the dtcd without a decision log: the log's
+ * cost (noop-nolog), and "fsync off everywhere" (services-nofsync, the
+ * peer of pg-nofsync). */
+static bool nolog(int mode)
+{
+    return mode == MODE_NOOP_NOLOG || mode == MODE_SERVICES_NOFSYNC;
+}
+
 /* One run of a dtc cell, checked against dtcd's committed counter. */
 static int run_dtc(struct grid *g, struct bench_cell *cell)
 {
     struct bench_target t;
-    struct bench_dtc *dtc = cell->mode == MODE_NOOP_NOLOG ? g->dtc_nolog : g->dtc;
+    struct bench_dtc *dtc = nolog(cell->mode) ? g->dtc_nolog : g->dtc;
     bench_dtc_target(dtc, &t);
     long long before = bench_dtc_committed(dtc), syncs = bench_dtc_syncs(dtc);
     if (bench_run_cell(g->o, &t, cell) != 0)
@@ -168,7 +177,7 @@ static int floor_and_noop(struct grid *g, int n)
 static int services(struct grid *g, int mode, int n)
 {
     const struct bench_opts *o = g->o;
-    if (bench_dtc_participants(g->dtc, mode, n, max_coords(o)) != 0)
+    if (bench_dtc_participants(nolog(mode) ? g->dtc_nolog : g->dtc, mode, n, max_coords(o)) != 0)
         return -1;
     for (int ci = 0; ci < o->nncoords; ci++) {
         struct bench_cell runs[50];
@@ -261,7 +270,8 @@ int bench_run(const struct bench_opts *o)
     unsigned need_dtc = 1u << MODE_NOOP | 1u << MODE_SERVICES | 1u << MODE_SERVICES_NOFSYNC;
     if ((eff.modes & need_dtc) != 0 && bench_dtc_start(&eff, 0, &g.dtc) != 0)
         rc = -1;
-    if (rc == 0 && ((eff.modes >> MODE_NOOP_NOLOG) & 1) && bench_dtc_start(&eff, 1, &g.dtc_nolog) != 0)
+    if (rc == 0 && (eff.modes & (1u << MODE_NOOP_NOLOG | 1u << MODE_SERVICES_NOFSYNC)) != 0
+        && bench_dtc_start(&eff, 1, &g.dtc_nolog) != 0)
         rc = -1;
     bench_report_header(&eff);
     for (int i = 0; rc == 0 && i < eff.nnparts; i++) {
