@@ -91,6 +91,19 @@ static long value_of(const h_dump *d, const char *key)
     return r ? strtol(r->value, NULL, 10) : -1;
 }
 
+/* pc: the preload's environment; crash: the same plus DTC_CRASH_AT at
+ * point (with suffix, e.g. ":2"), its text in crash_at. */
+static void crash_env(const char *pc[8], const char *crash[10], char *crash_at, size_t size,
+                      const char *point, const char *suffix)
+{
+    size_t n = h_powercut_env(pc, 8);
+    ck_assert_int_gt(n, 0);
+    snprintf(crash_at, size, "DTC_CRASH_AT=%s%s", point, suffix);
+    memcpy(crash, pc, n * sizeof *pc);
+    crash[n] = crash_at;
+    crash[n + 1] = NULL;
+}
+
 /* After the restart: the four services agree, all-or-nothing, money and
  * stock conserved; returns the number of committed orders. */
 static int check_shop(const char *what)
@@ -154,13 +167,8 @@ START_TEST(test_powercut_service_crash_points)
     snprintf(dlog, sizeof dlog, "%s/dlog", h_dir());
 
     const char *pc[8], *crash[10];
-    size_t n = h_powercut_env(pc, 8);
-    ck_assert_int_gt(n, 0);
     char crash_at[96];
-    snprintf(crash_at, sizeof crash_at, "DTC_CRASH_AT=%s:2", point);
-    memcpy(crash, pc, n * sizeof *pc);
-    crash[n] = crash_at;
-    crash[n + 1] = NULL;
+    crash_env(pc, crash, crash_at, sizeof crash_at, point, ":2");
 
     ck_assert_int_gt(start_dtcd(pc), 0);
     pid_t svc[4];
@@ -216,13 +224,8 @@ START_TEST(test_powercut_coordinator_crash_points)
     h_init("powercut-coord");
     snprintf(dlog, sizeof dlog, "%s/dlog", h_dir());
     const char *pc[8], *crash[10];
-    size_t n = h_powercut_env(pc, 8);
-    ck_assert_int_gt(n, 0);
     char crash_at[96];
-    snprintf(crash_at, sizeof crash_at, "DTC_CRASH_AT=%s", point);
-    memcpy(crash, pc, n * sizeof *pc);
-    crash[n] = crash_at;
-    crash[n + 1] = NULL;
+    crash_env(pc, crash, crash_at, sizeof crash_at, point, "");
     ck_assert_int_gt(start_dtcd(pc), 0);
     pid_t svc[4];
     for (int i = 0; i < 4; i++)

@@ -77,6 +77,16 @@ static void wait_state(const dtc_txid *id, dtc_txn_state st)
     ck_abort_msg("transaction never reached %s", dtc_txn_state_name(st));
 }
 
+/* Polls the outcome of `id` until it is `kind` (<= 20 s), into *o. */
+static void wait_outcome(const dtc_txid *id, dtc_outcome_kind kind, dtc_outcome *o)
+{
+    int64_t end = h_now_ms() + 20000;
+    while (dtc_transaction_outcome(h_inst(), id, o) == DTC_OK && o->kind != kind
+           && h_now_ms() < end)
+        h_sleep_ms(50);
+    ck_assert_str_eq(dtc_outcome_name(o->kind), dtc_outcome_name(kind));
+}
+
 /* In a forked coordinator: one order, committed; exits 0 if committed.
  * The txid goes to the parent through the pipe before the commit. */
 static pid_t fork_order(int fd, const char *oid)
@@ -140,12 +150,8 @@ START_TEST(test_reboot_mid_commit)
     ck_assert_int_gt(h_start_dtcd(), 0);
     show(&id, "in-flight");
     start_shop(NULL);
-    int64_t end = h_now_ms() + 20000;
     dtc_outcome o;
-    while (dtc_transaction_outcome(h_inst(), &id, &o) == DTC_OK
-           && o.kind == DTC_OUTCOME_IN_FLIGHT && h_now_ms() < end)
-        h_sleep_ms(50);
-    ck_assert_int_eq(o.kind, DTC_OUTCOME_COMMITTED);
+    wait_outcome(&id, DTC_OUTCOME_COMMITTED, &o);
     ck_assert_int_eq(o.from_log, 1);
     assert_applied_everywhere("o-1");
     show(&id, "outcome:  committed");
@@ -231,8 +237,8 @@ START_TEST(test_retry_with_coordinator_exited)
     ck_assert_msg(h_runv(&res, 20000, NULL, "dtcctl", argv) == 0, "retry: %d %s %s", res.code,
                   res.out, res.err);
     ck_assert_msg(strncmp(res.out, "aborted", 7) == 0, "retry said: %s", res.out);
-    ck_assert_msg(strstr(res.out, "DTC_EABORTED") == NULL || strstr(res.out, "a: ") != NULL,
-                  "retry blames the supervisor: %s", res.out);
+    ck_assert_msg(strstr(res.out, "DTC_EABORTED") == NULL, "retry blames the supervisor: %s",
+                  res.out);
     dtc_outcome o;
     ck_assert_int_eq(dtc_transaction_outcome(h_inst(), &id, &o), DTC_OK);
     ck_assert_int_eq(o.kind, DTC_OUTCOME_ABORTED);
@@ -254,11 +260,7 @@ START_TEST(test_resolve_operator_killed)
     const char *const env[] = {"DTC_CRASH_AT=coord.after_commit_decision", NULL};
     ck_assert_int_eq(h_runv(&res, 10000, env, "dtcctl", argv), 128 + SIGKILL);
     dtc_outcome o;
-    int64_t end = h_now_ms() + 20000;
-    while (dtc_transaction_outcome(h_inst(), &id, &o) == DTC_OK
-           && o.kind != DTC_OUTCOME_COMMITTED && h_now_ms() < end)
-        h_sleep_ms(50);
-    ck_assert_int_eq(o.kind, DTC_OUTCOME_COMMITTED);
+    wait_outcome(&id, DTC_OUTCOME_COMMITTED, &o);
     char log[16384];
     h_read_output("dtcd", "err", log, sizeof log);
     ck_assert_msg(strstr(log, "event=adopt") != NULL, "dtcd did not adopt: %s", log);
