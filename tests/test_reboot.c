@@ -286,6 +286,25 @@ START_TEST(test_run_names_failed_commit)
 }
 END_TEST
 
+/* After a reboot a service may come up before dtcd: it waits for the
+ * segment (and says so) instead of exiting, then registers. */
+START_TEST(test_service_waits_for_dtcd)
+{
+    h_init("rb-early");
+    const char *const argv[] = {"--instance", h_instance(), "--data-dir", h_data_dir(),
+                                "--seed", "alice=100", NULL};
+    pid_t pay = h_spawnv("payment", "dtc-payment", argv, NULL);
+    ck_assert_int_gt(pay, 0);
+    h_sleep_ms(300);
+    ck_assert_msg(h_alive(pay), "payment exited without dtcd");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_msg(h_wait_participant("payment", pay, 5000), "payment never registered");
+    char log[8192];
+    h_read_output("payment", "err", log, sizeof log);
+    ck_assert_msg(strstr(log, "waiting=dtcd") != NULL, "payment did not say it waits: %s", log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("reboot");
@@ -297,6 +316,7 @@ int main(void)
     tcase_add_test(tc, test_retry_with_coordinator_exited);
     tcase_add_test(tc, test_resolve_operator_killed);
     tcase_add_test(tc, test_run_names_failed_commit);
+    tcase_add_test(tc, test_service_waits_for_dtcd);
     suite_add_tcase(s, tc);
     return h_run_suite(s);
 }
