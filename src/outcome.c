@@ -95,7 +95,7 @@ dtc_result dtc_participant_outcome(dtc_participant *p, const dtc_txid *id,
     if (o == NULL)
         return DTC_ESYS;
     dtc_result rc = dtc_transaction_outcome(p->in, id, o);
-    *kind = o->kind;
+    *kind = rc == DTC_OK ? o->kind : DTC_OUTCOME_IN_FLIGHT;
     if (rc == DTC_ENOTFOUND) { /* never decided here: presumed abort */
         *kind = DTC_OUTCOME_ABORTED;
         rc = DTC_OK;

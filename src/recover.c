@@ -296,8 +296,8 @@ static void drop_after(const char *dir, uint64_t last)
 dtc_result dtc__dlog_recover(dtc_instance *in)
 {
     struct live l = {0};
-    uint64_t end, last;
-    uint32_t size;
+    uint64_t end = 0, last = 0;
+    uint32_t size = 0;
     int64_t t0 = dtc__now_ns();
     dtc_result rc = rehash(&l) == 0 ? DTC_OK : DTC_ESYS;
     if (rc == DTC_OK)
