@@ -134,7 +134,7 @@ build() {
 }
 
 start_dtcd() {
-    "$BIN/dtcd" --instance "$INSTANCE" --log-file "$DATA/dtcd.log" \
+    "$BIN/dtcd" --instance "$INSTANCE" --data-dir "$DATA/dlog" --log-file "$DATA/dtcd.log" \
         >"$DATA/dtcd.out" 2>&1 &
     DTCD_PID=$!
     wait_for 10 "dtcd to create the segment" dtcctl status
@@ -192,6 +192,7 @@ order() {
     printf '\n'
     out=$(dtcctl run "$@") || rc=$?
     printf '%s\n' "$out"
+    [[ $n == 1 ]] && FIRST_TXID=$(awk '$1 == "txid" { print $2 }' <<<"$out")
     got=$(tail -n 1 <<<"$out")
     if [[ ${got%% *} != "$expect" ]]; then
         printf '!! expected %s, got "%s" (exit %s)\n' "$expect" "$got" "$rc"
@@ -256,6 +257,15 @@ print_state() {
     expect "$DUMP_OUT" zone:zone-b 10
     dump shipping-slow dtc-shipping "$DATA/slow"
     expect "$DUMP_OUT" zone:zone-a 10
+    printf '\n== dtcctl show %s (order 1, its slot long gone: from the decision log)\n' \
+        "$FIRST_TXID"
+    local shown
+    shown=$(dtcctl show "$FIRST_TXID") || FAILURES=$((FAILURES + 1))
+    printf '%s\n' "$shown"
+    if ! grep -q '^outcome:  committed' <<<"$shown"; then
+        printf '!! order 1: dtcctl show does not say committed\n'
+        FAILURES=$((FAILURES + 1))
+    fi
     printf '\n== dtcctl status\n'
     dtcctl status
 }
