@@ -2,7 +2,11 @@
  * gen_dlog_seeds.c - writes the seed inputs of fuzz_dlog (one flags byte,
  * then log bytes) into the directory given: a COMMIT record with two
  * entries, an END record without entries, and a file header.  Built and
- * run by hand (see tests/fuzz/README.md); its output is committed.
+ * run by hand after a format change (its output is committed):
+ *   bash tests/fuzz/run.sh --build-only dlog
+ *   clang -std=c11 -D_GNU_SOURCE -fsanitize=address,undefined -I include -I src \
+ *     tests/fuzz/gen_dlog_seeds.c build-fuzz/obj/libdtc-fuzz.a -luuid -lpthread -lrt \
+ *     -o /tmp/gen_dlog_seeds && /tmp/gen_dlog_seeds tests/fuzz/corpus/dlog
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -153,6 +153,10 @@ run_target() {
     local regress=() f
     mkdir -p "$out/corpus/$t" "$out/artifacts/$t" "$out/logs"
     : >"$log"
+    # The targets' temp dirs (fuzz_tmpdir) land here, even after a crash.
+    rm -rf "$out/tmp/$t"
+    mkdir -p "$out/tmp/$t"
+    export TMPDIR=$out/tmp/$t
     for f in "$here/regress/$t"/*; do
         [[ -f $f ]] && regress+=("$f")
     done
@@ -173,6 +177,7 @@ run_target() {
         say "$t: the input is in $out/artifacts/$t/: fix the bug and copy it to tests/fuzz/regress/$t/"
         return 1
     fi
+    rm -rf "$out/tmp/$t"
     say "$t: ok, $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?') runs in ${time_s}s, corpus $(find "$out/corpus/$t" -type f | wc -l) files"
 }
 
