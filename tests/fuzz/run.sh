@@ -65,10 +65,12 @@ out=$(cd "$out" && pwd)
 
 # Every object gets the sanitizers and libFuzzer's coverage hooks; a UB
 # report aborts (is a crash) instead of scrolling by.
+# shellcheck disable=SC2054 # the commas are part of -fsanitize=...
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
         -Wall -Wextra -Wno-unused-parameter
         -I "$root/include" -I "$root/src" -I "$root/participants" -I "$here")
+# shellcheck disable=SC2054
 ldflags=(-fsanitize=fuzzer,address,undefined -luuid -lpthread -lrt)
 
 # stale OBJ SRC: true if OBJ is missing or older than SRC or a header it
@@ -76,6 +78,7 @@ ldflags=(-fsanitize=fuzzer,address,undefined -luuid -lpthread -lrt)
 stale() {
     local obj=$1 src=$2 dep
     [[ -f $obj && -f $obj.d && ! $src -nt $obj ]] || return 0
+    # shellcheck disable=SC2013 # one path per word (no spaces in paths)
     for dep in $(sed -e 's/^[^:]*://' -e 's/\\$//' "$obj.d"); do
         [[ $dep -nt $obj ]] && return 0
     done
@@ -128,7 +131,8 @@ build_lib() {
 }
 
 build_target() {
-    local t=$1 obj=$out/obj/fuzz_$t.o
+    local t=$1
+    local obj=$out/obj/fuzz_$t.o
     compile "$obj" "$here/fuzz_$t.c" -Werror || return 1
     if [[ ! -x $out/bin/fuzz_$t || $obj -nt $out/bin/fuzz_$t
           || $out/obj/libdtc-fuzz.a -nt $out/bin/fuzz_$t ]]; then
@@ -149,7 +153,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # run_target T: replay, then fuzz; the log goes to DIR/logs/T.log.
 run_target() {
-    local t=$1 bin=$out/bin/fuzz_$t log=$out/logs/$t.log
+    local t=$1
+    local bin=$out/bin/fuzz_$t log=$out/logs/$t.log
     local regress=() f
     mkdir -p "$out/corpus/$t" "$out/artifacts/$t" "$out/logs"
     : >"$log"
