@@ -7,7 +7,10 @@
 
 # libpq-dev and postgresql: dtc-bench's pg modes (PostgreSQL's 2PC as a
 # peer; optional at build time, expected by the bench_quick test).
-DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev postgresql)
+# clang and libclang-rt-14-dev (its libFuzzer runtime, not a dependency of
+# clang): the fuzz tests (tests/fuzz/run.sh builds them with clang).
+DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev postgresql
+    clang libclang-rt-14-dev)
 
 dtc_log() {
     printf '%s: %s\n' "${0##*/}" "$*" >&2

@@ -100,11 +100,12 @@ bool dtc__log_enabled(dtc_log_level lvl)
     return (int)lvl <= atomic_load_explicit(&log_level, memory_order_relaxed);
 }
 
-/* Replaces newlines and other control bytes so one event stays one line. */
+/* Replaces newlines and other control bytes (DEL too, as dtcctl does) so
+ * one event stays one line of plain text. */
 static void sanitize(char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
             s[i] = ' ';
 }
 
