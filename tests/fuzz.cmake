@@ -6,7 +6,9 @@
 #   fuzz_long    every target 10 min, two at a time (~30 min), only with
 #                -DDTC_LONG_TESTS=ON
 # DTC_FUZZ (default: ON when clang and its libFuzzer runtime are found)
-# registers them.
+# registers them, in the sanitizer build only: the targets are built with
+# ASan and UBSan whatever the build, so scripts/test.sh's first pass would
+# only run the same thing twice.
 find_program(DTC_CLANG clang)
 set(dtc_fuzz_default OFF)
 if(DTC_CLANG)
@@ -27,6 +29,11 @@ endif()
 if(NOT dtc_fuzz_default)
   message(FATAL_ERROR "DTC_FUZZ needs clang and its libFuzzer runtime "
                       "(Debian: apt-get install clang libclang-rt-14-dev)")
+endif()
+
+if(NOT DTC_SANITIZE)
+  message(STATUS "fuzz tests run in the -DDTC_SANITIZE=ON build")
+  return()
 endif()
 
 set(DTC_FUZZ_RUN bash ${PROJECT_SOURCE_DIR}/tests/fuzz/run.sh
