@@ -253,7 +253,7 @@ dtc_result dtc_enlist(dtc_instance *in, const dtc_txid *id, const char *name,
     if ((rc = begin_call(in, id, &r)) != DTC_OK)
         return rc;
     rc = add_entry(&r, name, part, pgen, len ? payload : "", len);
-    uint32_t entry = r.ts->ts_nentries - 1;
+    uint32_t entry = dtc__txn_nentries(in, r.ts) - 1; /* used only if rc == DTC_OK */
     dtc__unlock(&r.ts->ts_lock);
     if (rc == DTC_OK)
         rc = push_enlist(&r, entry, name, part, pgen, cached);
@@ -376,7 +376,7 @@ dtc_result dtc_retry_transaction(dtc_instance *in, const dtc_txid *id, dtc_txn_i
             dtc_txn_state_name(ts->ts_state), ts->ts_driver != 0 ? "busy" : "none");
     log_retry(&r);
     if (ts->ts_driver != 0) { /* a driver waits: make its retries due now */
-        for (uint32_t i = 0; i < ts->ts_nentries; i++)
+        for (uint32_t i = 0; i < dtc__txn_nentries(in, ts); i++)
             if (ts->ts_entries[i].te_next_retry_ns != 0)
                 ts->ts_entries[i].te_next_retry_ns = 1;
         bool wake = dtc__wake_claim(&ts->ts_wake);

@@ -118,6 +118,21 @@ dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts);
 dtc_result dtc__part_lock(dtc_instance *in, struct dtc_part_slot *ps);
 dtc_result dtc__reg_lock(dtc_instance *in);
 
+/* The one validation of a txn slot (with ts_lock held): state, entry
+ * count and every entry's indexes and strings within this process's
+ * geometry.  Pure: changes nothing. */
+bool dtc__txn_valid(const dtc_instance *in, const struct dtc_txn_slot *ts);
+/* With ts_lock held: dtc__txn_valid, quarantining a slot that fails it
+ * (DTC_TS_QUARANTINED, sh_corrupt_slots++, logged once).  0 if sound,
+ * -1 if quarantined.  Run by dtc__txn_lock and by every driver that
+ * re-acquires the lock after a wait. */
+int dtc__txn_check(dtc_instance *in, struct dtc_txn_slot *ts);
+/* Entries a reader may visit: ts_nentries bounded by max_parts. */
+static inline uint32_t dtc__txn_nentries(const dtc_instance *in, const struct dtc_txn_slot *ts)
+{
+    return ts->ts_nentries < in->max_parts ? ts->ts_nentries : in->max_parts;
+}
+
 /* Repair functions (also used by the tests). */
 int dtc__txn_repair(dtc_instance *in, void *ts);
 int dtc__part_repair(dtc_instance *in, void *ps);
