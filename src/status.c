@@ -55,7 +55,8 @@ dtc_result dtc_list_participants(dtc_instance *in, dtc_participant_info *arr, si
             o->slot = i;
             o->pid = ps->ps_pid;
             o->alive = dtc__proc_alive(ps->ps_pid, ps->ps_start);
-            o->pending = (uint32_t)(ps->ps_tail - ps->ps_head);
+            uint64_t pending = ps->ps_tail - ps->ps_head; /* bounded by the lock's check */
+            o->pending = pending <= in->ring_cap ? (uint32_t)pending : in->ring_cap;
             o->served = ps->ps_served;
         }
         *n += ps->ps_state == DTC_PS_LIVE;
