@@ -67,6 +67,22 @@ dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts)
 
 /* Every lock re-validates the slot (dtc__part_repair): a bad ring is
  * emptied, a bad identity quarantined. */
+/* dtc__repair_fn for dtc__txn_lock_any: a slot that fails repair is
+ * quarantined, and still locked for the operator's look at it. */
+static int repair_any(dtc_instance *in, void *ts)
+{
+    dtc__txn_repair(in, ts);
+    return 0;
+}
+
+dtc_result dtc__txn_lock_any(dtc_instance *in, struct dtc_txn_slot *ts, bool *quarantined)
+{
+    dtc_result rc = dtc__lock(in, &ts->ts_lock, repair_any, ts);
+    if (rc == DTC_OK)
+        *quarantined = dtc__txn_check(in, ts) != 0;
+    return rc;
+}
+
 dtc_result dtc__part_lock(dtc_instance *in, struct dtc_part_slot *ps)
 {
     dtc_result rc = dtc__lock(in, &ps->ps_lock, dtc__part_repair, ps);

@@ -555,6 +555,7 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
     out->generation = ts->ts_gen;
     out->owner_pid = ts->ts_owner_pid;
     out->adopted = (ts->ts_flags & DTC_TS_ADOPTED) != 0;
+    out->quarantined = (ts->ts_flags & DTC_TS_QUARANTINED) != 0;
     int64_t age = dtc__now_ns() - ts->ts_begin_ns;
     out->age_ms = age > 0 ? (uint64_t)age / 1000000 : 0;
     out->nentries = dtc__txn_nentries(in, ts);
@@ -574,7 +575,31 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
         o->failed_status = e->te_failed_status < DTC_ENTRY_STATUS_COUNT
                                ? (dtc_entry_status)e->te_failed_status : DTC_ENTRY_IDLE;
         dtc__strcopy(o->failed_reason, e->te_failed_reason, sizeof o->failed_reason);
+        if (out->quarantined) {
+            if (!dtc__name_safe(e->te_name, sizeof e->te_name))
+                dtc__strcopy(o->name, "?", sizeof o->name);
+            if (!dtc__text_safe(o->reason, sizeof o->reason))
+                dtc__strcopy(o->reason, "?", sizeof o->reason);
+            if (!dtc__text_safe(o->failed_reason, sizeof o->failed_reason))
+                dtc__strcopy(o->failed_reason, "?", sizeof o->failed_reason);
+        }
     }
+}
+
+bool dtc__text_safe(const char *s, size_t size)
+{
+    for (size_t i = 0; i < size; i++) {
+        if (s[i] == '\0')
+            return true;
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return false;
+    }
+    return false;
+}
+
+bool dtc__name_safe(const char *s, size_t size)
+{
+    return memchr(s, '\0', size) != NULL && dtc__name_valid(s);
 }
 
 const char *dtc__entry_reason(const struct dtc_txn_entry *e)
