@@ -118,6 +118,25 @@ dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts);
 dtc_result dtc__part_lock(dtc_instance *in, struct dtc_part_slot *ps);
 dtc_result dtc__reg_lock(dtc_instance *in);
 
+/* The one validation of a txn slot (with ts_lock held): state, entry
+ * count and every entry's indexes and strings within this process's
+ * geometry.  Pure: changes nothing. */
+bool dtc__txn_valid(const dtc_instance *in, const struct dtc_txn_slot *ts);
+/* With ts_lock held: dtc__txn_valid, quarantining a slot that fails it
+ * (DTC_TS_QUARANTINED, sh_corrupt_slots++, logged once).  0 if sound,
+ * -1 if quarantined.  Run by dtc__txn_lock and by every driver that
+ * re-acquires the lock after a wait. */
+int dtc__txn_check(dtc_instance *in, struct dtc_txn_slot *ts);
+/* Locks a txn slot even if it is (or turns out) quarantined, for the
+ * listing and the operator's resolve only: *quarantined says so, and
+ * then nothing in the slot is trusted beyond a bounded, sanitized read. */
+dtc_result dtc__txn_lock_any(dtc_instance *in, struct dtc_txn_slot *ts, bool *quarantined);
+/* Entries a reader may visit: ts_nentries bounded by max_parts. */
+static inline uint32_t dtc__txn_nentries(const dtc_instance *in, const struct dtc_txn_slot *ts)
+{
+    return ts->ts_nentries < in->max_parts ? ts->ts_nentries : in->max_parts;
+}
+
 /* Repair functions (also used by the tests). */
 int dtc__txn_repair(dtc_instance *in, void *ts);
 int dtc__part_repair(dtc_instance *in, void *ps);
@@ -172,9 +191,15 @@ bool dtc__txn_transition_ok(dtc_txn_state from, dtc_txn_state to);
  * their drivers; used when a participant dies or unregisters. */
 void dtc__fail_requests(dtc_instance *in, const struct dtc_ring_req *reqs,
                         size_t n, uint32_t part, uint32_t pgen);
-/* Fills a dtc_txn_info from a locked slot. */
+/* Fills a dtc_txn_info from a locked slot.  A quarantined slot is read
+ * bounded and sanitized: names that are not valid names and reasons that
+ * are not printable text are replaced by "?". */
 void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
                         dtc_txn_info *out);
+/* A NUL-terminated string of printable ASCII within size bytes. */
+bool dtc__text_safe(const char *s, size_t size);
+/* A NUL-terminated valid participant name within size bytes. */
+bool dtc__name_safe(const char *s, size_t size);
 /* The most telling reason of an entry: its failed answer's, else its
  * failed vote's, else whatever the last answer or enlist step said. */
 const char *dtc__entry_reason(const struct dtc_txn_entry *e);

@@ -50,11 +50,13 @@ int dtc__cond_wait_until(dtc_instance *in, pthread_cond_t *c, pthread_mutex_t *m
     return rc;
 }
 
-/* A quarantined slot is never trusted: locking it fails. */
+/* A quarantined slot is never trusted: locking it fails.  Every lock
+ * re-validates the slot (dtc__txn_check): a slot scribbled on while
+ * nobody held its lock is quarantined by its first locker. */
 dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts)
 {
     dtc_result rc = dtc__lock(in, &ts->ts_lock, dtc__txn_repair, ts);
-    if (rc == DTC_OK && (ts->ts_flags & DTC_TS_QUARANTINED)) {
+    if (rc == DTC_OK && dtc__txn_check(in, ts) != 0) {
         dtc__unlock(&ts->ts_lock);
         return DTC_ECORRUPT;
     }
@@ -63,10 +65,28 @@ dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts)
     return rc;
 }
 
+/* Every lock re-validates the slot (dtc__part_repair): a bad ring is
+ * emptied, a bad identity quarantined. */
+/* dtc__repair_fn for dtc__txn_lock_any: a slot that fails repair is
+ * quarantined, and still locked for the operator's look at it. */
+static int repair_any(dtc_instance *in, void *ts)
+{
+    dtc__txn_repair(in, ts);
+    return 0;
+}
+
+dtc_result dtc__txn_lock_any(dtc_instance *in, struct dtc_txn_slot *ts, bool *quarantined)
+{
+    dtc_result rc = dtc__lock(in, &ts->ts_lock, repair_any, ts);
+    if (rc == DTC_OK)
+        *quarantined = dtc__txn_check(in, ts) != 0;
+    return rc;
+}
+
 dtc_result dtc__part_lock(dtc_instance *in, struct dtc_part_slot *ps)
 {
     dtc_result rc = dtc__lock(in, &ps->ps_lock, dtc__part_repair, ps);
-    if (rc == DTC_OK && ps->ps_state == DTC_PS_QUARANTINED) {
+    if (rc == DTC_OK && dtc__part_repair(in, ps) != 0) {
         dtc__unlock(&ps->ps_lock);
         return DTC_ECORRUPT;
     }
@@ -98,7 +118,8 @@ static bool entry_valid(const dtc_instance *in, const struct dtc_txn_entry *e)
            && str_terminated(e->te_reason, sizeof e->te_reason)
            && str_terminated(e->te_vote_reason, sizeof e->te_vote_reason)
            && str_terminated(e->te_enlist_reason, sizeof e->te_enlist_reason)
-           && str_terminated(e->te_payload, sizeof e->te_payload);
+           && str_terminated(e->te_payload, sizeof e->te_payload)
+           && str_terminated(e->te_failed_reason, sizeof e->te_failed_reason);
 }
 
 static void note_corrupt(dtc_instance *in, const char *what)
@@ -107,23 +128,40 @@ static void note_corrupt(dtc_instance *in, const char *what)
     dtc_log(DTC_LOG_ERROR, "quarantine", NULL, NULL, "slot=%s", what);
 }
 
+/* The one validation of a txn slot: every field a reader uses as a
+ * count, index or string is in range of this process's own geometry. */
+bool dtc__txn_valid(const dtc_instance *in, const struct dtc_txn_slot *ts)
+{
+    if (ts->ts_state >= DTC_TXN_STATE_COUNT || ts->ts_nentries > in->max_parts)
+        return false;
+    for (uint32_t i = 0; i < ts->ts_nentries; i++)
+        if (!entry_valid(in, &ts->ts_entries[i]))
+            return false;
+    return true;
+}
+
+/* With ts_lock held: quarantines (flag, count, log, once) a slot that
+ * fails dtc__txn_valid.  0 if sound, -1 if quarantined. */
+int dtc__txn_check(dtc_instance *in, struct dtc_txn_slot *ts)
+{
+    if (ts->ts_flags & DTC_TS_QUARANTINED)
+        return -1;
+    if (dtc__txn_valid(in, ts))
+        return 0;
+    ts->ts_flags |= DTC_TS_QUARANTINED;
+    note_corrupt(in, "txn");
+    return -1;
+}
+
 /* Checks a txn slot's fields; recounts ts_pending.  0 if sound. */
 int dtc__txn_repair(dtc_instance *in, void *obj)
 {
     struct dtc_txn_slot *ts = obj;
-    if (ts->ts_flags & DTC_TS_QUARANTINED)
+    if (dtc__txn_check(in, ts) != 0)
         return -1;
-    bool ok = ts->ts_state < DTC_TXN_STATE_COUNT && ts->ts_nentries <= in->max_parts;
     uint32_t pending = 0;
-    for (uint32_t i = 0; ok && i < ts->ts_nentries; i++) {
-        ok = entry_valid(in, &ts->ts_entries[i]);
-        pending += ok && ts->ts_entries[i].te_status == DTC_ENTRY_PENDING;
-    }
-    if (!ok) {
-        ts->ts_flags |= DTC_TS_QUARANTINED;
-        note_corrupt(in, "txn");
-        return -1;
-    }
+    for (uint32_t i = 0; i < ts->ts_nentries; i++)
+        pending += ts->ts_entries[i].te_status == DTC_ENTRY_PENDING;
     ts->ts_pending = pending;
     return 0;
 }

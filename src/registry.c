@@ -114,7 +114,13 @@ static size_t reclaim_locked(dtc_instance *in, uint32_t idx, uint32_t gen,
     if (dtc__part_lock(in, ps) != DTC_OK)
         return 0;
     if (ps->ps_state == DTC_PS_LIVE && ps->ps_gen == gen) {
+        /* dtc__part_lock emptied a ring out of bounds; bounded again here
+         * (never a count from the segment into malloc unchecked) */
         uint64_t pending = ps->ps_tail - ps->ps_head;
+        if (ps->ps_tail < ps->ps_head || pending > in->ring_cap) {
+            dtc_log(DTC_LOG_WARN, "repair", NULL, NULL, "what=ring action=emptied slot=%u", idx);
+            pending = 0;
+        }
         *reqs = malloc((pending ? pending : 1) * sizeof **reqs);
         for (uint64_t k = 0; *reqs != NULL && k < pending; k++)
             (*reqs)[n++] = ps->ps_ring[(ps->ps_head + k) % in->ring_cap];

@@ -82,6 +82,24 @@
  *     completely written, so a torn record is overwritten by the next.
  *   - sh_dlog_flush_lock: nothing: sh_dlog_durable moves only after a
  *     sync returned.
+ *   Validation is not only for EOWNERDEAD: dtc__txn_lock and
+ *   dtc__part_lock re-validate their slot at every lock (dtc__txn_valid;
+ *   dtc__part_repair), and a driver re-checks after every wait, so a slot
+ *   scribbled on while nobody held its lock is quarantined by its next
+ *   reader, who gets DTC_ECORRUPT.  Loops over entries are bounded by
+ *   min(ts_nentries, max_parts) besides.
+ *   A quarantined txn slot: listed (dtc_txn_info.quarantined, names and
+ *   reasons sanitized), not counted busy by dtcd's shutdown, and ended by
+ *   an operator only: resolve --rollback copies out every entry whose
+ *   name is still a valid NUL-terminated name, looks the participants up
+ *   (without the slot's lock), rebuilds the slot in place as HEURISTIC
+ *   under a new generation (stale requests and drivers fall away; a live
+ *   driver asleep on it leaves first) and resolves it as usual: freed
+ *   once every participant acknowledged the rollback, else left
+ *   HEURISTIC (sound) for a retry.  Too damaged to read (an unreadable
+ *   name, a state out of range, or COMMITTING/COMMITTED: the commit may be
+ *   decided) it stays quarantined: DTC_ECORRUPT.  resolve --commit and
+ *   retry of a quarantined slot stay DTC_ECORRUPT.
  *   A lock holder that dies is never a condvar waiter (a waiter has
  *   released the mutex), so repair leaves condvars alone: a live waiter may
  *   still sleep on one.  Condvars are re-initialized when their slot gets

@@ -22,7 +22,8 @@ dtc_result dtc_get_status(dtc_instance *in, dtc_status *out)
     out->supervisor_alive = dtc__proc_alive(h->sh_sup_pid, h->sh_sup_start);
     out->shutting_down = atomic_load(&h->sh_shutdown) != 0;
     for (uint32_t i = 0; i < in->max_txns; i++)
-        out->txns_in_use += dtc__txn(in, i)->ts_state != DTC_TXN_FREE;
+        out->txns_in_use += dtc__txn(in, i)->ts_state != DTC_TXN_FREE
+                            || (dtc__txn(in, i)->ts_flags & DTC_TS_QUARANTINED);
     for (uint32_t i = 0; i < in->max_participants; i++)
         out->participants_registered += dtc__part(in, i)->ps_state == DTC_PS_LIVE;
     out->corrupt_slots = atomic_load(&h->sh_corrupt_slots);
@@ -55,7 +56,8 @@ dtc_result dtc_list_participants(dtc_instance *in, dtc_participant_info *arr, si
             o->slot = i;
             o->pid = ps->ps_pid;
             o->alive = dtc__proc_alive(ps->ps_pid, ps->ps_start);
-            o->pending = (uint32_t)(ps->ps_tail - ps->ps_head);
+            uint64_t pending = ps->ps_tail - ps->ps_head; /* bounded by the lock's check */
+            o->pending = pending <= in->ring_cap ? (uint32_t)pending : in->ring_cap;
             o->served = ps->ps_served;
         }
         *n += ps->ps_state == DTC_PS_LIVE;
@@ -71,9 +73,12 @@ dtc_result dtc_list_transactions(dtc_instance *in, dtc_txn_info *arr, size_t cap
     *n = 0;
     for (uint32_t i = 0; i < in->max_txns; i++) {
         struct dtc_txn_slot *ts = dtc__txn(in, i);
-        if (ts->ts_state == DTC_TXN_FREE || dtc__txn_lock(in, ts) != DTC_OK)
+        bool quarantined;
+        if ((ts->ts_state == DTC_TXN_FREE && !(ts->ts_flags & DTC_TS_QUARANTINED))
+            || dtc__txn_lock_any(in, ts, &quarantined) != DTC_OK)
             continue;
-        bool used = ts->ts_state != DTC_TXN_FREE;
+        /* a quarantined slot is listed (flagged), whatever its state says */
+        bool used = ts->ts_state != DTC_TXN_FREE || quarantined;
         if (used && *n < cap)
             dtc__txn_info_fill(in, ts, &arr[*n]);
         *n += used;

@@ -76,20 +76,26 @@ static void *finish_thread(void *arg)
     struct dtc_txn_slot *ts = dtc__txn(s->in, f->idx);
     struct txn_ref r = {s->in, ts, f->idx, f->gen, f->token, 0};
     if (dtc__txn_lock(s->in, ts) == DTC_OK) {
+        dtc_result rc = DTC_OK;
         if (ts->ts_gen == f->gen && ts->ts_driver == f->token) {
             dtc__fault("sup.mid_finish");
             dtc_txid id;
             memcpy(id.bytes, ts->ts_txid, 16);
-            dtc_result rc = dtc__txn_drive(&r, DTC_TXN_ABORTED, DTC_EABORTED);
-            dtc_log(DTC_LOG_INFO, "finished", &id, NULL, "by=dtcd state=%s result=%s",
-                    dtc_txn_state_name(ts->ts_state), dtc_result_name(rc));
-            if (ts->ts_gen == f->gen && ts->ts_driver == f->token) {
+            rc = dtc__txn_drive(&r, DTC_TXN_ABORTED, DTC_EABORTED);
+            /* DTC_ECORRUPT: the slot was quarantined under us and the
+             * lock is no longer held; leave the slot alone. */
+            dtc_log(rc == DTC_ECORRUPT ? DTC_LOG_ERROR : DTC_LOG_INFO, "finished", &id, NULL,
+                    "by=dtcd state=%s result=%s",
+                    rc == DTC_ECORRUPT ? "QUARANTINED" : dtc_txn_state_name(ts->ts_state),
+                    dtc_result_name(rc));
+            if (rc != DTC_ECORRUPT && ts->ts_gen == f->gen && ts->ts_driver == f->token) {
                 ts->ts_driver = 0;
                 if (!dtc__proc_alive(ts->ts_owner_pid, ts->ts_owner_start))
                     dtc__txn_release(&r); /* nobody left to tell */
             }
         }
-        dtc__unlock(&ts->ts_lock);
+        if (rc != DTC_ECORRUPT)
+            dtc__unlock(&ts->ts_lock);
     }
     atomic_store(&s->adopting[f->idx], 0);
     atomic_fetch_sub(&s->threads, 1);
@@ -156,15 +162,14 @@ static const char *needs_adoption(struct sup *s, struct dtc_txn_slot *ts, bool o
 static void check_txn(struct sup *s, uint32_t idx, bool stopping, int64_t now)
 {
     struct dtc_txn_slot *ts = dtc__txn(s->in, idx);
-    if (ts->ts_state == DTC_TXN_FREE || atomic_load(&s->adopting[idx]))
+    if (ts->ts_state == DTC_TXN_FREE)
         return;
+    /* dtc__txn_lock validates (and quarantines a scribbled slot), also
+     * the slots our own finishers drive: they find out at their next
+     * re-lock. */
     if (dtc__txn_lock(s->in, ts) != DTC_OK)
         return;
-    if (dtc__txn_repair(s->in, ts) != 0) { /* scribbled on: quarantined */
-        dtc__unlock(&ts->ts_lock);
-        return;
-    }
-    if (ts->ts_state != DTC_TXN_FREE) {
+    if (ts->ts_state != DTC_TXN_FREE && !atomic_load(&s->adopting[idx])) {
         bool dead = !alive(s, ts->ts_owner_pid, ts->ts_owner_start);
         const char *why = needs_adoption(s, ts, dead, stopping, now);
         struct txn_ref r = {s->in, ts, idx, ts->ts_gen, 0, 0};
@@ -336,8 +341,12 @@ static void shutdown_instance(struct sup *s)
         tick(s, past);
         busy = atomic_load(&s->threads) > 0;
         for (uint32_t i = 0; !busy && i < s->in->max_txns; i++) {
-            uint32_t st = dtc__txn(s->in, i)->ts_state;
-            busy = st != DTC_TXN_FREE && st != DTC_TXN_HEURISTIC;
+            /* unlocked peek; a quarantined slot waits for an operator,
+             * like a HEURISTIC one: it never finishes by waiting */
+            const struct dtc_txn_slot *ts = dtc__txn(s->in, i);
+            uint32_t st = ts->ts_state;
+            busy = st != DTC_TXN_FREE && st != DTC_TXN_HEURISTIC
+                   && !(ts->ts_flags & DTC_TS_QUARANTINED);
         }
         if (busy)
             sleep_ms(s->cfg->tick_ms);

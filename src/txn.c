@@ -257,7 +257,8 @@ static int64_t plan_retries(struct txn_ref *r, dtc_op op, uint32_t max_retries,
                             int64_t now, struct send *s, size_t *ns)
 {
     int64_t next = INT64_MAX;
-    for (uint32_t i = 0; i < r->ts->ts_nentries; i++) {
+    uint32_t n = dtc__txn_nentries(r->in, r->ts);
+    for (uint32_t i = 0; i < n; i++) {
         struct dtc_txn_entry *e = &r->ts->ts_entries[i];
         presume_abort(r, e);
         if (!failed(e->te_status) || e->te_attempts > max_retries)
@@ -281,7 +282,8 @@ static int64_t plan_retries(struct txn_ref *r, dtc_op op, uint32_t max_retries,
 static void expire(struct txn_ref *r)
 {
     dtc_txid id = txid_of(r->ts);
-    for (uint32_t i = 0; i < r->ts->ts_nentries; i++) {
+    uint32_t n = dtc__txn_nentries(r->in, r->ts);
+    for (uint32_t i = 0; i < n; i++) {
         struct dtc_txn_entry *e = &r->ts->ts_entries[i];
         if (e->te_status != DTC_ENTRY_PENDING)
             continue;
@@ -292,9 +294,10 @@ static void expire(struct txn_ref *r)
     }
 }
 
-static bool any_failed(const struct dtc_txn_slot *ts)
+static bool any_failed(const dtc_instance *in, const struct dtc_txn_slot *ts)
 {
-    for (uint32_t i = 0; i < ts->ts_nentries; i++)
+    uint32_t n = dtc__txn_nentries(in, ts);
+    for (uint32_t i = 0; i < n; i++)
         if (failed(ts->ts_entries[i].te_status))
             return true;
     return false;
@@ -317,7 +320,8 @@ static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
     /* A new phase: answers still awaited from the last one no longer
      * count (a late yes vote is rolled back by the participant itself). */
     ts->ts_pending = 0;
-    for (uint32_t i = 0; i < ts->ts_nentries; i++) {
+    uint32_t n = dtc__txn_nentries(r->in, ts);
+    for (uint32_t i = 0; i < n; i++) {
         ts->ts_entries[i].te_attempts = 0;
         arm(r, i, op, s, &ns);
     }
@@ -332,7 +336,7 @@ static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
         if (ts->ts_gen != r->gen || ts->ts_driver != r->token)
             return DTC_EABORTED;
         int64_t now = dtc__now_ns();
-        if (first_failure_stops && any_failed(ts))
+        if (first_failure_stops && any_failed(r->in, ts))
             return DTC_OK;
         int64_t next = plan_retries(r, op, retries, now, s, &ns);
         if (ns > 0)
@@ -346,21 +350,28 @@ static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
         ts->ts_deadline_ns = deadline;
         dtc__wake_wait(r->in, &ts->ts_wake, &ts->ts_cond, &ts->ts_lock, dtc__txn_repair, ts,
                        next < deadline ? next : deadline);
+        /* Re-acquired by the wait, not by dtc__txn_lock: the slot may
+         * have been scribbled on (or quarantined) while we slept. */
+        if (dtc__txn_check(r->in, ts) != 0) {
+            dtc__unlock(&ts->ts_lock);
+            return DTC_ECORRUPT;
+        }
     }
 }
 
 /* With ts_lock held: DTC_OK if every entry answered yes, else the result
  * naming the most telling failure (a no vote before an error, an error
  * before a death, a death before a timeout or an unfinished answer). */
-static dtc_result outcome(const struct dtc_txn_slot *ts, dtc_op op)
+static dtc_result outcome(const dtc_instance *in, const struct dtc_txn_slot *ts, dtc_op op)
 {
+    uint32_t n = dtc__txn_nentries(in, ts);
     static const dtc_entry_status order[] = {DTC_ENTRY_NO, DTC_ENTRY_ERROR, DTC_ENTRY_DEAD,
                                              DTC_ENTRY_TIMEOUT, DTC_ENTRY_PENDING,
                                              DTC_ENTRY_IDLE};
     static const dtc_result prepare_rc[] = {DTC_EREFUSED, DTC_EPARTICIPANT, DTC_ENOTALIVE,
                                             DTC_ETIMEOUT, DTC_ETIMEOUT, DTC_ETIMEOUT};
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
-        for (uint32_t i = 0; i < ts->ts_nentries; i++) {
+        for (uint32_t i = 0; i < n; i++) {
             if (ts->ts_entries[i].te_status != order[k])
                 continue;
             if (op == DTC_OP_PREPARE)
@@ -381,7 +392,7 @@ static dtc_result phase_rollback(struct txn_ref *r, dtc_result why)
     dtc_result rc = deliver(r, DTC_OP_ROLLBACK, dtc__now_ns() + (int64_t)ts->ts_rollback_ms * 1000000);
     if (rc != DTC_OK)
         return rc;
-    rc = outcome(ts, DTC_OP_ROLLBACK);
+    rc = outcome(r->in, ts, DTC_OP_ROLLBACK);
     if (rc == DTC_OK) {
         dtc__txn_set_state(r, DTC_TXN_ABORTED);
         atomic_fetch_add(&r->in->hdr->sh_aborted, 1);
@@ -436,13 +447,14 @@ static dtc_result phase_prepare(struct txn_ref *r)
     dtc_result rc = deliver(r, DTC_OP_PREPARE, dtc__now_ns() + (int64_t)ts->ts_prepare_ms * 1000000);
     if (rc != DTC_OK)
         return rc;
-    for (uint32_t i = 0; i < ts->ts_nentries; i++) {
+    uint32_t n = dtc__txn_nentries(r->in, ts);
+    for (uint32_t i = 0; i < n; i++) {
         struct dtc_txn_entry *e = &ts->ts_entries[i];
         e->te_vote = e->te_status;
         memcpy(e->te_vote_reason, e->te_reason, sizeof e->te_vote_reason);
     }
     dtc__fault("coord.before_decision");
-    rc = outcome(ts, DTC_OP_PREPARE);
+    rc = outcome(r->in, ts, DTC_OP_PREPARE);
     if (rc != DTC_OK)
         return abort_txn(r, rc);
     dtc__txn_set_state(r, DTC_TXN_PREPARED);
@@ -466,7 +478,7 @@ static dtc_result phase_commit(struct txn_ref *r)
     rc = deliver(r, DTC_OP_COMMIT, dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000);
     if (rc != DTC_OK)
         return rc;
-    if (outcome(ts, DTC_OP_COMMIT) == DTC_OK) {
+    if (outcome(r->in, ts, DTC_OP_COMMIT) == DTC_OK) {
         dtc__txn_set_state(r, DTC_TXN_COMMITTED);
         atomic_fetch_add(&r->in->hdr->sh_committed, 1);
         log_end(r);
@@ -543,9 +555,10 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
     out->generation = ts->ts_gen;
     out->owner_pid = ts->ts_owner_pid;
     out->adopted = (ts->ts_flags & DTC_TS_ADOPTED) != 0;
+    out->quarantined = (ts->ts_flags & DTC_TS_QUARANTINED) != 0;
     int64_t age = dtc__now_ns() - ts->ts_begin_ns;
     out->age_ms = age > 0 ? (uint64_t)age / 1000000 : 0;
-    out->nentries = ts->ts_nentries <= in->max_parts ? ts->ts_nentries : 0;
+    out->nentries = dtc__txn_nentries(in, ts);
     out->result = ts->ts_result < DTC_RESULT_COUNT ? (dtc_result)ts->ts_result : DTC_ECORRUPT;
     for (uint32_t i = 0; i < out->nentries; i++) {
         const struct dtc_txn_entry *e = &ts->ts_entries[i];
@@ -562,7 +575,31 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
         o->failed_status = e->te_failed_status < DTC_ENTRY_STATUS_COUNT
                                ? (dtc_entry_status)e->te_failed_status : DTC_ENTRY_IDLE;
         dtc__strcopy(o->failed_reason, e->te_failed_reason, sizeof o->failed_reason);
+        if (out->quarantined) {
+            if (!dtc__name_safe(e->te_name, sizeof e->te_name))
+                dtc__strcopy(o->name, "?", sizeof o->name);
+            if (!dtc__text_safe(o->reason, sizeof o->reason))
+                dtc__strcopy(o->reason, "?", sizeof o->reason);
+            if (!dtc__text_safe(o->failed_reason, sizeof o->failed_reason))
+                dtc__strcopy(o->failed_reason, "?", sizeof o->failed_reason);
+        }
     }
+}
+
+bool dtc__text_safe(const char *s, size_t size)
+{
+    for (size_t i = 0; i < size; i++) {
+        if (s[i] == '\0')
+            return true;
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return false;
+    }
+    return false;
+}
+
+bool dtc__name_safe(const char *s, size_t size)
+{
+    return memchr(s, '\0', size) != NULL && dtc__name_valid(s);
 }
 
 const char *dtc__entry_reason(const struct dtc_txn_entry *e)

@@ -285,6 +285,74 @@ START_TEST(lock_owner_died_quarantine)
 }
 END_TEST
 
+/* The participant slot registered as `name` (LIVE), or NULL. */
+static struct dtc_part_slot *part_named(const char *name)
+{
+    for (uint32_t i = 0; i < inst->max_participants; i++) {
+        struct dtc_part_slot *ps = dtc__part(inst, i);
+        if (ps->ps_state == DTC_PS_LIVE && strcmp(ps->ps_name, name) == 0)
+            return ps;
+    }
+    return NULL;
+}
+
+#define BAD_TAIL 0x2000000000000001ULL /* (tail - head) * 8 wraps to 8 */
+
+/* Issue 9.3: a dead participant's ring tail scribbled; re-registering
+ * its name reclaims the slot: no heap overflow, nothing failed from the
+ * bad ring, a clean new registration. */
+START_TEST(reregister_scribbled_ring)
+{
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        dtc_instance *in2;
+        dtc_participant *p;
+        if (dtc_open(inst_name, &in2) != DTC_OK || dtc_participant_register(in2, "p1", &p) != DTC_OK)
+            _exit(1);
+        _exit(0); /* dies registered */
+    }
+    int st;
+    ck_assert_int_eq(waitpid(child, &st, 0), child);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    struct dtc_part_slot *ps = part_named("p1");
+    ck_assert_ptr_nonnull(ps);
+    ps->ps_tail = BAD_TAIL;
+    dtc_participant *p = NULL;
+    ck_assert_int_eq(dtc_participant_register(inst, "p1", &p), DTC_OK);
+    ck_assert_ptr_eq(part_named("p1"), ps);
+    ck_assert_uint_eq(ps->ps_head, ps->ps_tail);
+    dtc_participant_info pi;
+    size_t n = 0;
+    ck_assert_int_eq(dtc_list_participants(inst, &pi, 1, &n), DTC_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(pi.pending, 0);
+    dtc_participant_unregister(&p);
+    ck_assert_ptr_null(part_named("p1"));
+}
+END_TEST
+
+/* Issue 9.3: a live participant unregisters with a scribbled ring (both
+ * directions: tail far ahead, tail behind head). */
+START_TEST(unregister_scribbled_ring)
+{
+    static const uint64_t heads[] = {0, 5};
+    static const uint64_t tails[] = {BAD_TAIL, 3};
+    for (int k = 0; k < 2; k++) {
+        dtc_participant *p = NULL;
+        ck_assert_int_eq(dtc_participant_register(inst, "p2", &p), DTC_OK);
+        struct dtc_part_slot *ps = part_named("p2");
+        ck_assert_ptr_nonnull(ps);
+        ps->ps_head = heads[k];
+        ps->ps_tail = tails[k];
+        dtc_participant_unregister(&p);
+        ck_assert_ptr_null(p);
+        ck_assert_ptr_null(part_named("p2"));
+        ck_assert_uint_eq(ps->ps_state, DTC_PS_FREE);
+    }
+}
+END_TEST
+
 static dtc_vote vote_yes(void *ctx, const dtc_request *rq)
 {
     (void)ctx, (void)rq;
@@ -425,6 +493,8 @@ Suite *core_suite(void)
     tcase_add_test(seg, segment_create_twice);
     tcase_add_test(seg, lock_owner_died_repaired);
     tcase_add_test(seg, lock_owner_died_quarantine);
+    tcase_add_test(seg, reregister_scribbled_ring);
+    tcase_add_test(seg, unregister_scribbled_ring);
     tcase_add_test(seg, wake_lock_owner_died);
     tcase_add_test(seg, pace_idle_returns_to_other);
     tcase_add_test(seg, begin_refused_on_shutdown);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -165,6 +166,217 @@ START_TEST(test_damage_entry_index)
     dtc_participant_info pi;
     ck_assert(h_find_participant("n1", &pi));
     ck_assert(pi.alive);
+}
+END_TEST
+
+/* ---- a scribbled entry count while a driver waits (issue 9, finding 1) ---- */
+
+/* The first slot in `state` (unlocked peek), polled up to timeout_ms. */
+static uint32_t wait_slot_state(uint32_t state, uint32_t flags, int timeout_ms)
+{
+    dtc_instance *in = h_inst();
+    int64_t end = h_now_ms() + timeout_ms;
+    do {
+        for (uint32_t i = 0; i < in->max_txns; i++) {
+            struct dtc_txn_slot *ts = dtc__txn(in, i);
+            if (ts->ts_state == state && (ts->ts_flags & flags) == flags)
+                return i;
+        }
+        h_sleep_ms(5);
+    } while (h_now_ms() < end);
+    return in->max_txns;
+}
+
+/* Writes ts_nentries under the raw mutex (no validation, as a stray
+ * writer would). */
+static void scribble_nentries(struct dtc_txn_slot *ts, uint32_t value)
+{
+    ck_assert_int_eq(pthread_mutex_lock(&ts->ts_lock), 0);
+    ts->ts_nentries = value;
+    pthread_mutex_unlock(&ts->ts_lock);
+}
+
+/* A coordinator: begin, enlist "slow", commit; exits 0 if the commit
+ * returned DTC_ECORRUPT, 20 + the result otherwise. */
+static pid_t fork_slow_commit(void)
+{
+    pid_t c = h_fork();
+    ck_assert_int_ge(c, 0);
+    if (c == 0) {
+        alarm(20);
+        dtc_instance *in;
+        dtc_txn_options o;
+        dtc_txn_options_default(&o);
+        o.prepare_timeout_ms = o.rollback_timeout_ms = o.commit_timeout_ms = 10000;
+        dtc_txid id;
+        if (dtc_open(h_instance(), &in) != DTC_OK || dtc_begin_transaction(in, &o, &id) != DTC_OK
+            || dtc_enlist(in, &id, "slow", "x", 1) != DTC_OK)
+            _exit(10);
+        dtc_result rc = dtc_commit_transaction(in, &id, NULL);
+        fprintf(stderr, "commit: %s\n", dtc_result_name(rc));
+        _exit(rc == DTC_ECORRUPT ? 0 : 20 + (int)rc);
+    }
+    return c;
+}
+
+/* _i: 0, 1 the coordinator waits; 2, 3 dtcd's finisher waits (the
+ * coordinator was killed).  Even: ts_nentries 100000, odd: max_parts+1
+ * (one entry past the slot: the next slot's lock). */
+START_TEST(test_damage_nentries_while_waiting)
+{
+    bool adopted = _i >= 2;
+    start(adopted ? "dmg-nent-adopt" : "dmg-nent-coord", "4", "8");
+    ck_assert_int_gt(h_start_noop("slow", "--delay-ms", "1500", NULL), 0);
+    dtc_instance *in = h_inst();
+    uint32_t value = _i % 2 == 0 ? 100000u : in->max_parts + 1;
+    pid_t c = fork_slow_commit();
+    uint32_t idx = wait_slot_state(DTC_TXN_PREPARING, 0, 3000);
+    ck_assert_uint_lt(idx, in->max_txns - 1); /* a fresh coordinator takes slot 0 */
+    struct dtc_txn_slot *ts = dtc__txn(in, idx);
+    if (adopted) {
+        ck_assert_int_ge(h_kill9(c), 0);
+        ck_assert_uint_eq(wait_slot_state(DTC_TXN_ABORTING, DTC_TS_ADOPTED, 3000), idx);
+        h_sleep_ms(50); /* the finisher waits for the rollback */
+    }
+    /* what lies just past the slot's entries: must stay untouched */
+    unsigned char past[sizeof(struct dtc_txn_entry)];
+    memcpy(past, &ts->ts_entries[in->max_parts], sizeof past);
+    scribble_nentries(ts, value);
+    if (!adopted) {
+        int st = 0, done = h_wait(c, 10000, &st);
+        if (!done)
+            h_kill9(c);
+        ck_assert_msg(done && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                      "coordinator: done %d exit %d (0: DTC_ECORRUPT; 128+n: signal n)", done,
+                      h_exit_code(st));
+    } else {
+        int64_t end = h_now_ms() + 5000;
+        while (!m_file_has(m_dtcd_log(), "result=DTC_ECORRUPT") && h_now_ms() < end
+               && h_alive(h_dtcd_pid()))
+            h_sleep_ms(20);
+        ck_assert_msg(h_alive(h_dtcd_pid()), "dtcd died");
+        ck_assert_msg(m_file_has(m_dtcd_log(), "result=DTC_ECORRUPT"),
+                      "dtcd's finisher did not stop with DTC_ECORRUPT");
+    }
+    ck_assert_msg(memcmp(past, &ts->ts_entries[in->max_parts], sizeof past) == 0,
+                  "a driver wrote past the slot's entries");
+    ck_assert(ts->ts_flags & DTC_TS_QUARANTINED);
+    ck_assert_uint_ge(wait_corrupt(1), 1);
+    ck_assert_int_eq(m_file_count(m_dtcd_log(), "event=quarantine slot=txn"), 1);
+    h_sleep_ms(300); /* a few ticks more: dtcd survives them */
+    ck_assert_msg(h_alive(h_dtcd_pid()), "dtcd died");
+    ck_assert_uint_eq(wait_corrupt(1), 1); /* counted once */
+    ck_assert_int_gt(h_start_noop("n1", NULL), 0);
+    txns_commit("n1", 5);
+    ctl_reports_corrupt(1);
+}
+END_TEST
+
+/* ---- a quarantined transaction: visible, resolvable (issue 9, finding 6) -- */
+
+static struct dtc_txn_slot *slot_of_id(const dtc_txid *id)
+{
+    dtc_instance *in = h_inst();
+    for (uint32_t i = 0; i < in->max_txns; i++)
+        if (memcmp(dtc__txn(in, i)->ts_txid, id->bytes, 16) == 0)
+            return dtc__txn(in, i);
+    ck_abort_msg("no slot for the txid");
+    return NULL;
+}
+
+/* A transaction with n1 prepared (its record held); returns its slot. */
+static struct dtc_txn_slot *prepared_txn(dtc_txid *id)
+{
+    dtc_instance *in = h_inst();
+    ck_assert_int_eq(dtc_begin_transaction(in, NULL, id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(in, id, "n1", "x", 1), DTC_OK);
+    ck_assert_int_eq(dtc_prepare_transaction(in, id, NULL), DTC_OK);
+    return slot_of_id(id);
+}
+
+static const dtc_txn_info *listed(const dtc_txn_info *arr, size_t n, const dtc_txid *id)
+{
+    for (size_t k = 0; k < n; k++)
+        if (memcmp(arr[k].id.bytes, id->bytes, 16) == 0)
+            return &arr[k];
+    return NULL;
+}
+
+START_TEST(test_damage_quarantined_resolve)
+{
+    start("dmg-quar", "4", "8");
+    ck_assert_int_gt(h_start_noop("n1", NULL), 0);
+    dtc_instance *in = h_inst();
+    dtc_participant_info p0, p1;
+    dtc_txid id, id2;
+    /* one with a scribbled entry op (its name still readable), one with
+     * an unterminated participant name (too damaged to resolve) */
+    struct dtc_txn_slot *ts = prepared_txn(&id), *ts2 = prepared_txn(&id2);
+    ck_assert(h_find_participant("n1", &p0));
+    ck_assert_int_eq(pthread_mutex_lock(&ts->ts_lock), 0);
+    ts->ts_entries[0].te_op = 200;
+    pthread_mutex_unlock(&ts->ts_lock);
+    ck_assert_int_eq(pthread_mutex_lock(&ts2->ts_lock), 0);
+    memset(ts2->ts_entries[0].te_name, 'A', sizeof ts2->ts_entries[0].te_name);
+    pthread_mutex_unlock(&ts2->ts_lock);
+    ck_assert_uint_eq(wait_corrupt(2), 2);
+
+    /* visible: listed with the flag, in the API and in dtcctl txns */
+    dtc_txn_info arr[4];
+    size_t n = 0;
+    ck_assert_int_eq(dtc_list_transactions(in, arr, 4, &n), DTC_OK);
+    ck_assert_uint_eq(n, 2);
+    const dtc_txn_info *t1 = listed(arr, n, &id), *t2 = listed(arr, n, &id2);
+    ck_assert_ptr_nonnull(t1);
+    ck_assert_ptr_nonnull(t2);
+    ck_assert(t1->quarantined && t2->quarantined);
+    ck_assert_str_eq(t1->entries[0].name, "n1");
+    ck_assert_str_eq(t2->entries[0].name, "?"); /* unreadable: sanitized */
+    dtc_status st;
+    ck_assert_int_eq(dtc_get_status(in, &st), DTC_OK);
+    ck_assert_uint_eq(st.txns_in_use, 2);
+    h_result r;
+    ck_assert_int_eq(h_run(&r, 5000, "dtcctl", "--instance", h_instance(), "txns", NULL), 0);
+    ck_assert_msg(strstr(r.out, "quarantined") != NULL, "dtcctl txns:\n%s", r.out);
+    ck_assert_int_eq(h_run(&r, 5000, "dtcctl", "--instance", h_instance(), "--json", "txns",
+                           NULL),
+                     0);
+    ck_assert(h_json_valid(r.out));
+    ck_assert_msg(strstr(r.out, "\"quarantined\":true") != NULL, "dtcctl --json txns: %s",
+                  r.out);
+
+    /* resolvable: rollback reaches n1 and the slot is freed */
+    char tx[DTC_TXID_STRLEN], tx2[DTC_TXID_STRLEN];
+    dtc_txid_format(&id, tx);
+    dtc_txid_format(&id2, tx2);
+    h_run(&r, 10000, "dtcctl", "--instance", h_instance(), "resolve", tx, "--rollback", NULL);
+    ck_assert_msg(r.code == 0, "resolve of the quarantined slot: exit %d out=%s err=%s", r.code,
+                  r.out, r.err);
+    ck_assert(!(ts->ts_flags & DTC_TS_QUARANTINED));
+    ck_assert_uint_eq(ts->ts_state, DTC_TXN_FREE);
+    ck_assert(h_find_participant("n1", &p1));
+    ck_assert_uint_ge(p1.served, p0.served + 1); /* the rollback */
+    ck_assert_int_eq(dtc_list_transactions(in, arr, 4, &n), DTC_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_ptr_nonnull(listed(arr, n, &id2));
+    ck_assert_uint_eq(wait_corrupt(0), 1);
+
+    /* too damaged: stays quarantined and says so */
+    dtc_txn_info rep;
+    memset(&rep, 0, sizeof rep);
+    ck_assert_int_eq(dtc_resolve_transaction(in, &id2, 0, &rep), DTC_ECORRUPT);
+    ck_assert(rep.quarantined);
+    h_run(&r, 10000, "dtcctl", "--instance", h_instance(), "resolve", tx2, "--rollback", NULL);
+    ck_assert_msg(r.code != 0 && (strstr(r.err, "DTC_ECORRUPT") || strstr(r.err, dtc_strerror(DTC_ECORRUPT))),
+                  "resolve of the unreadable slot: exit %d out=%s err=%s", r.code, r.out, r.err);
+    ck_assert(ts2->ts_flags & DTC_TS_QUARANTINED);
+    ck_assert(m_file_has(m_dtcd_log(), "event=quarantine slot=txn"));
+
+    /* a quarantined slot is not busy: dtcd's SIGTERM takes no grace */
+    int64_t t0 = h_now_ms();
+    ck_assert_int_eq(h_stop_dtcd(20000), 0);
+    int64_t took = h_now_ms() - t0;
+    ck_assert_msg(took < 2500, "dtcd took %lld ms to stop", (long long)took);
 }
 END_TEST
 
@@ -493,6 +705,8 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_damage_txn_state);
     tcase_add_test(tc, test_damage_entry_index);
+    tcase_add_loop_test(tc, test_damage_nentries_while_waiting, 0, 4);
+    tcase_add_test(tc, test_damage_quarantined_resolve);
     tcase_add_test(tc, test_damage_ring_request);
     tcase_add_test(tc, test_damage_participant_slot);
     tcase_add_test(tc, test_damage_header_copy);

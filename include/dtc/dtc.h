@@ -194,6 +194,10 @@ typedef struct dtc_txn_info {
     dtc_entry_info entries[DTC_LIMIT_MAX_PARTS_PER_TXN];
     dtc_result result;         /* why it is aborting / aborted (DTC_OK if
                                   nothing failed) */
+    int quarantined;           /* the slot is damaged (DTC_ECORRUPT): the
+                                  fields above are a best-effort, sanitized
+                                  read; dtc_resolve_transaction(.., 0, ..)
+                                  rolls back what can still be read */
 } dtc_txn_info;
 
 /* Starts a transaction; opts may be NULL (defaults). */

@@ -474,8 +474,9 @@ static void txn_text(const dtc_txn_info *t)
     uint32_t n = t->nentries;
     dtc_txid_format(&t->id, id);
     printf("%s  %s  age=%" PRIu64 "ms owner=%ld adopted=%s participants=%" PRIu32
-           "\n", id, dtc_txn_state_name(t->state), t->age_ms,
-           (long)t->owner_pid, yes_no(t->adopted), n);
+           "%s\n", id, dtc_txn_state_name(t->state), t->age_ms,
+           (long)t->owner_pid, yes_no(t->adopted), n,
+           t->quarantined ? "  quarantined (damaged: resolve --rollback)" : "");
     if (n > DTC_LIMIT_MAX_PARTS_PER_TXN)
         n = DTC_LIMIT_MAX_PARTS_PER_TXN;
     for (uint32_t k = 0; k < n; k++)
@@ -500,9 +501,9 @@ static void txn_json(const dtc_txn_info *t)
     uint32_t n = t->nentries;
     dtc_txid_format(&t->id, id);
     printf("{\"id\":\"%s\",\"state\":\"%s\",\"age_ms\":%" PRIu64
-           ",\"owner_pid\":%ld,\"adopted\":%s,\"entries\":[", id,
+           ",\"owner_pid\":%ld,\"adopted\":%s,\"quarantined\":%s,\"entries\":[", id,
            dtc_txn_state_name(t->state), t->age_ms, (long)t->owner_pid,
-           json_bool(t->adopted));
+           json_bool(t->adopted), json_bool(t->quarantined));
     if (n > DTC_LIMIT_MAX_PARTS_PER_TXN)
         n = DTC_LIMIT_MAX_PARTS_PER_TXN;
     for (uint32_t k = 0; k < n; k++) {
