@@ -418,6 +418,10 @@ static void catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* A log reader that went away (dtc-x 2>&1 | head -1) must not kill a
+     * participant in the middle of a transaction: writes fail instead. */
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
 }
 
 /* Prepared transactions whose coordinator is gone get the outcome dtc

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1038,6 +1039,9 @@ int main(int argc, char **argv)
     /* The outcome lines say what the library's warnings would; DTC_LOG=warn
      * (or info, debug) brings them back on stderr. */
     dtc_log_init(DTC_LOG_ERROR);
+    /* A closed stdout (dtcctl run | head -1) must not kill run between
+     * its begin and its commit: the write fails, finish_output says so. */
+    signal(SIGPIPE, SIG_IGN);
     for (; i < argc && argv[i][0] == '-'; i++) {
         int code = EXIT_FAIL;
         int m = common_opt(argc, argv, &i, &g, NULL, main_help, &code);
