@@ -280,6 +280,12 @@ START_TEST(test_cli_msg_empty_instance)
     const char *argv2[] = {"status", "--instance=", NULL};
     h_runv(&res, 5000, env, "dtcctl", argv2);
     want_usage("--instance=", WANT("empty"));
+    /* the services too (they would wait for the default instance) */
+    const char *argv3[] = {"--instance", "", "--data-dir", h_data_dir(), NULL};
+    if (h_have_program("dtc-payment")) {
+        h_runv(&res, 5000, env, "dtc-payment", argv3);
+        want_usage("dtc-payment --instance ''", WANT("--instance", "empty"));
+    }
 }
 END_TEST
 
