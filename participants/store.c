@@ -146,8 +146,19 @@ int store_parse_seed(const store_schema *schema, const char *kv, store_op *op,
 {
     char buf[STORE_KEY_MAX + 32], inner[STORE_WHY_MAX];
     const char *eq = strchr(kv, '=');
-    if (eq == NULL || (size_t)(eq - kv) >= STORE_KEY_MAX || strlen(eq) >= 32) {
+    size_t max = STORE_KEY_MAX - 1 - strlen(schema->ss_seed_prefix);
+    if (eq == NULL) {
         snprintf(why, len, "bad seed '%.60s': want KEY=VALUE", kv);
+        return -1;
+    }
+    if ((size_t)(eq - kv) > max) {
+        snprintf(why, len, "bad seed '%.60s...': key too long (%zu bytes, at most %zu)", kv,
+                 (size_t)(eq - kv), max);
+        return -1;
+    }
+    if (strlen(eq) >= 32) {
+        snprintf(why, len, "bad seed '%.60s': value too long (%zu bytes, at most 30 digits)",
+                 kv, strlen(eq + 1));
         return -1;
     }
     memcpy(buf, kv, (size_t)(eq - kv));

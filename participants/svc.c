@@ -123,7 +123,9 @@ static int take_opt(svc *s, int c, const char *arg, const char *prog)
     store_op op;
     unsigned long ms;
     switch (c) {
-    case 'i': s->sv_o.instance = arg; return 0;
+    case 'i':
+        s->sv_o.instance = arg; /* "" would silently mean $DTC_INSTANCE / default */
+        return arg[0] != '\0' ? 0 : bad(prog, "%s", "--instance: the instance name is empty");
     case 'd': s->sv_o.data_dir = arg; return 0;
     case 'n':
         s->sv_o.name = arg;
@@ -418,6 +420,10 @@ static void catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* A log reader that went away (dtc-x 2>&1 | head -1) must not kill a
+     * participant in the middle of a transaction: writes fail instead. */
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
 }
 
 /* Prepared transactions whose coordinator is gone get the outcome dtc

@@ -200,6 +200,13 @@ static dtc_result add_entry(struct txn_ref *r, const char *name, uint32_t part,
     struct dtc_txn_slot *ts = r->ts;
     if (ts->ts_state != DTC_TXN_ACTIVE)
         return DTC_ESTATE;
+    /* One enlistment per participant: a second would be served as the
+     * same transaction id and collapse into the first (bounded compare:
+     * the slot's names are shared memory). */
+    uint32_t n = ts->ts_nentries < r->in->max_parts ? ts->ts_nentries : r->in->max_parts;
+    for (uint32_t k = 0; k < n; k++)
+        if (strncmp(ts->ts_entries[k].te_name, name, sizeof ts->ts_entries[k].te_name) == 0)
+            return DTC_EDUPLICATE;
     if (ts->ts_nentries >= r->in->max_parts)
         return DTC_EPARTFULL;
     struct dtc_txn_entry *e = &ts->ts_entries[ts->ts_nentries];
@@ -254,14 +261,14 @@ dtc_result dtc_enlist(dtc_instance *in, const dtc_txid *id, const char *name,
     if ((rc = begin_call(in, id, &r)) != DTC_OK)
         return rc;
     rc = add_entry(&r, name, part, pgen, len ? payload : "", len);
-    uint32_t entry = dtc__txn_nentries(in, r.ts) - 1; /* used only if rc == DTC_OK */
+    bool added = rc == DTC_OK;
+    uint32_t entry = dtc__txn_nentries(in, r.ts) - 1; /* used only if added */
     dtc__unlock(&r.ts->ts_lock);
     if (rc == DTC_OK)
         rc = push_enlist(&r, entry, name, part, pgen, cached);
     if (dtc__txn_lock(in, r.ts) != DTC_OK)
         return DTC_ECORRUPT;
-    if (rc != DTC_OK && rc != DTC_ESTATE && rc != DTC_EPARTFULL && r.ts->ts_gen == r.gen
-        && r.ts->ts_nentries == entry + 1)
+    if (rc != DTC_OK && added && r.ts->ts_gen == r.gen && r.ts->ts_nentries == entry + 1)
         r.ts->ts_nentries--; /* the push failed: the entry never existed */
     if (r.ts->ts_gen == r.gen && r.ts->ts_driver == r.token)
         r.ts->ts_driver = 0;

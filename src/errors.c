@@ -38,6 +38,8 @@ static const struct {
     [DTC_ESYS] = {"DTC_ESYS", "system call failed"},
     [DTC_ERECOVERING] = {"DTC_ERECOVERING", "dtcd is still replaying its decision log"},
     [DTC_ELOG] = {"DTC_ELOG", "the decision log cannot be written or read"},
+    [DTC_EPERM] = {"DTC_EPERM", "segment not ours (owner or mode) or no permission to open it"},
+    [DTC_EDUPLICATE] = {"DTC_EDUPLICATE", "participant already enlisted in this transaction"},
 };
 
 const char *dtc_strerror(dtc_result rc)

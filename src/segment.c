@@ -7,7 +7,10 @@
  * every size and offset against what this build computes from the limits
  * (DTC_ESIZE), and that the creator finished writing it (DTC_ECORRUPT).
  * After attach the geometry is read from the process-local copy in
- * dtc_instance only.
+ * dtc_instance only.  Before any of that, the segment must be ours: owned
+ * by the effective uid, mode 0600 (or 0660 with dtcd --group), else
+ * DTC_EPERM; so must a segment a dead dtcd left, which dtcd re-attaches
+ * to through dtc_open.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -150,6 +153,23 @@ static dtc_instance *instance_new(const char *name, struct dtc_shm_header *h, si
     return in;
 }
 
+/* The segment must be ours before anything of it is read: owned by the
+ * effective uid (root attaches to root's segments only) and mode exactly
+ * 0600, or 0660 as dtcd --group creates it.  Anything else (another
+ * user's segment squatting the name, or one chmod'ed open to others)
+ * could be written by someone else: DTC_EPERM, never a silent attach. */
+static dtc_result owner_ok(const char *shm, const struct stat *st)
+{
+    mode_t mode = st->st_mode & 07777;
+    if (st->st_uid == geteuid() && (mode == 0600 || mode == 0660))
+        return DTC_OK;
+    dtc_log(DTC_LOG_ERROR, "attach_refused", NULL, NULL,
+            "segment %s owned by uid %lu, mode 0%03o: not ours (want uid %lu, mode 0600 or "
+            "0660)",
+            shm, (unsigned long)st->st_uid, (unsigned)mode, (unsigned long)geteuid());
+    return DTC_EPERM;
+}
+
 dtc_result dtc_open(const char *name, dtc_instance **out)
 {
     char inst[DTC_INSTANCE_MAX], shm[DTC_INSTANCE_MAX + 8];
@@ -160,13 +180,23 @@ dtc_result dtc_open(const char *name, dtc_instance **out)
     if (rc != DTC_OK)
         return rc;
     dtc__shm_name(inst, shm, sizeof shm);
-    int fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
+    int fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0); /* glibc adds O_NOFOLLOW */
+    if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+        dtc_log(DTC_LOG_ERROR, "attach_refused", NULL, NULL,
+                "segment %s: no permission to open it (uid %lu)", shm,
+                (unsigned long)geteuid());
+        return DTC_EPERM;
+    }
     if (fd < 0)
         return errno == ENOENT ? DTC_ENOSEGMENT : DTC_ESYS;
     struct stat st;
     if (fstat(fd, &st) != 0) {
         close(fd);
         return DTC_ESYS;
+    }
+    if (!S_ISREG(st.st_mode) || (rc = owner_ok(shm, &st)) != DTC_OK) {
+        close(fd);
+        return rc != DTC_OK ? rc : DTC_EPERM;
     }
     if ((size_t)st.st_size < sizeof(struct dtc_shm_header)) {
         close(fd);

@@ -194,6 +194,272 @@ START_TEST(test_cli_sigterm_with_participants_and_history)
 }
 END_TEST
 
+/* Two runs enlisting one participant more than once: refused at the
+ * second enlist, rolled back, nothing charged. */
+START_TEST(test_cli_run_duplicate_participant)
+{
+    h_init("cli-dup");
+    if (!h_have_program("dtc-payment"))
+        return;
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_gt(h_start_service("payment", "payment", "--seed", "alice=1000", NULL), 0);
+    const char *I = h_instance();
+    h_dump before, after;
+    ck_assert_int_eq(h_dump_service("payment", "payment", &before), 0);
+    ck_assert_str_eq(h_dump_get(&before, "alice")->value, "1000");
+
+    h_run(&res, 10000, "dtcctl", "--instance", I, "run", "-p", "payment=charge alice 100",
+          "-p", "payment=charge alice 100", "-p", "payment=charge alice 100", NULL);
+    ck_assert_msg(res.code == 1, "exit %d out=%s err=%s", res.code, res.out, res.err);
+    const char *rest = after_txid(res.out);
+    ck_assert_str_eq(rest, "aborted DTC_EDUPLICATE payment: participant already enlisted in "
+                           "this transaction\n");
+    ck_assert(h_wait_idle(3000));
+    ck_assert_int_eq(h_dump_service("payment", "payment", &after), 0);
+    if (!h_dump_equal(&before, &after)) {
+        h_dump_print("before", &before);
+        h_dump_print("after", &after);
+        ck_abort_msg("the refused run changed the payment records");
+    }
+    dtc_status st;
+    ck_assert_int_eq(dtc_get_status(h_inst(), &st), DTC_OK);
+    ck_assert_uint_eq(st.counters.committed, 0);
+    ck_assert_uint_eq(st.counters.aborted, 1);
+
+    /* once is fine */
+    h_run(&res, 10000, "dtcctl", "--instance", I, "run", "-p", "payment=charge alice 100",
+          NULL);
+    ck_assert_msg(res.code == 0, "exit %d out=%s err=%s", res.code, res.out, res.err);
+    ck_assert_int_eq(h_dump_service("payment", "payment", &after), 0);
+    ck_assert_str_eq(h_dump_get(&after, "alice")->value, "900");
+}
+END_TEST
+
+/* A usage error: exit 2, nothing on stdout, stderr has every `want`. */
+static void want_usage(const char *what, const char *const want[])
+{
+    ck_assert_msg(res.code == 2, "%s: exit %d out=%s err=%s", what, res.code, res.out,
+                  res.err);
+    ck_assert_msg(res.out[0] == '\0', "%s: stdout: %s", what, res.out);
+    for (size_t k = 0; want[k] != NULL; k++)
+        ck_assert_msg(strstr(res.err, want[k]) != NULL, "%s: no '%s' in stderr: %s", what,
+                      want[k], res.err);
+}
+
+#define WANT(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* A dtcd and one noop participant "m1" for the message tests. */
+static const char *msg_setup(const char *tag)
+{
+    h_init(tag);
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_gt(h_start_noop("m1", NULL), 0);
+    return h_instance();
+}
+
+/* Nothing began a transaction but `ok` good runs. */
+static void msg_no_begin(uint64_t ok)
+{
+    dtc_status st;
+    ck_assert(h_wait_idle(2000));
+    ck_assert_int_eq(dtc_get_status(h_inst(), &st), DTC_OK);
+    ck_assert_uint_eq(st.counters.begun, ok);
+    ck_assert_uint_eq(st.counters.committed, ok);
+}
+
+/* --instance "": not the default instance but an error */
+START_TEST(test_cli_msg_empty_instance)
+{
+    msg_setup("cli-m-empty");
+    char self[DTC_INSTANCE_MAX + 16];
+    snprintf(self, sizeof self, "DTC_INSTANCE=%s", h_instance());
+    const char *env[] = {self, NULL};
+    const char *argv[] = {"--instance", "", "status", NULL};
+    h_runv(&res, 5000, env, "dtcctl", argv);
+    want_usage("--instance ''", WANT("empty"));
+    const char *argv2[] = {"status", "--instance=", NULL};
+    h_runv(&res, 5000, env, "dtcctl", argv2);
+    want_usage("--instance=", WANT("empty"));
+    /* the services too (they would wait for the default instance) */
+    const char *argv3[] = {"--instance", "", "--data-dir", h_data_dir(), NULL};
+    if (h_have_program("dtc-payment")) {
+        h_runv(&res, 5000, env, "dtc-payment", argv3);
+        want_usage("dtc-payment --instance ''", WANT("--instance", "empty"));
+    }
+}
+END_TEST
+
+/* a bad $DTC_INSTANCE or --instance: named, with its value and the rule */
+START_TEST(test_cli_msg_bad_instance)
+{
+    msg_setup("cli-m-inst");
+    const char *env[] = {"DTC_INSTANCE=no/such", NULL};
+    const char *argv[] = {"status", NULL};
+    h_runv(&res, 5000, env, "dtcctl", argv);
+    want_usage("$DTC_INSTANCE", WANT("$DTC_INSTANCE", "'no/such'", "[A-Za-z0-9._-]{1,47}"));
+    h_run(&res, 5000, "dtcctl", "--instance", "../x", "status", NULL);
+    want_usage("--instance ../x", WANT("bad instance name '../x'", "[A-Za-z0-9._-]{1,47}"));
+}
+END_TEST
+
+/* timeouts: the 1-hour cap is checked before any begin */
+START_TEST(test_cli_msg_timeout_cap)
+{
+    const char *I = msg_setup("cli-m-tmo");
+    h_run(&res, 5000, "dtcctl", "--instance", I, "run", "--prepare-timeout-ms", "3600001",
+          "-p", "m1=x", NULL);
+    want_usage("3600001", WANT("--prepare-timeout-ms", "'3600001'", "1..3600000", "1 hour"));
+    h_run(&res, 5000, "dtcctl", "--instance", I, "run", "--commit-timeout-ms=4294967295",
+          "-p", "m1=x", NULL);
+    want_usage("4294967295", WANT("--commit-timeout-ms", "1..3600000"));
+    msg_no_begin(0);
+    h_run(&res, 5000, "dtcctl", "--instance", I, "run", "--prepare-timeout-ms", "3600000",
+          "-p", "m1=x", NULL);
+    ck_assert_msg(res.code == 0, "exit %d out=%s err=%s", res.code, res.out, res.err);
+    h_run(&res, 5000, "dtcctl", "run", "--help", NULL);
+    ck_assert_msg(res.code == 0 && strstr(res.out, "3600000") != NULL
+                      && strstr(res.out, "1 hour") != NULL, "run --help: %s", res.out);
+    msg_no_begin(1);
+}
+END_TEST
+
+/* malformed participant names: usage errors before any begin */
+START_TEST(test_cli_msg_bad_participant_name)
+{
+    const char *I = msg_setup("cli-m-name");
+    h_run(&res, 5000, "dtcctl", "--instance", I, "run", "-p", "m1=x", "-p", "inv entory=x",
+          NULL);
+    want_usage("inv entory", WANT("bad participant name 'inv entory'", "[A-Za-z0-9._-]{1,31}"));
+    h_run(&res, 5000, "dtcctl", "--instance", I, "run", "-p", "../inventory=x", NULL);
+    want_usage("../inventory", WANT("bad participant name '../inventory'"));
+    msg_no_begin(0);
+}
+END_TEST
+
+/* resolve: one decision, said once */
+START_TEST(test_cli_msg_resolve_one_decision)
+{
+    const char *I = msg_setup("cli-m-res");
+    h_run(&res, 5000, "dtcctl", "--instance", I, "resolve",
+          "00000000-0000-4000-8000-000000000000", "--commit", "--rollback", NULL);
+    want_usage("--commit --rollback", WANT("--commit", "--rollback", "not both"));
+    h_run(&res, 5000, "dtcctl", "--instance", I, "resolve", "--rollback",
+          "00000000-0000-4000-8000-000000000000", "--rollback", NULL);
+    want_usage("--rollback twice", WANT("--rollback", "once"));
+}
+END_TEST
+
+START_TEST(test_cli_status_is_a_health_check)
+{
+    h_init("cli-health");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    const char *I = h_instance();
+    h_run(&res, 5000, "dtcctl", "--instance", I, "status", NULL);
+    ck_assert_msg(res.code == 0, "exit %d out=%s err=%s", res.code, res.out, res.err);
+
+    /* dtcd dies, its segment stays: status still prints all, exits 1 */
+    ck_assert_int_ge(h_kill9(h_dtcd_pid()), 0);
+    h_run(&res, 5000, "dtcctl", "--instance", I, "status", NULL);
+    ck_assert_msg(res.code == 1, "exit %d out=%s err=%s", res.code, res.out, res.err);
+    ck_assert_msg(strstr(res.out, "NOT ALIVE") != NULL && strstr(res.out, "counters:") != NULL,
+                  "out: %s", res.out);
+    h_run(&res, 5000, "dtcctl", "--instance", I, "--json", "status", NULL);
+    ck_assert_msg(res.code == 1, "exit %d out=%s err=%s", res.code, res.out, res.err);
+    ck_assert_msg(h_json_valid(res.out) && strstr(res.out, "\"alive\":false") != NULL,
+                  "out: %s", res.out);
+
+    /* a new dtcd takes over: healthy again */
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    h_run(&res, 5000, "dtcctl", "--instance", I, "status", NULL);
+    ck_assert_msg(res.code == 0, "exit %d out=%s err=%s", res.code, res.out, res.err);
+    h_run(&res, 5000, "dtcctl", "status", "--help", NULL);
+    ck_assert_msg(res.code == 0 && strstr(res.out, "health check") != NULL, "help: %s",
+                  res.out);
+}
+END_TEST
+
+/* dtcd with the harness's arguments plus `extra` (bounded: a dtcd that
+ * wrongly starts is killed after 3 s, exit -1). */
+static void run_dtcd(const char *a, const char *b)
+{
+    h_run(&res, 3000, "dtcd", "--instance", h_instance(), "--data-dir", h_dlog_dir(), a, b,
+          NULL);
+}
+
+START_TEST(test_cli_dtcd_numbers)
+{
+    h_init("cli-dtcd-num");
+    run_dtcd("--tick-ms", "abc");
+    want_usage("--tick-ms abc", WANT("dtcd: --tick-ms: not a number: abc"));
+    run_dtcd("--tick-ms=abc", NULL);
+    want_usage("--tick-ms=abc", WANT("dtcd: --tick-ms: not a number: abc"));
+    static const char *const bad[] = {" 5", "+5", "-5", "5 ", "0x5", ""};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        run_dtcd("--tick-ms", bad[k]);
+        ck_assert_msg(res.code == 2 && strstr(res.err, "--tick-ms: not a number") != NULL,
+                      "--tick-ms '%s': exit %d err=%s", bad[k], res.code, res.err);
+    }
+}
+END_TEST
+
+START_TEST(test_cli_dtcd_limits)
+{
+    h_init("cli-dtcd-lim");
+    run_dtcd("--max-txns", "5000");
+    want_usage("--max-txns 5000", WANT("--max-txns", "5000", "1..1024"));
+    run_dtcd("--max-participants", "0");
+    want_usage("--max-participants 0", WANT("--max-participants", "0", "1..128"));
+    run_dtcd("--max-parts", "33");
+    want_usage("--max-parts 33", WANT("--max-parts", "33", "1..32"));
+}
+END_TEST
+
+START_TEST(test_cli_dtcd_instance)
+{
+    h_init("cli-dtcd-inst");
+    h_run(&res, 3000, "dtcd", "--instance", "../x", NULL);
+    want_usage("--instance ../x",
+               WANT("dtcd: bad instance name '../x': want [A-Za-z0-9._-]{1,47}"));
+    const char *env[] = {"DTC_INSTANCE=a b", NULL};
+    const char *argv[] = {"--data-dir", h_dlog_dir(), NULL};
+    h_runv(&res, 3000, env, "dtcd", argv);
+    want_usage("$DTC_INSTANCE", WANT("$DTC_INSTANCE", "'a b'"));
+    /* with $DTC_INSTANCE set: "" must not fall back to it either */
+    char self[DTC_INSTANCE_MAX + 16];
+    snprintf(self, sizeof self, "DTC_INSTANCE=%s", h_instance());
+    const char *env2[] = {self, NULL};
+    const char *argv2[] = {"--instance", "", "--data-dir", h_dlog_dir(), NULL};
+    h_runv(&res, 3000, env2, "dtcd", argv2);
+    want_usage("--instance ''", WANT("empty"));
+}
+END_TEST
+
+START_TEST(test_cli_seed_key_too_long)
+{
+    h_init("cli-seed");
+    if (!h_have_program("dtc-payment"))
+        return;
+    char seed[128];
+    memset(seed, 'k', 64);
+    snprintf(seed + 64, sizeof seed - 64, "=5");
+    h_run(&res, 5000, "dtc-payment", "--data-dir", h_data_dir(), "--seed", seed, NULL);
+    want_usage("64-byte key", WANT("key too long", "64", "at most 63"));
+    /* 63 is fine: the options pass, the bad instance name stops it later
+     * (exit 1, not a usage error) */
+    seed[63] = '=';
+    seed[64] = '5';
+    seed[65] = '\0';
+    h_run(&res, 5000, "dtc-payment", "--instance", "no/such", "--data-dir", h_data_dir(),
+          "--seed", seed, NULL);
+    ck_assert_msg(res.code == 1, "63-byte key: exit %d err=%s", res.code, res.err);
+    memset(seed, '9', 40);
+    memcpy(seed, "alice=", 6);
+    seed[40] = '\0';
+    h_run(&res, 5000, "dtc-payment", "--data-dir", h_data_dir(), "--seed", seed, NULL);
+    want_usage("long value", WANT("value too long"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli");
@@ -204,6 +470,17 @@ int main(void)
     tcase_add_test(tc, test_cli_json);
     tcase_add_test(tc, test_cli_second_dtcd_refused_and_sigterm_removes_segment);
     tcase_add_test(tc, test_cli_sigterm_with_participants_and_history);
+    tcase_add_test(tc, test_cli_run_duplicate_participant);
+    tcase_add_test(tc, test_cli_msg_empty_instance);
+    tcase_add_test(tc, test_cli_msg_bad_instance);
+    tcase_add_test(tc, test_cli_msg_timeout_cap);
+    tcase_add_test(tc, test_cli_msg_bad_participant_name);
+    tcase_add_test(tc, test_cli_msg_resolve_one_decision);
+    tcase_add_test(tc, test_cli_status_is_a_health_check);
+    tcase_add_test(tc, test_cli_dtcd_numbers);
+    tcase_add_test(tc, test_cli_dtcd_limits);
+    tcase_add_test(tc, test_cli_dtcd_instance);
+    tcase_add_test(tc, test_cli_seed_key_too_long);
     suite_add_tcase(s, tc);
     return h_run_suite(s);
 }

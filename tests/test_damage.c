@@ -60,12 +60,14 @@ static void ctl_reports_corrupt(uint32_t n)
 {
     h_result r;
     char want[64];
-    ck_assert_int_eq(h_run(&r, 5000, "dtcctl", "--instance", h_instance(), "status", NULL), 0);
+    int unhealthy = n > 0; /* status is a health check: exit 1 with corrupt slots */
+    ck_assert_int_eq(h_run(&r, 5000, "dtcctl", "--instance", h_instance(), "status", NULL),
+                     unhealthy);
     snprintf(want, sizeof want, "corrupt slots:   %u", n);
     ck_assert_msg(strstr(r.out, want) != NULL, "dtcctl status: want '%s' in:\n%s", want, r.out);
     ck_assert_int_eq(h_run(&r, 5000, "dtcctl", "--instance", h_instance(), "--json", "status",
                            NULL),
-                     0);
+                     unhealthy);
     ck_assert(h_json_valid(r.out));
     snprintf(want, sizeof want, "\"corrupt_slots\":%u", n);
     ck_assert_msg(strstr(r.out, want) != NULL, "dtcctl --json status: want %s in %s", want,

@@ -79,15 +79,22 @@ START_TEST(test_limits_same_participant_repeated)
     h_init("limits-repeat");
     ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--max-parts", "4", NULL}), 0);
     dtc_instance *in = h_inst();
-    ck_assert_int_gt(h_start_noop("rep", NULL), 0);
+    static const char *const names[] = {"rep", "rep2", "rep3", "rep4", "rep5"};
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_gt(h_start_noop(names[i], NULL), 0);
     dtc_status st;
     ck_assert_int_eq(dtc_get_status(in, &st), DTC_OK);
     ck_assert_uint_eq(st.limits.max_parts_per_txn, 4);
     dtc_txid id;
     ck_assert_int_eq(dtc_begin_transaction(in, NULL, &id), DTC_OK);
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(dtc_enlist(in, &id, "rep", "x", 1), DTC_OK);
-    ck_assert_int_eq(dtc_enlist(in, &id, "rep", "x", 1), DTC_EPARTFULL);
+    /* a participant is enlisted once per transaction (issue 9: a repeat
+     * used to be accepted and silently collapsed into the first) */
+    ck_assert_int_eq(dtc_enlist(in, &id, "rep", "x", 1), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(in, &id, "rep", "x", 1), DTC_EDUPLICATE);
+    for (int i = 1; i < 4; i++)
+        ck_assert_int_eq(dtc_enlist(in, &id, names[i], "x", 1), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(in, &id, "rep5", "x", 1), DTC_EPARTFULL);
+    ck_assert_int_eq(dtc_enlist(in, &id, "rep", "x", 1), DTC_EDUPLICATE);
     ck_assert_int_eq(dtc_commit_transaction(in, &id, NULL), DTC_OK);
     ck_assert_uint_eq(in_use(), 0);
 }

@@ -55,6 +55,9 @@ typedef enum dtc_result {
     DTC_ESYS,          /* a system call failed (see errno / the log) */
     DTC_ERECOVERING,   /* dtcd is replaying its decision log: ask again */
     DTC_ELOG,          /* the decision log cannot be written or read */
+    DTC_EPERM,         /* the segment is not ours (owner, mode) or not ours
+                          to open: never attached to */
+    DTC_EDUPLICATE,    /* participant already enlisted in this transaction */
     DTC_RESULT_COUNT
 } dtc_result;
 

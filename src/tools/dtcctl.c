@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +30,10 @@
 #include "dtc/dtc.h"
 
 enum { EXIT_DONE = 0, EXIT_ABORTED = 1, EXIT_FAIL = 2 };
+/* What dtc_resolve_instance and dtc_enlist accept (src/names.c). */
+#define NAME_RULE "[A-Za-z0-9._-]"
+/* The library's cap on every phase deadline (coord.c options_ok). */
+#define TIMEOUT_MAX_MS 3600000u
 /* Parse results: go on, or stop with this exit code. */
 enum { PARSE_GO = -1 };
 
@@ -73,14 +78,20 @@ static const char main_help[] =
     "  --json           one JSON object (status, txns, participants)\n"
     "  --help           this help; 'dtcctl COMMAND --help' for a command\n"
     "\n"
-    "exit: 0 ok / committed, 1 aborted, 2 usage or system error\n";
+    "exit: 0 ok / committed, 1 aborted (status: not healthy), 2 usage or\n"
+    "system error\n";
 
 static const char status_help[] =
     "usage: dtcctl [--instance NAME] status [--json]\n"
     "\n"
     "Prints the instance, segment size, layout version, limits, supervisor\n"
     "pid and liveness, whether it is shutting down, slots in use, corrupt\n"
-    "(quarantined) slots and the event counters.\n";
+    "(quarantined) slots and the event counters.\n"
+    "\n"
+    "Usable as a health check: exit 0 if the supervisor is alive, the\n"
+    "decision log is not being replayed and no slot is corrupt; exit 1\n"
+    "otherwise (everything is still printed); exit 2 if there is no\n"
+    "segment or it cannot be read.\n";
 
 static const char txns_help[] =
     "usage: dtcctl [--instance NAME] txns [--json]\n"
@@ -111,7 +122,10 @@ static const char run_help[] =
     "\n"
     "  -p, --participant NAME=PAYLOAD  enlist NAME with PAYLOAD (repeatable)\n"
     "  --prepare-timeout-ms N          phase-one deadline (default 5000)\n"
-    "  --commit-timeout-ms N           phase-two deadline (default 5000)\n";
+    "  --commit-timeout-ms N           phase-two deadline (default 5000)\n"
+    "Deadlines are 1..3600000 ms (at most 1 hour).  A participant NAME is\n"
+    "[A-Za-z0-9._-]{1,31}, each at most once per transaction (else\n"
+    "'aborted DTC_EDUPLICATE NAME: ...', exit 1).\n";
 
 static int usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -224,6 +238,10 @@ static int common_opt(int argc, char **argv, int *i, struct ctl_opts *g,
         *code = usage_error(cmd, "option '--instance' needs a value");
         return -1;
     }
+    if (m > 0 && v[0] == '\0') {
+        *code = usage_error(cmd, "option '--instance': the instance name is empty");
+        return -1;
+    }
     if (m > 0) {
         g->instance = v;
         return 1;
@@ -263,10 +281,13 @@ static int open_instance(const struct ctl_opts *g, dtc_instance **out)
 {
     char name[DTC_INSTANCE_MAX];
     dtc_result rc = dtc_resolve_instance(g->instance, name);
+    if (rc != DTC_OK && g->instance == NULL)
+        return usage_error(NULL, "bad instance name in $DTC_INSTANCE: '%s': want "
+                           NAME_RULE "{1,%d}", getenv("DTC_INSTANCE"),
+                           DTC_INSTANCE_MAX - 1);
     if (rc != DTC_OK)
-        return usage_error(NULL, "bad instance name '%s': %s",
-                           g->instance ? g->instance : "$DTC_INSTANCE",
-                           dtc_strerror(rc));
+        return usage_error(NULL, "bad instance name '%s': want " NAME_RULE "{1,%d}",
+                           g->instance, DTC_INSTANCE_MAX - 1);
     rc = dtc_open(name, out);
     if (rc != DTC_OK) {
         fprintf(stderr, "dtcctl: instance '%s': %s: %s\n", name,
@@ -447,7 +468,8 @@ static int cmd_status(struct ctl_opts *g, int argc, char **argv)
     else
         status_text(&st);
     dtc_close(&inst);
-    return finish_output(EXIT_DONE);
+    bool healthy = st.supervisor_alive && !st.recovering && st.corrupt_slots == 0;
+    return finish_output(healthy ? EXIT_DONE : EXIT_ABORTED);
 }
 
 /* ---- txns ---------------------------------------------------------------- */
@@ -649,6 +671,10 @@ static int parse_part(const char *arg, struct run_part *p)
                            "'%.*s'", DTC_NAME_MAX - 1, (int)n, arg);
     memcpy(p->name, arg, n);
     p->name[n] = '\0';
+    if (strspn(p->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789._-") != n)
+        return usage_error("run", "bad participant name '%s': want " NAME_RULE
+                           "{1,%d}", p->name, DTC_NAME_MAX - 1);
     p->payload = eq + 1;
     p->len = strlen(p->payload);
     if (p->len > DTC_PAYLOAD_MAX)
@@ -672,9 +698,10 @@ static int run_timeout_opt(int argc, char **argv, int *i, struct run_args *ra,
             continue;
         if (m < 0)
             *code = usage_error("run", "option '%s' needs a value", names[k]);
-        else if (!parse_u32(v, dst[k]))
+        else if (!parse_u32(v, dst[k]) || *dst[k] > TIMEOUT_MAX_MS)
             *code = usage_error("run", "option '%s': bad number '%s' (want "
-                                "1..%" PRIu32 " ms)", names[k], v, UINT32_MAX);
+                                "1..%u ms: at most 1 hour)", names[k], v,
+                                TIMEOUT_MAX_MS);
         else
             return 1;
         return -1;
@@ -862,9 +889,14 @@ static int parse_txid_cmd(int argc, char **argv, struct ctl_opts *g,
         if (m > 0)
             continue;
         if (decision && (strcmp(argv[i], "--commit") == 0
-                         || strcmp(argv[i], "--rollback") == 0))
-            *decision = strcmp(argv[i], "--commit") == 0;
-        else if (argv[i][0] == '-')
+                         || strcmp(argv[i], "--rollback") == 0)) {
+            int d = strcmp(argv[i], "--commit") == 0;
+            if (*decision == d)
+                return usage_error(cmd, "'%s' given twice: say it once", argv[i]);
+            if (*decision >= 0)
+                return usage_error(cmd, "--commit and --rollback: say one, not both");
+            *decision = d;
+        } else if (argv[i][0] == '-')
             return usage_error(cmd, "unknown option '%s'", argv[i]);
         else if (txid != NULL)
             return usage_error(cmd, "unexpected argument '%s'", argv[i]);
@@ -1039,6 +1071,9 @@ int main(int argc, char **argv)
     /* The outcome lines say what the library's warnings would; DTC_LOG=warn
      * (or info, debug) brings them back on stderr. */
     dtc_log_init(DTC_LOG_ERROR);
+    /* A closed stdout (dtcctl run | head -1) must not kill run between
+     * its begin and its commit: the write fails, finish_output says so. */
+    signal(SIGPIPE, SIG_IGN);
     for (; i < argc && argv[i][0] == '-'; i++) {
         int code = EXIT_FAIL;
         int m = common_opt(argc, argv, &i, &g, NULL, main_help, &code);

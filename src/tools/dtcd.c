@@ -32,21 +32,70 @@ static void usage(FILE *f)
             "/var/lib/dtc/NAME for root, ~/.local/state/dtc/NAME otherwise); at\n"
             "start dtcd replays it, so commit decisions survive a reboot.\n"
             "--no-decision-log (benchmarks only) keeps decisions in memory alone.\n"
-            "Limits: max-txns <= %d, max-parts <= %d, max-participants <= %d.\n",
+            "Limits: max-txns 1..%d, max-parts 1..%d, max-participants 1..%d.\n"
+            "NAME is [A-Za-z0-9._-]{1,47}.  The segment is created 0600 (0660 with\n"
+            "--group); an existing one is taken over only if this user owns it and\n"
+            "its mode is 0600 or 0660.\n",
             DTC_LIMIT_MAX_TXNS, DTC_LIMIT_MAX_PARTS_PER_TXN, DTC_LIMIT_MAX_PARTICIPANTS);
 }
 
+/* Decimal digits only (no space, sign or suffix), 0..4294967295. */
 static int number(const char *opt, const char *s, uint32_t *out)
 {
     char *end;
+    if (s[0] < '0' || s[0] > '9') {
+        fprintf(stderr, "dtcd: --%s: not a number: %s\n", opt, s);
+        return -1;
+    }
     errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v > 0xffffffffUL || s[0] == '-') {
-        fprintf(stderr, "dtcd: %s: not a number: %s\n", opt, s);
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0') {
+        fprintf(stderr, "dtcd: --%s: not a number: %s\n", opt, s);
+        return -1;
+    }
+    if (errno != 0 || v > 0xffffffffULL) {
+        fprintf(stderr, "dtcd: --%s: out of range: %s (want 0..4294967295)\n", opt, s);
         return -1;
     }
     *out = (uint32_t)v;
     return 0;
+}
+
+/* Names the first limit out of range; 0 if all are within. */
+static int limits_check(const dtc_limits *l)
+{
+    const struct {
+        const char *opt;
+        uint32_t v, max;
+    } lim[] = {{"max-txns", l->max_txns, DTC_LIMIT_MAX_TXNS},
+               {"max-parts", l->max_parts_per_txn, DTC_LIMIT_MAX_PARTS_PER_TXN},
+               {"max-participants", l->max_participants, DTC_LIMIT_MAX_PARTICIPANTS}};
+    for (size_t k = 0; k < sizeof lim / sizeof lim[0]; k++)
+        if (lim[k].v < 1 || lim[k].v > lim[k].max) {
+            fprintf(stderr, "dtcd: --%s %u out of range (want 1..%u)\n", lim[k].opt,
+                    (unsigned)lim[k].v, (unsigned)lim[k].max);
+            return -1;
+        }
+    return 0;
+}
+
+/* The instance name: --instance (never empty), else $DTC_INSTANCE, else
+ * "default"; a bad one is named with where it came from and the rule. */
+static int instance_check(const char *opt, char buf[DTC_INSTANCE_MAX])
+{
+    if (opt != NULL && opt[0] == '\0') {
+        fprintf(stderr, "dtcd: --instance: the instance name is empty\n");
+        return -1;
+    }
+    if (dtc_resolve_instance(opt, buf) == DTC_OK)
+        return 0;
+    if (opt == NULL)
+        fprintf(stderr, "dtcd: bad instance name in $DTC_INSTANCE: '%s': want "
+                        "[A-Za-z0-9._-]{1,%d}\n", getenv("DTC_INSTANCE"), DTC_INSTANCE_MAX - 1);
+    else
+        fprintf(stderr, "dtcd: bad instance name '%s': want [A-Za-z0-9._-]{1,%d}\n", opt,
+                DTC_INSTANCE_MAX - 1);
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -64,9 +113,10 @@ int main(int argc, char **argv)
     dtc_supervisor_config_default(&cfg);
     cfg.ready_fd = 1;
     const char *log_file = NULL;
-    int c, bad = 0;
-    while (!bad && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        const char *n = optind > 0 ? argv[optind - 1] : "";
+    char instance[DTC_INSTANCE_MAX];
+    int c, bad = 0, idx = 0;
+    while (!bad && (c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+        const char *n = opts[idx].name; /* set for every long option */
         switch (c) {
         case 'i': cfg.instance = optarg; break;
         case 'l': log_file = optarg; break;
@@ -89,11 +139,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (dtc_segment_size(&cfg.limits) == 0) {
-        fprintf(stderr, "dtcd: limits out of range\n");
+    if (limits_check(&cfg.limits) != 0 || instance_check(cfg.instance, instance) != 0) {
         usage(stderr);
         return 2;
     }
+    cfg.instance = instance;
     dtc_log_init(DTC_LOG_INFO);
     if (log_file != NULL && dtc_log_to_file(log_file) != DTC_OK) {
         fprintf(stderr, "dtcd: cannot open log file %s: %s\n", log_file, strerror(errno));

@@ -92,6 +92,7 @@ int main(int argc, char **argv)
     dtc_log_init(DTC_LOG_WARN);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
+    signal(SIGPIPE, SIG_IGN); /* a closed output pipe must not kill it */
     dtc_instance *in = NULL;
     dtc_participant *p;
     dtc_result rc = dtc_open(instance, &in);
