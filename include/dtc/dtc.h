@@ -97,7 +97,8 @@ size_t dtc_segment_size(const dtc_limits *l);
 typedef struct dtc_instance dtc_instance;
 
 /* Attaches to the segment of instance `name` (NULL: $DTC_INSTANCE, else
- * "default").  Fails with DTC_ENOSEGMENT, DTC_EMAGIC, DTC_EVERSION,
+ * "default").  Fails with DTC_ENOSEGMENT, DTC_EPERM (owned by another
+ * user, or a mode other than 0600/0660), DTC_EMAGIC, DTC_EVERSION,
  * DTC_ESIZE or DTC_ECORRUPT without touching the segment. */
 dtc_result dtc_open(const char *name, dtc_instance **out);
 void dtc_close(dtc_instance **inst);
@@ -209,7 +210,9 @@ dtc_result dtc_begin_transaction(dtc_instance *inst, const dtc_txn_options *opts
 /* Adds participant `name` with `payload` (len bytes of text, no NUL
  * needed).  The participant runs its enlist work step (records the
  * versions the payload touches) asynchronously; its failure shows as an
- * error vote at prepare. */
+ * error vote at prepare.  A participant enlists once per transaction:
+ * a second enlistment of the same name is DTC_EDUPLICATE (the first
+ * stays). */
 dtc_result dtc_enlist(dtc_instance *inst, const dtc_txid *id, const char *name,
                       const void *payload, size_t len);
 /* Phase one.  On a no vote, an error, a timeout or a dead participant
