@@ -332,9 +332,11 @@ void dtc__dlog_maintain(dtc_instance *in)
     struct stat st;
     if (!dtc__dlog_on(in) || atomic_load(&in->hdr->sh_recovering))
         return;
+    static int64_t next_try; /* after a failure: once a second, not every tick */
     snprintf(spare, sizeof spare, "%s/dlog.spare", in->dlog_dir);
-    if (lstat(spare, &st) != 0)
-        dtc__dlog_make_spare(in->dlog_dir, in->dlog_file_size, in->dlog_group);
+    if (lstat(spare, &st) != 0 && dtc__now_ns() >= next_try
+        && dtc__dlog_make_spare(in->dlog_dir, in->dlog_file_size, in->dlog_group) != DTC_OK)
+        next_try = dtc__now_ns() + 1000000000LL;
     uint64_t cur = in->hdr->sh_dlog_fileno;
     if (cur >= in->dlog_files)
         dtc__dlog_prune(in->dlog_dir, cur - in->dlog_files + 1);
