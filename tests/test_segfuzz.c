@@ -305,7 +305,8 @@ static void scan_reports(void)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
-        if (n < 4 || strcmp(e->d_name + n - 4, ".err") != 0)
+        /* run-*.err: dtcctl's, checked (and reported) by ctl() */
+        if (n < 4 || strcmp(e->d_name + n - 4, ".err") != 0 || strncmp(e->d_name, "run-", 4) == 0)
             continue;
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", h_dir(), e->d_name);
@@ -575,9 +576,11 @@ static const char *check(void)
         sf.dtcd_refused++;
         return "dtcd exited";
     }
-    if (sf.sh->call_start_ms != 0 && h_now_ms() - sf.sh->call_start_ms > 15000) {
-        sf_fail("coordinator stuck in %s for %" PRId64 " ms", sf_call_name[sf.sh->call_what],
-             h_now_ms() - sf.sh->call_start_ms);
+    int64_t since = sf.sh->call_start_ms; /* read once: the coordinator writes it */
+    int what = sf.sh->call_what;
+    if (since != 0 && h_now_ms() - since > 15000) {
+        sf_fail("coordinator stuck in %s for %" PRId64 " ms",
+                sf_call_name[what >= 0 && what <= 5 ? what : 0], h_now_ms() - since);
         return "coordinator stuck";
     }
     if (ended(sf.coord, "coordinator")) {
