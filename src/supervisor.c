@@ -151,10 +151,12 @@ static const char *needs_adoption(struct sup *s, struct dtc_txn_slot *ts, bool o
         return "coordinator_died";
     if (stopping)
         return "shutdown";
+    /* the segment's times are compared, never subtracted: a scribbled
+     * one (INT64_MIN, INT64_MAX) must not overflow */
     if (ts->ts_driver == 0 && (st == DTC_TXN_ACTIVE || st == DTC_TXN_PREPARED)
-        && now - ts->ts_touch_ns > (int64_t)s->cfg->orphan_timeout_ms * 1000000)
+        && ts->ts_touch_ns < now - (int64_t)s->cfg->orphan_timeout_ms * 1000000)
         return "orphan_timeout";
-    if (ts->ts_driver != 0 && ts->ts_deadline_ns != 0 && now > ts->ts_deadline_ns + STALL_GRACE_NS)
+    if (ts->ts_driver != 0 && ts->ts_deadline_ns != 0 && now - STALL_GRACE_NS > ts->ts_deadline_ns)
         return "coordinator_stalled";
     return NULL;
 }

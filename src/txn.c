@@ -556,8 +556,10 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
     out->owner_pid = ts->ts_owner_pid;
     out->adopted = (ts->ts_flags & DTC_TS_ADOPTED) != 0;
     out->quarantined = (ts->ts_flags & DTC_TS_QUARANTINED) != 0;
-    int64_t age = dtc__now_ns() - ts->ts_begin_ns;
-    out->age_ms = age > 0 ? (uint64_t)age / 1000000 : 0;
+    /* differences in unsigned arithmetic: a scribbled time (INT64_MIN,
+     * INT64_MAX) must not overflow */
+    int64_t now = dtc__now_ns(), begin = ts->ts_begin_ns;
+    out->age_ms = begin < now ? ((uint64_t)now - (uint64_t)begin) / 1000000 : 0;
     out->nentries = dtc__txn_nentries(in, ts);
     out->result = ts->ts_result < DTC_RESULT_COUNT ? (dtc_result)ts->ts_result : DTC_ECORRUPT;
     for (uint32_t i = 0; i < out->nentries; i++) {
@@ -568,8 +570,10 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
         o->status = e->te_status < DTC_ENTRY_STATUS_COUNT ? (dtc_entry_status)e->te_status : DTC_ENTRY_IDLE;
         o->vote = e->te_vote < DTC_ENTRY_STATUS_COUNT ? (dtc_entry_status)e->te_vote : DTC_ENTRY_IDLE;
         o->attempts = e->te_attempts;
-        int64_t wait = e->te_next_retry_ns - dtc__now_ns();
-        o->next_retry_ms = e->te_next_retry_ns == 0 ? -1 : wait > 0 ? wait / 1000000 : 0;
+        int64_t next = e->te_next_retry_ns;
+        o->next_retry_ms = next == 0 ? -1
+                           : next > now ? (int64_t)(((uint64_t)next - (uint64_t)now) / 1000000)
+                                        : 0;
         dtc__strcopy(o->reason, dtc__entry_reason(e), sizeof o->reason);
         o->failed_op = e->te_failed_op < DTC_OP_COUNT ? (dtc_op)e->te_failed_op : DTC_OP_NONE;
         o->failed_status = e->te_failed_status < DTC_ENTRY_STATUS_COUNT
