@@ -223,9 +223,15 @@ static void futex_wake_all(_Atomic uint32_t *addr)
 dtc_result dtc__dlog_flush(dtc_instance *in, uint64_t upto)
 {
     struct dtc_shm_header *h = in->hdr;
+    int64_t give_up = dtc__now_ns() + dtc__lock_limit_ns(); /* bounded like a lock */
     for (;;) {
         if (atomic_load(&h->sh_dlog_durable) >= upto)
             return DTC_OK;
+        if (dtc__now_ns() > give_up) { /* the flusher never finished its sync */
+            dtc_log(DTC_LOG_ERROR, "lock_timeout", NULL, NULL, "lock=dlog_flush upto=%llu",
+                    (unsigned long long)upto);
+            return DTC_ECORRUPT;
+        }
         uint32_t seq = atomic_load(&h->sh_dlog_flush_seq);
         int rc = pthread_mutex_trylock(&h->sh_dlog_flush_lock);
         if (rc == EOWNERDEAD) { /* nothing to repair: durable moved only after a sync */
