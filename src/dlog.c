@@ -168,7 +168,10 @@ dtc_result dtc__dlog_append(dtc_instance *in, const struct dtc__dlog_rec *r, uin
 {
     unsigned char buf[DTC_DLOG_REC_MAX];
     struct dtc_shm_header *h = in->hdr;
-    dtc_result rc = dtc__lock(in, &h->sh_dlog_lock, NULL, NULL);
+    /* Half the limit: a driver holds its ts_lock here (shm.h, "No lock
+     * waits forever"). */
+    dtc_result rc = dtc__lock_within(in, &h->sh_dlog_lock, NULL, NULL,
+                                     dtc__lock_limit_ns() / 2, NULL);
     if (rc != DTC_OK)
         return rc;
     uint64_t no = h->sh_dlog_fileno;

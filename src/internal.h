@@ -119,6 +119,10 @@ void dtc__unlock(pthread_mutex_t *m);
  * guards).  timed_out may be NULL. */
 dtc_result dtc__lock_timed(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
                            void *obj, bool *timed_out);
+/* dtc__lock_timed waiting at most limit ns: half the limit for a lock
+ * taken while another is held (shm.h, "No lock waits forever"). */
+dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                            void *obj, int64_t limit, bool *timed_out);
 /* The lock limit in ns: DTC_LOCK_LIMIT_MS or $DTC_LOCK_LIMIT_MS (shm.h). */
 int64_t dtc__lock_limit_ns(void);
 

@@ -56,11 +56,10 @@ static const char *lock_name(const dtc_instance *in, const pthread_mutex_t *m)
     return "slot";
 }
 
-dtc_result dtc__lock_timed(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
-                           void *obj, bool *timed_out)
+dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                            void *obj, int64_t limit, bool *timed_out)
 {
     struct timespec abs;
-    int64_t limit = dtc__lock_limit_ns();
     clock_gettime(CLOCK_MONOTONIC, &abs);
     abs.tv_sec += (time_t)(limit / 1000000000);
     abs.tv_nsec += (long)(limit % 1000000000);
@@ -94,6 +93,12 @@ dtc_result dtc__lock_timed(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn 
         return DTC_ECORRUPT;
     }
     return DTC_OK;
+}
+
+dtc_result dtc__lock_timed(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                           void *obj, bool *timed_out)
+{
+    return dtc__lock_within(in, m, repair, obj, dtc__lock_limit_ns(), timed_out);
 }
 
 dtc_result dtc__lock(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,

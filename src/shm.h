@@ -87,6 +87,12 @@
  *     supervisor); the next caller tries again (the limit again).
  *   - sh_dlog_flush_lock (trylock, then a futex wait for the holder's
  *     sync): a flush that has waited past the limit returns DTC_ECORRUPT.
+ *   A lock taken while another is held (wk_lock at a re-initialization,
+ *   sh_dlog_lock under ts_lock) waits half the limit: its taker gives up
+ *   and releases the outer lock before anyone waiting for that one does,
+ *   so a slot is never quarantined because a lock nested in it is stuck.
+ *   (ps_lock under sh_reg_lock waits the whole limit: a registry waiter
+ *   that times out only fails its call.)
  *   One wait stays unbounded: pthread_cond_timedwait re-takes the slot's
  *   mutex after its timeout without a limit (glibc has no clocked form);
  *   a waiter is the slot's only driver, so nobody else should hold it.

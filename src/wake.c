@@ -53,7 +53,8 @@ void dtc__wake_renew(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c)
 {
     bool timed_out = false;
     if (atomic_load(&w->wk_suspect) == DTC_WAKE_STUCK
-        || dtc__lock_timed(in, &w->wk_lock, wake_repair, w, &timed_out) != DTC_OK) {
+        || dtc__lock_within(in, &w->wk_lock, wake_repair, w, dtc__lock_limit_ns() / 2,
+                            &timed_out) != DTC_OK) { /* the slot's lock held: half */
         /* Unrecoverable, or held past the limit (taken for dead): a fresh
          * one.  Its holder, should it ever run again, unlocks a mutex it
          * does not own (EPERM) and signals a fresh condvar: a spurious
