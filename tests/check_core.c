@@ -504,6 +504,9 @@ START_TEST(lock_holder_stopped_part_reg)
     ck_assert_int_eq(dtc_get_status(inst, &st), DTC_OK);
     ck_assert_uint_eq(st.corrupt_slots, 1);
     stop_release(child);
+    dtc_participant_unregister(&p); /* its slot stays quarantined */
+    ck_assert_ptr_null(p);
+    ck_assert_uint_eq(ps->ps_state, DTC_PS_QUARANTINED);
 
     child = stop_holding(&inst->hdr->sh_reg_lock);
     for (int k = 0; k < 2; k++) {
