@@ -127,9 +127,6 @@ int dtc__cond_wait_until(dtc_instance *in, pthread_cond_t *c, pthread_mutex_t *m
     return rc;
 }
 
-/* A quarantined slot is never trusted: locking it fails.  Every lock
- * re-validates the slot (dtc__txn_check): a slot scribbled on while
- * nobody held its lock is quarantined by its first locker. */
 static void note_corrupt(dtc_instance *in, const char *what);
 
 /* Unlocked peeks (atomic, of a plain field): a slot flagged so is never
@@ -150,8 +147,8 @@ static void txn_stuck(dtc_instance *in, struct dtc_txn_slot *ts)
         note_corrupt(in, "txn");
 }
 
-/* Locks ts; its quarantine peeked first, a lock held past the limit
- * quarantines it. */
+/* Locks ts (its caller peeked its flags first); a lock held past the
+ * limit quarantines the slot. */
 static dtc_result txn_lock_bounded(dtc_instance *in, struct dtc_txn_slot *ts,
                                    dtc__repair_fn repair)
 {
@@ -162,6 +159,9 @@ static dtc_result txn_lock_bounded(dtc_instance *in, struct dtc_txn_slot *ts,
     return rc;
 }
 
+/* A quarantined slot is never trusted: locking it fails.  Every lock
+ * re-validates the slot (dtc__txn_check): a slot scribbled on while
+ * nobody held its lock is quarantined by its first locker. */
 dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts)
 {
     if (txn_flags_peek(ts) & DTC_TS_QUARANTINED)
