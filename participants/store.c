@@ -58,7 +58,7 @@ int store_check_key(const char *prefix, const char *s, const char *what,
                  what, s, max);
         return -1;
     }
-    memcpy(out, prefix, plen);
+    memcpy(out, prefix, plen); // NOLINT(bugprone-not-null-terminated-result): store__copy terminates
     store__copy(out + plen, outsize - plen, s);
     return 0;
 }
@@ -496,14 +496,8 @@ store_vote store_prepare(store *st, const char *txid, char *why)
         WHY("%s is held by another transaction", r->rc_key);
         return STORE_NO;
     }
-    switch (make_plan(st, &tx->tx_ops, +1, 1, &pl, why)) {
-    case 0:
-        break;
-    case 1:
-        return STORE_NO;
-    default:
-        return STORE_NO; /* overflow: the change cannot be made */
-    }
+    if (make_plan(st, &tx->tx_ops, +1, 1, &pl, why) != 0)
+        return STORE_NO; /* 1: refused; else overflow: the change cannot be made */
     if (reserve_recs(st, &tx->tx_ops, why) != 0
         || store__append(st, why, "prepared %s %s", txid, tx->tx_payload) != 0)
         return STORE_ERROR;

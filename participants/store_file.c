@@ -181,7 +181,8 @@ static int load_ledger(store *st, const char *verb, const char *txid,
         return 0;
     }
     if (applied) {
-        if (tx == NULL || !tx->tx_prepared || strcmp(tx->tx_payload, payload) != 0) {
+        if (tx == NULL || !tx->tx_prepared || payload == NULL
+            || strcmp(tx->tx_payload, payload) != 0) {
             WHY("applied %s without a matching prepared line", txid);
             return -1;
         }
@@ -566,7 +567,7 @@ store *store_open(const char *dir, const char *name, const store_schema *schema,
                   store_info *info, char *err, size_t errlen)
 {
     store *st = calloc(1, sizeof *st);
-    store_info dummy;
+    store_info dummy = {0};
     char *buf = NULL;
     size_t len = 0;
     int rc = -1;
@@ -646,14 +647,15 @@ static int by_key(const void *a, const void *b)
 
 void store_dump(const store *st, FILE *out)
 {
-    const store_rec **v = calloc(st->st_recs.ht_count + 1, sizeof *v);
+    /* an array of pointers: sizeof *v is a pointer's size, as meant */
+    const store_rec **v = calloc(st->st_recs.ht_count + 1, sizeof *v); // NOLINT(bugprone-sizeof-expression)
     const store_rec *r;
     size_t n = 0, pos = 0;
     while (v != NULL && (r = htab_next(&st->st_recs, &pos)) != NULL)
         if (r->rc_present)
             v[n++] = r;
     if (n > 1)
-        qsort(v, n, sizeof *v, by_key);
+        qsort(v, n, sizeof *v, by_key); // NOLINT(bugprone-sizeof-expression): pointers sorted
     for (size_t i = 0; i < n; i++)
         fprintf(out, "%s %" PRId64 " %" PRIu64 "%s%s\n", v[i]->rc_key, v[i]->rc_value,
                 v[i]->rc_version, v[i]->rc_note[0] ? " " : "", v[i]->rc_note);

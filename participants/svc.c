@@ -352,7 +352,7 @@ static int mkdir_durable(char *path)
 
 static int mkdir_p(const char *dir)
 {
-    char *p = strdup(dir);
+    char *p = strdup(dir); // NOLINT(clang-analyzer-core.NonNullParamChecker): parse_args checked data_dir
     int rc = p ? 0 : -1;
     for (char *q = p ? p + 1 : NULL; q && rc == 0; q = strchr(q + 1, '/')) {
         char c = *q;

@@ -9,8 +9,9 @@
 # peer; optional at build time, expected by the bench_quick test).
 # clang and libclang-rt-14-dev (its libFuzzer runtime, not a dependency of
 # clang): the fuzz tests (tests/fuzz/run.sh builds them with clang).
+# clang-tidy and cppcheck: the lint test (tests/lint.sh).
 DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev postgresql
-    clang libclang-rt-14-dev)
+    clang libclang-rt-14-dev clang-tidy cppcheck)
 
 dtc_log() {
     printf '%s: %s\n' "${0##*/}" "$*" >&2

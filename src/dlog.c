@@ -168,7 +168,10 @@ dtc_result dtc__dlog_append(dtc_instance *in, const struct dtc__dlog_rec *r, uin
 {
     unsigned char buf[DTC_DLOG_REC_MAX];
     struct dtc_shm_header *h = in->hdr;
-    dtc_result rc = dtc__lock(in, &h->sh_dlog_lock, NULL, NULL);
+    /* Half the limit: a driver holds its ts_lock here (shm.h, "No lock
+     * waits forever"). */
+    dtc_result rc = dtc__lock_within(in, &h->sh_dlog_lock, NULL, NULL,
+                                     dtc__lock_limit_ns() / 2, NULL);
     if (rc != DTC_OK)
         return rc;
     uint64_t no = h->sh_dlog_fileno;
@@ -223,9 +226,15 @@ static void futex_wake_all(_Atomic uint32_t *addr)
 dtc_result dtc__dlog_flush(dtc_instance *in, uint64_t upto)
 {
     struct dtc_shm_header *h = in->hdr;
+    int64_t give_up = dtc__now_ns() + dtc__lock_limit_ns(); /* bounded like a lock */
     for (;;) {
         if (atomic_load(&h->sh_dlog_durable) >= upto)
             return DTC_OK;
+        if (dtc__now_ns() > give_up) { /* the flusher never finished its sync */
+            dtc_log(DTC_LOG_ERROR, "lock_timeout", NULL, NULL, "lock=dlog_flush upto=%llu",
+                    (unsigned long long)upto);
+            return DTC_ECORRUPT;
+        }
         uint32_t seq = atomic_load(&h->sh_dlog_flush_seq);
         int rc = pthread_mutex_trylock(&h->sh_dlog_flush_lock);
         if (rc == EOWNERDEAD) { /* nothing to repair: durable moved only after a sync */

@@ -158,7 +158,7 @@ void dtc__dlog_file_header(unsigned char hdr[DTC_DLOG_FILE_HDR], uint64_t fileno
     uint32_t version = DTC_DLOG_VERSION;
     uint64_t first = fileno * file_size + DTC_DLOG_FILE_HDR;
     memset(hdr, 0, DTC_DLOG_FILE_HDR);
-    memcpy(hdr + F_MAGIC, DTC_DLOG_MAGIC, 8);
+    memcpy(hdr + F_MAGIC, DTC_DLOG_MAGIC, 8); // NOLINT(bugprone-not-null-terminated-result): 8 magic bytes, no NUL
     PUT(hdr, F_VERSION, version);
     PUT(hdr, F_FILENO, fileno);
     PUT(hdr, F_SIZE, file_size);

@@ -107,12 +107,24 @@ int dtc__cond_init(pthread_cond_t *c);
  * cannot be (the caller then quarantines it). */
 typedef int (*dtc__repair_fn)(dtc_instance *in, void *obj);
 
-/* Locks m; on EOWNERDEAD runs repair(in, obj) then marks it consistent.
- * DTC_OK, or DTC_ECORRUPT if the mutex is unrecoverable or repair failed
- * (the lock is then NOT held). */
+/* Locks m, waiting at most the lock limit (shm.h, "No lock waits
+ * forever"); on EOWNERDEAD runs repair(in, obj) then marks it consistent.
+ * DTC_OK, or DTC_ECORRUPT if the mutex is unrecoverable, held past the
+ * limit, or repair failed (the lock is then NOT held). */
 dtc_result dtc__lock(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
                      void *obj);
 void dtc__unlock(pthread_mutex_t *m);
+/* dtc__lock, saying whether it gave up because m was held past the limit
+ * (*timed_out; DTC_ECORRUPT, logged, the caller quarantines what m
+ * guards).  timed_out may be NULL. */
+dtc_result dtc__lock_timed(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                           void *obj, bool *timed_out);
+/* dtc__lock_timed waiting at most limit ns: half the limit for a lock
+ * taken while another is held (shm.h, "No lock waits forever"). */
+dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                            void *obj, int64_t limit, bool *timed_out);
+/* The lock limit in ns: DTC_LOCK_LIMIT_MS or $DTC_LOCK_LIMIT_MS (shm.h). */
+int64_t dtc__lock_limit_ns(void);
 
 dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts);
 dtc_result dtc__part_lock(dtc_instance *in, struct dtc_part_slot *ps);

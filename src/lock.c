@@ -3,24 +3,89 @@
  * of slot after its lock holder died (EOWNERDEAD).  What each repair does
  * is written down in shm.h next to the lock order.  A slot that cannot be
  * repaired is quarantined: flagged, counted, reported, never reused.
+ *
+ * No lock waits forever (shm.h, DTC_LOCK_LIMIT_MS): a holder that keeps a
+ * lock past the limit is treated as dead without the kernel's word (its
+ * robust list damaged, or stopped for good).  The locker gets
+ * DTC_ECORRUPT; a txn or participant slot is quarantined and never waited
+ * on again (its quarantine is peeked before every wait).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "internal.h"
 
-dtc_result dtc__lock(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
-                     void *obj)
+/* DTC_LOCK_LIMIT_MS, or $DTC_LOCK_LIMIT_MS (1..DTC_LOCK_LIMIT_MAX_MS), read
+ * once per process. */
+int64_t dtc__lock_limit_ns(void)
 {
-    int rc = pthread_mutex_lock(m);
+    static _Atomic int64_t cached; /* 0: not read yet */
+    int64_t ns = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (ns != 0)
+        return ns;
+    long ms = DTC_LOCK_LIMIT_MS;
+    const char *s = getenv("DTC_LOCK_LIMIT_MS");
+    if (s != NULL && *s != '\0') {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (errno == 0 && *end == '\0' && v >= 1 && v <= DTC_LOCK_LIMIT_MAX_MS)
+            ms = v;
+        else
+            dtc_log(DTC_LOG_WARN, "lock_limit", NULL, NULL,
+                    "DTC_LOCK_LIMIT_MS=\"%.20s\" ignored (1..%d) limit_ms=%ld", s,
+                    DTC_LOCK_LIMIT_MAX_MS, ms);
+    }
+    ns = (int64_t)ms * 1000000;
+    atomic_store_explicit(&cached, ns, memory_order_relaxed);
+    return ns;
+}
+
+/* Which lock m is, for the log. */
+static const char *lock_name(const dtc_instance *in, const pthread_mutex_t *m)
+{
+    const struct dtc_shm_header *h = in->hdr;
+    if (m == &h->sh_reg_lock)
+        return "registry";
+    if (m == &h->sh_dlog_lock)
+        return "dlog";
+    if (m == &h->sh_sup_lock)
+        return "supervisor";
+    return "slot";
+}
+
+dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                            void *obj, int64_t limit, bool *timed_out)
+{
+    struct timespec abs;
+    clock_gettime(CLOCK_MONOTONIC, &abs);
+    abs.tv_sec += (time_t)(limit / 1000000000);
+    abs.tv_nsec += (long)(limit % 1000000000);
+    if (abs.tv_nsec >= 1000000000L) {
+        abs.tv_sec++;
+        abs.tv_nsec -= 1000000000L;
+    }
+    if (timed_out != NULL)
+        *timed_out = false;
+    int rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &abs);
     if (rc == 0)
         return DTC_OK;
-    if (rc != EOWNERDEAD) {
-        dtc_log(DTC_LOG_ERROR, "lock_failed", NULL, NULL, "errno=%d", rc);
+    if (rc == ETIMEDOUT) {
+        dtc_log(DTC_LOG_ERROR, "lock_timeout", NULL, NULL, "lock=%s limit_ms=%lld",
+                lock_name(in, m), (long long)(limit / 1000000));
+        if (timed_out != NULL)
+            *timed_out = true;
         return DTC_ECORRUPT;
     }
-    dtc_log(DTC_LOG_WARN, "lock_owner_died", NULL, NULL, "action=repair");
+    if (rc != EOWNERDEAD) {
+        dtc_log(DTC_LOG_ERROR, "lock_failed", NULL, NULL, "lock=%s errno=%d",
+                lock_name(in, m), rc);
+        return DTC_ECORRUPT;
+    }
+    dtc_log(DTC_LOG_WARN, "lock_owner_died", NULL, NULL, "lock=%s action=repair",
+            lock_name(in, m));
     int ok = repair != NULL ? repair(in, obj) : 0;
     pthread_mutex_consistent(m);
     if (ok != 0) {
@@ -28,6 +93,18 @@ dtc_result dtc__lock(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair
         return DTC_ECORRUPT;
     }
     return DTC_OK;
+}
+
+dtc_result dtc__lock_timed(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                           void *obj, bool *timed_out)
+{
+    return dtc__lock_within(in, m, repair, obj, dtc__lock_limit_ns(), timed_out);
+}
+
+dtc_result dtc__lock(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                     void *obj)
+{
+    return dtc__lock_timed(in, m, repair, obj, NULL);
 }
 
 void dtc__unlock(pthread_mutex_t *m)
@@ -50,12 +127,46 @@ int dtc__cond_wait_until(dtc_instance *in, pthread_cond_t *c, pthread_mutex_t *m
     return rc;
 }
 
+static void note_corrupt(dtc_instance *in, const char *what);
+
+/* Unlocked peeks (atomic, of a plain field): a slot flagged so is never
+ * waited on.  The flags are set under the slot's lock but for
+ * DTC_TS_LOCK_STUCK, which is set by whoever timed out on it. */
+static uint32_t txn_flags_peek(const struct dtc_txn_slot *ts)
+{
+    return __atomic_load_n(&ts->ts_flags, __ATOMIC_ACQUIRE);
+}
+
+/* The lock of ts was held past the limit: quarantine it without the lock
+ * (the holder is gone for all we know), counted once. */
+static void txn_stuck(dtc_instance *in, struct dtc_txn_slot *ts)
+{
+    uint32_t old = __atomic_fetch_or(&ts->ts_flags, DTC_TS_QUARANTINED | DTC_TS_LOCK_STUCK,
+                                     __ATOMIC_ACQ_REL);
+    if (!(old & DTC_TS_QUARANTINED))
+        note_corrupt(in, "txn");
+}
+
+/* Locks ts (its caller peeked its flags first); a lock held past the
+ * limit quarantines the slot. */
+static dtc_result txn_lock_bounded(dtc_instance *in, struct dtc_txn_slot *ts,
+                                   dtc__repair_fn repair)
+{
+    bool timed_out;
+    dtc_result rc = dtc__lock_timed(in, &ts->ts_lock, repair, ts, &timed_out);
+    if (timed_out)
+        txn_stuck(in, ts);
+    return rc;
+}
+
 /* A quarantined slot is never trusted: locking it fails.  Every lock
  * re-validates the slot (dtc__txn_check): a slot scribbled on while
  * nobody held its lock is quarantined by its first locker. */
 dtc_result dtc__txn_lock(dtc_instance *in, struct dtc_txn_slot *ts)
 {
-    dtc_result rc = dtc__lock(in, &ts->ts_lock, dtc__txn_repair, ts);
+    if (txn_flags_peek(ts) & DTC_TS_QUARANTINED)
+        return DTC_ECORRUPT; /* never trusted, never waited on */
+    dtc_result rc = txn_lock_bounded(in, ts, dtc__txn_repair);
     if (rc == DTC_OK && dtc__txn_check(in, ts) != 0) {
         dtc__unlock(&ts->ts_lock);
         return DTC_ECORRUPT;
@@ -77,7 +188,9 @@ static int repair_any(dtc_instance *in, void *ts)
 
 dtc_result dtc__txn_lock_any(dtc_instance *in, struct dtc_txn_slot *ts, bool *quarantined)
 {
-    dtc_result rc = dtc__lock(in, &ts->ts_lock, repair_any, ts);
+    if (txn_flags_peek(ts) & DTC_TS_LOCK_STUCK)
+        return DTC_ECORRUPT; /* its lock is never waited on again */
+    dtc_result rc = txn_lock_bounded(in, ts, repair_any);
     if (rc == DTC_OK)
         *quarantined = dtc__txn_check(in, ts) != 0;
     return rc;
@@ -85,7 +198,18 @@ dtc_result dtc__txn_lock_any(dtc_instance *in, struct dtc_txn_slot *ts, bool *qu
 
 dtc_result dtc__part_lock(dtc_instance *in, struct dtc_part_slot *ps)
 {
-    dtc_result rc = dtc__lock(in, &ps->ps_lock, dtc__part_repair, ps);
+    if (__atomic_load_n(&ps->ps_state, __ATOMIC_ACQUIRE) == DTC_PS_QUARANTINED)
+        return DTC_ECORRUPT; /* never trusted, never waited on */
+    bool timed_out;
+    dtc_result rc = dtc__lock_timed(in, &ps->ps_lock, dtc__part_repair, ps, &timed_out);
+    if (timed_out) {
+        /* Quarantined without its locks (the holder is gone for all we
+         * know): the one write of ps_state without both. */
+        if (__atomic_exchange_n(&ps->ps_state, DTC_PS_QUARANTINED, __ATOMIC_ACQ_REL)
+            != DTC_PS_QUARANTINED)
+            note_corrupt(in, "participant");
+        return DTC_ECORRUPT;
+    }
     if (rc == DTC_OK && dtc__part_repair(in, ps) != 0) {
         dtc__unlock(&ps->ps_lock);
         return DTC_ECORRUPT;

@@ -83,7 +83,7 @@ static uint32_t new_index(struct live *l)
         return l->free_idx[--l->nfree];
     if (l->nrec == l->caprec) {
         size_t cap = l->caprec ? 2 * l->caprec : 64;
-        struct dtc__dlog_rec **r = realloc(l->rec, cap * sizeof *r);
+        struct dtc__dlog_rec **r = realloc(l->rec, cap * sizeof *r); // NOLINT(bugprone-sizeof-expression): pointers
         uint32_t *f = realloc(l->free_idx, cap * sizeof *f);
         if (r != NULL)
             l->rec = r;

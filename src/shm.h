@@ -62,6 +62,41 @@
  *   sh_dlog_flush_lock (group commit) and sh_sup_lock (supervisor
  *   identity) are never held with any other lock.
  *
+ * NO LOCK WAITS FOREVER.  Every lock is taken with a limit,
+ * DTC_LOCK_LIMIT_MS (10 s; $DTC_LOCK_LIMIT_MS overrides it, read once per
+ * process, for tests).  No lock is held across a wait for another process
+ * or a sync but sh_dlog_lock across a file switch and sh_dlog_flush_lock
+ * across one fdatasync, so a holder past the limit is taken for dead even
+ * though the kernel did not say so (EOWNERDEAD needs the holder's robust
+ * list, which a scribbling process can damage; a stopped process never
+ * releases).  dtc__lock returns DTC_ECORRUPT (logged lock_timeout) and:
+ *   - ts_lock: the slot is quarantined (DTC_TS_QUARANTINED |
+ *     DTC_TS_LOCK_STUCK, sh_corrupt_slots++), written without the lock.
+ *     Every locker peeks the flags first: dtc__txn_lock refuses a
+ *     quarantined slot, dtc__txn_lock_any (listing, operator) a stuck one,
+ *     so nobody waits on it again.  It is not listed; resolve cannot
+ *     rebuild it (DTC_ECORRUPT).
+ *   - ps_lock: the participant slot is quarantined (ps_state, written
+ *     without its locks), peeked before every wait.
+ *   - wk_lock: wk_suspect = DTC_WAKE_STUCK: nobody signals nor waits on
+ *     that wk_lock again; the next re-initialization of the condvar
+ *     (dtc__wake_renew, with the slot's lock held) re-initializes wk_lock
+ *     too, as for an unrecoverable one.
+ *   - sh_reg_lock, sh_dlog_lock, sh_sup_lock: logged, DTC_ECORRUPT to the
+ *     caller, who fails cleanly (register, append a decision, claim the
+ *     supervisor); the next caller tries again (the limit again).
+ *   - sh_dlog_flush_lock (trylock, then a futex wait for the holder's
+ *     sync): a flush that has waited past the limit returns DTC_ECORRUPT.
+ *   A lock taken while another is held (wk_lock at a re-initialization,
+ *   sh_dlog_lock under ts_lock) waits half the limit: its taker gives up
+ *   and releases the outer lock before anyone waiting for that one does,
+ *   so a slot is never quarantined because a lock nested in it is stuck.
+ *   (ps_lock under sh_reg_lock waits the whole limit: a registry waiter
+ *   that times out only fails its call.)
+ *   One wait stays unbounded: pthread_cond_timedwait re-takes the slot's
+ *   mutex after its timeout without a limit (glibc has no clocked form);
+ *   a waiter is the slot's only driver, so nobody else should hold it.
+ *
  * Repair on EOWNERDEAD (every lock goes through dtc__lock()):
  *   - ts_lock: the dead holder was a coordinator, participant or the
  *     supervisor mid-update.  Every update of a txn slot writes the entry
@@ -128,6 +163,12 @@
  * wake-up (a waker died before signalling, a suspect condvar) costs no
  * more. */
 #define DTC_WAIT_SLICE_MS 200
+/* The longest anyone waits for a lock (see "No lock waits forever"
+ * above): far above any hold (no hold spans another process's work; the
+ * longest is a decision log file switch, one fdatasync).  Overridable per
+ * process by $DTC_LOCK_LIMIT_MS, 1..DTC_LOCK_LIMIT_MAX_MS. */
+#define DTC_LOCK_LIMIT_MS 10000
+#define DTC_LOCK_LIMIT_MAX_MS 3600000
 
 /* A format word folding every layout-affecting size (LMDB style): a build
  * with another pthread ABI or limits constant refuses to attach. */
@@ -140,6 +181,10 @@
 /* ---- wake-up hand-off (wake.c) ------------------------------------------ */
 
 /* One per slot, beside the slot's condvar; see "Waking a sleeper". */
+/* Values of wk_suspect (0: sound). */
+#define DTC_WAKE_SUSPECT 1u /* wk_lock's holder died: the condvar is suspect */
+#define DTC_WAKE_STUCK 2u   /* wk_lock held past DTC_LOCK_LIMIT_MS: never taken */
+
 struct dtc_wake {
     /* Held only around a signal of the slot's condvar by a waker that
      * released the slot's lock, and around every re-initialization of the
@@ -152,8 +197,11 @@ struct dtc_wake {
      * cleared at re-initialization. */
     uint32_t wk_sleepers;
     uint32_t wk_sent;
-    /* Set under wk_lock by whoever repaired it (EOWNERDEAD); cleared when
-     * the condvar is re-initialized.  While set, nobody signals. */
+    /* DTC_WAKE_SUSPECT: set under wk_lock by whoever repaired it
+     * (EOWNERDEAD).  DTC_WAKE_STUCK: set without it by a waker that
+     * waited DTC_LOCK_LIMIT_MS for wk_lock; then nobody takes wk_lock
+     * until it is re-initialized.  Cleared when the condvar is
+     * re-initialized.  While set, nobody signals. */
     _Atomic uint32_t wk_suspect;
 };
 
@@ -279,6 +327,9 @@ struct dtc_txn_entry {
 #define DTC_TS_COMMIT_FAILED 0x2u /* aborting because a commit failed */
 #define DTC_TS_QUARANTINED 0x4u   /* damaged: never reused, reported */
 #define DTC_TS_RECOVERED 0x8u     /* rebuilt from the decision log */
+/* ts_lock was held past DTC_LOCK_LIMIT_MS: set (with QUARANTINED) without
+ * the lock by the locker that gave up; the lock is never taken again. */
+#define DTC_TS_LOCK_STUCK 0x10u
 
 struct dtc_txn_slot {
     /* ts_lock guards every field below but ts_wake's own wk_lock and

@@ -8,6 +8,9 @@
  * it after releasing the slot lock, holding wk_lock: the woken process
  * then finds the slot lock free instead of blocking on it.  wk_lock keeps
  * that late signal apart from every re-initialization of the condvar.
+ * wk_lock is bounded like every lock: held past DTC_LOCK_LIMIT_MS it is
+ * marked stuck (DTC_WAKE_STUCK), never taken again, and replaced at the
+ * next re-initialization.
  */
 #include "internal.h"
 
@@ -17,7 +20,7 @@ static int wake_repair(dtc_instance *in, void *obj)
 {
     struct dtc_wake *w = obj;
     (void)in;
-    atomic_store(&w->wk_suspect, 1);
+    atomic_store(&w->wk_suspect, DTC_WAKE_SUSPECT);
     dtc_log(DTC_LOG_WARN, "repair", NULL, NULL, "what=wake_lock action=condvar_suspect");
     return 0;
 }
@@ -32,8 +35,14 @@ bool dtc__wake_claim(struct dtc_wake *w)
 
 void dtc__wake_send(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c)
 {
-    if (dtc__lock(in, &w->wk_lock, wake_repair, w) != DTC_OK)
+    if (atomic_load(&w->wk_suspect) == DTC_WAKE_STUCK)
+        return; /* never waited on again; the sleeper's wait slice wakes it */
+    bool timed_out;
+    if (dtc__lock_timed(in, &w->wk_lock, wake_repair, w, &timed_out) != DTC_OK) {
+        if (timed_out) /* held past the limit: its holder is gone for us */
+            atomic_store(&w->wk_suspect, DTC_WAKE_STUCK);
         return; /* unrecoverable: the sleeper's wait slice wakes it */
+    }
     dtc__fault("lock.wake");
     if (!atomic_load(&w->wk_suspect))
         pthread_cond_broadcast(c); /* one waiter, but see adopt() */
@@ -42,8 +51,16 @@ void dtc__wake_send(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c)
 
 void dtc__wake_renew(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c)
 {
-    if (dtc__lock(in, &w->wk_lock, wake_repair, w) != DTC_OK) {
-        /* unrecoverable: nobody can hold it, so a fresh one is safe */
+    bool timed_out = false;
+    if (atomic_load(&w->wk_suspect) == DTC_WAKE_STUCK
+        || dtc__lock_within(in, &w->wk_lock, wake_repair, w, dtc__lock_limit_ns() / 2,
+                            &timed_out) != DTC_OK) { /* the slot's lock held: half */
+        /* Unrecoverable, or held past the limit (taken for dead): a fresh
+         * one.  Its holder, should it ever run again, unlocks a mutex it
+         * does not own (EPERM) and signals a fresh condvar: a spurious
+         * wake-up. */
+        if (timed_out)
+            dtc_log(DTC_LOG_ERROR, "repair", NULL, NULL, "what=wake_lock action=reinit");
         dtc__mutex_init(&w->wk_lock);
         dtc__lock(in, &w->wk_lock, NULL, NULL);
     }

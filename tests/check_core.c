@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -378,9 +379,9 @@ START_TEST(wake_lock_owner_died)
     struct dtc_part_slot *ps = dtc__part(inst, idx);
     die_holding(&ps->ps_wake.wk_lock, NULL, 0);
     dtc__wake_send(inst, &ps->ps_wake, &ps->ps_cond); /* EOWNERDEAD: repaired, no signal */
-    ck_assert_uint_eq(atomic_load(&ps->ps_wake.wk_suspect), 1);
+    ck_assert_uint_eq(atomic_load(&ps->ps_wake.wk_suspect), DTC_WAKE_SUSPECT);
     dtc__wake_send(inst, &ps->ps_wake, &ps->ps_cond); /* consistent: still suspect */
-    ck_assert_uint_eq(atomic_load(&ps->ps_wake.wk_suspect), 1);
+    ck_assert_uint_eq(atomic_load(&ps->ps_wake.wk_suspect), DTC_WAKE_SUSPECT);
     dtc_participant_ops ops = {NULL, vote_yes, done_ok, done_ok, NULL, NULL};
     unsigned served = 9;
     ck_assert_int_eq(dtc_participant_serve_once(p, &ops, 30, &served), DTC_OK);
@@ -389,6 +390,170 @@ START_TEST(wake_lock_owner_died)
     ck_assert_uint_eq(ps->ps_wake.wk_sleepers, 0);
     ck_assert_uint_eq(ps->ps_wake.wk_sent, 0);
     dtc_participant_unregister(&p);
+}
+END_TEST
+
+/* ---- bounded locks (issue 9, finding 8) ------------------------------
+ * A lock whose holder never releases it and that the kernel cannot mark
+ * owner-dead (its robust list damaged).  The faithful simulation: a live
+ * holder stopped forever.  The "bounded" case runs with a short limit
+ * (DTC_LOCK_LIMIT_MS, read once per process, set before the segment is
+ * made). */
+#define TEST_LIMIT_MS 300
+#define TEST_SLACK_MS 1500
+
+static void bounded_setup(void)
+{
+    setenv("DTC_LOCK_LIMIT_MS", "300", 1);
+    seg_setup();
+}
+
+/* A child process locks m and stops itself forever, holding it.  It dies
+ * with the test process (PR_SET_PDEATHSIG) if the test fails first. */
+static pid_t stop_holding(pthread_mutex_t *m)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t parent = getpid();
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+        pthread_mutex_lock(m);
+        if (write(fds[1], "x", 1) != 1)
+            _exit(1);
+        for (;;)
+            raise(SIGSTOP);
+    }
+    char c;
+    ck_assert_int_eq(read(fds[0], &c, 1), 1);
+    close(fds[0]);
+    close(fds[1]);
+    return child;
+}
+
+static void stop_release(pid_t child)
+{
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+}
+
+static int64_t ms_since(int64_t t0)
+{
+    return (dtc__now_ns() - t0) / 1000000;
+}
+
+/* A txn slot whose lock is held forever: the locker gives up after the
+ * limit with DTC_ECORRUPT and quarantines the slot; nobody waits on it
+ * again (lock, listing, begin's scan). */
+START_TEST(lock_holder_stopped_txn)
+{
+    struct dtc_txn_slot *ts = dtc__txn(inst, 2);
+    pid_t child = stop_holding(&ts->ts_lock);
+    int64_t t0 = dtc__now_ns();
+    ck_assert_int_eq(dtc__txn_lock(inst, ts), DTC_ECORRUPT);
+    int64_t ms = ms_since(t0);
+    ck_assert_int_ge(ms, TEST_LIMIT_MS - 10);
+    ck_assert_int_lt(ms, TEST_LIMIT_MS + TEST_SLACK_MS);
+    ck_assert(ts->ts_flags & DTC_TS_QUARANTINED);
+    dtc_status st;
+    ck_assert_int_eq(dtc_get_status(inst, &st), DTC_OK);
+    ck_assert_uint_eq(st.corrupt_slots, 1);
+    t0 = dtc__now_ns();
+    ck_assert_int_eq(dtc__txn_lock(inst, ts), DTC_ECORRUPT);
+    dtc_txn_info info[4];
+    size_t n = 9;
+    ck_assert_int_eq(dtc_list_transactions(inst, info, 4, &n), DTC_OK);
+    for (uint32_t i = 0; i < inst->max_txns - 1; i++) {
+        dtc_txid id;
+        ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_OK);
+    }
+    dtc_txid id;
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_ETXNFULL);
+    ck_assert_int_lt(ms_since(t0), TEST_LIMIT_MS / 2); /* no second wait */
+    ck_assert_int_eq(dtc_get_status(inst, &st), DTC_OK);
+    ck_assert_uint_eq(st.corrupt_slots, 1); /* counted once */
+    stop_release(child);
+}
+END_TEST
+
+/* A participant slot's lock held forever: quarantined, never waited on
+ * again.  The registry lock held forever: registering fails cleanly
+ * after the limit, each time. */
+START_TEST(lock_holder_stopped_part_reg)
+{
+    ck_assert_int_eq(dtc__lock_limit_ns(), (int64_t)TEST_LIMIT_MS * 1000000);
+    dtc_participant *p;
+    ck_assert_int_eq(dtc_participant_register(inst, "stuck", &p), DTC_OK);
+    uint32_t idx, gen;
+    ck_assert_int_eq(dtc__part_find(inst, "stuck", &idx, &gen), DTC_OK);
+    struct dtc_part_slot *ps = dtc__part(inst, idx);
+    pid_t child = stop_holding(&ps->ps_lock);
+    int64_t t0 = dtc__now_ns();
+    ck_assert_int_eq(dtc__part_lock(inst, ps), DTC_ECORRUPT);
+    int64_t ms = ms_since(t0);
+    ck_assert_int_ge(ms, TEST_LIMIT_MS - 10);
+    ck_assert_int_lt(ms, TEST_LIMIT_MS + TEST_SLACK_MS);
+    ck_assert_uint_eq(ps->ps_state, DTC_PS_QUARANTINED);
+    t0 = dtc__now_ns();
+    ck_assert_int_eq(dtc__part_lock(inst, ps), DTC_ECORRUPT);
+    ck_assert_int_lt(ms_since(t0), TEST_LIMIT_MS / 2);
+    dtc_status st;
+    ck_assert_int_eq(dtc_get_status(inst, &st), DTC_OK);
+    ck_assert_uint_eq(st.corrupt_slots, 1);
+    stop_release(child);
+    dtc_participant_unregister(&p); /* its slot stays quarantined */
+    ck_assert_ptr_null(p);
+    ck_assert_uint_eq(ps->ps_state, DTC_PS_QUARANTINED);
+
+    child = stop_holding(&inst->hdr->sh_reg_lock);
+    for (int k = 0; k < 2; k++) {
+        dtc_participant *q = NULL;
+        t0 = dtc__now_ns();
+        ck_assert_int_eq(dtc_participant_register(inst, "other", &q), DTC_ECORRUPT);
+        ck_assert_ptr_null(q);
+        ms = ms_since(t0);
+        ck_assert_int_ge(ms, TEST_LIMIT_MS - 10);
+        ck_assert_int_lt(ms, TEST_LIMIT_MS + TEST_SLACK_MS);
+    }
+    stop_release(child);
+}
+END_TEST
+
+/* A wake lock held forever: the waker gives up after the limit and marks
+ * it stuck; the next waker does not wait; the participant re-initializes
+ * it (without waiting) before its next wait, and waking works again. */
+START_TEST(lock_holder_stopped_wake)
+{
+    dtc_participant *p;
+    ck_assert_int_eq(dtc_participant_register(inst, "waker-stuck", &p), DTC_OK);
+    uint32_t idx, gen;
+    ck_assert_int_eq(dtc__part_find(inst, "waker-stuck", &idx, &gen), DTC_OK);
+    struct dtc_part_slot *ps = dtc__part(inst, idx);
+    pid_t child = stop_holding(&ps->ps_wake.wk_lock);
+    int64_t t0 = dtc__now_ns();
+    dtc__wake_send(inst, &ps->ps_wake, &ps->ps_cond);
+    int64_t ms = ms_since(t0);
+    ck_assert_int_ge(ms, TEST_LIMIT_MS - 10);
+    ck_assert_int_lt(ms, TEST_LIMIT_MS + TEST_SLACK_MS);
+    ck_assert_uint_eq(atomic_load(&ps->ps_wake.wk_suspect), DTC_WAKE_STUCK);
+    t0 = dtc__now_ns();
+    dtc__wake_send(inst, &ps->ps_wake, &ps->ps_cond);
+    ck_assert_int_lt(ms_since(t0), TEST_LIMIT_MS / 2);
+    dtc_participant_ops ops = {NULL, vote_yes, done_ok, done_ok, NULL, NULL};
+    unsigned served = 9;
+    t0 = dtc__now_ns();
+    ck_assert_int_eq(dtc_participant_serve_once(p, &ops, 30, &served), DTC_OK);
+    ck_assert_int_lt(ms_since(t0), TEST_LIMIT_MS / 2);
+    ck_assert_uint_eq(served, 0);
+    ck_assert_uint_eq(atomic_load(&ps->ps_wake.wk_suspect), 0); /* renewed */
+    t0 = dtc__now_ns();
+    dtc__wake_send(inst, &ps->ps_wake, &ps->ps_cond); /* a fresh wk_lock */
+    ck_assert_int_lt(ms_since(t0), TEST_LIMIT_MS / 2);
+    dtc_participant_unregister(&p);
+    stop_release(child);
 }
 END_TEST
 
@@ -500,6 +665,13 @@ Suite *core_suite(void)
     tcase_add_test(seg, begin_refused_on_shutdown);
     tcase_add_test(seg, empty_transaction_commits);
     suite_add_tcase(s, seg);
+    TCase *bounded = tcase_create("bounded");
+    tcase_add_checked_fixture(bounded, bounded_setup, seg_teardown);
+    tcase_set_timeout(bounded, 10); /* an unbounded lock hangs: a timeout */
+    tcase_add_test(bounded, lock_holder_stopped_txn);
+    tcase_add_test(bounded, lock_holder_stopped_part_reg);
+    tcase_add_test(bounded, lock_holder_stopped_wake);
+    suite_add_tcase(s, bounded);
     TCase *pure = tcase_create("pure");
     tcase_add_test(pure, segment_size_linear);
     tcase_add_test(pure, segment_missing);

@@ -128,7 +128,7 @@ static void part_loop(struct bench_floor *f, struct fl_part *p)
                 if (!f->wake)
                     pthread_cond_signal(&c->cv); /* under the lock */
                 else if (c->sleeping && !c->wake_sent)
-                    after = c->wake_sent = 1;
+                    after = 1, c->wake_sent = 1;
             }
             pthread_mutex_unlock(&c->m);
             if (after)
@@ -151,7 +151,7 @@ static void push(struct bench_floor *f, int k, uint16_t v)
     if (!f->wake)
         pthread_cond_signal(&p->cv); /* under the lock */
     else if (!(v & ENLIST_BIT) && p->sleeping && !p->wake_sent)
-        after = p->wake_sent = 1;
+        after = 1, p->wake_sent = 1;
     pthread_mutex_unlock(&p->m);
     if (after)
         pthread_cond_signal(&p->cv);

@@ -348,6 +348,7 @@ static void find_pids(struct bench_pg *p)
     snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pm, (int)pm);
     FILE *f = fopen(path, "r");
     long v;
+    // NOLINTNEXTLINE(cert-err34-c): a kernel /proc list of pids
     while (f != NULL && p->npids < BENCH_PG_DBS * p->max_coords + 32 && fscanf(f, "%ld", &v) == 1)
         p->pids[p->npids++] = (pid_t)v;
     if (f != NULL)

@@ -271,6 +271,7 @@ static pid_t read_postmaster_pid(const struct bench_pgc *c)
     snprintf(path, sizeof path, "%s/postmaster.pid", c->data);
     FILE *f = fopen(path, "r");
     if (f != NULL) {
+        // NOLINTNEXTLINE(cert-err34-c): postmaster.pid, written by PostgreSQL
         if (fscanf(f, "%ld", &pid) != 1)
             pid = 0;
         fclose(f);
