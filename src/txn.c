@@ -187,21 +187,23 @@ static dtc_result log_decision(struct txn_ref *r, uint8_t type)
     struct dtc__dlog_rec rec;
     uint64_t end;
     dtc__dlog_rec_from_slot(r->in, ts, type, r->dlog_flags, &rec);
-    dtc_result rc = dtc__dlog_append(r->in, &rec, &end);
-    if (rc != DTC_OK)
-        return rc;
+    /* Any failure of the log (I/O, a lock that timed out) is DTC_ELOG:
+     * the decision is not durable and is not acted upon; DTC_ECORRUPT
+     * stays reserved for "the slot's lock is not held". */
+    if (dtc__dlog_append(r->in, &rec, &end) != DTC_OK)
+        return DTC_ELOG;
     ts->ts_deadline_ns = dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000;
     dtc__unlock(&ts->ts_lock);
-    rc = dtc__dlog_flush(r->in, end);
+    dtc_result rc = dtc__dlog_flush(r->in, end);
     if (dtc__txn_lock(r->in, ts) != DTC_OK)
         return DTC_ECORRUPT;
     if (ts->ts_gen != r->gen || ts->ts_driver != r->token)
         return DTC_EABORTED;
-    if (rc == DTC_OK) {
-        ts->ts_dlsn = end;
-        ts->ts_dtype = type;
-    }
-    return rc;
+    if (rc != DTC_OK)
+        return DTC_ELOG;
+    ts->ts_dlsn = end;
+    ts->ts_dtype = type;
+    return DTC_OK;
 }
 
 /* With ts_lock held, the slot just ended (COMMITTED or ABORTED): its
