@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "internal.h"
 
 static h_result res;
 
@@ -305,6 +306,47 @@ START_TEST(test_service_waits_for_dtcd)
 }
 END_TEST
 
+/* The decision log's writer lock held by a process that never lets go
+ * (stopped): the commit cannot be made durable, so it is not acted upon
+ * (HEURISTIC, DTC_ELOG) within the lock limit, and the slot's own lock is
+ * free afterwards; the operator then rolls it back. */
+START_TEST(test_dlog_lock_stuck)
+{
+    setenv("DTC_LOCK_LIMIT_MS", "300", 1);
+    h_init("rb-dlock");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_gt(h_start_noop("a", NULL), 0);
+    pid_t holder = h_fork();
+    ck_assert_int_ge(holder, 0);
+    if (holder == 0) {
+        dtc_instance *in = NULL;
+        if (dtc_open(h_instance(), &in) != DTC_OK
+            || pthread_mutex_lock(&in->hdr->sh_dlog_lock) != 0)
+            _exit(3);
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    int st;
+    ck_assert_int_eq(waitpid(holder, &st, WUNTRACED), holder);
+    ck_assert(WIFSTOPPED(st));
+    dtc_txid id;
+    dtc_txn_info rep;
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "a", "x", 1), DTC_OK);
+    int64_t t0 = h_now_ms();
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, &rep), DTC_EHEURISTIC);
+    ck_assert_int_lt(h_now_ms() - t0, 3000);
+    ck_assert_int_eq(dtc_transaction_status(h_inst(), &id, &rep), DTC_OK); /* lock free */
+    ck_assert_int_eq(rep.state, DTC_TXN_HEURISTIC);
+    ck_assert_int_eq(rep.result, DTC_ELOG);
+    h_kill9(holder);
+    ck_assert_int_eq(dtc_resolve_transaction(h_inst(), &id, 0, NULL), DTC_OK);
+    dtc_outcome o;
+    ck_assert_int_eq(dtc_transaction_outcome(h_inst(), &id, &o), DTC_OK);
+    ck_assert_int_eq(o.kind, DTC_OUTCOME_ABORTED);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("reboot");
@@ -317,6 +359,7 @@ int main(void)
     tcase_add_test(tc, test_resolve_operator_killed);
     tcase_add_test(tc, test_run_names_failed_commit);
     tcase_add_test(tc, test_service_waits_for_dtcd);
+    tcase_add_test(tc, test_dlog_lock_stuck);
     suite_add_tcase(s, tc);
     return h_run_suite(s);
 }
