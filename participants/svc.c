@@ -382,6 +382,28 @@ static int dump(svc *s)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* The data directory holds promises: nobody else may be able to replace
+ * files in it.  Refused if writable by others (unless sticky, like /tmp:
+ * then nobody else can rename or unlink our files); a group-writable one
+ * is only worth a warning (a shared service group). */
+static int data_dir_ok(const svc *s)
+{
+    struct stat st;
+    if (stat(s->sv_o.data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: not a directory\n", s->sv_o.data_dir);
+        return -1;
+    }
+    if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+        fprintf(stderr, "data directory %s is writable by others (mode 0%03o): refusing "
+                "(chmod o-w it)\n", s->sv_o.data_dir, (unsigned)(st.st_mode & 07777));
+        return -1;
+    }
+    if (st.st_mode & S_IWGRP)
+        dtc_log(DTC_LOG_WARN, "start", NULL, s->sv_o.name,
+                "data_dir_group_writable mode=0%03o", (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
 static int open_store(svc *s)
 {
     char err[512];
@@ -390,6 +412,8 @@ static int open_store(svc *s)
         fprintf(stderr, "cannot create %s: %s\n", s->sv_o.data_dir, strerror(errno));
         return -1;
     }
+    if (data_dir_ok(s) != 0)
+        return -1;
     s->sv_store = store_open(s->sv_o.data_dir, s->sv_o.name, s->sv_schema, s->sv_o.seeds,
                              s->sv_o.nseeds, s->sv_o.no_fsync ? STORE_NO_FSYNC : 0, &info, err,
                              sizeof err);

@@ -153,20 +153,36 @@ static dtc_instance *instance_new(const char *name, struct dtc_shm_header *h, si
     return in;
 }
 
-/* The segment must be ours before anything of it is read: owned by the
- * effective uid (root attaches to root's segments only) and mode exactly
- * 0600, or 0660 as dtcd --group creates it.  Anything else (another
- * user's segment squatting the name, or one chmod'ed open to others)
- * could be written by someone else: DTC_EPERM, never a silent attach. */
+/* True if gid is this process's effective or a supplementary group. */
+static bool in_group(gid_t gid)
+{
+    gid_t groups[256];
+    int n = getgroups(256, groups);
+    if (gid == getegid())
+        return true;
+    for (int i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return true;
+    return false;
+}
+
+/* The segment must be ours before anything of it is read: mode exactly
+ * 0600 and owned by the effective uid (root attaches to root's segments
+ * only), or 0660 as dtcd --group creates it, with a group this process
+ * belongs to (the group is whom --group trusts; its members may be other
+ * users).  Anything else (another user's segment squatting the name, one
+ * chmod'ed open to others, or a group we are not in) could be written by
+ * someone we do not trust: DTC_EPERM, never a silent attach. */
 static dtc_result owner_ok(const char *shm, const struct stat *st)
 {
     mode_t mode = st->st_mode & 07777;
-    if (st->st_uid == geteuid() && (mode == 0600 || mode == 0660))
+    if ((mode == 0600 && st->st_uid == geteuid()) || (mode == 0660 && in_group(st->st_gid)))
         return DTC_OK;
     dtc_log(DTC_LOG_ERROR, "attach_refused", NULL, NULL,
-            "segment %s owned by uid %lu, mode 0%03o: not ours (want uid %lu, mode 0600 or "
-            "0660)",
-            shm, (unsigned long)st->st_uid, (unsigned)mode, (unsigned long)geteuid());
+            "segment %s owned by uid %lu gid %lu, mode 0%03o: not ours (want uid %lu and mode "
+            "0600, or mode 0660 and one of our groups)",
+            shm, (unsigned long)st->st_uid, (unsigned long)st->st_gid, (unsigned)mode,
+            (unsigned long)geteuid());
     return DTC_EPERM;
 }
 

@@ -50,6 +50,37 @@ static dtc_result open_once(void)
     return rc;
 }
 
+/* Whether this process is in group NOBODY (then the group check cannot
+ * be shown with it). */
+static int in_nobody_group(void)
+{
+    gid_t g[256];
+    int n = getgroups(256, g);
+    for (int i = 0; i < n; i++)
+        if (g[i] == (gid_t)NOBODY)
+            return 1;
+    return getegid() == (gid_t)NOBODY;
+}
+
+/* A service refuses a data directory others can write (they could swap
+ * its state file), and says why. */
+START_TEST(test_sec_service_refuses_open_data_dir)
+{
+    h_init("sec-datadir");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/open", h_dir());
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    ck_assert_int_eq(chmod(dir, 0777), 0);
+    h_run(&res, 10000, "dtc-payment", "--instance", h_instance(), "--data-dir", dir, NULL);
+    ck_assert_msg(res.code == 1 && strstr(res.err, "writable by others") != NULL,
+                  "payment on a 0777 data dir: exit %d err=%s", res.code, res.err);
+    char state[4300];
+    snprintf(state, sizeof state, "%s/payment.state", dir);
+    ck_assert_int_ne(access(state, F_OK), 0); /* nothing written there */
+}
+END_TEST
+
 START_TEST(test_sec_open_checks_owner_and_mode)
 {
     h_init("sec-mode");
@@ -89,7 +120,15 @@ START_TEST(test_sec_open_checks_owner_and_mode)
         ck_assert_msg(res.code == 2 && strstr(res.err, "DTC_EPERM") != NULL
                           && strstr(res.err, "uid 65534") != NULL,
                       "dtcctl status on a nobody segment: exit %d err=%s", res.code, res.err);
-        ck_assert_int_eq(fchown(fd, 0, (gid_t)-1), 0);
+        /* 0660 trusts the segment's group: one we are in, whoever owns it;
+         * never one we are not in */
+        ck_assert_int_eq(fchmod(fd, 0660), 0);
+        ck_assert_int_eq(open_once(), DTC_OK); /* nobody's, our group 0 */
+        ck_assert_int_eq(fchown(fd, 0, NOBODY), 0);
+        ck_assert_int_eq(fchmod(fd, 0660), 0);
+        if (!in_nobody_group())
+            ck_assert_int_eq(open_once(), DTC_EPERM);
+        ck_assert_int_eq(fchown(fd, 0, 0), 0);
         ck_assert_int_eq(fchmod(fd, 0600), 0);
         ck_assert_int_eq(open_once(), DTC_OK);
     }
@@ -278,6 +317,7 @@ int main(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 40);
     tcase_add_test(tc, test_sec_open_checks_owner_and_mode);
+    tcase_add_test(tc, test_sec_service_refuses_open_data_dir);
     tcase_add_test(tc, test_sec_dtcd_refuses_to_reattach_to_squatted_segment);
     tcase_add_test(tc, test_sec_no_permission_is_eperm);
     tcase_add_test(tc, test_sec_duplicate_enlist);
