@@ -240,7 +240,10 @@ static int load_line(store *st, char *line, int *snapshot, char *why)
 
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC); /* never a planted link */
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (f == NULL && fd >= 0)
+        close(fd);
     char *buf = NULL;
     size_t cap = 0, n = 0;
     if (f == NULL)
@@ -460,7 +463,7 @@ int store_compact(store *st, char *why)
     }
     FAULT(st, "store.after_rename");
     /* From here on the new file is the state: failing to use it is fatal. */
-    fd = open(st->st_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    fd = open(st->st_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
     if (fsync_dir(st->st_dir) != 0 || fd < 0) {
         WHY("cannot sync or reopen %s: %s", st->st_path, strerror(errno));
         st->st_failed = 1;
@@ -541,7 +544,7 @@ static int open_existing(store *st, char *buf, size_t len, int flags,
         return -1;
     if (flags & STORE_READONLY)
         return 0;
-    st->st_fd = open(st->st_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    st->st_fd = open(st->st_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
     if (st->st_fd < 0 || (good < len && (ftruncate(st->st_fd, (off_t)good) != 0
                                          || fsync(st->st_fd) != 0))) {
         snprintf(err, errlen, "%s: %s", st->st_path, strerror(errno));

@@ -814,6 +814,32 @@ START_TEST(compaction_never_follows_tmp_symlink)
 }
 END_TEST
 
+/* A state file replaced by a symlink to someone else's file: the store
+ * refuses to start, naming the file (it used to load the other file's
+ * ledger through the link), and the victim stays byte for byte. */
+START_TEST(state_symlink_not_followed)
+{
+    char other[256], dir[256]; /* new_dir reuses one buffer */
+    snprintf(other, sizeof other, "%s", new_dir());
+    snprintf(dir, sizeof dir, "%s", new_dir());
+    char why[STORE_WHY_MAX], err[512];
+    store *st = open_inv(other); /* a valid state file to be the victim */
+    make_history(st);
+    store_close(&st);
+    char victim[512], link[512]; /* state_path and read_text reuse one buffer */
+    snprintf(victim, sizeof victim, "%s", state_path(other, "inventory"));
+    snprintf(link, sizeof link, "%s", state_path(dir, "inventory"));
+    char *before = strdup(read_text(victim));
+    ck_assert_ptr_nonnull(before);
+    ck_assert_int_eq(symlink(victim, link), 0);
+    st = store_open(dir, "inventory", &svc_inventory, NULL, 0, 0, NULL, err, sizeof err);
+    ck_assert_msg(st == NULL, "opened through a planted symlink");
+    ck_assert_msg(strstr(err, "inventory.state") != NULL, "unclear error: %s", err);
+    ck_assert_str_eq(read_text(victim), before);
+    free(before);
+}
+END_TEST
+
 START_TEST(lock_symlink_refused)
 {
     const char *dir = new_dir();
@@ -903,6 +929,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, second_open_locked);
     tcase_add_test(tc, write_failure_is_an_error);
     tcase_add_test(tc, compaction_never_follows_tmp_symlink);
+    tcase_add_test(tc, state_symlink_not_followed);
     tcase_add_test(tc, lock_symlink_refused);
     tcase_add_test(tc, fault_hook_points);
     suite_add_tcase(s, tc);
