@@ -822,7 +822,7 @@ START_TEST(state_symlink_not_followed)
     char other[256], dir[256]; /* new_dir reuses one buffer */
     snprintf(other, sizeof other, "%s", new_dir());
     snprintf(dir, sizeof dir, "%s", new_dir());
-    char why[STORE_WHY_MAX], err[512];
+    char err[512];
     store *st = open_inv(other); /* a valid state file to be the victim */
     make_history(st);
     store_close(&st);
