@@ -536,6 +536,18 @@ static int serve(svc *s)
     dtc_instance *inst = NULL;
     dtc_participant *p = NULL;
     dtc_participant_ops ops = {on_enlist, on_prepare, on_commit, on_rollback, on_flush, s};
+    char resolved[DTC_INSTANCE_MAX];
+    if (dtc_resolve_instance(s->sv_o.instance, resolved) != DTC_OK) {
+        const char *env = getenv("DTC_INSTANCE");
+        if (s->sv_o.instance == NULL)
+            fprintf(stderr, "dtc-%s: bad instance name in $DTC_INSTANCE: '%s': want "
+                    "[A-Za-z0-9._-]{1,%d}\n", s->sv_schema->ss_service, env ? env : "",
+                    DTC_INSTANCE_MAX - 1);
+        else
+            fprintf(stderr, "dtc-%s: bad instance name '%s': want [A-Za-z0-9._-]{1,%d}\n",
+                    s->sv_schema->ss_service, s->sv_o.instance, DTC_INSTANCE_MAX - 1);
+        return 2;
+    }
     dtc_result rc = open_instance(s, &inst);
     if (rc == DTC_OK && (rc = dtc_participant_register(inst, s->sv_o.name, &p)) != DTC_OK)
         dtc_close(&inst);

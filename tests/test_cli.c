@@ -299,6 +299,10 @@ START_TEST(test_cli_msg_bad_instance)
     want_usage("$DTC_INSTANCE", WANT("$DTC_INSTANCE", "'no/such'", "[A-Za-z0-9._-]{1,47}"));
     h_run(&res, 5000, "dtcctl", "--instance", "../x", "status", NULL);
     want_usage("--instance ../x", WANT("bad instance name '../x'", "[A-Za-z0-9._-]{1,47}"));
+    /* the services say the same (they said "bad argument") */
+    const char *svc[] = {"--data-dir", h_data_dir(), NULL};
+    h_runv(&res, 5000, env, "dtc-payment", svc);
+    want_usage("service $DTC_INSTANCE", WANT("$DTC_INSTANCE", "'no/such'", "[A-Za-z0-9._-]{1,47}"));
 }
 END_TEST
 
@@ -445,13 +449,15 @@ START_TEST(test_cli_seed_key_too_long)
     h_run(&res, 5000, "dtc-payment", "--data-dir", h_data_dir(), "--seed", seed, NULL);
     want_usage("64-byte key", WANT("key too long", "64", "at most 63"));
     /* 63 is fine: the options pass, the bad instance name stops it later
-     * (exit 1, not a usage error) */
+     * (a usage error about the instance, not the key) */
     seed[63] = '=';
     seed[64] = '5';
     seed[65] = '\0';
     h_run(&res, 5000, "dtc-payment", "--instance", "no/such", "--data-dir", h_data_dir(),
           "--seed", seed, NULL);
-    ck_assert_msg(res.code == 1, "63-byte key: exit %d err=%s", res.code, res.err);
+    ck_assert_msg(res.code == 2 && strstr(res.err, "bad instance name") != NULL
+                      && strstr(res.err, "key too long") == NULL,
+                  "63-byte key: exit %d err=%s", res.code, res.err);
     memset(seed, '9', 40);
     memcpy(seed, "alice=", 6);
     seed[40] = '\0';
