@@ -389,6 +389,8 @@ static int dump(svc *s)
 static int data_dir_ok(const svc *s)
 {
     struct stat st;
+    if (s->sv_o.data_dir == NULL) /* parse_opts requires it */
+        return -1;
     if (stat(s->sv_o.data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "%s: not a directory\n", s->sv_o.data_dir);
         return -1;
