@@ -1071,3 +1071,39 @@ pid_t h_fork_commit(const char *const names[])
     }
     return c;
 }
+
+static long rec_value(const h_dump *d, const char *key)
+{
+    const h_rec *r = h_dump_get(d, key);
+    return r ? strtol(r->value, NULL, 10) : -1;
+}
+
+int h_shop_check(const char *what, long order_cents, const int *told, int n)
+{
+    static const char *const names[4] = {"inventory", "payment", "order", "shipping"};
+    ck_assert_msg(h_wait_idle(20000), "%s: transactions still in flight", what);
+    h_dump dump[4];
+    ck_assert_int_eq(h_dump_shop(dump), 0);
+    int committed = dump[2].n; /* one order record per committed order */
+    int ok = 1;
+    for (int i = 1; i < 4; i++)
+        ok &= dump[i].ledger == dump[0].ledger;
+    ok &= dump[0].ledger == committed;
+    ok &= rec_value(&dump[0], "sku-1") == 10 - committed;
+    ok &= rec_value(&dump[0], "sku-2") == 1;
+    ok &= rec_value(&dump[1], "alice") == 100000 - (long)committed * order_cents;
+    ok &= rec_value(&dump[1], "bob") == 100;
+    ok &= rec_value(&dump[3], "zone:zone-a") == 100 - committed;
+    if (!ok)
+        for (int i = 0; i < 4; i++)
+            h_dump_print(names[i], &dump[i]);
+    ck_assert_msg(ok, "%s: the services disagree (%d committed orders; see the dumps above)",
+                  what, committed);
+    for (int k = 0; told != NULL && k < n; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "order:o-%d", k);
+        ck_assert_msg(!told[k] || h_dump_get(&dump[2], key) != NULL,
+                      "%s: o-%d was reported committed but is not", what, k);
+    }
+    return committed;
+}

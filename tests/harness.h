@@ -176,6 +176,14 @@ int h_shop_equal(const h_dump a[4], const h_dump b[4]);
 dtc_result h_order(dtc_instance *in, const char *order_id, const char *sku, int qty,
                    const char *account, long cents, const char *zone,
                    const dtc_txn_options *opts, dtc_txn_info *report);
+/* After a crash test: waits until idle (<= 20 s), then asserts that the
+ * four services agree all-or-nothing (equal ledgers, one order record per
+ * committed order) and conserve stock, money and capacity from the seeds
+ * sku-1=10, sku-2=1, alice=100000, bob=100, zone-a=100, every committed
+ * order taking 1 sku-1, order_cents of alice's and 1 zone-a slot; and that
+ * every order o-K with told[K] set (K < n; told may be NULL) is committed.
+ * `what` names the case in messages.  Returns the committed orders. */
+int h_shop_check(const char *what, long order_cents, const int *told, int n);
 /* Prints a commit report to stderr. */
 void h_report_print(const char *title, dtc_result rc, const dtc_txn_info *t);
 

@@ -110,42 +110,13 @@ static int run_order(int k, const char *const env[], h_result *r)
            != NULL;
 }
 
-static long value_of(const h_dump *d, const char *key)
-{
-    const h_rec *r = h_dump_get(d, key);
-    return r ? strtol(r->value, NULL, 10) : -1;
-}
 
 /* The four services agree, all-or-nothing, stock and money conserved,
  * and every order in told[0..n) that dtcctl reported committed is
- * committed.  Returns the number of committed orders. */
+ * committed (harness.h).  Returns the number of committed orders. */
 static int check_shop(const char *what, const int *told, int n)
 {
-    ck_assert_msg(h_wait_idle(20000), "%s: transactions still in flight", what);
-    h_dump dump[4];
-    ck_assert_int_eq(h_dump_shop(dump), 0);
-    int committed = dump[2].n; /* one order record per committed order */
-    int ok = 1;
-    for (int i = 1; i < 4; i++)
-        ok &= dump[i].ledger == dump[0].ledger;
-    ok &= dump[0].ledger == committed;
-    ok &= value_of(&dump[0], "sku-1") == 10 - committed;
-    ok &= value_of(&dump[0], "sku-2") == 1;
-    ok &= value_of(&dump[1], "alice") == 100000 - (long)committed * ORDER_CENTS;
-    ok &= value_of(&dump[1], "bob") == 100;
-    ok &= value_of(&dump[3], "zone:zone-a") == 100 - committed;
-    if (!ok)
-        for (int i = 0; i < 4; i++)
-            h_dump_print(services[i], &dump[i]);
-    ck_assert_msg(ok, "%s: the services disagree (%d committed orders; see the dumps above)",
-                  what, committed);
-    for (int k = 0; k < n; k++) {
-        char key[32];
-        snprintf(key, sizeof key, "order:o-%d", k);
-        ck_assert_msg(!told[k] || h_dump_get(&dump[2], key) != NULL,
-                      "%s: o-%d was reported committed but is not", what, k);
-    }
-    return committed;
+    return h_shop_check(what, ORDER_CENTS, told, n);
 }
 
 /* 1 if <dir>/<label>.err contains s. */
