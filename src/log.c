@@ -57,7 +57,7 @@ void dtc_log_init(dtc_log_level dflt)
 
 dtc_result dtc_log_to_file(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0)
         return DTC_ESYS;
     int old = atomic_exchange(&log_fd, fd);

@@ -230,7 +230,10 @@ int bench_pgc_init(struct bench_pgc *c, char *why, size_t size)
     }
     char conf[400];
     snprintf(conf, sizeof conf, "%s/postgresql.conf", c->data);
-    FILE *f = fopen(conf, "a");
+    int fd = open(conf, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (f == NULL && fd >= 0)
+        close(fd);
     if (f == NULL || fprintf(f, "\n# dtc-bench: its settings\ninclude = 'dtc_bench.conf'\n") < 0
         || fclose(f) != 0) {
         snprintf(why, size, "cannot append to %s", conf);
@@ -243,7 +246,7 @@ static int write_settings(struct bench_pgc *c, int fsync, int max_coords)
 {
     char path[400];
     snprintf(path, sizeof path, "%s/dtc_bench.conf", c->data);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
     if (c->as_postgres && fchown(fd, c->uid, c->gid) != 0) {

@@ -52,7 +52,7 @@ static void child(char *const argv[], int out_fd, const char *err_path, pid_t pa
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
         _exit(127);
-    int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (dup2(out_fd, 1) < 0 || (err >= 0 && dup2(err, 2) < 0))
         _exit(127);
     signal(SIGPIPE, SIG_DFL);
@@ -167,7 +167,7 @@ static void run_child(char *const argv[], const char *log_path, const char *cwd,
         _exit(127);
     setpgid(0, 0);
     int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (in < 0 || log < 0 || dup2(in, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
         _exit(127);
     if (cwd != NULL && chdir(cwd) != 0) {

@@ -280,7 +280,7 @@ int load_run(int argc, char **argv)
     if (rng_state == 0)
         rng_state = 1;
     long done = o.txns > 0 ? count_begun(o.out) : 0;
-    int fd = open(o.out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(o.out, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         fprintf(stderr, "dtc-load run: %s: %s\n", o.out, strerror(errno));
         return 1;
