@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dlog.h"
@@ -258,6 +259,36 @@ START_TEST(switch_copies_live_and_prunes)
 }
 END_TEST
 
+/* The file switch cannot rename a spare into place (a directory sits at
+ * dlog.spare, so making one fails too): the append that needs the switch
+ * fails with DTC_ELOG (its caller acts on nothing), what was written
+ * stays readable, and once the obstacle is gone the log switches and goes
+ * on. */
+START_TEST(switch_failure_is_an_error)
+{
+    char spare[300];
+    struct dtc__dlog_rec r;
+    uint64_t end;
+    snprintf(spare, sizeof spare, "%s/dlog.spare", dir);
+    remove(spare);
+    ck_assert_int_eq(mkdir(spare, 0700), 0);
+    uint64_t no = inst->hdr->sh_dlog_fileno;
+    rec_init(&r, DTC_DLOG_END, 0x33, 1);
+    dtc_result rc = DTC_OK;
+    for (long i = 0; rc == DTC_OK && i < 10000000; i++)
+        rc = dtc__dlog_append(inst, &r, &end);
+    ck_assert_int_eq(rc, DTC_ELOG);
+    ck_assert_uint_eq(inst->hdr->sh_dlog_fileno, no); /* still the old file */
+    struct seen s = {0};
+    ck_assert_int_eq(dtc__dlog_scan(dir, count, &s, NULL, NULL, NULL), DTC_OK);
+    ck_assert_int_gt(s.n, 1000);
+    ck_assert_int_eq(rmdir(spare), 0);
+    ck_assert_int_eq(dtc__dlog_append(inst, &r, &end), DTC_OK);
+    ck_assert_uint_eq(inst->hdr->sh_dlog_fileno, no + 1);
+    ck_assert_int_eq(dtc__dlog_flush(inst, end), DTC_OK);
+}
+END_TEST
+
 static int slot_state(unsigned char tag)
 {
     for (uint32_t i = 0; i < inst->max_txns; i++) {
@@ -375,6 +406,7 @@ static Suite *dlog_suite(void)
     tcase_add_test(tc, scan_in_order);
     tcase_add_test(tc, torn_tail_ignored_and_wiped);
     tcase_add_test(tc, switch_copies_live_and_prunes);
+    tcase_add_test(tc, switch_failure_is_an_error);
     tcase_add_test(tc, replay_live_set);
     tcase_add_test(tc, replay_refuses_more_than_fits);
     tcase_add_test(tc, outcome_from_log);
