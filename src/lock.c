@@ -59,17 +59,21 @@ static const char *lock_name(const dtc_instance *in, const pthread_mutex_t *m)
 dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
                             void *obj, int64_t limit, bool *timed_out)
 {
-    struct timespec abs;
-    clock_gettime(CLOCK_MONOTONIC, &abs);
-    abs.tv_sec += (time_t)(limit / 1000000000);
-    abs.tv_nsec += (long)(limit % 1000000000);
-    if (abs.tv_nsec >= 1000000000L) {
-        abs.tv_sec++;
-        abs.tv_nsec -= 1000000000L;
-    }
     if (timed_out != NULL)
         *timed_out = false;
-    int rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &abs);
+    /* The uncontended case first: no clock read, no deadline. */
+    int rc = pthread_mutex_trylock(m);
+    if (rc == EBUSY) {
+        struct timespec abs;
+        clock_gettime(CLOCK_MONOTONIC, &abs);
+        abs.tv_sec += (time_t)(limit / 1000000000);
+        abs.tv_nsec += (long)(limit % 1000000000);
+        if (abs.tv_nsec >= 1000000000L) {
+            abs.tv_sec++;
+            abs.tv_nsec -= 1000000000L;
+        }
+        rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &abs);
+    }
     if (rc == 0)
         return DTC_OK;
     if (rc == ETIMEDOUT) {
