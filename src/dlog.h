@@ -32,7 +32,7 @@
  *   END         the transaction ended (committed or aborted): every
  *               participant answered; not forced (losing it only makes
  *               recovery redeliver an idempotent outcome)
- *   RETRY       an operator's retry (forced; for the record)
+ *   RETRY       an operator's retry (not forced; for the record)
  * Operator resolves are COMMIT or COMPENSATE records with DTC_DLOG_F_OPERATOR.
  * A file switch copies every live decision (COMMITTING, compensating,
  * HEURISTIC slots) into the new file (DTC_DLOG_F_COPY), so the newest
