@@ -8,18 +8,7 @@
 # it is built WITHOUT the directory's sanitizer flags (the warnings stay).
 # ASan programs that preload it need ASAN_OPTIONS=verify_asan_link_order=0
 # (check_powercut and the harness add it).
-add_library(dtc_powercut SHARED tools/powercut_preload.c)
-set_target_properties(dtc_powercut PROPERTIES
-  COMPILE_OPTIONS ""
-  LINK_OPTIONS ""
-  C_VISIBILITY_PRESET hidden
-  LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
-target_compile_options(dtc_powercut PRIVATE -Wall -Wextra -Wshadow
-                       -Wstrict-prototypes -Wformat=2)
-if(DTC_WERROR)
-  target_compile_options(dtc_powercut PRIVATE -Werror)
-endif()
-target_link_libraries(dtc_powercut PRIVATE ${CMAKE_DL_LIBS})
+dtc_add_preload(dtc_powercut tools/powercut_preload.c) # without sanitizer flags: tests/CMakeLists.txt
 
 add_executable(dtc-powercut tools/powercut_apply.c)
 

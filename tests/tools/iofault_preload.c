@@ -50,6 +50,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "preload_util.h"
+
 #define IOF_EXPORT __attribute__((visibility("default")))
 #define IOF_RULES 4
 #define IOF_PATH 4096
@@ -108,21 +110,6 @@ static int iof_under_root(const char *path)
            && (path[iof_root_len] == '\0' || path[iof_root_len] == '/');
 }
 
-/* The path descriptor fd names (" (deleted)" stripped); -1 if none. */
-static int iof_fd_path(int fd, char *out, size_t cap)
-{
-    char link[64];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(link, out, cap - 1);
-    if (n <= 0)
-        return -1;
-    out[n] = '\0';
-    static const char del[] = " (deleted)";
-    size_t dl = sizeof del - 1;
-    if ((size_t)n > dl && memcmp(out + n - dl, del, dl) == 0)
-        out[n - dl] = '\0';
-    return out[0] == '/' ? 0 : -1;
-}
 
 /* path made absolute against dirfd (AT_FDCWD: the working directory);
  * the directory part canonicalized when it exists.  -1 if impossible. */
@@ -137,7 +124,7 @@ static int iof_abs_path(int dirfd, const char *path, char *out, size_t cap)
         if (dirfd == AT_FDCWD) {
             if (getcwd(dir, sizeof dir) == NULL)
                 return -1;
-        } else if (iof_fd_path(dirfd, dir, sizeof dir) != 0) {
+        } else if (preload_fd_path(dirfd, dir, sizeof dir) != 0) {
             return -1;
         }
         if ((size_t)snprintf(tmp, sizeof tmp, "%s/%s", dir, path) >= sizeof tmp)
@@ -215,7 +202,7 @@ static int iof_fd_check(enum iof_call call, int fd)
     struct stat st;
     char path[IOF_PATH];
     int rc = 0;
-    if (fstat(fd, &st) == 0 && iof_fd_path(fd, path, sizeof path) == 0)
+    if (fstat(fd, &st) == 0 && preload_fd_path(fd, path, sizeof path) == 0)
         rc = iof_check(call, path, NULL, &st);
     errno = e;
     return rc;

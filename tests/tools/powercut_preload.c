@@ -44,6 +44,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "preload_util.h"
 #include "powercut.h"
 
 #define PC_PATH 4096
@@ -100,19 +101,6 @@ static __thread int pc_busy __attribute__((tls_model("initial-exec")));
 
 /* ---- small async-signal-safe helpers ------------------------------------------ */
 
-static size_t pc_utoa(uint64_t v, char *out)
-{
-    char tmp[24];
-    size_t n = 0, i;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
-    return n;
-}
 
 /* dst = a + "/" + b, 0 or -1 if too long. */
 static int pc_join(char *dst, size_t cap, const char *a, const char *b)
@@ -126,21 +114,6 @@ static int pc_join(char *dst, size_t cap, const char *a, const char *b)
     return 0;
 }
 
-/* The path /proc/self/fd/N names now; " (deleted)" stripped.  -1 if none. */
-static int pc_fd_path(int fd, char *out, size_t cap)
-{
-    char link[40] = "/proc/self/fd/";
-    pc_utoa((uint64_t)fd, link + strlen(link));
-    ssize_t n = readlink(link, out, cap - 1);
-    if (n <= 0)
-        return -1;
-    out[n] = '\0';
-    static const char del[] = " (deleted)";
-    size_t dl = sizeof del - 1;
-    if ((size_t)n > dl && memcmp(out + n - dl, del, dl) == 0)
-        out[n - dl] = '\0';
-    return out[0] == '/' ? 0 : -1;
-}
 
 static int pc_under_root(const char *path)
 {
@@ -269,7 +242,7 @@ static int pc_fd_tracked(int fd, pc_fd *f, int dirs_too)
         return 0;
     if (f->st.st_dev == pc_jdev && f->st.st_ino == pc_jino)
         return 0;
-    if (pc_fd_path(fd, f->path, sizeof f->path) != 0 || !pc_under_root(f->path))
+    if (preload_fd_path(fd, f->path, sizeof f->path) != 0 || !pc_under_root(f->path))
         return 0;
     f->flags = fcntl(fd, F_GETFL);
     return 1;
@@ -333,7 +306,7 @@ static uint64_t pc_data_change(int fd, pc_fd *f, int64_t off, uint64_t len, int 
     }
     if (dlen) {
         char link[40] = "/proc/self/fd/";
-        pc_utoa((uint64_t)fd, link + strlen(link));
+        preload_utoa((uint64_t)fd, link + strlen(link));
         PC_REAL(open);
         int rfd = real_open(link, O_RDONLY | O_CLOEXEC);
         uint64_t got = 0;
@@ -570,7 +543,7 @@ static int pc_resolve(int dirfd, const char *path, pc_name *n)
     }
     if (dfd < 0)
         return 0;
-    int ok = fstat(dfd, &n->dst) == 0 && pc_fd_path(dfd, n->dir, sizeof n->dir) == 0;
+    int ok = fstat(dfd, &n->dst) == 0 && preload_fd_path(dfd, n->dir, sizeof n->dir) == 0;
     close(dfd);
     if (!ok || n->base[0] == '\0' || strcmp(n->base, ".") == 0 || strcmp(n->base, "..") == 0)
         return 0;
@@ -586,9 +559,9 @@ static int pc_backup_name(char *out, size_t cap, const char *dir, uint64_t seq)
 {
     char name[80] = PC_BACKUP_PREFIX;
     size_t l = strlen(name);
-    l += pc_utoa((uint64_t)getpid(), name + l);
+    l += preload_utoa((uint64_t)getpid(), name + l);
     name[l++] = '.';
-    l += pc_utoa(seq, name + l);
+    l += preload_utoa(seq, name + l);
     memcpy(name + l, ".bak", 5);
     return pc_join(out, cap, dir, name);
 }
