@@ -239,22 +239,6 @@ void store__txn_drop(store *st, store_txn *tx)
     free(tx);
 }
 
-store_led *store__ledger_add(store *st, const char *txid, int state, const char *payload)
-{
-    store_led *ld = calloc(1, sizeof *ld);
-    if (ld == NULL || (payload && (ld->ld_payload = strdup(payload)) == NULL))
-        goto fail;
-    STORE_COPY(ld->ld_id, txid);
-    ld->ld_state = state;
-    if (htab_put(&st->st_ledger, ld->ld_id, ld) == 0)
-        return ld;
-fail:
-    if (ld)
-        free(ld->ld_payload);
-    free(ld);
-    return NULL;
-}
-
 const store_rec *store__held_by_other(store *st, const store_txn *tx)
 {
     for (int i = 0; i < tx->tx_ops.so_n; i++) {

@@ -11,7 +11,8 @@
  *            success hold the records and log "prepared" (a promise that
  *            survives a restart);
  *   commit   apply the ops, bump versions, log "applied", enter the txid
- *            in the ledger (kept forever: the idempotency proof);
+ *            in the ledger (the idempotency proof, kept while a
+ *            redelivery can still arrive: store_retire);
  *   rollback release a prepared txn, or compensate (apply the inverse of)
  *            an applied one, once.
  *
@@ -146,6 +147,34 @@ void store_set_compact_min(store *st, size_t n);
 void store_set_fault_hook(store *st, void (*fn)(const char *point));
 /* Prints "KEY VALUE VERSION [NOTE]" lines sorted by key, then "ledger N". */
 void store_dump(const store *st, FILE *out);
+
+/* Ledger retirement.  A ledger entry makes a redelivered commit or
+ * rollback a no-op; it is kept while one can still arrive, i.e. while the
+ * coordinator still holds the transaction, or could hold it again after
+ * a restart.  The caller describes the coordinator: sh_held(ctx, txid)
+ * says 1 (a redelivery may still come: keep), 0 (nothing holds the
+ * transaction any more) or -1 (cannot tell now: stop this call);
+ * sh_durable is the coordinator's durable log position read before the
+ * sh_held answers were taken, sh_written its written log position read
+ * after them.  An entry found unheld is stamped with sh_written and
+ * dropped by a later call whose sh_durable has reached that stamp: the
+ * record that ended the transaction (written before the coordinator let
+ * go of it) is then on stable storage, so no restart of the coordinator
+ * can bring it back (when sh_written <= sh_durable already, it goes at
+ * once; without a decision log both are 0, so an unheld entry goes at
+ * once).  Entries are asked about oldest
+ * first, at most sh_budget per call; a held one goes to the back of the
+ * queue.  Dropping touches memory only: the next compaction leaves the
+ * entries out of the file (a restart before it reloads them, to be
+ * retired again).  Returns the number of entries dropped. */
+typedef struct store_horizon {
+    int (*sh_held)(void *ctx, const char *txid);
+    void *sh_ctx;
+    uint64_t sh_durable;
+    uint64_t sh_written;
+    size_t sh_budget;
+} store_horizon;
+size_t store_retire(store *st, const store_horizon *h);
 
 /* Copies the ids of the prepared transactions (at most cap) into ids;
  * returns how many there are. */

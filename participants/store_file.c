@@ -391,7 +391,7 @@ static size_t write_snapshot(const store *st, snap_writer *w)
             sw_printf(w, "gone %s %" PRIu64 "\n", r->rc_key, r->rc_version);
         n += r->rc_present || r->rc_version > 0;
     }
-    for (pos = 0; (ld = htab_next(&st->st_ledger, &pos)) != NULL; n++) {
+    for (ld = store__ledger_next(st, NULL); ld != NULL; ld = store__ledger_next(st, ld), n++) {
         if (ld->ld_state == LED_APPLIED)
             sw_printf(w, "applied %s %s\n", ld->ld_id, ld->ld_payload);
         else

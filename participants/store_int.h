@@ -35,12 +35,21 @@ typedef struct store_txn {
 
 enum { LED_APPLIED = 1, LED_COMPENSATED = 2 };
 
-/* A ledger entry: a txid whose commit was applied (kept forever). */
+/* A ledger entry: a txid whose commit was applied (then maybe
+ * compensated), kept while a redelivery can still arrive (store_retire). */
 typedef struct store_led {
     char ld_id[STORE_TXID_MAX];
     int ld_state;                  /* LED_APPLIED / LED_COMPENSATED */
     char *ld_payload;              /* applied: what to reverse; else NULL */
+    uint64_t ld_stamp;             /* in st_led_gone: the log position
+                                      that must be durable before it goes */
+    struct store_led *ld_prev, *ld_next; /* its queue, oldest first */
 } store_led;
+
+/* A FIFO of ledger entries (doubly linked through ld_prev/ld_next). */
+typedef struct store_ledq {
+    store_led *lq_head, *lq_tail;
+} store_ledq;
 
 struct store {
     const store_schema *st_schema;
@@ -61,6 +70,8 @@ struct store {
     htab st_recs;               /* key -> store_rec */
     htab st_txns;               /* txid -> store_txn */
     htab st_ledger;             /* txid -> store_led */
+    store_ledq st_led_new;      /* entries not yet found unheld, by age */
+    store_ledq st_led_gone;     /* found unheld, by ld_stamp (ascending) */
 };
 
 int store__valid_txid(const char *s);
@@ -71,8 +82,11 @@ store_rec *store__rec_get(store *st, const char *key);
 store_txn *store__txn_new(store *st, const char *txid, const char *payload,
                           char *why);
 void store__txn_drop(store *st, store_txn *tx);
+/* store_ledger.c: a new entry, queued as the newest of st_led_new. */
 store_led *store__ledger_add(store *st, const char *txid, int state,
                              const char *payload);
+/* Iterates the entries in age order: start with NULL; NULL at the end. */
+const store_led *store__ledger_next(const store *st, const store_led *ld);
 const store_rec *store__held_by_other(store *st, const store_txn *tx);
 void store__hold(store *st, store_txn *tx);
 int store__apply_txn(store *st, store_txn *tx, int log, char *why);

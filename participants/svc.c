@@ -20,6 +20,7 @@
 
 #include "dtc/dtc.h"
 #include "svc.h"
+#include "svc_horizon.h"
 
 _Static_assert(STORE_WHY_MAX == DTC_REASON_MAX, "reason buffers differ");
 _Static_assert(STORE_PAYLOAD_MAX == DTC_PAYLOAD_MAX, "payload limits differ");
@@ -493,9 +494,11 @@ static void recover(svc *s, dtc_participant *p)
     free(ids);
 }
 
-/* Serves batches until stopped, re-checking prepared transactions every
- * second (see recover). */
-static dtc_result serve_loop(svc *s, dtc_participant *p, const dtc_participant_ops *ops)
+/* Serves batches until stopped, re-checking prepared transactions and
+ * retiring ledger entries beyond the horizon every second (see recover,
+ * svc_horizon.c). */
+static dtc_result serve_loop(svc *s, dtc_instance *inst, dtc_participant *p,
+                             const dtc_participant_ops *ops)
 {
     struct timespec last, now;
     clock_gettime(CLOCK_MONOTONIC, &last);
@@ -504,8 +507,10 @@ static dtc_result serve_loop(svc *s, dtc_participant *p, const dtc_participant_o
         if (rc != DTC_OK)
             return rc;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > last.tv_sec && store_prepared_ids(s->sv_store, NULL, 0) > 0) {
-            recover(s, p);
+        if (now.tv_sec > last.tv_sec) {
+            if (store_prepared_ids(s->sv_store, NULL, 0) > 0)
+                recover(s, p);
+            svc_retire(s->sv_store, inst);
             last = now;
         }
     }
@@ -564,7 +569,7 @@ static int serve(svc *s)
         recover(s, p);
         printf("ready name=%s pid=%ld\n", s->sv_o.name, (long)getpid());
         fflush(stdout);
-        if ((rc = serve_loop(s, p, &ops)) != DTC_OK) {
+        if ((rc = serve_loop(s, inst, p, &ops)) != DTC_OK) {
             dtc_log(DTC_LOG_ERROR, "serve", NULL, s->sv_o.name, "%s", dtc_strerror(rc));
             s->sv_exit = 1;
         }

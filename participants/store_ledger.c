@@ -1,0 +1,103 @@
+/*
+ * store_ledger.c - the store's ledger queues and their retirement.  Every
+ * ledger entry (an applied or compensated transaction) sits in one of two
+ * FIFOs: st_led_new (not yet found unheld by the coordinator, oldest
+ * first) or st_led_gone (found unheld, stamped with the coordinator's
+ * written log position, stamps ascending).  store_retire drops the head
+ * of st_led_gone once the coordinator's durable position has reached its
+ * stamp, then asks about the head of st_led_new.  So the ledger, and with
+ * it every snapshot, is bounded by the transactions a redelivery can
+ * still reach, not by history.  See store_retire in store.h.
+ */
+#include <stdlib.h>
+
+#include "store_int.h"
+
+static void ledq_push(store_ledq *q, store_led *ld)
+{
+    ld->ld_next = NULL;
+    ld->ld_prev = q->lq_tail;
+    if (q->lq_tail != NULL)
+        q->lq_tail->ld_next = ld;
+    else
+        q->lq_head = ld;
+    q->lq_tail = ld;
+}
+
+static store_led *ledq_pop(store_ledq *q)
+{
+    store_led *ld = q->lq_head;
+    if (ld == NULL)
+        return NULL;
+    q->lq_head = ld->ld_next;
+    if (q->lq_head != NULL)
+        q->lq_head->ld_prev = NULL;
+    else
+        q->lq_tail = NULL;
+    ld->ld_next = ld->ld_prev = NULL;
+    return ld;
+}
+
+store_led *store__ledger_add(store *st, const char *txid, int state, const char *payload)
+{
+    store_led *ld = calloc(1, sizeof *ld);
+    if (ld == NULL || (payload && (ld->ld_payload = strdup(payload)) == NULL))
+        goto fail;
+    STORE_COPY(ld->ld_id, txid);
+    ld->ld_state = state;
+    if (htab_put(&st->st_ledger, ld->ld_id, ld) == 0) {
+        ledq_push(&st->st_led_new, ld);
+        return ld;
+    }
+fail:
+    if (ld)
+        free(ld->ld_payload);
+    free(ld);
+    return NULL;
+}
+
+static void drop(store *st, store_led *ld)
+{
+    htab_del(&st->st_ledger, ld->ld_id);
+    free(ld->ld_payload);
+    free(ld);
+}
+
+size_t store_retire(store *st, const store_horizon *h)
+{
+    size_t dropped = 0, asked = 0, n = st->st_ledger.ht_count;
+    store_ledq found = {NULL, NULL};
+    store_led *ld;
+    while ((ld = st->st_led_gone.lq_head) != NULL && ld->ld_stamp <= h->sh_durable) {
+        drop(st, ledq_pop(&st->st_led_gone));
+        dropped++;
+    }
+    /* at most one round through the queue: a held entry goes to its back */
+    for (; asked < h->sh_budget && asked < n && st->st_led_new.lq_head != NULL; asked++) {
+        int held = h->sh_held(h->sh_ctx, st->st_led_new.lq_head->ld_id);
+        if (held < 0)
+            break;
+        ld = ledq_pop(&st->st_led_new);
+        ledq_push(held ? &st->st_led_new : &found, ld);
+    }
+    while ((ld = ledq_pop(&found)) != NULL) {
+        ld->ld_stamp = h->sh_written;
+        if (h->sh_written <= h->sh_durable) {
+            drop(st, ld); /* already durable (or no decision log) */
+            dropped++;
+        } else {
+            ledq_push(&st->st_led_gone, ld);
+        }
+    }
+    return dropped;
+}
+
+/* The entries in age order (examined ones first), for snapshots. */
+const store_led *store__ledger_next(const store *st, const store_led *ld)
+{
+    if (ld == NULL)
+        return st->st_led_gone.lq_head ? st->st_led_gone.lq_head : st->st_led_new.lq_head;
+    if (ld->ld_next == NULL && ld == st->st_led_gone.lq_tail)
+        return st->st_led_new.lq_head;
+    return ld->ld_next;
+}
