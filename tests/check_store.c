@@ -4,7 +4,9 @@
  * constraints, idempotent commit/rollback and compensation, and the state
  * file (reload, prepared holds, torn and corrupt lines, compaction, seeds,
  * write failures, symlinks planted at the temp and lock names, the crash
- * point hook).  No shared memory: the store does not use it.  Each
+ * point hook), and the ledger horizon (entries retired once the
+ * coordinator lets go, kept while it may redeliver, compaction bounded
+ * by live state).  No shared memory: the store does not use it.  Each
  * test runs in its own process (CK_FORK) and directory under one mkdtemp
  * base that the unchecked fixture removes.
  */
@@ -891,6 +893,183 @@ START_TEST(fault_hook_points)
 }
 END_TEST
 
+/* ---- ledger horizon ------------------------------------------------------ */
+
+/* A coordinator stand-in for store_retire: the txids it still holds. */
+static const char *const *held_ids;
+static int held_unsure;
+
+static int fake_held(void *ctx, const char *txid)
+{
+    (void)ctx;
+    if (held_unsure)
+        return -1;
+    for (size_t i = 0; held_ids && held_ids[i]; i++)
+        if (strcmp(held_ids[i], txid) == 0)
+            return 1;
+    return 0;
+}
+
+static size_t retire(store *st, uint64_t durable, uint64_t written)
+{
+    store_horizon h = {fake_held, NULL, durable, written, 1000};
+    return store_retire(st, &h);
+}
+
+START_TEST(ledger_beyond_horizon_dropped)
+{
+    static const char *const held[] = {"t2", NULL};
+    const char *dir = new_dir();
+    char why[STORE_WHY_MAX];
+    store_outcome out;
+    store *st = open_inv(dir);
+    run_commit(st, "t1", "reserve w 1");
+    run_commit(st, "t2", "reserve w 1");
+    run_commit(st, "t3", "reserve x 1");
+    ck_assert_int_eq(store_rollback(st, "t3", &out, why), 0);
+    ck_assert_int_eq(out, STORE_COMPENSATED);
+    held_ids = held;
+    held_unsure = 1; /* the coordinator cannot tell: nothing goes */
+    ck_assert_uint_eq(retire(st, 100, 100), 0);
+    ck_assert_uint_eq(store_ledger_count(st), 3);
+    held_unsure = 0;
+    /* t1 and t3 unheld, but the log is durable only to 50 < 60 */
+    ck_assert_uint_eq(retire(st, 50, 60), 0);
+    ck_assert_uint_eq(store_ledger_count(st), 3);
+    ck_assert_int_eq(store_commit(st, "t1", &out, why), 0); /* still answered */
+    ck_assert_int_eq(out, STORE_ALREADY);
+    ck_assert_uint_eq(retire(st, 59, 70), 0);
+    ck_assert_uint_eq(retire(st, 60, 80), 2); /* durable reached the stamp */
+    ck_assert_int_eq(store_ledger_state(st, "t1"), 0);
+    ck_assert_int_eq(store_ledger_state(st, "t3"), 0);
+    ck_assert_int_eq(store_ledger_state(st, "t2"), 1);
+    /* t1 is forgotten: a commit of it is no longer a repeat */
+    ck_assert_int_ne(store_commit(st, "t1", &out, why), 0);
+    ck_assert_int_eq(store_flush(st, why), 0);
+    /* compacted and reloaded, the dropped entries stay gone */
+    ck_assert_int_eq(store_compact(st, why), 0);
+    const char *text = read_text(state_path(dir, "inventory"));
+    ck_assert_ptr_nonnull(strstr(text, "applied t2 reserve w 1\n"));
+    ck_assert_ptr_null(strstr(text, " t1 "));
+    ck_assert_ptr_null(strstr(text, " t3"));
+    store_close(&st);
+    st = open_inv(dir);
+    ck_assert_uint_eq(store_ledger_count(st), 1);
+    ck_assert_int_eq(value_of(st, "w"), 8);
+    ck_assert_int_eq(value_of(st, "x"), 5);
+    held_ids = NULL;
+    store_close(&st);
+}
+END_TEST
+
+START_TEST(ledger_inside_horizon_kept)
+{
+    static const char *const held[] = {"t1", NULL};
+    const char *dir = new_dir();
+    char why[STORE_WHY_MAX];
+    store_outcome out;
+    store *st = open_inv(dir);
+    run_commit(st, "t1", "reserve w 2");
+    run_commit(st, "t2", "reserve w 3");
+    held_ids = held;
+    /* t2 unheld, stamped 10: inside the horizon until the log is durable
+     * there, and a redelivery meanwhile is still answered */
+    ck_assert_uint_eq(retire(st, 5, 10), 0);
+    ck_assert_int_eq(store_commit(st, "t2", &out, why), 0);
+    ck_assert_int_eq(out, STORE_ALREADY);
+    ck_assert_uint_eq(retire(st, 9, 11), 0);
+    ck_assert_int_eq(store_ledger_state(st, "t2"), 1);
+    ck_assert_uint_eq(retire(st, 10, 12), 1);
+    ck_assert_int_eq(store_ledger_state(st, "t2"), 0);
+    for (uint64_t pos = 20; pos < 30; pos++) /* t1 held throughout */
+        ck_assert_uint_eq(retire(st, pos, pos), 0);
+    ck_assert_int_eq(store_ledger_state(st, "t1"), 1);
+    /* the redelivered commit and rollback of t1 are answered idempotently */
+    ck_assert_int_eq(store_commit(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_ALREADY);
+    ck_assert_int_eq(value_of(st, "w"), 5);
+    ck_assert_int_eq(store_rollback(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_COMPENSATED);
+    ck_assert_int_eq(store_rollback(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_ALREADY);
+    ck_assert_int_eq(value_of(st, "w"), 7);
+    ck_assert_int_eq(store_flush(st, why), 0);
+    /* kept across a compaction and a restart too */
+    ck_assert_int_eq(store_compact(st, why), 0);
+    store_close(&st);
+    st = open_inv(dir);
+    ck_assert_int_eq(store_ledger_state(st, "t1"), 2);
+    ck_assert_int_eq(store_rollback(st, "t1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_ALREADY);
+    ck_assert_int_eq(value_of(st, "w"), 7);
+    held_ids = NULL;
+    store_close(&st);
+}
+END_TEST
+
+/* Size of the compacted state file after n committed transactions, each
+ * retired (nothing held) every 100 when retire is set. */
+static off_t compacted_size(int n, int retire_on)
+{
+    static const char *const seeds[] = {"a=1000000000", "b=1000000000"};
+    const char *dir = new_dir();
+    char why[STORE_WHY_MAX], id[16];
+    struct stat sb;
+    store *st = open_seeded(&svc_inventory, dir, seeds, 2, NULL);
+    held_ids = NULL;
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "c%06d", i); /* same length: sizes compare */
+        run_commit(st, id, i % 2 ? "reserve a 1" : "reserve b 1");
+        if (retire_on && i % 100 == 99)
+            retire(st, 0, 0); /* no decision log: unheld goes at once */
+    }
+    ck_assert_int_eq(store_compact(st, why), 0);
+    ck_assert_int_eq(stat(state_path(dir, "inventory"), &sb), 0);
+    ck_assert_uint_eq(store_ledger_count(st), retire_on ? (size_t)n % 100 : (size_t)n);
+    store_close(&st);
+    return sb.st_size;
+}
+
+START_TEST(compaction_bounded_by_live_state)
+{
+    off_t small = compacted_size(150, 1), big = compacted_size(3050, 1);
+    off_t unbounded = compacted_size(3050, 0);
+    /* the same live state (2 records, 50 entries): sizes differ only by
+     * the digits of values and versions */
+    ck_assert_msg(big <= small + 16, "compaction grew with history: %lld vs %lld bytes",
+                  (long long)big, (long long)small);
+    ck_assert_msg(unbounded > 20 * big, "without retirement: %lld bytes, with: %lld",
+                  (long long)unbounded, (long long)big);
+}
+END_TEST
+
+START_TEST(retire_budget_and_held_requeue)
+{
+    static const char *const held[] = {"h0", "h1", NULL};
+    const char *dir = new_dir();
+    char id[16];
+    store *st = open_inv(dir);
+    run_commit(st, "h0", "reserve x 1");
+    run_commit(st, "h1", "reserve x 1");
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "u%d", i);
+        run_commit(st, id, "reserve w 1");
+    }
+    held_ids = held;
+    store_horizon h = {fake_held, NULL, 0, 0, 3};
+    /* the two held ones at the head go to the back: the third ask drops u0 */
+    ck_assert_uint_eq(store_retire(st, &h), 1);
+    ck_assert_int_eq(store_ledger_state(st, "u0"), 0);
+    ck_assert_int_eq(store_ledger_state(st, "u1"), 1);
+    ck_assert_uint_eq(store_retire(st, &h), 3); /* u1..u3 */
+    ck_assert_uint_eq(store_retire(st, &h), 1); /* u4, then h0 h1 again */
+    ck_assert_uint_eq(store_ledger_count(st), 2);
+    ck_assert_int_eq(store_ledger_state(st, "h0"), 1);
+    held_ids = NULL;
+    store_close(&st);
+}
+END_TEST
+
 /* ---- suite ----------------------------------------------------------------- */
 
 static Suite *store_suite(void)
@@ -932,6 +1111,14 @@ static Suite *store_suite(void)
     tcase_add_test(tc, state_symlink_not_followed);
     tcase_add_test(tc, lock_symlink_refused);
     tcase_add_test(tc, fault_hook_points);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("ledger");
+    tcase_add_unchecked_fixture(tc, make_base, remove_base);
+    tcase_add_test(tc, ledger_beyond_horizon_dropped);
+    tcase_add_test(tc, ledger_inside_horizon_kept);
+    tcase_add_test(tc, compaction_bounded_by_live_state);
+    tcase_add_test(tc, retire_budget_and_held_requeue);
     suite_add_tcase(s, tc);
     return s;
 }
