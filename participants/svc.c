@@ -46,6 +46,8 @@ typedef struct svc {
     store *sv_store;
     unsigned short sv_rand[3]; /* erand48 state for fault injection */
     int sv_exit;               /* exit code once stopped */
+    int sv_keep_ledger;        /* $DTC_KEEP_LEDGER set: never retire ledger
+                                  entries (audits that read every one) */
 } svc;
 
 static volatile sig_atomic_t svc_stop;
@@ -510,7 +512,8 @@ static dtc_result serve_loop(svc *s, dtc_instance *inst, dtc_participant *p,
         if (now.tv_sec > last.tv_sec) {
             if (store_prepared_ids(s->sv_store, NULL, 0) > 0)
                 recover(s, p);
-            svc_retire(s->sv_store, inst);
+            if (!s->sv_keep_ledger)
+                svc_retire(s->sv_store, inst);
             last = now;
         }
     }
@@ -588,6 +591,7 @@ int svc_main(const store_schema *schema, int argc, char **argv)
     int rc;
     memset(&s, 0, sizeof s);
     s.sv_schema = schema;
+    s.sv_keep_ledger = getenv("DTC_KEEP_LEDGER") != NULL && *getenv("DTC_KEEP_LEDGER") != '\0';
     dtc_log_init(DTC_LOG_INFO);
     rc = parse_opts(&s, argc, argv);
     if (rc == 0 && s.sv_o.dump)

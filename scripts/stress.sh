@@ -201,6 +201,8 @@ seed_args() {
 
 start_service() {
     local s=$1 out="$data/logs/$1.out" seeds=()
+    # the checker audits every transaction: no ledger entry may retire
+    export DTC_KEEP_LEDGER=1
     mapfile -t seeds < <(seed_args "$s")
     [[ $s == payment && $fail_commit != 0 ]] && seeds+=(--fail-commit "$fail_commit")
     : >"$out"
