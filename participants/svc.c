@@ -591,7 +591,8 @@ int svc_main(const store_schema *schema, int argc, char **argv)
     int rc;
     memset(&s, 0, sizeof s);
     s.sv_schema = schema;
-    s.sv_keep_ledger = getenv("DTC_KEEP_LEDGER") != NULL && *getenv("DTC_KEEP_LEDGER") != '\0';
+    const char *keep = getenv("DTC_KEEP_LEDGER");
+    s.sv_keep_ledger = keep != NULL && keep[0] != '\0';
     dtc_log_init(DTC_LOG_INFO);
     rc = parse_opts(&s, argc, argv);
     if (rc == 0 && s.sv_o.dump)
