@@ -2,15 +2,21 @@
 # completion.sh SRC_DIR BIN_DIR - completion/dtcctl, sourced in a plain
 # bash: it registers itself (complete -p dtcctl), completes exactly the
 # commands 'dtcctl --help' lists, every option each 'dtcctl COMMAND
-# --help' lists, and the name of a live instance (a dtcd of its own, on
-# its own instance and temp directory, stopped by pid at the end).
+# --help' lists, the name of a live instance and the id of an in-flight
+# transaction (a dtcd, a dtc-inventory with a slow prepare and a dtcctl
+# run of its own, on its own instance and temp directory, stopped by pid
+# at the end).
 set -euo pipefail
 src=${1:?usage: completion.sh SRC_DIR BIN_DIR}
 bin=${2:?usage: completion.sh SRC_DIR BIN_DIR}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/dtc-completion.XXXXXX")
 inst="compl-$$"
 dtcd_pid=""
+pids=()
 cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     if [[ -n $dtcd_pid ]]; then
         kill -TERM "$dtcd_pid" 2>/dev/null || true
         wait "$dtcd_pid" 2>/dev/null || true
@@ -70,8 +76,30 @@ done
 grep -q '^ready' "$dir/dtcd.out" || fail "dtcd did not start: $(cat "$dir/dtcd.err")"
 expect "dtcctl --instance compl-\$\$<TAB>" "$(complete_words dtcctl --instance "$inst")" "$inst"
 
+# an in-flight transaction (its prepare takes 3 s) is offered to show
+mkdir -p "$dir/state"
+"$bin/dtc-inventory" --instance "$inst" --data-dir "$dir/state" --seed w=10 \
+    --delay-prepare-ms 3000 >"$dir/inv.out" 2>"$dir/inv.err" &
+pids+=($!)
+for ((i = 0; i < 100; i++)); do
+    grep -q '^ready' "$dir/inv.out" && break
+    sleep 0.1
+done
+"$bin/dtcctl" --instance "$inst" run -p inventory="reserve w 1" >"$dir/run.out" 2>&1 &
+pids+=($!)
+for ((i = 0; i < 100; i++)); do
+    grep -q '^txid ' "$dir/run.out" && break
+    sleep 0.1
+done
+txid=$(awk '$1 == "txid" { print $2 }' "$dir/run.out")
+[[ -n $txid ]] || fail "dtcctl run printed no txid: $(cat "$dir/run.out")"
+expect "dtcctl --instance I show <TAB>" "$(complete_words dtcctl --instance "$inst" show '')" \
+    "$txid"
+expect "dtcctl --instance I show TXID <TAB>" \
+    "$(complete_words dtcctl --instance "$inst" show "$txid" '')" ""
+
 if ((fails > 0)); then
     echo "$fails problem(s)" >&2
     exit 1
 fi
-echo "PASS: dtcctl completion registers, completes commands, options and instances"
+echo "PASS: dtcctl completion registers, completes commands, options, instances and txids"
