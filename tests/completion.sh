@@ -41,7 +41,7 @@ complete_words() {
 
 # expect WHAT GOT WANT: two sorted word lists are equal.
 expect() {
-    [[ $2 == "$3" ]] || fail "$1: got [$(echo $2)], want [$(echo $3)]"
+    [[ $2 == "$3" ]] || fail "$1: got [$(tr '\n' ' ' <<<"$2")], want [$(tr '\n' ' ' <<<"$3")]"
 }
 
 reg=$(bash --norc --noprofile -c 'source "$1"; complete -p dtcctl' _ "$src/completion/dtcctl")
@@ -59,7 +59,7 @@ for c in $cmds; do
         | sed -E 's/^[][ ,|]//' | grep -vE '^-[a-z][a-z0-9]' | sort -u)
     got=$(complete_words dtcctl "$c" -)
     for o in $want; do
-        grep -qxF -- "$o" <<<"$got" || fail "dtcctl $c -<TAB> lacks $o (got: $(echo $got))"
+        grep -qxF -- "$o" <<<"$got" || fail "dtcctl $c -<TAB> lacks $o (got: $(tr '\n' ' ' <<<"$got"))"
     done
 done
 expect "dtcctl resolve X --r<TAB>" "$(complete_words dtcctl resolve X --r)" "--rollback"
