@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # ledger_horizon.sh BIN_DIR - a service's ledger retires behind a real
-# dtcd: three batches of 30 committed transactions with pauses between
-# (the service retires what no slot holds once the decision log is
-# durable past it; the next batch's compactions drop the retired entries
-# from the state file).  The state file's ledger must then hold at most
-# 60 of the 90 transactions, and with DTC_KEEP_LEDGER=1 (the control run)
-# all 90.  Own instance, temp
-# directory; kills only the processes it started.
+# dtcd: 30 committed transactions, a pause (a retirement pass stamps them:
+# no slot holds them), 30 more (their forced COMMIT records make the
+# decision log durable past the stamps), a pause (the first 30 go), then
+# 70 more: 140 log lines, more than any snapshot so far, so a compaction
+# leaves the first 30 out of the state file.  Its ledger must then hold
+# at most 100 of the 130 transactions, and with DTC_KEEP_LEDGER=1 (the
+# control run) all 130.  Own instance, temp directory; kills only the
+# processes it started.
 set -euo pipefail
 bin=${1:?usage: ledger_horizon.sh BIN_DIR}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/dtc-ledger-horizon.XXXXXX")
@@ -44,23 +45,23 @@ run_case() {
     pids+=($!)
     unset DTC_KEEP_LEDGER
     wait_for 10 "$d/inv.out" '^ready'
-    for ((i = 0; i < 90; i++)); do
+    for ((i = 0; i < 130; i++)); do
         timeout 10 "$bin/dtcctl" --instance "$inst" run -p inventory="reserve w 1" \
             >"$d/run.out" || { cat "$d/run.out" >&2; return 1; }
         # retirement passes run every second: the first pause stamps the
-        # entries, the next batch's forced COMMIT records make the log
-        # durable past them, the second pause drops them
-        ((i % 30 != 29)) || sleep 2.5
+        # first 30 entries, the next 30 transactions' forced COMMIT records
+        # make the log durable past them, so the second pause drops them
+        ((i != 29 && i != 59)) || sleep 2.5
     done
     n=$("$bin/dtc-inventory" --dump --data-dir "$d/state" | awk '$1 == "ledger" { print $2 }')
-    grep -q '^w 910 ' <("$bin/dtc-inventory" --dump --data-dir "$d/state") \
-        || { echo "w is not 910 after 90 reservations" >&2; return 1; }
+    grep -q '^w 870 ' <("$bin/dtc-inventory" --dump --data-dir "$d/state") \
+        || { echo "w is not 870 after 130 reservations" >&2; return 1; }
     echo "$n"
 }
 
 kept=$(run_case keep)
 retired=$(run_case retire)
 echo "ledger entries in the state file: DTC_KEEP_LEDGER=1 $kept, retiring $retired"
-[[ $kept == 90 ]] || { echo "FAIL: the control run kept $kept, not 90" >&2; exit 1; }
-((retired <= 60)) || { echo "FAIL: the ledger did not retire ($retired of 90 kept)" >&2; exit 1; }
+[[ $kept == 130 ]] || { echo "FAIL: the control run kept $kept, not 130" >&2; exit 1; }
+((retired <= 100)) || { echo "FAIL: the ledger did not retire ($retired of 130 kept)" >&2; exit 1; }
 echo "PASS"
