@@ -217,7 +217,7 @@ static void log_end(struct txn_ref *r)
     dtc__dlog_rec_from_slot(r->in, r->ts, DTC_DLOG_END, r->dlog_flags, &rec);
     if (dtc__dlog_append(r->in, &rec, &end) != DTC_OK)
         dtc_log(DTC_LOG_ERROR, "dlog_end_lost", &rec.txid, NULL,
-                "the outcome stays answerable only while the slot lives");
+                "error=\"the outcome stays answerable only while the slot lives\"");
 }
 
 /* With ts_lock held: a decision that could not be made durable is not
@@ -228,7 +228,7 @@ static dtc_result log_failed(struct txn_ref *r, dtc_result rc)
         return rc;
     dtc_txid id = txid_of(r->ts);
     dtc_log(DTC_LOG_ERROR, "dlog_failed", &id, NULL,
-            "decision not durable, nothing sent: HEURISTIC until an operator resolves");
+            "error=\"decision not durable, nothing sent: HEURISTIC until an operator resolves\"");
     r->ts->ts_result = DTC_ELOG;
     dtc__txn_set_state(r, DTC_TXN_HEURISTIC); /* from COMMITTING or ABORTING */
     atomic_fetch_add(&r->in->hdr->sh_heuristic, 1);
@@ -269,7 +269,7 @@ static int64_t plan_retries(struct txn_ref *r, dtc_op op, uint32_t max_retries,
             e->te_next_retry_ns = now + backoff_ns(e->te_attempts);
             dtc_txid id = txid_of(r->ts);
             dtc_log(DTC_LOG_WARN, "retry_scheduled", &id, e->te_name,
-                    "op=%s attempt=%u after=%s reason=\"%s\"", dtc_op_name(op),
+                    "op=%s attempt=%u after=%s reason=%s", dtc_op_name(op),
                     e->te_attempts + 1u, dtc_entry_status_name(e->te_status), e->te_reason);
         }
         if (e->te_next_retry_ns <= now)
@@ -410,7 +410,7 @@ static dtc_result phase_rollback(struct txn_ref *r, dtc_result why)
         return lrc;
     if (lrc != DTC_OK)
         dtc_log(DTC_LOG_ERROR, "dlog_failed", &id, NULL,
-                "HEURISTIC not logged: a reboot loses it (the slot keeps it)");
+                "error=\"HEURISTIC not logged: a reboot loses it (the slot keeps it)\"");
     return why == DTC_ECOMMIT ? DTC_EHEURISTIC : DTC_EROLLBACK;
 }
 

@@ -442,9 +442,17 @@ typedef enum dtc_log_level {
 /* Level from $DTC_LOG if set, else `dflt`.  Daemons pass DTC_LOG_INFO;
  * the library's own default is DTC_LOG_WARN. */
 void dtc_log_init(dtc_log_level dflt);
+/* The level by name (error, warn, info, debug; any case): --log-level.
+ * DTC_EINVAL for any other name (the level stays). */
+dtc_result dtc_log_set_level(const char *name);
 /* Append log lines to `path` instead of stderr. */
 dtc_result dtc_log_to_file(const char *path);
-/* One key=value line: ts level pid event [txid] [participant] msg. */
+/* Async-signal-safe (call it from a SIGHUP handler): the next line
+ * reopens the log file, so a rotated log is let go. */
+void dtc_log_reopen(void);
+/* One strict logfmt record: ts level pid event [txid] [participant], then
+ * `fmt`, whose literal text holds keys and '=' and whose every %s is a
+ * value, escaped and quoted as needed ("reason=%s", never "reason=\"%s\""). */
 void dtc_log(dtc_log_level lvl, const char *event, const dtc_txid *txid,
              const char *participant, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
