@@ -64,6 +64,7 @@ struct dtc_participant {
     char name[DTC_NAME_MAX];
     struct dtc__work *work;     /* one batch (ring_cap items), participant.c */
     struct dtc__pace pace;      /* busy or not: scheduling, see pace.c */
+    uint32_t batch_errors;      /* no votes and errors in the batch being answered */
 };
 
 /* ---- segment.c: create / attach / geometry ----------------------------- */
@@ -246,6 +247,11 @@ bool dtc__log_enabled(dtc_log_level lvl);
 /* on: this thread's info/debug lines gather and are written together at
  * the next dtc__log_batch() call, a warning, or PIPE_BUF bytes. */
 void dtc__log_batch(bool on);
+
+/* ---- metrics.c ------------------------------------------------------------ */
+
+/* Adds one observation of ns to the instance's histogram k. */
+void dtc__hist_add(dtc_instance *in, dtc_hist_kind k, int64_t ns);
 
 /* ---- notify.c: the service manager's notify socket ---------------------- */
 

@@ -446,9 +446,11 @@ static dtc_result phase_prepare(struct txn_ref *r)
     struct dtc_txn_slot *ts = r->ts;
     if (!dtc__txn_set_state(r, DTC_TXN_PREPARING))
         return DTC_ESTATE;
-    dtc_result rc = deliver(r, DTC_OP_PREPARE, dtc__now_ns() + (int64_t)ts->ts_prepare_ms * 1000000);
+    int64_t t0 = dtc__now_ns();
+    dtc_result rc = deliver(r, DTC_OP_PREPARE, t0 + (int64_t)ts->ts_prepare_ms * 1000000);
     if (rc != DTC_OK)
         return rc;
+    dtc__hist_add(r->in, DTC_HIST_PREPARE, dtc__now_ns() - t0);
     uint32_t n = dtc__txn_nentries(r->in, ts);
     for (uint32_t i = 0; i < n; i++) {
         struct dtc_txn_entry *e = &ts->ts_entries[i];
@@ -471,16 +473,22 @@ static dtc_result phase_commit(struct txn_ref *r)
     if (ts->ts_state == DTC_TXN_PREPARED && !dtc__txn_set_state(r, DTC_TXN_COMMITTING))
         return DTC_ESTATE;
     dtc_txid id = txid_of(ts);
+    int64_t t0 = dtc__now_ns();
     dtc_result rc = log_failed(r, log_decision(r, DTC_DLOG_COMMIT));
     if (rc != DTC_OK)
         return rc;
+    int64_t t1 = dtc__now_ns();
+    dtc__hist_add(r->in, DTC_HIST_DECISION, t1 - t0);
     dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=commit lsn=%llu",
             (unsigned long long)ts->ts_dlsn);
     dtc__fault("coord.after_commit_decision");
-    rc = deliver(r, DTC_OP_COMMIT, dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000);
+    rc = deliver(r, DTC_OP_COMMIT, t1 + (int64_t)ts->ts_commit_ms * 1000000);
     if (rc != DTC_OK)
         return rc;
     if (outcome(r->in, ts, DTC_OP_COMMIT) == DTC_OK) {
+        int64_t t2 = dtc__now_ns();
+        dtc__hist_add(r->in, DTC_HIST_COMMIT, t2 - t1);
+        dtc__hist_add(r->in, DTC_HIST_TXN, t2 - ts->ts_begin_ns);
         dtc__txn_set_state(r, DTC_TXN_COMMITTED);
         atomic_fetch_add(&r->in->hdr->sh_committed, 1);
         log_end(r);
