@@ -116,7 +116,7 @@ static void frame_txns(const struct view_snap *s)
         if (by[k] > 0)
             printf("  %s %" PRIu32, dtc_txn_state_name((dtc_txn_state)k), by[k]);
     putchar('\n');
-    size_t pick[OLDEST_SHOWN];
+    size_t pick[OLDEST_SHOWN] = {0};
     int np = 0;
     for (int r = 0; r < OLDEST_SHOWN; r++) {
         size_t best = SIZE_MAX;
