@@ -54,8 +54,10 @@ static volatile sig_atomic_t svc_stop;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    svc_stop = 1;
+    if (sig == SIGHUP)
+        dtc_log_reopen(); /* logrotate moved --log-file */
+    else
+        svc_stop = 1;
 }
 
 /* ---- options ------------------------------------------------------------- */
@@ -78,6 +80,9 @@ static void usage(const store_schema *schema, FILE *out)
             "  --dump                  print the state file and exit\n"
             "  --no-fsync              write the state file without fsync (benchmarks:\n"
             "                          survives a process crash, not a power cut)\n"
+            "  --log-file PATH         append log lines there (default stderr);\n"
+            "                          SIGHUP reopens it (after a rotation)\n"
+            "  --log-level LEVEL       error, warn, info (default) or debug\n"
             "  --help                  this text\n",
             schema->ss_service, schema->ss_service);
 }
@@ -161,6 +166,12 @@ static int take_opt(svc *s, int c, const char *arg, const char *prog)
                    ? 0 : bad(prog, "bad --compact-min '%s': want 1..100000000", arg);
     case 'u': s->sv_o.dump = 1; return 0;
     case 'F': s->sv_o.no_fsync = 1; return 0;
+    case 'l':
+        return dtc_log_to_file(arg) == DTC_OK
+                   ? 0 : bad(prog, "--log-file '%s': %s", arg, strerror(errno));
+    case 'L':
+        return dtc_log_set_level(arg) == DTC_OK
+                   ? 0 : bad(prog, "bad --log-level '%s': want error, warn, info or debug", arg);
     default: return bad(prog, "%s", "bad usage");
     }
 }
@@ -180,6 +191,8 @@ static int parse_opts(svc *s, int argc, char **argv)
         {"compact-min", required_argument, NULL, 'M'},
         {"dump", no_argument, NULL, 'u'},
         {"no-fsync", no_argument, NULL, 'F'},
+        {"log-file", required_argument, NULL, 'l'},
+        {"log-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c;
@@ -217,7 +230,7 @@ static void maybe_crash(const svc *s, const dtc_request *rq)
 {
     if (s->sv_o.crash_at != rq->op)
         return;
-    dtc_log(DTC_LOG_WARN, "fault", &rq->txid, s->sv_o.name, "crash-at %s: SIGKILL",
+    dtc_log(DTC_LOG_WARN, "fault", &rq->txid, s->sv_o.name, "crash_at=%s action=sigkill",
             dtc_op_name(rq->op));
     kill(getpid(), SIGKILL);
 }
@@ -227,7 +240,7 @@ static int inject(svc *s, const dtc_request *rq, double p, const char *what)
 {
     if (p <= 0.0 || erand48(s->sv_rand) >= p)
         return 0;
-    dtc_log(DTC_LOG_INFO, "fault", &rq->txid, s->sv_o.name, "%s", what);
+    dtc_log(DTC_LOG_INFO, "fault", &rq->txid, s->sv_o.name, "what=%s", what);
     answer(rq, what);
     return 1;
 }
@@ -235,8 +248,7 @@ static int inject(svc *s, const dtc_request *rq, double p, const char *what)
 static dtc_vote to_vote(svc *s, const dtc_request *rq, const char *event,
                         store_vote v, const char *why)
 {
-    dtc_log(DTC_LOG_INFO, event, &rq->txid, s->sv_o.name, "vote=%s%s%s", vote_names[v],
-            why[0] ? " reason=" : "", why);
+    dtc_log(DTC_LOG_INFO, event, &rq->txid, s->sv_o.name, "vote=%s reason=%s", vote_names[v], why);
     answer(rq, why);
     return v == STORE_YES ? DTC_VOTE_YES : v == STORE_NO ? DTC_VOTE_NO : DTC_VOTE_ERROR;
 }
@@ -247,8 +259,8 @@ static dtc_vote on_enlist(void *ctx, const dtc_request *rq)
     char id[DTC_TXID_STRLEN], why[STORE_WHY_MAX];
     dtc_txid_format(&rq->txid, id);
     store_vote v = store_enlist(s->sv_store, id, rq->payload, rq->payload_len, why);
-    dtc_log(DTC_LOG_INFO, "enlist", &rq->txid, s->sv_o.name, "payload=\"%.*s\"",
-            (int)strcspn(rq->payload, "\n"), rq->payload);
+    dtc_log(DTC_LOG_INFO, "enlist", &rq->txid, s->sv_o.name, "payload=%.*s",
+            (int)strnlen(rq->payload, sizeof rq->payload), rq->payload);
     return to_vote(s, rq, "enlist", v, why);
 }
 
@@ -278,13 +290,13 @@ static int finish(svc *s, const dtc_request *rq, int rc, store_outcome out, cons
 {
     const char *event = rq->op == DTC_OP_COMMIT ? "commit" : "rollback";
     if (rc != 0) {
-        dtc_log(DTC_LOG_WARN, event, &rq->txid, s->sv_o.name, "failed: %s", why);
+        dtc_log(DTC_LOG_WARN, event, &rq->txid, s->sv_o.name, "result=failed error=%s", why);
         answer(rq, why);
         return -1;
     }
     if (out == STORE_COMPENSATED)
         event = "compensate";
-    dtc_log(DTC_LOG_INFO, event, &rq->txid, s->sv_o.name, "%s", outcome_names[out]);
+    dtc_log(DTC_LOG_INFO, event, &rq->txid, s->sv_o.name, "outcome=%s", outcome_names[out]);
     return 0;
 }
 
@@ -321,11 +333,11 @@ static int on_flush(void *ctx)
     char why[STORE_WHY_MAX];
     int rc = store_flush(s->sv_store, why);
     if (rc != 0) {
-        dtc_log(DTC_LOG_ERROR, "flush", NULL, s->sv_o.name, "%s; stopping", why);
+        dtc_log(DTC_LOG_ERROR, "flush", NULL, s->sv_o.name, "error=%s action=stopping", why);
         s->sv_exit = 1;
         svc_stop = 1;
     } else if (why[0] != '\0') {
-        dtc_log(DTC_LOG_WARN, "compact", NULL, s->sv_o.name, "%s", why);
+        dtc_log(DTC_LOG_WARN, "compact", NULL, s->sv_o.name, "warning=%s", why);
     }
     return rc;
 }
@@ -405,7 +417,7 @@ static int data_dir_ok(const svc *s)
     }
     if (st.st_mode & S_IWGRP)
         dtc_log(DTC_LOG_WARN, "start", NULL, s->sv_o.name,
-                "data_dir_group_writable mode=0%03o", (unsigned)(st.st_mode & 07777));
+                "warning=data_dir_group_writable mode=0%03o", (unsigned)(st.st_mode & 07777));
     return 0;
 }
 
@@ -423,7 +435,7 @@ static int open_store(svc *s)
                              s->sv_o.nseeds, s->sv_o.no_fsync ? STORE_NO_FSYNC : 0, &info, err,
                              sizeof err);
     if (s->sv_store == NULL) {
-        dtc_log(DTC_LOG_ERROR, "start", NULL, s->sv_o.name, "%s", err);
+        dtc_log(DTC_LOG_ERROR, "start", NULL, s->sv_o.name, "error=%s", err);
         fprintf(stderr, "%s\n", err);
         return -1;
     }
@@ -432,11 +444,11 @@ static int open_store(svc *s)
         store_set_compact_min(s->sv_store, (size_t)s->sv_o.compact_min);
     if (info.si_torn_line)
         dtc_log(DTC_LOG_WARN, "start", NULL, s->sv_o.name,
-                "ignored torn last line %u of the state file", info.si_torn_line);
+                "warning=torn_last_line_ignored line=%u", info.si_torn_line);
     if (info.si_seeds_ignored)
-        dtc_log(DTC_LOG_INFO, "start", NULL, s->sv_o.name, "state file exists: seeds ignored");
+        dtc_log(DTC_LOG_INFO, "start", NULL, s->sv_o.name, "seeds=ignored why=state_file_exists");
     dtc_log(DTC_LOG_INFO, "start", NULL, s->sv_o.name,
-            "state %s: records=%zu ledger=%zu prepared=%u", info.si_created ? "created" : "loaded",
+            "state=%s records=%zu ledger=%zu prepared=%u", info.si_created ? "created" : "loaded",
             info.si_records, info.si_ledger, info.si_prepared);
     return 0;
 }
@@ -449,6 +461,7 @@ static void catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     /* A log reader that went away (dtc-x 2>&1 | head -1) must not kill a
      * participant in the middle of a transaction: writes fail instead. */
     sa.sa_handler = SIG_IGN;
@@ -485,14 +498,14 @@ static void recover(svc *s, dtc_participant *p)
         int frc = commit ? store_commit(s->sv_store, ids[i], &out, why)
                          : store_rollback(s->sv_store, ids[i], &out, why);
         dtc_log(frc ? DTC_LOG_WARN : DTC_LOG_INFO, "recover", &id, s->sv_o.name,
-                "outcome=%s action=%s%s%s", dtc_outcome_name(kind), commit ? "commit" : "release",
-                frc ? " error=" : "", frc ? why : "");
+                "outcome=%s action=%s error=%s", dtc_outcome_name(kind),
+                commit ? "commit" : "release", frc ? why : "none");
     }
     if (waiting)
         dtc_log(DTC_LOG_INFO, "recover", NULL, s->sv_o.name,
-                "waiting=dtcd_recovering prepared=%zu (nothing presumed until its log is replayed)", n);
+                "waiting=dtcd_recovering prepared=%zu note=\"nothing presumed until its log is replayed\"", n);
     if (n > 0 && store_flush(s->sv_store, why) != 0)
-        dtc_log(DTC_LOG_ERROR, "recover", NULL, s->sv_o.name, "%s", why);
+        dtc_log(DTC_LOG_ERROR, "recover", NULL, s->sv_o.name, "error=%s", why);
     free(ids);
 }
 
@@ -532,7 +545,7 @@ static dtc_result open_instance(svc *s, dtc_instance **inst)
             return rc;
         if (tries % 50 == 0)
             dtc_log(DTC_LOG_INFO, "start", NULL, s->sv_o.name,
-                    "waiting=dtcd instance_has_no_segment_yet");
+                    "waiting=dtcd why=instance_has_no_segment_yet");
         struct timespec t = {0, 100 * 1000000L};
         nanosleep(&t, NULL);
     }
@@ -573,7 +586,7 @@ static int serve(svc *s)
         printf("ready name=%s pid=%ld\n", s->sv_o.name, (long)getpid());
         fflush(stdout);
         if ((rc = serve_loop(s, inst, p, &ops)) != DTC_OK) {
-            dtc_log(DTC_LOG_ERROR, "serve", NULL, s->sv_o.name, "%s", dtc_strerror(rc));
+            dtc_log(DTC_LOG_ERROR, "serve", NULL, s->sv_o.name, "error=%s", dtc_strerror(rc));
             s->sv_exit = 1;
         }
     }

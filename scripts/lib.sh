@@ -11,7 +11,7 @@
 # clang): the fuzz tests (tests/fuzz/run.sh builds them with clang).
 # clang-tidy and cppcheck: the lint test (tests/lint.sh).
 DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev postgresql groff-base
-    clang libclang-rt-14-dev clang-tidy cppcheck)
+    clang libclang-rt-14-dev clang-tidy cppcheck systemd python3 prometheus tmux)
 
 dtc_log() {
     printf '%s: %s\n' "${0##*/}" "$*" >&2

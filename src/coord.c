@@ -524,7 +524,7 @@ static dtc_result resolve_quarantined(dtc_instance *in, const dtc_txid *id, dtc_
     dtc__unlock(&ts->ts_lock);
     if (!readable) {
         dtc_log(DTC_LOG_ERROR, "resolve_refused", id, NULL,
-                "slot=%u why=quarantined_unreadable (state or a participant name)", idx);
+                "slot=%u why=quarantined_unreadable what=\"state or a participant name\"", idx);
         return DTC_ECORRUPT;
     }
     for (uint32_t i = 0; i < n; i++) /* no slot lock held: lock order */

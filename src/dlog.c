@@ -61,7 +61,7 @@ static int fd_for(dtc_instance *in, uint64_t no, int *fd, uint64_t *cached_no)
     *fd = dtc__dlog_open(in->dlog_dir, no, O_RDWR);
     *cached_no = no;
     if (*fd < 0)
-        dtc_log(DTC_LOG_ERROR, "dlog_open", NULL, NULL, "file=%016llx error=\"%s\"",
+        dtc_log(DTC_LOG_ERROR, "dlog_open", NULL, NULL, "file=%016llx error=%s",
                 (unsigned long long)no, strerror(errno));
     return *fd;
 }
@@ -90,7 +90,7 @@ static dtc_result put(dtc_instance *in, const unsigned char *buf, size_t len)
         return DTC_ELOG;
     }
     if (pwrite(fd, buf, len, off) != (ssize_t)len) {
-        dtc_log(DTC_LOG_ERROR, "dlog_write", NULL, NULL, "lsn=%llu error=\"%s\"",
+        dtc_log(DTC_LOG_ERROR, "dlog_write", NULL, NULL, "lsn=%llu error=%s",
                 (unsigned long long)end, strerror(errno));
         return DTC_ELOG;
     }
@@ -202,7 +202,7 @@ static dtc_result lead(dtc_instance *in, uint64_t upto)
     int fd = fd_for(in, (target - 1) / in->dlog_file_size, &in->dlog_sfd, &in->dlog_sno);
     dtc__fault("dlog.before_sync");
     if (fd < 0 || fdatasync(fd) != 0) {
-        dtc_log(DTC_LOG_ERROR, "dlog_sync", NULL, NULL, "upto=%llu error=\"%s\"",
+        dtc_log(DTC_LOG_ERROR, "dlog_sync", NULL, NULL, "upto=%llu error=%s",
                 (unsigned long long)upto, strerror(errno));
         return DTC_ELOG;
     }

@@ -21,7 +21,7 @@
 
 static void log_errno(const char *what, const char *path)
 {
-    dtc_log(DTC_LOG_ERROR, "dlog_io", NULL, NULL, "op=%s path=\"%s\" error=\"%s\"", what, path,
+    dtc_log(DTC_LOG_ERROR, "dlog_io", NULL, NULL, "op=%s path=%s error=%s", what, path,
             strerror(errno));
 }
 
@@ -58,7 +58,7 @@ dtc_result dtc__dlog_dir_prepare(const char *dir, bool group)
     struct stat st;
     if (dir[0] != '/' || strlen(dir) >= DTC_DATA_DIR_MAX - 32) {
         dtc_log(DTC_LOG_ERROR, "dlog_dir", NULL, NULL,
-                "path=\"%s\" error=\"not an absolute path of at most %d bytes\"", dir,
+                "path=%s error=\"not an absolute path\" max_bytes=%d", dir,
                 DTC_DATA_DIR_MAX - 33);
         return DTC_ELOG;
     }
@@ -73,8 +73,8 @@ dtc_result dtc__dlog_dir_prepare(const char *dir, bool group)
     mode_t others = group ? S_IWOTH : (S_IWGRP | S_IWOTH);
     if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & others)) {
         dtc_log(DTC_LOG_ERROR, "dlog_dir", NULL, NULL,
-                "path=\"%s\" error=\"must be a directory owned by uid %d, not writable by "
-                "others (mode %o, owner %d)\"",
+                "path=%s error=\"want a directory of ours, not writable by others\" "
+                "want_owner=%d mode=0%o owner=%d",
                 dir, (int)geteuid(), (unsigned)(st.st_mode & 07777), (int)st.st_uid);
         return DTC_ELOG;
     }
@@ -249,7 +249,7 @@ dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from,
         log_errno("reset_tail", dir);
     else if (cleared > 0)
         dtc_log(DTC_LOG_WARN, "dlog_tail", NULL, NULL,
-                "file=%016llx from=%llu cleared_bytes=%llu (records after the last valid one)",
+                "file=%016llx from=%llu cleared_bytes=%llu why=after_last_valid_record",
                 (unsigned long long)fileno, (unsigned long long)from, (unsigned long long)cleared);
     if (fd >= 0)
         close(fd);

@@ -86,7 +86,7 @@ dtc_result dtc__dlog_scan(const char *dir, dtc__dlog_fn fn, void *ctx, uint64_t 
              * anything after one is damage an operator must look at. */
             if (i + 1 < n) {
                 dtc_log(DTC_LOG_ERROR, "dlog_damaged", NULL, NULL,
-                        "dir=\"%s\" file=%016llx error=\"bad header with later files\"", dir,
+                        "dir=%s file=%016llx error=\"bad header with later files\"", dir,
                         (unsigned long long)v[i]);
                 rc = DTC_ELOG;
             }

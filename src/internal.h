@@ -7,6 +7,7 @@
 #ifndef DTC_INTERNAL_H
 #define DTC_INTERNAL_H
 
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,6 +64,7 @@ struct dtc_participant {
     char name[DTC_NAME_MAX];
     struct dtc__work *work;     /* one batch (ring_cap items), participant.c */
     struct dtc__pace pace;      /* busy or not: scheduling, see pace.c */
+    uint32_t batch_errors;      /* no votes and errors in the batch being answered */
 };
 
 /* ---- segment.c: create / attach / geometry ----------------------------- */
@@ -245,6 +247,39 @@ bool dtc__log_enabled(dtc_log_level lvl);
 /* on: this thread's info/debug lines gather and are written together at
  * the next dtc__log_batch() call, a warning, or PIPE_BUF bytes. */
 void dtc__log_batch(bool on);
+
+/* ---- metrics.c ------------------------------------------------------------ */
+
+/* Adds one observation of ns to the instance's histogram k. */
+void dtc__hist_add(dtc_instance *in, dtc_hist_kind k, int64_t ns);
+
+/* ---- notify.c: the service manager's notify socket ---------------------- */
+
+/* Whether $NOTIFY_SOCKET names a socket. */
+bool dtc__notify_on(void);
+/* Sends one message ("READY=1\nSTATUS=..."); nothing without a socket. */
+void dtc__notify(const char *msg);
+/* The watchdog period the manager asks for, in ns; 0 if none. */
+int64_t dtc__notify_watchdog_ns(void);
+
+/* ---- log_format.c: one strict logfmt record ------------------------------ */
+
+/* A record being built in b[cap]: n bytes so far; safe is the length at the
+ * last pair boundary (where a cut record ends); inq: inside a quote of the
+ * format's literal text; cut: the record did not fit. */
+struct dtc__lbuf {
+    char *b;
+    size_t n, cap, safe;
+    bool inq, cut;
+};
+/* Trusted literal text (keys, '=', spaces, constant values). */
+void dtc__lb_text(struct dtc__lbuf *l, const char *s);
+/* A value: bare or quoted and escaped (at most maxlen bytes of s). */
+void dtc__lb_value(struct dtc__lbuf *l, const char *s, size_t maxlen);
+/* A format whose every %s is a value (escaped); other conversions as printf. */
+void dtc__lb_vformat(struct dtc__lbuf *l, const char *fmt, va_list ap);
+/* Ends the record: " truncated=true" if it was cut, then the newline. */
+void dtc__lb_finish(struct dtc__lbuf *l);
 
 /* ---- names.c: string tables --------------------------------------------- */
 

@@ -35,7 +35,7 @@ int64_t dtc__lock_limit_ns(void)
             ms = v;
         else
             dtc_log(DTC_LOG_WARN, "lock_limit", NULL, NULL,
-                    "DTC_LOCK_LIMIT_MS=\"%.20s\" ignored (1..%d) limit_ms=%ld", s,
+                    "DTC_LOCK_LIMIT_MS=%.20s action=ignored want=1..%d limit_ms=%ld", s,
                     DTC_LOCK_LIMIT_MAX_MS, ms);
     }
     ns = (int64_t)ms * 1000000;

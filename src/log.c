@@ -2,11 +2,15 @@
  * log.c - one key=value line per event:
  *   ts=2026-11-23T11:33:38.123456Z level=info pid=42 event=vote txid=... \
  *   participant=inventory vote=no reason="out of stock"
- * Each line is written with a single write(2) on an O_APPEND descriptor,
- * so lines of concurrent processes never interleave.  Level from $DTC_LOG.
+ * Each line is a strict logfmt record (log_format.c escapes every value)
+ * written with a single write(2) on an O_APPEND descriptor, so lines of
+ * concurrent processes never interleave.  Level from $DTC_LOG or
+ * dtc_log_set_level (--log-level); dtc_log_reopen (a SIGHUP handler) makes
+ * the next line reopen the log file after a rotation.
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -44,26 +48,80 @@ static pid_t my_pid(void)
     return atomic_load_explicit(&log_pid, memory_order_relaxed);
 }
 
+/* The level named `name` (error, warn, info, debug; any case), or -1. */
+static int level_of(const char *name)
+{
+    for (int i = 0; i <= DTC_LOG_DEBUG; i++)
+        if (strcasecmp(name, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
 void dtc_log_init(dtc_log_level dflt)
 {
     const char *env = getenv("DTC_LOG");
-    int lvl = (int)dflt;
-    if (env != NULL)
-        for (int i = 0; i <= DTC_LOG_DEBUG; i++)
-            if (strcasecmp(env, level_names[i]) == 0)
-                lvl = i;
+    int lvl = env != NULL ? level_of(env) : -1;
+    if (env != NULL && lvl < 0) { /* said even when the level hides warnings */
+        atomic_store(&log_level, DTC_LOG_WARN);
+        dtc_log(DTC_LOG_WARN, "log_level_invalid", NULL, NULL,
+                "DTC_LOG=%.32s want=error|warn|info|debug using=%s", env, level_names[dflt & 3]);
+    }
+    atomic_store(&log_level, lvl >= 0 ? lvl : (int)dflt);
+}
+
+dtc_result dtc_log_set_level(const char *name)
+{
+    int lvl = name != NULL ? level_of(name) : -1;
+    if (lvl < 0)
+        return DTC_EINVAL;
     atomic_store(&log_level, lvl);
+    return DTC_OK;
+}
+
+/* The file lines go to (empty: stderr), kept for reopening; written only
+ * by dtc_log_to_file, before the threads that log start. */
+static char log_path[4096];
+static volatile sig_atomic_t reopen_asked;
+
+static int open_log(const char *path)
+{
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
 }
 
 dtc_result dtc_log_to_file(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (path == NULL || strlen(path) >= sizeof log_path)
+        return DTC_EINVAL;
+    int fd = open_log(path);
     if (fd < 0)
         return DTC_ESYS;
+    memcpy(log_path, path, strlen(path) + 1);
     int old = atomic_exchange(&log_fd, fd);
     if (old > 2)
         close(old);
     return DTC_OK;
+}
+
+void dtc_log_reopen(void)
+{
+    reopen_asked = 1;
+}
+
+/* Reopens the log file if asked (after a rotation): the old descriptor is
+ * closed only once the new one is in place; a failed reopen keeps it. */
+static void reopen_if_asked(void)
+{
+    if (!reopen_asked)
+        return;
+    reopen_asked = 0;
+    if (log_path[0] == '\0')
+        return;
+    int fd = open_log(log_path);
+    if (fd < 0)
+        return;
+    int old = atomic_exchange(&log_fd, fd);
+    if (old > 2)
+        close(old);
 }
 
 /* Batching (participants, one batch of requests): lines gather in a
@@ -100,55 +158,50 @@ bool dtc__log_enabled(dtc_log_level lvl)
     return (int)lvl <= atomic_load_explicit(&log_level, memory_order_relaxed);
 }
 
-/* Replaces newlines and other control bytes (DEL too, as dtcctl does) so
- * one event stays one line of plain text. */
-static void sanitize(char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
-            s[i] = ' ';
-}
-
 void dtc_log(dtc_log_level lvl, const char *event, const dtc_txid *txid,
              const char *participant, const char *fmt, ...)
 {
     if (!dtc__log_enabled(lvl))
         return;
-    char line[1024];
+    char line[2048];
+    struct dtc__lbuf l = {line, 0, sizeof line, 0, false, false};
     struct timespec ts;
     struct tm tm;
+    char head[96];
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line,
-                     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ level=%s pid=%d event=%s",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000,
-                     level_names[lvl & 3], (int)my_pid(), event);
-    if (txid != NULL && n < (int)sizeof line) {
+    snprintf(head, sizeof head, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ level=%s pid=%d event=",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             ts.tv_nsec / 1000, level_names[lvl & 3], (int)my_pid());
+    dtc__lb_text(&l, head);
+    dtc__lb_value(&l, event, 64);
+    if (txid != NULL) {
         char s[DTC_TXID_STRLEN];
         dtc_txid_format(txid, s);
-        n += snprintf(line + n, sizeof line - (size_t)n, " txid=%s", s);
+        dtc__lb_text(&l, " txid=");
+        dtc__lb_text(&l, s);
     }
-    if (participant != NULL && n < (int)sizeof line)
-        n += snprintf(line + n, sizeof line - (size_t)n, " participant=%s", participant);
-    if (fmt != NULL && fmt[0] != '\0' && n < (int)sizeof line - 1) {
-        line[n++] = ' ';
+    if (participant != NULL) {
+        dtc__lb_text(&l, " participant=");
+        dtc__lb_value(&l, participant, DTC_NAME_MAX);
+    }
+    if (fmt != NULL && fmt[0] != '\0') {
         va_list ap;
+        dtc__lb_text(&l, " ");
         va_start(ap, fmt);
-        n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+        dtc__lb_vformat(&l, fmt, ap);
         va_end(ap);
     }
-    if (n > (int)sizeof line - 2)
-        n = (int)sizeof line - 2;
-    sanitize(line, (size_t)n);
-    line[n++] = '\n';
+    dtc__lb_finish(&l);
+    size_t n = l.n;
+    reopen_if_asked();
     if (!batching || lvl <= DTC_LOG_WARN) { /* warnings go out at once, in order */
         flush_batch();
-        out(line, (size_t)n);
+        out(line, n);
         return;
     }
-    if (batch_len + (size_t)n > sizeof batch_buf)
+    if (batch_len + n > sizeof batch_buf)
         flush_batch();
-    memcpy(batch_buf + batch_len, line, (size_t)n);
-    batch_len += (size_t)n;
+    memcpy(batch_buf + batch_len, line, n);
+    batch_len += n;
 }

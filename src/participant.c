@@ -181,7 +181,14 @@ static void advance(dtc_participant *p, long n)
     if (ps->ps_state == DTC_PS_LIVE && ps->ps_gen == p->gen) {
         ps->ps_head += (uint64_t)n;
         ps->ps_served += (uint64_t)n;
+        ps->ps_errors += p->batch_errors;
+        if (n > 0) {
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            ps->ps_last_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+        }
     }
+    p->batch_errors = 0;
     dtc__unlock(&ps->ps_lock);
 }
 
@@ -198,6 +205,7 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
             continue;
         votes |= w->rq.rq_op == DTC_OP_PREPARE;
         answers++;
+        p->batch_errors += w->answer == DTC_ENTRY_NO || w->answer == DTC_ENTRY_ERROR;
         if (!flushed && w->answer == DTC_ENTRY_YES) {
             w->answer = DTC_ENTRY_ERROR;
             snprintf(w->reason, sizeof w->reason, "flush to stable storage failed");

@@ -237,7 +237,7 @@ static dtc_result place_all(dtc_instance *in, struct live *l)
 {
     if (l->count > in->max_txns) {
         dtc_log(DTC_LOG_ERROR, "recover_refused", NULL, NULL,
-                "live_decisions=%zu max_txns=%u: start dtcd with --max-txns >= %zu", l->count,
+                "live_decisions=%zu max_txns=%u hint=\"start dtcd with --max-txns >= %zu\"", l->count,
                 in->max_txns, l->count);
         return DTC_ELOG;
     }
@@ -247,7 +247,7 @@ static dtc_result place_all(dtc_instance *in, struct live *l)
             continue;
         if (r->nentries > in->max_parts || place(in, r) != 0) {
             dtc_log(DTC_LOG_ERROR, "recover_refused", &r->txid, NULL,
-                    "participants=%u max_parts=%u (or no free slot)", r->nentries,
+                    "participants=%u max_parts=%u error=\"too many participants or no free slot\"", r->nentries,
                     in->max_parts);
             return DTC_ELOG;
         }
@@ -315,11 +315,11 @@ dtc_result dtc__dlog_recover(dtc_instance *in)
     if (rc == DTC_OK) {
         atomic_store(&in->hdr->sh_recovering, 0);
         dtc_log(DTC_LOG_INFO, "recover", NULL, NULL,
-                "dir=\"%s\" live=%zu end_lsn=%llu file=%016llx ms=%lld", in->dlog_dir, l.count,
+                "dir=%s live=%zu end_lsn=%llu file=%016llx ms=%lld", in->dlog_dir, l.count,
                 (unsigned long long)in->hdr->sh_dlog_end, (unsigned long long)in->hdr->sh_dlog_fileno,
                 (long long)((dtc__now_ns() - t0) / 1000000));
     } else {
-        dtc_log(DTC_LOG_ERROR, "recover_failed", NULL, NULL, "dir=\"%s\" result=%s",
+        dtc_log(DTC_LOG_ERROR, "recover_failed", NULL, NULL, "dir=%s result=%s",
                 in->dlog_dir, dtc_result_name(rc));
     }
     live_free(&l);

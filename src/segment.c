@@ -179,8 +179,8 @@ static dtc_result owner_ok(const char *shm, const struct stat *st)
     if ((mode == 0600 && st->st_uid == geteuid()) || (mode == 0660 && in_group(st->st_gid)))
         return DTC_OK;
     dtc_log(DTC_LOG_ERROR, "attach_refused", NULL, NULL,
-            "segment %s owned by uid %lu gid %lu, mode 0%03o: not ours (want uid %lu and mode "
-            "0600, or mode 0660 and one of our groups)",
+            "segment=%s error=\"not ours: owner uid %lu gid %lu, mode 0%03o\" "
+            "want=\"owner uid %lu and mode 0600, or mode 0660 and one of our groups\"",
             shm, (unsigned long)st->st_uid, (unsigned long)st->st_gid, (unsigned)mode,
             (unsigned long)geteuid());
     return DTC_EPERM;
@@ -199,7 +199,7 @@ dtc_result dtc_open(const char *name, dtc_instance **out)
     int fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0); /* glibc adds O_NOFOLLOW */
     if (fd < 0 && (errno == EACCES || errno == EPERM)) {
         dtc_log(DTC_LOG_ERROR, "attach_refused", NULL, NULL,
-                "segment %s: no permission to open it (uid %lu)", shm,
+                "segment=%s error=\"no permission to open it\" uid=%lu", shm,
                 (unsigned long)geteuid());
         return DTC_EPERM;
     }

@@ -157,7 +157,7 @@
 #include "dtc/dtc.h"
 
 #define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
-#define DTC_LAYOUT_VERSION 3u /* 3: the decision log's shared state */
+#define DTC_LAYOUT_VERSION 4u /* 4: latency histograms, participant errors */
 #define DTC_CACHELINE 64
 /* Nobody waits on a slot's condvar longer than this at a time, so a lost
  * wake-up (a waker died before signalling, a suspect condvar) costs no
@@ -291,6 +291,17 @@ struct dtc_shm_header {
     _Atomic uint32_t sh_dlog_flush_seq;
     _Atomic uint64_t sh_dlog_syncs;   /* counter: fdatasync calls */
     _Atomic uint64_t sh_dlog_records; /* counter: records written */
+
+    /* ---- metrics (metrics.c) ------------------------------------------ */
+    /* Latency histograms, one per enum dtc_hist_kind: atomics added to
+     * (relaxed) by whichever process timed the step; never trusted for
+     * control decisions, read as they are (a reader may see a bucket
+     * counted before the count: harmless). */
+    struct dtc_shm_hist {
+        _Atomic uint64_t hi_bucket[DTC_HIST_BUCKETS]; /* le the bound, not cumulative */
+        _Atomic uint64_t hi_count;
+        _Atomic uint64_t hi_sum_ns;
+    } sh_hist[DTC_HIST_COUNT];
 } __attribute__((aligned(DTC_CACHELINE)));
 
 #define DTC_SHUT_DRAINING 1u
@@ -405,6 +416,11 @@ struct dtc_part_slot {
     uint64_t ps_head;
     uint64_t ps_tail;
     uint64_t ps_served;
+    /* Under ps_lock, by the participant with each batch it answers:
+     * answers that were no votes or errors, and CLOCK_REALTIME ns of its
+     * last answer (0: none yet).  Reset at registration. */
+    uint64_t ps_errors;
+    int64_t ps_last_ns;
     struct dtc_ring_req ps_ring[]; /* sh_ring_cap of them */
 };
 

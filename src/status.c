@@ -59,6 +59,8 @@ dtc_result dtc_list_participants(dtc_instance *in, dtc_participant_info *arr, si
             uint64_t pending = ps->ps_tail - ps->ps_head; /* bounded by the lock's check */
             o->pending = pending <= in->ring_cap ? (uint32_t)pending : in->ring_cap;
             o->served = ps->ps_served;
+            o->errors = ps->ps_errors;
+            o->last_ns = ps->ps_last_ns;
         }
         *n += ps->ps_state == DTC_PS_LIVE;
         dtc__unlock(&ps->ps_lock);

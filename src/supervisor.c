@@ -39,6 +39,7 @@ struct sup {
     _Atomic int threads;
     struct seen { pid_t pid; uint64_t start; bool alive; } cache[LIVENESS_CACHE];
     int ncache;
+    int64_t watchdog_ns, next_watchdog, next_status; /* tell_manager */
 };
 
 struct finisher {
@@ -209,6 +210,26 @@ static void tick(struct sup *s, bool stopping)
         check_txn(s, i, stopping, now);
 }
 
+/* The service manager (notify.c): a STATUS line every 5 s, and its
+ * watchdog fed at half the period it asked for. */
+static void tell_manager(struct sup *s)
+{
+    int64_t now = dtc__now_ns();
+    if (s->watchdog_ns > 0 && now >= s->next_watchdog) {
+        dtc__notify("WATCHDOG=1");
+        s->next_watchdog = now + s->watchdog_ns / 2;
+    }
+    dtc_status st;
+    if (now < s->next_status || !dtc__notify_on() || dtc_get_status(s->in, &st) != DTC_OK)
+        return;
+    char msg[192];
+    snprintf(msg, sizeof msg, "STATUS=supervising %s: %u in flight, %llu committed, %llu aborted",
+             s->in->name, st.txns_in_use, (unsigned long long)st.counters.committed,
+             (unsigned long long)st.counters.aborted);
+    dtc__notify(msg);
+    s->next_status = now + 5000000000LL;
+}
+
 static void sleep_ms(uint32_t ms)
 {
     struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000};
@@ -267,7 +288,7 @@ static dtc_result dlog_config(const dtc_supervisor_config *cfg, const char *name
         dl->files = DTC_DLOG_MAX_FILES;
     if (dl->file_size < min) {
         dtc_log(DTC_LOG_ERROR, "dlog_config", NULL, NULL,
-                "existing log files of %u bytes are too small for max_txns=%u", dl->file_size,
+                "error=\"existing log files are too small\" file_bytes=%u max_txns=%u", dl->file_size,
                 cfg->limits.max_txns);
         return DTC_ELOG;
     }
@@ -329,12 +350,17 @@ static void announce(const dtc_supervisor_config *cfg, dtc_instance *in)
     if (cfg->ready_fd >= 0) {
         dprintf(cfg->ready_fd, "ready instance=%s size=%zu\n", in->name, in->size);
     }
+    char msg[160];
+    snprintf(msg, sizeof msg, "READY=1\nMAINPID=%d\nSTATUS=supervising %s", (int)getpid(),
+             in->name);
+    dtc__notify(msg); /* after recovery: begins are accepted from here on */
 }
 
 /* Stop: no new begins, a grace period, then everything left is finished. */
 static void shutdown_instance(struct sup *s)
 {
     atomic_store(&s->in->hdr->sh_shutdown, DTC_SHUT_DRAINING);
+    dtc__notify("STOPPING=1\nSTATUS=stopping: finishing in-flight transactions");
     dtc_log(DTC_LOG_INFO, "shutdown", NULL, NULL, "grace_ms=%u", s->cfg->shutdown_grace_ms);
     int64_t until = dtc__now_ns() + (int64_t)s->cfg->shutdown_grace_ms * 1000000;
     bool busy = true;
@@ -368,13 +394,15 @@ dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg, volatile sig_ato
         dtc_close(&in);
     if (rc != DTC_OK)
         return rc;
+    if (dtc__dlog_on(in) && atomic_load(&in->hdr->sh_recovering))
+        dtc__notify("STATUS=recovering: replaying the decision log");
     if (dtc__dlog_on(in) && atomic_load(&in->hdr->sh_recovering)
         && (rc = dtc__dlog_recover(in)) != DTC_OK) {
         in->hdr->sh_sup_pid = 0; /* the segment stays, recovering: nothing presumed */
         dtc_close(&in);
         return rc;
     }
-    struct sup s = {.in = in, .cfg = cfg};
+    struct sup s = {.in = in, .cfg = cfg, .watchdog_ns = dtc__notify_watchdog_ns()};
     s.adopting = calloc(in->max_txns, sizeof *s.adopting);
     if (s.adopting == NULL) {
         dtc_close(&in);
@@ -383,6 +411,7 @@ dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg, volatile sig_ato
     announce(cfg, in);
     while (!*stop) {
         tick(&s, false);
+        tell_manager(&s);
         sleep_ms(cfg->tick_ms ? cfg->tick_ms : 50);
     }
     shutdown_instance(&s);

@@ -217,7 +217,7 @@ static void log_end(struct txn_ref *r)
     dtc__dlog_rec_from_slot(r->in, r->ts, DTC_DLOG_END, r->dlog_flags, &rec);
     if (dtc__dlog_append(r->in, &rec, &end) != DTC_OK)
         dtc_log(DTC_LOG_ERROR, "dlog_end_lost", &rec.txid, NULL,
-                "the outcome stays answerable only while the slot lives");
+                "error=\"the outcome stays answerable only while the slot lives\"");
 }
 
 /* With ts_lock held: a decision that could not be made durable is not
@@ -228,7 +228,7 @@ static dtc_result log_failed(struct txn_ref *r, dtc_result rc)
         return rc;
     dtc_txid id = txid_of(r->ts);
     dtc_log(DTC_LOG_ERROR, "dlog_failed", &id, NULL,
-            "decision not durable, nothing sent: HEURISTIC until an operator resolves");
+            "error=\"decision not durable, nothing sent: HEURISTIC until an operator resolves\"");
     r->ts->ts_result = DTC_ELOG;
     dtc__txn_set_state(r, DTC_TXN_HEURISTIC); /* from COMMITTING or ABORTING */
     atomic_fetch_add(&r->in->hdr->sh_heuristic, 1);
@@ -269,7 +269,7 @@ static int64_t plan_retries(struct txn_ref *r, dtc_op op, uint32_t max_retries,
             e->te_next_retry_ns = now + backoff_ns(e->te_attempts);
             dtc_txid id = txid_of(r->ts);
             dtc_log(DTC_LOG_WARN, "retry_scheduled", &id, e->te_name,
-                    "op=%s attempt=%u after=%s reason=\"%s\"", dtc_op_name(op),
+                    "op=%s attempt=%u after=%s reason=%s", dtc_op_name(op),
                     e->te_attempts + 1u, dtc_entry_status_name(e->te_status), e->te_reason);
         }
         if (e->te_next_retry_ns <= now)
@@ -410,7 +410,7 @@ static dtc_result phase_rollback(struct txn_ref *r, dtc_result why)
         return lrc;
     if (lrc != DTC_OK)
         dtc_log(DTC_LOG_ERROR, "dlog_failed", &id, NULL,
-                "HEURISTIC not logged: a reboot loses it (the slot keeps it)");
+                "error=\"HEURISTIC not logged: a reboot loses it (the slot keeps it)\"");
     return why == DTC_ECOMMIT ? DTC_EHEURISTIC : DTC_EROLLBACK;
 }
 
@@ -446,9 +446,11 @@ static dtc_result phase_prepare(struct txn_ref *r)
     struct dtc_txn_slot *ts = r->ts;
     if (!dtc__txn_set_state(r, DTC_TXN_PREPARING))
         return DTC_ESTATE;
-    dtc_result rc = deliver(r, DTC_OP_PREPARE, dtc__now_ns() + (int64_t)ts->ts_prepare_ms * 1000000);
+    int64_t t0 = dtc__now_ns();
+    dtc_result rc = deliver(r, DTC_OP_PREPARE, t0 + (int64_t)ts->ts_prepare_ms * 1000000);
     if (rc != DTC_OK)
         return rc;
+    dtc__hist_add(r->in, DTC_HIST_PREPARE, dtc__now_ns() - t0);
     uint32_t n = dtc__txn_nentries(r->in, ts);
     for (uint32_t i = 0; i < n; i++) {
         struct dtc_txn_entry *e = &ts->ts_entries[i];
@@ -471,16 +473,22 @@ static dtc_result phase_commit(struct txn_ref *r)
     if (ts->ts_state == DTC_TXN_PREPARED && !dtc__txn_set_state(r, DTC_TXN_COMMITTING))
         return DTC_ESTATE;
     dtc_txid id = txid_of(ts);
+    int64_t t0 = dtc__now_ns();
     dtc_result rc = log_failed(r, log_decision(r, DTC_DLOG_COMMIT));
     if (rc != DTC_OK)
         return rc;
+    int64_t t1 = dtc__now_ns();
+    dtc__hist_add(r->in, DTC_HIST_DECISION, t1 - t0);
     dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=commit lsn=%llu",
             (unsigned long long)ts->ts_dlsn);
     dtc__fault("coord.after_commit_decision");
-    rc = deliver(r, DTC_OP_COMMIT, dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000);
+    rc = deliver(r, DTC_OP_COMMIT, t1 + (int64_t)ts->ts_commit_ms * 1000000);
     if (rc != DTC_OK)
         return rc;
     if (outcome(r->in, ts, DTC_OP_COMMIT) == DTC_OK) {
+        int64_t t2 = dtc__now_ns();
+        dtc__hist_add(r->in, DTC_HIST_COMMIT, t2 - t1);
+        dtc__hist_add(r->in, DTC_HIST_TXN, t2 - ts->ts_begin_ns);
         dtc__txn_set_state(r, DTC_TXN_COMMITTED);
         atomic_fetch_add(&r->in->hdr->sh_committed, 1);
         log_end(r);

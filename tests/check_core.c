@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tools/logfmt_lint.h"
 #include "internal.h"
 
 static char inst_name[DTC_INSTANCE_MAX];
@@ -645,6 +646,119 @@ START_TEST(log_batching)
 }
 END_TEST
 
+static int lint_str(const char *s, const char **why, size_t *col)
+{
+    return logfmt_lint_line(s, strlen(s), why, col);
+}
+
+/* Every line is a strict logfmt record whatever the values hold: spaces,
+ * quotes, '=', backslashes, newlines, control and non-UTF-8 bytes, valid
+ * UTF-8, empty and over-long strings, a hostile event and participant. */
+START_TEST(log_strict_logfmt)
+{
+    static const char *const values[] = {
+        "out of stock: sku-1 has 8", "fr\"o\\b", "a=b", "", "line\nbreak\ttab\r",
+        "\x01\x1b[31m\x7f", "caf\xc3\xa9 \xe2\x82\xac", "bad \xc3\x28 \xff\xfe", "plain"};
+    char path[] = "/tmp/dtc-logfmt-XXXXXX", big[1500];
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    memset(big, '"', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    setenv("DTC_LOG", "info", 1);
+    dtc_log_init(DTC_LOG_WARN);
+    ck_assert_int_eq(dtc_log_to_file(path), DTC_OK);
+    size_t nv = sizeof values / sizeof values[0];
+    for (size_t i = 0; i < nv; i++)
+        dtc_log(DTC_LOG_INFO, values[i], NULL, values[(i + 1) % nv], "reason=%s n=%d payload=%.*s",
+                values[i], (int)i, 5, values[(i + 2) % nv]);
+    dtc_log(DTC_LOG_INFO, "big", NULL, NULL, "a=%s b=%s", big, big); /* cut, still valid */
+    dtc_log(DTC_LOG_INFO, "literal", NULL, NULL, "error=\"a constant text\" n=%zu", (size_t)7);
+    ck_assert_int_eq(logfmt_lint_file(path), 0);
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    int lines = 0, cut = 0, quoted = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        lines++;
+        cut += strstr(line, " truncated=true\n") != NULL;
+        quoted += strstr(line, "reason=\"out of stock: sku-1 has 8\"") != NULL;
+    }
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    unlink(path);
+    ck_assert_int_eq(lines, (int)nv + 2);
+    ck_assert_int_eq(cut, 1);
+    ck_assert_int_eq(quoted, 1);
+    /* the tokenizer itself refuses what the old lines held */
+    const char *why;
+    size_t col;
+    ck_assert_int_ne(lint_str("a=b c", &why, &col), 0);
+    ck_assert_int_ne(lint_str("reason=out of", &why, &col), 0);
+    ck_assert_int_ne(lint_str("p=\"fr\"o\"", &why, &col), 0);
+    ck_assert_int_eq(lint_str("p=\"fr\\\"o\"", &why, &col), 0);
+}
+END_TEST
+
+/* A bad $DTC_LOG is said, even at a level that hides warnings, and
+ * dtc_log_set_level refuses unknown names. */
+START_TEST(log_level_names)
+{
+    char path[] = "/tmp/dtc-loglvl-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(dtc_log_to_file(path), DTC_OK);
+    setenv("DTC_LOG", "verbose", 1);
+    dtc_log_init(DTC_LOG_ERROR);
+    ck_assert_int_eq(dtc_log_set_level("loud"), DTC_EINVAL);
+    dtc_log(DTC_LOG_WARN, "hidden", NULL, NULL, NULL);
+    ck_assert_int_eq(dtc_log_set_level("DEBUG"), DTC_OK);
+    dtc_log(DTC_LOG_DEBUG, "shown", NULL, NULL, NULL);
+    char buf[4096] = {0};
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    unlink(path);
+    ck_assert_uint_gt(n, 0);
+    ck_assert_ptr_nonnull(strstr(buf, "event=log_level_invalid DTC_LOG=verbose"));
+    ck_assert_ptr_null(strstr(buf, "event=hidden"));
+    ck_assert_ptr_nonnull(strstr(buf, "event=shown"));
+}
+END_TEST
+
+/* SIGHUP's dtc_log_reopen: after the file is renamed away (a rotation),
+ * the next line goes to a new file at the path. */
+START_TEST(log_reopen)
+{
+    char dir[] = "/tmp/dtc-logrot-XXXXXX", path[64], old[80];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/d.log", dir);
+    snprintf(old, sizeof old, "%s/d.log.1", dir);
+    setenv("DTC_LOG", "info", 1);
+    dtc_log_init(DTC_LOG_WARN);
+    ck_assert_int_eq(dtc_log_to_file(path), DTC_OK);
+    dtc_log(DTC_LOG_INFO, "before", NULL, NULL, NULL);
+    ck_assert_int_eq(rename(path, old), 0);
+    dtc_log(DTC_LOG_INFO, "still_old", NULL, NULL, NULL);
+    dtc_log_reopen();
+    dtc_log(DTC_LOG_INFO, "after", NULL, NULL, NULL);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    char buf[1024] = {0};
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    ck_assert_uint_gt(n, 0);
+    ck_assert_ptr_nonnull(strstr(buf, "event=after"));
+    ck_assert_ptr_null(strstr(buf, "event=still_old"));
+    unlink(path);
+    unlink(old);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -658,6 +772,9 @@ Suite *core_suite(void)
     tcase_add_test(seg, segment_create_twice);
     tcase_add_test(seg, lock_owner_died_repaired);
     tcase_add_test(seg, lock_owner_died_quarantine);
+    tcase_add_test(seg, log_strict_logfmt);
+    tcase_add_test(seg, log_level_names);
+    tcase_add_test(seg, log_reopen);
     tcase_add_test(seg, reregister_scribbled_ring);
     tcase_add_test(seg, unregister_scribbled_ring);
     tcase_add_test(seg, wake_lock_owner_died);

@@ -383,7 +383,34 @@ typedef struct dtc_participant_info {
     int alive;
     uint32_t pending;   /* requests queued, not yet answered */
     uint64_t served;    /* requests answered since registration */
+    uint64_t errors;    /* ... of which no votes and errors */
+    int64_t last_ns;    /* CLOCK_REALTIME of its last answer, 0 = none */
 } dtc_participant_info;
+
+/* ---- metrics: latency histograms kept in the segment --------------------- */
+
+typedef enum dtc_hist_kind {
+    DTC_HIST_TXN = 0,  /* begin -> every participant committed */
+    DTC_HIST_PREPARE,  /* the prepare round: requests out, every vote in */
+    DTC_HIST_DECISION, /* the commit decision made durable (decision log) */
+    DTC_HIST_COMMIT,   /* the commit round: requests out, every ack in */
+    DTC_HIST_COUNT
+} dtc_hist_kind;
+
+#define DTC_HIST_BUCKETS 18 /* the last one is +Inf */
+
+typedef struct dtc_histogram {
+    uint64_t bucket[DTC_HIST_BUCKETS]; /* observations <= dtc_hist_bound_ns(i), not cumulative */
+    uint64_t count;
+    uint64_t sum_ns;
+} dtc_histogram;
+
+/* Short name ("txn", "prepare", "decision", "commit"); NULL if out of range. */
+const char *dtc_hist_name(dtc_hist_kind k);
+/* Upper bound of bucket i in ns (50 us ... 10 s); INT64_MAX for the last. */
+int64_t dtc_hist_bound_ns(unsigned i);
+/* Every histogram of the instance, as counted since its segment was made. */
+dtc_result dtc_get_histograms(dtc_instance *inst, dtc_histogram out[DTC_HIST_COUNT]);
 
 /* Fills up to cap entries; *n receives the number of in-use slots. */
 dtc_result dtc_list_participants(dtc_instance *inst, dtc_participant_info *arr,
@@ -442,9 +469,17 @@ typedef enum dtc_log_level {
 /* Level from $DTC_LOG if set, else `dflt`.  Daemons pass DTC_LOG_INFO;
  * the library's own default is DTC_LOG_WARN. */
 void dtc_log_init(dtc_log_level dflt);
+/* The level by name (error, warn, info, debug; any case): --log-level.
+ * DTC_EINVAL for any other name (the level stays). */
+dtc_result dtc_log_set_level(const char *name);
 /* Append log lines to `path` instead of stderr. */
 dtc_result dtc_log_to_file(const char *path);
-/* One key=value line: ts level pid event [txid] [participant] msg. */
+/* Async-signal-safe (call it from a SIGHUP handler): the next line
+ * reopens the log file, so a rotated log is let go. */
+void dtc_log_reopen(void);
+/* One strict logfmt record: ts level pid event [txid] [participant], then
+ * `fmt`, whose literal text holds keys and '=' and whose every %s is a
+ * value, escaped and quoted as needed ("reason=%s", never "reason=\"%s\""). */
 void dtc_log(dtc_log_level lvl, const char *event, const dtc_txid *txid,
              const char *participant, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

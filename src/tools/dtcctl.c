@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dtcctl_view.h"
 #include "dtc/dtc.h"
 
 enum { EXIT_DONE = 0, EXIT_ABORTED = 1, EXIT_FAIL = 2 };
@@ -71,6 +72,9 @@ static const char main_help[] =
     "                 end a HEURISTIC transaction (operator decision)\n"
     "  show TXID      how a transaction ended (committed, aborted, heuristic)\n"
     "                 or that it is in flight, with every participant\n"
+    "  metrics        counters, latency histograms and participants in the\n"
+    "                 Prometheus text format\n"
+    "  top            a live view, refreshed every second (q quits)\n"
     "\n"
     "options (also accepted after the command):\n"
     "  --instance NAME  instance to use (default: $DTC_INSTANCE, else "
@@ -129,6 +133,25 @@ static const char run_help[] =
 
 static int usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+static const char metrics_help[] =
+    "usage: dtcctl [--instance NAME] metrics\n"
+    "\n"
+    "Prints the instance in the Prometheus text exposition format: event\n"
+    "counters, transactions in flight by state, latency histograms\n"
+    "(dtc_phase_duration_seconds: txn, prepare, decision, commit) and per\n"
+    "participant liveness, queue, answers, errors and last answer time.\n"
+    "For node_exporter's textfile collector:\n"
+    "  dtcctl metrics > DIR/dtc.prom.tmp && mv DIR/dtc.prom.tmp DIR/dtc.prom\n";
+
+static const char top_help[] =
+    "usage: dtcctl [--instance NAME] top [--interval-ms N] [--frames N]\n"
+    "\n"
+    "A live view: throughput, latency percentiles over the last interval,\n"
+    "transactions by state and the oldest in flight, participants with\n"
+    "their queue, answers, errors and liveness.  On a terminal it repaints\n"
+    "every --interval-ms (default 1000) until q or Ctrl-C; piped, it prints\n"
+    "one frame per interval.  --frames N stops after N frames.\n";
 
 static const char show_help[] =
     "usage: dtcctl [--instance NAME] show TXID [--json]\n"
@@ -1049,6 +1072,60 @@ static int cmd_resolve(struct ctl_opts *g, int argc, char **argv)
     return cmd_operator(g, argc, argv, resolve_help, &decision);
 }
 
+/* ---- metrics and top (dtcctl_metrics.c, dtcctl_top.c) ------------------- */
+
+static int cmd_metrics(struct ctl_opts *g, int argc, char **argv)
+{
+    int code = parse_list_opts(argc, argv, g, "metrics", metrics_help);
+    dtc_instance *inst = NULL;
+    struct view_snap s;
+    if (code != PARSE_GO || (code = open_instance(g, &inst)) != PARSE_GO)
+        return code;
+    dtc_result rc = view_snap_take(inst, &s);
+    if (rc != DTC_OK) {
+        dtc_close(&inst);
+        return lib_error("metrics", rc);
+    }
+    view_metrics_print(stdout, &s);
+    view_snap_free(&s);
+    dtc_close(&inst);
+    return finish_output(EXIT_DONE);
+}
+
+static int cmd_top(struct ctl_opts *g, int argc, char **argv)
+{
+    struct top_opts o = {1000, 0};
+    for (int i = 1; i < argc; i++) {
+        int code = EXIT_FAIL, m = common_opt(argc, argv, &i, g, "top", top_help, &code);
+        const char *v = NULL;
+        if (m < 0)
+            return code;
+        if (m > 0)
+            continue;
+        uint32_t *dst = NULL;
+        if ((m = opt_value(argc, argv, &i, "--interval-ms", NULL, &v)) != 0)
+            dst = &o.interval_ms;
+        else if ((m = opt_value(argc, argv, &i, "--frames", NULL, &v)) != 0)
+            dst = &o.frames;
+        if (m < 0)
+            return usage_error("top", "option '%s' needs a value", argv[i]);
+        if (dst == NULL)
+            return usage_error("top", "unknown option '%s'", argv[i]);
+        if (!parse_u32(v, dst) || (dst == &o.interval_ms && o.interval_ms > TIMEOUT_MAX_MS))
+            return usage_error("top", "bad value '%s': want 1..%u", v,
+                               dst == &o.interval_ms ? TIMEOUT_MAX_MS : UINT32_MAX);
+    }
+    if (g->json)
+        return usage_error("top", "top has no --json (use 'dtcctl metrics' or 'status --json')");
+    dtc_instance *inst = NULL;
+    int code = open_instance(g, &inst);
+    if (code != PARSE_GO)
+        return code;
+    code = view_top(inst, &o);
+    dtc_close(&inst);
+    return code == 0 ? finish_output(EXIT_DONE) : code;
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static const struct command {
@@ -1062,6 +1139,8 @@ static const struct command {
     {"retry", cmd_retry},
     {"resolve", cmd_resolve},
     {"show", cmd_show},
+    {"metrics", cmd_metrics},
+    {"top", cmd_top},
 };
 
 int main(int argc, char **argv)
@@ -1084,7 +1163,7 @@ int main(int argc, char **argv)
     }
     if (i >= argc)
         return usage_error(NULL, "missing command (status, txns, "
-                           "participants, run, retry, resolve, show)");
+                           "participants, run, retry, resolve, show, metrics, top)");
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
         if (strcmp(argv[i], commands[k].name) == 0)
             return commands[k].fn(&g, argc - i, argv + i);

@@ -15,14 +15,17 @@ static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop = 1;
+    if (sig == SIGHUP)
+        dtc_log_reopen(); /* logrotate moved the file */
+    else
+        stop = 1;
 }
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: dtcd [--instance NAME] [--data-dir DIR] [--log-file PATH] [--group]\n"
+            "            [--log-level error|warn|info|debug]\n"
             "            [--max-txns N] [--max-parts N] [--max-participants N]\n"
             "            [--tick-ms N] [--orphan-timeout-ms N] [--shutdown-grace-ms N]\n"
             "            [--dlog-file-mb N] [--dlog-files N] [--no-decision-log]\n"
@@ -35,7 +38,9 @@ static void usage(FILE *f)
             "Limits: max-txns 1..%d, max-parts 1..%d, max-participants 1..%d.\n"
             "NAME is [A-Za-z0-9._-]{1,47}.  The segment is created 0600 (0660 with\n"
             "--group); an existing one is taken over only if this user owns it and\n"
-            "its mode is 0600 or 0660.\n",
+            "its mode is 0600 or 0660.  SIGHUP reopens --log-file (after a rotation).\n"
+            "Under systemd (Type=notify) it sends READY=1 once recovery is done,\n"
+            "STATUS= lines, STOPPING=1 on SIGTERM, and feeds WatchdogSec=.\n",
             DTC_LIMIT_MAX_TXNS, DTC_LIMIT_MAX_PARTS_PER_TXN, DTC_LIMIT_MAX_PARTICIPANTS);
 }
 
@@ -108,11 +113,11 @@ int main(int argc, char **argv)
         {"shutdown-grace-ms", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
         {"data-dir", required_argument, 0, 'd'}, {"no-decision-log", no_argument, 0, 'N'},
         {"dlog-file-mb", required_argument, 0, 'm'}, {"dlog-files", required_argument, 0, 'f'},
-        {0, 0, 0, 0}};
+        {"log-level", required_argument, 0, 'L'}, {0, 0, 0, 0}};
     dtc_supervisor_config cfg;
     dtc_supervisor_config_default(&cfg);
     cfg.ready_fd = 1;
-    const char *log_file = NULL;
+    const char *log_file = NULL, *log_level = NULL;
     char instance[DTC_INSTANCE_MAX];
     int c, bad = 0, idx = 0;
     while (!bad && (c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
@@ -120,6 +125,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'i': cfg.instance = optarg; break;
         case 'l': log_file = optarg; break;
+        case 'L': log_level = optarg; break;
         case 'g': cfg.group_access = 1; break;
         case 't': bad = number(n, optarg, &cfg.limits.max_txns); break;
         case 'p': bad = number(n, optarg, &cfg.limits.max_parts_per_txn); break;
@@ -145,6 +151,10 @@ int main(int argc, char **argv)
     }
     cfg.instance = instance;
     dtc_log_init(DTC_LOG_INFO);
+    if (log_level != NULL && dtc_log_set_level(log_level) != DTC_OK) {
+        fprintf(stderr, "dtcd: --log-level: '%s': want error, warn, info or debug\n", log_level);
+        return 2;
+    }
     if (log_file != NULL && dtc_log_to_file(log_file) != DTC_OK) {
         fprintf(stderr, "dtcd: cannot open log file %s: %s\n", log_file, strerror(errno));
         return 2;
@@ -155,6 +165,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     dtc_result rc = dtc_supervisor_run(&cfg, &stop);
     if (rc != DTC_OK) {

@@ -7,8 +7,9 @@
  * bit 3: batching, two lines then a flush; bit 4: no participant), a
  * byte choosing the format, then NUL-separated event, participant and
  * two string arguments.  Whatever they hold, each call must write
- * exactly one line of at most 1023 bytes that starts with "ts=", ends
- * with its only newline and holds no other control byte (< 0x20, 0x7f).
+ * exactly one line of at most 2047 bytes that starts with "ts=", ends
+ * with its only newline and is a strict logfmt record (the tokenizer of
+ * tests/tools/logfmt_lint.c).
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -18,11 +19,12 @@
 
 #include "internal.h"
 #include "fuzz.h"
+#include "../tools/logfmt_lint.h"
 
 static int read_fd = -1;
 
-static const char *const formats[] = {NULL, "", "%s", "reason=\"%s\" detail=%s", "%.40s%s",
-                                      "payload=%s"};
+static const char *const formats[] = {NULL, "", "reason=%s detail=%s", "a=%.40s b=%s",
+                                      "payload=%s", "v=%s error=\"constant text\" w=%s"};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -59,7 +61,10 @@ static void check_lines(int want)
     for (ssize_t i = 0, start = 0; i < n; i++) {
         unsigned char c = (unsigned char)out[i];
         if (c == '\n') {
-            FUZZ_CHECK(i - start < 1024 && strncmp(out + start, "ts=", 3) == 0);
+            const char *why;
+            size_t col;
+            FUZZ_CHECK(i - start < 2048 && strncmp(out + start, "ts=", 3) == 0);
+            FUZZ_CHECK(logfmt_lint_line(out + start, (size_t)(i - start), &why, &col) == 0);
             lines++;
             start = i + 1;
         } else {

@@ -94,11 +94,13 @@ compile() {
 }
 
 # The code under test, in one archive: libdtc (src/*.c), the record store,
-# the four services' schemas (SVC_NO_MAIN) and dtcctl (main renamed).
+# the four services' schemas (SVC_NO_MAIN), dtcctl (main renamed) and
+# the logfmt tokenizer.
 build_lib() {
     local objs=() src obj pids=() rc=0
     local -A extra=()
-    for src in "$root"/src/*.c "$root"/participants/{htab,store,store_file}.c; do
+    for src in "$root"/src/*.c "$root"/participants/{htab,store,store_file}.c \
+               "$root"/tests/tools/logfmt_lint.c; do
         extra[$src]=""
     done
     for src in "$root"/participants/{inventory,payment,order,shipping}.c; do
