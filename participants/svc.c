@@ -20,6 +20,7 @@
 
 #include "dtc/dtc.h"
 #include "svc.h"
+#include "version_opt.h"
 
 _Static_assert(STORE_WHY_MAX == DTC_REASON_MAX, "reason buffers differ");
 _Static_assert(STORE_PAYLOAD_MAX == DTC_PAYLOAD_MAX, "payload limits differ");
@@ -178,6 +179,7 @@ static int parse_opts(svc *s, int argc, char **argv)
         {"dump", no_argument, NULL, 'u'},
         {"no-fsync", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     int c;
     s->sv_o.name = s->sv_schema->ss_service;
@@ -188,6 +190,8 @@ static int parse_opts(svc *s, int argc, char **argv)
             usage(s->sv_schema, stdout);
             return 1;
         }
+        if (c == 'V')
+            return dtc__version_print(argv[0]) == 0 ? 1 : -1;
         if (c == '?' || take_opt(s, c, optarg, argv[0]) != 0)
             return c == '?' ? bad(argv[0], "%s", "bad option") : -1;
     }

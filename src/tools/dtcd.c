@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dtc/dtc.h"
+#include "version_opt.h"
 
 static volatile sig_atomic_t stop;
 
@@ -25,7 +26,7 @@ static void usage(FILE *f)
             "usage: dtcd [--instance NAME] [--data-dir DIR] [--log-file PATH] [--group]\n"
             "            [--max-txns N] [--max-parts N] [--max-participants N]\n"
             "            [--tick-ms N] [--orphan-timeout-ms N] [--shutdown-grace-ms N]\n"
-            "            [--dlog-file-mb N] [--dlog-files N] [--no-decision-log]\n"
+            "            [--dlog-file-mb N] [--dlog-files N] [--no-decision-log] [--version]\n"
             "Creates the shared-memory segment of instance NAME ($DTC_INSTANCE or\n"
             "\"default\"), supervises it in the foreground, removes it on SIGTERM.\n"
             "The decision log lives in --data-dir ($DTC_DATA_DIR; default\n"
@@ -108,6 +109,7 @@ int main(int argc, char **argv)
         {"shutdown-grace-ms", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
         {"data-dir", required_argument, 0, 'd'}, {"no-decision-log", no_argument, 0, 'N'},
         {"dlog-file-mb", required_argument, 0, 'm'}, {"dlog-files", required_argument, 0, 'f'},
+        {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
     dtc_supervisor_config cfg;
     dtc_supervisor_config_default(&cfg);
@@ -132,6 +134,7 @@ int main(int argc, char **argv)
         case 'm': bad = number(n, optarg, &cfg.log_file_mb); break;
         case 'f': bad = number(n, optarg, &cfg.log_files); break;
         case 'h': usage(stdout); return 0;
+        case 'V': return dtc__version_print(argv[0]);
         default: bad = 1;
         }
     }
