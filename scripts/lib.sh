@@ -10,7 +10,8 @@
 # clang and libclang-rt-14-dev (its libFuzzer runtime, not a dependency of
 # clang): the fuzz tests (tests/fuzz/run.sh builds them with clang).
 # clang-tidy and cppcheck: the lint test (tests/lint.sh).
-DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev postgresql
+# python3-pytest: the python_bindings test (bindings/python/tests).
+DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev postgresql python3-pytest
     clang libclang-rt-14-dev clang-tidy cppcheck)
 
 dtc_log() {
