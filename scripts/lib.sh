@@ -11,8 +11,8 @@
 # clang): the fuzz tests (tests/fuzz/run.sh builds them with clang).
 # clang-tidy and cppcheck: the lint test (tests/lint.sh).
 # python3-pytest: the python_bindings test (bindings/python/tests).
-DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev postgresql python3-pytest
-    clang libclang-rt-14-dev clang-tidy cppcheck)
+DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev postgresql
+    clang libclang-rt-14-dev clang-tidy cppcheck python3-pytest)
 
 dtc_log() {
     printf '%s: %s\n' "${0##*/}" "$*" >&2

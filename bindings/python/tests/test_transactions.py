@@ -97,3 +97,20 @@ def test_unknown_participant_and_duplicate_enlist(cluster, tm):
         tx.enlist("ledger", "b")
     tx.rollback()
     assert "ledger" in tm.participants()
+
+
+def test_python_commit_failure(cluster, tm):
+    inv = cluster.service("inventory", "sku1=10")
+    ledger = cluster.py_participant("ledger", "--fail-commit")
+    tx = tm.begin(max_retries=1, commit_timeout_ms=1000)
+    tx.enlist("inventory", "reserve sku1 2")
+    tx.enlist("ledger", "debit acct1 200")
+    with pytest.raises(dtc.ParticipantFailedToCommit) as ei:
+        tx.commit()
+    report = ei.value.report
+    assert report.state == "ABORTED" and report.result == "DTC_ECOMMIT"
+    entry = {e.name: e for e in report.entries}["ledger"]
+    assert entry.failed_op == "commit" and entry.failed_reason == "disk full"
+    assert calls(ledger, tx.id)[0] == "prepare" and calls(ledger, tx.id)[-1] == "rollback"
+    cluster.stop(inv)
+    assert cluster.dump("inventory")["sku1"] == 10
