@@ -9,8 +9,12 @@ set_tests_properties(abi_symbols PROPERTIES TIMEOUT 60)
 add_test(NAME install_tree
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install/install_tree.sh
                  ${CMAKE_BINARY_DIR} ${PROJECT_VERSION})
+set(dtc_client_cflags "")
+if(DTC_SANITIZE)
+  set(dtc_client_cflags "-fsanitize=address,undefined")
+endif()
 set_tests_properties(install_tree PROPERTIES TIMEOUT 180
-  ENVIRONMENT "CC=${CMAKE_C_COMPILER};ASAN_OPTIONS=verify_asan_link_order=0")
+  ENVIRONMENT "CC=${CMAKE_C_COMPILER};DTC_CLIENT_CFLAGS=${dtc_client_cflags}")
 
 add_test(NAME version_option
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install/version_option.sh

@@ -13,6 +13,9 @@ build=$(cd "${1:?usage: install_tree.sh BUILD_DIR VERSION}" && pwd)
 version=${2:?usage: install_tree.sh BUILD_DIR VERSION}
 here=$(cd "$(dirname "$0")" && pwd)
 cc=${CC:-cc}
+# Flags of the outside builds: the sanitizer build's tests pass
+# -fsanitize=... here, for its instrumented libdtc.a and libdtc.so.
+read -ra cflags <<<"${DTC_CLIENT_CFLAGS:-}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dtc-install-tree.XXXXXX")
 prefix=$tmp/prefix
 instance=inst-tree-$$
@@ -64,26 +67,29 @@ done
 mkdir -p "$tmp/out"
 echo "install_tree: building client.c with pkg-config (shared and --static)"
 # shellcheck disable=SC2046 # pkg-config's flags split into words on purpose
-"$cc" $(pkg-config --cflags dtc) "$here/client.c" -o "$tmp/out/client-pc" \
+"$cc" "${cflags[@]}" $(pkg-config --cflags dtc) "$here/client.c" -o "$tmp/out/client-pc" \
     $(pkg-config --libs dtc) -Wl,-rpath,"$libdir"
 # Static: libdtc.a named as a file (the .so sits next to it), then what
 # Libs.private and Requires.private add (-pthread -lrt -luuid).
 # shellcheck disable=SC2046
-"$cc" $(pkg-config --cflags dtc) "$here/client.c" -o "$tmp/out/client-static" \
+"$cc" "${cflags[@]}" $(pkg-config --cflags dtc) "$here/client.c" -o "$tmp/out/client-static" \
     "$libdir/libdtc.a" $(pkg-config --static --libs dtc | sed 's/-ldtc//')
-if readelf -d "$tmp/out/client-static" | grep -q 'libdtc\.so'; then
+if [[ $(readelf -d "$tmp/out/client-static") == *libdtc.so* ]]; then
     die "client-static needs libdtc.so"
 fi
 
 echo "install_tree: building client.c with find_package(dtc)"
 cmake -S "$here" -B "$tmp/cmake-client" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="${cflags[*]}" \
     >"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log" >&2; die "configure failed"; }
 cmake --build "$tmp/cmake-client" >>"$tmp/cmake.log" 2>&1 \
     || { cat "$tmp/cmake.log" >&2; die "build failed"; }
 cp "$tmp/cmake-client/client" "$tmp/out/client-cmake"
+# (Output captured first: grep -q closing a pipe would fail ldd with
+# SIGPIPE, and the pipeline with it under pipefail.)
 for c in client-pc client-cmake; do
-    ldd "$tmp/out/$c" | grep -q "$libdir/libdtc.so" \
-        || die "$c does not use the installed libdtc.so: $(ldd "$tmp/out/$c")"
+    deps=$(ldd "$tmp/out/$c")
+    [[ $deps == *"$libdir/libdtc.so"* ]] || die "$c does not use the installed libdtc.so: $deps"
 done
 
 echo "install_tree: dtcd and dtc-noop from $prefix/bin, instance $instance"
@@ -94,7 +100,7 @@ wait_for 10 grep -q '^ready' "$tmp/dtcd.out" || die "dtcd not ready: $(cat "$tmp
 "$prefix/bin/dtc-noop" --instance "$instance" --name noop-tree >"$tmp/noop.out" 2>&1 &
 pids+=($!)
 registered() {
-    "$prefix/bin/dtcctl" --instance "$instance" participants 2>/dev/null | grep -q noop-tree
+    [[ $("$prefix/bin/dtcctl" --instance "$instance" participants 2>/dev/null) == *noop-tree* ]]
 }
 wait_for 10 registered || die "dtc-noop did not register: $(cat "$tmp/noop.out")"
 
@@ -102,7 +108,7 @@ for c in client-pc client-static client-cmake; do
     out=$("$tmp/out/$c" "$instance" noop-tree) || die "$c failed"
     echo "install_tree: $c: $out"
     [[ $out == committed\ * ]] || die "$c: unexpected output '$out'"
-    "$prefix/bin/dtcctl" --instance "$instance" show "${out#committed }" | grep -q committed \
-        || die "dtcctl show ${out#committed } does not say committed"
+    shown=$("$prefix/bin/dtcctl" --instance "$instance" show "${out#committed }")
+    [[ $shown == *committed* ]] || die "dtcctl show ${out#committed }: $shown"
 done
 echo "install_tree: ok"
