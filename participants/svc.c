@@ -76,7 +76,8 @@ static void usage(const store_schema *schema, FILE *out)
             "  --dump                  print the state file and exit\n"
             "  --no-fsync              write the state file without fsync (benchmarks:\n"
             "                          survives a process crash, not a power cut)\n"
-            "  --help                  this text\n",
+            "  --help                  this text\n"
+            "  --version               print the version and exit\n",
             schema->ss_service, schema->ss_service);
 }
 
