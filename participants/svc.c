@@ -21,6 +21,7 @@
 #include "dtc/dtc.h"
 #include "svc.h"
 #include "svc_horizon.h"
+#include "version_opt.h"
 
 _Static_assert(STORE_WHY_MAX == DTC_REASON_MAX, "reason buffers differ");
 _Static_assert(STORE_PAYLOAD_MAX == DTC_PAYLOAD_MAX, "payload limits differ");
@@ -83,7 +84,8 @@ static void usage(const store_schema *schema, FILE *out)
             "  --log-file PATH         append log lines there (default stderr);\n"
             "                          SIGHUP reopens it (after a rotation)\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
-            "  --help                  this text\n",
+            "  --help                  this text\n"
+            "  --version               print the version and exit\n",
             schema->ss_service, schema->ss_service);
 }
 
@@ -194,6 +196,7 @@ static int parse_opts(svc *s, int argc, char **argv)
         {"log-file", required_argument, NULL, 'l'},
         {"log-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     int c;
     s->sv_o.name = s->sv_schema->ss_service;
@@ -204,6 +207,8 @@ static int parse_opts(svc *s, int argc, char **argv)
             usage(s->sv_schema, stdout);
             return 1;
         }
+        if (c == 'V')
+            return dtc__version_print(argv[0]) == 0 ? 1 : -1;
         if (c == '?' || take_opt(s, c, optarg, argv[0]) != 0)
             return c == '?' ? bad(argv[0], "%s", "bad option") : -1;
     }

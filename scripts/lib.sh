@@ -10,8 +10,9 @@
 # clang and libclang-rt-14-dev (its libFuzzer runtime, not a dependency of
 # clang): the fuzz tests (tests/fuzz/run.sh builds them with clang).
 # clang-tidy and cppcheck: the lint test (tests/lint.sh).
+# python3-pytest: the python_bindings test (bindings/python/tests).
 DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev postgresql groff-base
-    clang libclang-rt-14-dev clang-tidy cppcheck systemd python3 prometheus tmux)
+    clang libclang-rt-14-dev clang-tidy cppcheck systemd python3 prometheus tmux python3-pytest)
 
 dtc_log() {
     printf '%s: %s\n' "${0##*/}" "$*" >&2

@@ -22,6 +22,23 @@
 extern "C" {
 #endif
 
+/* Every function declared in this header is libdtc.so's public ABI and
+ * nothing else is: the library is built with hidden visibility and this
+ * pragma gives the declarations below default visibility (the abi_symbols
+ * test compares the two lists). */
+#pragma GCC visibility push(default)
+
+/* ---- version ----------------------------------------------------------- */
+
+/* Equal to CMakeLists.txt's project(VERSION) (checked at configure time). */
+#define DTC_VERSION_MAJOR 0
+#define DTC_VERSION_MINOR 1
+#define DTC_VERSION_PATCH 0
+#define DTC_VERSION_STRING "0.1.0"
+
+/* The version of the library linked at run time, "MAJOR.MINOR.PATCH". */
+const char *dtc_version(void);
+
 /* ---- result codes ------------------------------------------------------ */
 
 typedef enum dtc_result {
@@ -483,6 +500,8 @@ void dtc_log_reopen(void);
 void dtc_log(dtc_log_level lvl, const char *event, const dtc_txid *txid,
              const char *participant, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "version_opt.h"
 
 static const char *const mode_names[MODE_COUNT] = {"floor", "noop", "services",
                                                    "services-nofsync", "floor-enlist",
@@ -136,7 +137,7 @@ int bench_parse_options(int argc, char **argv, struct bench_opts *o)
         {"repeat", required_argument, 0, 'r'},       {"mode", required_argument, 0, 'm'},
         {"quick", no_argument, 0, 'q'},              {"json", no_argument, 0, 'j'},
         {"bin-dir", required_argument, 0, 'b'},      {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"version", no_argument, 0, 'V'},            {0, 0, 0, 0}};
     int c;
     defaults(o);
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -144,6 +145,8 @@ int bench_parse_options(int argc, char **argv, struct bench_opts *o)
             usage(stdout);
             return 1;
         }
+        if (c == 'V')
+            return dtc__version_print(argv[0]) == 0 ? 1 : 2;
         if (apply(o, c, optarg) != 0) {
             fprintf(stderr, "dtc-bench: bad option %s\n", argv[optind - 1]);
             usage(stderr);

@@ -13,6 +13,7 @@
 
 #include "dtc/dtc.h"
 #include "load.h"
+#include "version_opt.h"
 
 static void usage(FILE *out)
 {
@@ -32,6 +33,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return load_check(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0)
+        return dtc__version_print(argv[0]);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
         return 0;

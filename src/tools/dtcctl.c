@@ -29,6 +29,7 @@
 
 #include "dtcctl_view.h"
 #include "dtc/dtc.h"
+#include "version_opt.h"
 
 enum { EXIT_DONE = 0, EXIT_ABORTED = 1, EXIT_FAIL = 2 };
 /* What dtc_resolve_instance and dtc_enlist accept (src/names.c). */
@@ -81,6 +82,7 @@ static const char main_help[] =
     "\"default\")\n"
     "  --json           one JSON object (status, txns, participants)\n"
     "  --help           this help; 'dtcctl COMMAND --help' for a command\n"
+    "  --version        print the version and exit\n"
     "\n"
     "exit: 0 ok / committed, 1 aborted (status: not healthy), 2 usage or\n"
     "system error\n";
@@ -272,6 +274,10 @@ static int common_opt(int argc, char **argv, int *i, struct ctl_opts *g,
     if (strcmp(argv[*i], "--json") == 0) {
         g->json = true;
         return 1;
+    }
+    if (strcmp(argv[*i], "--version") == 0) {
+        *code = dtc__version_print(argv[0]) == 0 ? EXIT_DONE : EXIT_FAIL;
+        return -1;
     }
     if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0) {
         fputs(help, stdout);

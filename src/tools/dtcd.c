@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dtc/dtc.h"
+#include "version_opt.h"
 
 static volatile sig_atomic_t stop;
 
@@ -28,7 +29,7 @@ static void usage(FILE *f)
             "            [--log-level error|warn|info|debug]\n"
             "            [--max-txns N] [--max-parts N] [--max-participants N]\n"
             "            [--tick-ms N] [--orphan-timeout-ms N] [--shutdown-grace-ms N]\n"
-            "            [--dlog-file-mb N] [--dlog-files N] [--no-decision-log]\n"
+            "            [--dlog-file-mb N] [--dlog-files N] [--no-decision-log] [--version]\n"
             "Creates the shared-memory segment of instance NAME ($DTC_INSTANCE or\n"
             "\"default\"), supervises it in the foreground, removes it on SIGTERM.\n"
             "The decision log lives in --data-dir ($DTC_DATA_DIR; default\n"
@@ -113,7 +114,8 @@ int main(int argc, char **argv)
         {"shutdown-grace-ms", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
         {"data-dir", required_argument, 0, 'd'}, {"no-decision-log", no_argument, 0, 'N'},
         {"dlog-file-mb", required_argument, 0, 'm'}, {"dlog-files", required_argument, 0, 'f'},
-        {"log-level", required_argument, 0, 'L'}, {0, 0, 0, 0}};
+        {"log-level", required_argument, 0, 'L'}, {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0}};
     dtc_supervisor_config cfg;
     dtc_supervisor_config_default(&cfg);
     cfg.ready_fd = 1;
@@ -138,6 +140,7 @@ int main(int argc, char **argv)
         case 'm': bad = number(n, optarg, &cfg.log_file_mb); break;
         case 'f': bad = number(n, optarg, &cfg.log_files); break;
         case 'h': usage(stdout); return 0;
+        case 'V': return dtc__version_print(argv[0]);
         default: bad = 1;
         }
     }

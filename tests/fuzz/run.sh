@@ -69,7 +69,8 @@ out=$(cd "$out" && pwd)
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
         -Wall -Wextra -Wno-unused-parameter
-        -I "$root/include" -I "$root/src" -I "$root/participants" -I "$here")
+        -I "$root/include" -I "$root/src" -I "$root/src/common" -I "$root/participants"
+        -I "$here")
 # shellcheck disable=SC2054
 ldflags=(-fsanitize=fuzzer,address,undefined -luuid -lpthread -lrt)
 
@@ -99,7 +100,8 @@ compile() {
 build_lib() {
     local objs=() src obj pids=() rc=0
     local -A extra=()
-    for src in "$root"/src/*.c "$root"/participants/{htab,store,store_file}.c \
+    for src in "$root"/src/*.c "$root"/src/common/version_opt.c \
+               "$root"/participants/{htab,store,store_file,store_ledger}.c \
                "$root"/tests/tools/logfmt_lint.c; do
         extra[$src]=""
     done

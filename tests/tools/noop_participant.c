@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dtc/dtc.h"
+#include "version_opt.h"
 
 static volatile sig_atomic_t stop;
 static dtc_vote vote = DTC_VOTE_YES;
@@ -68,7 +69,8 @@ int main(int argc, char **argv)
         {"instance", required_argument, 0, 'i'}, {"name", required_argument, 0, 'n'},
         {"vote", required_argument, 0, 'v'},     {"delay-ms", required_argument, 0, 'd'},
         {"fail-commit", required_argument, 0, 'f'},
-        {"fail-rollback", required_argument, 0, 'r'}, {0, 0, 0, 0}};
+        {"fail-rollback", required_argument, 0, 'r'}, {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0}};
     const char *instance = NULL, *name = "noop";
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -83,6 +85,7 @@ int main(int argc, char **argv)
         case 'd': delay_ms = atol(optarg); break;
         case 'f': fail_commits = atol(optarg); break;
         case 'r': fail_rollbacks = atol(optarg); break;
+        case 'V': return dtc__version_print(argv[0]);
         default:
             fprintf(stderr, "usage: dtc-noop --instance I --name N [--vote yes|no|error] "
                             "[--delay-ms N] [--fail-commit N] [--fail-rollback N]\n");

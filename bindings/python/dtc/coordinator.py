@@ -1,0 +1,182 @@
+"""The coordinator side: TransactionManager and Transaction.
+
+    tm = TransactionManager("shop")          # attach to dtcd's instance
+    with tm.transaction() as tx:             # commit on normal exit,
+        tx.enlist("inventory", "reserve sku1 2")   # rollback on exception
+        tx.enlist("payment", "charge acct1 300")
+
+A failed commit raises the DtcError subclass of its result
+(PrepareRefused when a participant voted no, ...); everything was rolled
+back then, and `err.report` says what each participant answered.
+"""
+import ctypes
+
+from . import _lib
+from .errors import DtcError, Result, check
+from .report import Outcome, TxnReport
+
+_lib_ = _lib.lib
+
+
+def _txid(value):
+    """A Txid from its text form (or a Transaction, or a Txid)."""
+    if isinstance(value, Transaction):
+        return value._tid
+    if isinstance(value, _lib.Txid):
+        return value
+    tid = _lib.Txid()
+    check(_lib_.dtc_txid_parse(str(value).encode(), ctypes.byref(tid)))
+    return tid
+
+
+def _payload(payload):
+    return payload if isinstance(payload, bytes) else str(payload).encode()
+
+
+class TransactionManager:
+    """An attachment to a dtc instance (dtc_open): None means
+    $DTC_INSTANCE, else "default".  Close it (or use `with`)."""
+
+    def __init__(self, instance=None):
+        self._inst = ctypes.c_void_p()
+        name = instance.encode() if instance is not None else None
+        check(_lib_.dtc_open(name, ctypes.byref(self._inst)))
+        self.instance = _lib.text(_lib_.dtc_instance_name(self._inst))
+
+    def close(self):
+        if self._inst:
+            _lib_.dtc_close(ctypes.byref(self._inst))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _handle(self):
+        if not self._inst:
+            raise ValueError("dtc: the TransactionManager is closed")
+        return self._inst
+
+    def begin(self, prepare_timeout_ms=None, commit_timeout_ms=None,
+              rollback_timeout_ms=None, max_retries=None):
+        """Starts a transaction (library defaults for options left None)."""
+        opts = _lib.TxnOptions()
+        _lib_.dtc_txn_options_default(ctypes.byref(opts))
+        for field, value in (("prepare_timeout_ms", prepare_timeout_ms),
+                             ("commit_timeout_ms", commit_timeout_ms),
+                             ("rollback_timeout_ms", rollback_timeout_ms),
+                             ("max_retries", max_retries)):
+            if value is not None:
+                setattr(opts, field, value)
+        tid = _lib.Txid()
+        check(_lib_.dtc_begin_transaction(self._handle(), ctypes.byref(opts),
+                                          ctypes.byref(tid)))
+        return Transaction(self, tid)
+
+    def transaction(self, **options):
+        """begin() for a `with` block: commits on normal exit, rolls back
+        if the block raises."""
+        return self.begin(**options)
+
+    def outcome(self, txid):
+        """How transaction `txid` (text form) ended, or that it has not:
+        an Outcome.  TransactionNotFound if this instance never decided it
+        (presumed aborted) or it aged out of the decision log."""
+        tid = _txid(txid)
+        out = _lib.Outcome()
+        rc = _lib_.dtc_transaction_outcome(self._handle(), ctypes.byref(tid),
+                                           ctypes.byref(out))
+        check(rc, txid=_lib.txid_str(tid))
+        return Outcome(out)
+
+    def status(self, txid):
+        """The slot of an in-flight transaction: a TxnReport.
+        TransactionNotFound once it has ended (see outcome())."""
+        tid = _txid(txid)
+        info = _lib.TxnInfo()
+        rc = _lib_.dtc_transaction_status(self._handle(), ctypes.byref(tid),
+                                          ctypes.byref(info))
+        check(rc, txid=_lib.txid_str(tid))
+        return TxnReport(info)
+
+    def participants(self):
+        """Names of the registered, live participants."""
+        st = _lib.Status()
+        check(_lib_.dtc_get_status(self._handle(), ctypes.byref(st)))
+        arr = (_lib.ParticipantInfo * max(1, st.limits.max_participants))()
+        n = ctypes.c_size_t()
+        check(_lib_.dtc_list_participants(self._handle(), arr, len(arr), ctypes.byref(n)))
+        return [_lib.text(p.name) for p in arr[:min(n.value, len(arr))] if p.alive]
+
+
+class Transaction:
+    """One transaction, from TransactionManager.begin()."""
+
+    def __init__(self, tm, tid):
+        self._tm = tm
+        self._tid = tid
+        self.id = _lib.txid_str(tid)
+        self.finished = False
+
+    def __repr__(self):
+        return "<dtc.Transaction %s>" % self.id
+
+    def _drive(self, fn):
+        info = _lib.TxnInfo()
+        rc = fn(self._tm._handle(), ctypes.byref(self._tid), ctypes.byref(info))
+        report = TxnReport(info) if rc != Result.ENOTFOUND else None
+        check(rc, txid=self.id, report=report)
+        return report
+
+    def enlist(self, name, payload=""):
+        """Adds participant `name` with `payload` (str or bytes)."""
+        data = _payload(payload)
+        check(_lib_.dtc_enlist(self._tm._handle(), ctypes.byref(self._tid),
+                               name.encode(), data, len(data)), txid=self.id)
+
+    def prepare(self):
+        """Phase one; a failed prepare rolls everything back and raises."""
+        try:
+            return self._drive(_lib_.dtc_prepare_transaction)
+        except Exception:
+            self.finished = True
+            raise
+
+    def commit(self):
+        """Both phases (or phase two after prepare()): the report, or the
+        exception of the result (everything rolled back, except for
+        HeuristicOutcome)."""
+        self.finished = True
+        return self._drive(_lib_.dtc_commit_transaction)
+
+    def rollback(self):
+        """Rolls back every enlisted participant (idempotent)."""
+        self.finished = True
+        return self._drive(_lib_.dtc_rollback_transaction)
+
+    @property
+    def status(self):
+        """The slot's state while in flight (TransactionNotFound after)."""
+        return self._tm.status(self._tid)
+
+    @property
+    def outcome(self):
+        """How it ended (or "in-flight"): an Outcome."""
+        return self._tm.outcome(self._tid)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.finished:
+            return False
+        if exc_type is None:
+            self.commit()
+            return False
+        try:
+            self.rollback()
+        except DtcError as err:  # the block's own exception goes on
+            if hasattr(exc, "add_note"):
+                exc.add_note("dtc: the rollback of %s failed too: %s" % (self.id, err))
+        return False

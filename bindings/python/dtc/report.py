@@ -1,0 +1,67 @@
+"""What the library reports about a transaction, as plain Python objects:
+TxnReport (dtc_txn_info), Entry (dtc_entry_info), Outcome (dtc_outcome).
+Enumerations are given by the library's own names ("committed",
+"DTC_EREFUSED", "yes", ...)."""
+from . import _lib
+
+_lib_ = _lib.lib
+
+
+def _name(fn, value):
+    return _lib.text(fn(value))
+
+
+class Entry:
+    """One enlisted participant: its last request and answer."""
+
+    def __init__(self, e):
+        self.name = _lib.text(e.name)
+        self.op = _name(_lib_.dtc_op_name, e.op)
+        self.status = _name(_lib_.dtc_entry_status_name, e.status)
+        self.vote = _name(_lib_.dtc_entry_status_name, e.vote)
+        self.attempts = e.attempts
+        self.reason = _lib.text(e.reason)
+        self.failed_op = _name(_lib_.dtc_op_name, e.failed_op)
+        self.failed_reason = _lib.text(e.failed_reason)
+
+    def __repr__(self):
+        return "<dtc.Entry %s op=%s status=%s vote=%s%s>" % (
+            self.name, self.op, self.status, self.vote,
+            " reason=%r" % self.reason if self.reason else "")
+
+
+class TxnReport:
+    """A transaction's slot: state name, result name, entries."""
+
+    def __init__(self, info):
+        self.txid = _lib.txid_str(info.id)
+        self.state = _name(_lib_.dtc_txn_state_name, info.state)
+        self.result = _name(_lib_.dtc_result_name, info.result)
+        self.adopted = bool(info.adopted)
+        n = min(info.nentries, _lib.LIMIT_MAX_PARTS_PER_TXN)
+        self.entries = [Entry(info.entries[i]) for i in range(n)]
+
+    def __repr__(self):
+        return "<dtc.TxnReport %s %s %s %r>" % (self.txid, self.state, self.result,
+                                                self.entries)
+
+
+class Outcome:
+    """How a transaction ended: kind is "committed", "aborted",
+    "heuristic" or "in-flight"; result the C name of what its coordinator
+    was told ("DTC_OK", "DTC_EREFUSED", ...)."""
+
+    def __init__(self, out):
+        self.kind = _name(_lib_.dtc_outcome_name, out.kind)
+        self.result = _name(_lib_.dtc_result_name, out.result)
+        self.from_log = bool(out.from_log)
+        self.end_unix_ms = out.end_unix_ms
+        self.report = TxnReport(out.info)
+        self.entries = self.report.entries
+
+    @property
+    def committed(self):
+        return self.kind == "committed"
+
+    def __repr__(self):
+        return "<dtc.Outcome %s %s %r>" % (self.kind, self.result, self.entries)

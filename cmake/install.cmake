@@ -1,0 +1,59 @@
+# install.cmake - what `cmake --install` puts where (GNUInstallDirs), and
+# the --version helper every program links (included at the end of the
+# top-level CMakeLists.txt, once every target exists).
+#
+#   bin/          dtcd dtcctl dtc-bench dtc-load dtc-noop and the services
+#   include/dtc/  dtc.h
+#   LIBDIR/       libdtc.so.MAJOR (+ .so link), libdtc.a
+#   LIBDIR/pkgconfig/dtc.pc             pkg-config dtc (--static: uuid,
+#                                       pthread, rt)
+#   LIBDIR/cmake/dtc/dtcConfig*.cmake   find_package(dtc): dtc::dtc
+#   lib/python3/dist-packages/dtc/      the Python package (bindings/python)
+include(CMakePackageConfigHelpers)
+
+set(DTC_PROGRAMS dtcd dtcctl dtc-bench dtc-load dtc-noop
+    dtc-inventory dtc-payment dtc-order dtc-shipping)
+
+# --version: one helper (src/common/version_opt.c) for every program.
+add_library(dtc_version_opt STATIC ${PROJECT_SOURCE_DIR}/src/common/version_opt.c)
+target_include_directories(dtc_version_opt PUBLIC ${PROJECT_SOURCE_DIR}/src/common)
+target_link_libraries(dtc_version_opt PUBLIC dtc)
+# dtcsvc: the services' framework (participants/svc.c parses their options).
+target_link_libraries(dtcsvc PUBLIC dtc_version_opt)
+foreach(prog ${DTC_PROGRAMS})
+  if(TARGET ${prog})
+    target_link_libraries(${prog} PRIVATE dtc_version_opt)
+    install(TARGETS ${prog} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  endif()
+endforeach()
+
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/dtc
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+install(TARGETS dtc_shared EXPORT dtcTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(TARGETS dtc ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+
+# dtc.pc: relocatable (prefix from ${pcfiledir}), since the prefix may be
+# given only at install time (cmake --install build --prefix DIR).
+file(RELATIVE_PATH DTC_PC_TO_PREFIX
+     "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
+string(REGEX REPLACE "/$" "" DTC_PC_TO_PREFIX "${DTC_PC_TO_PREFIX}")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/dtc.pc.in
+               ${PROJECT_BINARY_DIR}/dtc.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/dtc.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+set(DTC_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/dtc)
+install(EXPORT dtcTargets NAMESPACE dtc:: DESTINATION ${DTC_CMAKE_DIR})
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/dtcConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/dtcConfig.cmake INSTALL_DESTINATION ${DTC_CMAKE_DIR})
+# Before 1.0 a minor release may change the API: same minor required.
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/dtcConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/dtcConfig.cmake
+              ${PROJECT_BINARY_DIR}/dtcConfigVersion.cmake
+        DESTINATION ${DTC_CMAKE_DIR})
+
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python/dtc
+        DESTINATION lib/python3/dist-packages
+        FILES_MATCHING PATTERN "*.py")
