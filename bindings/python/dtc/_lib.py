@@ -133,7 +133,9 @@ class ParticipantInfo(ctypes.Structure):
                 ("pid", _pid_t),
                 ("alive", ctypes.c_int),
                 ("pending", ctypes.c_uint32),
-                ("served", ctypes.c_uint64)]
+                ("served", ctypes.c_uint64),
+                ("errors", ctypes.c_uint64),
+                ("last_ns", ctypes.c_int64)]
 
 
 # Mirrored structs by their C name (the layout test walks this).
