@@ -9,6 +9,9 @@
 #                                       pthread, rt)
 #   LIBDIR/cmake/dtc/dtcConfig*.cmake   find_package(dtc): dtc::dtc
 #   lib/python3/dist-packages/dtc/      the Python package (bindings/python)
+#   MANDIR/man{1,3,8}/                  the manual pages (man/)
+#   DATADIR/bash-completion/completions/dtcctl
+#   LIBDIR/systemd/system/              dtcd@.service, dtc-service@.service
 include(CMakePackageConfigHelpers)
 
 set(DTC_PROGRAMS dtcd dtcctl dtc-bench dtc-load dtc-noop
@@ -57,3 +60,29 @@ install(FILES ${PROJECT_BINARY_DIR}/dtcConfig.cmake
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python/dtc
         DESTINATION lib/python3/dist-packages
         FILES_MATCHING PATTERN "*.py")
+
+# Manual pages (man/, checked by the man_pages test); each service's name
+# is a link to dtc-services(8).
+foreach(page dtcd.8 dtc-services.8 dtcctl.1 dtc-bench.1 dtc-load.1 libdtc.3)
+  string(REGEX REPLACE ".*\\." "" section ${page})
+  install(FILES ${PROJECT_SOURCE_DIR}/man/${page}
+          DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endforeach()
+foreach(service inventory payment order shipping)
+  file(WRITE ${PROJECT_BINARY_DIR}/man/dtc-${service}.8 ".so man8/dtc-services.8\n")
+  install(FILES ${PROJECT_BINARY_DIR}/man/dtc-${service}.8
+          DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+endforeach()
+install(FILES ${PROJECT_SOURCE_DIR}/completion/dtcctl
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+
+# systemd units (systemd/*.service.in): ExecStart= in this install's bin,
+# so @DTC_BINDIR@ is filled at install time (cmake --install --prefix).
+foreach(unit dtcd@.service dtc-service@.service)
+  install(CODE "
+    set(DTC_BINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")
+    configure_file(\"${PROJECT_SOURCE_DIR}/systemd/${unit}.in\"
+                   \"${PROJECT_BINARY_DIR}/systemd/${unit}\" @ONLY)")
+  install(FILES ${PROJECT_BINARY_DIR}/systemd/${unit}
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/systemd/system)
+endforeach()

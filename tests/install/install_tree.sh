@@ -55,6 +55,19 @@ cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" \
 got=$("$prefix/bin/dtcd" --version)
 [[ $got == "dtcd (dtc) $version" ]] || die "dtcd --version says '$got', want 'dtcd (dtc) $version'"
 
+for f in share/man/man8/dtcd.8 share/man/man1/dtcctl.1 share/man/man3/libdtc.3 \
+         share/man/man8/dtc-inventory.8 share/bash-completion/completions/dtcctl; do
+    [[ -s $prefix/$f ]] || die "not installed: $f"
+done
+unit=$(find "$prefix" -name 'dtcd@.service' -print -quit)
+[[ -n $unit ]] || die "no dtcd@.service under $prefix"
+grep -q "^ExecStart=$prefix/bin/dtcd " "$unit" \
+    || die "dtcd@.service does not start $prefix/bin/dtcd: $(grep ExecStart "$unit")"
+if command -v man >/dev/null; then
+    MANPATH=$prefix/share/man man dtc-payment 2>/dev/null | grep -q "DTC-SERVICES" \
+        || die "man dtc-payment does not show dtc-services(8)"
+fi
+
 pc=$(find "$prefix" -name dtc.pc -print -quit)
 [[ -n $pc ]] || die "no dtc.pc under $prefix"
 export PKG_CONFIG_PATH=${pc%/*}
