@@ -1,11 +1,9 @@
 /*
- * procs.c - child processes of the benchmark (dtcd, participants): start
- * with stdout on a pipe and stderr to a file, wait (bounded) for their
- * "ready" line, stop them by pid with SIGTERM then SIGKILL after a bounded
- * wait.  Every child is remembered so that bench_kill_all() can end the
- * ones still running, and gets PR_SET_PDEATHSIG so none outlives us.
- * bench_run_wait runs a command to completion instead (initdb, pg_ctl),
- * in its own process group so that a timeout ends the helpers it forked.
+ * proc.c - the process kit (proc.h): start a child with its output
+ * redirected, wait (bounded) for its "ready" line, stop it by pid with
+ * SIGTERM then SIGKILL after a bounded wait, run a command to completion
+ * in its own process group.  Every child is remembered until reaped, so
+ * that dtc_kit_kill_all() can end the ones still running.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,27 +17,30 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "proc.h"
 
-static pid_t running[BENCH_MAX_CHILDREN * 2];
+#define KIT_MAX_CHILDREN 128
+
+static pid_t running[KIT_MAX_CHILDREN];
 
 static void remember(pid_t pid, pid_t old)
 {
-    for (size_t i = 0; i < sizeof running / sizeof running[0]; i++)
+    for (size_t i = 0; i < KIT_MAX_CHILDREN; i++)
         if (running[i] == old) {
             running[i] = pid;
             return;
         }
 }
 
-void bench_track(pid_t pid)
+void dtc_kit_track(pid_t pid)
 {
-    remember(pid, 0);
+    if (pid > 0)
+        remember(pid, 0);
 }
 
-void bench_kill_all(void)
+void dtc_kit_kill_all(void)
 {
-    for (size_t i = 0; i < sizeof running / sizeof running[0]; i++)
+    for (size_t i = 0; i < KIT_MAX_CHILDREN; i++)
         if (running[i] > 0) {
             kill(running[i], SIGKILL);
             waitpid(running[i], NULL, 0);
@@ -47,18 +48,107 @@ void bench_kill_all(void)
         }
 }
 
-static void child(char *const argv[], int out_fd, const char *err_path, pid_t parent)
+int64_t dtc_kit_now_ms(void)
 {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent)
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void dtc_kit_sleep_ms(int ms)
+{
+    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) == -1 && errno == EINTR)
+        ;
+}
+
+/* fd onto target: an open file (flags) or, with path NULL, keep it. */
+static int redirect(const char *path, int flags, int mode, int target)
+{
+    if (path == NULL)
+        return 0;
+    int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+    return fd < 0 || dup2(fd, target) < 0 ? -1 : 0;
+}
+
+static void child(const struct dtc_kit_spawn *s, pid_t parent)
+{
+    int mode = s->mode ? s->mode : 0600;
+    int wflags = O_WRONLY | O_CREAT | ((s->flags & DTC_KIT_APPEND) ? O_APPEND : O_TRUNC);
+    if (s->flags & DTC_KIT_DIE_WITH_PARENT) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
+    }
+    if (s->flags & DTC_KIT_OWN_GROUP)
+        setpgid(0, 0);
+    if ((s->flags & DTC_KIT_STDIN_NULL) && redirect("/dev/null", O_RDONLY, 0, 0) != 0)
+        _exit(126);
+    int out_ok = s->out_fd >= 0 ? dup2(s->out_fd, 1) >= 0
+                                : redirect(s->out_path, wflags, mode, 1) == 0;
+    int redirected = s->out_fd >= 0 || s->out_path != NULL;
+    int err_ok = s->err_path != NULL ? redirect(s->err_path, wflags, mode, 2) == 0
+                 : redirected        ? dup2(1, 2) >= 0
+                                     : 1;
+    if (!out_ok || !err_ok)
+        _exit(126);
+    if (s->cwd != NULL && chdir(s->cwd) != 0) {
+        dprintf(2, "chdir %s: %s\n", s->cwd, strerror(errno));
         _exit(127);
-    int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (dup2(out_fd, 1) < 0 || (err >= 0 && dup2(err, 2) < 0))
-        _exit(127);
+    }
+    for (size_t i = 0; s->env != NULL && s->env[i] != NULL; i++)
+        putenv((char *)s->env[i]);
     signal(SIGPIPE, SIG_DFL);
-    execv(argv[0], argv);
-    dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+    if (s->flags & DTC_KIT_PATH_SEARCH)
+        execvp(s->argv[0], s->argv);
+    else
+        execv(s->argv[0], s->argv);
+    dprintf(2, "exec %s: %s\n", s->argv[0], strerror(errno));
     _exit(127);
+}
+
+pid_t dtc_kit_spawn(const struct dtc_kit_spawn *s)
+{
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        child(s, parent);
+    if (pid < 0)
+        return -1;
+    if (s->flags & DTC_KIT_OWN_GROUP)
+        setpgid(pid, pid); /* also in the child: whichever runs first */
+    remember(pid, 0);
+    return pid;
+}
+
+int dtc_kit_wait(pid_t pid, int timeout_ms, int *status)
+{
+    int64_t end = dtc_kit_now_ms() + timeout_ms;
+    for (;;) {
+        int st = 0;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid || (r == -1 && errno != EINTR)) {
+            if (status != NULL)
+                *status = r == pid ? st : -1;
+            remember(0, pid);
+            return 1;
+        }
+        if (dtc_kit_now_ms() >= end)
+            return 0;
+        dtc_kit_sleep_ms(2);
+    }
+}
+
+int dtc_kit_stop(pid_t pid, int timeout_ms, int *status)
+{
+    if (pid <= 0)
+        return -1;
+    kill(pid, SIGTERM);
+    if (dtc_kit_wait(pid, timeout_ms, status))
+        return 1;
+    kill(pid, SIGKILL); /* our unreaped child: the pid cannot be reused */
+    return dtc_kit_wait(pid, 5000, status) ? 0 : -1;
 }
 
 static int has_ready_line(const char *buf)
@@ -73,14 +163,13 @@ static int has_ready_line(const char *buf)
     return 0;
 }
 
-/* Reads from fd until a line starting with "ready" or the deadline. */
-static int wait_ready(int fd, int timeout_ms)
+int dtc_kit_wait_ready(int fd, int timeout_ms)
 {
     char buf[512];
     size_t n = 0;
-    int64_t deadline = bench_now_ns() + (int64_t)timeout_ms * 1000000;
+    int64_t deadline = dtc_kit_now_ms() + timeout_ms;
     for (;;) {
-        int64_t left = (deadline - bench_now_ns()) / 1000000;
+        int64_t left = deadline - dtc_kit_now_ms();
         struct pollfd p = {fd, POLLIN, 0};
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             return -1;
@@ -96,107 +185,23 @@ static int wait_ready(int fd, int timeout_ms)
     }
 }
 
-int bench_spawn_ready(char *const argv[], const char *err_path, int timeout_ms,
-                      struct bench_child *out)
+int dtc_kit_run(char *const argv[], const char *log_path, const char *cwd, int timeout_ms)
 {
-    int fds[2];
-    memset(out, 0, sizeof *out);
-    snprintf(out->name, sizeof out->name, "%s", strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0]);
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return -1;
-    pid_t parent = getpid(), pid = fork();
-    if (pid == 0)
-        child(argv, fds[1], err_path, parent);
-    close(fds[1]);
-    if (pid < 0) {
-        close(fds[0]);
-        return -1;
-    }
-    remember(pid, 0);
-    out->pid = pid;
-    out->out_fd = fds[0];
-    if (wait_ready(fds[0], timeout_ms) != 0) {
-        fprintf(stderr, "dtc-bench: %s (pid %d) not ready after %d ms; see %s\n", out->name,
-                (int)pid, timeout_ms, err_path);
-        bench_stop(out, 1000);
-        return -1;
-    }
-    return 0;
-}
-
-/* waitpid with a deadline: 1 reaped (status in *st), 0 still running. */
-static int reap_within(pid_t pid, int timeout_ms, int *st)
-{
-    int64_t deadline = bench_now_ns() + (int64_t)timeout_ms * 1000000;
-    do {
-        pid_t r = waitpid(pid, st, WNOHANG);
-        if (r == pid || (r < 0 && errno == ECHILD))
-            return 1;
-        struct timespec ts = {0, 2000000};
-        nanosleep(&ts, NULL);
-    } while (bench_now_ns() < deadline);
-    return 0;
-}
-
-int bench_stop(struct bench_child *c, int timeout_ms)
-{
-    int st = 0, rc = -1;
-    if (c->pid <= 0)
-        return 0;
-    kill(c->pid, SIGTERM);
-    if (reap_within(c->pid, timeout_ms, &st))
-        rc = st;
-    else {
-        fprintf(stderr, "dtc-bench: %s (pid %d) ignored SIGTERM for %d ms: SIGKILL\n",
-                c->name, (int)c->pid, timeout_ms);
-        kill(c->pid, SIGKILL);
-        waitpid(c->pid, NULL, 0);
-    }
-    remember(0, c->pid);
-    if (c->out_fd > 0)
-        close(c->out_fd);
-    c->pid = 0;
-    c->out_fd = -1;
-    return rc;
-}
-
-static void run_child(char *const argv[], const char *log_path, const char *cwd, pid_t parent)
-{
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent)
-        _exit(127);
-    setpgid(0, 0);
-    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (in < 0 || log < 0 || dup2(in, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
-        _exit(127);
-    if (cwd != NULL && chdir(cwd) != 0) {
-        dprintf(2, "chdir %s: %s\n", cwd, strerror(errno));
-        _exit(127);
-    }
-    signal(SIGPIPE, SIG_DFL);
-    execvp(argv[0], argv);
-    dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-}
-
-int bench_run_wait(char *const argv[], const char *log_path, const char *cwd, int timeout_ms)
-{
-    pid_t parent = getpid(), pid = fork();
-    if (pid == 0)
-        run_child(argv, log_path, cwd, parent);
+    struct dtc_kit_spawn s = {
+        .argv = argv, .out_fd = -1, .out_path = log_path, .cwd = cwd, .mode = 0644,
+        .flags = DTC_KIT_OWN_GROUP | DTC_KIT_DIE_WITH_PARENT | DTC_KIT_PATH_SEARCH
+                 | DTC_KIT_STDIN_NULL | DTC_KIT_APPEND,
+    };
+    pid_t pid = dtc_kit_spawn(&s);
     if (pid < 0)
         return -1;
-    setpgid(pid, pid); /* also in the child: whichever runs first */
-    remember(pid, 0);
     int st = -1;
-    if (!reap_within(pid, timeout_ms, &st)) {
-        fprintf(stderr, "dtc-bench: %s (pid %d) still running after %d ms: SIGKILL\n", argv[0],
-                (int)pid, timeout_ms);
+    if (!dtc_kit_wait(pid, timeout_ms, &st)) {
+        fprintf(stderr, "%s: %s (pid %d) still running after %d ms: SIGKILL\n",
+                program_invocation_short_name, argv[0], (int)pid, timeout_ms);
         kill(-pid, SIGKILL);
-        waitpid(pid, NULL, 0);
+        dtc_kit_wait(pid, 5000, NULL);
         st = -1;
     }
-    remember(0, pid);
     return st;
 }
