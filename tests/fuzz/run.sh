@@ -69,7 +69,7 @@ out=$(cd "$out" && pwd)
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
         -Wall -Wextra -Wno-unused-parameter
-        -I "$root/include" -I "$root/src" -I "$root/participants" -I "$here")
+        -I "$root/include" -I "$root/src" -I "$root/participants" -I "$root/src/kit" -I "$here")
 # shellcheck disable=SC2054
 ldflags=(-fsanitize=fuzzer,address,undefined -luuid -lpthread -lrt)
 
@@ -98,13 +98,15 @@ compile() {
 build_lib() {
     local objs=() src obj pids=() rc=0
     local -A extra=()
-    for src in "$root"/src/*.c "$root"/participants/{htab,store,store_file}.c; do
+    for src in "$root"/src/*.c "$root"/src/kit/htab.c "$root"/participants/{store,store_file}.c; do
         extra[$src]=""
     done
     for src in "$root"/participants/{inventory,payment,order,shipping}.c; do
         extra[$src]="-DSVC_NO_MAIN"
     done
-    extra[$root/src/tools/dtcctl.c]="-Dmain=dtcctl_main"
+    for src in "$root"/src/dtcctl/*.c; do
+        extra[$src]="-Dmain=dtcctl_main"
+    done
     for src in "${!extra[@]}"; do
         obj=$out/obj/$(basename "$(dirname "$src")")_$(basename "${src%.c}").o
         objs+=("$obj")
