@@ -80,9 +80,9 @@ int main(int argc, char **argv)
                    : strcmp(optarg, "error") == 0 ? DTC_VOTE_ERROR
                                                   : DTC_VOTE_YES;
             break;
-        case 'd': delay_ms = atol(optarg); break;
-        case 'f': fail_commits = atol(optarg); break;
-        case 'r': fail_rollbacks = atol(optarg); break;
+        case 'd': delay_ms = strtol(optarg, NULL, 10); break;
+        case 'f': fail_commits = strtol(optarg, NULL, 10); break;
+        case 'r': fail_rollbacks = strtol(optarg, NULL, 10); break;
         default:
             fprintf(stderr, "usage: dtc-noop --instance I --name N [--vote yes|no|error] "
                             "[--delay-ms N] [--fail-commit N] [--fail-rollback N]\n");
