@@ -115,9 +115,7 @@ int h_alive(pid_t pid)
 {
     if (!h__ours(pid))
         return 0;
-    int st;
-    pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r == 0)
+    if (!dtc_kit_wait(pid, 0, NULL)) /* one WNOHANG look: still running */
         return 1;
     h__forget(pid);
     return 0;
