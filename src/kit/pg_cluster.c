@@ -326,8 +326,8 @@ void bench_pgc_stop(struct bench_pgc *c)
     char *immediate[] = {"-D", c->data, "-w", "-t", "20", "stop", "-m", "immediate", NULL};
     if (run_tool(c, "pg_ctl", "pg_ctl.log", fast) != 0
         && run_tool(c, "pg_ctl", "pg_ctl.log", immediate) != 0 && c->postmaster > 0) {
-        fprintf(stderr, "dtc-bench: postgres (pid %d) would not stop: SIGKILL\n",
-                (int)c->postmaster);
+        fprintf(stderr, "%s: postgres (pid %d) would not stop: SIGKILL\n",
+                program_invocation_short_name, (int)c->postmaster);
         kill(c->postmaster, SIGKILL);
         gone_within(c->postmaster, 10000);
     }
