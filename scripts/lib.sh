@@ -6,7 +6,7 @@
 # the ones that are missing: nothing is touched on a ready machine.  It
 # runs apt-get (update once, then install) as root, or through sudo.
 #
-# The process kit (the shell side of src/kit/proc.c): dtc_start starts a
+# The process kit (the shell side of src/kit/spawn.c): dtc_start starts a
 # program in the background and records its pid, dtc_wait_ready waits
 # (bounded) until a check passes, dtc_stop stops a pid with SIGTERM, then
 # SIGKILL after a timeout.  Only the processes a script started are ever

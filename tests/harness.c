@@ -24,7 +24,7 @@
 #include "harness.h"
 #include "harness_int.h"
 #include "internal.h" /* dtc__proc_start_time: never signal a reused pid */
-#include "proc.h"
+#include "spawn.h"
 
 
 #ifndef DTC_BIN_DIR

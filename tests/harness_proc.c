@@ -1,6 +1,6 @@
 /*
  * harness_proc.c - see harness.h: the test's processes over the kit's
- * proc.h (src/kit/): start a program of DTC_BIN_DIR with its output in
+ * spawn.h (src/kit/): start a program of DTC_BIN_DIR with its output in
  * <dir>/<label>.out|.err, in its own process group, recorded in the
  * process table; bounded waits; stop by pid (SIGTERM, then SIGKILL); run
  * a command to completion and read its output.
@@ -16,7 +16,7 @@
 
 #include "harness.h"
 #include "harness_int.h"
-#include "proc.h"
+#include "spawn.h"
 
 /* ---- processes --------------------------------------------------------- */
 

@@ -12,7 +12,7 @@
  * The PostgreSQL peer (modes pg, pg-nofsync): the kit's pg_cluster.c
  * (src/kit/) runs a throwaway cluster (initdb, pg_ctl), pg.c its libpq
  * clients and their two-phase transaction.  Processes are started and
- * stopped with the kit's proc.h (procs.c wraps it with our messages).
+ * stopped with the kit's spawn.h (procs.c wraps it with our messages).
  */
 #ifndef DTC_BENCH_H
 #define DTC_BENCH_H
@@ -22,7 +22,7 @@
 #include <sys/types.h>
 
 #include "pg_cluster.h"
-#include "proc.h"
+#include "spawn.h"
 
 #define BENCH_MAX_LIST 16     /* values in --participants / --coordinators */
 #define BENCH_MAX_PARTS 32    /* N limit (dtc's DTC_LIMIT_MAX_PARTS_PER_TXN) */

@@ -1,6 +1,6 @@
 /*
  * procs.c - the benchmark's child processes (dtcd, participants) over the
- * kit's proc.h: started with stdout on a pipe and stderr to a file, ready
+ * kit's spawn.h: started with stdout on a pipe and stderr to a file, ready
  * when they print a "ready" line, stopped by pid with SIGTERM then SIGKILL
  * after a bounded wait; these wrappers add dtc-bench's messages.  Children
  * die with us (PR_SET_PDEATHSIG) and dtc_kit_kill_all() ends the rest.

@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "pg_cluster.h"
-#include "proc.h"
+#include "spawn.h"
 
 #define CMD_TIMEOUT_MS 120000 /* initdb, pg_ctl -w (which itself waits 60 s) */
 

@@ -1,5 +1,5 @@
 /*
- * proc.c - the process kit (proc.h): start a child with its output
+ * spawn.c - the process kit (spawn.h): start a child with its output
  * redirected, wait (bounded) for its "ready" line, stop it by pid with
  * SIGTERM then SIGKILL after a bounded wait, run a command to completion
  * in its own process group.  Every child is remembered until reaped, so
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proc.h"
+#include "spawn.h"
 
 #define KIT_MAX_CHILDREN 128
 

@@ -1,5 +1,5 @@
 /*
- * proc.h - the process kit of dtc's programs and tests (libdtckit): start
+ * spawn.h - the process kit of dtc's programs and tests (libdtckit): start
  * a program, wait until it is ready, stop it by pid, every wait bounded.
  * Used by dtc-bench (src/bench/procs.c) and the test harness
  * (tests/harness_proc.c); pg_cluster.c runs initdb and pg_ctl with it.
@@ -8,8 +8,8 @@
  * dtc_kit_kill_all() can end the ones left (atexit and signal paths).
  * Only our own children are ever signalled, by pid.
  */
-#ifndef DTC_KIT_PROC_H
-#define DTC_KIT_PROC_H
+#ifndef DTC_KIT_SPAWN_H
+#define DTC_KIT_SPAWN_H
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -69,4 +69,4 @@ void dtc_kit_kill_all(void);
 int64_t dtc_kit_now_ms(void);
 void dtc_kit_sleep_ms(int ms);
 
-#endif /* DTC_KIT_PROC_H */
+#endif /* DTC_KIT_SPAWN_H */
