@@ -32,34 +32,17 @@ DUMP_OUT=""
 
 # ---- process helpers -------------------------------------------------------
 
-# alive PID: the process exists and is not a zombie.
-alive() {
-    local st
-    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    st=${st##*) }
-    [[ ${st%% *} != Z ]]
-}
-
-# stop PID NAME TIMEOUT_S: SIGTERM, wait up to TIMEOUT_S, then SIGKILL.
-# Reaps the child; returns 0 if it exited on its own with status 0.
+# stop PID NAME TIMEOUT_S: SIGTERM, wait up to TIMEOUT_S, then SIGKILL
+# (dtc_stop).  Reaps the child; returns 0 if it exited on its own with
+# status 0.
 stop() {
-    local pid=$1 name=$2 limit=$(($3 * 10)) i rc=0
-    if ! kill -0 "$pid" 2>/dev/null; then
-        return 0
+    local rc=0
+    dtc_stop "$1" "$3" || rc=$?
+    if ((DTC_STOP_KILLED)); then
+        dtc_log "$2 (pid $1) ignored SIGTERM for $3 s: SIGKILL"
     fi
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < limit; i++)); do
-        alive "$pid" || break
-        sleep 0.1
-    done
-    if alive "$pid"; then
-        dtc_log "$name (pid $pid) ignored SIGTERM for $3 s: SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        rc=1
-    fi
-    wait "$pid" 2>/dev/null || rc=$?
     if ((rc != 0)); then
-        dtc_log "$name (pid $pid) stopped with status $rc"
+        dtc_log "$2 (pid $1) stopped with status $rc"
     fi
     return "$rc"
 }
@@ -102,23 +85,19 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# wait_for TIMEOUT_S WHAT CMD...: retries CMD every 0.1 s until it succeeds.
+# wait_for TIMEOUT_S WHAT CMD...: retries CMD until it succeeds, while
+# dtcd runs (dtc_wait_ready).
 wait_for() {
-    local limit=$(($1 * 10)) what=$2 i
+    local limit=$1 what=$2 rc=0
     shift 2
-    for ((i = 0; i < limit; i++)); do
-        if "$@" >/dev/null 2>&1; then
-            return 0
-        fi
-        if [[ -n $DTCD_PID ]] && ! alive "$DTCD_PID"; then
-            dtc_log "dtcd exited while waiting for $what; its output:"
-            cat "$DATA/dtcd.out" "$DATA/dtcd.log" >&2 2>/dev/null || true
-            return 1
-        fi
-        sleep 0.1
-    done
-    dtc_log "timed out after ${limit}00 ms waiting for $what"
-    return 1
+    dtc_wait_ready "$limit" "$DTCD_PID" "$@" || rc=$?
+    if ((rc == 2)); then
+        dtc_log "dtcd exited while waiting for $what; its output:"
+        cat "$DATA/dtcd.out" "$DATA/dtcd.log" >&2 2>/dev/null || true
+    elif ((rc != 0)); then
+        dtc_log "timed out after $((limit * 1000)) ms waiting for $what"
+    fi
+    return "$((rc != 0))"
 }
 
 dtcctl() {
@@ -134,9 +113,9 @@ build() {
 }
 
 start_dtcd() {
-    "$BIN/dtcd" --instance "$INSTANCE" --data-dir "$DATA/dlog" --log-file "$DATA/dtcd.log" \
-        >"$DATA/dtcd.out" 2>&1 &
-    DTCD_PID=$!
+    dtc_start "$DATA/dtcd.out" "" \
+        "$BIN/dtcd" --instance "$INSTANCE" --data-dir "$DATA/dlog" --log-file "$DATA/dtcd.log"
+    DTCD_PID=$DTC_PID
     wait_for 10 "dtcd to create the segment" dtcctl status
     echo "dtcd running: pid $DTCD_PID, $(head -n 1 "$DATA/dtcd.out")"
 }
@@ -146,9 +125,8 @@ start_part() {
     local name=$1 dir=$2 prog=$3
     shift 3
     mkdir -p "$dir"
-    "$BIN/$prog" --instance "$INSTANCE" --data-dir "$dir" "$@" \
-        >"$DATA/$name.out" 2>&1 &
-    PART_PIDS+=($!)
+    dtc_start "$DATA/$name.out" "" "$BIN/$prog" --instance "$INSTANCE" --data-dir "$dir" "$@"
+    PART_PIDS+=("$DTC_PID")
     PART_NAMES+=("$name")
 }
 

@@ -37,6 +37,9 @@
 # then keeps the data directory (its path is printed).
 set -euo pipefail
 
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 usage() {
     sed -n '4,26s/^# \{0,1\}//p' "$0"
 }
@@ -123,16 +126,6 @@ tick() {
     now=$((t / 1000))
 }
 
-# alive PID: running and not a zombie.
-alive() {
-    local st
-    [[ -n $1 ]] || return 1
-    [[ -r /proc/$1/stat ]] || return 1
-    read -r st </proc/"$1"/stat 2>/dev/null || return 1
-    st=${st##*) }
-    [[ ${st:0:1} != Z ]]
-}
-
 cleanup() {
     local rc=$? r
     trap - EXIT INT TERM
@@ -158,14 +151,9 @@ trap 'exit 130' INT TERM
 
 # wait_ready FILE PID WHAT: until FILE has a "ready" line (10 s at most).
 wait_ready() {
-    local i
-    for ((i = 0; i < 200; i++)); do
-        if grep -q '^ready' "$1" 2>/dev/null; then
-            return 0
-        fi
-        alive "$2" || break
-        sleep 0.05
-    done
+    if dtc_wait_ready 10 "$2" dtc_has_ready "$1"; then
+        return 0
+    fi
     log "$3 did not get ready; its stderr:"
     tail -n 20 "$data/logs/$3.err" >&2 || true
     return 1
@@ -174,9 +162,9 @@ wait_ready() {
 start_dtcd() {
     local out="$data/logs/dtcd.out"
     : >"$out"
-    "$bin_dir/dtcd" --instance "$instance" --data-dir "$dlog" \
-        --log-file "$data/logs/dtcd.log" --orphan-timeout-ms 5000 >"$out" 2>>"$data/logs/dtcd.err" &
-    pid[dtcd]=$!
+    dtc_start "$out" "$data/logs/dtcd.err" "$bin_dir/dtcd" --instance "$instance" \
+        --data-dir "$dlog" --log-file "$data/logs/dtcd.log" --orphan-timeout-ms 5000
+    pid[dtcd]=$DTC_PID
     starts[dtcd]=$((${starts[dtcd]:-0} + 1))
     wait_ready "$out" "${pid[dtcd]}" dtcd
 }
@@ -206,9 +194,9 @@ start_service() {
     mapfile -t seeds < <(seed_args "$s")
     [[ $s == payment && $fail_commit != 0 ]] && seeds+=(--fail-commit "$fail_commit")
     : >"$out"
-    "$bin_dir/dtc-$s" --instance "$instance" --data-dir "$state" "${seeds[@]}" \
-        >"$out" 2>>"$data/logs/$s.err" &
-    pid[$s]=$!
+    dtc_start "$out" "$data/logs/$s.err" \
+        "$bin_dir/dtc-$s" --instance "$instance" --data-dir "$state" "${seeds[@]}"
+    pid[$s]=$DTC_PID
     starts[$s]=$((${starts[$s]:-0} + 1))
     wait_ready "$out" "${pid[$s]}" "$s"
 }
@@ -234,11 +222,11 @@ start_client() {
         per=(--txns "$left")
     fi
     : >"$out"
-    "$bin_dir/dtc-load" run --instance "$instance" --client "$c" --seed "$seed" \
+    dtc_start "$out" "$data/logs/client$c.err" \
+        "$bin_dir/dtc-load" run --instance "$instance" --client "$c" --seed "$seed" \
         --out "$(client_file "$c")" --skus "$NSKU" --accounts "$NACCT" \
-        --zones "$NZONE" --incarnation "${starts[client$c]:-0}" "${per[@]}" \
-        >"$out" 2>>"$data/logs/client$c.err" &
-    pid[client$c]=$!
+        --zones "$NZONE" --incarnation "${starts[client$c]:-0}" "${per[@]}"
+    pid[client$c]=$DTC_PID
     starts[client$c]=$((${starts[client$c]:-0} + 1))
     wait_ready "$out" "${pid[client$c]}" "client$c"
 }
@@ -254,18 +242,11 @@ start() {
 
 # stop_pid PID SECONDS: SIGTERM, bounded wait, SIGKILL; returns its status.
 stop_pid() {
-    local p=$1 i
-    kill -TERM "$p" 2>/dev/null || true
-    for ((i = 0; i < $2 * 20; i++)); do
-        alive "$p" || break
-        sleep 0.05
-    done
-    if alive "$p"; then
-        violations+=("pid $p did not stop within $2 s of SIGTERM (hang); killed")
-        kill -KILL "$p" 2>/dev/null || true
-    fi
     local st=0
-    wait "$p" 2>/dev/null || st=$?
+    dtc_stop "$1" "$2" || st=$?
+    if ((DTC_STOP_KILLED)); then
+        violations+=("pid $1 did not stop within $2 s of SIGTERM (hang); killed")
+    fi
     return "$st"
 }
 
@@ -293,7 +274,7 @@ chaos_kill() {
     client*) class=client ;;
     *) class=participant ;;
     esac
-    if [[ -z ${pid[$r]:-} ]] || ! alive "${pid[$r]}"; then
+    if [[ -z ${pid[$r]:-} ]] || ! dtc_alive "${pid[$r]}"; then
         return 0
     fi
     kill -KILL "${pid[$r]}" 2>/dev/null || true
@@ -313,10 +294,10 @@ reap_killed() {
     local p i
     for p in "$@"; do
         for ((i = 0; i < 100; i++)); do
-            alive "$p" || break
+            dtc_alive "$p" || break
             sleep 0.05
         done
-        if alive "$p"; then
+        if dtc_alive "$p"; then
             violations+=("pid $p still alive 5 s after its SIGKILL")
             continue
         fi
@@ -337,7 +318,7 @@ count_begun() {
 reboot_host() {
     local r victims=() c
     for r in "${!pid[@]}"; do
-        if alive "${pid[$r]}"; then
+        if dtc_alive "${pid[$r]}"; then
             victims+=("${pid[$r]}")
         elif [[ -n ${pid[$r]} ]]; then
             wait "${pid[$r]}" 2>/dev/null || true  # a client done (--txns)
@@ -411,7 +392,7 @@ while :; do
     if ((txns > 0)); then
         done_all=1
         for ((c = 0; c < clients; c++)); do
-            alive "${pid[client$c]}" && done_all=0
+            dtc_alive "${pid[client$c]}" && done_all=0
         done
         ((done_all)) && break
     fi
@@ -423,7 +404,7 @@ while :; do
     fi
     # Anything dead that chaos did not kill is a violation.
     for r in dtcd "${SERVICES[@]}"; do
-        if [[ -n ${pid[$r]} ]] && ! alive "${pid[$r]}"; then
+        if [[ -n ${pid[$r]} ]] && ! dtc_alive "${pid[$r]}"; then
             st=0
             wait "${pid[$r]}" 2>/dev/null || st=$?
             violations+=("$r (pid ${pid[$r]}) died by itself (status $st); restarted")
@@ -508,7 +489,7 @@ corrupt=$(json_num corrupt_slots <<<"$status" || true)
 grep -q '"supervisor":{"pid":[0-9]*,"alive":true}' <<<"$status" \
     || violations+=("dtcctl status: supervisor not alive")
 for r in dtcd "${SERVICES[@]}"; do
-    if [[ -z ${pid[$r]} ]] || ! alive "${pid[$r]}"; then
+    if [[ -z ${pid[$r]} ]] || ! dtc_alive "${pid[$r]}"; then
         violations+=("$r is not alive at the end")
     fi
 done

@@ -9,9 +9,10 @@
  * usage.c measures CPU time and context switches of us and our children;
  * stats.c turns latency samples into percentiles; report.c prints the
  * table and the JSON; grid.c runs the whole grid; options.c parses argv.
- * The PostgreSQL peer (modes pg, pg-nofsync): pg_cluster.c runs a
- * throwaway cluster (initdb, pg_ctl), pg.c its libpq clients and their
- * two-phase transaction.
+ * The PostgreSQL peer (modes pg, pg-nofsync): the kit's pg_cluster.c
+ * (src/kit/) runs a throwaway cluster (initdb, pg_ctl), pg.c its libpq
+ * clients and their two-phase transaction.  Processes are started and
+ * stopped with the kit's spawn.h (procs.c wraps it with our messages).
  */
 #ifndef DTC_BENCH_H
 #define DTC_BENCH_H
@@ -20,11 +21,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "pg_cluster.h"
+#include "spawn.h"
+
 #define BENCH_MAX_LIST 16     /* values in --participants / --coordinators */
 #define BENCH_MAX_PARTS 32    /* N limit (dtc's DTC_LIMIT_MAX_PARTS_PER_TXN) */
 #define BENCH_MAX_COORDS 1000 /* C limit (dtcd --max-txns stays <= 1024) */
 #define BENCH_MAX_CHILDREN 64 /* processes started at once */
-#define BENCH_PG_DBS 3        /* databases of the PostgreSQL peer: its "N" */
 /* --mode all: everything but the floor-enlist diagnostic. */
 #define BENCH_MODES_ALL                                                    \
     (1u << MODE_FLOOR | 1u << MODE_FLOOR_WAKE | 1u << MODE_NOOP | 1u << MODE_SERVICES      \
@@ -138,15 +141,6 @@ int bench_spawn_ready(char *const argv[], const char *err_path, int timeout_ms,
 /* SIGTERM, waits up to timeout_ms, then SIGKILL and reaps.  Returns the
  * exit status as from waitpid, or -1 if it had to be killed. */
 int bench_stop(struct bench_child *c, int timeout_ms);
-/* Runs argv (argv[0] searched in PATH) to completion in its own process
- * group, stdin from /dev/null, stdout and stderr appended to log_path, in
- * directory cwd (NULL: ours).  Returns the status as from waitpid, or -1
- * if it could not start or ran past timeout_ms (its group is killed). */
-int bench_run_wait(char *const argv[], const char *log_path, const char *cwd, int timeout_ms);
-/* Remembers a child started elsewhere (fork) for bench_kill_all. */
-void bench_track(pid_t pid);
-/* Kills every child still running (atexit / signal paths). */
-void bench_kill_all(void);
 
 /* ---- the floor (floor.c) ---------------------------------------------- */
 
@@ -189,31 +183,7 @@ void bench_svc_command(struct bench_svc_argv *a, const char *bin_dir, const char
 int bench_svc_payload_epoch(char *buf, size_t size, int k, int thread, uint64_t seq,
                             unsigned epoch);
 
-/* ---- the PostgreSQL peer (pg_cluster.c, pg.c) --------------------------- */
-
-/* A throwaway cluster under a temp dir, run as the postgres user when we
- * are root.  Only pg.c and pg_cluster.c touch the fields. */
-struct bench_pgc {
-    char bindir[4096];     /* holds initdb and pg_ctl */
-    char dir[256];         /* the temp dir: socket, logs, data/ */
-    char data[300];        /* dir/data, the cluster */
-    int port;              /* of the socket file, from our pid */
-    int as_postgres;       /* euid 0: initdb and pg_ctl through runuser */
-    unsigned uid, gid;     /* postgres's, when as_postgres */
-    int running;           /* pg_ctl start succeeded, no stop yet */
-    pid_t postmaster;      /* from data/postmaster.pid while running */
-};
-
-/* Finds the binaries, makes the temp dir and runs initdb.  0, or -1 with
- * why (the reason, for the "not available" line) filled. */
-int bench_pgc_init(struct bench_pgc *c, char *why, size_t whysize);
-/* Writes the settings (fsync on or off, room for max_coords clients with
- * BENCH_PG_DBS connections each) and starts it with pg_ctl -w.  0 or -1. */
-int bench_pgc_start(struct bench_pgc *c, int fsync, int max_coords, char *why, size_t whysize);
-/* pg_ctl stop -m fast (then immediate, then SIGKILL, each bounded). */
-void bench_pgc_stop(struct bench_pgc *c);
-/* Stops it if running and removes the temp dir.  Safe to repeat. */
-void bench_pgc_destroy(struct bench_pgc *c);
+/* ---- the PostgreSQL peer (pg.c; its cluster: src/kit/pg_cluster.h) ------ */
 
 struct bench_pg;
 /* The cluster for max_coords client threads (initdb).  0, or -1 with why

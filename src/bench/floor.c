@@ -11,7 +11,7 @@
  * N=3, C=16), the one the issue's target is stated against.
  *
  * The wake variant (mode floor-wake) uses dtc's own wake-up scheme
- * instead: participants pace themselves as dtc's do (src/pace.c: busy,
+ * instead: participants pace themselves as dtc's do (src/pace.h: busy,
  * SCHED_BATCH and one yield after a wake-up); participants and
  * coordinators are signalled after the slot's unlock, only when asleep
  * and not yet signalled (dtc adds a wake lock there, to keep the signal
@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "internal.h"
+#include "pace.h" /* the pacing of dtc's participants (src/pace.c) */
 
 #define RING 2048 /* >= 2 * BENCH_MAX_COORDS: ENLIST and one request each */
 #define WAIT_NS 5000000000LL
@@ -234,7 +234,7 @@ int bench_floor_start(int nparts, int max_coords, int wake, struct bench_floor *
             return -1;
         }
         f->pids[k] = pid;
-        bench_track(pid);
+        dtc_kit_track(pid);
     }
     return 0;
 }

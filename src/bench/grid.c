@@ -282,7 +282,7 @@ int bench_run(const struct bench_opts *o)
     bench_dtc_stop(&g.dtc_nolog);
     if (rc == 0)
         rc = pg_cells(&g);
-    bench_kill_all();
+    dtc_kit_kill_all();
     static struct bench_ratio r[3 * BENCH_MAX_LIST * BENCH_MAX_LIST];
     bench_report_footer(&eff, g.rows, r, ratios(&g, r));
     if (rc != 0)

@@ -173,14 +173,14 @@ static void check_conservation(cons *c, const lrecs *recs, const unsigned long *
                                (long long)e->used);
         }
         unsigned long nrec = 0;
-        for (size_t b = 0; b < sizeof recs[s].bucket / sizeof recs[s].bucket[0]; b++)
-            for (const lrec *r = recs[s].bucket[b]; r != NULL; r = r->next) {
-                if (r->value < 0)
-                    load_violation(LOAD_V_CONS, "%s %s is negative: %lld", load_svc_names[s],
-                                   r->key, (long long)r->value);
-                nrec += (s == LOAD_ORD && strncmp(r->key, "order:", 6) == 0)
-                        || (s == LOAD_SHIP && strncmp(r->key, "ship:", 5) == 0);
-            }
+        const lrec *r;
+        for (size_t pos = 0; (r = htab_next(&recs[s].h, &pos)) != NULL;) {
+            if (r->value < 0)
+                load_violation(LOAD_V_CONS, "%s %s is negative: %lld", load_svc_names[s],
+                               r->key, (long long)r->value);
+            nrec += (s == LOAD_ORD && strncmp(r->key, "order:", 6) == 0)
+                    || (s == LOAD_SHIP && strncmp(r->key, "ship:", 5) == 0);
+        }
         if ((s == LOAD_ORD || s == LOAD_SHIP) && nrec != norders[s])
             load_violation(LOAD_V_CONS, "%s has %lu %s records but %lu applied transactions",
                       load_svc_names[s], nrec, s == LOAD_ORD ? "order:" : "ship:",
@@ -229,11 +229,11 @@ int load_check(int argc, char **argv)
     if (io != 0)
         return 2;
     unsigned long norders[LOAD_NSVC] = {0};
-    for (size_t i = 0; i < t.cap; i++)
-        if (t.slot[i] != NULL) {
-            load_check_txn(t.slot[i]);
-            sum_applied(&cs, t.slot[i], recs, norders);
-        }
+    const ltx *x;
+    for (size_t pos = 0; (x = ltab_next(&t, &pos)) != NULL;) {
+        load_check_txn(x);
+        sum_applied(&cs, x, recs, norders);
+    }
     check_conservation(&cs, recs, norders);
     load_report(&t, elapsed, bfail);
     violation_totals();

@@ -1,5 +1,6 @@
 /*
- * check_parse.c - readers for "dtc-load check": the transaction table,
+ * check_parse.c - readers for "dtc-load check": the transaction table
+ * (the kit's htab by txid),
  * the clients' files (B/E/F lines, see load.h), the services' state files
  * (DATA_DIR/NAME.state: the ledger says what each txid did there) and
  * their dumps ("KEY VALUE VERSION [NOTE]" lines, then "ledger N").
@@ -11,55 +12,32 @@
 
 #include "load.h"
 
-static uint64_t hash(const char *s)
+static void out_of_memory(void)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-static void ltab_grow(ltab *t)
-{
-    size_t cap = t->cap ? t->cap * 2 : 4096;
-    ltx **slot = calloc(cap, sizeof *slot); // NOLINT(bugprone-sizeof-expression): pointers
-    if (slot == NULL) {
-        fprintf(stderr, "dtc-load check: out of memory\n");
-        exit(2);
-    }
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->slot[i] != NULL) {
-            size_t j = hash(t->slot[i]->id) & (cap - 1);
-            while (slot[j] != NULL)
-                j = (j + 1) & (cap - 1);
-            slot[j] = t->slot[i];
-        }
-    free(t->slot);
-    t->slot = slot;
-    t->cap = cap;
+    fprintf(stderr, "dtc-load check: out of memory\n");
+    exit(2);
 }
 
 ltx *ltab_get(ltab *t, const char *id, int create)
 {
-    if (t->cap == 0 || (create && (t->n + 1) * 2 > t->cap))
-        ltab_grow(t);
-    size_t j = hash(id) & (t->cap - 1);
-    for (; t->slot[j] != NULL; j = (j + 1) & (t->cap - 1))
-        if (strcmp(t->slot[j]->id, id) == 0)
-            return t->slot[j];
-    if (!create)
-        return NULL;
-    ltx *x = calloc(1, sizeof *x);
-    if (x == NULL) {
-        fprintf(stderr, "dtc-load check: out of memory\n");
-        exit(2);
-    }
+    ltx *x = htab_get(&t->h, id);
+    if (x != NULL || !create)
+        return x;
+    x = calloc(1, sizeof *x);
+    if (x == NULL)
+        out_of_memory();
     snprintf(x->id, sizeof x->id, "%s", id);
     x->client = -1;
     x->lat_us = -1;
-    t->slot[j] = x;
+    if (htab_put(&t->h, x->id, x) != 0)
+        out_of_memory();
     t->n++;
     return x;
+}
+
+const ltx *ltab_next(const ltab *t, size_t *pos)
+{
+    return htab_next(&t->h, pos);
 }
 
 /* Splits line (modified) on tabs into at most max fields. */
@@ -153,17 +131,9 @@ int load_parse_state(ltab *t, const char *path, int svc)
     return 0;
 }
 
-static size_t bucket_of(const char *key)
-{
-    return hash(key) % 4096;
-}
-
 const lrec *lrecs_get(const lrecs *r, const char *key)
 {
-    for (const lrec *e = r->bucket[bucket_of(key)]; e != NULL; e = e->next)
-        if (strcmp(e->key, key) == 0)
-            return e;
-    return NULL;
+    return htab_get(&r->h, key);
 }
 
 int load_parse_dump(lrecs *r, const char *path)
@@ -184,14 +154,11 @@ int load_parse_dump(lrecs *r, const char *path)
         if (sscanf(line, "%127s %lld %llu %127s", key, &value, &version, note) < 3)
             continue;
         lrec *e = calloc(1, sizeof *e);
-        if (e == NULL || (e->key = strdup(key)) == NULL || (e->note = strdup(note)) == NULL) {
-            fprintf(stderr, "dtc-load check: out of memory\n");
-            exit(2);
-        }
+        if (e == NULL || (e->key = strdup(key)) == NULL || (e->note = strdup(note)) == NULL)
+            out_of_memory();
         e->value = value;
-        size_t b = bucket_of(key);
-        e->next = r->bucket[b];
-        r->bucket[b] = e;
+        if (htab_put(&r->h, e->key, e) != 0)
+            out_of_memory();
         r->n++;
     }
     fclose(fp);

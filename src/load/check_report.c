@@ -53,9 +53,9 @@ void load_report(const ltab *t, double elapsed_s, uint64_t begin_failures)
     unsigned long committed = 0, ended = 0, pending = 0, nlat = 0;
     int64_t *lat = calloc(t->n + 1, sizeof *lat);
     char name[sizeof cls[0].name];
-    for (size_t i = 0; i < t->cap; i++) {
-        const ltx *x = t->slot[i];
-        if (x == NULL || x->client < 0)
+    const ltx *x;
+    for (size_t pos = 0; (x = ltab_next(t, &pos)) != NULL;) {
+        if (x->client < 0)
             continue;
         if (!x->ended) {
             pending++;

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "htab.h"
+
 #define LOAD_NSVC 4
 #define LOAD_PAY_MAX 80   /* our payloads are short; longer ones are cut */
 #define LOAD_ID_MAX 37
@@ -57,21 +59,22 @@ typedef struct ltx {
     int paydiff[LOAD_NSVC];            /* ledger payload != client payload */
 } ltx;
 
-/* Open-addressing table of transactions by txid (check_parse.c). */
+/* Transactions by txid (check_parse.c over the kit's htab). */
 typedef struct ltab {
-    ltx **slot;
-    size_t cap, n;
+    htab h;    /* txid -> ltx; keyed by its id */
+    size_t n;
 } ltab;
 ltx *ltab_get(ltab *t, const char *id, int create);
+/* Iteration: start with *pos = 0; the next transaction or NULL. */
+const ltx *ltab_next(const ltab *t, size_t *pos);
 
 /* A service's final records from its dump: key -> value, note. */
 typedef struct lrec {
     char *key, *note;
     int64_t value;
-    struct lrec *next;
 } lrec;
 typedef struct lrecs {
-    lrec *bucket[4096];
+    htab h;    /* key -> lrec (the last line of a key wins) */
     size_t n;
 } lrecs;
 const lrec *lrecs_get(const lrecs *r, const char *key);

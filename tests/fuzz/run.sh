@@ -70,7 +70,7 @@ cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
         -Wall -Wextra -Wno-unused-parameter
         -I "$root/include" -I "$root/src" -I "$root/src/common" -I "$root/participants"
-        -I "$here")
+        -I "$root/src/kit" -I "$here")
 # shellcheck disable=SC2054
 ldflags=(-fsanitize=fuzzer,address,undefined -luuid -lpthread -lrt)
 
@@ -100,15 +100,17 @@ compile() {
 build_lib() {
     local objs=() src obj pids=() rc=0
     local -A extra=()
-    for src in "$root"/src/*.c "$root"/src/common/version_opt.c \
-               "$root"/participants/{htab,store,store_file,store_ledger}.c \
+    for src in "$root"/src/*.c "$root"/src/common/version_opt.c "$root"/src/kit/htab.c \
+               "$root"/participants/{store,store_file,store_ledger}.c \
                "$root"/tests/tools/logfmt_lint.c; do
         extra[$src]=""
     done
     for src in "$root"/participants/{inventory,payment,order,shipping}.c; do
         extra[$src]="-DSVC_NO_MAIN"
     done
-    extra[$root/src/tools/dtcctl.c]="-Dmain=dtcctl_main"
+    for src in "$root"/src/dtcctl/*.c; do
+        extra[$src]="-Dmain=dtcctl_main"
+    done
     for src in "${!extra[@]}"; do
         obj=$out/obj/$(basename "$(dirname "$src")")_$(basename "${src%.c}").o
         objs+=("$obj")

@@ -1,5 +1,6 @@
 /*
- * pg_cluster.c - the throwaway PostgreSQL cluster of the pg modes.  It
+ * pg_cluster.c - the throwaway PostgreSQL cluster (pg_cluster.h): dtc-bench's
+ * pg modes, and tests that need a real PostgreSQL.  It
  * lives in a fresh temp dir (under $TMPDIR when that path is plain, else
  * /tmp): data/ is the cluster, the dir itself is its only socket
  * directory (listen_addresses is empty: no TCP), and the port number,
@@ -10,7 +11,7 @@
  * PostgreSQL refuses to run as root: when our euid is 0, the dir is
  * chowned to the postgres user and initdb and pg_ctl run through
  * `runuser -u postgres --`.  Every command is an argv array (fork and
- * exec in bench_run_wait, bounded), never a shell string; the settings go
+ * exec in dtc_kit_run, bounded), never a shell string; the settings go
  * in a file the cluster includes, not through pg_ctl -o (which pg_ctl
  * hands to a shell).  The binaries come from `pg_config --bindir`, else
  * the newest /usr/lib/postgresql/<version>/bin.  The settings file is
@@ -39,7 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "pg_cluster.h"
+#include "spawn.h"
 
 #define CMD_TIMEOUT_MS 120000 /* initdb, pg_ctl -w (which itself waits 60 s) */
 
@@ -111,7 +113,7 @@ static int find_bindir(struct bench_pgc *c)
     char out[300];
     char *argv[] = {"pg_config", "--bindir", NULL};
     snprintf(out, sizeof out, "%s/pg_config.out", c->dir);
-    int st = bench_run_wait(argv, out, NULL, 10000);
+    int st = dtc_kit_run(argv, out, NULL, 10000);
     if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
         last_line(out, c->bindir, sizeof c->bindir);
         if (c->bindir[0] == '/' && has_tools(c->bindir))
@@ -196,7 +198,7 @@ static int run_tool(struct bench_pgc *c, const char *tool, const char *log, char
     for (int i = 0; args[i] != NULL && n < 31; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    int st = bench_run_wait(argv, logp, c->dir, CMD_TIMEOUT_MS);
+    int st = dtc_kit_run(argv, logp, c->dir, CMD_TIMEOUT_MS);
     return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -324,8 +326,8 @@ void bench_pgc_stop(struct bench_pgc *c)
     char *immediate[] = {"-D", c->data, "-w", "-t", "20", "stop", "-m", "immediate", NULL};
     if (run_tool(c, "pg_ctl", "pg_ctl.log", fast) != 0
         && run_tool(c, "pg_ctl", "pg_ctl.log", immediate) != 0 && c->postmaster > 0) {
-        fprintf(stderr, "dtc-bench: postgres (pid %d) would not stop: SIGKILL\n",
-                (int)c->postmaster);
+        fprintf(stderr, "%s: postgres (pid %d) would not stop: SIGKILL\n",
+                program_invocation_short_name, (int)c->postmaster);
         kill(c->postmaster, SIGKILL);
         gone_within(c->postmaster, 10000);
     }

@@ -1,5 +1,5 @@
 /*
- * dtc-load.c - the stress load generator and checker (src/load/), used by
+ * main.c - dtc-load, the stress load generator and checker (src/load/), used by
  * scripts/stress.sh:
  *   dtc-load run   --out FILE [--instance I] [--client N] [--seed S]
  *                  [--skus N] [--accounts N] [--zones N] [--txns N]

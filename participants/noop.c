@@ -1,5 +1,5 @@
 /*
- * noop_participant.c - dtc-noop, a participant that keeps no data: it
+ * noop.c - dtc-noop, a participant that keeps no data: it
  * answers every request at once with a configurable vote.  Used by tests
  * (limits, crashes, condvar hazards) and by the benchmark as the pure
  * cost of coordination.
@@ -82,9 +82,9 @@ int main(int argc, char **argv)
                    : strcmp(optarg, "error") == 0 ? DTC_VOTE_ERROR
                                                   : DTC_VOTE_YES;
             break;
-        case 'd': delay_ms = atol(optarg); break;
-        case 'f': fail_commits = atol(optarg); break;
-        case 'r': fail_rollbacks = atol(optarg); break;
+        case 'd': delay_ms = strtol(optarg, NULL, 10); break;
+        case 'f': fail_commits = strtol(optarg, NULL, 10); break;
+        case 'r': fail_rollbacks = strtol(optarg, NULL, 10); break;
         case 'V': return dtc__version_print(argv[0]);
         default:
             fprintf(stderr, "usage: dtc-noop --instance I --name N [--vote yes|no|error] "

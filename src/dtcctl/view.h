@@ -1,5 +1,5 @@
 /*
- * dtcctl_view.h - what dtcctl's metrics and top commands show: one
+ * view.h - what dtcctl's metrics and top commands show: one
  * snapshot of an instance (status, histograms, participants, in-flight
  * transactions), its Prometheus text exposition, and the live view.
  */

@@ -1,5 +1,5 @@
 /*
- * dtcd.c - the supervisor daemon: a thin main over dtc_supervisor_run().
+ * main.c - dtcd, the supervisor daemon: a thin main over dtc_supervisor_run().
  * Runs in the foreground; SIGTERM/SIGINT stop it cleanly (exit 0).
  */
 #include <errno.h>

@@ -1,6 +1,6 @@
 /*
- * dtc-bench.c - the 2PC benchmark: a thin main over src/bench/ (see
- * bench.h for how it is split).  dtc-bench --help for the options.
+ * main.c - dtc-bench, the 2PC benchmark: a thin main over the other files
+ * of src/bench/ (bench.h says how they are split).  dtc-bench --help for the options.
  */
 #include "bench.h"
 

@@ -1,5 +1,5 @@
 /*
- * dtcctl_metrics.c - `dtcctl metrics`: an instance in the Prometheus text
+ * metrics.c - `dtcctl metrics`: an instance in the Prometheus text
  * exposition format (version 0.0.4), for node_exporter's textfile
  * collector or a scrape wrapper.  Counters count since the segment was
  * created (a dtcd restart on a fresh segment resets them, which
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dtcctl_view.h"
+#include "view.h"
 
 static int64_t clock_ns(clockid_t c)
 {

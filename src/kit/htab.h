@@ -1,13 +1,14 @@
 /*
- * htab.h - a string-keyed hash table for the participant store.
+ * htab.h - a string-keyed hash table (the kit's one: the participant
+ * store's records and ledger, dtc-load check's transactions and records).
  *
  * Open addressing with linear probing and backward-shift deletion (no
  * tombstones).  The table does not own keys or values: each value holds
  * its own key, and the key pointer handed to htab_put must stay valid
  * until the entry is removed.  Grows at 1/2 load; never shrinks.
  */
-#ifndef DTC_PARTICIPANTS_HTAB_H
-#define DTC_PARTICIPANTS_HTAB_H
+#ifndef DTC_KIT_HTAB_H
+#define DTC_KIT_HTAB_H
 
 #include <stddef.h>
 

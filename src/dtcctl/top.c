@@ -1,5 +1,5 @@
 /*
- * dtcctl_top.c - `dtcctl top`: a live view of an instance, one frame per
+ * top.c - `dtcctl top`: a live view of an instance, one frame per
  * interval: throughput and latency percentiles over the last interval
  * (from the segment's histograms), transactions by state, the oldest in
  * flight, and every participant with its queue, answers and liveness.
@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dtcctl_view.h"
+#include "view.h"
 
 #define OLDEST_SHOWN 5
 

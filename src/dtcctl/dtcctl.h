@@ -1,0 +1,82 @@
+/*
+ * dtcctl.h - what the files of dtcctl share: exit codes, the global
+ * options, the option parsing and error helpers (options.c), the output
+ * helpers (render.c) and the commands (inspect.c, run.c, operate.c,
+ * view.c with metrics.c and top.c), each
+ * called by main.c with argv at the command's name.
+ */
+#ifndef DTC_DTCCTL_H
+#define DTC_DTCCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dtc/dtc.h"
+
+enum { EXIT_DONE = 0, EXIT_ABORTED = 1, EXIT_FAIL = 2 };
+/* What dtc_resolve_instance and dtc_enlist accept (src/names.c). */
+#define NAME_RULE "[A-Za-z0-9._-]"
+/* The library's cap on every phase deadline (coord.c options_ok). */
+#define TIMEOUT_MAX_MS 3600000u
+/* Parse results: go on, or stop with this exit code. */
+enum { PARSE_GO = -1 };
+
+struct ctl_opts {
+    const char *instance; /* NULL: $DTC_INSTANCE, else "default" */
+    bool json;
+};
+
+/* ---- messages and options (options.c) -------------------------------------- */
+
+/* Prints "dtcctl: MSG" and a hint on stderr; returns EXIT_FAIL. */
+int ctl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "dtcctl: WHAT: RESULT: text" on stderr; returns EXIT_FAIL. */
+int ctl_lib_error(const char *what, dtc_result rc);
+/* Flushes stdout; a write error (full disk, closed pipe) is a failure. */
+int ctl_finish_output(int code);
+/* Matches "--long VALUE", "--long=VALUE" or "-s VALUE" (shrt may be NULL)
+ * at argv[*i].  Returns 1 and sets *val (advancing *i past a separate
+ * value), 0 if argv[*i] is another option, -1 if the value is missing. */
+int ctl_opt_value(int argc, char **argv, int *i, const char *lng, const char *shrt,
+              const char **val);
+/* Decimal 1..UINT32_MAX, nothing else (no sign, no spaces, no suffix). */
+bool ctl_parse_u32(const char *s, uint32_t *out);
+/* Options every command takes: --instance, --json, --help.  Returns 1 if
+ * consumed, 0 if not one of them, or -1 with an exit code in *code (help
+ * printed or error). */
+int ctl_common_opt(int argc, char **argv, int *i, struct ctl_opts *g, const char *cmd,
+               const char *help, int *code);
+/* Options of status, txns, participants: only the common ones. */
+int ctl_parse_list_opts(int argc, char **argv, struct ctl_opts *g, const char *cmd,
+                    const char *help);
+/* Opens the instance of g: PARSE_GO, or an exit code after a message. */
+int ctl_open_instance(const struct ctl_opts *g, dtc_instance **out);
+
+/* ---- output (render.c; a transaction's lines: inspect.c) ------------------ */
+
+/* Writes at most max bytes of s, control bytes shown as '?'. */
+void ctl_put_text(const char *s, size_t max);
+/* A JSON string of at most max bytes of s. */
+void ctl_json_str(const char *s, size_t max);
+const char *ctl_yes_no(int b);
+const char *ctl_json_bool(int b);
+/* " NAME: REASON[; ...]" of the entries that failed (render.c). */
+void ctl_print_reasons(const dtc_txn_info *r);
+/* One transaction and its entries, as text lines or a JSON object. */
+void ctl_txn_text(const dtc_txn_info *t);
+void ctl_txn_json(const dtc_txn_info *t);
+
+/* ---- the commands: argv[0] is the command's name --------------------------- */
+
+int ctl_cmd_status(struct ctl_opts *g, int argc, char **argv);       /* inspect.c */
+int ctl_cmd_txns(struct ctl_opts *g, int argc, char **argv);         /* inspect.c */
+int ctl_cmd_participants(struct ctl_opts *g, int argc, char **argv); /* inspect.c */
+int ctl_cmd_run(struct ctl_opts *g, int argc, char **argv);          /* run.c */
+int ctl_cmd_retry(struct ctl_opts *g, int argc, char **argv);        /* operate.c */
+int ctl_cmd_resolve(struct ctl_opts *g, int argc, char **argv);      /* operate.c */
+int ctl_cmd_show(struct ctl_opts *g, int argc, char **argv);         /* operate.c */
+int ctl_cmd_metrics(struct ctl_opts *g, int argc, char **argv);      /* view.c */
+int ctl_cmd_top(struct ctl_opts *g, int argc, char **argv);          /* view.c */
+
+#endif /* DTC_DTCCTL_H */

@@ -1,0 +1,216 @@
+/*
+ * operate.c - dtcctl's operator calls on one transaction: retry and
+ * resolve (then the outcome they led to, read back), and show (how it
+ * ended, from its slot or the decision log).
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "dtcctl.h"
+
+static const char show_help[] =
+    "usage: dtcctl [--instance NAME] show TXID [--json]\n"
+    "\n"
+    "Prints the outcome of a transaction of the instance's recent history\n"
+    "(in flight, committed, aborted or heuristic), what it was told, and\n"
+    "every participant's last status and reason: from its slot while one\n"
+    "holds it, else from the decision log (README \"Decision log\" says how\n"
+    "far back).  Exit 0, 1 if HEURISTIC, 2 if never decided here, aged out\n"
+    "or dtcd is still replaying its log (DTC_ERECOVERING).\n";
+
+static const char retry_help[] =
+    "usage: dtcctl [--instance NAME] retry TXID\n"
+    "\n"
+    "Makes a transaction's pending retries due now (whoever drives it: its\n"
+    "coordinator, or dtcd after the coordinator exited); on a HEURISTIC\n"
+    "transaction runs the rollback phase again.  Then waits (up to 30 s)\n"
+    "for the outcome and prints what actually happened: 'committed' or\n"
+    "'aborted RESULT ...' (exit 0: it ended), 'heuristic RESULT [NAME:\n"
+    "REASON; ...]' or 'in-flight STATE' (exit 1: it still needs someone).\n"
+    "An unknown transaction or a wrong state exits 2.  Recorded in the\n"
+    "decision log.\n";
+
+static const char resolve_help[] =
+    "usage: dtcctl [--instance NAME] resolve TXID --commit|--rollback\n"
+    "\n"
+    "Ends a HEURISTIC transaction by sending commit or rollback to every\n"
+    "participant; the decision is logged (synced) first, so if dtcctl dies\n"
+    "dtcd carries it through.  Output and exit codes as for retry.\n";
+
+/* ---- retry, resolve ------------------------------------------------------ */
+
+/* TXID plus, for resolve (decision != NULL), --commit or --rollback. */
+static int parse_txid_cmd(int argc, char **argv, struct ctl_opts *g,
+                          const char *help, dtc_txid *id, int *decision, bool json_ok)
+{
+    const char *cmd = argv[0], *txid = NULL;
+    for (int i = 1; i < argc; i++) {
+        int code = EXIT_FAIL;
+        int m = ctl_common_opt(argc, argv, &i, g, cmd, help, &code);
+        if (m < 0)
+            return code;
+        if (m > 0)
+            continue;
+        if (decision && (strcmp(argv[i], "--commit") == 0
+                         || strcmp(argv[i], "--rollback") == 0)) {
+            int d = strcmp(argv[i], "--commit") == 0;
+            if (*decision == d)
+                return ctl_usage_error(cmd, "'%s' given twice: say it once", argv[i]);
+            if (*decision >= 0)
+                return ctl_usage_error(cmd, "--commit and --rollback: say one, not both");
+            *decision = d;
+        } else if (argv[i][0] == '-')
+            return ctl_usage_error(cmd, "unknown option '%s'", argv[i]);
+        else if (txid != NULL)
+            return ctl_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+        else
+            txid = argv[i];
+    }
+    if (g->json && !json_ok)
+        return ctl_usage_error(cmd, "%s has no --json output", cmd);
+    if (txid == NULL || dtc_txid_parse(txid, id) != DTC_OK)
+        return ctl_usage_error(cmd, txid ? "bad TXID '%s'" : "missing TXID%s",
+                           txid ? txid : "");
+    if (decision && *decision < 0)
+        return ctl_usage_error(cmd, "say --commit or --rollback");
+    return PARSE_GO;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* The transaction's outcome once nobody drives it any more (dtcd may be
+ * redelivering: wait up to wait_ms).  DTC_OK with *o filled, or why not. */
+static dtc_result settled_outcome(dtc_instance *inst, const dtc_txid *id, int wait_ms,
+                                  dtc_outcome *o)
+{
+    dtc_result rc;
+    for (int waited = 0;; waited += 50) {
+        rc = dtc_transaction_outcome(inst, id, o);
+        if (rc != DTC_OK || o->kind != DTC_OUTCOME_IN_FLIGHT || waited >= wait_ms)
+            return rc;
+        sleep_ms(50);
+    }
+}
+
+/* "committed", "aborted RESULT reasons", "heuristic RESULT reasons" or
+ * "in-flight STATE"; exit 0 once it ended, 1 if it still needs someone. */
+static int print_settled(const dtc_outcome *o)
+{
+    printf("%s", dtc_outcome_name(o->kind));
+    if (o->kind == DTC_OUTCOME_IN_FLIGHT)
+        printf(" %s%s", dtc_txn_state_name(o->info.state),
+               o->info.adopted ? " (dtcd is delivering it)" : "");
+    else if (o->kind != DTC_OUTCOME_COMMITTED)
+        printf(" %s", dtc_result_name(o->result));
+    if (o->kind != DTC_OUTCOME_COMMITTED)
+        ctl_print_reasons(&o->info);
+    putchar('\n');
+    return o->kind == DTC_OUTCOME_COMMITTED || o->kind == DTC_OUTCOME_ABORTED ? EXIT_DONE
+                                                                               : EXIT_ABORTED;
+}
+
+/* Reports what an operator's call actually led to: the call may have
+ * driven the transaction itself, or made the retries of dtcd (which
+ * adopted it) due now; either way the outcome is read back. */
+static int report_operator(dtc_instance *inst, const dtc_txid *id, dtc_result rc)
+{
+    dtc_outcome o;
+    switch (rc) {
+    case DTC_OK:
+    case DTC_EHEURISTIC:
+    case DTC_EREFUSED:
+    case DTC_EPARTICIPANT:
+    case DTC_ETIMEOUT:
+    case DTC_ECOMMIT:
+    case DTC_EROLLBACK:
+    case DTC_EABORTED:
+    case DTC_ENOTFOUND: /* ended already: the log may know how */
+        break;
+    default:
+        return ctl_lib_error("transaction", rc);
+    }
+    dtc_result orc = settled_outcome(inst, id, 30000, &o);
+    if (orc != DTC_OK)
+        return ctl_lib_error("transaction", rc == DTC_ENOTFOUND ? rc : orc);
+    if (rc == DTC_ENOTFOUND)
+        printf("already ended: ");
+    return print_settled(&o);
+}
+
+static int cmd_operator(struct ctl_opts *g, int argc, char **argv,
+                        const char *help, int *decision)
+{
+    dtc_instance *inst = NULL;
+    dtc_txid id;
+    dtc_result rc;
+    int code = parse_txid_cmd(argc, argv, g, help, &id, decision, false);
+    if (code != PARSE_GO || (code = ctl_open_instance(g, &inst)) != PARSE_GO)
+        return code;
+    rc = decision ? dtc_resolve_transaction(inst, &id, *decision, NULL)
+                  : dtc_retry_transaction(inst, &id, NULL);
+    code = report_operator(inst, &id, rc);
+    dtc_close(&inst);
+    return ctl_finish_output(code);
+}
+
+/* ---- show ------------------------------------------------------------------ */
+
+static void show_json(const dtc_outcome *o)
+{
+    printf("{\"outcome\":\"%s\",\"result\":\"%s\",\"from_log\":%s,\"end_unix_ms\":%" PRId64
+           ",\"transaction\":",
+           dtc_outcome_name(o->kind), dtc_result_name(o->result), ctl_json_bool(o->from_log),
+           o->end_unix_ms);
+    ctl_txn_json(&o->info);
+    printf("}\n");
+}
+
+static void show_text(const dtc_outcome *o)
+{
+    printf("outcome:  %s\nresult:   %s\nsource:   %s\n", dtc_outcome_name(o->kind),
+           dtc_result_name(o->result), o->from_log ? "decision log (slot gone)" : "slot");
+    if (o->end_unix_ms > 0) {
+        time_t t = (time_t)(o->end_unix_ms / 1000);
+        char when[64];
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+        printf("ended:    %s\n", when);
+    }
+    ctl_txn_text(&o->info);
+}
+
+int ctl_cmd_show(struct ctl_opts *g, int argc, char **argv)
+{
+    dtc_instance *inst = NULL;
+    dtc_outcome o;
+    dtc_txid id;
+    int code = parse_txid_cmd(argc, argv, g, show_help, &id, NULL, true);
+    if (code != PARSE_GO || (code = ctl_open_instance(g, &inst)) != PARSE_GO)
+        return code;
+    dtc_result rc = dtc_transaction_outcome(inst, &id, &o);
+    dtc_close(&inst);
+    if (rc != DTC_OK)
+        return ctl_lib_error("show", rc);
+    if (g->json)
+        show_json(&o);
+    else
+        show_text(&o);
+    return ctl_finish_output(o.kind == DTC_OUTCOME_HEURISTIC ? EXIT_ABORTED : EXIT_DONE);
+}
+
+int ctl_cmd_retry(struct ctl_opts *g, int argc, char **argv)
+{
+    return cmd_operator(g, argc, argv, retry_help, NULL);
+}
+
+int ctl_cmd_resolve(struct ctl_opts *g, int argc, char **argv)
+{
+    int decision = -1;
+    return cmd_operator(g, argc, argv, resolve_help, &decision);
+}

@@ -1,0 +1,220 @@
+/*
+ * run.c - dtcctl run: one transaction through begin, enlist and commit,
+ * and its outcome line (exit 0 committed, 1 aborted or heuristic).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtcctl.h"
+
+struct run_part {
+    char name[DTC_NAME_MAX];
+    const char *payload;
+    size_t len;
+};
+
+struct run_args {
+    struct run_part *parts; /* argc of them at most */
+    size_t nparts;
+    dtc_txn_options opts;
+};
+
+static const char run_help[] =
+    "usage: dtcctl [--instance NAME] run --participant NAME=PAYLOAD ...\n"
+    "                 [--prepare-timeout-ms N] [--commit-timeout-ms N]\n"
+    "\n"
+    "Begins a transaction, enlists each participant in order with its\n"
+    "payload and commits (both phases).  Prints 'txid UUID', then one of:\n"
+    "  committed                               exit 0\n"
+    "  aborted RESULT [NAME: REASON; ...]      exit 1\n"
+    "  heuristic DTC_EHEURISTIC [NAME: ...]    exit 1 (needs an operator)\n"
+    "  unknown RESULT MESSAGE                  exit 2 (system error)\n"
+    "An enlist failure (unknown or dead participant, too many) rolls the\n"
+    "transaction back and prints 'aborted RESULT NAME: MESSAGE' (exit 1).\n"
+    "No segment, a failed begin or a bad option exits 2.\n"
+    "\n"
+    "  -p, --participant NAME=PAYLOAD  enlist NAME with PAYLOAD (repeatable)\n"
+    "  --prepare-timeout-ms N          phase-one deadline (default 5000)\n"
+    "  --commit-timeout-ms N           phase-two deadline (default 5000)\n"
+    "Deadlines are 1..3600000 ms (at most 1 hour).  A participant NAME is\n"
+    "[A-Za-z0-9._-]{1,31}, each at most once per transaction (else\n"
+    "'aborted DTC_EDUPLICATE NAME: ...', exit 1).\n";
+
+/* ---- run ----------------------------------------------------------------- */
+
+/* NAME=PAYLOAD into *p (the payload points into argv). */
+static int parse_part(const char *arg, struct run_part *p)
+{
+    const char *eq = strchr(arg, '=');
+    size_t n = eq ? (size_t)(eq - arg) : 0;
+    if (eq == NULL)
+        return ctl_usage_error("run", "--participant wants NAME=PAYLOAD, got '%s'",
+                           arg);
+    if (n == 0)
+        return ctl_usage_error("run", "empty participant name in '%s'", arg);
+    if (n >= DTC_NAME_MAX)
+        return ctl_usage_error("run", "participant name longer than %d bytes: "
+                           "'%.*s'", DTC_NAME_MAX - 1, (int)n, arg);
+    memcpy(p->name, arg, n);
+    p->name[n] = '\0';
+    if (strspn(p->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789._-") != n)
+        return ctl_usage_error("run", "bad participant name '%s': want " NAME_RULE
+                           "{1,%d}", p->name, DTC_NAME_MAX - 1);
+    p->payload = eq + 1;
+    p->len = strlen(p->payload);
+    if (p->len > DTC_PAYLOAD_MAX)
+        return ctl_usage_error("run", "payload for '%s' longer than %d bytes",
+                           p->name, DTC_PAYLOAD_MAX);
+    return PARSE_GO;
+}
+
+/* The --*-timeout-ms options: 1 consumed, 0 not one, -1 error (*code). */
+static int run_timeout_opt(int argc, char **argv, int *i, struct run_args *ra,
+                           int *code)
+{
+    static const char *const names[] = {"--prepare-timeout-ms",
+                                        "--commit-timeout-ms"};
+    uint32_t *dst[] = {&ra->opts.prepare_timeout_ms,
+                       &ra->opts.commit_timeout_ms};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const char *v;
+        int m = ctl_opt_value(argc, argv, i, names[k], NULL, &v);
+        if (m == 0)
+            continue;
+        if (m < 0)
+            *code = ctl_usage_error("run", "option '%s' needs a value", names[k]);
+        else if (!ctl_parse_u32(v, dst[k]) || *dst[k] > TIMEOUT_MAX_MS)
+            *code = ctl_usage_error("run", "option '%s': bad number '%s' (want "
+                                "1..%u ms: at most 1 hour)", names[k], v,
+                                TIMEOUT_MAX_MS);
+        else
+            return 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_run(int argc, char **argv, struct ctl_opts *g,
+                     struct run_args *ra)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int code = EXIT_FAIL;
+        int m = ctl_common_opt(argc, argv, &i, g, "run", run_help, &code);
+        if (m == 0)
+            m = run_timeout_opt(argc, argv, &i, ra, &code);
+        if (m < 0)
+            return code;
+        if (m > 0)
+            continue;
+        m = ctl_opt_value(argc, argv, &i, "--participant", "-p", &v);
+        if (m < 0)
+            return ctl_usage_error("run", "option '%s' needs a value", argv[i]);
+        if (m == 0)
+            return ctl_usage_error("run", "%s '%s'", argv[i][0] == '-'
+                               ? "unknown option" : "unexpected argument",
+                               argv[i]);
+        if ((code = parse_part(v, &ra->parts[ra->nparts])) != PARSE_GO)
+            return code;
+        ra->nparts++;
+    }
+    if (g->json)
+        return ctl_usage_error("run", "run has no --json output");
+    if (ra->nparts == 0)
+        return ctl_usage_error("run", "at least one --participant NAME=PAYLOAD "
+                           "is needed");
+    return PARSE_GO;
+}
+
+/* Prints the outcome line of a commit; returns the exit code.  The
+ * slot's state decides the word: a rollback that failed leaves it
+ * HEURISTIC, whatever the result code says. */
+static int print_outcome(dtc_result rc, const dtc_txn_info *r)
+{
+    const char *word = r->state == DTC_TXN_HEURISTIC ? "heuristic" : "aborted";
+    switch (rc) {
+    case DTC_OK:
+        printf("committed\n");
+        return EXIT_DONE;
+    case DTC_EHEURISTIC:
+        word = "heuristic";
+        /* fall through */
+    case DTC_EREFUSED:
+    case DTC_EPARTICIPANT:
+    case DTC_ETIMEOUT:
+    case DTC_ENOTALIVE: /* a participant died before voting: rolled back */
+    case DTC_ECOMMIT:
+    case DTC_EROLLBACK:
+    case DTC_EABORTED:
+    case DTC_ELOG:
+        printf("%s %s", word, dtc_result_name(rc));
+        ctl_print_reasons(r);
+        putchar('\n');
+        return EXIT_ABORTED;
+    default: /* the outcome is not known: a system-level failure */
+        printf("unknown %s %s\n", dtc_result_name(rc), dtc_strerror(rc));
+        return EXIT_FAIL;
+    }
+}
+
+/* An enlist failed: roll the begun transaction back, report an abort. */
+static int enlist_failed(dtc_instance *inst, const dtc_txid *id,
+                         const char *name, dtc_result rc)
+{
+    dtc_result rb = dtc_rollback_transaction(inst, id, NULL);
+    printf("aborted %s ", dtc_result_name(rc));
+    ctl_put_text(name, DTC_NAME_MAX);
+    printf(": %s\n", dtc_strerror(rc));
+    if (rb != DTC_OK)
+        fprintf(stderr, "dtcctl: rollback after the failed enlist: %s: %s\n",
+                dtc_result_name(rb), dtc_strerror(rb));
+    return EXIT_ABORTED;
+}
+
+static int run_txn(dtc_instance *inst, const struct run_args *ra)
+{
+    dtc_txid id;
+    dtc_txn_info report;
+    char s[DTC_TXID_STRLEN];
+    dtc_result rc = dtc_begin_transaction(inst, &ra->opts, &id);
+    if (rc != DTC_OK)
+        return ctl_lib_error("begin", rc);
+    dtc_txid_format(&id, s);
+    printf("txid %s\n", s);
+    fflush(stdout); /* visible even if the commit takes long */
+    for (size_t k = 0; k < ra->nparts; k++) {
+        const struct run_part *p = &ra->parts[k];
+        rc = dtc_enlist(inst, &id, p->name, p->payload, p->len);
+        if (rc != DTC_OK)
+            return enlist_failed(inst, &id, p->name, rc);
+    }
+    memset(&report, 0, sizeof report);
+    rc = dtc_commit_transaction(inst, &id, &report);
+    return print_outcome(rc, &report);
+}
+
+int ctl_cmd_run(struct ctl_opts *g, int argc, char **argv)
+{
+    struct run_args ra;
+    dtc_instance *inst = NULL;
+    int code;
+    memset(&ra, 0, sizeof ra);
+    dtc_txn_options_default(&ra.opts);
+    ra.parts = calloc((size_t)argc, sizeof *ra.parts);
+    if (ra.parts == NULL)
+        return ctl_usage_error(NULL, "out of memory");
+    code = parse_run(argc, argv, g, &ra);
+    if (code == PARSE_GO && (code = ctl_open_instance(g, &inst)) == PARSE_GO) {
+        code = run_txn(inst, &ra);
+        dtc_close(&inst);
+        code = ctl_finish_output(code);
+    }
+    free(ra.parts);
+    return code;
+}
+
