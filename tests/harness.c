@@ -7,6 +7,7 @@
  * (harness_dtcd.c), the four services (harness_shop.c), and check JSON
  * (harness_json.c) and power cuts (harness_powercut.c).
  */
+#include <check.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -266,6 +267,7 @@ void h_fini(void)
             h_kill9(p->pid);
     }
     unlink_segment(tab->instance);
+    int bad_logs = h__lint_logs(tab->dir);
     rm_rf(tab->dir);
     close(reaper_fd);
     reaper_fd = -1;
@@ -278,6 +280,7 @@ void h_fini(void)
     munmap(tab, sizeof *tab);
     tab = NULL;
     inited = 0;
+    ck_assert_msg(bad_logs == 0, "%d log line(s) are not strict logfmt (above)", bad_logs);
 }
 
 pid_t h_fork(void)

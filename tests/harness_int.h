@@ -37,4 +37,8 @@ pid_t h__start_and_wait(const char *label, const char *prog, const char *name,
  * entries including the NULL).  Returns how many. */
 size_t h__collect(const char *first, va_list ap, const char **argv, size_t cap);
 
+/* Bad log lines (not strict logfmt) in the *.err files of dir, each
+ * printed on stderr (harness_logs.c). */
+int h__lint_logs(const char *dir);
+
 #endif /* DTC_TEST_HARNESS_INT_H */
