@@ -514,6 +514,12 @@ check_rc=0
     --seeds "$data/seeds.txt" --elapsed-s "$((elapsed_ms / 1000)).$((elapsed_ms % 1000 / 100))" \
     "$data"/clients/client*.txt | tee "$data/check.txt" || check_rc=$?
 
+# Every log record of the run is strict logfmt.
+if [[ -x $bin_dir/dtc-logfmt-lint ]]; then
+    "$bin_dir/dtc-logfmt-lint" "$data"/logs/*.log "$data"/logs/*.err \
+        || violations+=("log lines that are not strict logfmt (above)")
+fi
+
 kl=""
 for k in dtcd participant client; do kl+=" $k=${kills[$k]:-0}"; done
 log "kills:$kl; recoveries (restarted and ready): $recoveries$( ((reboot)) && echo "; reboots: $reboots")"

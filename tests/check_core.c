@@ -674,7 +674,7 @@ START_TEST(log_strict_logfmt)
                 values[i], (int)i, 5, values[(i + 2) % nv]);
     dtc_log(DTC_LOG_INFO, "big", NULL, NULL, "a=%s b=%s", big, big); /* cut, still valid */
     dtc_log(DTC_LOG_INFO, "literal", NULL, NULL, "error=\"a constant text\" n=%zu", (size_t)7);
-    ck_assert_int_eq(logfmt_lint_file(path), 0);
+    ck_assert_int_eq(logfmt_lint_file(path, 0), 0);
     FILE *f = fopen(path, "r");
     char line[4096];
     int lines = 0, cut = 0, quoted = 0;

@@ -12,9 +12,10 @@
 /* 0 if line[0..n) (no newline) is a valid record; else -1 with *why and
  * *col (0-based byte offset) saying what and where. */
 int logfmt_lint_line(const char *line, size_t n, const char **why, size_t *col);
-/* Checks every line of the file at path; prints each bad one to stderr as
- * "path:line:col: why" (at most 10).  Returns the number of bad lines, or
- * -1 if the file cannot be read. */
-long logfmt_lint_file(const char *path);
+/* Checks every line of the file at path (records_only: only the lines
+ * that start with "ts=", the log records among other output); prints each
+ * bad one to stderr as "path:line:col: why" (at most 10).  Returns the
+ * number of bad lines, or -1 if the file cannot be read. */
+long logfmt_lint_file(const char *path, int records_only);
 
 #endif
