@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dlog.h"
 #include "txn.h"
@@ -570,6 +571,11 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
      * INT64_MAX) must not overflow */
     int64_t now = dtc__now_ns(), begin = ts->ts_begin_ns;
     out->age_ms = begin < now ? ((uint64_t)now - (uint64_t)begin) / 1000000 : 0;
+    struct timespec real;
+    clock_gettime(CLOCK_REALTIME, &real);
+    out->begin_unix_ms = (int64_t)real.tv_sec * 1000 + real.tv_nsec / 1000000
+                         - (int64_t)(out->age_ms < INT64_MAX / 2 ? out->age_ms : 0);
+    out->owner_alive = dtc__proc_alive(ts->ts_owner_pid, ts->ts_owner_start);
     out->nentries = dtc__txn_nentries(in, ts);
     out->result = ts->ts_result < DTC_RESULT_COUNT ? (dtc_result)ts->ts_result : DTC_ECORRUPT;
     for (uint32_t i = 0; i < out->nentries; i++) {
@@ -589,6 +595,9 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
         o->failed_status = e->te_failed_status < DTC_ENTRY_STATUS_COUNT
                                ? (dtc_entry_status)e->te_failed_status : DTC_ENTRY_IDLE;
         dtc__strcopy(o->failed_reason, e->te_failed_reason, sizeof o->failed_reason);
+        o->payload_len = e->te_payload_len <= DTC_PAYLOAD_MAX ? e->te_payload_len : 0;
+        memcpy(o->payload, e->te_payload, o->payload_len);
+        o->payload[o->payload_len] = '\0';
         if (out->quarantined) {
             if (!dtc__name_safe(e->te_name, sizeof e->te_name))
                 dtc__strcopy(o->name, "?", sizeof o->name);

@@ -202,6 +202,9 @@ typedef struct dtc_entry_info {
     dtc_op failed_op;
     dtc_entry_status failed_status;
     char failed_reason[DTC_REASON_MAX];
+    /* The payload it was enlisted with (payload_len bytes, NUL after). */
+    uint32_t payload_len;
+    char payload[DTC_PAYLOAD_MAX + 1];
 } dtc_entry_info;
 
 typedef struct dtc_txn_info {
@@ -219,6 +222,8 @@ typedef struct dtc_txn_info {
                                   fields above are a best-effort, sanitized
                                   read; dtc_resolve_transaction(.., 0, ..)
                                   rolls back what can still be read */
+    int64_t begin_unix_ms;     /* when it began (CLOCK_REALTIME, ms) */
+    int owner_alive;           /* the owner process still runs (pid + start time) */
 } dtc_txn_info;
 
 /* Starts a transaction; opts may be NULL (defaults). */

@@ -52,6 +52,8 @@ int ctl_parse_list_opts(int argc, char **argv, struct ctl_opts *g, const char *c
                     const char *help);
 /* Opens the instance of g: PARSE_GO, or an exit code after a message. */
 int ctl_open_instance(const struct ctl_opts *g, dtc_instance **out);
+/* Opens it and reads its status (inspect.c): PARSE_GO, or an exit code. */
+int ctl_load_status(const struct ctl_opts *g, dtc_instance **inst, dtc_status *st);
 
 /* ---- output (render.c; a transaction's lines: inspect.c) ------------------ */
 
@@ -63,14 +65,14 @@ const char *ctl_yes_no(int b);
 const char *ctl_json_bool(int b);
 /* " NAME: REASON[; ...]" of the entries that failed (render.c). */
 void ctl_print_reasons(const dtc_txn_info *r);
-/* One transaction and its entries, as text lines or a JSON object. */
+/* One transaction and its entries, as text lines or a JSON object (txns.c). */
 void ctl_txn_text(const dtc_txn_info *t);
 void ctl_txn_json(const dtc_txn_info *t);
 
 /* ---- the commands: argv[0] is the command's name --------------------------- */
 
 int ctl_cmd_status(struct ctl_opts *g, int argc, char **argv);       /* inspect.c */
-int ctl_cmd_txns(struct ctl_opts *g, int argc, char **argv);         /* inspect.c */
+int ctl_cmd_txns(struct ctl_opts *g, int argc, char **argv);         /* txns.c */
 int ctl_cmd_participants(struct ctl_opts *g, int argc, char **argv); /* inspect.c */
 int ctl_cmd_run(struct ctl_opts *g, int argc, char **argv);          /* run.c */
 int ctl_cmd_retry(struct ctl_opts *g, int argc, char **argv);        /* operate.c */

@@ -1,6 +1,6 @@
 /*
- * inspect.c - dtcctl status, txns and participants: snapshots of the
- * instance as text or as one JSON object (--json).
+ * inspect.c - dtcctl status and participants: snapshots of the instance
+ * as text or as one JSON object (--json); txns is in txns.c.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -21,13 +21,6 @@ static const char status_help[] =
     "decision log is not being replayed and no slot is corrupt; exit 1\n"
     "otherwise (everything is still printed); exit 2 if there is no\n"
     "segment or it cannot be read.\n";
-
-static const char txns_help[] =
-    "usage: dtcctl [--instance NAME] txns [--json]\n"
-    "\n"
-    "Lists in-flight transactions: id, state, age, owner pid, whether the\n"
-    "supervisor adopted it, and per participant the last op, its status,\n"
-    "the prepare vote, delivery attempts and the last reason.\n";
 
 static const char parts_help[] =
     "usage: dtcctl [--instance NAME] participants [--json]\n"
@@ -100,8 +93,7 @@ static void status_json(const dtc_status *st)
 }
 
 /* Attaches and reads the status (needed by every list to size buffers). */
-static int load_status(const struct ctl_opts *g, dtc_instance **inst,
-                       dtc_status *st)
+int ctl_load_status(const struct ctl_opts *g, dtc_instance **inst, dtc_status *st)
 {
     int code = ctl_open_instance(g, inst);
     dtc_result rc;
@@ -122,7 +114,7 @@ int ctl_cmd_status(struct ctl_opts *g, int argc, char **argv)
     int code = ctl_parse_list_opts(argc, argv, g, "status", status_help);
     if (code != PARSE_GO)
         return code;
-    code = load_status(g, &inst, &st);
+    code = ctl_load_status(g, &inst, &st);
     if (code != PARSE_GO)
         return code;
     if (g->json)
@@ -132,116 +124,6 @@ int ctl_cmd_status(struct ctl_opts *g, int argc, char **argv)
     dtc_close(&inst);
     bool healthy = st.supervisor_alive && !st.recovering && st.corrupt_slots == 0;
     return ctl_finish_output(healthy ? EXIT_DONE : EXIT_ABORTED);
-}
-
-/* ---- txns ---------------------------------------------------------------- */
-
-static void entry_text(const dtc_entry_info *e)
-{
-    printf("    ");
-    ctl_put_text(e->name, sizeof e->name);
-    printf("  op=%s status=%s vote=%s attempts=%" PRIu32, dtc_op_name(e->op),
-           dtc_entry_status_name(e->status), dtc_entry_status_name(e->vote),
-           e->attempts);
-    if (e->next_retry_ms >= 0)
-        printf(" next_retry=%" PRId64 "ms", e->next_retry_ms);
-    if (e->reason[0] != '\0') {
-        printf(" reason=");
-        ctl_put_text(e->reason, sizeof e->reason);
-    }
-    putchar('\n');
-}
-
-void ctl_txn_text(const dtc_txn_info *t)
-{
-    char id[DTC_TXID_STRLEN];
-    uint32_t n = t->nentries;
-    dtc_txid_format(&t->id, id);
-    printf("%s  %s  age=%" PRIu64 "ms owner=%ld adopted=%s participants=%" PRIu32
-           "%s\n", id, dtc_txn_state_name(t->state), t->age_ms,
-           (long)t->owner_pid, ctl_yes_no(t->adopted), n,
-           t->quarantined ? "  quarantined (damaged: resolve --rollback)" : "");
-    if (n > DTC_LIMIT_MAX_PARTS_PER_TXN)
-        n = DTC_LIMIT_MAX_PARTS_PER_TXN;
-    for (uint32_t k = 0; k < n; k++)
-        entry_text(&t->entries[k]);
-}
-
-static void entry_json(const dtc_entry_info *e)
-{
-    printf("{\"name\":");
-    ctl_json_str(e->name, sizeof e->name);
-    printf(",\"op\":\"%s\",\"status\":\"%s\",\"vote\":\"%s\",\"attempts\":%"
-           PRIu32 ",\"next_retry_ms\":%" PRId64 ",\"reason\":",
-           dtc_op_name(e->op), dtc_entry_status_name(e->status),
-           dtc_entry_status_name(e->vote), e->attempts, e->next_retry_ms);
-    ctl_json_str(e->reason, sizeof e->reason);
-    putchar('}');
-}
-
-void ctl_txn_json(const dtc_txn_info *t)
-{
-    char id[DTC_TXID_STRLEN];
-    uint32_t n = t->nentries;
-    dtc_txid_format(&t->id, id);
-    printf("{\"id\":\"%s\",\"state\":\"%s\",\"age_ms\":%" PRIu64
-           ",\"owner_pid\":%ld,\"adopted\":%s,\"quarantined\":%s,\"entries\":[", id,
-           dtc_txn_state_name(t->state), t->age_ms, (long)t->owner_pid,
-           ctl_json_bool(t->adopted), ctl_json_bool(t->quarantined));
-    if (n > DTC_LIMIT_MAX_PARTS_PER_TXN)
-        n = DTC_LIMIT_MAX_PARTS_PER_TXN;
-    for (uint32_t k = 0; k < n; k++) {
-        if (k > 0)
-            putchar(',');
-        entry_json(&t->entries[k]);
-    }
-    printf("]}");
-}
-
-static void txns_print(const struct ctl_opts *g, const dtc_status *st,
-                       const dtc_txn_info *arr, size_t n)
-{
-    if (g->json) {
-        printf("{\"instance\":");
-        ctl_json_str(st->instance, sizeof st->instance);
-        printf(",\"count\":%zu,\"transactions\":[", n);
-    } else if (n == 0) {
-        printf("no transactions in flight\n");
-    }
-    for (size_t k = 0; k < n; k++) {
-        if (g->json && k > 0)
-            putchar(',');
-        if (g->json)
-            ctl_txn_json(&arr[k]);
-        else
-            ctl_txn_text(&arr[k]);
-    }
-    if (g->json)
-        printf("]}\n");
-}
-
-int ctl_cmd_txns(struct ctl_opts *g, int argc, char **argv)
-{
-    dtc_instance *inst = NULL;
-    dtc_status st;
-    dtc_txn_info *arr;
-    size_t cap, n = 0;
-    dtc_result rc;
-    int code = ctl_parse_list_opts(argc, argv, g, "txns", txns_help);
-    if (code != PARSE_GO || (code = load_status(g, &inst, &st)) != PARSE_GO)
-        return code;
-    cap = st.limits.max_txns > 0 ? st.limits.max_txns : 1;
-    arr = calloc(cap, sizeof *arr);
-    if (arr == NULL) {
-        dtc_close(&inst);
-        return ctl_usage_error(NULL, "out of memory for %zu transactions", cap);
-    }
-    rc = dtc_list_transactions(inst, arr, cap, &n);
-    dtc_close(&inst);
-    if (rc == DTC_OK)
-        txns_print(g, &st, arr, n < cap ? n : cap);
-    free(arr);
-    return rc == DTC_OK ? ctl_finish_output(EXIT_DONE) : ctl_lib_error("txns", rc);
 }
 
 /* ---- participants -------------------------------------------------------- */
@@ -299,7 +181,7 @@ int ctl_cmd_participants(struct ctl_opts *g, int argc, char **argv)
     size_t cap, n = 0;
     dtc_result rc;
     int code = ctl_parse_list_opts(argc, argv, g, "participants", parts_help);
-    if (code != PARSE_GO || (code = load_status(g, &inst, &st)) != PARSE_GO)
+    if (code != PARSE_GO || (code = ctl_load_status(g, &inst, &st)) != PARSE_GO)
         return code;
     cap = st.limits.max_participants > 0 ? st.limits.max_participants : 1;
     arr = calloc(cap, sizeof *arr);

@@ -22,7 +22,7 @@ static const char show_help[] =
     "or dtcd is still replaying its log (DTC_ERECOVERING).\n";
 
 static const char retry_help[] =
-    "usage: dtcctl [--instance NAME] retry TXID\n"
+    "usage: dtcctl [--instance NAME] retry TXID [--json]\n"
     "\n"
     "Makes a transaction's pending retries due now (whoever drives it: its\n"
     "coordinator, or dtcd after the coordinator exited); on a HEURISTIC\n"
@@ -34,11 +34,14 @@ static const char retry_help[] =
     "decision log.\n";
 
 static const char resolve_help[] =
-    "usage: dtcctl [--instance NAME] resolve TXID --commit|--rollback\n"
+    "usage: dtcctl [--instance NAME] resolve TXID --commit|--rollback [--json]\n"
     "\n"
     "Ends a HEURISTIC transaction by sending commit or rollback to every\n"
     "participant; the decision is logged (synced) first, so if dtcctl dies\n"
-    "dtcd carries it through.  Output and exit codes as for retry.\n";
+    "dtcd carries it through.  Output and exit codes as for retry.\n"
+    "--json (retry, resolve): one object: the call's result, whether the\n"
+    "transaction had already ended, and the settled outcome as show --json\n"
+    "prints it.\n";
 
 /* ---- retry, resolve ------------------------------------------------------ */
 
@@ -116,10 +119,14 @@ static int print_settled(const dtc_outcome *o)
                                                                                : EXIT_ABORTED;
 }
 
+static void show_json(const dtc_outcome *o);
+
 /* Reports what an operator's call actually led to: the call may have
  * driven the transaction itself, or made the retries of dtcd (which
- * adopted it) due now; either way the outcome is read back. */
-static int report_operator(dtc_instance *inst, const dtc_txid *id, dtc_result rc)
+ * adopted it) due now; either way the outcome is read back.  With json:
+ * the call's own result and whether the transaction had already ended,
+ * then what show --json prints. */
+static int report_operator(dtc_instance *inst, const dtc_txid *id, dtc_result rc, bool json)
 {
     dtc_outcome o;
     switch (rc) {
@@ -139,6 +146,14 @@ static int report_operator(dtc_instance *inst, const dtc_txid *id, dtc_result rc
     dtc_result orc = settled_outcome(inst, id, 30000, &o);
     if (orc != DTC_OK)
         return ctl_lib_error("transaction", rc == DTC_ENOTFOUND ? rc : orc);
+    if (json) {
+        printf("{\"call\":\"%s\",\"already_ended\":%s,\"settled\":", dtc_result_name(rc),
+               ctl_json_bool(rc == DTC_ENOTFOUND));
+        show_json(&o);
+        printf("}\n");
+        return o.kind == DTC_OUTCOME_COMMITTED || o.kind == DTC_OUTCOME_ABORTED ? EXIT_DONE
+                                                                                 : EXIT_ABORTED;
+    }
     if (rc == DTC_ENOTFOUND)
         printf("already ended: ");
     return print_settled(&o);
@@ -150,12 +165,12 @@ static int cmd_operator(struct ctl_opts *g, int argc, char **argv,
     dtc_instance *inst = NULL;
     dtc_txid id;
     dtc_result rc;
-    int code = parse_txid_cmd(argc, argv, g, help, &id, decision, false);
+    int code = parse_txid_cmd(argc, argv, g, help, &id, decision, true);
     if (code != PARSE_GO || (code = ctl_open_instance(g, &inst)) != PARSE_GO)
         return code;
     rc = decision ? dtc_resolve_transaction(inst, &id, *decision, NULL)
                   : dtc_retry_transaction(inst, &id, NULL);
-    code = report_operator(inst, &id, rc);
+    code = report_operator(inst, &id, rc, g->json);
     dtc_close(&inst);
     return ctl_finish_output(code);
 }
@@ -169,7 +184,7 @@ static void show_json(const dtc_outcome *o)
            dtc_outcome_name(o->kind), dtc_result_name(o->result), ctl_json_bool(o->from_log),
            o->end_unix_ms);
     ctl_txn_json(&o->info);
-    printf("}\n");
+    putchar('}');
 }
 
 static void show_text(const dtc_outcome *o)
@@ -197,10 +212,12 @@ int ctl_cmd_show(struct ctl_opts *g, int argc, char **argv)
     dtc_close(&inst);
     if (rc != DTC_OK)
         return ctl_lib_error("show", rc);
-    if (g->json)
+    if (g->json) {
         show_json(&o);
-    else
+        putchar('\n');
+    } else {
         show_text(&o);
+    }
     return ctl_finish_output(o.kind == DTC_OUTCOME_HEURISTIC ? EXIT_ABORTED : EXIT_DONE);
 }
 

@@ -25,7 +25,7 @@ struct run_args {
 
 static const char run_help[] =
     "usage: dtcctl [--instance NAME] run --participant NAME=PAYLOAD ...\n"
-    "                 [--prepare-timeout-ms N] [--commit-timeout-ms N]\n"
+    "                 [--prepare-timeout-ms N] [--commit-timeout-ms N] [--json]\n"
     "\n"
     "Begins a transaction, enlists each participant in order with its\n"
     "payload and commits (both phases).  Prints 'txid UUID', then one of:\n"
@@ -42,7 +42,10 @@ static const char run_help[] =
     "  --commit-timeout-ms N           phase-two deadline (default 5000)\n"
     "Deadlines are 1..3600000 ms (at most 1 hour).  A participant NAME is\n"
     "[A-Za-z0-9._-]{1,31}, each at most once per transaction (else\n"
-    "'aborted DTC_EDUPLICATE NAME: ...', exit 1).\n";
+    "'aborted DTC_EDUPLICATE NAME: ...', exit 1).\n"
+    "--json prints one object instead: txid, outcome (committed, aborted,\n"
+    "heuristic, unknown), result and the transaction as txns --json shows\n"
+    "it (or enlist_failed: NAME); the exit codes stay.\n";
 
 /* ---- run ----------------------------------------------------------------- */
 
@@ -123,27 +126,25 @@ static int parse_run(int argc, char **argv, struct ctl_opts *g,
             return code;
         ra->nparts++;
     }
-    if (g->json)
-        return ctl_usage_error("run", "run has no --json output");
     if (ra->nparts == 0)
         return ctl_usage_error("run", "at least one --participant NAME=PAYLOAD "
                            "is needed");
     return PARSE_GO;
 }
 
-/* Prints the outcome line of a commit; returns the exit code.  The
- * slot's state decides the word: a rollback that failed leaves it
- * HEURISTIC, whatever the result code says. */
-static int print_outcome(dtc_result rc, const dtc_txn_info *r)
+/* The word for a commit's result ("committed", "aborted", "heuristic",
+ * "unknown") and its exit code.  The slot's state decides between aborted
+ * and heuristic: a rollback that failed leaves it HEURISTIC, whatever the
+ * result code says. */
+static const char *outcome_word(dtc_result rc, const dtc_txn_info *r, int *code)
 {
-    const char *word = r->state == DTC_TXN_HEURISTIC ? "heuristic" : "aborted";
+    *code = EXIT_ABORTED;
     switch (rc) {
     case DTC_OK:
-        printf("committed\n");
-        return EXIT_DONE;
+        *code = EXIT_DONE;
+        return "committed";
     case DTC_EHEURISTIC:
-        word = "heuristic";
-        /* fall through */
+        return "heuristic";
     case DTC_EREFUSED:
     case DTC_EPARTICIPANT:
     case DTC_ETIMEOUT:
@@ -152,31 +153,60 @@ static int print_outcome(dtc_result rc, const dtc_txn_info *r)
     case DTC_EROLLBACK:
     case DTC_EABORTED:
     case DTC_ELOG:
-        printf("%s %s", word, dtc_result_name(rc));
-        ctl_print_reasons(r);
-        putchar('\n');
-        return EXIT_ABORTED;
+        return r->state == DTC_TXN_HEURISTIC ? "heuristic" : "aborted";
     default: /* the outcome is not known: a system-level failure */
-        printf("unknown %s %s\n", dtc_result_name(rc), dtc_strerror(rc));
-        return EXIT_FAIL;
+        *code = EXIT_FAIL;
+        return "unknown";
     }
 }
 
+/* Prints the outcome of a commit (a line, or with json one object);
+ * returns the exit code. */
+static int print_outcome(bool json, const char *txid, dtc_result rc, const dtc_txn_info *r)
+{
+    int code;
+    const char *word = outcome_word(rc, r, &code);
+    if (json) {
+        printf("{\"txid\":\"%s\",\"outcome\":\"%s\",\"result\":\"%s\",\"transaction\":",
+               txid, word, dtc_result_name(rc));
+        ctl_txn_json(r);
+        printf("}\n");
+    } else if (code == EXIT_DONE) {
+        printf("committed\n");
+    } else if (code == EXIT_FAIL) {
+        printf("unknown %s %s\n", dtc_result_name(rc), dtc_strerror(rc));
+    } else {
+        printf("%s %s", word, dtc_result_name(rc));
+        ctl_print_reasons(r);
+        putchar('\n');
+    }
+    return code;
+}
+
 /* An enlist failed: roll the begun transaction back, report an abort. */
-static int enlist_failed(dtc_instance *inst, const dtc_txid *id,
+static int enlist_failed(bool json, dtc_instance *inst, const dtc_txid *id, const char *txid,
                          const char *name, dtc_result rc)
 {
     dtc_result rb = dtc_rollback_transaction(inst, id, NULL);
-    printf("aborted %s ", dtc_result_name(rc));
-    ctl_put_text(name, DTC_NAME_MAX);
-    printf(": %s\n", dtc_strerror(rc));
+    if (json) {
+        printf("{\"txid\":\"%s\",\"outcome\":\"aborted\",\"result\":\"%s\","
+               "\"enlist_failed\":", txid, dtc_result_name(rc));
+        ctl_json_str(name, DTC_NAME_MAX);
+        printf(",\"message\":");
+        ctl_json_str(dtc_strerror(rc), 200);
+        printf("}\n");
+    } else {
+        printf("aborted %s ", dtc_result_name(rc));
+        ctl_put_text(name, DTC_NAME_MAX);
+        printf(": %s\n", dtc_strerror(rc));
+    }
     if (rb != DTC_OK)
         fprintf(stderr, "dtcctl: rollback after the failed enlist: %s: %s\n",
                 dtc_result_name(rb), dtc_strerror(rb));
     return EXIT_ABORTED;
 }
 
-static int run_txn(dtc_instance *inst, const struct run_args *ra)
+static int run_txn(dtc_instance *inst, const struct run_args *ra, bool json)
 {
     dtc_txid id;
     dtc_txn_info report;
@@ -185,17 +215,19 @@ static int run_txn(dtc_instance *inst, const struct run_args *ra)
     if (rc != DTC_OK)
         return ctl_lib_error("begin", rc);
     dtc_txid_format(&id, s);
-    printf("txid %s\n", s);
-    fflush(stdout); /* visible even if the commit takes long */
+    if (!json) {
+        printf("txid %s\n", s);
+        fflush(stdout); /* visible even if the commit takes long */
+    }
     for (size_t k = 0; k < ra->nparts; k++) {
         const struct run_part *p = &ra->parts[k];
         rc = dtc_enlist(inst, &id, p->name, p->payload, p->len);
         if (rc != DTC_OK)
-            return enlist_failed(inst, &id, p->name, rc);
+            return enlist_failed(json, inst, &id, s, p->name, rc);
     }
     memset(&report, 0, sizeof report);
     rc = dtc_commit_transaction(inst, &id, &report);
-    return print_outcome(rc, &report);
+    return print_outcome(json, s, rc, &report);
 }
 
 int ctl_cmd_run(struct ctl_opts *g, int argc, char **argv)
@@ -210,7 +242,7 @@ int ctl_cmd_run(struct ctl_opts *g, int argc, char **argv)
         return ctl_usage_error(NULL, "out of memory");
     code = parse_run(argc, argv, g, &ra);
     if (code == PARSE_GO && (code = ctl_open_instance(g, &inst)) == PARSE_GO) {
-        code = run_txn(inst, &ra);
+        code = run_txn(inst, &ra, g->json);
         dtc_close(&inst);
         code = ctl_finish_output(code);
     }

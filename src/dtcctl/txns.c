@@ -1,0 +1,257 @@
+/*
+ * txns.c - dtcctl txns: the transactions in flight, as text or one JSON
+ * object, optionally filtered by state (--state) and age (--older-than);
+ * and the text and JSON of one transaction, which show uses too.
+ *
+ * Wording: per participant, "request" is the last request sent to it
+ * (enlist, prepare, commit, rollback), "answer" its answer to that request
+ * (pending until it comes), and "vote" its prepare vote ("none" before it
+ * voted), so a participant mid-prepare reads "request=prepare
+ * answer=pending vote=none".
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dtcctl.h"
+
+static const char txns_help[] =
+    "usage: dtcctl [--instance NAME] txns [--json] [--state STATE[,STATE...]]\n"
+    "                                     [--older-than DURATION]\n"
+    "\n"
+    "Lists in-flight transactions: id, state, when it began and its age,\n"
+    "its owner pid and whether that process is alive, whether the supervisor\n"
+    "adopted it; per participant the last request sent, its answer, the\n"
+    "prepare vote, delivery attempts, the last reason and the payload.\n"
+    "--state keeps only those states (ACTIVE, PREPARING, PREPARED,\n"
+    "COMMITTING, COMMITTED, ABORTING, ABORTED, HEURISTIC; any case);\n"
+    "--older-than keeps transactions at least that old (e.g. 500ms, 30s,\n"
+    "5m, 2h).\n";
+
+struct txn_filter {
+    unsigned states;    /* bit per dtc_txn_state; 0: all */
+    uint64_t min_age_ms;
+};
+
+/* "1.2s", "3m04s", "2h01m": an age a person reads at a glance. */
+static const char *human_age(uint64_t ms, char *b, size_t n)
+{
+    if (ms < 1000)
+        snprintf(b, n, "%" PRIu64 "ms", ms);
+    else if (ms < 60000)
+        snprintf(b, n, "%.1fs", (double)ms / 1000);
+    else if (ms < 3600000)
+        snprintf(b, n, "%" PRIu64 "m%02" PRIu64 "s", ms / 60000, ms / 1000 % 60);
+    else
+        snprintf(b, n, "%" PRIu64 "h%02" PRIu64 "m", ms / 3600000, ms / 60000 % 60);
+    return b;
+}
+
+/* "2026-12-02T14:50:01.123Z" */
+static const char *iso_time(int64_t unix_ms, char *b, size_t n)
+{
+    time_t t = (time_t)(unix_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t k = strftime(b, n, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(b + k, n - k, ".%03dZ", (int)(unix_ms % 1000 + 1000) % 1000);
+    return b;
+}
+
+/* The vote as far as it is known: while its prepare is answered but the
+ * round not over, the answer is the vote; "none" before that. */
+static const char *vote_word(const dtc_entry_info *e)
+{
+    dtc_entry_status v = e->vote == DTC_ENTRY_IDLE && e->op == DTC_OP_PREPARE ? e->status : e->vote;
+    return v == DTC_ENTRY_IDLE ? "none" : dtc_entry_status_name(v);
+}
+
+static void entry_text(const dtc_entry_info *e)
+{
+    printf("    ");
+    ctl_put_text(e->name, sizeof e->name);
+    printf("  request=%s answer=%s vote=%s attempts=%" PRIu32, dtc_op_name(e->op),
+           e->op == DTC_OP_NONE ? "none" : dtc_entry_status_name(e->status), vote_word(e),
+           e->attempts);
+    if (e->next_retry_ms >= 0)
+        printf(" next_retry=%" PRId64 "ms", e->next_retry_ms);
+    if (e->reason[0] != '\0') {
+        printf(" reason=\"");
+        ctl_put_text(e->reason, sizeof e->reason);
+        putchar('"');
+    }
+    printf(" payload=\"");
+    ctl_put_text(e->payload, e->payload_len < sizeof e->payload ? e->payload_len : 0);
+    printf("\"\n");
+}
+
+void ctl_txn_text(const dtc_txn_info *t)
+{
+    char id[DTC_TXID_STRLEN], age[24], when[40];
+    uint32_t n = t->nentries;
+    dtc_txid_format(&t->id, id);
+    printf("%s  %s  began %s (%s ago)  owner %ld %s%s  participants=%" PRIu32 "%s\n", id,
+           dtc_txn_state_name(t->state), iso_time(t->begin_unix_ms, when, sizeof when),
+           human_age(t->age_ms, age, sizeof age), (long)t->owner_pid,
+           t->owner_alive ? "alive" : "gone", t->adopted ? "  adopted by dtcd" : "", n,
+           t->quarantined ? "  quarantined (damaged: resolve --rollback)" : "");
+    if (n > DTC_LIMIT_MAX_PARTS_PER_TXN)
+        n = DTC_LIMIT_MAX_PARTS_PER_TXN;
+    for (uint32_t k = 0; k < n; k++)
+        entry_text(&t->entries[k]);
+}
+
+static void entry_json(const dtc_entry_info *e)
+{
+    printf("{\"name\":");
+    ctl_json_str(e->name, sizeof e->name);
+    printf(",\"op\":\"%s\",\"status\":\"%s\",\"vote\":\"%s\",\"attempts\":%" PRIu32
+           ",\"next_retry_ms\":%" PRId64 ",\"reason\":",
+           dtc_op_name(e->op), dtc_entry_status_name(e->status), dtc_entry_status_name(e->vote),
+           e->attempts, e->next_retry_ms);
+    ctl_json_str(e->reason, sizeof e->reason);
+    printf(",\"payload\":");
+    ctl_json_str(e->payload, e->payload_len < sizeof e->payload ? e->payload_len : 0);
+    putchar('}');
+}
+
+void ctl_txn_json(const dtc_txn_info *t)
+{
+    char id[DTC_TXID_STRLEN], when[40];
+    uint32_t n = t->nentries;
+    dtc_txid_format(&t->id, id);
+    printf("{\"id\":\"%s\",\"state\":\"%s\",\"age_ms\":%" PRIu64 ",\"begin_unix_ms\":%" PRId64
+           ",\"begin\":\"%s\",\"owner_pid\":%ld,\"owner_alive\":%s,\"adopted\":%s,"
+           "\"quarantined\":%s,\"entries\":[",
+           id, dtc_txn_state_name(t->state), t->age_ms, t->begin_unix_ms,
+           iso_time(t->begin_unix_ms, when, sizeof when), (long)t->owner_pid,
+           ctl_json_bool(t->owner_alive), ctl_json_bool(t->adopted),
+           ctl_json_bool(t->quarantined));
+    if (n > DTC_LIMIT_MAX_PARTS_PER_TXN)
+        n = DTC_LIMIT_MAX_PARTS_PER_TXN;
+    for (uint32_t k = 0; k < n; k++) {
+        if (k > 0)
+            putchar(',');
+        entry_json(&t->entries[k]);
+    }
+    printf("]}");
+}
+
+static bool keep(const struct txn_filter *f, const dtc_txn_info *t)
+{
+    return (f->states == 0 || (f->states & (1u << t->state)) != 0)
+           && t->age_ms >= f->min_age_ms;
+}
+
+static void txns_print(const struct ctl_opts *g, const dtc_status *st,
+                       const struct txn_filter *f, const dtc_txn_info *arr, size_t n)
+{
+    size_t shown = 0;
+    for (size_t k = 0; k < n; k++)
+        shown += keep(f, &arr[k]);
+    if (g->json) {
+        printf("{\"instance\":");
+        ctl_json_str(st->instance, sizeof st->instance);
+        printf(",\"count\":%zu,\"in_flight\":%zu,\"transactions\":[", shown, n);
+    } else if (shown == 0) {
+        printf(n == 0 ? "no transactions in flight\n"
+                      : "no transaction in flight matches (%zu in flight)\n", n);
+    }
+    for (size_t k = 0, out = 0; k < n; k++) {
+        if (!keep(f, &arr[k]))
+            continue;
+        if (g->json && out++ > 0)
+            putchar(',');
+        if (g->json)
+            ctl_txn_json(&arr[k]);
+        else
+            ctl_txn_text(&arr[k]);
+    }
+    if (g->json)
+        printf("]}\n");
+}
+
+/* "ACTIVE,prepared" into a state mask; false on an unknown name. */
+static bool parse_states(const char *v, unsigned *mask)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", v);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        unsigned k = DTC_TXN_ACTIVE;
+        while (k < DTC_TXN_STATE_COUNT && strcasecmp(tok, dtc_txn_state_name(k)) != 0)
+            k++;
+        if (k == DTC_TXN_STATE_COUNT)
+            return false;
+        *mask |= 1u << k;
+    }
+    return *mask != 0 && strlen(v) < sizeof buf;
+}
+
+/* "500ms", "30s", "5m", "2h" (a bare number is seconds) into ms. */
+static bool parse_duration(const char *v, uint64_t *ms)
+{
+    char *end;
+    if (v[0] < '0' || v[0] > '9')
+        return false;
+    unsigned long long n = strtoull(v, &end, 10);
+    uint64_t unit = strcmp(end, "ms") == 0 ? 1 : strcmp(end, "m") == 0 ? 60000
+                    : strcmp(end, "h") == 0 ? 3600000
+                    : (strcmp(end, "s") == 0 || *end == '\0') ? 1000 : 0;
+    if (unit == 0 || n > UINT64_MAX / unit / 2)
+        return false;
+    *ms = n * unit;
+    return true;
+}
+
+static int parse_txns(int argc, char **argv, struct ctl_opts *g, struct txn_filter *f)
+{
+    for (int i = 1; i < argc; i++) {
+        int code = EXIT_FAIL, m = ctl_common_opt(argc, argv, &i, g, "txns", txns_help, &code);
+        const char *v = NULL;
+        if (m < 0)
+            return code;
+        if (m > 0)
+            continue;
+        if ((m = ctl_opt_value(argc, argv, &i, "--state", NULL, &v)) != 0) {
+            if (m < 0 || !parse_states(v, &f->states))
+                return ctl_usage_error("txns", "--state: want STATE[,STATE...] (e.g. "
+                                       "PREPARING,HEURISTIC), got '%s'", v ? v : "");
+        } else if ((m = ctl_opt_value(argc, argv, &i, "--older-than", NULL, &v)) != 0) {
+            if (m < 0 || !parse_duration(v, &f->min_age_ms))
+                return ctl_usage_error("txns", "--older-than: want a duration like 500ms, "
+                                       "30s, 5m or 2h, got '%s'", v ? v : "");
+        } else {
+            return ctl_usage_error("txns", "%s '%s'",
+                                   argv[i][0] == '-' ? "unknown option" : "unexpected argument",
+                                   argv[i]);
+        }
+    }
+    return PARSE_GO;
+}
+
+int ctl_cmd_txns(struct ctl_opts *g, int argc, char **argv)
+{
+    dtc_instance *inst = NULL;
+    dtc_status st;
+    struct txn_filter f = {0, 0};
+    size_t n = 0;
+    int code = parse_txns(argc, argv, g, &f);
+    if (code != PARSE_GO || (code = ctl_load_status(g, &inst, &st)) != PARSE_GO)
+        return code;
+    size_t cap = st.limits.max_txns > 0 ? st.limits.max_txns : 1;
+    dtc_txn_info *arr = calloc(cap, sizeof *arr);
+    if (arr == NULL) {
+        dtc_close(&inst);
+        return ctl_usage_error(NULL, "out of memory for %zu transactions", cap);
+    }
+    dtc_result rc = dtc_list_transactions(inst, arr, cap, &n);
+    dtc_close(&inst);
+    if (rc == DTC_OK)
+        txns_print(g, &st, &f, arr, n < cap ? n : cap);
+    free(arr);
+    return rc == DTC_OK ? ctl_finish_output(EXIT_DONE) : ctl_lib_error("txns", rc);
+}
