@@ -14,6 +14,7 @@
 #define DTC_DTC_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -71,6 +72,7 @@ const char *dtc_result_name(dtc_result rc);
 #define DTC_NAME_MAX 32        /* participant name, including the NUL */
 #define DTC_PAYLOAD_MAX 256    /* payload bytes per enlistment */
 #define DTC_REASON_MAX 128     /* vote / error reason, including the NUL */
+#define DTC_REASON_CODE_MAX 24 /* a reason's code (dtc_reason_split), incl. NUL */
 #define DTC_INSTANCE_MAX 48    /* instance name, including the NUL */
 
 #define DTC_DEFAULT_MAX_TXNS 100
@@ -147,6 +149,8 @@ typedef enum dtc_entry_status {
 } dtc_entry_status;
 
 const char *dtc_entry_status_name(dtc_entry_status s);
+/* Whether s is a failed answer: NO, ERROR, TIMEOUT or DEAD. */
+bool dtc_entry_status_failed(dtc_entry_status s);
 
 typedef enum dtc_op {
     DTC_OP_NONE = 0,
@@ -178,14 +182,30 @@ typedef struct dtc_entry_info {
     dtc_entry_status vote;     /* the prepare vote (IDLE if none) */
     uint32_t attempts;         /* deliveries of the current op */
     int64_t next_retry_ms;     /* ms until the next delivery, -1 if none */
+    /* The most telling reason (a failed answer's, else a failed vote's,
+     * else the last one given): its text, and its machine-readable code
+     * ("" if the participant gave none; see dtc_request.reason). */
     char reason[DTC_REASON_MAX];
+    char reason_code[DTC_REASON_CODE_MAX];
     /* The last failed commit or rollback delivery (failed_op DTC_OP_NONE
      * if none), kept across phases: after a compensation it still says
      * whose commit failed and why. */
     dtc_op failed_op;
     dtc_entry_status failed_status;
     char failed_reason[DTC_REASON_MAX];
+    char failed_reason_code[DTC_REASON_CODE_MAX];
 } dtc_entry_info;
+
+/* The failure of an enlistment: its vote if that failed, else its last
+ * answer if that failed, else DTC_ENTRY_IDLE. */
+dtc_entry_status dtc_entry_failure(const dtc_entry_info *e);
+/* Whether the enlistment failed: dtc_entry_failure(e) != DTC_ENTRY_IDLE. */
+bool dtc_entry_failed(const dtc_entry_info *e);
+/* Splits a reason "code: text" (code: 1..DTC_REASON_CODE_MAX-1 of
+ * [a-z0-9_], starting with a letter or '_', then ": ") into code and text.
+ * Returns the text (all of reason if it has no code, code then "").
+ * dtc_entry_info carries reasons already split. */
+const char *dtc_reason_split(const char *reason, char code[DTC_REASON_CODE_MAX]);
 
 typedef struct dtc_txn_info {
     dtc_txid id;
@@ -278,13 +298,19 @@ dtc_result dtc_transaction_outcome(dtc_instance *inst, const dtc_txid *id,
 /* ---- participant API --------------------------------------------------- */
 
 typedef enum dtc_vote {
-    DTC_VOTE_YES = 0, /* Ok(true) */
-    DTC_VOTE_NO,      /* Ok(false): cannot prepare (conflict, no stock...) */
-    DTC_VOTE_ERROR    /* Err(reason) */
+    DTC_VOTE_YES = 0, /* can commit: the work is prepared and durable */
+    DTC_VOTE_NO,      /* refuses: cannot prepare (conflict, no stock...) */
+    DTC_VOTE_ERROR    /* failed: could not do the work (with a reason) */
 } dtc_vote;
 
 /* One request handed to a callback.  `reason` is a buffer the callback
- * may fill (NUL-terminated, at most DTC_REASON_MAX bytes). */
+ * may fill (NUL-terminated, at most DTC_REASON_MAX bytes).  A refusal
+ * that a program should tell apart begins with a code and ": ", e.g.
+ * "out_of_stock: widget has 3, wants 5": coordinators then find
+ * "out_of_stock" in dtc_entry_info.reason_code and the rest in .reason
+ * (dtc_reason_split).  The example services' codes: out_of_stock,
+ * insufficient_funds, unknown_account, unknown_zone, zone_full, exists,
+ * conflict, held, rolled_back, malformed. */
 typedef struct dtc_request {
     dtc_txid txid;
     dtc_op op;

@@ -13,12 +13,6 @@
 #include "dlog.h"
 #include "txn.h"
 
-uint64_t dtc__new_token(const dtc_instance *in)
-{
-    static _Atomic uint32_t counter;
-    return (uint64_t)(uint32_t)in->pid << 32 | (atomic_fetch_add(&counter, 1) + 1u);
-}
-
 /* The slot this thread last found or began: begin, enlist and commit of
  * one transaction then need no scan of the table. */
 static _Thread_local struct {
@@ -32,6 +26,14 @@ static void hint_set(const dtc_instance *in, uint32_t idx, const dtc_txid *id)
     slot_hint.serial = in->serial;
     slot_hint.idx = idx;
     memcpy(slot_hint.txid, id->bytes, 16);
+}
+
+void dtc_txn_options_default(dtc_txn_options *o)
+{
+    o->prepare_timeout_ms = 5000;
+    o->commit_timeout_ms = 5000;
+    o->rollback_timeout_ms = 5000;
+    o->max_retries = 8; /* with the backoff: about 3 s, a restart's time */
 }
 
 static bool options_ok(const dtc_txn_options *o)

@@ -1,7 +1,9 @@
 /*
- * status.c - read-only snapshots of a segment for dtcctl and tests:
- * header and counters, participant slots, transaction slots.  Each slot
- * is read under its own lock, one at a time.
+ * status.c - reporting: read-only snapshots of a segment for dtcctl and
+ * tests (header and counters, participant slots, transaction slots), and
+ * the one way a transaction slot becomes a dtc_txn_info, the reasons of
+ * its entries split into code and text.  Each slot is read under its own
+ * lock, one at a time.
  */
 #include <stdio.h>
 #include <string.h>
@@ -85,4 +87,89 @@ dtc_result dtc_list_transactions(dtc_instance *in, dtc_txn_info *arr, size_t cap
         dtc__unlock(&ts->ts_lock);
     }
     return DTC_OK;
+}
+
+/* ---- a transaction slot as a report ------------------------------------ */
+
+const char *dtc_reason_split(const char *reason, char code[DTC_REASON_CODE_MAX])
+{
+    code[0] = '\0';
+    if (reason == NULL)
+        return "";
+    size_t n = 0;
+    while (n < DTC_REASON_CODE_MAX - 1
+           && ((reason[n] >= 'a' && reason[n] <= 'z') || reason[n] == '_'
+               || (n > 0 && reason[n] >= '0' && reason[n] <= '9')))
+        n++;
+    if (n == 0 || reason[n] != ':' || reason[n + 1] != ' ')
+        return reason; /* no code: all of it is text */
+    memcpy(code, reason, n);
+    code[n] = '\0';
+    return reason + n + 2;
+}
+
+void dtc__entry_info_reason(dtc_entry_info *o, const char *reason, const char *failed_reason)
+{
+    char raw[DTC_REASON_MAX]; /* bounded first: the reasons may be shared memory */
+    dtc__strcopy(raw, reason, sizeof raw);
+    dtc__strcopy(o->reason, dtc_reason_split(raw, o->reason_code), sizeof o->reason);
+    dtc__strcopy(raw, failed_reason, sizeof raw);
+    dtc__strcopy(o->failed_reason, dtc_reason_split(raw, o->failed_reason_code),
+                 sizeof o->failed_reason);
+}
+
+const char *dtc__entry_reason(const struct dtc_txn_entry *e)
+{
+    const char *why = e->te_reason;
+    bool now_failed = dtc_entry_status_failed(e->te_status) && e->te_reason[0];
+    if (!now_failed && e->te_failed_op != DTC_OP_NONE && e->te_failed_reason[0])
+        return e->te_failed_reason; /* who made it compensate, or HEURISTIC */
+    if (!now_failed && dtc_entry_status_failed(e->te_vote) && e->te_vote_reason[0])
+        why = e->te_vote_reason;
+    if (why[0] == '\0')
+        why = e->te_enlist_reason;
+    return why;
+}
+
+void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
+                        dtc_txn_info *out)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out->id.bytes, ts->ts_txid, sizeof out->id.bytes);
+    out->state = ts->ts_state < DTC_TXN_STATE_COUNT ? (dtc_txn_state)ts->ts_state : DTC_TXN_FREE;
+    out->generation = ts->ts_gen;
+    out->owner_pid = ts->ts_owner_pid;
+    out->adopted = (ts->ts_flags & DTC_TS_ADOPTED) != 0;
+    out->quarantined = (ts->ts_flags & DTC_TS_QUARANTINED) != 0;
+    /* differences in unsigned arithmetic: a scribbled time (INT64_MIN,
+     * INT64_MAX) must not overflow */
+    int64_t now = dtc__now_ns(), begin = ts->ts_begin_ns;
+    out->age_ms = begin < now ? ((uint64_t)now - (uint64_t)begin) / 1000000 : 0;
+    out->nentries = dtc__txn_nentries(in, ts);
+    out->result = ts->ts_result < DTC_RESULT_COUNT ? (dtc_result)ts->ts_result : DTC_ECORRUPT;
+    for (uint32_t i = 0; i < out->nentries; i++) {
+        const struct dtc_txn_entry *e = &ts->ts_entries[i];
+        dtc_entry_info *o = &out->entries[i];
+        snprintf(o->name, sizeof o->name, "%.*s", DTC_NAME_MAX - 1, e->te_name);
+        o->op = e->te_op < DTC_OP_COUNT ? (dtc_op)e->te_op : DTC_OP_NONE;
+        o->status = e->te_status < DTC_ENTRY_STATUS_COUNT ? (dtc_entry_status)e->te_status : DTC_ENTRY_IDLE;
+        o->vote = e->te_vote < DTC_ENTRY_STATUS_COUNT ? (dtc_entry_status)e->te_vote : DTC_ENTRY_IDLE;
+        o->attempts = e->te_attempts;
+        int64_t next = e->te_next_retry_ns;
+        o->next_retry_ms = next == 0 ? -1
+                           : next > now ? (int64_t)(((uint64_t)next - (uint64_t)now) / 1000000)
+                                        : 0;
+        dtc__entry_info_reason(o, dtc__entry_reason(e), e->te_failed_reason);
+        o->failed_op = e->te_failed_op < DTC_OP_COUNT ? (dtc_op)e->te_failed_op : DTC_OP_NONE;
+        o->failed_status = e->te_failed_status < DTC_ENTRY_STATUS_COUNT
+                               ? (dtc_entry_status)e->te_failed_status : DTC_ENTRY_IDLE;
+        if (out->quarantined) {
+            if (!dtc__name_safe(e->te_name, sizeof e->te_name))
+                dtc__strcopy(o->name, "?", sizeof o->name);
+            if (!dtc__text_safe(o->reason, sizeof o->reason))
+                dtc__strcopy(o->reason, "?", sizeof o->reason);
+            if (!dtc__text_safe(o->failed_reason, sizeof o->failed_reason))
+                dtc__strcopy(o->failed_reason, "?", sizeof o->failed_reason);
+        }
+    }
 }

@@ -59,6 +59,12 @@ bool dtc__txn_transition_ok(dtc_txn_state from, dtc_txn_state to)
            && (legal[from] >> to & 1u);
 }
 
+uint64_t dtc__new_token(const dtc_instance *in)
+{
+    static _Atomic uint32_t counter;
+    return (uint64_t)(uint32_t)in->pid << 32 | (atomic_fetch_add(&counter, 1) + 1u);
+}
+
 static dtc_txid txid_of(const struct dtc_txn_slot *ts)
 {
     dtc_txid id;
@@ -93,23 +99,6 @@ static int64_t backoff_ns(uint32_t attempts)
         ms = BACKOFF_CAP_MS;
     ms = ms / 2 + rand_r(&seed) % (ms / 2 + 1); /* jitter: [ms/2, ms] */
     return ms * 1000000;
-}
-
-/* With ts_lock held: records an answer for entry e (if still awaited). */
-void dtc__entry_answer(struct dtc_txn_slot *ts, struct dtc_txn_entry *e,
-                       dtc_entry_status st, const char *reason)
-{
-    if (e->te_status != DTC_ENTRY_PENDING)
-        return;
-    e->te_status = (uint8_t)st;
-    dtc__strcopy(e->te_reason, reason ? reason : "", sizeof e->te_reason);
-    if (ts->ts_pending > 0)
-        ts->ts_pending--;
-    if (dtc__status_failed(st) && (e->te_op == DTC_OP_COMMIT || e->te_op == DTC_OP_ROLLBACK)) {
-        e->te_failed_op = e->te_op;
-        e->te_failed_status = (uint8_t)st;
-        dtc__strcopy(e->te_failed_reason, reason ? reason : "", sizeof e->te_failed_reason);
-    }
 }
 
 /* One push to send after the lock is dropped. */
@@ -168,12 +157,6 @@ static void push_all(struct txn_ref *r, dtc_op op, struct send *s, size_t ns)
     }
 }
 
-bool dtc__status_failed(unsigned st)
-{
-    return st == DTC_ENTRY_NO || st == DTC_ENTRY_ERROR || st == DTC_ENTRY_DEAD
-           || st == DTC_ENTRY_TIMEOUT;
-}
-#define failed dtc__status_failed
 
 /* With ts_lock held: makes the slot's decision `type` durable (unless it
  * already is) before the caller acts on it.  Drops ts_lock across the
@@ -263,7 +246,7 @@ static int64_t plan_retries(struct txn_ref *r, dtc_op op, uint32_t max_retries,
     for (uint32_t i = 0; i < n; i++) {
         struct dtc_txn_entry *e = &r->ts->ts_entries[i];
         presume_abort(r, e);
-        if (!failed(e->te_status) || e->te_attempts > max_retries)
+        if (!dtc_entry_status_failed(e->te_status) || e->te_attempts > max_retries)
             continue;
         if (e->te_next_retry_ns == 0) {
             e->te_next_retry_ns = now + backoff_ns(e->te_attempts);
@@ -300,7 +283,7 @@ static bool any_failed(const dtc_instance *in, const struct dtc_txn_slot *ts)
 {
     uint32_t n = dtc__txn_nentries(in, ts);
     for (uint32_t i = 0; i < n; i++)
-        if (failed(ts->ts_entries[i].te_status))
+        if (dtc_entry_status_failed(ts->ts_entries[i].te_status))
             return true;
     return false;
 }
@@ -546,77 +529,4 @@ void dtc__txn_release(struct txn_ref *r)
     if (ts->ts_state != DTC_TXN_COMMITTED && ts->ts_state != DTC_TXN_ABORTED)
         return;
     dtc__txn_set_state(r, DTC_TXN_FREE);
-}
-
-void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
-                        dtc_txn_info *out)
-{
-    memset(out, 0, sizeof *out);
-    memcpy(out->id.bytes, ts->ts_txid, sizeof out->id.bytes);
-    out->state = ts->ts_state < DTC_TXN_STATE_COUNT ? (dtc_txn_state)ts->ts_state : DTC_TXN_FREE;
-    out->generation = ts->ts_gen;
-    out->owner_pid = ts->ts_owner_pid;
-    out->adopted = (ts->ts_flags & DTC_TS_ADOPTED) != 0;
-    out->quarantined = (ts->ts_flags & DTC_TS_QUARANTINED) != 0;
-    /* differences in unsigned arithmetic: a scribbled time (INT64_MIN,
-     * INT64_MAX) must not overflow */
-    int64_t now = dtc__now_ns(), begin = ts->ts_begin_ns;
-    out->age_ms = begin < now ? ((uint64_t)now - (uint64_t)begin) / 1000000 : 0;
-    out->nentries = dtc__txn_nentries(in, ts);
-    out->result = ts->ts_result < DTC_RESULT_COUNT ? (dtc_result)ts->ts_result : DTC_ECORRUPT;
-    for (uint32_t i = 0; i < out->nentries; i++) {
-        const struct dtc_txn_entry *e = &ts->ts_entries[i];
-        dtc_entry_info *o = &out->entries[i];
-        snprintf(o->name, sizeof o->name, "%.*s", DTC_NAME_MAX - 1, e->te_name);
-        o->op = e->te_op < DTC_OP_COUNT ? (dtc_op)e->te_op : DTC_OP_NONE;
-        o->status = e->te_status < DTC_ENTRY_STATUS_COUNT ? (dtc_entry_status)e->te_status : DTC_ENTRY_IDLE;
-        o->vote = e->te_vote < DTC_ENTRY_STATUS_COUNT ? (dtc_entry_status)e->te_vote : DTC_ENTRY_IDLE;
-        o->attempts = e->te_attempts;
-        int64_t next = e->te_next_retry_ns;
-        o->next_retry_ms = next == 0 ? -1
-                           : next > now ? (int64_t)(((uint64_t)next - (uint64_t)now) / 1000000)
-                                        : 0;
-        dtc__strcopy(o->reason, dtc__entry_reason(e), sizeof o->reason);
-        o->failed_op = e->te_failed_op < DTC_OP_COUNT ? (dtc_op)e->te_failed_op : DTC_OP_NONE;
-        o->failed_status = e->te_failed_status < DTC_ENTRY_STATUS_COUNT
-                               ? (dtc_entry_status)e->te_failed_status : DTC_ENTRY_IDLE;
-        dtc__strcopy(o->failed_reason, e->te_failed_reason, sizeof o->failed_reason);
-        if (out->quarantined) {
-            if (!dtc__name_safe(e->te_name, sizeof e->te_name))
-                dtc__strcopy(o->name, "?", sizeof o->name);
-            if (!dtc__text_safe(o->reason, sizeof o->reason))
-                dtc__strcopy(o->reason, "?", sizeof o->reason);
-            if (!dtc__text_safe(o->failed_reason, sizeof o->failed_reason))
-                dtc__strcopy(o->failed_reason, "?", sizeof o->failed_reason);
-        }
-    }
-}
-
-bool dtc__text_safe(const char *s, size_t size)
-{
-    for (size_t i = 0; i < size; i++) {
-        if (s[i] == '\0')
-            return true;
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-            return false;
-    }
-    return false;
-}
-
-bool dtc__name_safe(const char *s, size_t size)
-{
-    return memchr(s, '\0', size) != NULL && dtc__name_valid(s);
-}
-
-const char *dtc__entry_reason(const struct dtc_txn_entry *e)
-{
-    const char *why = e->te_reason;
-    bool now_failed = failed(e->te_status) && e->te_reason[0];
-    if (!now_failed && e->te_failed_op != DTC_OP_NONE && e->te_failed_reason[0])
-        return e->te_failed_reason; /* who made it compensate, or HEURISTIC */
-    if (!now_failed && failed(e->te_vote) && e->te_vote_reason[0])
-        why = e->te_vote_reason;
-    if (why[0] == '\0')
-        why = e->te_enlist_reason;
-    return why;
 }

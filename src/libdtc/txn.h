@@ -18,8 +18,6 @@ struct txn_ref {
 
 /* All with ts_lock held. */
 bool dtc__txn_set_state(struct txn_ref *r, dtc_txn_state to);
-void dtc__entry_answer(struct dtc_txn_slot *ts, struct dtc_txn_entry *e,
-                       dtc_entry_status st, const char *reason);
 dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why);
 void dtc__txn_release(struct txn_ref *r);
 /* A process-unique, non-zero driver token. */
