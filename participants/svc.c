@@ -229,11 +229,15 @@ static int inject(svc *s, const dtc_request *rq, double p, const char *what)
     return 1;
 }
 
+/* The store's reasons may begin with a code ("code: text", dtc.h); the
+ * log shows the text, the coordinator gets both. */
 static dtc_vote to_vote(svc *s, const dtc_request *rq, const char *event,
                         store_vote v, const char *why)
 {
+    char code[DTC_REASON_CODE_MAX];
+    const char *text = dtc_reason_split(why, code);
     dtc_log(DTC_LOG_INFO, event, &rq->txid, s->sv_o.name, "vote=%s%s%s", vote_names[v],
-            why[0] ? " reason=" : "", why);
+            text[0] ? " reason=" : "", text);
     answer(rq, why);
     return v == STORE_YES ? DTC_VOTE_YES : v == STORE_NO ? DTC_VOTE_NO : DTC_VOTE_ERROR;
 }
@@ -275,7 +279,9 @@ static int finish(svc *s, const dtc_request *rq, int rc, store_outcome out, cons
 {
     const char *event = rq->op == DTC_OP_COMMIT ? "commit" : "rollback";
     if (rc != 0) {
-        dtc_log(DTC_LOG_WARN, event, &rq->txid, s->sv_o.name, "failed: %s", why);
+        char code[DTC_REASON_CODE_MAX];
+        dtc_log(DTC_LOG_WARN, event, &rq->txid, s->sv_o.name, "failed: %s",
+                dtc_reason_split(why, code));
         answer(rq, why);
         return -1;
     }
@@ -481,9 +487,10 @@ static void recover(svc *s, dtc_participant *p)
         bool commit = kind == DTC_OUTCOME_COMMITTED;
         int frc = commit ? store_commit(s->sv_store, ids[i], &out, why)
                          : store_rollback(s->sv_store, ids[i], &out, why);
+        char code[DTC_REASON_CODE_MAX];
         dtc_log(frc ? DTC_LOG_WARN : DTC_LOG_INFO, "recover", &id, s->sv_o.name,
                 "outcome=%s action=%s%s%s", dtc_outcome_name(kind), commit ? "commit" : "release",
-                frc ? " error=" : "", frc ? why : "");
+                frc ? " error=" : "", frc ? dtc_reason_split(why, code) : "");
     }
     if (waiting)
         dtc_log(DTC_LOG_INFO, "recover", NULL, s->sv_o.name,

@@ -168,6 +168,52 @@ START_TEST(result_codes)
 }
 END_TEST
 
+/* A reason "code: text" splits once; anything else is all text. */
+START_TEST(reason_codes)
+{
+    static const struct { const char *in, *code, *text; } cases[] = {
+        {"out_of_stock: out of stock: w has 1, wants 2", "out_of_stock",
+         "out of stock: w has 1, wants 2"},
+        {"held: w is held by another transaction", "held", "w is held by another transaction"},
+        {"presumed abort: nothing was promised", "", "presumed abort: nothing was promised"},
+        {"participant died", "", "participant died"},
+        {"Code: upper case is text", "", "Code: upper case is text"},
+        {"9lives: a digit first is text", "", "9lives: a digit first is text"},
+        {"no_space:after the colon", "", "no_space:after the colon"},
+        {"a_code_far_too_long_for_it: x", "", "a_code_far_too_long_for_it: x"},
+        {"zone_full: ", "zone_full", ""},
+        {"", "", ""},
+    };
+    char code[DTC_REASON_CODE_MAX];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_str_eq(dtc_reason_split(cases[i].in, code), cases[i].text);
+        ck_assert_str_eq(code, cases[i].code);
+    }
+    ck_assert_str_eq(dtc_reason_split(NULL, code), "");
+    ck_assert_str_eq(code, "");
+}
+END_TEST
+
+/* One definition of a failed enlistment: its vote first, then its answer. */
+START_TEST(entry_failure)
+{
+    for (int st = 0; st < DTC_ENTRY_STATUS_COUNT; st++) {
+        bool bad = st == DTC_ENTRY_NO || st == DTC_ENTRY_ERROR || st == DTC_ENTRY_TIMEOUT
+                   || st == DTC_ENTRY_DEAD;
+        ck_assert_int_eq(dtc_entry_status_failed((dtc_entry_status)st), bad);
+    }
+    dtc_entry_info e = {.vote = DTC_ENTRY_YES, .status = DTC_ENTRY_YES};
+    ck_assert(!dtc_entry_failed(&e));
+    ck_assert_int_eq(dtc_entry_failure(&e), DTC_ENTRY_IDLE);
+    e.status = DTC_ENTRY_TIMEOUT; /* a commit that timed out */
+    ck_assert(dtc_entry_failed(&e));
+    ck_assert_int_eq(dtc_entry_failure(&e), DTC_ENTRY_TIMEOUT);
+    e.vote = DTC_ENTRY_NO; /* the vote is the telling one */
+    ck_assert_int_eq(dtc_entry_failure(&e), DTC_ENTRY_NO);
+    ck_assert(!dtc_entry_failed(NULL));
+}
+END_TEST
+
 START_TEST(txid_roundtrip)
 {
     dtc_txid a, b;
@@ -678,6 +724,8 @@ Suite *core_suite(void)
     tcase_add_test(pure, transitions);
     tcase_add_test(pure, result_codes);
     tcase_add_test(pure, txid_roundtrip);
+    tcase_add_test(pure, reason_codes);
+    tcase_add_test(pure, entry_failure);
     tcase_add_test(pure, names);
     tcase_add_test(pure, liveness_pid_reuse);
     tcase_add_test(pure, log_batching);
