@@ -1,6 +1,6 @@
 /*
- * check_dlog.c - unit tests of the decision log (src/dlog*.c,
- * src/recover.c): record encoding and CRC32C, torn and corrupt tails,
+ * check_dlog.c - unit tests of the decision log (src/libdtc/dlog*.c,
+ * src/libdtc/recover.c): record encoding and CRC32C, torn and corrupt tails,
  * the file switch with its checkpoint and the pruning of old files,
  * replay of the live set into a fresh segment, and the outcome lookup.
  * Each test gets its own segment and temp directory (CK_FORK).

@@ -453,7 +453,7 @@ dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg,
 
 /* A named crash point: if $DTC_CRASH_AT is "point" (or "point:n", the
  * n-th hit), the process SIGKILLs itself here.  libdtc's own points are
- * listed in src/fault.c; participant frameworks add theirs. */
+ * listed in src/libdtc/fault.c; participant frameworks add theirs. */
 void dtc_fault(const char *point);
 
 /* ---- logging ----------------------------------------------------------- */

@@ -49,6 +49,7 @@ static bool options_ok(const dtc_txn_options *o)
 static void claim(dtc_instance *in, struct dtc_txn_slot *ts, const dtc_txid *id,
                   const dtc_txn_options *o)
 {
+    DTC_ASSERT(dtc__lock_held(&ts->ts_lock) && ts->ts_state == DTC_TXN_FREE);
     ts->ts_gen++;
     ts->ts_flags = 0;
     ts->ts_nentries = 0;
@@ -178,6 +179,7 @@ static dtc_result begin_call(dtc_instance *in, const dtc_txid *id, struct txn_re
 /* Ends a call: report, free a terminal slot, give up the driver token. */
 static dtc_result end_call(struct txn_ref *r, dtc_result rc, dtc_txn_info *report)
 {
+    DTC_ASSERT(rc == DTC_ECORRUPT || dtc__lock_held(&r->ts->ts_lock));
     struct dtc_txn_slot *ts = r->ts;
     if (rc != DTC_EABORTED && rc != DTC_ECORRUPT) {
         if (report != NULL)
@@ -199,6 +201,7 @@ static bool payload_ok(const void *payload, size_t len)
 static dtc_result add_entry(struct txn_ref *r, const char *name, uint32_t part,
                             uint32_t pgen, const void *payload, size_t len)
 {
+    DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
     if (ts->ts_state != DTC_TXN_ACTIVE)
         return DTC_ESTATE;
@@ -356,6 +359,7 @@ static dtc_result operator_call(dtc_instance *in, const dtc_txid *id, struct txn
  * carries the operator's decision (the slot's state) through. */
 static void operator_take(struct txn_ref *r)
 {
+    DTC_ASSERT_HELD(r);
     r->ts->ts_driver = r->token;
     r->ts->ts_owner_pid = r->in->pid;
     r->ts->ts_owner_start = r->in->start_time;
@@ -366,6 +370,7 @@ static void operator_take(struct txn_ref *r)
 /* With ts_lock held: the operator's retry, on the record. */
 static void log_retry(struct txn_ref *r)
 {
+    DTC_ASSERT_HELD(r);
     struct dtc__dlog_rec rec;
     uint64_t end;
     if (!dtc__dlog_on(r->in))

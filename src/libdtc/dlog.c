@@ -5,8 +5,8 @@
  *
  * Append: the writer reserves the record's place at sh_dlog_end, writes
  * it with one pwrite into the preallocated file, and only then advances
- * sh_dlog_end and publishes sh_dlog_written.  Flush (PostgreSQL's
- * XLogFlush, leader/follower): whoever takes sh_dlog_flush_lock first
+ * sh_dlog_end and publishes sh_dlog_written.  Flush (group commit,
+ * leader/follower): whoever takes sh_dlog_flush_lock first
  * syncs everything written so far and raises sh_dlog_durable; the others
  * sleep on sh_dlog_flush_seq, are all woken at once when the sync ends,
  * and return if it covered their records, else one of them leads the

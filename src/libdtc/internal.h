@@ -43,7 +43,7 @@ struct dtc_instance {
     size_t size;
     /* Copies of the header's geometry taken at attach and validated then:
      * never re-read from the segment, so a scribbled header cannot make
-     * us index out of bounds (PostgreSQL's postmaster habit). */
+     * us index out of bounds. */
     uint32_t max_txns, max_parts, max_participants, ring_cap;
     size_t txn_off, part_off, txn_slot_size, part_slot_size;
     uint64_t serial;      /* unique per dtc_open in this process (caches) */

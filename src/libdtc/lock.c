@@ -1,5 +1,5 @@
 /*
- * lock.c - the one lock wrapper (LMDB style) and the repair of each kind
+ * lock.c - the one lock wrapper every lock goes through, and the repair of each kind
  * of slot after its lock holder died (EOWNERDEAD).  What each repair does
  * is written down in shm.h next to the lock order.  A slot that cannot be
  * repaired is quarantined: flagged, counted, reported, never reused.
@@ -341,6 +341,7 @@ bool dtc__txn_valid(const dtc_instance *in, const struct dtc_txn_slot *ts)
  * fails dtc__txn_valid.  0 if sound, -1 if quarantined. */
 int dtc__txn_check(dtc_instance *in, struct dtc_txn_slot *ts)
 {
+    DTC_ASSERT(dtc__lock_held(&ts->ts_lock));
     if (ts->ts_flags & DTC_TS_QUARANTINED)
         return -1;
     if (dtc__txn_valid(in, ts))

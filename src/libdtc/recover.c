@@ -171,6 +171,7 @@ static uint32_t at_least(uint32_t v, uint32_t min)
 /* With ts_lock held on a FREE slot: the transaction of r, adopted. */
 static void rebuild(dtc_instance *in, struct dtc_txn_slot *ts, const struct dtc__dlog_rec *r)
 {
+    DTC_ASSERT(dtc__lock_held(&ts->ts_lock));
     uint32_t st = state_of(r);
     ts->ts_gen++;
     ts->ts_flags = DTC_TS_ADOPTED | DTC_TS_RECOVERED

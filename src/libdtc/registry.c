@@ -3,10 +3,10 @@
  * per-thread cache of it), taking a slot for a name, and reclaiming the
  * slot of a participant that died or left.
  *
- * Ownership changes (take, reclaim) hold sh_reg_lock then ps_lock (lock
- * order in shm.h); lookups hold only ps_lock.  A
- * reclaimed participant's unanswered requests are failed after both locks
- * are released, since that touches transaction slots.
+ * Ownership changes (take, reclaim) hold sh_reg_lock then ps_lock;
+ * lookups hold only ps_lock (the lock order: shm.h).  A reclaimed
+ * participant's unanswered requests are failed after both locks are
+ * released, since that touches transaction slots.
  */
 #include <stdio.h>
 #include <signal.h>
@@ -83,6 +83,7 @@ void dtc__part_forget(dtc_instance *in, const char *name)
 static size_t reclaim_locked(dtc_instance *in, uint32_t idx, uint32_t gen,
                              struct dtc_ring_req **reqs)
 {
+    DTC_ASSERT(dtc__lock_held(&in->hdr->sh_reg_lock) && idx < in->max_participants);
     struct dtc_part_slot *ps = dtc__part(in, idx);
     size_t n = 0;
     *reqs = NULL;
@@ -137,6 +138,7 @@ dtc_result dtc__part_reclaim(dtc_instance *in, uint32_t idx, uint32_t gen,
 static dtc_result pick_slot(dtc_instance *in, const char *name, uint32_t *out,
                             int64_t *dead_idx, uint32_t *dead_gen)
 {
+    DTC_ASSERT(dtc__lock_held(&in->hdr->sh_reg_lock));
     int64_t free_idx = -1;
     *dead_idx = -1;
     for (uint32_t i = 0; i < in->max_participants; i++) {
@@ -160,6 +162,7 @@ static dtc_result pick_slot(dtc_instance *in, const char *name, uint32_t *out,
 
 static void slot_take(dtc_instance *in, struct dtc_part_slot *ps, const char *name)
 {
+    DTC_ASSERT(dtc__lock_held(&in->hdr->sh_reg_lock) && dtc__lock_held(&ps->ps_lock));
     /* Identity first, state last: an unlocked reader sees LIVE only
      * once the name is complete. */
     snprintf(ps->ps_name, sizeof ps->ps_name, "%s", name);

@@ -12,9 +12,9 @@
  *
  * COMMITTING is the decision: from there on the transaction commits at
  * every participant, retried with capped exponential backoff and jitter,
- * unless the commit timeout passes or the retries run out; then the
- * seeds' rule applies: every participant is rolled back, including those
- * that committed (they compensate), and the result is DTC_ECOMMIT.  A
+ * unless the commit timeout passes or the retries run out; then dtc
+ * compensates: every participant is rolled back, including those that
+ * committed (they undo their commit), and the result is DTC_ECOMMIT.  A
  * rollback that cannot reach a participant that promised (voted yes)
  * ends HEURISTIC: the slot is kept for an operator.  A participant that
  * never voted yes and is gone is presumed aborted (it holds nothing
@@ -26,8 +26,9 @@
  * transaction is written unsynced.  A decision that cannot be logged is
  * never acted upon: the slot goes HEURISTIC for an operator.
  *
- * Locking: ts_lock only, never with another lock; it is released before
- * every push onto a participant ring and across every wait.
+ * Locking: ts_lock (and the decision log's lock under it), as the lock
+ * order in shm.h says; released before every push onto a participant
+ * ring and across every wait.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,7 @@ static dtc_txid txid_of(const struct dtc_txn_slot *ts)
 /* With ts_lock held.  Refuses (and logs) an illegal transition. */
 bool dtc__txn_set_state(struct txn_ref *r, dtc_txn_state to)
 {
+    DTC_ASSERT_HELD(r);
     struct dtc_txn_slot *ts = r->ts;
     dtc_txid id = txid_of(ts);
     if (!dtc__txn_transition_ok(ts->ts_state, to)) {
@@ -110,6 +112,7 @@ struct send {
 /* With ts_lock held: marks entry i PENDING for op and queues a send. */
 static void arm(struct txn_ref *r, uint32_t i, dtc_op op, struct send *s, size_t *ns)
 {
+    DTC_ASSERT_HELD(r);
     struct dtc_txn_entry *e = &r->ts->ts_entries[i];
     e->te_op = (uint8_t)op;
     e->te_status = DTC_ENTRY_PENDING;
@@ -164,6 +167,7 @@ static void push_all(struct txn_ref *r, dtc_op op, struct send *s, size_t ns)
  * re-checks that we still drive the slot. */
 static dtc_result log_decision(struct txn_ref *r, uint8_t type)
 {
+    DTC_ASSERT_HELD(r);
     struct dtc_txn_slot *ts = r->ts;
     if (!dtc__dlog_on(r->in) || (ts->ts_dlsn != 0 && ts->ts_dtype == type))
         return DTC_OK;
@@ -193,6 +197,7 @@ static dtc_result log_decision(struct txn_ref *r, uint8_t type)
  * outcome, unsynced, for dtc_transaction_outcome once the slot is gone. */
 static void log_end(struct txn_ref *r)
 {
+    DTC_ASSERT_HELD(r);
     struct dtc__dlog_rec rec;
     uint64_t end;
     if (!dtc__dlog_on(r->in))
@@ -207,6 +212,7 @@ static void log_end(struct txn_ref *r)
  * acted upon; the slot waits for an operator. */
 static dtc_result log_failed(struct txn_ref *r, dtc_result rc)
 {
+    DTC_ASSERT_HELD(r);
     if (rc != DTC_ELOG)
         return rc;
     dtc_txid id = txid_of(r->ts);
@@ -227,6 +233,7 @@ static dtc_result log_failed(struct txn_ref *r, dtc_result rc)
  * a slow participant's ring. */
 static void presume_abort(struct txn_ref *r, struct dtc_txn_entry *e)
 {
+    DTC_ASSERT_HELD(r);
     if (e->te_op != DTC_OP_ROLLBACK || e->te_vote == DTC_ENTRY_YES
         || (e->te_status != DTC_ENTRY_DEAD && e->te_status != DTC_ENTRY_TIMEOUT))
         return;
@@ -241,6 +248,7 @@ static void presume_abort(struct txn_ref *r, struct dtc_txn_entry *e)
 static int64_t plan_retries(struct txn_ref *r, dtc_op op, uint32_t max_retries,
                             int64_t now, struct send *s, size_t *ns)
 {
+    DTC_ASSERT_HELD(r);
     int64_t next = INT64_MAX;
     uint32_t n = dtc__txn_nentries(r->in, r->ts);
     for (uint32_t i = 0; i < n; i++) {
@@ -268,6 +276,7 @@ static int64_t plan_retries(struct txn_ref *r, dtc_op op, uint32_t max_retries,
 /* With ts_lock held: after the deadline, pending entries time out. */
 static void expire(struct txn_ref *r)
 {
+    DTC_ASSERT_HELD(r);
     dtc_txid id = txid_of(r->ts);
     uint32_t n = dtc__txn_nentries(r->in, r->ts);
     for (uint32_t i = 0; i < n; i++) {
@@ -299,6 +308,7 @@ static bool any_failed(const dtc_instance *in, const struct dtc_txn_slot *ts)
  */
 static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
 {
+    DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
     struct send s[DTC_LIMIT_MAX_PARTS_PER_TXN];
     size_t ns = 0;
@@ -351,6 +361,7 @@ static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
  * before a death, a death before a timeout or an unfinished answer). */
 static dtc_result outcome(const dtc_instance *in, const struct dtc_txn_slot *ts, dtc_op op)
 {
+    DTC_ASSERT(dtc__lock_held(&ts->ts_lock));
     uint32_t n = dtc__txn_nentries(in, ts);
     static const dtc_entry_status order[] = {DTC_ENTRY_NO, DTC_ENTRY_ERROR, DTC_ENTRY_DEAD,
                                              DTC_ENTRY_TIMEOUT, DTC_ENTRY_PENDING,
@@ -372,6 +383,7 @@ static dtc_result outcome(const dtc_instance *in, const struct dtc_txn_slot *ts,
  * or HEURISTIC if a participant that promised could not be reached. */
 static dtc_result phase_rollback(struct txn_ref *r, dtc_result why)
 {
+    DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
     dtc_txid id = txid_of(ts);
     dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=rollback why=%s",
@@ -404,6 +416,7 @@ static dtc_result phase_rollback(struct txn_ref *r, dtc_result why)
  * own, logged before any rollback is sent. */
 static dtc_result log_rollback_decision(struct txn_ref *r)
 {
+    DTC_ASSERT_DRIVING(r);
     bool decided = (r->ts->ts_flags & DTC_TS_COMMIT_FAILED) || r->ts->ts_dlsn != 0;
     if (!decided)
         return DTC_OK; /* presumed abort: nothing to force */
@@ -413,6 +426,7 @@ static dtc_result log_rollback_decision(struct txn_ref *r)
 /* With ts_lock held: abort from any pre-terminal state. */
 static dtc_result abort_txn(struct txn_ref *r, dtc_result why)
 {
+    DTC_ASSERT_DRIVING(r);
     if (r->ts->ts_state != DTC_TXN_ABORTING) {
         r->ts->ts_result = why;
         if (!dtc__txn_set_state(r, DTC_TXN_ABORTING))
@@ -428,6 +442,7 @@ static dtc_result abort_txn(struct txn_ref *r, dtc_result why)
  * failed vote, rolls back and leaves ABORTED. */
 static dtc_result phase_prepare(struct txn_ref *r)
 {
+    DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
     if (!dtc__txn_set_state(r, DTC_TXN_PREPARING))
         return DTC_ESTATE;
@@ -452,6 +467,7 @@ static dtc_result phase_prepare(struct txn_ref *r)
  * two.  A commit that still fails after its retries is compensated. */
 static dtc_result phase_commit(struct txn_ref *r)
 {
+    DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
     if (ts->ts_state == DTC_TXN_PREPARED && !dtc__txn_set_state(r, DTC_TXN_COMMITTING))
         return DTC_ESTATE;
@@ -483,6 +499,7 @@ static dtc_result phase_commit(struct txn_ref *r)
  */
 dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why)
 {
+    DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
     switch ((dtc_txn_state)ts->ts_state) {
     case DTC_TXN_ACTIVE:
@@ -526,6 +543,7 @@ dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why)
 /* With ts_lock held: frees a terminal slot (kept if HEURISTIC). */
 void dtc__txn_release(struct txn_ref *r)
 {
+    DTC_ASSERT_HELD(r);
     struct dtc_txn_slot *ts = r->ts;
     ts->ts_driver = 0;
     if (ts->ts_state != DTC_TXN_COMMITTED && ts->ts_state != DTC_TXN_ABORTED)

@@ -16,6 +16,12 @@ struct txn_ref {
     uint16_t dlog_flags; /* DTC_DLOG_F_OPERATOR for an operator's call */
 };
 
+/* Preconditions (DTC_ASSERT, internal.h): r's ts_lock is held by this
+ * thread; and (DRIVING) r's token is the slot's driver. */
+#define DTC_ASSERT_HELD(r) DTC_ASSERT(dtc__lock_held(&(r)->ts->ts_lock))
+#define DTC_ASSERT_DRIVING(r) \
+    DTC_ASSERT(dtc__lock_held(&(r)->ts->ts_lock) && (r)->ts->ts_driver == (r)->token)
+
 /* All with ts_lock held. */
 bool dtc__txn_set_state(struct txn_ref *r, dtc_txn_state to);
 dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why);

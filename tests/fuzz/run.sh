@@ -69,7 +69,7 @@ out=$(cd "$out" && pwd)
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
         -Wall -Wextra -Wno-unused-parameter
-        -I "$root/include" -I "$root/src" -I "$root/participants" -I "$here")
+        -I "$root/include" -I "$root/src" -I "$root/src/libdtc" -I "$root/participants" -I "$here")
 # shellcheck disable=SC2054
 ldflags=(-fsanitize=fuzzer,address,undefined -luuid -lpthread -lrt)
 
@@ -93,12 +93,12 @@ compile() {
     "$cc" "${cflags[@]}" "$@" -MMD -MF "$obj.d" -c "$src" -o "$obj"
 }
 
-# The code under test, in one archive: libdtc (src/*.c), the record store,
+# The code under test, in one archive: libdtc (src/libdtc/*.c), the record store,
 # the four services' schemas (SVC_NO_MAIN) and dtcctl (main renamed).
 build_lib() {
     local objs=() src obj pids=() rc=0
     local -A extra=()
-    for src in "$root"/src/*.c "$root"/participants/{htab,store,store_file}.c; do
+    for src in "$root"/src/libdtc/*.c "$root"/participants/{htab,store,store_file}.c; do
         extra[$src]=""
     done
     for src in "$root"/participants/{inventory,payment,order,shipping}.c; do
