@@ -481,7 +481,7 @@ static void recover(svc *s, dtc_participant *p)
         if (dtc_txid_parse(ids[i], &id) != DTC_OK)
             continue;
         dtc_result rc = dtc_participant_outcome(p, &id, &kind);
-        waiting |= rc == DTC_ERECOVERING;
+        waiting |= rc == DTC_ERECOVERING || rc == DTC_ENOSUPERVISOR;
         if (rc != DTC_OK || (kind != DTC_OUTCOME_COMMITTED && kind != DTC_OUTCOME_ABORTED))
             continue;
         bool commit = kind == DTC_OUTCOME_COMMITTED;

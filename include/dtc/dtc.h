@@ -43,7 +43,8 @@ typedef enum dtc_result {
     DTC_EHEURISTIC,    /* mixed outcome: needs an operator (dtcctl resolve) */
     DTC_EABORTED,      /* the supervisor rolled the transaction back */
     DTC_ENOSEGMENT,    /* no segment for this instance (is dtcd running?) */
-    DTC_ENOSUPERVISOR, /* the supervisor is not running */
+    DTC_ENOSUPERVISOR, /* the supervisor is not running, and the call needs
+                          it (its decision log is not replayed yet) */
     DTC_ESHUTDOWN,     /* the supervisor is shutting down: no new begins */
     DTC_EMAGIC,        /* the segment is not a dtc segment */
     DTC_EVERSION,      /* the segment has another layout version */
@@ -224,7 +225,9 @@ typedef struct dtc_txn_info {
                                   rolls back what can still be read */
 } dtc_txn_info;
 
-/* Starts a transaction; opts may be NULL (defaults). */
+/* Starts a transaction; opts may be NULL (defaults).  DTC_ESHUTDOWN while
+ * dtcd stops; DTC_ERECOVERING while it replays its decision log, and
+ * DTC_ENOSUPERVISOR if the log is not replayed and no dtcd runs. */
 dtc_result dtc_begin_transaction(dtc_instance *inst, const dtc_txn_options *opts,
                                  dtc_txid *out);
 /* Adds participant `name` with `payload` (len bytes of text, no NUL
@@ -291,7 +294,9 @@ typedef struct dtc_outcome {
  * DTC_DLOG_HISTORY_MIN transactions at least; README "Decision log").
  * DTC_ENOTFOUND for an id never decided here or aged out: presumed
  * aborted.  DTC_ERECOVERING while dtcd replays the log after a restart
- * (ask again: only a recovered instance may answer "not found"). */
+ * (ask again: only a recovered instance may answer "not found"), and
+ * DTC_ENOSUPERVISOR while the log is not replayed and no dtcd runs (ask
+ * again once it does). */
 dtc_result dtc_transaction_outcome(dtc_instance *inst, const dtc_txid *id,
                                    dtc_outcome *out);
 
@@ -368,7 +373,8 @@ dtc_result dtc_participant_in_doubt(dtc_participant *p, const dtc_txid *id);
  * also for an id the instance never decided, presumed abort), IN_FLIGHT
  * or HEURISTIC (keep it prepared: its outcome will be delivered).
  * DTC_ERECOVERING: dtcd has not finished replaying its decision log, so
- * nothing may be presumed yet; keep it and ask again. */
+ * nothing may be presumed yet; keep it and ask again (DTC_ENOSUPERVISOR
+ * likewise, while no dtcd runs to replay it). */
 dtc_result dtc_participant_outcome(dtc_participant *p, const dtc_txid *id,
                                    dtc_outcome_kind *kind);
 /* Frees the slot; pending requests are failed as from a dead process. */

@@ -86,8 +86,9 @@ dtc_result dtc_begin_transaction(dtc_instance *in, const dtc_txn_options *opts,
         return DTC_EINVAL;
     if (atomic_load(&in->hdr->sh_shutdown))
         return DTC_ESHUTDOWN;
-    if (atomic_load(&in->hdr->sh_recovering))
-        return DTC_ERECOVERING;
+    dtc_result rc = dtc__recovering(in);
+    if (rc != DTC_OK)
+        return rc;
     dtc__txid_new(out);
     /* Two passes: a slot freed behind our scan is found on the second. */
     for (uint32_t k = 0; k < 2 * in->max_txns; k++) {

@@ -146,6 +146,10 @@ dtc_result dtc__lock_timed(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn 
  * taken while another is held (shm.h, "No lock waits forever"). */
 dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
                             void *obj, int64_t limit, bool *timed_out);
+/* One try at m, never waiting: DTC_OK (held; EOWNERDEAD repaired as
+ * for dtc__lock), DTC_EBUSY if someone holds it, else DTC_ECORRUPT. */
+dtc_result dtc__lock_try(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                         void *obj);
 /* The lock limit in ns: DTC_LOCK_LIMIT_MS or $DTC_LOCK_LIMIT_MS (shm.h). */
 int64_t dtc__lock_limit_ns(void);
 

@@ -116,7 +116,43 @@ static const char *lock_name(const dtc_instance *in, const pthread_mutex_t *m)
         return "dlog";
     if (m == &h->sh_sup_lock)
         return "supervisor";
+    if (m == &h->sh_dlog_flush_lock)
+        return "dlog_flush";
     return "slot";
+}
+
+/* m came back EOWNERDEAD, held: repair(in, obj) then mark it consistent.
+ * DTC_OK (held) or DTC_ECORRUPT (repair failed: released). */
+static dtc_result owner_died(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                             void *obj)
+{
+    dtc_log(DTC_LOG_WARN, "lock_owner_died", NULL, NULL, "lock=%s action=repair",
+            lock_name(in, m));
+    held_add(m); /* the repair runs with it held */
+    int ok = repair != NULL ? repair(in, obj) : 0;
+    pthread_mutex_consistent(m);
+    if (ok != 0) {
+        held_drop(m);
+        pthread_mutex_unlock(m);
+        return DTC_ECORRUPT;
+    }
+    return DTC_OK;
+}
+
+dtc_result dtc__lock_try(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                         void *obj)
+{
+    int rc = pthread_mutex_trylock(m);
+    if (rc == 0) {
+        held_add(m);
+        return DTC_OK;
+    }
+    if (rc == EBUSY)
+        return DTC_EBUSY;
+    if (rc == EOWNERDEAD)
+        return owner_died(in, m, repair, obj);
+    dtc_log(DTC_LOG_ERROR, "lock_failed", NULL, NULL, "lock=%s errno=%d", lock_name(in, m), rc);
+    return DTC_ECORRUPT;
 }
 
 dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
@@ -153,16 +189,7 @@ dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn
                 lock_name(in, m), rc);
         return DTC_ECORRUPT;
     }
-    dtc_log(DTC_LOG_WARN, "lock_owner_died", NULL, NULL, "lock=%s action=repair",
-            lock_name(in, m));
-    int ok = repair != NULL ? repair(in, obj) : 0;
-    pthread_mutex_consistent(m);
-    if (ok != 0) {
-        pthread_mutex_unlock(m);
-        return DTC_ECORRUPT;
-    }
-    held_add(m);
-    return DTC_OK;
+    return owner_died(in, m, repair, obj);
 }
 
 dtc_result dtc__lock_timed(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,

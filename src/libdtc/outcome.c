@@ -72,8 +72,8 @@ dtc_result dtc_transaction_outcome(dtc_instance *in, const dtc_txid *id, dtc_out
     }
     if (rc != DTC_ENOTFOUND)
         return rc;
-    if (atomic_load(&in->hdr->sh_recovering))
-        return DTC_ERECOVERING;
+    if ((rc = dtc__recovering(in)) != DTC_OK)
+        return rc;
     if (!dtc__dlog_on(in))
         return DTC_ENOTFOUND;
     struct dtc__dlog_rec *r = malloc(sizeof *r);
