@@ -691,6 +691,36 @@ START_TEST(log_batching)
 }
 END_TEST
 
+#if DTC_ASSERTS
+/* The lock wrapper knows which locks this thread holds. */
+START_TEST(lock_held_recorded)
+{
+    struct dtc_txn_slot *ts = dtc__txn(inst, 2), *other = dtc__txn(inst, 4);
+    ck_assert(!dtc__lock_held(&ts->ts_lock));
+    ck_assert_int_eq(dtc__txn_lock(inst, ts), DTC_OK);
+    ck_assert(dtc__lock_held(&ts->ts_lock));
+    ck_assert(!dtc__lock_held(&other->ts_lock));
+    ck_assert_int_eq(dtc__reg_lock(inst), DTC_OK); /* two at once */
+    ck_assert(dtc__lock_held(&inst->hdr->sh_reg_lock));
+    dtc__unlock(&ts->ts_lock);
+    ck_assert(!dtc__lock_held(&ts->ts_lock));
+    ck_assert(dtc__lock_held(&inst->hdr->sh_reg_lock));
+    dtc__unlock(&inst->hdr->sh_reg_lock);
+    ck_assert(!dtc__lock_held(&inst->hdr->sh_reg_lock));
+}
+END_TEST
+
+/* A broken precondition aborts (here: an answer written without the
+ * slot's lock). */
+START_TEST(precondition_aborts)
+{
+    struct dtc_txn_slot *ts = dtc__txn(inst, 1);
+    dtc__segment_unlink(inst_name); /* the abort skips the teardown */
+    dtc__entry_answer(ts, &ts->ts_entries[0], DTC_ENTRY_YES, NULL);
+}
+END_TEST
+#endif
+
 Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -710,6 +740,10 @@ Suite *core_suite(void)
     tcase_add_test(seg, pace_idle_returns_to_other);
     tcase_add_test(seg, begin_refused_on_shutdown);
     tcase_add_test(seg, empty_transaction_commits);
+#if DTC_ASSERTS
+    tcase_add_test(seg, lock_held_recorded);
+    tcase_add_test_raise_signal(seg, precondition_aborts, SIGABRT);
+#endif
     suite_add_tcase(s, seg);
     TCase *bounded = tcase_create("bounded");
     tcase_add_checked_fixture(bounded, bounded_setup, seg_teardown);

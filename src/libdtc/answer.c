@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "txn.h"
+#include "internal.h"
 
 bool dtc_entry_status_failed(dtc_entry_status st)
 {

@@ -1,7 +1,7 @@
 /*
- * lock.c - the one lock wrapper every lock goes through, and the repair of each kind
- * of slot after its lock holder died (EOWNERDEAD).  What each repair does
- * is written down in shm.h next to the lock order.  A slot that cannot be
+ * lock.c - the one lock wrapper every lock goes through, and the repair
+ * of each kind of slot after its lock holder died (EOWNERDEAD).  What
+ * each repair does is written down in shm.h next to the lock order.  A slot that cannot be
  * repaired is quarantined: flagged, counted, reported, never reused.
  *
  * No lock waits forever (shm.h, DTC_LOCK_LIMIT_MS): a holder that keeps a

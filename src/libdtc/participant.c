@@ -1,5 +1,6 @@
 /*
- * participant.c - the serving side of a participant process.
+ * participant.c - a participant process's side of dtc: registration,
+ * serving requests, unregistration, the in-doubt question.
  *
  * One batch per wake-up: take every unanswered request from our ring
  * (ps_lock only), then for each request copy its entry out of the
@@ -13,9 +14,8 @@
  * A yes vote that arrives after its coordinator moved on (timeout, slot
  * reused) is rolled back here at once: nobody else would release it.
  *
- * Also the participant's life around serving: registration under a
- * unique name (the slot is found by registry.c), unregistration, and the
- * in-doubt question of a participant that restarted.
+ * Registration takes a slot under a unique name (registry.c finds it);
+ * unregistration frees it as if the process had died.
  */
 #include <stdio.h>
 #include <stdlib.h>
