@@ -49,7 +49,7 @@ static bool options_ok(const dtc_txn_options *o)
 static void claim(dtc_instance *in, struct dtc_txn_slot *ts, const dtc_txid *id,
                   const dtc_txn_options *o)
 {
-    DTC_ASSERT(dtc__lock_held(&ts->ts_lock) && ts->ts_state == DTC_TXN_FREE);
+    DTC_ASSERT(dtc__lock_held(&ts->ts_lock));
     ts->ts_gen++;
     ts->ts_flags = 0;
     ts->ts_nentries = 0;

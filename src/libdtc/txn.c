@@ -208,13 +208,15 @@ static void log_end(struct txn_ref *r)
                 "the outcome stays answerable only while the slot lives");
 }
 
-/* With ts_lock held: a decision that could not be made durable is not
- * acted upon; the slot waits for an operator. */
+/* rc is log_decision's: a decision that could not be made durable
+ * (DTC_ELOG, ts_lock held) is not acted upon; the slot waits for an
+ * operator.  Any other rc is returned as it is (after DTC_ECORRUPT the
+ * lock is not held). */
 static dtc_result log_failed(struct txn_ref *r, dtc_result rc)
 {
-    DTC_ASSERT_HELD(r);
     if (rc != DTC_ELOG)
         return rc;
+    DTC_ASSERT_HELD(r);
     dtc_txid id = txid_of(r->ts);
     dtc_log(DTC_LOG_ERROR, "dlog_failed", &id, NULL,
             "decision not durable, nothing sent: HEURISTIC until an operator resolves");

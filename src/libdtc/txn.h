@@ -17,10 +17,11 @@ struct txn_ref {
 };
 
 /* Preconditions (DTC_ASSERT, internal.h): r's ts_lock is held by this
- * thread; and (DRIVING) r's token is the slot's driver. */
+ * thread; and (DRIVING) this thread drives the slot: it holds a driver
+ * token.  That the slot still names that token (ts_driver) is shared
+ * memory, re-checked at run time after every wait, never asserted. */
 #define DTC_ASSERT_HELD(r) DTC_ASSERT(dtc__lock_held(&(r)->ts->ts_lock))
-#define DTC_ASSERT_DRIVING(r) \
-    DTC_ASSERT(dtc__lock_held(&(r)->ts->ts_lock) && (r)->ts->ts_driver == (r)->token)
+#define DTC_ASSERT_DRIVING(r) DTC_ASSERT(dtc__lock_held(&(r)->ts->ts_lock) && (r)->token != 0)
 
 /* All with ts_lock held. */
 bool dtc__txn_set_state(struct txn_ref *r, dtc_txn_state to);
