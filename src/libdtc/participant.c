@@ -23,6 +23,48 @@
 
 #include "internal.h"
 
+/* ---- registration ---------------------------------------------------- */
+
+dtc_result dtc_participant_register(dtc_instance *in, const char *name,
+                                    dtc_participant **out)
+{
+    if (in == NULL || out == NULL || name == NULL)
+        return DTC_EINVAL;
+    if (strlen(name) >= DTC_NAME_MAX)
+        return DTC_ETOOBIG;
+    if (!dtc__name_valid(name))
+        return DTC_EINVAL;
+    dtc_participant *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return DTC_ESYS;
+    uint32_t idx = 0;
+    dtc_result rc = dtc__part_take(in, name, &idx, &p->gen);
+    if (rc != DTC_OK) {
+        free(p);
+        return rc;
+    }
+    p->in = in;
+    p->idx = idx;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    dtc_log(DTC_LOG_INFO, "register", NULL, name, "slot=%u gen=%u", idx, p->gen);
+    *out = p;
+    return DTC_OK;
+}
+
+void dtc_participant_unregister(dtc_participant **pp)
+{
+    if (pp == NULL || *pp == NULL)
+        return;
+    dtc_participant *p = *pp;
+    dtc__part_reclaim(p->in, p->idx, p->gen, "unregistered");
+    free(p->work);
+    free(p->batch);
+    free(p);
+    *pp = NULL;
+}
+
+/* ---- serving ---------------------------------------------------------- */
+
 struct dtc__work {
     struct dtc_ring_req rq;
     dtc_request req;
@@ -119,48 +161,6 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
     if (stale_yes && ops->flush != NULL)
         ops->flush(ops->ctx);
 }
-
-/* ---- registration ---------------------------------------------------- */
-
-dtc_result dtc_participant_register(dtc_instance *in, const char *name,
-                                    dtc_participant **out)
-{
-    if (in == NULL || out == NULL || name == NULL)
-        return DTC_EINVAL;
-    if (strlen(name) >= DTC_NAME_MAX)
-        return DTC_ETOOBIG;
-    if (!dtc__name_valid(name))
-        return DTC_EINVAL;
-    dtc_participant *p = calloc(1, sizeof *p);
-    if (p == NULL)
-        return DTC_ESYS;
-    uint32_t idx = 0;
-    dtc_result rc = dtc__part_take(in, name, &idx, &p->gen);
-    if (rc != DTC_OK) {
-        free(p);
-        return rc;
-    }
-    p->in = in;
-    p->idx = idx;
-    snprintf(p->name, sizeof p->name, "%s", name);
-    dtc_log(DTC_LOG_INFO, "register", NULL, name, "slot=%u gen=%u", idx, p->gen);
-    *out = p;
-    return DTC_OK;
-}
-
-void dtc_participant_unregister(dtc_participant **pp)
-{
-    if (pp == NULL || *pp == NULL)
-        return;
-    dtc_participant *p = *pp;
-    dtc__part_reclaim(p->in, p->idx, p->gen, "unregistered");
-    free(p->work);
-    free(p->batch);
-    free(p);
-    *pp = NULL;
-}
-
-/* ---- serving ---------------------------------------------------------- */
 
 dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_ops *ops,
                                       int timeout_ms, unsigned *served)
