@@ -1,6 +1,7 @@
 /*
  * txn.h - internal interface of the 2PC state machine (txn.c), shared by
- * the coordinator API (coord.c) and the supervisor (supervisor.c).
+ * the coordinator API (coord.c), the operator's calls (operator.c) and
+ * the supervisor (supervisor.c).
  */
 #ifndef DTC_TXN_H
 #define DTC_TXN_H
@@ -27,6 +28,12 @@ struct txn_ref {
 bool dtc__txn_set_state(struct txn_ref *r, dtc_txn_state to);
 dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why);
 void dtc__txn_release(struct txn_ref *r);
+/* coord.c, for the operator's calls too: finds the slot of `id` and
+ * returns with its ts_lock held (r filled, no token yet). */
+dtc_result dtc__txn_acquire(dtc_instance *in, const dtc_txid *id, struct txn_ref *r);
+/* coord.c: ends a call (ts_lock held unless rc is DTC_ECORRUPT): fills
+ * report, frees a terminal slot, gives up the driver token, unlocks. */
+dtc_result dtc__txn_end_call(struct txn_ref *r, dtc_result rc, dtc_txn_info *report);
 /* A process-unique, non-zero driver token. */
 uint64_t dtc__new_token(const dtc_instance *in);
 
