@@ -26,7 +26,7 @@ static int inventory_parse(const char *payload, store_ops *ops, char *why, size_
 
 static void inventory_refuse(const store_op *op, const store_rec *rec, char *why, size_t len)
 {
-    snprintf(why, len, "out of stock: %s has %lld, wants %lld", op->op_key,
+    snprintf(why, len, "out_of_stock: out of stock: %s has %lld, wants %lld", op->op_key,
              rec ? (long long)rec->rc_value : 0LL, -(long long)op->op_value);
 }
 

@@ -30,7 +30,7 @@ static int order_parse(const char *payload, store_ops *ops, char *why, size_t le
 static void order_refuse(const store_op *op, const store_rec *rec, char *why, size_t len)
 {
     (void)rec;
-    snprintf(why, len, "order %s exists", op->op_key + strlen(ORDER_PREFIX));
+    snprintf(why, len, "exists: order %s exists", op->op_key + strlen(ORDER_PREFIX));
 }
 
 const store_schema svc_order = {

@@ -28,9 +28,9 @@ static int payment_parse(const char *payload, store_ops *ops, char *why, size_t 
 static void payment_refuse(const store_op *op, const store_rec *rec, char *why, size_t len)
 {
     if (rec == NULL)
-        snprintf(why, len, "unknown account %s", op->op_key);
+        snprintf(why, len, "unknown_account: unknown account %s", op->op_key);
     else
-        snprintf(why, len, "insufficient funds: %s has %lld cents, wants %lld", op->op_key,
+        snprintf(why, len, "insufficient_funds: insufficient funds: %s has %lld cents, wants %lld", op->op_key,
                  (long long)rec->rc_value, -(long long)op->op_value);
 }
 

@@ -35,11 +35,11 @@ static int shipping_parse(const char *payload, store_ops *ops, char *why, size_t
 static void shipping_refuse(const store_op *op, const store_rec *rec, char *why, size_t len)
 {
     if (op->op_kind == STORE_CREATE)
-        snprintf(why, len, "shipment %s exists", op->op_key + strlen(SHIP_PREFIX));
+        snprintf(why, len, "exists: shipment %s exists", op->op_key + strlen(SHIP_PREFIX));
     else if (rec == NULL)
-        snprintf(why, len, "unknown zone %s", op->op_key + strlen(ZONE_PREFIX));
+        snprintf(why, len, "unknown_zone: unknown zone %s", op->op_key + strlen(ZONE_PREFIX));
     else
-        snprintf(why, len, "zone %s is full", op->op_key + strlen(ZONE_PREFIX));
+        snprintf(why, len, "zone_full: zone %s is full", op->op_key + strlen(ZONE_PREFIX));
 }
 
 const store_schema svc_shipping = {

@@ -462,7 +462,7 @@ store_vote store_prepare(store *st, const char *txid, char *why)
     if (ld != NULL && ld->ld_state == LED_APPLIED)
         return STORE_YES;
     if (ld != NULL) {
-        WHY("transaction was rolled back (compensated) here");
+        WHY("rolled_back: transaction was rolled back (compensated) here");
         return STORE_ERROR;
     }
     if (tx == NULL) {
@@ -473,11 +473,11 @@ store_vote store_prepare(store *st, const char *txid, char *why)
         return STORE_YES;
     for (int i = 0; i < tx->tx_ops.so_n; i++)
         if (version_of(st, tx->tx_ops.so_op[i].op_key) != tx->tx_ver[i]) {
-            WHY("version conflict on %s", tx->tx_ops.so_op[i].op_key);
+            WHY("conflict: version conflict on %s", tx->tx_ops.so_op[i].op_key);
             return STORE_NO;
         }
     if ((r = store__held_by_other(st, tx)) != NULL) {
-        WHY("%s is held by another transaction", r->rc_key);
+        WHY("held: %s is held by another transaction", r->rc_key);
         return STORE_NO;
     }
     if (make_plan(st, &tx->tx_ops, +1, 1, &pl, why) != 0)
@@ -501,7 +501,7 @@ int store_commit(store *st, const char *txid, store_outcome *out, char *why)
         return 0;
     }
     if (ld != NULL) {
-        WHY("transaction was rolled back (compensated) here");
+        WHY("rolled_back: transaction was rolled back (compensated) here");
         return -1;
     }
     if (tx == NULL || !tx->tx_prepared) {

@@ -84,7 +84,9 @@ typedef struct store_schema {
     const char *ss_service;     /* "inventory": file tag and default name */
     /* payload -> ops; 0, or -1 with why = "malformed payload: ..." */
     int (*ss_parse)(const char *payload, store_ops *ops, char *why, size_t len);
-    /* why the store refuses op: rec is the record (NULL if absent) */
+    /* why the store refuses op: rec is the record (NULL if absent).
+     * why begins with the refusal's code, "code: text" (dtc.h,
+     * dtc_request.reason: out_of_stock, insufficient_funds, ...). */
     void (*ss_refuse)(const store_op *op, const store_rec *rec, char *why, size_t len);
     const char *ss_seed_prefix; /* --seed K=V creates record PREFIX K = V */
 } store_schema;

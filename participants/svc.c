@@ -250,10 +250,15 @@ static int inject(svc *s, const dtc_request *rq, double p, const char *what)
     return 1;
 }
 
+/* The store's reasons may begin with a code ("code: text", dtc.h); the
+ * log shows the text, the coordinator gets both. */
 static dtc_vote to_vote(svc *s, const dtc_request *rq, const char *event,
                         store_vote v, const char *why)
 {
-    dtc_log(DTC_LOG_INFO, event, &rq->txid, s->sv_o.name, "vote=%s reason=%s", vote_names[v], why);
+    char code[DTC_REASON_CODE_MAX];
+    const char *text = dtc_reason_split(why, code);
+    dtc_log(DTC_LOG_INFO, event, &rq->txid, s->sv_o.name, "vote=%s reason=%s", vote_names[v],
+            text);
     answer(rq, why);
     return v == STORE_YES ? DTC_VOTE_YES : v == STORE_NO ? DTC_VOTE_NO : DTC_VOTE_ERROR;
 }
@@ -295,7 +300,9 @@ static int finish(svc *s, const dtc_request *rq, int rc, store_outcome out, cons
 {
     const char *event = rq->op == DTC_OP_COMMIT ? "commit" : "rollback";
     if (rc != 0) {
-        dtc_log(DTC_LOG_WARN, event, &rq->txid, s->sv_o.name, "result=failed error=%s", why);
+        char code[DTC_REASON_CODE_MAX];
+        dtc_log(DTC_LOG_WARN, event, &rq->txid, s->sv_o.name, "result=failed error=%s",
+                dtc_reason_split(why, code));
         answer(rq, why);
         return -1;
     }
@@ -496,15 +503,16 @@ static void recover(svc *s, dtc_participant *p)
         if (dtc_txid_parse(ids[i], &id) != DTC_OK)
             continue;
         dtc_result rc = dtc_participant_outcome(p, &id, &kind);
-        waiting |= rc == DTC_ERECOVERING;
+        waiting |= rc == DTC_ERECOVERING || rc == DTC_ENOSUPERVISOR;
         if (rc != DTC_OK || (kind != DTC_OUTCOME_COMMITTED && kind != DTC_OUTCOME_ABORTED))
             continue;
         bool commit = kind == DTC_OUTCOME_COMMITTED;
         int frc = commit ? store_commit(s->sv_store, ids[i], &out, why)
                          : store_rollback(s->sv_store, ids[i], &out, why);
+        char code[DTC_REASON_CODE_MAX];
         dtc_log(frc ? DTC_LOG_WARN : DTC_LOG_INFO, "recover", &id, s->sv_o.name,
                 "outcome=%s action=%s error=%s", dtc_outcome_name(kind),
-                commit ? "commit" : "release", frc ? why : "none");
+                commit ? "commit" : "release", frc ? dtc_reason_split(why, code) : "none");
     }
     if (waiting)
         dtc_log(DTC_LOG_INFO, "recover", NULL, s->sv_o.name,

@@ -169,6 +169,52 @@ START_TEST(result_codes)
 }
 END_TEST
 
+/* A reason "code: text" splits once; anything else is all text. */
+START_TEST(reason_codes)
+{
+    static const struct { const char *in, *code, *text; } cases[] = {
+        {"out_of_stock: out of stock: w has 1, wants 2", "out_of_stock",
+         "out of stock: w has 1, wants 2"},
+        {"held: w is held by another transaction", "held", "w is held by another transaction"},
+        {"presumed abort: nothing was promised", "", "presumed abort: nothing was promised"},
+        {"participant died", "", "participant died"},
+        {"Code: upper case is text", "", "Code: upper case is text"},
+        {"9lives: a digit first is text", "", "9lives: a digit first is text"},
+        {"no_space:after the colon", "", "no_space:after the colon"},
+        {"a_code_far_too_long_for_it: x", "", "a_code_far_too_long_for_it: x"},
+        {"zone_full: ", "zone_full", ""},
+        {"", "", ""},
+    };
+    char code[DTC_REASON_CODE_MAX];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_str_eq(dtc_reason_split(cases[i].in, code), cases[i].text);
+        ck_assert_str_eq(code, cases[i].code);
+    }
+    ck_assert_str_eq(dtc_reason_split(NULL, code), "");
+    ck_assert_str_eq(code, "");
+}
+END_TEST
+
+/* One definition of a failed enlistment: its vote first, then its answer. */
+START_TEST(entry_failure)
+{
+    for (int st = 0; st < DTC_ENTRY_STATUS_COUNT; st++) {
+        bool bad = st == DTC_ENTRY_NO || st == DTC_ENTRY_ERROR || st == DTC_ENTRY_TIMEOUT
+                   || st == DTC_ENTRY_DEAD;
+        ck_assert_int_eq(dtc_entry_status_failed((dtc_entry_status)st), bad);
+    }
+    dtc_entry_info e = {.vote = DTC_ENTRY_YES, .status = DTC_ENTRY_YES};
+    ck_assert(!dtc_entry_failed(&e));
+    ck_assert_int_eq(dtc_entry_failure(&e), DTC_ENTRY_IDLE);
+    e.status = DTC_ENTRY_TIMEOUT; /* a commit that timed out */
+    ck_assert(dtc_entry_failed(&e));
+    ck_assert_int_eq(dtc_entry_failure(&e), DTC_ENTRY_TIMEOUT);
+    e.vote = DTC_ENTRY_NO; /* the vote is the telling one */
+    ck_assert_int_eq(dtc_entry_failure(&e), DTC_ENTRY_NO);
+    ck_assert(!dtc_entry_failed(NULL));
+}
+END_TEST
+
 START_TEST(txid_roundtrip)
 {
     dtc_txid a, b;
@@ -759,6 +805,36 @@ START_TEST(log_reopen)
 }
 END_TEST
 
+#if DTC_ASSERTS
+/* The lock wrapper knows which locks this thread holds. */
+START_TEST(lock_held_recorded)
+{
+    struct dtc_txn_slot *ts = dtc__txn(inst, 2), *other = dtc__txn(inst, 4);
+    ck_assert(!dtc__lock_held(&ts->ts_lock));
+    ck_assert_int_eq(dtc__txn_lock(inst, ts), DTC_OK);
+    ck_assert(dtc__lock_held(&ts->ts_lock));
+    ck_assert(!dtc__lock_held(&other->ts_lock));
+    ck_assert_int_eq(dtc__reg_lock(inst), DTC_OK); /* two at once */
+    ck_assert(dtc__lock_held(&inst->hdr->sh_reg_lock));
+    dtc__unlock(&ts->ts_lock);
+    ck_assert(!dtc__lock_held(&ts->ts_lock));
+    ck_assert(dtc__lock_held(&inst->hdr->sh_reg_lock));
+    dtc__unlock(&inst->hdr->sh_reg_lock);
+    ck_assert(!dtc__lock_held(&inst->hdr->sh_reg_lock));
+}
+END_TEST
+
+/* A broken precondition aborts (here: an answer written without the
+ * slot's lock). */
+START_TEST(precondition_aborts)
+{
+    struct dtc_txn_slot *ts = dtc__txn(inst, 1);
+    dtc__segment_unlink(inst_name); /* the abort skips the teardown */
+    dtc__entry_answer(ts, &ts->ts_entries[0], DTC_ENTRY_YES, NULL);
+}
+END_TEST
+#endif
+
 Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -781,6 +857,10 @@ Suite *core_suite(void)
     tcase_add_test(seg, pace_idle_returns_to_other);
     tcase_add_test(seg, begin_refused_on_shutdown);
     tcase_add_test(seg, empty_transaction_commits);
+#if DTC_ASSERTS
+    tcase_add_test(seg, lock_held_recorded);
+    tcase_add_test_raise_signal(seg, precondition_aborts, SIGABRT);
+#endif
     suite_add_tcase(s, seg);
     TCase *bounded = tcase_create("bounded");
     tcase_add_checked_fixture(bounded, bounded_setup, seg_teardown);
@@ -795,6 +875,8 @@ Suite *core_suite(void)
     tcase_add_test(pure, transitions);
     tcase_add_test(pure, result_codes);
     tcase_add_test(pure, txid_roundtrip);
+    tcase_add_test(pure, reason_codes);
+    tcase_add_test(pure, entry_failure);
     tcase_add_test(pure, names);
     tcase_add_test(pure, liveness_pid_reuse);
     tcase_add_test(pure, log_batching);

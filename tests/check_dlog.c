@@ -1,6 +1,6 @@
 /*
- * check_dlog.c - unit tests of the decision log (src/dlog*.c,
- * src/recover.c): record encoding and CRC32C, torn and corrupt tails,
+ * check_dlog.c - unit tests of the decision log (src/libdtc/dlog*.c,
+ * src/libdtc/recover.c): record encoding and CRC32C, torn and corrupt tails,
  * the file switch with its checkpoint and the pruning of old files,
  * replay of the live set into a fresh segment, and the outcome lookup.
  * Each test gets its own segment and temp directory (CK_FORK).
@@ -351,7 +351,15 @@ START_TEST(replay_refuses_more_than_fits)
     dtc_txid id;
     memset(id.bytes, 0x55, 16);
     dtc_outcome o;
+    /* no dtcd runs to finish the replay: said so, nothing presumed */
+    ck_assert_int_eq(dtc_transaction_outcome(inst, &id, &o), DTC_ENOSUPERVISOR);
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_ENOSUPERVISOR);
+    /* a live supervisor (this process stands in) is still replaying */
+    inst->hdr->sh_sup_start = dtc__proc_start_time(getpid());
+    inst->hdr->sh_sup_pid = getpid();
     ck_assert_int_eq(dtc_transaction_outcome(inst, &id, &o), DTC_ERECOVERING);
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_ERECOVERING);
+    inst->hdr->sh_sup_pid = 0;
 }
 END_TEST
 

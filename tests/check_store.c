@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dtc/dtc.h"
 #include "svc.h"
 
 static char base[64];
@@ -300,6 +301,14 @@ START_TEST(enlist_idempotent)
 }
 END_TEST
 
+/* A refusal's reason: its code, then its text (dtc_reason_split). */
+static void ck_why(const char *why, const char *code, const char *text)
+{
+    char got[DTC_REASON_CODE_MAX];
+    ck_assert_str_eq(dtc_reason_split(why, got), text);
+    ck_assert_str_eq(got, code);
+}
+
 START_TEST(occ_version_conflict)
 {
     store *st = open_inv(new_dir());
@@ -310,7 +319,7 @@ START_TEST(occ_version_conflict)
     ck_assert_uint_eq(version_of(st, "w"), 2);
     ck_assert_int_eq(value_of(st, "w"), 8);
     ck_assert_int_eq(store_prepare(st, "t1", why), STORE_NO);
-    ck_assert_str_eq(why, "version conflict on w");
+    ck_why(why, "conflict", "version conflict on w");
     /* a key that did not exist at enlist and exists now conflicts too */
     ck_assert_int_eq(enlist(st, "t3", "reserve nope 1", why), STORE_YES);
     ck_assert_uint_eq(version_of(st, "nope"), 0);
@@ -328,7 +337,7 @@ START_TEST(held_by_other)
     ck_assert_int_eq(store_prepare(st, "t1", why), STORE_YES);
     ck_assert_str_eq(store_get(st, "w")->rc_holder, "t1");
     ck_assert_int_eq(store_prepare(st, "t2", why), STORE_NO);
-    ck_assert_str_eq(why, "w is held by another transaction");
+    ck_why(why, "held", "w is held by another transaction");
     /* a prepare changes nothing but the hold: t2 can go once t1 let go */
     ck_assert_int_eq(value_of(st, "w"), 10);
     ck_assert_int_eq(store_rollback(st, "t1", &out, why), 0);
@@ -351,6 +360,7 @@ START_TEST(held_absent_key)
     ck_assert_int_eq(store_get(st, "ship:o1")->rc_present, 0);
     ck_assert_int_eq(store_prepare(st, "t2", why), STORE_NO);
     ck_assert_ptr_nonnull(strstr(why, "is held by another transaction"));
+    ck_assert_ptr_eq(strstr(why, "held: "), why); /* its code first */
     store_close(&st);
 }
 END_TEST
@@ -369,35 +379,35 @@ START_TEST(constraints)
     char why[STORE_WHY_MAX];
     store *st = open_seeded(&svc_inventory, new_dir(), inv, 1, NULL);
     ck_assert_int_eq(try_prepare(st, "t1", "reserve w 11", why), STORE_NO);
-    ck_assert_str_eq(why, "out of stock: w has 10, wants 11");
+    ck_why(why, "out_of_stock", "out of stock: w has 10, wants 11");
     ck_assert_int_eq(try_prepare(st, "t2", "reserve nope 1", why), STORE_NO);
-    ck_assert_str_eq(why, "out of stock: nope has 0, wants 1");
+    ck_why(why, "out_of_stock", "out of stock: nope has 0, wants 1");
     ck_assert_int_eq(try_prepare(st, "t3", "reserve w 10", why), STORE_YES);
     store_close(&st);
 
     st = open_seeded(&svc_payment, new_dir(), pay, 1, NULL);
     ck_assert_int_eq(try_prepare(st, "t1", "charge alice 501", why), STORE_NO);
-    ck_assert_str_eq(why, "insufficient funds: alice has 500 cents, wants 501");
+    ck_why(why, "insufficient_funds", "insufficient funds: alice has 500 cents, wants 501");
     ck_assert_int_eq(try_prepare(st, "t2", "charge bob 1", why), STORE_NO);
-    ck_assert_str_eq(why, "unknown account bob");
+    ck_why(why, "unknown_account", "unknown account bob");
     store_close(&st);
 
     st = open_seeded(&svc_order, new_dir(), NULL, 0, NULL);
     run_commit(st, "t1", "create o1 alice 100");
     ck_assert_str_eq(store_get(st, "order:o1")->rc_note, "alice");
     ck_assert_int_eq(try_prepare(st, "t2", "create o1 bob 5", why), STORE_NO);
-    ck_assert_str_eq(why, "order o1 exists");
+    ck_why(why, "exists", "order o1 exists");
     store_close(&st);
 
     st = open_seeded(&svc_shipping, new_dir(), ship, 2, NULL);
     run_commit(st, "t1", "schedule o1 EU");
     ck_assert_int_eq(value_of(st, "zone:EU"), 0);
     ck_assert_int_eq(try_prepare(st, "t2", "schedule o2 EU", why), STORE_NO);
-    ck_assert_str_eq(why, "zone EU is full");
+    ck_why(why, "zone_full", "zone EU is full");
     ck_assert_int_eq(try_prepare(st, "t3", "schedule o1 US", why), STORE_NO);
-    ck_assert_str_eq(why, "shipment o1 exists");
+    ck_why(why, "exists", "shipment o1 exists");
     ck_assert_int_eq(try_prepare(st, "t4", "schedule o4 MARS", why), STORE_NO);
-    ck_assert_str_eq(why, "unknown zone MARS");
+    ck_why(why, "unknown_zone", "unknown zone MARS");
     store_close(&st);
 }
 END_TEST
@@ -547,7 +557,7 @@ START_TEST(reload_keeps_state)
     /* the prepared txn came back holding its key, and can commit */
     ck_assert_str_eq(store_get(st, "w")->rc_holder, "t2");
     ck_assert_int_eq(try_prepare(st, "t4", "reserve w 1", why), STORE_NO);
-    ck_assert_str_eq(why, "w is held by another transaction");
+    ck_why(why, "held", "w is held by another transaction");
     ck_assert_int_eq(store_commit(st, "t2", &out, why), 0);
     ck_assert_int_eq(out, STORE_DONE);
     ck_assert_int_eq(value_of(st, "w"), 5);

@@ -44,7 +44,7 @@ status=0
 echo "lint: cppcheck over ${#files[@]} files"
 if ! cppcheck --enable=warning,portability --error-exitcode=1 --inline-suppr \
         --std=c11 -q -j2 -D_GNU_SOURCE -DDTC_BENCH_HAVE_LIBPQ=1 \
-        -I "$src/include" -I "$src/src" -I "$src/src/bench" -I "$src/src/load" \
+        -I "$src/include" -I "$src/src" -I "$src/src/libdtc" -I "$src/src/bench" -I "$src/src/load" \
         -I "$src/src/kit" -I "$src/src/dtcctl" \
         -I "$src/participants" "${files[@]}"; then
     echo "lint: cppcheck found the problems above" >&2

@@ -73,7 +73,10 @@ START_TEST(test_failures_no_vote_out_of_stock)
     const dtc_entry_info *e = entry(&rep, "inventory");
     ck_assert_ptr_nonnull(e);
     ck_assert_int_eq(e->vote, DTC_ENTRY_NO);
-    ck_assert_msg(strstr(e->reason, "stock") != NULL, "reason: '%s'", e->reason);
+    ck_assert_msg(strncmp(e->reason, "out of stock: ", 14) == 0, "reason: '%s'", e->reason);
+    ck_assert_str_eq(e->reason_code, "out_of_stock"); /* the code, split off once */
+    ck_assert(dtc_entry_failed(e));
+    ck_assert_int_eq(dtc_entry_failure(e), DTC_ENTRY_NO);
     ck_assert_int_eq(rep.state, DTC_TXN_ABORTED);
     check_unchanged(before);
     /* and the balance: bob has 100 cents */
@@ -82,6 +85,12 @@ START_TEST(test_failures_no_vote_out_of_stock)
     e = entry(&rep, "payment");
     ck_assert_ptr_nonnull(e);
     ck_assert_int_eq(e->vote, DTC_ENTRY_NO);
+    ck_assert_str_eq(e->reason_code, "insufficient_funds");
+    ck_assert_msg(strncmp(e->reason, "insufficient funds: ", 20) == 0, "reason: '%s'", e->reason);
+    e = entry(&rep, "inventory"); /* voted yes: no failure, no code */
+    ck_assert_ptr_nonnull(e);
+    ck_assert(!dtc_entry_failed(e));
+    ck_assert_str_eq(e->reason_code, "");
     check_unchanged(before);
     check_follow_up("o-3", NULL);
 }

@@ -1,6 +1,6 @@
 /*
  * test_matrix.c - "crash anywhere": one table-driven loop test over every
- * named fault point (src/fault.c), plus the condvar dead-waiter hazard on
+ * named fault point (src/libdtc/fault.c), plus the condvar dead-waiter hazard on
  * each kind of slot condvar and pid reuse (a live pid with another start
  * time must count as dead).
  *

@@ -14,6 +14,7 @@
 #define DTC_DTC_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -59,7 +60,8 @@ typedef enum dtc_result {
     DTC_EHEURISTIC,    /* mixed outcome: needs an operator (dtcctl resolve) */
     DTC_EABORTED,      /* the supervisor rolled the transaction back */
     DTC_ENOSEGMENT,    /* no segment for this instance (is dtcd running?) */
-    DTC_ENOSUPERVISOR, /* the supervisor is not running */
+    DTC_ENOSUPERVISOR, /* the supervisor is not running, and the call needs
+                          it (its decision log is not replayed yet) */
     DTC_ESHUTDOWN,     /* the supervisor is shutting down: no new begins */
     DTC_EMAGIC,        /* the segment is not a dtc segment */
     DTC_EVERSION,      /* the segment has another layout version */
@@ -88,6 +90,7 @@ const char *dtc_result_name(dtc_result rc);
 #define DTC_NAME_MAX 32        /* participant name, including the NUL */
 #define DTC_PAYLOAD_MAX 256    /* payload bytes per enlistment */
 #define DTC_REASON_MAX 128     /* vote / error reason, including the NUL */
+#define DTC_REASON_CODE_MAX 24 /* a reason's code (dtc_reason_split), incl. NUL */
 #define DTC_INSTANCE_MAX 48    /* instance name, including the NUL */
 
 #define DTC_DEFAULT_MAX_TXNS 100
@@ -164,6 +167,8 @@ typedef enum dtc_entry_status {
 } dtc_entry_status;
 
 const char *dtc_entry_status_name(dtc_entry_status s);
+/* Whether s is a failed answer: NO, ERROR, TIMEOUT or DEAD. */
+bool dtc_entry_status_failed(dtc_entry_status s);
 
 typedef enum dtc_op {
     DTC_OP_NONE = 0,
@@ -195,17 +200,33 @@ typedef struct dtc_entry_info {
     dtc_entry_status vote;     /* the prepare vote (IDLE if none) */
     uint32_t attempts;         /* deliveries of the current op */
     int64_t next_retry_ms;     /* ms until the next delivery, -1 if none */
+    /* The most telling reason (a failed answer's, else a failed vote's,
+     * else the last one given): its text, and its machine-readable code
+     * ("" if the participant gave none; see dtc_request.reason). */
     char reason[DTC_REASON_MAX];
+    char reason_code[DTC_REASON_CODE_MAX];
     /* The last failed commit or rollback delivery (failed_op DTC_OP_NONE
      * if none), kept across phases: after a compensation it still says
      * whose commit failed and why. */
     dtc_op failed_op;
     dtc_entry_status failed_status;
     char failed_reason[DTC_REASON_MAX];
+    char failed_reason_code[DTC_REASON_CODE_MAX];
     /* The payload it was enlisted with (payload_len bytes, NUL after). */
     uint32_t payload_len;
     char payload[DTC_PAYLOAD_MAX + 1];
 } dtc_entry_info;
+
+/* The failure of an enlistment: its vote if that failed, else its last
+ * answer if that failed, else DTC_ENTRY_IDLE. */
+dtc_entry_status dtc_entry_failure(const dtc_entry_info *e);
+/* Whether the enlistment failed: dtc_entry_failure(e) != DTC_ENTRY_IDLE. */
+bool dtc_entry_failed(const dtc_entry_info *e);
+/* Splits a reason "code: text" (code: 1..DTC_REASON_CODE_MAX-1 of
+ * [a-z0-9_], starting with a letter or '_', then ": ") into code and text.
+ * Returns the text (all of reason if it has no code, code then "").
+ * dtc_entry_info carries reasons already split. */
+const char *dtc_reason_split(const char *reason, char code[DTC_REASON_CODE_MAX]);
 
 typedef struct dtc_txn_info {
     dtc_txid id;
@@ -226,7 +247,9 @@ typedef struct dtc_txn_info {
     int owner_alive;           /* the owner process still runs (pid + start time) */
 } dtc_txn_info;
 
-/* Starts a transaction; opts may be NULL (defaults). */
+/* Starts a transaction; opts may be NULL (defaults).  DTC_ESHUTDOWN while
+ * dtcd stops; DTC_ERECOVERING while it replays its decision log, and
+ * DTC_ENOSUPERVISOR if the log is not replayed and no dtcd runs. */
 dtc_result dtc_begin_transaction(dtc_instance *inst, const dtc_txn_options *opts,
                                  dtc_txid *out);
 /* Adds participant `name` with `payload` (len bytes of text, no NUL
@@ -293,20 +316,28 @@ typedef struct dtc_outcome {
  * DTC_DLOG_HISTORY_MIN transactions at least; README "Decision log").
  * DTC_ENOTFOUND for an id never decided here or aged out: presumed
  * aborted.  DTC_ERECOVERING while dtcd replays the log after a restart
- * (ask again: only a recovered instance may answer "not found"). */
+ * (ask again: only a recovered instance may answer "not found"), and
+ * DTC_ENOSUPERVISOR while the log is not replayed and no dtcd runs (ask
+ * again once it does). */
 dtc_result dtc_transaction_outcome(dtc_instance *inst, const dtc_txid *id,
                                    dtc_outcome *out);
 
 /* ---- participant API --------------------------------------------------- */
 
 typedef enum dtc_vote {
-    DTC_VOTE_YES = 0, /* Ok(true) */
-    DTC_VOTE_NO,      /* Ok(false): cannot prepare (conflict, no stock...) */
-    DTC_VOTE_ERROR    /* Err(reason) */
+    DTC_VOTE_YES = 0, /* can commit: the work is prepared and durable */
+    DTC_VOTE_NO,      /* refuses: cannot prepare (conflict, no stock...) */
+    DTC_VOTE_ERROR    /* failed: could not do the work (with a reason) */
 } dtc_vote;
 
 /* One request handed to a callback.  `reason` is a buffer the callback
- * may fill (NUL-terminated, at most DTC_REASON_MAX bytes). */
+ * may fill (NUL-terminated, at most DTC_REASON_MAX bytes).  A refusal
+ * that a program should tell apart begins with a code and ": ", e.g.
+ * "out_of_stock: widget has 3, wants 5": coordinators then find
+ * "out_of_stock" in dtc_entry_info.reason_code and the rest in .reason
+ * (dtc_reason_split).  The example services' codes: out_of_stock,
+ * insufficient_funds, unknown_account, unknown_zone, zone_full, exists,
+ * conflict, held, rolled_back, malformed. */
 typedef struct dtc_request {
     dtc_txid txid;
     dtc_op op;
@@ -364,7 +395,8 @@ dtc_result dtc_participant_in_doubt(dtc_participant *p, const dtc_txid *id);
  * also for an id the instance never decided, presumed abort), IN_FLIGHT
  * or HEURISTIC (keep it prepared: its outcome will be delivered).
  * DTC_ERECOVERING: dtcd has not finished replaying its decision log, so
- * nothing may be presumed yet; keep it and ask again. */
+ * nothing may be presumed yet; keep it and ask again (DTC_ENOSUPERVISOR
+ * likewise, while no dtcd runs to replay it). */
 dtc_result dtc_participant_outcome(dtc_participant *p, const dtc_txid *id,
                                    dtc_outcome_kind *kind);
 /* Frees the slot; pending requests are failed as from a dead process. */
@@ -476,7 +508,7 @@ dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg,
 
 /* A named crash point: if $DTC_CRASH_AT is "point" (or "point:n", the
  * n-th hit), the process SIGKILLs itself here.  libdtc's own points are
- * listed in src/fault.c; participant frameworks add theirs. */
+ * listed in src/libdtc/fault.c; participant frameworks add theirs. */
 void dtc_fault(const char *point);
 
 /* ---- logging ----------------------------------------------------------- */

@@ -11,7 +11,7 @@
  * N=3, C=16), the one the issue's target is stated against.
  *
  * The wake variant (mode floor-wake) uses dtc's own wake-up scheme
- * instead: participants pace themselves as dtc's do (src/pace.h: busy,
+ * instead: participants pace themselves as dtc's do (src/libdtc/pace.h: busy,
  * SCHED_BATCH and one yield after a wake-up); participants and
  * coordinators are signalled after the slot's unlock, only when asleep
  * and not yet signalled (dtc adds a wake lock there, to keep the signal
@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "pace.h" /* the pacing of dtc's participants (src/pace.c) */
+#include "pace.h" /* the pacing of dtc's participants (src/libdtc/pace.c) */
 
 #define RING 2048 /* >= 2 * BENCH_MAX_COORDS: ENLIST and one request each */
 #define WAIT_NS 5000000000LL

@@ -85,22 +85,13 @@ const char *ctl_json_bool(int b)
     return b ? "true" : "false";
 }
 
-
 /* ---- reasons ------------------------------------------------------------- */
-
-static bool status_bad(dtc_entry_status s)
-{
-    return s == DTC_ENTRY_NO || s == DTC_ENTRY_ERROR || s == DTC_ENTRY_TIMEOUT
-           || s == DTC_ENTRY_DEAD;
-}
 
 /* One entry's part of a reason list; false if it has nothing to say on
  * this pass (0: failures only, 1: any reason). */
 static bool print_entry_reason(const dtc_entry_info *e, int pass, int shown)
 {
-    dtc_entry_status bad = status_bad(e->vote) ? e->vote
-                           : status_bad(e->status) ? e->status
-                           : DTC_ENTRY_IDLE;
+    dtc_entry_status bad = dtc_entry_failure(e);
     bool delivery = e->failed_op != DTC_OP_NONE;
     if (pass == 0 ? bad == DTC_ENTRY_IDLE && !delivery : e->reason[0] == '\0')
         return false;

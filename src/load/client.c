@@ -94,21 +94,17 @@ static void clean(char *s)
             *s = ' ';
 }
 
-static int bad_entry(dtc_entry_status s)
-{
-    return s == DTC_ENTRY_NO || s == DTC_ENTRY_ERROR || s == DTC_ENTRY_TIMEOUT
-           || s == DTC_ENTRY_DEAD;
-}
-
-/* CLASS and REASON of an outcome from the report (first bad entry). */
+/* CLASS and REASON of an outcome from the report (first failed entry).
+ * The class is the entry's name and its refusal's code (dtc.h, "code:
+ * text" reasons), or its failed status when it gave no code we know. */
 static void classify(dtc_result rc, const dtc_txn_info *r, char *cls, size_t clen,
                      char *why, size_t wlen)
 {
-    static const struct { const char *needle, *tag; } tags[] = {
-        {"out of stock", "out-of-stock"},  {"insufficient funds", "declined"},
-        {"unknown account", "declined"},   {"version conflict", "conflict"},
-        {"held by another", "held"},       {"is full", "zone-full"},
-        {"exists", "exists"},              {"rolled back", "rolled-back"},
+    static const struct { const char *code, *tag; } tags[] = {
+        {"out_of_stock", "out-of-stock"},  {"insufficient_funds", "declined"},
+        {"unknown_account", "declined"},   {"conflict", "conflict"},
+        {"held", "held"},                  {"zone_full", "zone-full"},
+        {"exists", "exists"},              {"rolled_back", "rolled-back"},
     };
     snprintf(cls, clen, "-");
     snprintf(why, wlen, "-");
@@ -118,13 +114,11 @@ static void classify(dtc_result rc, const dtc_txn_info *r, char *cls, size_t cle
                                                           : DTC_LIMIT_MAX_PARTS_PER_TXN;
     for (uint32_t k = 0; k < n; k++) {
         const dtc_entry_info *e = &r->entries[k];
-        dtc_entry_status b = bad_entry(e->vote) ? e->vote
-                             : bad_entry(e->status) ? e->status : DTC_ENTRY_IDLE;
-        if (b == DTC_ENTRY_IDLE)
+        if (!dtc_entry_failed(e))
             continue;
-        const char *tag = dtc_entry_status_name(b);
+        const char *tag = dtc_entry_status_name(dtc_entry_failure(e));
         for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
-            if (strstr(e->reason, tags[i].needle) != NULL) {
+            if (strcmp(e->reason_code, tags[i].code) == 0) {
                 tag = tags[i].tag;
                 break;
             }

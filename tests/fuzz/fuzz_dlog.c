@@ -1,7 +1,7 @@
 /*
  * fuzz_dlog.c - libFuzzer target: the decision log's decoders
  * (src/dlog_format.c: dtc__dlog_decode, dtc__dlog_peek,
- * dtc__dlog_file_header_check), layout in src/dlog.h.
+ * dtc__dlog_file_header_check), layout in src/libdtc/dlog.h.
  *
  * Input: one flags byte, then the bytes of a log file region.
  *   bit 0  patch the record's CRC (and the file header's) to match, so

@@ -1,6 +1,6 @@
 /*
  * fuzz_log.c - libFuzzer target: dtc_log's line building and escaping
- * (src/log.c) with hostile event names, participant names and format
+ * (src/libdtc/log.c) with hostile event names, participant names and format
  * arguments, written to a file in a private temp dir.
  *
  * Input: flags byte (bit 0: a txid follows in 16 bytes; bits 1-2: level;

@@ -69,8 +69,8 @@ out=$(cd "$out" && pwd)
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
         -Wall -Wextra -Wno-unused-parameter
-        -I "$root/include" -I "$root/src" -I "$root/src/common" -I "$root/participants"
-        -I "$root/src/kit" -I "$here")
+        -I "$root/include" -I "$root/src" -I "$root/src/libdtc" -I "$root/src/common"
+        -I "$root/participants" -I "$root/src/kit" -I "$here")
 # shellcheck disable=SC2054
 ldflags=(-fsanitize=fuzzer,address,undefined -luuid -lpthread -lrt)
 
@@ -94,13 +94,13 @@ compile() {
     "$cc" "${cflags[@]}" "$@" -MMD -MF "$obj.d" -c "$src" -o "$obj"
 }
 
-# The code under test, in one archive: libdtc (src/*.c), the record store,
-# the four services' schemas (SVC_NO_MAIN), dtcctl (main renamed) and
-# the logfmt tokenizer.
+# The code under test, in one archive: libdtc (src/libdtc/*.c), the record
+# store, the four services' schemas (SVC_NO_MAIN), dtcctl (main renamed)
+# and the logfmt tokenizer.
 build_lib() {
     local objs=() src obj pids=() rc=0
     local -A extra=()
-    for src in "$root"/src/*.c "$root"/src/common/version_opt.c "$root"/src/kit/htab.c \
+    for src in "$root"/src/libdtc/*.c "$root"/src/common/version_opt.c "$root"/src/kit/htab.c \
                "$root"/participants/{store,store_file,store_ledger}.c \
                "$root"/tests/tools/logfmt_lint.c; do
         extra[$src]=""

@@ -20,6 +20,7 @@ SONAME = "libdtc.so.%d" % ABI_MAJOR
 NAME_MAX = 32
 PAYLOAD_MAX = 256
 REASON_MAX = 128
+REASON_CODE_MAX = 24
 INSTANCE_MAX = 48
 LIMIT_MAX_PARTS_PER_TXN = 32
 TXID_STRLEN = 37
@@ -53,9 +54,13 @@ class EntryInfo(ctypes.Structure):
                 ("attempts", ctypes.c_uint32),
                 ("next_retry_ms", ctypes.c_int64),
                 ("reason", ctypes.c_char * REASON_MAX),
+                ("reason_code", ctypes.c_char * REASON_CODE_MAX),
                 ("failed_op", _enum),
                 ("failed_status", _enum),
-                ("failed_reason", ctypes.c_char * REASON_MAX)]
+                ("failed_reason", ctypes.c_char * REASON_MAX),
+                ("failed_reason_code", ctypes.c_char * REASON_CODE_MAX),
+                ("payload_len", ctypes.c_uint32),
+                ("payload", ctypes.c_char * (PAYLOAD_MAX + 1))]
 
 
 class TxnInfo(ctypes.Structure):
@@ -68,7 +73,9 @@ class TxnInfo(ctypes.Structure):
                 ("nentries", ctypes.c_uint32),
                 ("entries", EntryInfo * LIMIT_MAX_PARTS_PER_TXN),
                 ("result", _enum),
-                ("quarantined", ctypes.c_int)]
+                ("quarantined", ctypes.c_int),
+                ("begin_unix_ms", ctypes.c_int64),
+                ("owner_alive", ctypes.c_int)]
 
 
 class Outcome(ctypes.Structure):

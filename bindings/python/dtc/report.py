@@ -21,8 +21,10 @@ class Entry:
         self.vote = _name(_lib_.dtc_entry_status_name, e.vote)
         self.attempts = e.attempts
         self.reason = _lib.text(e.reason)
+        self.reason_code = _lib.text(e.reason_code)  # "out_of_stock", ... or ""
         self.failed_op = _name(_lib_.dtc_op_name, e.failed_op)
         self.failed_reason = _lib.text(e.failed_reason)
+        self.payload = bytes(e.payload[:min(e.payload_len, _lib.PAYLOAD_MAX)])
 
     def __repr__(self):
         return "<dtc.Entry %s op=%s status=%s vote=%s%s>" % (
@@ -38,6 +40,8 @@ class TxnReport:
         self.state = _name(_lib_.dtc_txn_state_name, info.state)
         self.result = _name(_lib_.dtc_result_name, info.result)
         self.adopted = bool(info.adopted)
+        self.begin_unix_ms = info.begin_unix_ms
+        self.owner_alive = bool(info.owner_alive)
         n = min(info.nentries, _lib.LIMIT_MAX_PARTS_PER_TXN)
         self.entries = [Entry(info.entries[i]) for i in range(n)]
 

@@ -29,12 +29,15 @@ static void txn_structs(void)
     OFF(dtc_entry_info, vote); OFF(dtc_entry_info, attempts);
     OFF(dtc_entry_info, next_retry_ms); OFF(dtc_entry_info, reason);
     OFF(dtc_entry_info, failed_op); OFF(dtc_entry_info, failed_status);
-    OFF(dtc_entry_info, failed_reason);
+    OFF(dtc_entry_info, failed_reason); OFF(dtc_entry_info, reason_code);
+    OFF(dtc_entry_info, failed_reason_code); OFF(dtc_entry_info, payload_len);
+    OFF(dtc_entry_info, payload);
     SIZE(dtc_txn_info);
     OFF(dtc_txn_info, id); OFF(dtc_txn_info, state); OFF(dtc_txn_info, generation);
     OFF(dtc_txn_info, owner_pid); OFF(dtc_txn_info, adopted); OFF(dtc_txn_info, age_ms);
     OFF(dtc_txn_info, nentries); OFF(dtc_txn_info, entries); OFF(dtc_txn_info, result);
-    OFF(dtc_txn_info, quarantined);
+    OFF(dtc_txn_info, quarantined); OFF(dtc_txn_info, begin_unix_ms);
+    OFF(dtc_txn_info, owner_alive);
     SIZE(dtc_outcome);
     OFF(dtc_outcome, kind); OFF(dtc_outcome, result); OFF(dtc_outcome, from_log);
     OFF(dtc_outcome, end_unix_ms); OFF(dtc_outcome, info);

@@ -1,5 +1,7 @@
 /*
- * fault.c - named crash points for tests.  $DTC_CRASH_AT=<point>[:<n>]
+ * fault.c - deliberate deaths: a failed precondition (DTC_ASSERT, in
+ * DTC_ASSERTS builds) aborts; named crash points for tests:
+ * $DTC_CRASH_AT=<point>[:<n>]
  * makes the process SIGKILL itself the n-th time (default 1st) it reaches
  * <point>.  The points (grep dtc__fault for the call sites):
  *
@@ -28,6 +30,7 @@
  */
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,4 +77,10 @@ void dtc_fault(const char *point)
 {
     if (point != NULL)
         dtc__fault(point);
+}
+
+void dtc__assert_fail(const char *cond, const char *file, int line, const char *func)
+{
+    fprintf(stderr, "dtc: precondition failed: %s (%s:%d, %s)\n", cond, file, line, func);
+    abort();
 }

@@ -2,7 +2,7 @@
  * proc.c - process liveness that survives pid reuse: a process is named
  * by (pid, start time), the start time being field 22 of /proc/PID/stat
  * (clock ticks since boot).  A live pid with another start time is a new
- * process, so the old owner is dead.  Also the monotonic clock.
+ * process, so the old owner is dead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,17 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
-
-int64_t dtc__now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 uint64_t dtc__proc_start_time(pid_t pid)
 {

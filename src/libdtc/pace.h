@@ -1,8 +1,8 @@
 /*
  * pace.h - how a participant's serving thread schedules itself (pace.c):
  * the part of libdtc's internals that dtc-bench's floor-wake mode uses to
- * pace its participants exactly as dtc's do.  internal.h holds the same
- * block today; it is to include this header instead (one definition).
+ * pace its participants exactly as dtc's do.  internal.h includes it: one
+ * definition for both.
  */
 #ifndef DTC_PACE_H
 #define DTC_PACE_H

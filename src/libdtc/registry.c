@@ -1,12 +1,12 @@
 /*
- * registry.c - participant slots: registration under a unique name,
- * lookup by name, pushing requests onto a participant's ring, and
- * reclaiming the slot of a participant that died or left.
+ * registry.c - the table of participant slots: lookup by name (and a
+ * per-thread cache of it), taking a slot for a name, and reclaiming the
+ * slot of a participant that died or left.
  *
- * Ownership changes (register, reclaim) hold sh_reg_lock then ps_lock
- * (lock order in shm.h); lookups and pushes hold only ps_lock.  A
- * reclaimed participant's unanswered requests are failed after both locks
- * are released, since that touches transaction slots.
+ * Ownership changes (take, reclaim) hold sh_reg_lock then ps_lock;
+ * lookups hold only ps_lock (the lock order: shm.h).  A reclaimed
+ * participant's unanswered requests are failed after both locks are
+ * released, since that touches transaction slots.
  */
 #include <stdio.h>
 #include <signal.h>
@@ -78,36 +78,12 @@ void dtc__part_forget(dtc_instance *in, const char *name)
             name_cache[i].serial = 0;
 }
 
-dtc_result dtc__part_push(dtc_instance *in, uint32_t idx, uint32_t gen,
-                          const struct dtc_ring_req *rq, bool wake)
-{
-    if (idx >= in->max_participants)
-        return DTC_ECORRUPT;
-    struct dtc_part_slot *ps = dtc__part(in, idx);
-    dtc_result rc = dtc__part_lock(in, ps);
-    bool signal = false;
-    if (rc != DTC_OK)
-        return rc;
-    if (ps->ps_state != DTC_PS_LIVE || ps->ps_gen != gen)
-        rc = DTC_ENOTALIVE;
-    else if (ps->ps_tail - ps->ps_head >= in->ring_cap)
-        rc = DTC_EBUSY;
-    else {
-        ps->ps_ring[ps->ps_tail % in->ring_cap] = *rq;
-        ps->ps_tail++;
-        signal = wake && dtc__wake_claim(&ps->ps_wake);
-    }
-    dtc__unlock(&ps->ps_lock);
-    if (signal)
-        dtc__wake_send(in, &ps->ps_wake, &ps->ps_cond); /* after unlock: see shm.h */
-    return rc;
-}
-
 /* With sh_reg_lock held: frees slot idx if it still has generation gen;
  * copies its unanswered requests into *reqs (malloc'd). */
 static size_t reclaim_locked(dtc_instance *in, uint32_t idx, uint32_t gen,
                              struct dtc_ring_req **reqs)
 {
+    DTC_ASSERT(dtc__lock_held(&in->hdr->sh_reg_lock) && idx < in->max_participants);
     struct dtc_part_slot *ps = dtc__part(in, idx);
     size_t n = 0;
     *reqs = NULL;
@@ -162,6 +138,7 @@ dtc_result dtc__part_reclaim(dtc_instance *in, uint32_t idx, uint32_t gen,
 static dtc_result pick_slot(dtc_instance *in, const char *name, uint32_t *out,
                             int64_t *dead_idx, uint32_t *dead_gen)
 {
+    DTC_ASSERT(dtc__lock_held(&in->hdr->sh_reg_lock));
     int64_t free_idx = -1;
     *dead_idx = -1;
     for (uint32_t i = 0; i < in->max_participants; i++) {
@@ -185,6 +162,7 @@ static dtc_result pick_slot(dtc_instance *in, const char *name, uint32_t *out,
 
 static void slot_take(dtc_instance *in, struct dtc_part_slot *ps, const char *name)
 {
+    DTC_ASSERT(dtc__lock_held(&in->hdr->sh_reg_lock) && dtc__lock_held(&ps->ps_lock));
     /* Identity first, state last: an unlocked reader sees LIVE only
      * once the name is complete. */
     snprintf(ps->ps_name, sizeof ps->ps_name, "%s", name);
@@ -199,60 +177,32 @@ static void slot_take(dtc_instance *in, struct dtc_part_slot *ps, const char *na
     ps->ps_state = DTC_PS_LIVE;
 }
 
-dtc_result dtc_participant_register(dtc_instance *in, const char *name,
-                                    dtc_participant **out)
+dtc_result dtc__part_take(dtc_instance *in, const char *name, uint32_t *idx, uint32_t *gen)
 {
-    if (in == NULL || out == NULL || name == NULL)
-        return DTC_EINVAL;
-    if (strlen(name) >= DTC_NAME_MAX)
-        return DTC_ETOOBIG;
-    if (!dtc__name_valid(name))
-        return DTC_EINVAL;
-    dtc_participant *p = calloc(1, sizeof *p);
-    if (p == NULL)
-        return DTC_ESYS;
     struct dtc_ring_req *reqs = NULL;
     size_t n = 0;
     int64_t dead_idx = -1;
-    uint32_t dead_gen = 0, idx = 0;
+    uint32_t dead_gen = 0;
     dtc_result rc = dtc__reg_lock(in);
+    if (rc != DTC_OK)
+        return rc;
+    rc = pick_slot(in, name, idx, &dead_idx, &dead_gen);
+    if (rc == DTC_OK && dead_idx >= 0)
+        n = reclaim_locked(in, (uint32_t)dead_idx, dead_gen, &reqs);
     if (rc == DTC_OK) {
-        rc = pick_slot(in, name, &idx, &dead_idx, &dead_gen);
-        if (rc == DTC_OK && dead_idx >= 0)
-            n = reclaim_locked(in, (uint32_t)dead_idx, dead_gen, &reqs);
-        struct dtc_part_slot *ps = dtc__part(in, idx);
-        if (rc == DTC_OK && (rc = dtc__part_lock(in, ps)) == DTC_OK) {
+        struct dtc_part_slot *ps = dtc__part(in, *idx);
+        if ((rc = dtc__part_lock(in, ps)) == DTC_OK) {
             slot_take(in, ps, name);
-            p->gen = ps->ps_gen;
+            *gen = ps->ps_gen;
             dtc__unlock(&ps->ps_lock);
         }
-        dtc__unlock(&in->hdr->sh_reg_lock);
     }
+    dtc__unlock(&in->hdr->sh_reg_lock);
     if (dead_idx >= 0 && rc == DTC_OK) {
         dtc__fail_requests(in, reqs, n, (uint32_t)dead_idx, dead_gen);
         dtc_log(DTC_LOG_INFO, "reclaim", NULL, name, "slot=%u why=name_reused_after_death",
                 (uint32_t)dead_idx);
     }
     free(reqs);
-    if (rc != DTC_OK) {
-        free(p);
-        return rc;
-    }
-    p->in = in;
-    p->idx = idx;
-    snprintf(p->name, sizeof p->name, "%s", name);
-    dtc_log(DTC_LOG_INFO, "register", NULL, name, "slot=%u gen=%u", idx, p->gen);
-    *out = p;
-    return DTC_OK;
-}
-
-void dtc_participant_unregister(dtc_participant **pp)
-{
-    if (pp == NULL || *pp == NULL)
-        return;
-    dtc_participant *p = *pp;
-    dtc__part_reclaim(p->in, p->idx, p->gen, "unregistered");
-    free(p->work);
-    free(p);
-    *pp = NULL;
+    return rc;
 }

@@ -181,5 +181,10 @@ dtc_result dtc__dlog_recover(dtc_instance *in);
 /* dtcd's tick: keeps a spare file ready and deletes files past the
  * retention. */
 void dtc__dlog_maintain(dtc_instance *in);
+/* Whether the instance may answer "not found" and begin transactions:
+ * DTC_OK once its log is replayed; DTC_ERECOVERING while dtcd replays
+ * it; DTC_ENOSUPERVISOR while it is not replayed and no dtcd runs (one
+ * whose replay failed left it so, or dtcd is only starting). */
+dtc_result dtc__recovering(const dtc_instance *in);
 
 #endif /* DTC_DLOG_H */

@@ -5,8 +5,8 @@
  *
  * Append: the writer reserves the record's place at sh_dlog_end, writes
  * it with one pwrite into the preallocated file, and only then advances
- * sh_dlog_end and publishes sh_dlog_written.  Flush (PostgreSQL's
- * XLogFlush, leader/follower): whoever takes sh_dlog_flush_lock first
+ * sh_dlog_end and publishes sh_dlog_written.  Flush (group commit,
+ * leader/follower): whoever takes sh_dlog_flush_lock first
  * syncs everything written so far and raises sh_dlog_durable; the others
  * sleep on sh_dlog_flush_seq, are all woken at once when the sync ends,
  * and return if it covered their records, else one of them leads the
@@ -236,17 +236,13 @@ dtc_result dtc__dlog_flush(dtc_instance *in, uint64_t upto)
             return DTC_ECORRUPT;
         }
         uint32_t seq = atomic_load(&h->sh_dlog_flush_seq);
-        int rc = pthread_mutex_trylock(&h->sh_dlog_flush_lock);
-        if (rc == EOWNERDEAD) { /* nothing to repair: durable moved only after a sync */
-            dtc_log(DTC_LOG_WARN, "lock_owner_died", NULL, NULL, "lock=dlog_flush");
-            pthread_mutex_consistent(&h->sh_dlog_flush_lock);
-            rc = 0;
-        }
-        if (rc == EBUSY) { /* someone syncs: wait for its wake, a slice at most */
+        /* its holder died: nothing to repair, durable moved only after a sync */
+        dtc_result rc = dtc__lock_try(in, &h->sh_dlog_flush_lock, NULL, NULL);
+        if (rc == DTC_EBUSY) { /* someone syncs: wait for its wake, a slice at most */
             futex_wait(&h->sh_dlog_flush_seq, seq, DTC_WAIT_SLICE_MS * 1000000L / 10);
             continue;
         }
-        if (rc != 0)
+        if (rc != DTC_OK)
             return DTC_ECORRUPT;
         dtc_result lrc = atomic_load(&h->sh_dlog_durable) >= upto ? DTC_OK : lead(in, upto);
         atomic_fetch_add(&h->sh_dlog_flush_seq, 1);

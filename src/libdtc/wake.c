@@ -1,16 +1,8 @@
 /*
- * wake.c - the wake-up hand-off of a slot's condvar (struct dtc_wake in
- * shm.h; the protocol is written there, under "Waking a sleeper").
- *
- * A waiter counts itself in wk_sleepers (slot lock held) and waits at
- * most DTC_WAIT_SLICE_MS at a time.  The one waker that finds sleepers
- * and nobody signalling yet claims the wake-up (slot lock held) and sends
- * it after releasing the slot lock, holding wk_lock: the woken process
- * then finds the slot lock free instead of blocking on it.  wk_lock keeps
- * that late signal apart from every re-initialization of the condvar.
- * wk_lock is bounded like every lock: held past DTC_LOCK_LIMIT_MS it is
- * marked stuck (DTC_WAKE_STUCK), never taken again, and replaced at the
- * next re-initialization.
+ * wake.c - the wake-up hand-off of a slot's condvar (struct dtc_wake).
+ * The protocol is stated once, in shm.h under "Waking a sleeper"; what
+ * a stuck or dead wk_lock means, under "No lock waits forever" and
+ * "Repair on EOWNERDEAD".
  */
 #include "internal.h"
 
@@ -74,6 +66,7 @@ void dtc__wake_renew(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c)
 int dtc__wake_wait(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c, pthread_mutex_t *m,
                    dtc__repair_fn repair, void *obj, int64_t abs_ns)
 {
+    DTC_ASSERT(dtc__lock_held(m));
     if (atomic_load(&w->wk_suspect) && w->wk_sleepers == 0)
         dtc__wake_renew(in, w, c); /* nobody waits on it: we are awake */
     int64_t slice = dtc__now_ns() + (int64_t)DTC_WAIT_SLICE_MS * 1000000;

@@ -108,6 +108,7 @@ static void *finish_thread(void *arg)
 static void adopt(struct sup *s, uint32_t idx, struct dtc_txn_slot *ts, bool owner_dead,
                   const char *why)
 {
+    DTC_ASSERT(dtc__lock_held(&ts->ts_lock) && idx < s->in->max_txns);
     struct finisher *f = malloc(sizeof *f);
     if (f == NULL)
         return;
@@ -144,6 +145,7 @@ static void adopt(struct sup *s, uint32_t idx, struct dtc_txn_slot *ts, bool own
 static const char *needs_adoption(struct sup *s, struct dtc_txn_slot *ts, bool owner_dead,
                                   bool stopping, int64_t now)
 {
+    DTC_ASSERT(dtc__lock_held(&ts->ts_lock));
     uint32_t st = ts->ts_state;
     bool terminal = st == DTC_TXN_COMMITTED || st == DTC_TXN_ABORTED || st == DTC_TXN_HEURISTIC;
     if (terminal || (ts->ts_flags & DTC_TS_QUARANTINED))

@@ -12,9 +12,9 @@
  *
  * COMMITTING is the decision: from there on the transaction commits at
  * every participant, retried with capped exponential backoff and jitter,
- * unless the commit timeout passes or the retries run out; then the
- * seeds' rule applies: every participant is rolled back, including those
- * that committed (they compensate), and the result is DTC_ECOMMIT.  A
+ * unless the commit timeout passes or the retries run out; then dtc
+ * compensates: every participant is rolled back, including those that
+ * committed (they undo their commit), and the result is DTC_ECOMMIT.  A
  * rollback that cannot reach a participant that promised (voted yes)
  * ends HEURISTIC: the slot is kept for an operator.  A participant that
  * never voted yes and is gone is presumed aborted (it holds nothing
@@ -26,8 +26,9 @@
  * transaction is written unsynced.  A decision that cannot be logged is
  * never acted upon: the slot goes HEURISTIC for an operator.
  *
- * Locking: ts_lock only, never with another lock; it is released before
- * every push onto a participant ring and across every wait.
+ * Locking: ts_lock (and the decision log's lock under it), as the lock
+ * order in shm.h says; released before every push onto a participant
+ * ring and across every wait.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,12 @@ bool dtc__txn_transition_ok(dtc_txn_state from, dtc_txn_state to)
            && (legal[from] >> to & 1u);
 }
 
+uint64_t dtc__new_token(const dtc_instance *in)
+{
+    static _Atomic uint32_t counter;
+    return (uint64_t)(uint32_t)in->pid << 32 | (atomic_fetch_add(&counter, 1) + 1u);
+}
+
 static dtc_txid txid_of(const struct dtc_txn_slot *ts)
 {
     dtc_txid id;
@@ -70,6 +77,7 @@ static dtc_txid txid_of(const struct dtc_txn_slot *ts)
 /* With ts_lock held.  Refuses (and logs) an illegal transition. */
 bool dtc__txn_set_state(struct txn_ref *r, dtc_txn_state to)
 {
+    DTC_ASSERT_HELD(r);
     struct dtc_txn_slot *ts = r->ts;
     dtc_txid id = txid_of(ts);
     if (!dtc__txn_transition_ok(ts->ts_state, to)) {
@@ -96,23 +104,6 @@ static int64_t backoff_ns(uint32_t attempts)
     return ms * 1000000;
 }
 
-/* With ts_lock held: records an answer for entry e (if still awaited). */
-void dtc__entry_answer(struct dtc_txn_slot *ts, struct dtc_txn_entry *e,
-                       dtc_entry_status st, const char *reason)
-{
-    if (e->te_status != DTC_ENTRY_PENDING)
-        return;
-    e->te_status = (uint8_t)st;
-    dtc__strcopy(e->te_reason, reason ? reason : "", sizeof e->te_reason);
-    if (ts->ts_pending > 0)
-        ts->ts_pending--;
-    if (dtc__status_failed(st) && (e->te_op == DTC_OP_COMMIT || e->te_op == DTC_OP_ROLLBACK)) {
-        e->te_failed_op = e->te_op;
-        e->te_failed_status = (uint8_t)st;
-        dtc__strcopy(e->te_failed_reason, reason ? reason : "", sizeof e->te_failed_reason);
-    }
-}
-
 /* One push to send after the lock is dropped. */
 struct send {
     uint32_t entry, part, pgen;
@@ -122,6 +113,7 @@ struct send {
 /* With ts_lock held: marks entry i PENDING for op and queues a send. */
 static void arm(struct txn_ref *r, uint32_t i, dtc_op op, struct send *s, size_t *ns)
 {
+    DTC_ASSERT_HELD(r);
     struct dtc_txn_entry *e = &r->ts->ts_entries[i];
     e->te_op = (uint8_t)op;
     e->te_status = DTC_ENTRY_PENDING;
@@ -169,12 +161,6 @@ static void push_all(struct txn_ref *r, dtc_op op, struct send *s, size_t ns)
     }
 }
 
-bool dtc__status_failed(unsigned st)
-{
-    return st == DTC_ENTRY_NO || st == DTC_ENTRY_ERROR || st == DTC_ENTRY_DEAD
-           || st == DTC_ENTRY_TIMEOUT;
-}
-#define failed dtc__status_failed
 
 /* With ts_lock held: makes the slot's decision `type` durable (unless it
  * already is) before the caller acts on it.  Drops ts_lock across the
@@ -182,6 +168,7 @@ bool dtc__status_failed(unsigned st)
  * re-checks that we still drive the slot. */
 static dtc_result log_decision(struct txn_ref *r, uint8_t type)
 {
+    DTC_ASSERT_HELD(r);
     struct dtc_txn_slot *ts = r->ts;
     if (!dtc__dlog_on(r->in) || (ts->ts_dlsn != 0 && ts->ts_dtype == type))
         return DTC_OK;
@@ -211,6 +198,7 @@ static dtc_result log_decision(struct txn_ref *r, uint8_t type)
  * outcome, unsynced, for dtc_transaction_outcome once the slot is gone. */
 static void log_end(struct txn_ref *r)
 {
+    DTC_ASSERT_HELD(r);
     struct dtc__dlog_rec rec;
     uint64_t end;
     if (!dtc__dlog_on(r->in))
@@ -221,12 +209,15 @@ static void log_end(struct txn_ref *r)
                 "error=\"the outcome stays answerable only while the slot lives\"");
 }
 
-/* With ts_lock held: a decision that could not be made durable is not
- * acted upon; the slot waits for an operator. */
+/* rc is log_decision's: a decision that could not be made durable
+ * (DTC_ELOG, ts_lock held) is not acted upon; the slot waits for an
+ * operator.  Any other rc is returned as it is (after DTC_ECORRUPT the
+ * lock is not held). */
 static dtc_result log_failed(struct txn_ref *r, dtc_result rc)
 {
     if (rc != DTC_ELOG)
         return rc;
+    DTC_ASSERT_HELD(r);
     dtc_txid id = txid_of(r->ts);
     dtc_log(DTC_LOG_ERROR, "dlog_failed", &id, NULL,
             "error=\"decision not durable, nothing sent: HEURISTIC until an operator resolves\"");
@@ -245,6 +236,7 @@ static dtc_result log_failed(struct txn_ref *r, dtc_result rc)
  * a slow participant's ring. */
 static void presume_abort(struct txn_ref *r, struct dtc_txn_entry *e)
 {
+    DTC_ASSERT_HELD(r);
     if (e->te_op != DTC_OP_ROLLBACK || e->te_vote == DTC_ENTRY_YES
         || (e->te_status != DTC_ENTRY_DEAD && e->te_status != DTC_ENTRY_TIMEOUT))
         return;
@@ -259,19 +251,22 @@ static void presume_abort(struct txn_ref *r, struct dtc_txn_entry *e)
 static int64_t plan_retries(struct txn_ref *r, dtc_op op, uint32_t max_retries,
                             int64_t now, struct send *s, size_t *ns)
 {
+    DTC_ASSERT_HELD(r);
     int64_t next = INT64_MAX;
     uint32_t n = dtc__txn_nentries(r->in, r->ts);
     for (uint32_t i = 0; i < n; i++) {
         struct dtc_txn_entry *e = &r->ts->ts_entries[i];
         presume_abort(r, e);
-        if (!failed(e->te_status) || e->te_attempts > max_retries)
+        if (!dtc_entry_status_failed(e->te_status) || e->te_attempts > max_retries)
             continue;
         if (e->te_next_retry_ns == 0) {
             e->te_next_retry_ns = now + backoff_ns(e->te_attempts);
             dtc_txid id = txid_of(r->ts);
+            char code[DTC_REASON_CODE_MAX];
             dtc_log(DTC_LOG_WARN, "retry_scheduled", &id, e->te_name,
                     "op=%s attempt=%u after=%s reason=%s", dtc_op_name(op),
-                    e->te_attempts + 1u, dtc_entry_status_name(e->te_status), e->te_reason);
+                    e->te_attempts + 1u, dtc_entry_status_name(e->te_status),
+                    dtc_reason_split(e->te_reason, code));
         }
         if (e->te_next_retry_ns <= now)
             arm(r, i, op, s, ns);
@@ -284,6 +279,7 @@ static int64_t plan_retries(struct txn_ref *r, dtc_op op, uint32_t max_retries,
 /* With ts_lock held: after the deadline, pending entries time out. */
 static void expire(struct txn_ref *r)
 {
+    DTC_ASSERT_HELD(r);
     dtc_txid id = txid_of(r->ts);
     uint32_t n = dtc__txn_nentries(r->in, r->ts);
     for (uint32_t i = 0; i < n; i++) {
@@ -301,7 +297,7 @@ static bool any_failed(const dtc_instance *in, const struct dtc_txn_slot *ts)
 {
     uint32_t n = dtc__txn_nentries(in, ts);
     for (uint32_t i = 0; i < n; i++)
-        if (failed(ts->ts_entries[i].te_status))
+        if (dtc_entry_status_failed(ts->ts_entries[i].te_status))
             return true;
     return false;
 }
@@ -315,6 +311,7 @@ static bool any_failed(const dtc_instance *in, const struct dtc_txn_slot *ts)
  */
 static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
 {
+    DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
     struct send s[DTC_LIMIT_MAX_PARTS_PER_TXN];
     size_t ns = 0;
@@ -367,6 +364,7 @@ static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
  * before a death, a death before a timeout or an unfinished answer). */
 static dtc_result outcome(const dtc_instance *in, const struct dtc_txn_slot *ts, dtc_op op)
 {
+    DTC_ASSERT(dtc__lock_held(&ts->ts_lock));
     uint32_t n = dtc__txn_nentries(in, ts);
     static const dtc_entry_status order[] = {DTC_ENTRY_NO, DTC_ENTRY_ERROR, DTC_ENTRY_DEAD,
                                              DTC_ENTRY_TIMEOUT, DTC_ENTRY_PENDING,
@@ -388,6 +386,7 @@ static dtc_result outcome(const dtc_instance *in, const struct dtc_txn_slot *ts,
  * or HEURISTIC if a participant that promised could not be reached. */
 static dtc_result phase_rollback(struct txn_ref *r, dtc_result why)
 {
+    DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
     dtc_txid id = txid_of(ts);
     dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=rollback why=%s",
@@ -420,6 +419,7 @@ static dtc_result phase_rollback(struct txn_ref *r, dtc_result why)
  * own, logged before any rollback is sent. */
 static dtc_result log_rollback_decision(struct txn_ref *r)
 {
+    DTC_ASSERT_DRIVING(r);
     bool decided = (r->ts->ts_flags & DTC_TS_COMMIT_FAILED) || r->ts->ts_dlsn != 0;
     if (!decided)
         return DTC_OK; /* presumed abort: nothing to force */
@@ -429,6 +429,7 @@ static dtc_result log_rollback_decision(struct txn_ref *r)
 /* With ts_lock held: abort from any pre-terminal state. */
 static dtc_result abort_txn(struct txn_ref *r, dtc_result why)
 {
+    DTC_ASSERT_DRIVING(r);
     if (r->ts->ts_state != DTC_TXN_ABORTING) {
         r->ts->ts_result = why;
         if (!dtc__txn_set_state(r, DTC_TXN_ABORTING))
@@ -444,6 +445,7 @@ static dtc_result abort_txn(struct txn_ref *r, dtc_result why)
  * failed vote, rolls back and leaves ABORTED. */
 static dtc_result phase_prepare(struct txn_ref *r)
 {
+    DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
     if (!dtc__txn_set_state(r, DTC_TXN_PREPARING))
         return DTC_ESTATE;
@@ -470,6 +472,7 @@ static dtc_result phase_prepare(struct txn_ref *r)
  * two.  A commit that still fails after its retries is compensated. */
 static dtc_result phase_commit(struct txn_ref *r)
 {
+    DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
     if (ts->ts_state == DTC_TXN_PREPARED && !dtc__txn_set_state(r, DTC_TXN_COMMITTING))
         return DTC_ESTATE;
@@ -507,6 +510,7 @@ static dtc_result phase_commit(struct txn_ref *r)
  */
 dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why)
 {
+    DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
     switch ((dtc_txn_state)ts->ts_state) {
     case DTC_TXN_ACTIVE:
@@ -550,90 +554,10 @@ dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why)
 /* With ts_lock held: frees a terminal slot (kept if HEURISTIC). */
 void dtc__txn_release(struct txn_ref *r)
 {
+    DTC_ASSERT_HELD(r);
     struct dtc_txn_slot *ts = r->ts;
     ts->ts_driver = 0;
     if (ts->ts_state != DTC_TXN_COMMITTED && ts->ts_state != DTC_TXN_ABORTED)
         return;
     dtc__txn_set_state(r, DTC_TXN_FREE);
-}
-
-void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
-                        dtc_txn_info *out)
-{
-    memset(out, 0, sizeof *out);
-    memcpy(out->id.bytes, ts->ts_txid, sizeof out->id.bytes);
-    out->state = ts->ts_state < DTC_TXN_STATE_COUNT ? (dtc_txn_state)ts->ts_state : DTC_TXN_FREE;
-    out->generation = ts->ts_gen;
-    out->owner_pid = ts->ts_owner_pid;
-    out->adopted = (ts->ts_flags & DTC_TS_ADOPTED) != 0;
-    out->quarantined = (ts->ts_flags & DTC_TS_QUARANTINED) != 0;
-    /* differences in unsigned arithmetic: a scribbled time (INT64_MIN,
-     * INT64_MAX) must not overflow */
-    int64_t now = dtc__now_ns(), begin = ts->ts_begin_ns;
-    out->age_ms = begin < now ? ((uint64_t)now - (uint64_t)begin) / 1000000 : 0;
-    struct timespec real;
-    clock_gettime(CLOCK_REALTIME, &real);
-    out->begin_unix_ms = (int64_t)real.tv_sec * 1000 + real.tv_nsec / 1000000
-                         - (int64_t)(out->age_ms < INT64_MAX / 2 ? out->age_ms : 0);
-    out->owner_alive = dtc__proc_alive(ts->ts_owner_pid, ts->ts_owner_start);
-    out->nentries = dtc__txn_nentries(in, ts);
-    out->result = ts->ts_result < DTC_RESULT_COUNT ? (dtc_result)ts->ts_result : DTC_ECORRUPT;
-    for (uint32_t i = 0; i < out->nentries; i++) {
-        const struct dtc_txn_entry *e = &ts->ts_entries[i];
-        dtc_entry_info *o = &out->entries[i];
-        snprintf(o->name, sizeof o->name, "%.*s", DTC_NAME_MAX - 1, e->te_name);
-        o->op = e->te_op < DTC_OP_COUNT ? (dtc_op)e->te_op : DTC_OP_NONE;
-        o->status = e->te_status < DTC_ENTRY_STATUS_COUNT ? (dtc_entry_status)e->te_status : DTC_ENTRY_IDLE;
-        o->vote = e->te_vote < DTC_ENTRY_STATUS_COUNT ? (dtc_entry_status)e->te_vote : DTC_ENTRY_IDLE;
-        o->attempts = e->te_attempts;
-        int64_t next = e->te_next_retry_ns;
-        o->next_retry_ms = next == 0 ? -1
-                           : next > now ? (int64_t)(((uint64_t)next - (uint64_t)now) / 1000000)
-                                        : 0;
-        dtc__strcopy(o->reason, dtc__entry_reason(e), sizeof o->reason);
-        o->failed_op = e->te_failed_op < DTC_OP_COUNT ? (dtc_op)e->te_failed_op : DTC_OP_NONE;
-        o->failed_status = e->te_failed_status < DTC_ENTRY_STATUS_COUNT
-                               ? (dtc_entry_status)e->te_failed_status : DTC_ENTRY_IDLE;
-        dtc__strcopy(o->failed_reason, e->te_failed_reason, sizeof o->failed_reason);
-        o->payload_len = e->te_payload_len <= DTC_PAYLOAD_MAX ? e->te_payload_len : 0;
-        memcpy(o->payload, e->te_payload, o->payload_len);
-        o->payload[o->payload_len] = '\0';
-        if (out->quarantined) {
-            if (!dtc__name_safe(e->te_name, sizeof e->te_name))
-                dtc__strcopy(o->name, "?", sizeof o->name);
-            if (!dtc__text_safe(o->reason, sizeof o->reason))
-                dtc__strcopy(o->reason, "?", sizeof o->reason);
-            if (!dtc__text_safe(o->failed_reason, sizeof o->failed_reason))
-                dtc__strcopy(o->failed_reason, "?", sizeof o->failed_reason);
-        }
-    }
-}
-
-bool dtc__text_safe(const char *s, size_t size)
-{
-    for (size_t i = 0; i < size; i++) {
-        if (s[i] == '\0')
-            return true;
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-            return false;
-    }
-    return false;
-}
-
-bool dtc__name_safe(const char *s, size_t size)
-{
-    return memchr(s, '\0', size) != NULL && dtc__name_valid(s);
-}
-
-const char *dtc__entry_reason(const struct dtc_txn_entry *e)
-{
-    const char *why = e->te_reason;
-    bool now_failed = failed(e->te_status) && e->te_reason[0];
-    if (!now_failed && e->te_failed_op != DTC_OP_NONE && e->te_failed_reason[0])
-        return e->te_failed_reason; /* who made it compensate, or HEURISTIC */
-    if (!now_failed && failed(e->te_vote) && e->te_vote_reason[0])
-        why = e->te_vote_reason;
-    if (why[0] == '\0')
-        why = e->te_enlist_reason;
-    return why;
 }

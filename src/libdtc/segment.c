@@ -1,6 +1,7 @@
 /*
- * segment.c - the shared-memory segment: its size for given limits,
- * creation by dtcd, attach with validation by everyone else.
+ * segment.c - the shared-memory segment: its limits (and their
+ * defaults) and size, creation by dtcd, attach with validation by
+ * everyone else.
  *
  * The header is hostile input like the rest of the segment: attach checks
  * magic (DTC_EMAGIC), layout version (DTC_EVERSION), the format word and
@@ -52,6 +53,13 @@ static void geometry(const dtc_limits *l, struct geometry *g)
     g->total = g->part_off + l->max_participants * g->part_slot;
 }
 
+void dtc_limits_default(dtc_limits *l)
+{
+    l->max_txns = DTC_DEFAULT_MAX_TXNS;
+    l->max_parts_per_txn = DTC_DEFAULT_MAX_PARTS_PER_TXN;
+    l->max_participants = DTC_DEFAULT_MAX_PARTICIPANTS;
+}
+
 size_t dtc_segment_size(const dtc_limits *l)
 {
     struct geometry g;
@@ -64,28 +72,6 @@ size_t dtc_segment_size(const dtc_limits *l)
 void dtc__shm_name(const char *instance, char *buf, size_t size)
 {
     snprintf(buf, size, "/dtc.%s", instance);
-}
-
-int dtc__mutex_init(pthread_mutex_t *m)
-{
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    int rc = pthread_mutex_init(m, &a);
-    pthread_mutexattr_destroy(&a);
-    return rc;
-}
-
-int dtc__cond_init(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(c, &a);
-    pthread_condattr_destroy(&a);
-    return rc;
 }
 
 /* The decision log fields: a terminated absolute path (or none) and

@@ -1,7 +1,7 @@
 /*
- * lock.c - the one lock wrapper (LMDB style) and the repair of each kind
- * of slot after its lock holder died (EOWNERDEAD).  What each repair does
- * is written down in shm.h next to the lock order.  A slot that cannot be
+ * lock.c - the one lock wrapper every lock goes through, and the repair
+ * of each kind of slot after its lock holder died (EOWNERDEAD).  What
+ * each repair does is written down in shm.h next to the lock order.  A slot that cannot be
  * repaired is quarantined: flagged, counted, reported, never reused.
  *
  * No lock waits forever (shm.h, DTC_LOCK_LIMIT_MS): a holder that keeps a
@@ -9,6 +9,10 @@
  * robust list damaged, or stopped for good).  The locker gets
  * DTC_ECORRUPT; a txn or participant slot is quarantined and never waited
  * on again (its quarantine is peeked before every wait).
+ *
+ * Also the initializers of the segment's process-shared robust mutexes
+ * and CLOCK_MONOTONIC condvars, and (built with DTC_ASSERTS) the record
+ * of which locks this thread holds, for DTC_ASSERT(dtc__lock_held(m)).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,6 +47,65 @@ int64_t dtc__lock_limit_ns(void)
     return ns;
 }
 
+int dtc__mutex_init(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    int rc = pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
+    return rc;
+}
+
+int dtc__cond_init(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+    return rc;
+}
+
+/* ---- which locks this thread holds (DTC_ASSERTS builds only) ----------- */
+
+#if DTC_ASSERTS
+#define HELD_MAX 8 /* the lock order nests at most three */
+static _Thread_local const pthread_mutex_t *held[HELD_MAX];
+static _Thread_local unsigned nheld;
+static _Thread_local bool held_lost; /* more than HELD_MAX: cannot tell */
+
+static void held_add(const pthread_mutex_t *m)
+{
+    if (nheld < HELD_MAX)
+        held[nheld++] = m;
+    else
+        held_lost = true;
+}
+
+static void held_drop(const pthread_mutex_t *m)
+{
+    for (unsigned i = nheld; i-- > 0;)
+        if (held[i] == m) {
+            held[i] = held[--nheld];
+            return;
+        }
+}
+
+bool dtc__lock_held(const pthread_mutex_t *m)
+{
+    for (unsigned i = 0; i < nheld; i++)
+        if (held[i] == m)
+            return true;
+    return held_lost;
+}
+#else
+#define held_add(m) ((void)(m))
+#define held_drop(m) ((void)(m))
+#endif
+
 /* Which lock m is, for the log. */
 static const char *lock_name(const dtc_instance *in, const pthread_mutex_t *m)
 {
@@ -53,7 +116,43 @@ static const char *lock_name(const dtc_instance *in, const pthread_mutex_t *m)
         return "dlog";
     if (m == &h->sh_sup_lock)
         return "supervisor";
+    if (m == &h->sh_dlog_flush_lock)
+        return "dlog_flush";
     return "slot";
+}
+
+/* m came back EOWNERDEAD, held: repair(in, obj) then mark it consistent.
+ * DTC_OK (held) or DTC_ECORRUPT (repair failed: released). */
+static dtc_result owner_died(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                             void *obj)
+{
+    dtc_log(DTC_LOG_WARN, "lock_owner_died", NULL, NULL, "lock=%s action=repair",
+            lock_name(in, m));
+    held_add(m); /* the repair runs with it held */
+    int ok = repair != NULL ? repair(in, obj) : 0;
+    pthread_mutex_consistent(m);
+    if (ok != 0) {
+        held_drop(m);
+        pthread_mutex_unlock(m);
+        return DTC_ECORRUPT;
+    }
+    return DTC_OK;
+}
+
+dtc_result dtc__lock_try(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                         void *obj)
+{
+    int rc = pthread_mutex_trylock(m);
+    if (rc == 0) {
+        held_add(m);
+        return DTC_OK;
+    }
+    if (rc == EBUSY)
+        return DTC_EBUSY;
+    if (rc == EOWNERDEAD)
+        return owner_died(in, m, repair, obj);
+    dtc_log(DTC_LOG_ERROR, "lock_failed", NULL, NULL, "lock=%s errno=%d", lock_name(in, m), rc);
+    return DTC_ECORRUPT;
 }
 
 dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
@@ -74,8 +173,10 @@ dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn
         }
         rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &abs);
     }
-    if (rc == 0)
+    if (rc == 0) {
+        held_add(m);
         return DTC_OK;
+    }
     if (rc == ETIMEDOUT) {
         dtc_log(DTC_LOG_ERROR, "lock_timeout", NULL, NULL, "lock=%s limit_ms=%lld",
                 lock_name(in, m), (long long)(limit / 1000000));
@@ -88,15 +189,7 @@ dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn
                 lock_name(in, m), rc);
         return DTC_ECORRUPT;
     }
-    dtc_log(DTC_LOG_WARN, "lock_owner_died", NULL, NULL, "lock=%s action=repair",
-            lock_name(in, m));
-    int ok = repair != NULL ? repair(in, obj) : 0;
-    pthread_mutex_consistent(m);
-    if (ok != 0) {
-        pthread_mutex_unlock(m);
-        return DTC_ECORRUPT;
-    }
-    return DTC_OK;
+    return owner_died(in, m, repair, obj);
 }
 
 dtc_result dtc__lock_timed(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
@@ -113,12 +206,15 @@ dtc_result dtc__lock(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair
 
 void dtc__unlock(pthread_mutex_t *m)
 {
+    DTC_ASSERT(dtc__lock_held(m));
+    held_drop(m);
     pthread_mutex_unlock(m);
 }
 
 int dtc__cond_wait_until(dtc_instance *in, pthread_cond_t *c, pthread_mutex_t *m,
                          dtc__repair_fn repair, void *obj, int64_t abs_ns)
 {
+    DTC_ASSERT(dtc__lock_held(m));
     struct timespec ts = {.tv_sec = abs_ns / 1000000000, .tv_nsec = abs_ns % 1000000000};
     int rc = pthread_cond_timedwait(c, m, &ts);
     if (rc == EOWNERDEAD) {
@@ -272,6 +368,7 @@ bool dtc__txn_valid(const dtc_instance *in, const struct dtc_txn_slot *ts)
  * fails dtc__txn_valid.  0 if sound, -1 if quarantined. */
 int dtc__txn_check(dtc_instance *in, struct dtc_txn_slot *ts)
 {
+    DTC_ASSERT(dtc__lock_held(&ts->ts_lock));
     if (ts->ts_flags & DTC_TS_QUARANTINED)
         return -1;
     if (dtc__txn_valid(in, ts))

@@ -170,7 +170,7 @@
 #define DTC_LOCK_LIMIT_MS 10000
 #define DTC_LOCK_LIMIT_MAX_MS 3600000
 
-/* A format word folding every layout-affecting size (LMDB style): a build
+/* A format word folding every layout-affecting size: a build
  * with another pthread ABI or limits constant refuses to attach. */
 #define DTC_FORMAT_WORD                                                    \
     ((uint32_t)(sizeof(pthread_mutex_t) << 24 | sizeof(pthread_cond_t) << 16 \

@@ -2,7 +2,8 @@
  * internal.h - declarations shared by libdtc's source files (not public).
  *
  * Naming: dtc__ for library-internal functions.  Each group below lives
- * in the file named in its comment.
+ * in the file named in its comment.  "With X held" in a comment is a
+ * precondition, checked by DTC_ASSERT(dtc__lock_held(&X)) where cheap.
  */
 #ifndef DTC_INTERNAL_H
 #define DTC_INTERNAL_H
@@ -17,6 +18,25 @@
 #include "dtc/dtc.h"
 #include "shm.h"
 
+/* ---- preconditions (fault.c, lock.c) ---------------------------------- */
+
+/* DTC_ASSERT(cond): with DTC_ASSERTS (the sanitizer build) a false cond
+ * is a bug: logged with its place, then abort().  Otherwise compiled out
+ * (cond is not evaluated).  For preconditions only: locks held, the
+ * driver token, indexes within bounds; never for what shared memory says
+ * (that is hostile input, checked and handled at run time). */
+#if DTC_ASSERTS
+#define DTC_ASSERT(cond) \
+    ((cond) ? (void)0 : dtc__assert_fail(#cond, __FILE__, __LINE__, __func__))
+#else
+#define DTC_ASSERT(cond) ((void)sizeof(!(cond)))
+#endif
+_Noreturn void dtc__assert_fail(const char *cond, const char *file, int line,
+                                const char *func);
+/* Whether this thread holds m, taken through dtc__lock (lock.c).  Only
+ * defined with DTC_ASSERTS: use it inside DTC_ASSERT only. */
+bool dtc__lock_held(const pthread_mutex_t *m);
+
 /* An attachment to a segment (process-local). */
 struct dtc_instance {
     char name[DTC_INSTANCE_MAX];
@@ -24,7 +44,7 @@ struct dtc_instance {
     size_t size;
     /* Copies of the header's geometry taken at attach and validated then:
      * never re-read from the segment, so a scribbled header cannot make
-     * us index out of bounds (PostgreSQL's postmaster habit). */
+     * us index out of bounds. */
     uint32_t max_txns, max_parts, max_participants, ring_cap;
     size_t txn_off, part_off, txn_slot_size, part_slot_size;
     uint64_t serial;      /* unique per dtc_open in this process (caches) */
@@ -40,22 +60,9 @@ struct dtc_instance {
     uint64_t start_time;  /* this process's /proc start time */
 };
 
-/* pace.c: how a serving thread schedules itself.  Busy (several
- * coordinators feed it: a batch answered two or more requests, within the
- * last DTC_PACE_HOLD batches), it runs under SCHED_BATCH and yields once
- * after a wake-up before it takes its batch; otherwise it runs under
- * SCHED_OTHER.  Zero-initialized; one per serving thread. */
-struct dtc__pace {
-    int score;     /* batches left before busy ends */
-    int policy;    /* the policy the thread has (SCHED_OTHER at first) */
-    int managed;   /* 0 unknown, 1 we manage it, 2 hands off */
-};
-#define DTC_PACE_HOLD 8
-/* After every serve: `answers` requests answered (enlists excluded; 0
- * when the wait timed out empty, which counts as idle). */
-void dtc__pace_after_batch(struct dtc__pace *pc, long answers);
-/* Whether to yield once after a wake-up. */
-bool dtc__pace_yield(const struct dtc__pace *pc);
+/* pace.c: how a serving thread schedules itself: pace.h (dtc-bench's
+ * floor paces its participants with it too). */
+#include "pace.h"
 
 /* A registered participant (process-local handle). */
 struct dtc_participant {
@@ -63,6 +70,7 @@ struct dtc_participant {
     uint32_t idx, gen;          /* our slot and its generation */
     char name[DTC_NAME_MAX];
     struct dtc__work *work;     /* one batch (ring_cap items), participant.c */
+    struct dtc_ring_req *batch; /* the batch's requests as taken (ring.c) */
     struct dtc__pace pace;      /* busy or not: scheduling, see pace.c */
     uint32_t batch_errors;      /* no votes and errors in the batch being answered */
 };
@@ -89,20 +97,22 @@ void dtc__segment_unlink(const char *instance);
 
 static inline struct dtc_txn_slot *dtc__txn(const dtc_instance *in, uint32_t i)
 {
+    DTC_ASSERT(i < in->max_txns);
     return (struct dtc_txn_slot *)((char *)in->hdr + in->txn_off
                                    + (size_t)i * in->txn_slot_size);
 }
 static inline struct dtc_part_slot *dtc__part(const dtc_instance *in, uint32_t i)
 {
+    DTC_ASSERT(i < in->max_participants);
     return (struct dtc_part_slot *)((char *)in->hdr + in->part_off
                                     + (size_t)i * in->part_slot_size);
 }
 
+/* ---- lock.c: the one lock wrapper --------------------------------------- */
+
 /* Process-shared robust mutex / CLOCK_MONOTONIC condvar initializers. */
 int dtc__mutex_init(pthread_mutex_t *m);
 int dtc__cond_init(pthread_cond_t *c);
-
-/* ---- lock.c: the one lock wrapper --------------------------------------- */
 
 /* Called with the mutex held after EOWNERDEAD, before it is made
  * consistent.  Returns 0 if the protected state is repaired, -1 if it
@@ -125,6 +135,10 @@ dtc_result dtc__lock_timed(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn 
  * taken while another is held (shm.h, "No lock waits forever"). */
 dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
                             void *obj, int64_t limit, bool *timed_out);
+/* One try at m, never waiting: DTC_OK (held; EOWNERDEAD repaired as
+ * for dtc__lock), DTC_EBUSY if someone holds it, else DTC_ECORRUPT. */
+dtc_result dtc__lock_try(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                         void *obj);
 /* The lock limit in ns: DTC_LOCK_LIMIT_MS or $DTC_LOCK_LIMIT_MS (shm.h). */
 int64_t dtc__lock_limit_ns(void);
 
@@ -184,7 +198,7 @@ uint64_t dtc__proc_start_time(pid_t pid);
 /* True if pid is alive and still has this start time. */
 bool dtc__proc_alive(pid_t pid, uint64_t start);
 
-/* ---- clock -------------------------------------------------------------- */
+/* ---- clock.c ------------------------------------------------------------ */
 
 int64_t dtc__now_ns(void); /* CLOCK_MONOTONIC */
 
@@ -199,28 +213,52 @@ void dtc__fault(const char *point);
 /* Is `from -> to` a legal transition? */
 bool dtc__txn_transition_ok(dtc_txn_state from, dtc_txn_state to);
 
-/* ---- participant.c ------------------------------------------------------ */
+/* ---- answer.c: an entry receives an answer ------------------------------- */
 
-/* Marks entries waiting on requests of (part, pgen) as DEAD and wakes
- * their drivers; used when a participant dies or unregisters. */
+/* The txn slot a ring request points at (NULL if out of bounds). */
+struct dtc_txn_slot *dtc__req_slot(const dtc_instance *in, const struct dtc_ring_req *rq);
+/* With ts_lock held: the entry rq points at if it is still participant
+ * (part, pgen)'s in rq's transaction, and (awaited) still waits for rq's
+ * answer; else NULL. */
+struct dtc_txn_entry *dtc__req_entry(const dtc_instance *in, struct dtc_txn_slot *ts,
+                                     const struct dtc_ring_req *rq, uint32_t part,
+                                     uint32_t pgen, bool awaited);
+/* With ts_lock held: records answer st (reason may be NULL) for entry e
+ * if it is still awaited; a failed commit or rollback is also kept as the
+ * entry's last failed delivery. */
+void dtc__entry_answer(struct dtc_txn_slot *ts, struct dtc_txn_entry *e,
+                       dtc_entry_status st, const char *reason);
+/* Without any lock: records participant (part, pgen)'s answer to rq and
+ * wakes the driver when it waits for no more answers or st failed.
+ * False if nobody awaits the answer any more. */
+bool dtc__answer_publish(dtc_instance *in, const struct dtc_ring_req *rq, uint32_t part,
+                         uint32_t pgen, dtc_entry_status st, const char *reason);
+/* Without any lock: records the outcome of an enlist step (no wake-up:
+ * the prepare reads it). */
+void dtc__answer_enlist(dtc_instance *in, const struct dtc_ring_req *rq, uint32_t part,
+                        uint32_t pgen, dtc_entry_status st, const char *reason);
+/* Without any lock: fails the n requests of participant (part, pgen) that
+ * it will never answer (it died or left): DEAD answers, failed enlist
+ * steps; wakes their drivers. */
 void dtc__fail_requests(dtc_instance *in, const struct dtc_ring_req *reqs,
                         size_t n, uint32_t part, uint32_t pgen);
-/* Fills a dtc_txn_info from a locked slot.  A quarantined slot is read
- * bounded and sanitized: names that are not valid names and reasons that
- * are not printable text are replaced by "?". */
+
+/* ---- status.c: reporting ------------------------------------------------- */
+
+/* With ts_lock held: fills a dtc_txn_info from the slot.  A quarantined
+ * slot is read bounded and sanitized: names that are not valid names and
+ * reasons that are not printable text are replaced by "?". */
 void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
                         dtc_txn_info *out);
-/* A NUL-terminated string of printable ASCII within size bytes. */
-bool dtc__text_safe(const char *s, size_t size);
-/* A NUL-terminated valid participant name within size bytes. */
-bool dtc__name_safe(const char *s, size_t size);
 /* The most telling reason of an entry: its failed answer's, else its
  * failed vote's, else whatever the last answer or enlist step said. */
 const char *dtc__entry_reason(const struct dtc_txn_entry *e);
-/* Whether an entry status is a failure (no, error, dead, timeout). */
-bool dtc__status_failed(unsigned st);
+/* Sets o's reason, failed_reason and their codes from the raw reasons
+ * ("code: text", dtc_reason_split); reads at most DTC_REASON_MAX bytes
+ * of each. */
+void dtc__entry_info_reason(dtc_entry_info *o, const char *reason, const char *failed_reason);
 
-/* ---- registry.c: participant slots -------------------------------------- */
+/* ---- registry.c: the table of participant slots -------------------------- */
 
 /* Finds the LIVE participant slot named `name`; fills idx and gen. */
 dtc_result dtc__part_find(dtc_instance *in, const char *name, uint32_t *idx,
@@ -231,15 +269,33 @@ dtc_result dtc__part_find(dtc_instance *in, const char *name, uint32_t *idx,
 dtc_result dtc__part_resolve(dtc_instance *in, const char *name, uint32_t *idx,
                              uint32_t *gen, bool *cached);
 void dtc__part_forget(dtc_instance *in, const char *name);
+/* Takes a slot for this process under `name` (a dead holder's slot is
+ * reclaimed first, its requests failed): *idx, *gen.  DTC_ENAMETAKEN if a
+ * live process holds the name, DTC_EREGFULL if no slot is free.  Takes
+ * sh_reg_lock then ps_lock. */
+dtc_result dtc__part_take(dtc_instance *in, const char *name, uint32_t *idx, uint32_t *gen);
+/* Frees participant slot idx held by a dead (or leaving) process, failing
+ * its unanswered requests.  Takes sh_reg_lock then ps_lock. */
+dtc_result dtc__part_reclaim(dtc_instance *in, uint32_t idx, uint32_t gen,
+                             const char *why);
+
+/* ---- ring.c: a participant's request ring ------------------------------ */
+
 /* Pushes a request onto participant idx's ring if its generation is gen,
  * and wakes it if `wake`.  DTC_ENOTALIVE if the slot changed owner,
  * DTC_EBUSY if its ring is full. */
 dtc_result dtc__part_push(dtc_instance *in, uint32_t idx, uint32_t gen,
                           const struct dtc_ring_req *rq, bool wake);
-/* Frees participant slot idx held by a dead (or leaving) process, failing
- * its unanswered requests.  Takes sh_reg_lock then ps_lock. */
-dtc_result dtc__part_reclaim(dtc_instance *in, uint32_t idx, uint32_t gen,
-                             const char *why);
+/* The participant side: waits until deadline for requests on its ring
+ * (slot idx, generation gen) and copies the unanswered ones into out
+ * (ring_cap of room), leaving them on the ring.  With `yield`, it yields
+ * once after a wake-up before it takes them.  How many, or -1 if the
+ * slot is no longer ours. */
+long dtc__ring_take(dtc_instance *in, uint32_t idx, uint32_t gen, int64_t deadline,
+                    bool yield, struct dtc_ring_req *out);
+/* Drops the first n requests (answered) off the ring, if still ours, and
+ * counts them as served, errors of them as errors (metrics). */
+void dtc__ring_advance(dtc_instance *in, uint32_t idx, uint32_t gen, long n, uint32_t errors);
 
 /* ---- log.c -------------------------------------------------------------- */
 
@@ -281,9 +337,15 @@ void dtc__lb_vformat(struct dtc__lbuf *l, const char *fmt, va_list ap);
 /* Ends the record: " truncated=true" if it was cut, then the newline. */
 void dtc__lb_finish(struct dtc__lbuf *l);
 
-/* ---- names.c: string tables --------------------------------------------- */
+/* ---- names.c: which names are valid ------------------------------------- */
 
 bool dtc__name_valid(const char *name); /* [A-Za-z0-9._-]{1,31} */
+/* A NUL-terminated string of printable ASCII within size bytes. */
+bool dtc__text_safe(const char *s, size_t size);
+/* A NUL-terminated valid participant name within size bytes. */
+bool dtc__name_safe(const char *s, size_t size);
+
+/* ---- strings (inline) ---------------------------------------------------- */
 
 /* Copies NUL-terminated src into dst[size], truncating; always
  * terminates.  A plain copy: snprintf("%s") costs ten times more on the
@@ -295,9 +357,11 @@ static inline void dtc__strcopy(char *dst, const char *src, size_t size)
     dst[n] = '\0';
 }
 
+/* ---- txid.c ------------------------------------------------------------- */
+
 /* A fresh random (version 4) transaction id.  libuuid supplies a random
  * 122-bit base per thread every 4096 ids; ids in between add a counter to
- * it, so they stay unique without libuuid's per-call reseeding (names.c). */
+ * it, so they stay unique without libuuid's per-call reseeding. */
 void dtc__txid_new(dtc_txid *out);
 
 #endif /* DTC_INTERNAL_H */

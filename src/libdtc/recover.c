@@ -10,7 +10,8 @@
  * then gives every live transaction a slot, adopted and flagged
  * RECOVERED, with its participants by name only: the finisher redelivers
  * the outcome as they register again.  Only then is sh_recovering
- * cleared; until then nobody may presume an abort (DTC_ERECOVERING).
+ * cleared; until then nobody may presume an abort (DTC_ERECOVERING, or
+ * DTC_ENOSUPERVISOR while no dtcd runs to finish the replay).
  * Replay is idempotent: a transaction that already has a slot (a dtcd
  * that died mid-replay) is left alone.
  */
@@ -171,6 +172,7 @@ static uint32_t at_least(uint32_t v, uint32_t min)
 /* With ts_lock held on a FREE slot: the transaction of r, adopted. */
 static void rebuild(dtc_instance *in, struct dtc_txn_slot *ts, const struct dtc__dlog_rec *r)
 {
+    DTC_ASSERT(dtc__lock_held(&ts->ts_lock));
     uint32_t st = state_of(r);
     ts->ts_gen++;
     ts->ts_flags = DTC_TS_ADOPTED | DTC_TS_RECOVERED
@@ -324,6 +326,15 @@ dtc_result dtc__dlog_recover(dtc_instance *in)
     }
     live_free(&l);
     return rc;
+}
+
+dtc_result dtc__recovering(const dtc_instance *in)
+{
+    const struct dtc_shm_header *h = in->hdr;
+    if (!atomic_load(&h->sh_recovering))
+        return DTC_OK;
+    return dtc__proc_alive(h->sh_sup_pid, h->sh_sup_start) ? DTC_ERECOVERING
+                                                            : DTC_ENOSUPERVISOR;
 }
 
 void dtc__dlog_maintain(dtc_instance *in)

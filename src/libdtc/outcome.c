@@ -49,7 +49,7 @@ static void from_record(const struct dtc__dlog_rec *r, dtc_outcome *out)
         e->status = (dtc_entry_status)r->entries[i].status;
         e->vote = (dtc_entry_status)r->entries[i].vote;
         e->next_retry_ms = -1;
-        memcpy(e->reason, r->entries[i].reason, sizeof e->reason);
+        dtc__entry_info_reason(e, r->entries[i].reason, "");
     }
     out->kind = kind_of_state(t->state);
     out->result = out->kind == DTC_OUTCOME_COMMITTED ? DTC_OK : (dtc_result)r->result;
@@ -72,8 +72,8 @@ dtc_result dtc_transaction_outcome(dtc_instance *in, const dtc_txid *id, dtc_out
     }
     if (rc != DTC_ENOTFOUND)
         return rc;
-    if (atomic_load(&in->hdr->sh_recovering))
-        return DTC_ERECOVERING;
+    if ((rc = dtc__recovering(in)) != DTC_OK)
+        return rc;
     if (!dtc__dlog_on(in))
         return DTC_ENOTFOUND;
     struct dtc__dlog_rec *r = malloc(sizeof *r);

@@ -1,0 +1,40 @@
+/*
+ * txn.h - internal interface of the 2PC state machine (txn.c), shared by
+ * the coordinator API (coord.c), the operator's calls (operator.c) and
+ * the supervisor (supervisor.c).
+ */
+#ifndef DTC_TXN_H
+#define DTC_TXN_H
+
+#include "internal.h"
+
+/* A transaction slot as seen by its current driver. */
+struct txn_ref {
+    dtc_instance *in;
+    struct dtc_txn_slot *ts;
+    uint32_t idx, gen;
+    uint64_t token; /* == ts_driver while we drive the slot */
+    uint16_t dlog_flags; /* DTC_DLOG_F_OPERATOR for an operator's call */
+};
+
+/* Preconditions (DTC_ASSERT, internal.h): r's ts_lock is held by this
+ * thread; and (DRIVING) this thread drives the slot: it holds a driver
+ * token.  That the slot still names that token (ts_driver) is shared
+ * memory, re-checked at run time after every wait, never asserted. */
+#define DTC_ASSERT_HELD(r) DTC_ASSERT(dtc__lock_held(&(r)->ts->ts_lock))
+#define DTC_ASSERT_DRIVING(r) DTC_ASSERT(dtc__lock_held(&(r)->ts->ts_lock) && (r)->token != 0)
+
+/* All with ts_lock held. */
+bool dtc__txn_set_state(struct txn_ref *r, dtc_txn_state to);
+dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why);
+void dtc__txn_release(struct txn_ref *r);
+/* coord.c, for the operator's calls too: finds the slot of `id` and
+ * returns with its ts_lock held (r filled, no token yet). */
+dtc_result dtc__txn_acquire(dtc_instance *in, const dtc_txid *id, struct txn_ref *r);
+/* coord.c: ends a call (ts_lock held unless rc is DTC_ECORRUPT): fills
+ * report, frees a terminal slot, gives up the driver token, unlocks. */
+dtc_result dtc__txn_end_call(struct txn_ref *r, dtc_result rc, dtc_txn_info *report);
+/* A process-unique, non-zero driver token. */
+uint64_t dtc__new_token(const dtc_instance *in);
+
+#endif
