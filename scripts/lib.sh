@@ -10,8 +10,9 @@
 # clang and libclang-rt-14-dev (its libFuzzer runtime, not a dependency of
 # clang): the fuzz tests (tests/fuzz/run.sh builds them with clang).
 # clang-tidy and cppcheck: the lint test (tests/lint.sh).
+# python3-matplotlib: scripts/plot-bench (the bench_formats test draws a run).
 DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev postgresql
-    clang libclang-rt-14-dev clang-tidy cppcheck)
+    clang libclang-rt-14-dev clang-tidy cppcheck python3-matplotlib)
 
 dtc_log() {
     printf '%s: %s\n' "${0##*/}" "$*" >&2

@@ -64,3 +64,7 @@ add_test(NAME bench_quick
          COMMAND ${CMAKE_COMMAND} -DBENCH=$<TARGET_FILE:dtc-bench>
                  -P ${CMAKE_CURRENT_LIST_FILE})
 set_tests_properties(bench_quick PROPERTIES TIMEOUT 120)
+# bench_formats: --format markdown and json, the progress lines, plot-bench.
+add_test(NAME bench_formats COMMAND bash ${PROJECT_SOURCE_DIR}/tests/bench_formats.sh
+                 $<TARGET_FILE:dtc-bench> ${PROJECT_SOURCE_DIR}/scripts/plot-bench)
+set_tests_properties(bench_formats PROPERTIES TIMEOUT 60)
