@@ -404,13 +404,16 @@ static void md_mode(const struct bench_opts *o, int mode)
 /* The ratio tables: one per pair of modes, a row per (C, N). */
 static void md_ratios(const struct bench_ratio *r, int nr)
 {
-    char name[64], a[32], b[32];
+    char name[64], a[32], b[32], note[64];
     for (int i = 0; i < nr; i++) {
         if (i == 0 || r[i].num_mode != r[i - 1].num_mode) {
-            printf("%s`%s`%s:\n\n| C | N | %s txn/s | %s txn/s | ratio |\n|---|---|---|---|---|",
-                   i ? "\n\n" : "", ratio_name(&r[i], name, sizeof name),
-                   r[i].num_mode == MODE_NOOP ? " (the decision log's cost)"
-                                              : " (PostgreSQL over 3 databases, shown as N=3)",
+            if (r[i].num_mode == MODE_NOOP)
+                snprintf(note, sizeof note, "the decision log's cost");
+            else
+                snprintf(note, sizeof note, "N: the services'; PostgreSQL over %d databases",
+                         BENCH_PG_DBS);
+            printf("%s`%s` (%s):\n\n| C | N | %s txn/s | %s txn/s | ratio |\n|---|---|---|---|---|",
+                   i ? "\n\n" : "", ratio_name(&r[i], name, sizeof name), note,
                    bench_mode_name(r[i].num_mode), bench_mode_name(r[i].den_mode));
         }
         printf("\n| %d | %d | %s | %s | %.2f |", r[i].ncoords, r[i].nparts,
