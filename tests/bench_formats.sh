@@ -24,6 +24,7 @@ fail() {
 }
 
 # 1. Markdown.
+# shellcheck disable=SC2054 # the commas are dtc-bench's list syntax
 md_args=(--quick --participants 1,3 --coordinators 1,4 --mode noop,noop-nolog,floor-wake
     --format markdown)
 timeout 60 "$bench" "${md_args[@]}" >"$dir/md" 2>"$dir/md.err" \
