@@ -8,7 +8,8 @@
  * procs.c starts and stops child processes (dtcd, participants);
  * usage.c measures CPU time and context switches of us and our children;
  * stats.c turns latency samples into percentiles; report.c prints the
- * table and the JSON; grid.c runs the whole grid; options.c parses argv.
+ * table, the JSON or the Markdown grid, and the progress on stderr;
+ * grid.c runs the whole grid; options.c parses argv.
  * The PostgreSQL peer (modes pg, pg-nofsync): the kit's pg_cluster.c
  * (src/kit/) runs a throwaway cluster (initdb, pg_ctl), pg.c its libpq
  * clients and their two-phase transaction.  Processes are started and
@@ -49,6 +50,12 @@ enum bench_mode {
 
 const char *bench_mode_name(int mode);
 
+enum bench_format {
+    BENCH_FMT_TEXT = 0,   /* the table, row by row */
+    BENCH_FMT_JSON,       /* one JSON object */
+    BENCH_FMT_MARKDOWN    /* the table in a code block, then the N x C grid */
+};
+
 struct bench_opts {
     int nparts[BENCH_MAX_LIST], nnparts;
     int ncoords[BENCH_MAX_LIST], nncoords;
@@ -56,9 +63,11 @@ struct bench_opts {
     long txns;             /* per cell in total, 0: use seconds */
     int repeat;            /* runs per cell; the median by throughput is shown */
     unsigned modes;        /* bit per enum bench_mode */
-    int json;              /* JSON instead of the table */
+    int format;            /* enum bench_format; --json is --format json */
     int quick;             /* short cells (the ctest) */
     const char *bin_dir;   /* where dtcd, dtc-noop and services live */
+    int argc;              /* the command line, shown by --format markdown */
+    char **argv;
 };
 
 /* options.c: 0; 1 after --help; 2 after a usage error. */
@@ -213,6 +222,13 @@ void bench_report_row(const struct bench_opts *o, const struct bench_cell *c);
 void bench_report_skip(const struct bench_opts *o, int mode, int nparts, const char *why);
 void bench_report_footer(const struct bench_opts *o, int rows, const struct bench_ratio *r,
                          int nr);
+/* Progress on stderr, whatever the format: a line before run c->run of
+ * cell k of total, an update each second once it has run 2 s (in place
+ * on a terminal, dots otherwise), its throughput when it ends (rc: the
+ * bench_run_cell result). */
+void bench_progress_begin(const struct bench_opts *o, int k, int total,
+                          const struct bench_cell *c);
+void bench_progress_end(const struct bench_cell *c, int rc);
 
 /* grid.c: runs everything; the exit code. */
 int bench_run(const struct bench_opts *o);

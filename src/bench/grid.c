@@ -11,7 +11,8 @@
  * databases; its floor ratio is to the floor at N=3, when the grid has
  * it); and the services/pg ratios at each C.  No PostgreSQL is not an
  * error: those rows say why.  Exit code 1 if any transaction failed or
- * no row was printed.
+ * no row was printed.  Every run of a cell is announced on stderr as
+ * [k/total], k the cell's number in the grid's order.
  */
 #include <signal.h>
 #include <stdbool.h>
@@ -33,8 +34,37 @@ struct grid {
     double svc_tps[2][BENCH_MAX_LIST][BENCH_MAX_LIST]; /* [nofsync][N index][C index] */
     double pg_tps[2][BENCH_MAX_LIST];   /* [nofsync][C index] */
     int rows;
+    int skipped;                        /* cells not run (pg unavailable) */
+    int total;                          /* cells planned */
     uint64_t failures;
 };
+
+/* Cells the grid will run: every mode but the pg ones at each N and C,
+ * the pg ones at each C. */
+static int planned(const struct bench_opts *o)
+{
+    unsigned m = o->modes | 1u << MODE_FLOOR;
+    int per_n = 0, pg = 0;
+    for (int i = 0; i < MODE_COUNT; i++)
+        if ((m >> i) & 1) {
+            if (i == MODE_PG || i == MODE_PG_NOFSYNC)
+                pg++;
+            else
+                per_n++;
+        }
+    return (per_n * o->nnparts + pg) * o->nncoords;
+}
+
+/* One run of cell number `at` past the cells already reported,
+ * announced on stderr. */
+static int run_cell(struct grid *g, int at, const struct bench_target *t,
+                    struct bench_cell *cell)
+{
+    bench_progress_begin(g->o, g->rows + g->skipped + at + 1, g->total, cell);
+    int rc = bench_run_cell(g->o, t, cell);
+    bench_progress_end(cell, rc);
+    return rc;
+}
 
 static int by_tps(const void *a, const void *b)
 {
@@ -67,13 +97,13 @@ static bool nolog(int mode)
 }
 
 /* One run of a dtc cell, checked against dtcd's committed counter. */
-static int run_dtc(struct grid *g, struct bench_cell *cell)
+static int run_dtc(struct grid *g, int at, struct bench_cell *cell)
 {
     struct bench_target t;
     struct bench_dtc *dtc = nolog(cell->mode) ? g->dtc_nolog : g->dtc;
     bench_dtc_target(dtc, &t);
     long long before = bench_dtc_committed(dtc), syncs = bench_dtc_syncs(dtc);
-    if (bench_run_cell(g->o, &t, cell) != 0)
+    if (run_cell(g, at, &t, cell) != 0)
         return -1;
     long long after = bench_dtc_committed(dtc), synced = bench_dtc_syncs(dtc) - syncs;
     if (syncs >= 0 && synced > 0)
@@ -128,12 +158,12 @@ static int run_modes(struct grid *g, struct bench_floor *f[2], const int *modes,
         struct bench_cell *cell = &runs[i][r];
         *cell = (struct bench_cell){.mode = modes[i], .nparts = n, .ncoords = c, .run = r};
         if (modes[i] == MODE_NOOP || modes[i] == MODE_NOOP_NOLOG) {
-            if (run_dtc(g, cell) != 0)
+            if (run_dtc(g, i, cell) != 0)
                 return -1;
             continue;
         }
         bench_floor_target(f[modes[i] == MODE_FLOOR_WAKE], modes[i] == MODE_FLOOR_ENLIST, &t);
-        if (bench_run_cell(g->o, &t, cell) != 0)
+        if (run_cell(g, i, &t, cell) != 0)
             return -1;
     }
     return 0;
@@ -183,7 +213,7 @@ static int services(struct grid *g, int mode, int n)
         struct bench_cell runs[50];
         for (int r = 0; r < o->repeat; r++) {
             runs[r] = (struct bench_cell){.mode = mode, .nparts = n, .ncoords = o->ncoords[ci], .run = r};
-            if (run_dtc(g, &runs[r]) != 0)
+            if (run_dtc(g, 0, &runs[r]) != 0)
                 return -1;
         }
         emit(g, runs, ci);
@@ -220,6 +250,7 @@ static int pg_cells(struct grid *g)
         if (opened < 0 || bench_pg_mode(p, modes[i], why, sizeof why) != 0) {
             snprintf(line, sizeof line, "postgresql not available: %s", why);
             bench_report_skip(o, modes[i], BENCH_PG_DBS, line);
+            g->skipped += o->nncoords;
             continue;
         }
         for (int ci = 0; rc == 0 && ci < o->nncoords; ci++) {
@@ -229,7 +260,7 @@ static int pg_cells(struct grid *g)
                 runs[r] = (struct bench_cell){.mode = modes[i], .nparts = BENCH_PG_DBS,
                                               .ncoords = o->ncoords[ci], .run = r};
                 bench_pg_target(p, &t);
-                rc = bench_run_cell(o, &t, &runs[r]);
+                rc = run_cell(g, 0, &t, &runs[r]);
             }
             if (rc == 0)
                 emit(g, runs, ci);
@@ -263,7 +294,7 @@ static int ratios(const struct grid *g, struct bench_ratio *out)
 int bench_run(const struct bench_opts *o)
 {
     struct bench_opts eff = *o;
-    struct grid g = {.o = &eff};
+    struct grid g = {.o = &eff, .total = planned(&eff)};
     signal(SIGPIPE, SIG_IGN);
     dtc_log_init(DTC_LOG_WARN);
     int rc = 0;

@@ -4,6 +4,7 @@
  * (the PostgreSQL peer's fsync-off run is a mode of its own, pg-nofsync,
  * as services-nofsync is for the services).
  * --quick: 0.3 s per cell.  bin_dir: the directory of dtc-bench itself.
+ * --format text (default), json (--json) or markdown.
  */
 #include <getopt.h>
 #include <limits.h>
@@ -29,7 +30,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: dtc-bench [--participants 1,3,10] [--coordinators 1,4,16,64,100]\n"
-            "                 [--seconds S | --txns K] [--repeat R] [--quick] [--json]\n"
+            "                 [--seconds S | --txns K] [--repeat R] [--quick]\n"
+            "                 [--format text|json|markdown] [--json (= --format json)]\n"
             "                 [--mode noop|noop-nolog|services|services-nofsync|floor|\n"
             "                         floor-wake|pg|pg-nofsync|all[,...]]\n"
             "                 (dtc modes run with dtcd's decision log, as deployed;\n"
@@ -49,7 +51,12 @@ static void usage(FILE *f)
             "                 synchronous_commit=off.  When services and pg both ran,\n"
             "                 services/pg ratios by C follow the table.  Without\n"
             "                 PostgreSQL the pg rows say why and the run goes on)\n"
+            "                 (markdown: the text table in a code block, then the\n"
+            "                 command, the date and load, one N x C table of txn/s per\n"
+            "                 mode with the ratios to floor and floor-wake, and the\n"
+            "                 ratio tables; scripts/plot-bench draws the JSON)\n"
             "                 [--bin-dir DIR]\n"
+            "Progress goes to stderr: a line per run of a cell.\n"
             "Measures 2PC transactions/s, latency, CPU and context switches per\n"
             "transaction of dtc against the floor (bare mutex+condvar exchange).\n"
             "The floor always runs; each dtc row shows its ratio to it.  Exit code:\n"
@@ -91,6 +98,17 @@ static int parse_modes(const char *s, unsigned *out)
     return 0;
 }
 
+static int parse_format(const char *s, int *out)
+{
+    static const char *const names[] = {"text", "json", "markdown"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = i; /* the order of enum bench_format */
+            return 0;
+        }
+    return -1;
+}
+
 static void defaults(struct bench_opts *o)
 {
     static char dir[PATH_MAX];
@@ -123,7 +141,8 @@ static int apply(struct bench_opts *o, int c, const char *arg)
     case 'r': o->repeat = (int)strtol(arg, &end, 10); return *end || o->repeat < 1 || o->repeat > 50 ? -1 : 0;
     case 'm': return parse_modes(arg, &o->modes);
     case 'q': o->quick = 1; o->seconds = 0.3; return 0;
-    case 'j': o->json = 1; return 0;
+    case 'j': o->format = BENCH_FMT_JSON; return 0;
+    case 'f': return parse_format(arg, &o->format);
     case 'b': o->bin_dir = arg; return 0;
     default: return -1;
     }
@@ -137,9 +156,12 @@ int bench_parse_options(int argc, char **argv, struct bench_opts *o)
         {"repeat", required_argument, 0, 'r'},       {"mode", required_argument, 0, 'm'},
         {"quick", no_argument, 0, 'q'},              {"json", no_argument, 0, 'j'},
         {"bin-dir", required_argument, 0, 'b'},      {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},            {0, 0, 0, 0}};
+        {"format", required_argument, 0, 'f'},       {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0}};
     int c;
     defaults(o);
+    o->argc = argc;
+    o->argv = argv;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# bench_formats.sh DTC_BENCH PLOT_BENCH - the bench_formats test: the
+# output formats of dtc-bench and scripts/plot-bench, on short runs.
+#   1. --format markdown: the command line above the tables; one table per
+#      mode with a header row of the C values and one row per N, in the
+#      order given; every cell a number equal to the txn/s of the same row
+#      of the text table (in the code block above), with its ratio to
+#      floor (and floor-wake) for the dtc modes; the noop/noop-nolog ratio
+#      table with one row per (C, N) whose ratio is num / den.
+#   2. --format json with --repeat 2: valid JSON on stdout, and on stderr
+#      one progress line "[k/total] ... run r/2" per run of a cell.
+#   3. plot-bench on that JSON writes a PNG (signature, size, dimensions).
+# Not timed: no speed is asserted.  Each dtc-bench uses its own instance
+# (bench-<pid>); files live in a mktemp -d directory.
+set -euo pipefail
+bench=${1:?usage: bench_formats.sh DTC_BENCH PLOT_BENCH}
+plot=${2:?usage: bench_formats.sh DTC_BENCH PLOT_BENCH}
+dir=$(mktemp -d "${TMPDIR:-/tmp}/dtc-bench-formats.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+
+fail() {
+    echo "bench_formats: $*" >&2
+    exit 1
+}
+
+# 1. Markdown.
+# shellcheck disable=SC2054 # the commas are dtc-bench's list syntax
+md_args=(--quick --participants 1,3 --coordinators 1,4 --mode noop,noop-nolog,floor-wake
+    --format markdown)
+timeout 60 "$bench" "${md_args[@]}" >"$dir/md" 2>"$dir/md.err" \
+    || { cat "$dir/md" "$dir/md.err"; fail "dtc-bench --format markdown failed"; }
+cat "$dir/md"
+python3 - "$dir/md" "${md_args[*]}" <<'EOF' || fail "markdown output has the wrong shape"
+import re, sys
+text = open(sys.argv[1]).read()
+args = sys.argv[2]
+lines = text.split("\n")
+def die(msg):
+    sys.exit("bench_formats: " + msg)
+def num(s):
+    s = s.strip()
+    if not re.fullmatch(r"\d{1,3}(,\d{3})*", s):
+        die(f"not a number with thousands separators: {s!r}")
+    return int(s.replace(",", ""))
+
+# The text table, in a code block, and its txn/s column by (mode, N, C).
+if lines[0] != "```text" or "```" not in lines[1:]:
+    die("no text table in a code block first")
+end = lines.index("```", 1)
+tps = {}
+for row in lines[2:end]:
+    f = row.split()
+    tps[(f[0], int(f[1]), int(f[2]))] = int(f[4])
+if len(tps) != 4 * 2 * 2:
+    die(f"{len(tps)} rows in the text table, want 16")
+cmd = [l for l in lines[end:] if l.startswith("`") and l.endswith("`") and "dtc-bench" in l]
+if len(cmd) != 1 or not cmd[0].endswith(" " + args + "`"):
+    die(f"no command line ending in {args!r} above the tables: {cmd}")
+
+Ns, Cs = [1, 3], [1, 4]
+for mode in ["floor", "floor-wake", "noop", "noop-nolog"]:
+    legend = [i for i, l in enumerate(lines) if l.startswith(f"`{mode}`: txn/s")]
+    if len(legend) != 1:
+        die(f"no table for {mode}")
+    i = legend[0] + 2
+    if lines[i] != "| N \\ C | " + " | ".join(map(str, Cs)) + " |":
+        die(f"{mode}: header {lines[i]!r}")
+    if lines[i + 1] != "|---|" + "---|" * len(Cs):
+        die(f"{mode}: separator {lines[i + 1]!r}")
+    rows = []
+    for l in lines[i + 2:]:
+        if not l.startswith("|"):
+            break
+        rows.append(l)
+    if len(rows) != len(Ns):
+        die(f"{mode}: {len(rows)} rows, want one per N")
+    for n, row in zip(Ns, rows):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        if cells[0] != f"{mode}, N={n}" or len(cells) != 1 + len(Cs):
+            die(f"{mode}: row {row!r}")
+        for c, cell in zip(Cs, cells[1:]):
+            m = re.fullmatch(r"([\d,]+)(?: \(([\d.]+)(?:, ([\d.]+))?\))?", cell)
+            if not m:
+                die(f"{mode} N={n} C={c}: cell {cell!r}")
+            if num(m.group(1)) != tps[(mode, n, c)]:
+                die(f"{mode} N={n} C={c}: {cell!r} but the text table says {tps[(mode, n, c)]}")
+            want = {"floor": 0, "floor-wake": 1}.get(mode, 2)
+            got = sum(g is not None for g in m.groups()[1:])
+            if got != want:
+                die(f"{mode} N={n} C={c}: {got} ratios in {cell!r}, want {want}")
+            for g in m.groups()[1:]:
+                if g is not None:
+                    float(g)
+
+legend = [i for i, l in enumerate(lines) if l.startswith("`noop/noop-nolog`")]
+if len(legend) != 1:
+    die("no noop/noop-nolog ratio table")
+i = legend[0] + 2
+if lines[i] != "| C | N | noop txn/s | noop-nolog txn/s | ratio |":
+    die(f"ratio header {lines[i]!r}")
+rows = [l for l in lines[i + 2:i + 2 + len(Cs) * len(Ns)] if l.startswith("|")]
+if len(rows) != len(Cs) * len(Ns):
+    die(f"{len(rows)} ratio rows, want {len(Cs) * len(Ns)}")
+for row in rows:
+    c, n, a, b, r = [x.strip() for x in row.strip("|").split("|")]
+    a, b, r = num(a), num(b), float(r)
+    if a != tps[("noop", int(n), int(c))] or b != tps[("noop-nolog", int(n), int(c))]:
+        die(f"ratio row {row!r} does not match the text table")
+    if abs(r - a / b) > 0.006 + 1 / b:
+        die(f"ratio row {row!r}: {a} / {b} is not {r}")
+print("bench_formats: markdown grid ok")
+EOF
+
+# 2. JSON and the progress lines.
+timeout 60 "$bench" --quick --participants 1 --coordinators 1,4 --mode noop,floor-wake \
+    --repeat 2 --format json >"$dir/run.json" 2>"$dir/json.err" \
+    || { cat "$dir/json.err"; fail "dtc-bench --format json failed"; }
+cat "$dir/json.err"
+python3 - "$dir/run.json" "$dir/json.err" <<'EOF' || fail "json or progress output is wrong"
+import json, re, sys
+run = json.load(open(sys.argv[1]))
+if len(run["cells"]) != 6 or run["cpus"] < 1:
+    sys.exit(f"bench_formats: {len(run['cells'])} cells, want 6")
+seen = {}
+for l in open(sys.argv[2]):
+    m = re.match(r"dtc-bench: \[(\d+)/6\] (\S+) N=1 C=(\d+) run (\d)/2 \(0\.3 s\)\.\.\. [\d,]+ txn/s$",
+                 l.rstrip("\n"))
+    if m:
+        seen.setdefault(int(m.group(1)), set()).add((m.group(2), m.group(3), m.group(4)))
+if sorted(seen) != list(range(1, 7)) or any(len(v) != 2 for v in seen.values()):
+    sys.exit(f"bench_formats: progress lines {seen}, want cells 1..6 with runs 1 and 2")
+print("bench_formats: json and progress ok")
+EOF
+
+# 3. The plot.
+"$plot" -o "$dir/grid.png" "$dir/run.json" || fail "plot-bench failed"
+python3 - "$dir/grid.png" <<'EOF' || fail "plot-bench did not write a valid PNG"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+    sys.exit("bench_formats: not a PNG")
+w, h = struct.unpack(">II", data[16:24])
+if len(data) < 10000 or w < 400 or h < 300:
+    sys.exit(f"bench_formats: PNG of {len(data)} bytes, {w}x{h}: too small for a plot")
+print(f"bench_formats: PNG ok, {len(data)} bytes, {w}x{h}")
+EOF
