@@ -28,8 +28,8 @@ static void txn_structs(void)
     OFF(dtc_entry_info, name); OFF(dtc_entry_info, op); OFF(dtc_entry_info, status);
     OFF(dtc_entry_info, vote); OFF(dtc_entry_info, attempts);
     OFF(dtc_entry_info, next_retry_ms); OFF(dtc_entry_info, reason);
-    OFF(dtc_entry_info, failed_op); OFF(dtc_entry_info, failed_status);
-    OFF(dtc_entry_info, failed_reason); OFF(dtc_entry_info, reason_code);
+    OFF(dtc_entry_info, reason_code); OFF(dtc_entry_info, failed_op);
+    OFF(dtc_entry_info, failed_status); OFF(dtc_entry_info, failed_reason);
     OFF(dtc_entry_info, failed_reason_code); OFF(dtc_entry_info, payload_len);
     OFF(dtc_entry_info, payload);
     SIZE(dtc_txn_info);
