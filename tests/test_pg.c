@@ -1,0 +1,524 @@
+/*
+ * test_pg.c - dtc-pg against a real PostgreSQL: a throwaway cluster per
+ * test (src/bench/pg_cluster.c), real dtcd, the four services and
+ * dtc-pg.  Cases: an order committed at all five; refusals in
+ * PostgreSQL (row rule, constraint) and elsewhere roll back everywhere;
+ * dtc-pg killed after PREPARE, the coordinator killed after its
+ * decision, PostgreSQL stopped (immediate) in the commit, a simulated
+ * reboot of dtc with transactions prepared in PostgreSQL, and a server
+ * that stays down (HEURISTIC, then dtcctl resolve).  Over a unix socket
+ * and over TCP.  Exit 77 (ctest SKIP) when PostgreSQL is not installed.
+ */
+#include <check.h>
+#include <glob.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "harness.h"
+
+static struct bench_pgc pgc;
+static int pg_tcp;
+static pid_t pg_pid = -1;
+static h_result res;
+
+/* ---- the cluster ---------------------------------------------------------- */
+
+static volatile sig_atomic_t guard_stop;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    guard_stop = 1;
+}
+
+static pid_t postmaster_of(const char *data)
+{
+    char path[400];
+    long pid = 0;
+    snprintf(path, sizeof path, "%s/postmaster.pid", data);
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &pid) != 1) // NOLINT(cert-err34-c): PostgreSQL's file
+            pid = 0;
+        fclose(f);
+    }
+    return (pid_t)pid;
+}
+
+/* A recorded child that outlives a failed test: when the harness stops
+ * it (or the test process is gone) it stops the postmaster (SIGQUIT:
+ * immediate shutdown) and removes the cluster's directory. */
+static void start_guard(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = h_fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid > 0)
+        return;
+    signal(SIGTERM, on_term);
+    while (!guard_stop && getppid() == parent)
+        h_sleep_ms(100);
+    pid_t pm = postmaster_of(pgc.data);
+    if (pm > 0 && kill(pm, SIGQUIT) == 0)
+        for (int i = 0; i < 100 && kill(pm, 0) == 0; i++)
+            h_sleep_ms(50);
+    pgc.running = 0; /* stopped above: destroy only removes the dir */
+    bench_pgc_destroy(&pgc);
+    _exit(0);
+}
+
+static void conninfo(char *buf, size_t len)
+{
+    snprintf(buf, len, "host=%s port=%d user=dtcbench dbname=postgres",
+             pg_tcp ? "127.0.0.1" : pgc.dir, pgc.port);
+}
+
+static PGresult *sql(const char *q)
+{
+    char ci[400];
+    conninfo(ci, sizeof ci);
+    PGconn *c = PQconnectdb(ci);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, q);
+    ExecStatusType st = PQresultStatus(r);
+    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", q,
+                  PQresultErrorMessage(r));
+    PQfinish(c);
+    return r;
+}
+
+/* The single number a query returns. */
+static long sql_long(const char *q)
+{
+    PGresult *r = sql(q);
+    ck_assert_int_eq(PQntuples(r), 1);
+    long v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+static long balance(void)
+{
+    return sql_long("SELECT bal FROM acct WHERE id = 'alice'");
+}
+
+static long prepared_count(void)
+{
+    return sql_long("SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'dtc:%:pg'");
+}
+
+/* Starts a cluster (tcp: listening on 127.0.0.1 too) with the schema. */
+static void cluster_start(int tcp)
+{
+    char why[512];
+    pg_tcp = tcp;
+    ck_assert_msg(bench_pgc_init(&pgc, why, sizeof why) == 0, "%s", why);
+    start_guard();
+    if (tcp) { /* after the include of pg_cluster.c's settings: wins */
+        char conf[400];
+        snprintf(conf, sizeof conf, "%s/postgresql.conf", pgc.data);
+        FILE *f = fopen(conf, "a");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "listen_addresses = '127.0.0.1'\n");
+        ck_assert_int_eq(fclose(f), 0);
+    }
+    ck_assert_msg(bench_pgc_start(&pgc, 1, 4, why, sizeof why) == 0, "%s", why);
+    PQclear(sql("CREATE TABLE acct (id text PRIMARY KEY, bal bigint NOT NULL CHECK (bal >= 0));"
+                "CREATE TABLE orders (id text PRIMARY KEY, acct text NOT NULL);"
+                "INSERT INTO acct VALUES ('alice', 1000)"));
+}
+
+/* pg_ctl stop -m immediate: a crash of the server. */
+static void cluster_crash(void)
+{
+    char pgctl[4200], log[400];
+    snprintf(pgctl, sizeof pgctl, "%s/pg_ctl", pgc.bindir);
+    snprintf(log, sizeof log, "%s/crash.log", pgc.dir);
+    char *plain[] = {pgctl, "-D", pgc.data, "-w", "stop", "-m", "immediate", NULL};
+    char *as_pg[] = {"runuser", "-u", "postgres", "--", pgctl, "-D", pgc.data, "-w", "stop",
+                     "-m", "immediate", NULL};
+    int st = bench_run_wait(pgc.as_postgres ? as_pg : plain, log, pgc.dir, 30000);
+    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "immediate stop failed");
+    pgc.running = 0;
+}
+
+static void cluster_restart(void)
+{
+    char why[512];
+    ck_assert_msg(bench_pgc_start(&pgc, 1, 4, why, sizeof why) == 0, "%s", why);
+}
+
+static void teardown(void)
+{
+    bench_pgc_destroy(&pgc);
+    h_fini();
+}
+
+/* ---- dtc-pg ----------------------------------------------------------------- */
+
+static pid_t start_pg(const char *retries)
+{
+    char ci[400];
+    conninfo(ci, sizeof ci);
+    const char *const argv[] = {
+        "--instance", h_instance(), "--name", "pg", "--conninfo", ci, "--pool", "4",
+        "--statement", "debit=UPDATE acct SET bal = bal - $2::bigint WHERE id = $1 AND bal >= $2::bigint",
+        "--rows", "debit=1",
+        "--statement", "note=INSERT INTO orders VALUES ($1, $2)",
+        "--retries", retries ? retries : "4", NULL};
+    pg_pid = h_spawnv("pg", "dtc-pg", argv, NULL);
+    ck_assert_int_gt(pg_pid, 0);
+    if (!h_wait_participant("pg", pg_pid, 10000)) {
+        char err[4096];
+        h_read_output("pg", "err", err, sizeof err);
+        ck_abort_msg("dtc-pg did not register: %s", err);
+    }
+    return pg_pid;
+}
+
+static void start_all(int tcp)
+{
+    h_init(tcp ? "pg-tcp" : "pg");
+    cluster_start(tcp);
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
+    ck_assert_int_eq(h_start_shop(NULL), 0);
+    start_pg(NULL);
+}
+
+/* begin; the shop's order o-ID and pg's payload; the txid. */
+static void enlist_order(dtc_instance *in, const dtc_txn_options *o, dtc_txid *id,
+                         const char *oid, const char *pg_payload)
+{
+    char ord[64], ship[64];
+    snprintf(ord, sizeof ord, "create %s alice 100", oid);
+    snprintf(ship, sizeof ship, "schedule %s zone-a", oid);
+    ck_assert_int_eq(dtc_begin_transaction(in, o, id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(in, id, "inventory", "reserve sku-1 1", 15), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(in, id, "order", ord, strlen(ord)), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(in, id, "shipping", ship, strlen(ship)), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(in, id, "pg", pg_payload, strlen(pg_payload)), DTC_OK);
+}
+
+static const char *sku1(void)
+{
+    static h_dump d[4];
+    ck_assert_int_eq(h_dump_shop(d), 0);
+    return h_dump_get(&d[0], "sku-1")->value;
+}
+
+/* Waits (<= 20 s) for the outcome of id. */
+static void wait_outcome(const dtc_txid *id, dtc_outcome_kind kind)
+{
+    dtc_outcome o;
+    int64_t end = h_now_ms() + 20000;
+    dtc_result rc;
+    while (((rc = dtc_transaction_outcome(h_inst(), id, &o)) != DTC_OK || o.kind != kind)
+           && h_now_ms() < end)
+        h_sleep_ms(50);
+    ck_assert_msg(rc == DTC_OK && o.kind == kind, "outcome %s, want %s", dtc_result_name(rc),
+                  dtc_outcome_name(kind));
+}
+
+/* Waits (<= 20 s) until PostgreSQL holds n prepared gids of pg. */
+static void wait_prepared(long n)
+{
+    int64_t end = h_now_ms() + 20000;
+    while (prepared_count() != n && h_now_ms() < end)
+        h_sleep_ms(50);
+    ck_assert_int_eq(prepared_count(), n);
+}
+
+/* A forked coordinator committing id; exit 0 if committed. */
+static pid_t fork_commit(const dtc_txid *id)
+{
+    pid_t pid = h_fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid > 0)
+        return pid;
+    dtc_instance *in = NULL;
+    if (dtc_open(h_instance(), &in) != DTC_OK)
+        _exit(3);
+    _exit(dtc_commit_transaction(in, id, NULL) == DTC_OK ? 0 : 1);
+}
+
+static dtc_txn_options patient(void)
+{
+    dtc_txn_options o;
+    dtc_txn_options_default(&o);
+    o.commit_timeout_ms = 30000;
+    o.max_retries = 40;
+    return o;
+}
+
+/* ---- cases ------------------------------------------------------------------- */
+
+START_TEST(test_commit_at_all_five)
+{
+    start_all(0);
+    dtc_txid id;
+    dtc_txn_info rep;
+    enlist_order(h_inst(), NULL, &id, "o-1", "debit alice 100");
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "payment", "charge alice 100", 16), DTC_OK);
+    dtc_result rc = dtc_commit_transaction(h_inst(), &id, &rep);
+    if (rc != DTC_OK)
+        h_report_print("commit", rc, &rep);
+    ck_assert_int_eq(rc, DTC_OK);
+    ck_assert_int_eq(balance(), 900);
+    ck_assert_int_eq(prepared_count(), 0);
+    h_dump d[4];
+    ck_assert_int_eq(h_dump_shop(d), 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(d[i].ledger, 1);
+    char log[16384];
+    h_read_output("pg", "err", log, sizeof log);
+    ck_assert_msg(strstr(log, "event=commit") != NULL, "no commit logged: %s", log);
+}
+END_TEST
+
+START_TEST(test_refusal_in_pg)
+{
+    start_all(0);
+    dtc_txid id;
+    dtc_txn_info rep;
+    /* 0 rows: more than the balance */
+    enlist_order(h_inst(), NULL, &id, "o-1", "debit alice 5000");
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, &rep), DTC_EREFUSED);
+    int found = 0;
+    for (uint32_t i = 0; i < rep.nentries; i++)
+        if (strcmp(rep.entries[i].name, "pg") == 0)
+            found = strncmp(rep.entries[i].reason, "rows:", 5) == 0;
+    ck_assert_msg(found, "pg's reason is not 'rows:'");
+    /* a constraint: the same order id twice */
+    PQclear(sql("INSERT INTO orders VALUES ('o-2', 'bob')"));
+    enlist_order(h_inst(), NULL, &id, "o-2", "note o-2 alice");
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, &rep), DTC_EREFUSED);
+    found = 0;
+    for (uint32_t i = 0; i < rep.nentries; i++)
+        if (strcmp(rep.entries[i].name, "pg") == 0)
+            found = strncmp(rep.entries[i].reason, "constraint:", 11) == 0;
+    ck_assert_msg(found, "pg's reason is not 'constraint:'");
+    ck_assert_int_eq(balance(), 1000);
+    ck_assert_str_eq(sku1(), "10");
+    ck_assert_int_eq(prepared_count(), 0);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM orders"), 1);
+}
+END_TEST
+
+START_TEST(test_refusal_elsewhere)
+{
+    start_all(0);
+    dtc_txid id;
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "pg", "debit alice 100", 15), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "inventory", "reserve sku-2 5", 15), DTC_OK);
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, NULL), DTC_EREFUSED);
+    ck_assert_int_eq(balance(), 1000);
+    ck_assert_int_eq(prepared_count(), 0);
+    /* the pool is not left holding the transaction: the next commits */
+    enlist_order(h_inst(), NULL, &id, "o-1", "debit alice 100");
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, NULL), DTC_OK);
+    ck_assert_int_eq(balance(), 900);
+}
+END_TEST
+
+/* Over TCP: dtc-pg killed after its PREPARE; the commit reaches the
+ * restarted one. */
+START_TEST(test_kill_after_prepare_tcp)
+{
+    start_all(1);
+    dtc_txid id;
+    dtc_txn_options o = patient();
+    enlist_order(h_inst(), &o, &id, "o-1", "debit alice 100");
+    ck_assert_int_eq(dtc_prepare_transaction(h_inst(), &id, NULL), DTC_OK);
+    ck_assert_int_eq(prepared_count(), 1);
+    h_kill9(pg_pid);
+    pid_t coord = fork_commit(&id);
+    h_sleep_ms(300);
+    ck_assert_int_eq(balance(), 1000); /* still prepared */
+    start_pg(NULL);
+    int st;
+    ck_assert_int_eq(h_wait(coord, 30000, &st), 1);
+    ck_assert_int_eq(h_exit_code(st), 0);
+    ck_assert_int_eq(balance(), 900);
+    ck_assert_int_eq(prepared_count(), 0);
+}
+END_TEST
+
+/* dtcctl run killed right after its commit decision was logged: dtcd
+ * adopts the transaction and commits it in PostgreSQL too.  (A fresh
+ * process: the crash point is read once per process.) */
+START_TEST(test_coordinator_killed_after_decision)
+{
+    start_all(0);
+    const char *const argv[] = {"--instance", h_instance(), "run",
+                                "-p", "inventory=reserve sku-1 1",
+                                "-p", "pg=debit alice 100", NULL};
+    const char *const env[] = {"DTC_CRASH_AT=coord.after_commit_decision", NULL};
+    ck_assert_int_eq(h_runv(&res, 10000, env, "dtcctl", argv), 128 + SIGKILL);
+    ck_assert_int_eq(h_wait_idle(20000), 1);
+    ck_assert_int_eq(balance(), 900);
+    ck_assert_str_eq(sku1(), "9");
+    ck_assert_int_eq(prepared_count(), 0);
+    char log[16384];
+    h_read_output("dtcd", "err", log, sizeof log);
+    ck_assert_msg(strstr(log, "event=adopt") != NULL, "dtcd did not adopt: %s", log);
+}
+END_TEST
+
+START_TEST(test_pg_crash_mid_commit)
+{
+    start_all(0);
+    dtc_txid id;
+    dtc_txn_options o = patient();
+    enlist_order(h_inst(), &o, &id, "o-1", "debit alice 100");
+    ck_assert_int_eq(dtc_prepare_transaction(h_inst(), &id, NULL), DTC_OK);
+    cluster_crash();
+    pid_t coord = fork_commit(&id);
+    h_sleep_ms(500); /* commits fail, retried */
+    cluster_restart();
+    int st;
+    ck_assert_int_eq(h_wait(coord, 40000, &st), 1);
+    ck_assert_int_eq(h_exit_code(st), 0);
+    ck_assert_int_eq(balance(), 900);
+    ck_assert_int_eq(prepared_count(), 0);
+}
+END_TEST
+
+/* Every dtc process killed, /dev/shm emptied: one transaction decided
+ * (commit, dtc-pg dead before it got it) and one only prepared; after the
+ * restart the first is committed from the log, the second presumed
+ * aborted, both in PostgreSQL. */
+START_TEST(test_reboot_with_pg_prepared)
+{
+    start_all(0);
+    dtc_txid a, b;
+    dtc_txn_options o = patient();
+    enlist_order(h_inst(), &o, &a, "o-1", "debit alice 100");
+    ck_assert_int_eq(dtc_prepare_transaction(h_inst(), &a, NULL), DTC_OK);
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), &o, &b), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &b, "pg", "note o-9 alice", 14), DTC_OK); /* a's row lock: not alice's balance */
+    dtc_txn_info rep;
+    dtc_result rc = dtc_prepare_transaction(h_inst(), &b, &rep);
+    if (rc != DTC_OK)
+        h_report_print("prepare b", rc, &rep);
+    ck_assert_int_eq(rc, DTC_OK);
+    ck_assert_int_eq(prepared_count(), 2);
+    h_kill9(pg_pid);
+    pid_t coord = fork_commit(&a);
+    int64_t end = h_now_ms() + 5000;
+    dtc_txn_info ti;
+    while ((dtc_transaction_status(h_inst(), &a, &ti) != DTC_OK || ti.state != DTC_TXN_COMMITTING)
+           && h_now_ms() < end)
+        h_sleep_ms(10);
+    ck_assert_int_eq(ti.state, DTC_TXN_COMMITTING);
+    /* the reboot */
+    dtc_participant_info parts[16];
+    size_t n = 0;
+    ck_assert_int_eq(dtc_list_participants(h_inst(), parts, 16, &n), DTC_OK);
+    kill(h_dtcd_pid(), SIGKILL);
+    kill(coord, SIGKILL);
+    for (size_t i = 0; i < n && i < 16; i++)
+        if (parts[i].alive)
+            kill(parts[i].pid, SIGKILL);
+    h_kill9(h_dtcd_pid());
+    h_kill9(coord);
+    for (size_t i = 0; i < n && i < 16; i++)
+        if (parts[i].alive)
+            h_kill9(parts[i].pid);
+    char shm[DTC_INSTANCE_MAX + 8];
+    snprintf(shm, sizeof shm, "/dtc.%s", h_instance());
+    ck_assert_int_eq(shm_unlink(shm), 0);
+    ck_assert_int_eq(prepared_count(), 2);
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
+    ck_assert_int_eq(h_start_shop(NULL), 0);
+    start_pg(NULL);
+    wait_outcome(&a, DTC_OUTCOME_COMMITTED);
+    wait_prepared(0);
+    ck_assert_int_eq(balance(), 900);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM orders"), 0);
+    char log[16384];
+    h_read_output("pg", "err", log, sizeof log);
+    ck_assert_msg(strstr(log, "action=rollback") != NULL, "no presumed abort logged: %s", log);
+}
+END_TEST
+
+/* The server stays down through every retry: HEURISTIC, listed by dtcctl
+ * txns; once it is back, dtcctl resolve --commit finishes it. */
+START_TEST(test_pg_down_heuristic_then_resolve)
+{
+    h_init("pg-down");
+    cluster_start(0);
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
+    start_pg("0");
+    dtc_txid id;
+    dtc_txn_options o;
+    dtc_txn_options_default(&o);
+    o.max_retries = 1;
+    o.commit_timeout_ms = 1500;
+    o.rollback_timeout_ms = 1500;
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), &o, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "pg", "debit alice 100", 15), DTC_OK);
+    ck_assert_int_eq(dtc_prepare_transaction(h_inst(), &id, NULL), DTC_OK);
+    cluster_crash();
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, NULL), DTC_EHEURISTIC);
+    const char *const txns[] = {"--instance", h_instance(), "txns", NULL};
+    h_runv(&res, 5000, NULL, "dtcctl", txns);
+    ck_assert_msg(strstr(res.out, "HEURISTIC") != NULL, "txns: %s", res.out);
+    cluster_restart();
+    ck_assert_int_eq(prepared_count(), 1);
+    char txt[DTC_TXID_STRLEN];
+    dtc_txid_format(&id, txt);
+    const char *const resolve[] = {"--instance", h_instance(), "resolve", txt, "--commit", NULL};
+    ck_assert_msg(h_runv(&res, 20000, NULL, "dtcctl", resolve) == 0, "resolve: %d %s %s",
+                  res.code, res.out, res.err);
+    ck_assert_int_eq(balance(), 900);
+    ck_assert_int_eq(prepared_count(), 0);
+}
+END_TEST
+
+static int have_postgres(void)
+{
+    glob_t g;
+    int found = glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g) == 0 && g.gl_pathc > 0;
+    if (glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g) == 0)
+        globfree(&g);
+    return found || system("pg_config --bindir >/dev/null 2>&1") == 0;
+}
+
+int main(void)
+{
+    if (!have_postgres() || !h_have_program("dtc-pg")) {
+        printf("SKIP: PostgreSQL (initdb, pg_ctl) or dtc-pg not available\n");
+        return 77;
+    }
+    /* one case per test: CK_RUN_CASE=<name> runs one */
+    const struct {
+        const char *name;
+        const TTest *test;
+    } cases[] = {
+        {"commit", test_commit_at_all_five},
+        {"refusal_pg", test_refusal_in_pg},
+        {"refusal_elsewhere", test_refusal_elsewhere},
+        {"kill_after_prepare_tcp", test_kill_after_prepare_tcp},
+        {"coordinator_killed", test_coordinator_killed_after_decision},
+        {"pg_crash_mid_commit", test_pg_crash_mid_commit},
+        {"reboot", test_reboot_with_pg_prepared},
+        {"pg_down_heuristic", test_pg_down_heuristic_then_resolve},
+    };
+    Suite *s = suite_create("pg");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_add_checked_fixture(tc, NULL, teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, cases[i].test);
+        suite_add_tcase(s, tc);
+    }
+    return h_run_suite(s);
+}
