@@ -52,16 +52,24 @@ static pid_t postmaster_of(const char *data)
     return (pid_t)pid;
 }
 
-/* A recorded child that outlives a failed test: when the harness stops
- * it (or the test process is gone) it stops the postmaster (SIGQUIT:
- * immediate shutdown) and removes the cluster's directory. */
+static pid_t guard_pid = -1;
+
+/* A child that outlives a failed test: not in the harness's table (the
+ * harness SIGKILLs its processes when a test dies), it watches its parent
+ * and, when the test process is gone or it is told (SIGTERM), stops the
+ * postmaster (SIGQUIT: immediate shutdown) and removes the cluster's
+ * directory.  It leaves the test's process group and holds no descriptor of the test's (the harness's reaper
+ * waits for its pipe to close). */
 static void start_guard(void)
 {
     pid_t parent = getpid();
-    pid_t pid = h_fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid > 0)
+    guard_pid = fork();
+    ck_assert_int_ge(guard_pid, 0);
+    if (guard_pid > 0)
         return;
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+    setsid(); /* Check kills the test's process group when it ends */
     signal(SIGTERM, on_term);
     while (!guard_stop && getppid() == parent)
         h_sleep_ms(100);
@@ -72,6 +80,16 @@ static void start_guard(void)
     pgc.running = 0; /* stopped above: destroy only removes the dir */
     bench_pgc_destroy(&pgc);
     _exit(0);
+}
+
+static void stop_guard(void)
+{
+    if (guard_pid <= 0)
+        return;
+    kill(guard_pid, SIGTERM);
+    for (int i = 0; i < 200 && waitpid(guard_pid, NULL, WNOHANG) == 0; i++)
+        h_sleep_ms(50);
+    guard_pid = -1;
 }
 
 static void conninfo(char *buf, size_t len)
@@ -158,6 +176,7 @@ static void cluster_restart(void)
 static void teardown(void)
 {
     bench_pgc_destroy(&pgc);
+    stop_guard();
     h_fini();
 }
 
