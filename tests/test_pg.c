@@ -3,6 +3,7 @@
  * test (src/bench/pg_cluster.c), real dtcd, the four services and
  * dtc-pg.  Cases: an order committed at all five; refusals in
  * PostgreSQL (row rule, constraint) and elsewhere roll back everywhere;
+ * a full pool refuses at once; concurrent coordinators all commit;
  * dtc-pg killed after PREPARE, the coordinator killed after its
  * decision, PostgreSQL stopped (immediate) in the commit, a simulated
  * reboot of dtc with transactions prepared in PostgreSQL, and a server
@@ -347,6 +348,72 @@ START_TEST(test_refusal_elsewhere)
 }
 END_TEST
 
+/* Every connection held by an enlisted transaction: the next one gets a
+ * clear no ("pool:"), not a hang; once they end, the pool serves again. */
+START_TEST(test_pool_full)
+{
+    start_all(0);
+    dtc_txid held[4], id;
+    dtc_txn_info rep;
+    for (int i = 0; i < 4; i++) {
+        char note[32];
+        snprintf(note, sizeof note, "note h-%d alice", i);
+        ck_assert_int_eq(dtc_begin_transaction(h_inst(), NULL, &held[i]), DTC_OK);
+        ck_assert_int_eq(dtc_enlist(h_inst(), &held[i], "pg", note, strlen(note)), DTC_OK);
+    }
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "pg", "note h-9 alice", 14), DTC_OK);
+    int64_t t0 = h_now_ms();
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, &rep), DTC_EREFUSED);
+    ck_assert_int_lt(h_now_ms() - t0, 3000);
+    ck_assert_msg(strncmp(rep.entries[0].reason, "pool:", 5) == 0, "reason: %s",
+                  rep.entries[0].reason);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(dtc_rollback_transaction(h_inst(), &held[i], NULL), DTC_OK);
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "pg", "debit alice 100", 15), DTC_OK);
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, NULL), DTC_OK);
+    ck_assert_int_eq(balance(), 900);
+    ck_assert_int_eq(sql_long("SELECT count(*) FROM orders"), 0);
+}
+END_TEST
+
+/* Four coordinators at once, each on its own account: every transaction
+ * commits, and the balances add up. */
+START_TEST(test_concurrent_coordinators)
+{
+    start_all(0);
+    PQclear(sql("INSERT INTO acct SELECT 'c' || g, 100 FROM generate_series(0, 3) g"));
+    pid_t kids[4];
+    for (int k = 0; k < 4; k++) {
+        kids[k] = h_fork();
+        ck_assert_int_ge(kids[k], 0);
+        if (kids[k] > 0)
+            continue;
+        dtc_instance *in = NULL;
+        char pay[32];
+        int n = snprintf(pay, sizeof pay, "debit c%d 1", k);
+        if (dtc_open(h_instance(), &in) != DTC_OK)
+            _exit(3);
+        for (int i = 0; i < 15; i++) {
+            dtc_txid id;
+            if (dtc_begin_transaction(in, NULL, &id) != DTC_OK
+                || dtc_enlist(in, &id, "pg", pay, (size_t)n) != DTC_OK
+                || dtc_commit_transaction(in, &id, NULL) != DTC_OK)
+                _exit(10 + i);
+        }
+        _exit(0);
+    }
+    for (int k = 0; k < 4; k++) {
+        int st;
+        ck_assert_int_eq(h_wait(kids[k], 30000, &st), 1);
+        ck_assert_int_eq(h_exit_code(st), 0);
+    }
+    ck_assert_int_eq(sql_long("SELECT sum(bal) FROM acct WHERE id LIKE 'c%'"), 400 - 60);
+    ck_assert_int_eq(prepared_count(), 0);
+}
+END_TEST
+
 /* Over TCP: dtc-pg killed after its PREPARE; the commit reaches the
  * restarted one. */
 START_TEST(test_kill_after_prepare_tcp)
@@ -525,6 +592,8 @@ int main(void)
         {"commit", test_commit_at_all_five},
         {"refusal_pg", test_refusal_in_pg},
         {"refusal_elsewhere", test_refusal_elsewhere},
+        {"pool_full", test_pool_full},
+        {"concurrent", test_concurrent_coordinators},
         {"kill_after_prepare_tcp", test_kill_after_prepare_tcp},
         {"coordinator_killed", test_coordinator_killed_after_decision},
         {"pg_crash_mid_commit", test_pg_crash_mid_commit},
