@@ -183,7 +183,7 @@ static void teardown(void)
 
 /* ---- dtc-pg ----------------------------------------------------------------- */
 
-static pid_t start_pg(const char *retries)
+static pid_t start_pg_env(const char *retries, const char *const env[])
 {
     char ci[400];
     conninfo(ci, sizeof ci);
@@ -193,7 +193,7 @@ static pid_t start_pg(const char *retries)
         "--rows", "debit=1",
         "--statement", "note=INSERT INTO orders VALUES ($1, $2)",
         "--retries", retries ? retries : "4", NULL};
-    pg_pid = h_spawnv("pg", "dtc-pg", argv, NULL);
+    pg_pid = h_spawnv("pg", "dtc-pg", argv, env);
     ck_assert_int_gt(pg_pid, 0);
     if (!h_wait_participant("pg", pg_pid, 10000)) {
         char err[4096];
@@ -201,6 +201,11 @@ static pid_t start_pg(const char *retries)
         ck_abort_msg("dtc-pg did not register: %s", err);
     }
     return pg_pid;
+}
+
+static pid_t start_pg(const char *retries)
+{
+    return start_pg_env(retries, NULL);
 }
 
 static void start_all(int tcp)
@@ -437,6 +442,60 @@ START_TEST(test_kill_after_prepare_tcp)
 }
 END_TEST
 
+/* dtc-pg dies right after COMMIT PREPARED, before answering: the
+ * redelivered commit finds the gid gone and dtc's outcome committing. */
+START_TEST(test_kill_after_commit)
+{
+    h_init("pg-kc");
+    cluster_start(0);
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
+    ck_assert_int_eq(h_start_shop(NULL), 0);
+    start_pg_env(NULL, (const char *const[]){"DTC_CRASH_AT=pg.after_commit", NULL});
+    dtc_txid id;
+    dtc_txn_options o = patient();
+    enlist_order(h_inst(), &o, &id, "o-1", "debit alice 100");
+    pid_t coord = fork_commit(&id);
+    int st;
+    ck_assert_int_eq(h_wait(pg_pid, 10000, &st), 1);
+    ck_assert_int_eq(h_exit_code(st), 128 + SIGKILL);
+    ck_assert_int_eq(balance(), 900); /* committed, not yet answered */
+    start_pg(NULL);
+    ck_assert_int_eq(h_wait(coord, 30000, &st), 1);
+    ck_assert_int_eq(h_exit_code(st), 0);
+    char log[16384];
+    h_read_output("pg", "err", log, sizeof log);
+    ck_assert_msg(strstr(log, "already done (gid gone)") != NULL, "no gone gid: %s", log);
+}
+END_TEST
+
+/* Someone rolled the prepared transaction back behind dtc's back: the
+ * commit finds the gid gone and PostgreSQL saying it aborted, so it
+ * fails (not "already committed"), and everyone else is compensated. */
+START_TEST(test_gid_rolled_back_by_hand)
+{
+    start_all(0);
+    dtc_txid id;
+    dtc_txn_info rep;
+    dtc_txn_options o;
+    dtc_txn_options_default(&o);
+    o.max_retries = 1;
+    enlist_order(h_inst(), &o, &id, "o-1", "debit alice 100");
+    ck_assert_int_eq(dtc_prepare_transaction(h_inst(), &id, NULL), DTC_OK);
+    char txt[DTC_TXID_STRLEN], q[160];
+    dtc_txid_format(&id, txt);
+    snprintf(q, sizeof q, "ROLLBACK PREPARED 'dtc:%s:pg'", txt);
+    PQclear(sql(q));
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, &rep), DTC_ECOMMIT);
+    int named = 0;
+    for (uint32_t i = 0; i < rep.nentries; i++)
+        if (strcmp(rep.entries[i].name, "pg") == 0)
+            named = strstr(rep.entries[i].failed_reason, "PostgreSQL aborted") != NULL;
+    ck_assert_msg(named, "pg's failed commit does not say why");
+    ck_assert_int_eq(balance(), 1000);
+    ck_assert_str_eq(sku1(), "10");
+}
+END_TEST
+
 /* dtcctl run killed right after its commit decision was logged: dtcd
  * adopts the transaction and commits it in PostgreSQL too.  (A fresh
  * process: the crash point is read once per process.) */
@@ -595,6 +654,8 @@ int main(void)
         {"pool_full", test_pool_full},
         {"concurrent", test_concurrent_coordinators},
         {"kill_after_prepare_tcp", test_kill_after_prepare_tcp},
+        {"kill_after_commit", test_kill_after_commit},
+        {"gid_rolled_back_by_hand", test_gid_rolled_back_by_hand},
         {"coordinator_killed", test_coordinator_killed_after_decision},
         {"pg_crash_mid_commit", test_pg_crash_mid_commit},
         {"reboot", test_reboot_with_pg_prepared},

@@ -84,13 +84,25 @@ typedef struct pg_conn {
     char c_sqlstate[6];    /* "" if ok, "08006" when the connection broke */
     char c_tag[32];        /* command status, e.g. "UPDATE 1" */
     long c_rows;
+    unsigned long long c_xid; /* PREPARE's pg_current_xact_id(), 0 if none */
     char c_msg[DTC_REASON_MAX];
     /* the verdict of the enlist work (FAILED) */
     dtc_vote c_vote;
     char c_reason[DTC_REASON_MAX];
 } pg_conn;
 
+/* Which PostgreSQL transaction (xid) a prepared dtc transaction was: asked
+ * when its gid is already gone (pg_xact_status).  The last PG_XIDS only,
+ * in memory: after a restart the gid's fate is dtc's outcome. */
+#define PG_XIDS 4096
+typedef struct pg_xid {
+    dtc_txid x_id;
+    unsigned long long x_xid; /* 0: empty */
+} pg_xid;
+
 typedef struct pg_pool {
+    pg_xid p_xids[PG_XIDS];
+    unsigned p_xid_next;
     pg_conn p_conns[PG_POOL_MAX + 1];
     int p_n;               /* --pool, plus the finisher at p_conns[p_n] */
     const pg_opts *p_o;
@@ -130,6 +142,9 @@ int pg_send_stmt(pg_pool *p, pg_conn *c, const pg_stmt *st, const char *const ar
 int pg_wait(pg_pool *p, pg_conn *c, int64_t deadline);
 /* One round of progress on every busy connection, waiting <= ms. */
 void pg_pool_drive(pg_pool *p, int ms);
+/* Remembers / finds the xid of a prepared transaction (0: unknown). */
+void pg_xid_put(pg_pool *p, const dtc_txid *id, unsigned long long xid);
+unsigned long long pg_xid_get(const pg_pool *p, const dtc_txid *id);
 /* Drops c's connection (c_pg NULL). */
 void pg_conn_drop(pg_conn *c);
 void pg_release(pg_conn *c);

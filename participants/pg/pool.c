@@ -155,6 +155,23 @@ pg_conn *pg_pool_take_wait(pg_pool *p, int64_t deadline, char *why, size_t len)
     return c;
 }
 
+void pg_xid_put(pg_pool *p, const dtc_txid *id, unsigned long long xid)
+{
+    pg_xid *x = &p->p_xids[p->p_xid_next++ % PG_XIDS];
+    x->x_id = *id;
+    x->x_xid = xid;
+}
+
+unsigned long long pg_xid_get(const pg_pool *p, const dtc_txid *id)
+{
+    for (unsigned i = 0; i < PG_XIDS; i++) {
+        const pg_xid *x = &p->p_xids[(p->p_xid_next - 1 - i) % PG_XIDS];
+        if (x->x_xid != 0 && memcmp(&x->x_id, id, sizeof *id) == 0)
+            return x->x_xid;
+    }
+    return 0;
+}
+
 pg_conn *pg_pool_find(pg_pool *p, const dtc_txid *id)
 {
     for (int i = 0; i < p->p_n; i++) {
@@ -171,6 +188,7 @@ static void sent(pg_conn *c)
     c->c_ok = 0;
     c->c_sqlstate[0] = c->c_tag[0] = c->c_msg[0] = '\0';
     c->c_rows = 0;
+    c->c_xid = 0;
 }
 
 /* The connection broke: its command failed with 08006. */
@@ -212,6 +230,8 @@ static void keep_result(pg_conn *c, PGresult *r)
             return;
         c->c_ok = 1;
         snprintf(c->c_tag, sizeof c->c_tag, "%s", PQcmdStatus(r));
+        if (c->c_state == PGC_PREPARE && s == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            c->c_xid = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
         const char *t = PQcmdTuples(r);
         c->c_rows = t[0] ? strtol(t, NULL, 10) : PQntuples(r);
         return;

@@ -97,9 +97,11 @@ static dtc_vote on_enlist(void *ctx, const dtc_request *rq)
  * "PREPARE TRANSACTION" is a yes. */
 static dtc_vote prepare_held(pg_ctx *x, pg_conn *c, const dtc_request *rq)
 {
-    char gid[PG_GID_MAX], sql[PG_GID_MAX + 32], why[DTC_REASON_MAX];
+    char gid[PG_GID_MAX], sql[PG_GID_MAX + 80], why[DTC_REASON_MAX];
     pg_gid(x->x_o, &rq->txid, gid);
-    snprintf(sql, sizeof sql, "PREPARE TRANSACTION '%s'", gid); /* gid: [A-Za-z0-9._:-] */
+    /* the xid first: it tells later whether a gone gid committed */
+    snprintf(sql, sizeof sql, "SELECT pg_current_xact_id()::text; PREPARE TRANSACTION '%s'",
+             gid); /* gid: [A-Za-z0-9._:-] only */
     c->c_state = PGC_PREPARE;
     if (pg_send(x->x_pool, c, sql) == 0)
         pg_wait(x->x_pool, c, pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000);
@@ -114,6 +116,8 @@ static dtc_vote prepare_held(pg_ctx *x, pg_conn *c, const dtc_request *rq)
         snprintf(why, sizeof why, "error: PREPARE TRANSACTION: %.90s",
                  c->c_msg[0] ? c->c_msg : c->c_tag);
     }
+    if (v == DTC_VOTE_YES && c->c_xid != 0)
+        pg_xid_put(x->x_pool, &rq->txid, c->c_xid);
     pg_release(c);
     if (v == DTC_VOTE_YES)
         dtc_fault("pg.after_prepare");
@@ -173,10 +177,40 @@ int pg_finish_prepared(pg_ctx *x, const char *sql, char *why, size_t len)
     return -1;
 }
 
+/* PostgreSQL's word on a gone gid, if this process prepared it: 1
+ * committed, 0 aborted, -1 unknown (not ours to know, or no answer). */
+static int xact_status(pg_ctx *x, const dtc_txid *id)
+{
+    unsigned long long xid = pg_xid_get(x->x_pool, id);
+    char q[96], why[DTC_REASON_MAX];
+    if (xid == 0)
+        return -1;
+    int64_t deadline = pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000;
+    pg_conn *c = pg_pool_take_wait(x->x_pool, deadline, why, sizeof why);
+    PGresult *r = NULL;
+    snprintf(q, sizeof q, "SELECT pg_xact_status('%llu'::xid8)", xid);
+    if (c != NULL)
+        r = pg_query(c, q, deadline, why, sizeof why);
+    const char *st = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+                         ? PQgetvalue(r, 0, 0) : "";
+    int rc = strcmp(st, "committed") == 0 ? 1 : strcmp(st, "aborted") == 0 ? 0 : -1;
+    if (r != NULL)
+        PQclear(r);
+    return rc;
+}
+
 /* A gid already gone: finished before (an answer lost, a recovery).
- * Whether that was the outcome asked for is dtc's to say. */
+ * Whether that was the outcome asked for, PostgreSQL says when this
+ * process prepared it (its xid), else dtc's outcome of the transaction. */
 static int gone(pg_ctx *x, const dtc_request *rq, int commit, char *why, size_t len)
 {
+    int pg = xact_status(x, &rq->txid);
+    if (pg >= 0) {
+        if (pg == commit)
+            return 0;
+        snprintf(why, len, "error: gid gone but PostgreSQL %s it", pg ? "committed" : "aborted");
+        return -1;
+    }
     dtc_outcome o;
     dtc_result rc = dtc_transaction_outcome(x->x_inst, &rq->txid, &o);
     if (rc == DTC_ENOTFOUND) { /* never decided here: presumed abort */
