@@ -68,7 +68,7 @@ psql_() { "$PGBIN/psql" -X -q -h "$DATA" -p "$PORT" -U dtcdemo -d postgres "$@";
 start_cluster() {
     PGBIN=$(pg_config --bindir 2>/dev/null || true)
     if [[ ! -x $PGBIN/initdb ]]; then
-        PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+        PGBIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
     fi
     [[ -x $PGBIN/initdb ]] || { dtc_log "no PostgreSQL server binaries (initdb)"; exit 1; }
     PORT=$((20000 + $$ % 20000))
@@ -103,6 +103,7 @@ start_all() {
     start inventory dtc-inventory --data-dir "$DATA/svc" --seed sku-1=10 --seed sku-2=1
     start order dtc-order --data-dir "$DATA/svc"
     start shipping dtc-shipping --data-dir "$DATA/svc" --seed zone-a=10 --seed zone-b=10
+    # shellcheck disable=SC2016 # $1 and $2 are PostgreSQL's parameters
     start payment dtc-pg --name payment \
         --conninfo "host=$DATA port=$PORT user=dtcdemo dbname=postgres" \
         --statement 'charge=UPDATE acct SET bal = bal - $2::bigint WHERE id = $1 AND bal >= $2::bigint' \
