@@ -284,9 +284,9 @@ static dtc_txn_options patient(void)
 
 /* ---- cases ------------------------------------------------------------------- */
 
-START_TEST(test_commit_at_all_five)
+static void commit_at_all_five(int tcp)
 {
-    start_all(0);
+    start_all(tcp);
     dtc_txid id;
     dtc_txn_info rep;
     enlist_order(h_inst(), NULL, &id, "o-1", "debit alice 100");
@@ -304,6 +304,47 @@ START_TEST(test_commit_at_all_five)
     char log[16384];
     h_read_output("pg", "err", log, sizeof log);
     ck_assert_msg(strstr(log, "event=commit") != NULL, "no commit logged: %s", log);
+}
+
+START_TEST(test_commit_at_all_five)
+{
+    commit_at_all_five(0);
+}
+END_TEST
+
+START_TEST(test_commit_at_all_five_tcp)
+{
+    commit_at_all_five(1);
+}
+END_TEST
+
+/* The server crashes between a transaction's statement and its PREPARE:
+ * an error vote, everything rolled back; the next transaction gets a new
+ * connection. */
+START_TEST(test_pg_crash_before_prepare)
+{
+    start_all(0);
+    dtc_txid id;
+    dtc_txn_info rep;
+    enlist_order(h_inst(), NULL, &id, "o-1", "debit alice 100");
+    h_sleep_ms(200); /* the statement ran: the transaction is open */
+    cluster_crash();
+    int64_t t0 = h_now_ms();
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, &rep), DTC_EPARTICIPANT);
+    ck_assert_int_lt(h_now_ms() - t0, 2000); /* nothing prepared: nothing to wait for */
+    int found = 0;
+    for (uint32_t i = 0; i < rep.nentries; i++)
+        if (strcmp(rep.entries[i].name, "pg") == 0)
+            found = rep.entries[i].vote == DTC_ENTRY_ERROR;
+    ck_assert_msg(found, "pg did not vote error for the lost connection");
+    char log[16384];
+    h_read_output("pg", "err", log, sizeof log);
+    ck_assert_msg(strstr(log, "vote=error reason=connection:") != NULL, "%s", log);
+    cluster_restart();
+    ck_assert_str_eq(sku1(), "10");
+    enlist_order(h_inst(), NULL, &id, "o-2", "debit alice 100");
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, NULL), DTC_OK);
+    ck_assert_int_eq(balance(), 900);
 }
 END_TEST
 
@@ -649,6 +690,8 @@ int main(void)
         const TTest *test;
     } cases[] = {
         {"commit", test_commit_at_all_five},
+        {"commit_tcp", test_commit_at_all_five_tcp},
+        {"pg_crash_before_prepare", test_pg_crash_before_prepare},
         {"refusal_pg", test_refusal_in_pg},
         {"refusal_elsewhere", test_refusal_elsewhere},
         {"pool_full", test_pool_full},

@@ -103,6 +103,10 @@ typedef struct pg_xid {
 typedef struct pg_pool {
     pg_xid p_xids[PG_XIDS];
     unsigned p_xid_next;
+    /* transactions this process voted no or error for without any
+     * PREPARE reaching PostgreSQL: their rollback has nothing to do */
+    dtc_txid p_unprepared[PG_XIDS];
+    unsigned p_unprepared_next;
     pg_conn p_conns[PG_POOL_MAX + 1];
     int p_n;               /* --pool, plus the finisher at p_conns[p_n] */
     const pg_opts *p_o;
@@ -145,6 +149,11 @@ void pg_pool_drive(pg_pool *p, int ms);
 /* Remembers / finds the xid of a prepared transaction (0: unknown). */
 void pg_xid_put(pg_pool *p, const dtc_txid *id, unsigned long long xid);
 unsigned long long pg_xid_get(const pg_pool *p, const dtc_txid *id);
+void pg_unprepared_put(pg_pool *p, const dtc_txid *id);
+int pg_unprepared_has(const pg_pool *p, const dtc_txid *id);
+/* 1 if c is connected and its server has not gone away (a closed
+ * session shows as a readable socket). */
+int pg_conn_alive(pg_conn *c);
 /* Drops c's connection (c_pg NULL). */
 void pg_conn_drop(pg_conn *c);
 void pg_release(pg_conn *c);

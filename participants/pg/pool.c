@@ -116,7 +116,7 @@ int pg_conn_up(pg_pool *p, pg_conn *c, char *why, size_t len)
 
 /* A FREE connection whose server went away since its last command shows
  * it as a readable socket: find out before using it. */
-static int still_up(pg_conn *c)
+int pg_conn_alive(pg_conn *c)
 {
     if (c->c_pg == NULL || PQstatus(c->c_pg) != CONNECTION_OK)
         return 0;
@@ -133,7 +133,7 @@ pg_conn *pg_pool_take(pg_pool *p, int finisher, char *why, size_t len)
         pg_conn *c = &p->p_conns[i];
         if (c->c_state != PGC_FREE)
             continue;
-        if (still_up(c))
+        if (pg_conn_alive(c))
             return c;
         pg_conn_drop(c);
         if (down == NULL)
@@ -169,6 +169,20 @@ unsigned long long pg_xid_get(const pg_pool *p, const dtc_txid *id)
         if (x->x_xid != 0 && memcmp(&x->x_id, id, sizeof *id) == 0)
             return x->x_xid;
     }
+    return 0;
+}
+
+void pg_unprepared_put(pg_pool *p, const dtc_txid *id)
+{
+    p->p_unprepared[p->p_unprepared_next++ % PG_XIDS] = *id;
+}
+
+int pg_unprepared_has(const pg_pool *p, const dtc_txid *id)
+{
+    unsigned n = p->p_unprepared_next < PG_XIDS ? p->p_unprepared_next : PG_XIDS;
+    for (unsigned i = 0; i < n; i++)
+        if (memcmp(&p->p_unprepared[i], id, sizeof *id) == 0)
+            return 1;
     return 0;
 }
 

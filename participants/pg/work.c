@@ -75,17 +75,19 @@ static dtc_vote on_enlist(void *ctx, const dtc_request *rq)
     if (pg_pool_find(x->x_pool, &rq->txid) != NULL)
         return DTC_VOTE_YES; /* already running */
     pg_conn *c = pg_pool_take(x->x_pool, 0, why, sizeof why);
-    if (c == NULL)
-        return vote(x, rq, strncmp(why, "pool:", 5) == 0 ? DTC_VOTE_NO : DTC_VOTE_ERROR, why);
-    const pg_stmt *st = parse(x, c, rq, why, sizeof why);
-    if (st == NULL)
-        return vote(x, rq, DTC_VOTE_NO, why);
+    const pg_stmt *st = c != NULL ? parse(x, c, rq, why, sizeof why) : NULL;
+    if (st == NULL) { /* refused at once: its rollback will have nothing to do */
+        pg_unprepared_put(x->x_pool, &rq->txid);
+        return vote(x, rq, c == NULL && strncmp(why, "pool:", 5) != 0 ? DTC_VOTE_ERROR
+                                                                     : DTC_VOTE_NO, why);
+    }
     c->c_txid = rq->txid;
     c->c_stmt = st;
     c->c_state = PGC_BEGIN;
     if (pg_send(x->x_pool, c, "BEGIN") != 0) {
         snprintf(why, sizeof why, "%s", c->c_msg);
         pg_release(c);
+        pg_unprepared_put(x->x_pool, &rq->txid);
         return vote(x, rq, DTC_VOTE_ERROR, why);
     }
     pg_pool_drive(x->x_pool, 0);
@@ -102,6 +104,12 @@ static dtc_vote prepare_held(pg_ctx *x, pg_conn *c, const dtc_request *rq)
     /* the xid first: it tells later whether a gone gid committed */
     snprintf(sql, sizeof sql, "SELECT pg_current_xact_id()::text; PREPARE TRANSACTION '%s'",
              gid); /* gid: [A-Za-z0-9._:-] only */
+    if (!pg_conn_alive(c)) { /* gone before the PREPARE: nothing prepared */
+        pg_conn_drop(c);
+        pg_release(c);
+        pg_unprepared_put(x->x_pool, &rq->txid);
+        return vote(x, rq, DTC_VOTE_ERROR, "connection: lost before PREPARE");
+    }
     c->c_state = PGC_PREPARE;
     if (pg_send(x->x_pool, c, sql) == 0)
         pg_wait(x->x_pool, c, pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000);
@@ -112,6 +120,7 @@ static dtc_vote prepare_held(pg_ctx *x, pg_conn *c, const dtc_request *rq)
         v = DTC_VOTE_ERROR; /* maybe prepared: the rollback settles it */
         snprintf(why, sizeof why, "%s", c->c_msg);
     } else if (!yes) {
+        pg_unprepared_put(x->x_pool, &rq->txid); /* PostgreSQL refused it */
         v = DTC_VOTE_NO;
         snprintf(why, sizeof why, "error: PREPARE TRANSACTION: %.90s",
                  c->c_msg[0] ? c->c_msg : c->c_tag);
@@ -128,8 +137,10 @@ static dtc_vote on_prepare(void *ctx, const dtc_request *rq)
 {
     pg_ctx *x = ctx;
     pg_conn *c = pg_pool_find(x->x_pool, &rq->txid);
-    if (c == NULL)
+    if (c == NULL) {
+        pg_unprepared_put(x->x_pool, &rq->txid);
         return vote(x, rq, DTC_VOTE_ERROR, "error: no work of this transaction here (restarted?)");
+    }
     pg_wait(x->x_pool, c, pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000);
     if (c->c_state == PGC_HELD && c->c_pg != NULL)
         return prepare_held(x, c, rq);
@@ -138,6 +149,7 @@ static dtc_vote on_prepare(void *ctx, const dtc_request *rq)
     snprintf(why, sizeof why, "%s",
              c->c_state == PGC_FAILED ? c->c_reason : "connection: lost before PREPARE");
     pg_release(c);
+    pg_unprepared_put(x->x_pool, &rq->txid);
     return vote(x, rq, v, why);
 }
 
@@ -274,6 +286,10 @@ static int on_rollback(void *ctx, const dtc_request *rq)
 {
     pg_ctx *x = ctx;
     pg_conn *c = pg_pool_find(x->x_pool, &rq->txid);
+    if (c == NULL && pg_unprepared_has(x->x_pool, &rq->txid)) {
+        dtc_log(DTC_LOG_INFO, "rollback", &rq->txid, x->x_o->name, "done (never prepared)");
+        return 0;
+    }
     return c != NULL ? rollback_open(x, c, rq) : finish(x, rq, 0);
 }
 
