@@ -672,9 +672,11 @@ END_TEST
 static int have_postgres(void)
 {
     glob_t g;
-    int found = glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g) == 0 && g.gl_pathc > 0;
-    if (glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g) == 0)
+    int found = 0;
+    if (glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g) == 0) {
+        found = g.gl_pathc > 0;
         globfree(&g);
+    }
     return found || system("pg_config --bindir >/dev/null 2>&1") == 0;
 }
 
