@@ -460,6 +460,60 @@ START_TEST(test_concurrent_coordinators)
 }
 END_TEST
 
+/* Four coordinators on one row.  A statement that waits for the row
+ * lock of another transaction would keep dtc-pg's prepare callback (and
+ * so everything queued behind it, maybe that very transaction's turn)
+ * waiting until the deadline: instead it finishes what is decided and
+ * then refuses ("locked:"), as the services refuse a held record.  So
+ * every transaction ends, committed or refused, none times out, and the
+ * balance is exactly the commits. */
+START_TEST(test_hot_row)
+{
+    start_all(0);
+    pid_t kids[4];
+    for (int k = 0; k < 4; k++) {
+        kids[k] = h_fork();
+        ck_assert_int_ge(kids[k], 0);
+        if (kids[k] > 0)
+            continue;
+        dtc_instance *in = NULL;
+        int commits = 0;
+        if (dtc_open(h_instance(), &in) != DTC_OK)
+            _exit(100);
+        for (int i = 0; i < 10; i++) {
+            dtc_txid id;
+            dtc_txn_info rep;
+            dtc_result rc = dtc_begin_transaction(in, NULL, &id);
+            if (rc == DTC_OK)
+                rc = dtc_enlist(in, &id, "pg", "debit alice 1", 13);
+            if (rc == DTC_OK)
+                rc = dtc_commit_transaction(in, &id, &rep);
+            commits += rc == DTC_OK;
+            if (rc != DTC_OK
+                && (rc != DTC_EREFUSED || strncmp(rep.entries[0].reason, "locked:", 7) != 0)) {
+                fprintf(stderr, "hot row: %s %s\n", dtc_result_name(rc), rep.entries[0].reason);
+                _exit(100);
+            }
+        }
+        _exit(commits);
+    }
+    int64_t t0 = h_now_ms();
+    int commits = 0;
+    for (int k = 0; k < 4; k++) {
+        int st;
+        ck_assert_int_eq(h_wait(kids[k], 60000, &st), 1);
+        ck_assert_int_le(h_exit_code(st), 10);
+        commits += h_exit_code(st);
+    }
+    fprintf(stderr, "hot row: %d of 40 committed in %lld ms\n", commits,
+            (long long)(h_now_ms() - t0));
+    ck_assert_int_lt(h_now_ms() - t0, 15000);
+    ck_assert_int_gt(commits, 0);
+    ck_assert_int_eq(balance(), 1000 - commits);
+    ck_assert_int_eq(prepared_count(), 0);
+}
+END_TEST
+
 /* Over TCP: dtc-pg killed after its PREPARE; the commit reaches the
  * restarted one. */
 START_TEST(test_kill_after_prepare_tcp)
@@ -698,6 +752,7 @@ int main(void)
         {"refusal_elsewhere", test_refusal_elsewhere},
         {"pool_full", test_pool_full},
         {"concurrent", test_concurrent_coordinators},
+        {"hot_row", test_hot_row},
         {"kill_after_prepare_tcp", test_kill_after_prepare_tcp},
         {"kill_after_commit", test_kill_after_commit},
         {"gid_rolled_back_by_hand", test_gid_rolled_back_by_hand},

@@ -60,7 +60,7 @@ static dtc_result serve_loop(pg_ctx *x, const dtc_participant_ops *ops, int pend
         pg_pool_drive(x->x_pool, 0);
         if (pg_now_ns() - last >= 1000000000 && (pending != 0 || x->x_pool->p_reconnected)) {
             x->x_pool->p_reconnected = 0;
-            pending = pg_recover(x);
+            pending = pg_recover(x, 0);
             last = pg_now_ns();
         }
     }
@@ -93,7 +93,7 @@ static int serve(const pg_opts *o)
         if (why[0] != '\0')
             dtc_log(DTC_LOG_WARN, "start", NULL, o->name, "%s (will retry)", why);
         pool.p_reconnected = 0;
-        int pending = pg_recover(&x);
+        int pending = pg_recover(&x, 0);
         dtc_log(DTC_LOG_INFO, "start", NULL, o->name, "pool=%d statements=%d", o->pool, o->nstmts);
         printf("ready name=%s pid=%ld\n", o->name, (long)getpid());
         fflush(stdout);

@@ -11,8 +11,8 @@
  * rule (--rows VERB=N) and runs PREPARE TRANSACTION 'dtc:<txid>:<name>'.
  * Only then is the connection free again.  COMMIT PREPARED and ROLLBACK
  * PREPARED go onto any free connection.  Refusal reasons start with a
- * short code: "rows:", "constraint:", "serialization:", "error:",
- * "usage:", "pool:", "connection:", "timeout:".
+ * short code: "rows:", "constraint:", "serialization:", "locked:",
+ * "error:", "usage:", "pool:", "connection:", "timeout:".
  *
  * Files: opts.c (command line), pool.c (connections and their state
  * machine), work.c (the four callbacks), recover.c (pg_prepared_xacts
@@ -85,6 +85,7 @@ typedef struct pg_conn {
     char c_tag[32];        /* command status, e.g. "UPDATE 1" */
     long c_rows;
     unsigned long long c_xid; /* PREPARE's pg_current_xact_id(), 0 if none */
+    int c_locked;          /* its statement was cancelled waiting for a lock */
     char c_msg[DTC_REASON_MAX];
     /* the verdict of the enlist work (FAILED) */
     dtc_vote c_vote;
@@ -144,6 +145,8 @@ int pg_send_stmt(pg_pool *p, pg_conn *c, const pg_stmt *st, const char *const ar
  * deadline (CLOCK_MONOTONIC ns): then the connection is dropped and
  * c_msg says "timeout".  0 finished, -1 timed out. */
 int pg_wait(pg_pool *p, pg_conn *c, int64_t deadline);
+/* Drives the pool until c's command finished or until (ns) passed. */
+void pg_pool_drive_until(pg_pool *p, const pg_conn *c, int64_t until);
 /* One round of progress on every busy connection, waiting <= ms. */
 void pg_pool_drive(pg_pool *p, int ms);
 /* Remembers / finds the xid of a prepared transaction (0: unknown). */
@@ -154,6 +157,8 @@ int pg_unprepared_has(const pg_pool *p, const dtc_txid *id);
 /* 1 if c is connected and its server has not gone away (a closed
  * session shows as a readable socket). */
 int pg_conn_alive(pg_conn *c);
+/* Cancels c's statement, which waits for a lock: it votes no ("locked:"). */
+void pg_conn_cancel_locked(pg_conn *c);
 /* Drops c's connection (c_pg NULL). */
 void pg_conn_drop(pg_conn *c);
 void pg_release(pg_conn *c);
@@ -173,9 +178,10 @@ void pg_gid(const pg_opts *o, const dtc_txid *id, char gid[PG_GID_MAX]);
  * (why filled). */
 int pg_finish_prepared(pg_ctx *x, const char *sql, char *why, size_t len);
 
-/* recover.c: settles this participant's prepared transactions by dtc's
- * outcomes.  Returns how many are left (kept or unknown), -1 if
- * PostgreSQL could not be asked. */
-int pg_recover(pg_ctx *x);
+/* recover.c: settles this participant's prepared transactions whose
+ * outcome dtc has decided.  Returns how many are left (undecided or
+ * unknown), -1 if PostgreSQL could not be asked.  quiet: log only what
+ * it does, not what it keeps (the calls while a statement waits). */
+int pg_recover(pg_ctx *x, int quiet);
 
 #endif

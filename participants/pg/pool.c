@@ -203,6 +203,7 @@ static void sent(pg_conn *c)
     c->c_sqlstate[0] = c->c_tag[0] = c->c_msg[0] = '\0';
     c->c_rows = 0;
     c->c_xid = 0;
+    c->c_locked = 0;
 }
 
 /* The connection broke: its command failed with 08006. */
@@ -302,6 +303,13 @@ void pg_pool_drive(pg_pool *p, int ms)
             input(p, &p->p_conns[idx[k]]);
 }
 
+void pg_pool_drive_until(pg_pool *p, const pg_conn *c, int64_t until)
+{
+    int64_t left;
+    while (c->c_busy && (left = (until - pg_now_ns()) / 1000000) > 0)
+        pg_pool_drive(p, left < 100 ? (int)left : 100);
+}
+
 int pg_wait(pg_pool *p, pg_conn *c, int64_t deadline)
 {
     while (c->c_busy) {
@@ -354,6 +362,16 @@ broken:
     return NULL;
 }
 
+void pg_conn_cancel_locked(pg_conn *c)
+{
+    char err[256];
+    PGcancel *k = c->c_pg ? PQgetCancel(c->c_pg) : NULL;
+    if (k == NULL)
+        return;
+    c->c_locked = PQcancel(k, err, sizeof err);
+    PQfreeCancel(k);
+}
+
 /* ---- the enlist work's steps ------------------------------------------- */
 
 /* The vote a failed statement gets: SQL said no (a constraint, a
@@ -362,6 +380,12 @@ static void refuse(pg_conn *c)
 {
     const char *s = c->c_sqlstate, *code = "error";
     c->c_vote = DTC_VOTE_NO;
+    if (c->c_locked && strcmp(s, "57014") == 0) {
+        snprintf(c->c_reason, sizeof c->c_reason,
+                 "locked: %s waits for a row lock of another transaction",
+                 c->c_stmt ? c->c_stmt->st_verb : "statement");
+        return;
+    }
     if (strncmp(s, "23", 2) == 0)
         code = "constraint";
     else if (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0)

@@ -8,6 +8,7 @@
  * transaction, never guessed.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -133,6 +134,53 @@ static dtc_vote prepare_held(pg_ctx *x, pg_conn *c, const dtc_request *rq)
     return vote(x, rq, v, why);
 }
 
+/* 1 if c's statement waits for a lock (pg_blocking_pids), asked on a
+ * free connection. */
+static int blocked(pg_ctx *x, pg_conn *c)
+{
+    char q[64], why[DTC_REASON_MAX];
+    int64_t deadline = pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000;
+    if (c->c_pg == NULL)
+        return 0;
+    snprintf(q, sizeof q, "SELECT cardinality(pg_blocking_pids(%d))", PQbackendPID(c->c_pg));
+    pg_conn *f = pg_pool_take_wait(x->x_pool, deadline, why, sizeof why);
+    PGresult *r = f != NULL ? pg_query(f, q, deadline, why, sizeof why) : NULL;
+    int rc = r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+             && strtol(PQgetvalue(r, 0, 0), NULL, 10) > 0;
+    if (r != NULL)
+        PQclear(r);
+    return rc;
+}
+
+/* Waits for c's enlist work.  While this callback waits nothing else of
+ * this participant runs, and the transaction holding the row lock a
+ * statement waits for may be one whose prepare, commit or rollback is
+ * queued behind it.  So after 20 ms the transactions held prepared whose
+ * outcome is decided are finished here (recovery's rule: their own
+ * commit or rollback then finds the gid gone), and a statement still
+ * waiting for a lock 30 ms later is cancelled: a no vote, "locked:", as
+ * the services refuse a record another transaction holds. */
+static void wait_work(pg_ctx *x, pg_conn *c)
+{
+    int64_t now = pg_now_ns(), deadline = now + (int64_t)x->x_o->op_timeout_ms * 1000000;
+    int64_t help = now + 20000000, check = now + 50000000;
+    while (c->c_busy && now < deadline) {
+        int64_t until = help < check ? help : check;
+        pg_pool_drive_until(x->x_pool, c, until < deadline ? until : deadline);
+        now = pg_now_ns();
+        if (c->c_busy && now >= help) {
+            pg_recover(x, 1);
+            help = deadline;
+        } else if (c->c_busy && now >= check) {
+            if (c->c_state == PGC_STMT && !c->c_locked && blocked(x, c))
+                pg_conn_cancel_locked(c);
+            check = pg_now_ns() + 100000000;
+        }
+        now = pg_now_ns();
+    }
+    pg_wait(x->x_pool, c, deadline); /* past it: drops the connection */
+}
+
 static dtc_vote on_prepare(void *ctx, const dtc_request *rq)
 {
     pg_ctx *x = ctx;
@@ -141,7 +189,7 @@ static dtc_vote on_prepare(void *ctx, const dtc_request *rq)
         pg_unprepared_put(x->x_pool, &rq->txid);
         return vote(x, rq, DTC_VOTE_ERROR, "error: no work of this transaction here (restarted?)");
     }
-    pg_wait(x->x_pool, c, pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000);
+    wait_work(x, c);
     if (c->c_state == PGC_HELD && c->c_pg != NULL)
         return prepare_held(x, c, rq);
     dtc_vote v = c->c_state == PGC_FAILED ? c->c_vote : DTC_VOTE_ERROR;
@@ -269,8 +317,8 @@ static int on_commit(void *ctx, const dtc_request *rq)
 /* Not prepared yet: ends the open transaction (or its failed remains). */
 static int rollback_open(pg_ctx *x, pg_conn *c, const dtc_request *rq)
 {
+    wait_work(x, c);
     int64_t deadline = pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000;
-    pg_wait(x->x_pool, c, deadline);
     if (c->c_state == PGC_HELD && c->c_pg != NULL) {
         c->c_state = PGC_ROLLBACK;
         if (pg_send(x->x_pool, c, "ROLLBACK") == 0)
