@@ -3,7 +3,9 @@
  * test (src/bench/pg_cluster.c), real dtcd, the four services and
  * dtc-pg.  Cases: an order committed at all five; refusals in
  * PostgreSQL (row rule, constraint) and elsewhere roll back everywhere;
- * a full pool refuses at once; concurrent coordinators all commit;
+ * a full pool refuses at once; concurrent coordinators all commit; a
+ * hot row refuses ("locked:") instead of stalling; start errors and a
+ * server down at start;
  * dtc-pg killed after PREPARE, the coordinator killed after its
  * decision, PostgreSQL stopped (immediate) in the commit, a simulated
  * reboot of dtc with transactions prepared in PostgreSQL, and a server
@@ -394,6 +396,38 @@ START_TEST(test_refusal_elsewhere)
 }
 END_TEST
 
+/* Bad usage exits 2; a statement PostgreSQL refuses to prepare exits 1
+ * and names it; dtc-pg started while the server is down comes up anyway
+ * and serves once the server is back. */
+START_TEST(test_start_errors_and_server_down)
+{
+    h_init("pg-start");
+    cluster_start(0);
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
+    char ci[400];
+    conninfo(ci, sizeof ci);
+    const char *const usage[] = {"--instance", h_instance(), "--name", "x", "--conninfo", ci,
+                                 NULL};
+    ck_assert_int_eq(h_runv(&res, 10000, NULL, "dtc-pg", usage), 2);
+    ck_assert_msg(strstr(res.err, "--statement") != NULL, "usage: %s", res.err);
+    const char *const badsql[] = {"--instance", h_instance(), "--name", "x", "--conninfo", ci,
+                                  "--statement", "oops=UPDATE nosuchtable SET a = $1", NULL};
+    ck_assert_int_eq(h_runv(&res, 10000, NULL, "dtc-pg", badsql), 1);
+    ck_assert_msg(strstr(res.err, "statement oops") != NULL, "bad sql: %s", res.err);
+    cluster_crash();
+    start_pg(NULL); /* registers although the server is down */
+    dtc_txid id;
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "pg", "debit alice 100", 15), DTC_OK);
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, NULL), DTC_EPARTICIPANT); /* error vote */
+    cluster_restart();
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "pg", "debit alice 100", 15), DTC_OK);
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, NULL), DTC_OK);
+    ck_assert_int_eq(balance(), 900);
+}
+END_TEST
+
 /* Every connection held by an enlisted transaction: the next one gets a
  * clear no ("pool:"), not a hang; once they end, the pool serves again. */
 START_TEST(test_pool_full)
@@ -750,6 +784,7 @@ int main(void)
         {"pg_crash_before_prepare", test_pg_crash_before_prepare},
         {"refusal_pg", test_refusal_in_pg},
         {"refusal_elsewhere", test_refusal_elsewhere},
+        {"start_errors", test_start_errors_and_server_down},
         {"pool_full", test_pool_full},
         {"concurrent", test_concurrent_coordinators},
         {"hot_row", test_hot_row},
