@@ -27,7 +27,10 @@ int bench_svcpg_ready(int max_coords, char *why, size_t whysize)
 void bench_svcpg_command(struct bench_svc_argv *a, const char *bin_dir, const char *instance,
                          int k, int max_coords, char name[32])
 {
-    (void)a, (void)bin_dir, (void)instance, (void)k, (void)max_coords;
+    (void)a;
+    (void)bin_dir;
+    (void)instance;
+    (void)max_coords;
     snprintf(name, 32, "bs%d-pg", k);
 }
 
