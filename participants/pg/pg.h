@@ -15,8 +15,9 @@
  * "error:", "usage:", "pool:", "connection:", "timeout:".
  *
  * Files: opts.c (command line), pool.c (connections and their state
- * machine), work.c (the four callbacks), recover.c (pg_prepared_xacts
- * against dtc's outcomes), main.c (registration and the serve loop).
+ * machine), work.c (the four callbacks), memo.c (what is remembered of
+ * past votes), recover.c (pg_prepared_xacts against dtc's outcomes),
+ * main.c (registration and the serve loop).
  * svc.c is not reused: its loop, recovery and options are built around
  * the record store (store_prepared_ids, --data-dir, seeds, group fsync),
  * none of which a database that keeps its own prepared state has.
@@ -149,7 +150,8 @@ int pg_wait(pg_pool *p, pg_conn *c, int64_t deadline);
 void pg_pool_drive_until(pg_pool *p, const pg_conn *c, int64_t until);
 /* One round of progress on every busy connection, waiting <= ms. */
 void pg_pool_drive(pg_pool *p, int ms);
-/* Remembers / finds the xid of a prepared transaction (0: unknown). */
+/* memo.c: remembers / finds the xid of a prepared transaction (0:
+ * unknown), and the transactions refused before any PREPARE. */
 void pg_xid_put(pg_pool *p, const dtc_txid *id, unsigned long long xid);
 unsigned long long pg_xid_get(const pg_pool *p, const dtc_txid *id);
 void pg_unprepared_put(pg_pool *p, const dtc_txid *id);
