@@ -195,6 +195,7 @@ static pid_t start_pg_env(const char *retries, const char *const env[])
         "--statement", "debit=UPDATE acct SET bal = bal - $2::bigint WHERE id = $1 AND bal >= $2::bigint",
         "--rows", "debit=1",
         "--statement", "note=INSERT INTO orders VALUES ($1, $2)",
+        "--statement", "audit=INSERT INTO orders VALUES ($2, $1)", /* $2: the txid */
         "--retries", retries ? retries : "4", NULL};
     pg_pid = h_spawnv("pg", "dtc-pg", argv, env);
     ck_assert_int_gt(pg_pid, 0);
@@ -394,6 +395,14 @@ START_TEST(test_refusal_elsewhere)
     enlist_order(h_inst(), NULL, &id, "o-1", "debit alice 100");
     ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, NULL), DTC_OK);
     ck_assert_int_eq(balance(), 900);
+    /* a statement with one parameter more than the payload's: the txid */
+    char txt[DTC_TXID_STRLEN], q[128];
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "pg", "audit alice", 11), DTC_OK);
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, NULL), DTC_OK);
+    dtc_txid_format(&id, txt);
+    snprintf(q, sizeof q, "SELECT count(*) FROM orders WHERE id = '%s' AND acct = 'alice'", txt);
+    ck_assert_int_eq(sql_long(q), 1);
 }
 END_TEST
 

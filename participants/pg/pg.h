@@ -4,7 +4,8 @@
  *
  * A payload "VERB ARG..." runs the statement configured for VERB
  * (--statement VERB=SQL, prepared once per connection, the ARGs bound as
- * $1..$n, never spliced into SQL) inside BEGIN on a connection of the
+ * $1..$n, never spliced into SQL; a statement with one parameter more
+ * gets the dtc txid as its last) inside BEGIN on a connection of the
  * pool.  The enlist callback only sends the work (libpq's asynchronous
  * API), so the statements of many transactions run at once on their own
  * connections; the prepare callback collects the result, applies the row
@@ -78,7 +79,8 @@ typedef struct pg_conn {
     dtc_txid c_txid;       /* owner while not FREE */
     const pg_stmt *c_stmt;
     char c_argbuf[DTC_PAYLOAD_MAX + 1]; /* the payload, split into c_args */
-    const char *c_args[PG_ARGS_MAX];
+    char c_txidtxt[DTC_TXID_STRLEN];    /* the last argument, if wanted */
+    const char *c_args[PG_ARGS_MAX + 1];
     int c_nargs;
     /* the last finished command */
     int c_ok;              /* 1: PGRES_COMMAND_OK / TUPLES_OK */

@@ -60,6 +60,10 @@ static const pg_stmt *parse(pg_ctx *x, pg_conn *c, const dtc_request *rq, char *
             c->c_args[c->c_nargs++] = a;
         else
             c->c_nargs = PG_ARGS_MAX + 1;
+    if (c->c_nargs <= PG_ARGS_MAX && c->c_nargs == st->st_nparams - 1) { /* last: the txid */
+        dtc_txid_format(&rq->txid, c->c_txidtxt);
+        c->c_args[c->c_nargs++] = c->c_txidtxt;
+    }
     if (c->c_nargs != st->st_nparams) {
         snprintf(why, len, "usage: %s wants %d arguments", st->st_verb, st->st_nparams);
         return NULL;
