@@ -16,15 +16,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
+# shellcheck source=scripts/pg_cluster.sh
+source scripts/pg_cluster.sh
 
 BIN=$PWD/build/bin
 BUILD=1
 INSTANCE=demo-pg-$$
 DATA=""
-PGBIN=""
 PIDS=()
 FAILURES=0
-AS_PG=()
 
 cleanup() {
     local rc=$? k
@@ -33,11 +33,7 @@ cleanup() {
         kill -TERM "${PIDS[k]}" 2>/dev/null || true
         wait "${PIDS[k]}" 2>/dev/null || true
     done
-    if [[ -n $DATA && -f $DATA/pg/postmaster.pid ]]; then
-        "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$DATA/pg" -w -t 30 stop -m fast >/dev/null 2>&1 \
-            || "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$DATA/pg" -w -t 10 stop -m immediate \
-            >/dev/null 2>&1 || true
-    fi
+    pgc_stop
     rm -f "/dev/shm/dtc.$INSTANCE"
     if [[ -n $DATA && $rc -eq 0 ]]; then
         rm -rf "$DATA"
@@ -63,31 +59,13 @@ wait_for() {
 }
 
 dtcctl() { "$BIN/dtcctl" --instance "$INSTANCE" "$@"; }
-psql_() { "$PGBIN/psql" -X -q -h "$DATA" -p "$PORT" -U dtcdemo -d postgres "$@"; }
+psql_() { pgc_psql "$@"; }
 
 start_cluster() {
-    PGBIN=$(pg_config --bindir 2>/dev/null || true)
-    if [[ ! -x $PGBIN/initdb ]]; then
-        PGBIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-    fi
-    [[ -x $PGBIN/initdb ]] || { dtc_log "no PostgreSQL server binaries (initdb)"; exit 1; }
-    PORT=$((20000 + $$ % 20000))
-    if ((EUID == 0)); then
-        chown postgres: "$DATA"
-        AS_PG=(runuser -u postgres --)
-    fi
-    "${AS_PG[@]}" "$PGBIN/initdb" -D "$DATA/pg" -U dtcdemo -A trust --no-locale \
-        --no-sync >"$DATA/initdb.log" 2>&1
-    cat >>"$DATA/pg/postgresql.conf" <<CONF
-listen_addresses = ''
-unix_socket_directories = '$DATA'
-port = $PORT
-max_prepared_transactions = 20
-CONF
-    "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$DATA/pg" -l "$DATA/pg.log" -w -t 60 start >/dev/null
+    pgc_start "$DATA"
     psql_ -c "CREATE TABLE acct (id text PRIMARY KEY, bal bigint NOT NULL CHECK (bal >= 0));
               INSERT INTO acct VALUES ('alice', 100000), ('bob', 500);"
-    echo "PostgreSQL running: socket $DATA/.s.PGSQL.$PORT"
+    echo "PostgreSQL running: socket $DATA/.s.PGSQL.$PGC_PORT"
 }
 
 start() { # start NAME PROGRAM ARGS...
@@ -105,7 +83,7 @@ start_all() {
     start shipping dtc-shipping --data-dir "$DATA/svc" --seed zone-a=10 --seed zone-b=10
     # shellcheck disable=SC2016 # $1 and $2 are PostgreSQL's parameters
     start payment dtc-pg --name payment \
-        --conninfo "host=$DATA port=$PORT user=dtcdemo dbname=postgres" \
+        --conninfo "$(pgc_conninfo)" \
         --statement 'charge=UPDATE acct SET bal = bal - $2::bigint WHERE id = $1 AND bal >= $2::bigint' \
         --rows charge=1
     wait_for 15 "the participants" bash -c "[[ \$('$BIN/dtcctl' --instance $INSTANCE participants | grep -c ' yes') -ge 4 ]]"
@@ -136,7 +114,6 @@ main() {
         BIN=${DTC_BIN_DIR:-$BIN}
     fi
     DATA=$(mktemp -d "/tmp/dtc-demo-pg.XXXXXX")
-    chmod 0755 "$DATA"
     start_cluster
     start_all
     printf '\n== acct before\n'
