@@ -11,3 +11,16 @@ if(PQ_FOUND)
   add_dependencies(test_pg dtc-pg)
   set_tests_properties(test_pg PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 endif()
+
+# stress_pg: scripts/stress.sh --pg (payment played by dtc-pg, its ledger
+# checked), 10 s with chaos.  Registered when PostgreSQL's server binaries
+# are there.
+find_program(DTC_BASH bash)
+find_program(DTC_PG_CONFIG pg_config)
+file(GLOB DTC_PG_INITDB /usr/lib/postgresql/*/bin/initdb)
+if(PQ_FOUND AND DTC_BASH AND (DTC_PG_CONFIG OR DTC_PG_INITDB))
+  add_test(NAME stress_pg
+           COMMAND ${DTC_BASH} ${PROJECT_SOURCE_DIR}/scripts/stress.sh --pg --chaos
+                   --seconds 10 --clients 4 --bin-dir ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(stress_pg PROPERTIES TIMEOUT 150)
+endif()
