@@ -4,7 +4,7 @@
 #
 #   scripts/stress.sh [--seconds N | --txns N] [--clients C] [--chaos]
 #                     [--kill-rate R] [--reboot] [--reboot-every S]
-#                     [--seed S] [--bin-dir DIR] [--keep]
+#                     [--seed S] [--bin-dir DIR] [--keep] [--pg]
 #
 #   --seconds N     run the load N seconds (default 20)
 #   --txns N        or: run until the clients began N transactions in all
@@ -23,6 +23,9 @@
 #   --bin-dir DIR   where dtcd, dtcctl, dtc-load and the services are
 #                   (default build/bin)
 #   --keep          keep the data directory even if the check passes
+#   --pg            payment is dtc-pg on a throwaway PostgreSQL cluster
+#                   (scripts/stress_pg.sh): the checker then reads its
+#                   ledger table and balances
 #
 # Starts dtcd and dtc-inventory/payment/order/shipping on a fresh instance
 # and mktemp -d data directory, then C dtc-load clients (hot keys: few SKUs,
@@ -41,7 +44,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-    sed -n '4,26s/^# \{0,1\}//p' "$0"
+    sed -n '4,29s/^# \{0,1\}//p' "$0"
 }
 
 die() {
@@ -59,6 +62,7 @@ reboot_every=1.5
 seed=""
 bin_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/bin"
 keep=0
+pg=0
 while (($# > 0)); do
     case $1 in
     --seconds) seconds=${2:?}; shift ;;
@@ -71,6 +75,7 @@ while (($# > 0)); do
     --seed) seed=${2:?}; shift ;;
     --bin-dir) bin_dir=${2:?}; shift ;;
     --keep) keep=1 ;;
+    --pg) pg=1 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (try --help)" ;;
     esac
@@ -87,12 +92,13 @@ reboot_ms=$(awk -v s="$reboot_every" 'BEGIN { printf("%d", s * 1000) }')
 # In reboot mode payment fails some commit deliveries: dtcd retries them,
 # so reboots find transactions in COMMITTING with deliveries pending.
 fail_commit=0
-((reboot)) && fail_commit=0.3
+((reboot && !pg)) && fail_commit=0.3
 if [[ -z $seed ]]; then
     seed=$(( (RANDOM << 15 | RANDOM) ^ $$ ))
 fi
 [[ $seed =~ ^[0-9]+$ ]] || die "--seed wants a non-negative integer"
-for p in dtcd dtcctl dtc-load dtc-inventory dtc-payment dtc-order dtc-shipping; do
+for p in dtcd dtcctl dtc-load dtc-inventory dtc-payment dtc-order dtc-shipping \
+    $( ((pg)) && echo dtc-pg); do
     [[ -x $bin_dir/$p ]] || die "$bin_dir/$p not found (build first, or --bin-dir)"
 done
 RANDOM=$((seed % 32768))
@@ -139,6 +145,7 @@ cleanup() {
     done
     # The segment is ours (dtcd removes it on a clean stop).
     rm -f "/dev/shm/dtc.$instance"
+    ((pg)) && spg_stop
     if ((rc == 0 && finished && !keep)); then
         rm -rf "$data"
     else
@@ -194,8 +201,12 @@ start_service() {
     mapfile -t seeds < <(seed_args "$s")
     [[ $s == payment && $fail_commit != 0 ]] && seeds+=(--fail-commit "$fail_commit")
     : >"$out"
-    dtc_start "$out" "$data/logs/$s.err" \
-        "$bin_dir/dtc-$s" --instance "$instance" --data-dir "$state" "${seeds[@]}"
+    if ((pg)) && [[ $s == payment ]]; then
+        spg_start_payment "$out" "$data/logs/$s.err"
+    else
+        dtc_start "$out" "$data/logs/$s.err" \
+            "$bin_dir/dtc-$s" --instance "$instance" --data-dir "$state" "${seeds[@]}"
+    fi
     pid[$s]=$DTC_PID
     starts[$s]=$((${starts[$s]:-0} + 1))
     wait_ready "$out" "${pid[$s]}" "$s"
@@ -364,6 +375,14 @@ for s in "${SERVICES[@]}"; do
     seed_args "$s" | paste - - | sed "s/^--seed\t/$s /; s/=/ /"
 done >"$data/seeds.txt"
 
+if ((pg)); then
+    # shellcheck source=scripts/pg_cluster.sh
+    source "$(dirname "${BASH_SOURCE[0]}")/pg_cluster.sh"
+    # shellcheck source=scripts/stress_pg.sh
+    source "$(dirname "${BASH_SOURCE[0]}")/stress_pg.sh"
+    spg_start || exit 1
+    log "payment: dtc-pg on PostgreSQL at $SPG_DIR"
+fi
 start_dtcd || exit 1
 for s in "${SERVICES[@]}"; do
     start_service "$s" || exit 1
@@ -452,11 +471,19 @@ json_num() { grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2; }
 # in_doubt: how many txids the services' state files hold prepared and not
 # yet applied, compensated or released (read while they run: a torn last
 # line only delays the wait; the checker reads the final files).
-in_doubt() {
+in_doubt_files() {
     awk '$1 == "prepared" { p[FILENAME, $2] = 1 }
         $1 == "applied" || $1 == "compensated" || $1 == "released" { delete p[FILENAME, $2] }
         END { n = 0; for (k in p) n++; print n }' "$state"/*.state 2>/dev/null || echo "?"
 }
+in_doubt() { in_doubt_files; }
+if ((pg)); then # plus the gids PostgreSQL holds prepared
+    in_doubt() {
+        local n d
+        n=$(in_doubt_files) d=$(spg_in_doubt)
+        [[ $n =~ ^[0-9]+$ && $d =~ ^[0-9]+$ ]] && echo $((n + d)) || echo "?"
+    }
+fi
 
 # Drain (60 s at most): dtcd has redelivered every decision (no transaction
 # in flight, no slot in use) and the services resolved what they held
@@ -505,6 +532,10 @@ done
 [[ ! -e /dev/shm/dtc.$instance ]] || violations+=("dtcd left /dev/shm/dtc.$instance")
 
 for s in "${SERVICES[@]}"; do
+    if ((pg)) && [[ $s == payment ]]; then
+        spg_export || violations+=("reading payment's tables from PostgreSQL failed")
+        continue
+    fi
     "$bin_dir/dtc-$s" --dump --data-dir "$state" >"$state/$s.dump" \
         || violations+=("dtc-$s --dump failed")
 done

@@ -45,6 +45,7 @@ enum bench_mode {
     MODE_PG,              /* PostgreSQL 2PC over BENCH_PG_DBS databases, fsync on */
     MODE_PG_NOFSYNC,      /* same with fsync=off, synchronous_commit=off */
     MODE_NOOP_NOLOG,      /* noop against a dtcd without its decision log */
+    MODE_SERVICES_PG,     /* services with dtc-pg as payment (svc_pg.c) */
     MODE_COUNT
 };
 
@@ -191,6 +192,16 @@ void bench_svc_command(struct bench_svc_argv *a, const char *bin_dir, const char
  * the cell numbered epoch.  Returns its length (snprintf). */
 int bench_svc_payload_epoch(char *buf, size_t size, int k, int thread, uint64_t seq,
                             unsigned epoch);
+
+/* ---- services-pg (svc_pg.c) ----------------------------------------------- */
+
+/* Starts the cluster of services-pg once (0), or -1 with why. */
+int bench_svcpg_ready(int max_coords, char *why, size_t whysize);
+/* The command of payment participant k (dtc-pg), named bs<k>-pg. */
+void bench_svcpg_command(struct bench_svc_argv *a, const char *bin_dir, const char *instance,
+                         int k, int max_coords, char name[32]);
+/* Stops and removes the cluster.  Safe to repeat. */
+void bench_svcpg_stop(void);
 
 /* ---- the PostgreSQL peer (pg.c; its cluster: src/kit/pg_cluster.h) ------ */
 

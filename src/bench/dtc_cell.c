@@ -97,8 +97,11 @@ static int start_one(struct bench_dtc *d, int mode, int k, int max_coords, const
         snprintf(err, sizeof err, "%s/%s.err", d->dir, d->names[k]);
         return bench_spawn_ready(argv, err, 10000, &d->parts[k]);
     }
-    bench_svc_command(&a, d->o->bin_dir, d->instance, data, k,
-                      mode == MODE_SERVICES_NOFSYNC, max_coords, d->names[k]);
+    if (mode == MODE_SERVICES_PG && k % 4 == 1)
+        bench_svcpg_command(&a, d->o->bin_dir, d->instance, k, max_coords, d->names[k]);
+    else
+        bench_svc_command(&a, d->o->bin_dir, d->instance, data, k,
+                          mode == MODE_SERVICES_NOFSYNC, max_coords, d->names[k]);
     snprintf(err, sizeof err, "%s/%s.%d.err", d->dir, d->names[k], d->sets);
     return bench_spawn_ready(a.argv, err, 20000, &d->parts[k]);
 }

@@ -230,6 +230,13 @@ static int grid_n(struct grid *g, int n)
         return -1;
     if (((modes >> MODE_SERVICES_NOFSYNC) & 1) && services(g, MODE_SERVICES_NOFSYNC, n) != 0)
         return -1;
+    if ((modes >> MODE_SERVICES_PG) & 1) {
+        char why[600];
+        if (bench_svcpg_ready(max_coords(g->o), why, sizeof why) != 0)
+            bench_report_skip(g->o, MODE_SERVICES_PG, n, why);
+        else if (services(g, MODE_SERVICES_PG, n) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -298,7 +305,8 @@ int bench_run(const struct bench_opts *o)
     signal(SIGPIPE, SIG_IGN);
     dtc_log_init(DTC_LOG_WARN);
     int rc = 0;
-    unsigned need_dtc = 1u << MODE_NOOP | 1u << MODE_SERVICES | 1u << MODE_SERVICES_NOFSYNC;
+    unsigned need_dtc = 1u << MODE_NOOP | 1u << MODE_SERVICES | 1u << MODE_SERVICES_NOFSYNC
+                        | 1u << MODE_SERVICES_PG;
     if ((eff.modes & need_dtc) != 0 && bench_dtc_start(&eff, 0, &g.dtc) != 0)
         rc = -1;
     if (rc == 0 && (eff.modes & (1u << MODE_NOOP_NOLOG | 1u << MODE_SERVICES_NOFSYNC)) != 0
@@ -311,6 +319,7 @@ int bench_run(const struct bench_opts *o)
     }
     bench_dtc_stop(&g.dtc);
     bench_dtc_stop(&g.dtc_nolog);
+    bench_svcpg_stop();
     if (rc == 0)
         rc = pg_cells(&g);
     dtc_kit_kill_all();

@@ -19,7 +19,7 @@
 static const char *const mode_names[MODE_COUNT] = {"floor", "noop", "services",
                                                    "services-nofsync", "floor-enlist",
                                                    "floor-wake", "pg", "pg-nofsync",
-                                                   "noop-nolog"};
+                                                   "noop-nolog", "services-pg"};
 
 const char *bench_mode_name(int mode)
 {
@@ -33,7 +33,9 @@ static void usage(FILE *f)
             "                 [--seconds S | --txns K] [--repeat R] [--quick]\n"
             "                 [--format text|json|markdown] [--json (= --format json)]\n"
             "                 [--mode noop|noop-nolog|services|services-nofsync|floor|\n"
-            "                         floor-wake|pg|pg-nofsync|all[,...]]\n"
+            "                         floor-wake|pg|pg-nofsync|services-pg|all[,...]]\n"
+            "                 (services-pg: services with every payment participant\n"
+            "                 played by dtc-pg on a throwaway cluster; not in all)\n"
             "                 (dtc modes run with dtcd's decision log, as deployed;\n"
             "                 noop-nolog: a second dtcd with --no-decision-log, the\n"
             "                 log's cost; services-nofsync runs there too: no fsync\n"

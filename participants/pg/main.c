@@ -1,0 +1,121 @@
+/*
+ * main.c - dtc-pg's process: options, registration under --name (waiting
+ * for dtcd's segment like the other services), recovery of the prepared
+ * transactions it finds, "ready name=NAME pid=PID", then batches until
+ * SIGTERM/SIGINT.  Between batches the pool's background rollbacks
+ * progress, and recovery runs again every second while prepared
+ * transactions are kept or unread, or after a connection came back.
+ * Exit codes: 0 clean stop, 1 runtime failure, 2 bad usage.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pg.h"
+
+static volatile sig_atomic_t pg_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    pg_stop = 1;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Attaches, waiting (and saying so) while dtcd is not up yet. */
+static dtc_result open_instance(const pg_opts *o, dtc_instance **inst)
+{
+    for (int tries = 0; !pg_stop; tries++) {
+        dtc_result rc = dtc_open(o->instance, inst);
+        if (rc != DTC_ENOSEGMENT && (rc != DTC_ECORRUPT || tries >= 30))
+            return rc;
+        if (tries % 50 == 0)
+            dtc_log(DTC_LOG_INFO, "start", NULL, o->name, "waiting=dtcd instance_has_no_segment_yet");
+        struct timespec t = {0, 100 * 1000000L};
+        nanosleep(&t, NULL);
+    }
+    return DTC_ESHUTDOWN;
+}
+
+static dtc_result serve_loop(pg_ctx *x, const dtc_participant_ops *ops, int pending)
+{
+    int64_t last = pg_now_ns();
+    while (!pg_stop) {
+        dtc_result rc = dtc_participant_serve_once(x->x_part, ops, 200, NULL);
+        if (rc != DTC_OK)
+            return rc;
+        pg_pool_drive(x->x_pool, 0);
+        if (pg_now_ns() - last >= 1000000000 && (pending != 0 || x->x_pool->p_reconnected)) {
+            x->x_pool->p_reconnected = 0;
+            pending = pg_recover(x, 0);
+            last = pg_now_ns();
+        }
+    }
+    return DTC_OK;
+}
+
+static int serve(const pg_opts *o)
+{
+    dtc_instance *inst = NULL;
+    dtc_participant *part = NULL;
+    static pg_pool pool;
+    dtc_result rc = open_instance(o, &inst);
+    if (rc == DTC_OK && (rc = dtc_participant_register(inst, o->name, &part)) != DTC_OK)
+        dtc_close(&inst);
+    if (rc != DTC_OK) {
+        fprintf(stderr, "dtc-pg: %s: %s\n", o->name, dtc_strerror(rc));
+        return 1;
+    }
+    pg_pool_init(&pool, o);
+    pg_ctx x = {&pool, o, inst, part};
+    dtc_participant_ops ops = pg_ops_template;
+    ops.ctx = &x;
+    char why[DTC_REASON_MAX] = "";
+    int exit_code = 0;
+    if (pg_conn_up(&pool, &pool.p_conns[o->pool], why, sizeof why) != 0
+        && strncmp(why, "connection:", 11) != 0) {
+        fprintf(stderr, "dtc-pg: %s: %s\n", o->name, why); /* a statement PostgreSQL refuses */
+        exit_code = 1;
+    } else {
+        if (why[0] != '\0')
+            dtc_log(DTC_LOG_WARN, "start", NULL, o->name, "%s (will retry)", why);
+        pool.p_reconnected = 0;
+        int pending = pg_recover(&x, 0);
+        dtc_log(DTC_LOG_INFO, "start", NULL, o->name, "pool=%d statements=%d", o->pool, o->nstmts);
+        printf("ready name=%s pid=%ld\n", o->name, (long)getpid());
+        fflush(stdout);
+        if ((rc = serve_loop(&x, &ops, pending)) != DTC_OK) {
+            dtc_log(DTC_LOG_ERROR, "serve", NULL, o->name, "%s", dtc_strerror(rc));
+            exit_code = 1;
+        }
+    }
+    dtc_participant_unregister(&part);
+    pg_pool_close(&pool);
+    dtc_close(&inst);
+    dtc_log(DTC_LOG_INFO, "stop", NULL, o->name, "exit=%d", exit_code);
+    return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+    static pg_opts o;
+    dtc_log_init(DTC_LOG_INFO);
+    int rc = pg_parse_opts(&o, argc, argv);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    catch_signals();
+    return serve(&o);
+}

@@ -1,0 +1,349 @@
+/*
+ * work.c - dtc-pg's callbacks.  enlist sends BEGIN and the payload's
+ * statement on a pool connection and returns (the statement runs while
+ * other requests are served); prepare collects its verdict and runs
+ * PREPARE TRANSACTION; commit and rollback finish the prepared
+ * transaction on any free connection, retrying through reconnects.  A
+ * gid that is already gone is judged by dtc's outcome of the
+ * transaction, never guessed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pg.h"
+
+void pg_gid(const pg_opts *o, const dtc_txid *id, char gid[PG_GID_MAX])
+{
+    char txt[DTC_TXID_STRLEN];
+    dtc_txid_format(id, txt);
+    snprintf(gid, PG_GID_MAX, "dtc:%s:%s", txt, o->name);
+}
+
+static void answer(const dtc_request *rq, const char *why)
+{
+    if (rq->reason != NULL)
+        snprintf(rq->reason, DTC_REASON_MAX, "%s", why);
+}
+
+static dtc_vote vote(pg_ctx *x, const dtc_request *rq, dtc_vote v, const char *why)
+{
+    static const char *const names[] = {"yes", "no", "error"};
+    dtc_log(v == DTC_VOTE_YES ? DTC_LOG_INFO : DTC_LOG_WARN, "vote", &rq->txid, x->x_o->name,
+            "vote=%s%s%s", names[v], why[0] ? " reason=" : "", why);
+    answer(rq, why);
+    return v;
+}
+
+/* Splits the payload into c's verb and arguments; the statement or NULL
+ * with why. */
+static const pg_stmt *parse(pg_ctx *x, pg_conn *c, const dtc_request *rq, char *why, size_t len)
+{
+    char *save = NULL, *verb;
+    snprintf(c->c_argbuf, sizeof c->c_argbuf, "%s", rq->payload);
+    c->c_nargs = 0;
+    if ((verb = strtok_r(c->c_argbuf, " \t\n", &save)) == NULL) {
+        snprintf(why, len, "usage: empty payload, want VERB ARG...");
+        return NULL;
+    }
+    const pg_stmt *st = NULL;
+    for (int i = 0; i < x->x_o->nstmts && st == NULL; i++)
+        if (strcmp(x->x_o->stmts[i].st_verb, verb) == 0)
+            st = &x->x_o->stmts[i];
+    if (st == NULL) {
+        snprintf(why, len, "usage: unknown verb '%.40s'", verb);
+        return NULL;
+    }
+    for (char *a; (a = strtok_r(NULL, " \t\n", &save)) != NULL;)
+        if (c->c_nargs < PG_ARGS_MAX)
+            c->c_args[c->c_nargs++] = a;
+        else
+            c->c_nargs = PG_ARGS_MAX + 1;
+    if (c->c_nargs <= PG_ARGS_MAX && c->c_nargs == st->st_nparams - 1) { /* last: the txid */
+        dtc_txid_format(&rq->txid, c->c_txidtxt);
+        c->c_args[c->c_nargs++] = c->c_txidtxt;
+    }
+    if (c->c_nargs != st->st_nparams) {
+        snprintf(why, len, "usage: %s wants %d arguments", st->st_verb, st->st_nparams);
+        return NULL;
+    }
+    return st;
+}
+
+static dtc_vote on_enlist(void *ctx, const dtc_request *rq)
+{
+    pg_ctx *x = ctx;
+    char why[DTC_REASON_MAX] = "";
+    dtc_log(DTC_LOG_INFO, "enlist", &rq->txid, x->x_o->name, "payload=\"%.*s\"",
+            (int)strcspn(rq->payload, "\n"), rq->payload);
+    if (pg_pool_find(x->x_pool, &rq->txid) != NULL)
+        return DTC_VOTE_YES; /* already running */
+    pg_conn *c = pg_pool_take(x->x_pool, 0, why, sizeof why);
+    const pg_stmt *st = c != NULL ? parse(x, c, rq, why, sizeof why) : NULL;
+    if (st == NULL) { /* refused at once: its rollback will have nothing to do */
+        pg_unprepared_put(x->x_pool, &rq->txid);
+        return vote(x, rq, c == NULL && strncmp(why, "pool:", 5) != 0 ? DTC_VOTE_ERROR
+                                                                     : DTC_VOTE_NO, why);
+    }
+    c->c_txid = rq->txid;
+    c->c_stmt = st;
+    c->c_state = PGC_BEGIN;
+    if (pg_send(x->x_pool, c, "BEGIN") != 0) {
+        snprintf(why, sizeof why, "%s", c->c_msg);
+        pg_release(c);
+        pg_unprepared_put(x->x_pool, &rq->txid);
+        return vote(x, rq, DTC_VOTE_ERROR, why);
+    }
+    pg_pool_drive(x->x_pool, 0);
+    return DTC_VOTE_YES;
+}
+
+/* PREPARE TRANSACTION on c, whose statement passed.  PostgreSQL answers
+ * "ROLLBACK" instead when the transaction had failed: only the tag
+ * "PREPARE TRANSACTION" is a yes. */
+static dtc_vote prepare_held(pg_ctx *x, pg_conn *c, const dtc_request *rq)
+{
+    char gid[PG_GID_MAX], sql[PG_GID_MAX + 80], why[DTC_REASON_MAX];
+    pg_gid(x->x_o, &rq->txid, gid);
+    /* the xid first: it tells later whether a gone gid committed */
+    snprintf(sql, sizeof sql, "SELECT pg_current_xact_id()::text; PREPARE TRANSACTION '%s'",
+             gid); /* gid: [A-Za-z0-9._:-] only */
+    if (!pg_conn_alive(c)) { /* gone before the PREPARE: nothing prepared */
+        pg_conn_drop(c);
+        pg_release(c);
+        pg_unprepared_put(x->x_pool, &rq->txid);
+        return vote(x, rq, DTC_VOTE_ERROR, "connection: lost before PREPARE");
+    }
+    c->c_state = PGC_PREPARE;
+    if (pg_send(x->x_pool, c, sql) == 0)
+        pg_wait(x->x_pool, c, pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000);
+    int yes = c->c_ok && strcmp(c->c_tag, "PREPARE TRANSACTION") == 0;
+    dtc_vote v = DTC_VOTE_YES;
+    why[0] = '\0';
+    if (!yes && (strncmp(c->c_sqlstate, "08", 2) == 0 || strcmp(c->c_sqlstate, "57014") == 0)) {
+        v = DTC_VOTE_ERROR; /* maybe prepared: the rollback settles it */
+        snprintf(why, sizeof why, "%s", c->c_msg);
+    } else if (!yes) {
+        pg_unprepared_put(x->x_pool, &rq->txid); /* PostgreSQL refused it */
+        v = DTC_VOTE_NO;
+        snprintf(why, sizeof why, "error: PREPARE TRANSACTION: %.90s",
+                 c->c_msg[0] ? c->c_msg : c->c_tag);
+    }
+    if (v == DTC_VOTE_YES && c->c_xid != 0)
+        pg_xid_put(x->x_pool, &rq->txid, c->c_xid);
+    pg_release(c);
+    if (v == DTC_VOTE_YES)
+        dtc_fault("pg.after_prepare");
+    return vote(x, rq, v, why);
+}
+
+/* 1 if c's statement waits for a lock (pg_blocking_pids), asked on a
+ * free connection. */
+static int blocked(pg_ctx *x, pg_conn *c)
+{
+    char q[64], why[DTC_REASON_MAX];
+    int64_t deadline = pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000;
+    if (c->c_pg == NULL)
+        return 0;
+    snprintf(q, sizeof q, "SELECT cardinality(pg_blocking_pids(%d))", PQbackendPID(c->c_pg));
+    pg_conn *f = pg_pool_take_wait(x->x_pool, deadline, why, sizeof why);
+    PGresult *r = f != NULL ? pg_query(f, q, deadline, why, sizeof why) : NULL;
+    int rc = r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+             && strtol(PQgetvalue(r, 0, 0), NULL, 10) > 0;
+    if (r != NULL)
+        PQclear(r);
+    return rc;
+}
+
+/* Waits for c's enlist work.  While this callback waits nothing else of
+ * this participant runs, and the transaction holding the row lock a
+ * statement waits for may be one whose prepare, commit or rollback is
+ * queued behind it.  So after 20 ms the transactions held prepared whose
+ * outcome is decided are finished here (recovery's rule: their own
+ * commit or rollback then finds the gid gone), and a statement still
+ * waiting for a lock 30 ms later is cancelled: a no vote, "locked:", as
+ * the services refuse a record another transaction holds. */
+static void wait_work(pg_ctx *x, pg_conn *c)
+{
+    int64_t now = pg_now_ns(), deadline = now + (int64_t)x->x_o->op_timeout_ms * 1000000;
+    int64_t help = now + 20000000, check = now + 50000000;
+    while (c->c_busy && now < deadline) {
+        int64_t until = help < check ? help : check;
+        pg_pool_drive_until(x->x_pool, c, until < deadline ? until : deadline);
+        now = pg_now_ns();
+        if (c->c_busy && now >= help) {
+            pg_recover(x, 1);
+            help = deadline;
+        } else if (c->c_busy && now >= check) {
+            if (c->c_state == PGC_STMT && !c->c_locked && blocked(x, c))
+                pg_conn_cancel_locked(c);
+            check = pg_now_ns() + 100000000;
+        }
+        now = pg_now_ns();
+    }
+    pg_wait(x->x_pool, c, deadline); /* past it: drops the connection */
+}
+
+static dtc_vote on_prepare(void *ctx, const dtc_request *rq)
+{
+    pg_ctx *x = ctx;
+    pg_conn *c = pg_pool_find(x->x_pool, &rq->txid);
+    if (c == NULL) {
+        pg_unprepared_put(x->x_pool, &rq->txid);
+        return vote(x, rq, DTC_VOTE_ERROR, "error: no work of this transaction here (restarted?)");
+    }
+    wait_work(x, c);
+    if (c->c_state == PGC_HELD && c->c_pg != NULL)
+        return prepare_held(x, c, rq);
+    dtc_vote v = c->c_state == PGC_FAILED ? c->c_vote : DTC_VOTE_ERROR;
+    char why[DTC_REASON_MAX];
+    snprintf(why, sizeof why, "%s",
+             c->c_state == PGC_FAILED ? c->c_reason : "connection: lost before PREPARE");
+    pg_release(c);
+    pg_unprepared_put(x->x_pool, &rq->txid);
+    return vote(x, rq, v, why);
+}
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int pg_finish_prepared(pg_ctx *x, const char *sql, char *why, size_t len)
+{
+    int64_t op = (int64_t)x->x_o->op_timeout_ms * 1000000;
+    for (int attempt = 0; attempt <= x->x_o->retries; attempt++) {
+        if (attempt > 0)
+            pause_ms(attempt >= 4 ? 1000 : 100 << (attempt - 1)); /* 100, 200, 400, 800, 1000 */
+        pg_conn *c = pg_pool_take_wait(x->x_pool, pg_now_ns() + op, why, len);
+        if (c == NULL)
+            continue;
+        c->c_state = PGC_FINISH;
+        if (pg_send(x->x_pool, c, sql) == 0)
+            pg_wait(x->x_pool, c, pg_now_ns() + op);
+        int ok = c->c_ok, gone = strcmp(c->c_sqlstate, "42704") == 0;
+        int retry = !ok && (c->c_pg == NULL || strncmp(c->c_sqlstate, "08", 2) == 0
+                            || strncmp(c->c_sqlstate, "57P", 3) == 0);
+        snprintf(why, len, "%s", c->c_msg);
+        pg_release(c);
+        if (ok || gone)
+            return ok ? 1 : 0;
+        if (!retry) {
+            char tmp[DTC_REASON_MAX];
+            snprintf(tmp, sizeof tmp, "error: %.110s", why);
+            snprintf(why, len, "%s", tmp);
+            return -1;
+        }
+        dtc_log(DTC_LOG_WARN, "retry", NULL, x->x_o->name, "attempt=%d %s", attempt + 1, why);
+    }
+    return -1;
+}
+
+/* PostgreSQL's word on a gone gid, if this process prepared it: 1
+ * committed, 0 aborted, -1 unknown (not ours to know, or no answer). */
+static int xact_status(pg_ctx *x, const dtc_txid *id)
+{
+    unsigned long long xid = pg_xid_get(x->x_pool, id);
+    char q[96], why[DTC_REASON_MAX];
+    if (xid == 0)
+        return -1;
+    int64_t deadline = pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000;
+    pg_conn *c = pg_pool_take_wait(x->x_pool, deadline, why, sizeof why);
+    PGresult *r = NULL;
+    snprintf(q, sizeof q, "SELECT pg_xact_status('%llu'::xid8)", xid);
+    if (c != NULL)
+        r = pg_query(c, q, deadline, why, sizeof why);
+    const char *st = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+                         ? PQgetvalue(r, 0, 0) : "";
+    int rc = strcmp(st, "committed") == 0 ? 1 : strcmp(st, "aborted") == 0 ? 0 : -1;
+    if (r != NULL)
+        PQclear(r);
+    return rc;
+}
+
+/* A gid already gone: finished before (an answer lost, a recovery).
+ * Whether that was the outcome asked for, PostgreSQL says when this
+ * process prepared it (its xid), else dtc's outcome of the transaction. */
+static int gone(pg_ctx *x, const dtc_request *rq, int commit, char *why, size_t len)
+{
+    int pg = xact_status(x, &rq->txid);
+    if (pg >= 0) {
+        if (pg == commit)
+            return 0;
+        snprintf(why, len, "error: gid gone but PostgreSQL %s it", pg ? "committed" : "aborted");
+        return -1;
+    }
+    dtc_outcome o;
+    dtc_result rc = dtc_transaction_outcome(x->x_inst, &rq->txid, &o);
+    if (rc == DTC_ENOTFOUND) { /* never decided here: presumed abort */
+        o.kind = DTC_OUTCOME_ABORTED;
+        o.info.state = DTC_TXN_ABORTED;
+    } else if (rc != DTC_OK) {
+        snprintf(why, len, "error: gid gone, outcome unknown: %s", dtc_strerror(rc));
+        return -1;
+    }
+    int committed = o.kind == DTC_OUTCOME_COMMITTED || o.info.state == DTC_TXN_COMMITTING;
+    if (committed == commit)
+        return 0;
+    snprintf(why, len, "error: gid gone but dtc says %s", dtc_txn_state_name(o.info.state));
+    return -1;
+}
+
+static int finish(pg_ctx *x, const dtc_request *rq, int commit)
+{
+    char gid[PG_GID_MAX], sql[PG_GID_MAX + 32], why[DTC_REASON_MAX] = "";
+    const char *event = commit ? "commit" : "rollback";
+    pg_gid(x->x_o, &rq->txid, gid);
+    snprintf(sql, sizeof sql, "%s PREPARED '%s'", commit ? "COMMIT" : "ROLLBACK", gid);
+    int rc = pg_finish_prepared(x, sql, why, sizeof why);
+    if (rc == 0 && gone(x, rq, commit, why, sizeof why) == 0) {
+        dtc_log(DTC_LOG_INFO, event, &rq->txid, x->x_o->name, "already done (gid gone)");
+        return 0;
+    }
+    if (rc <= 0) {
+        dtc_log(DTC_LOG_WARN, event, &rq->txid, x->x_o->name, "failed: %s", why);
+        answer(rq, why);
+        return -1;
+    }
+    if (commit)
+        dtc_fault("pg.after_commit");
+    dtc_log(DTC_LOG_INFO, event, &rq->txid, x->x_o->name, "done gid=%s", gid);
+    return 0;
+}
+
+static int on_commit(void *ctx, const dtc_request *rq)
+{
+    return finish(ctx, rq, 1);
+}
+
+/* Not prepared yet: ends the open transaction (or its failed remains). */
+static int rollback_open(pg_ctx *x, pg_conn *c, const dtc_request *rq)
+{
+    wait_work(x, c);
+    int64_t deadline = pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000;
+    if (c->c_state == PGC_HELD && c->c_pg != NULL) {
+        c->c_state = PGC_ROLLBACK;
+        if (pg_send(x->x_pool, c, "ROLLBACK") == 0)
+            pg_wait(x->x_pool, c, deadline);
+    }
+    /* a broken connection: the server rolled the transaction back */
+    pg_release(c);
+    dtc_log(DTC_LOG_INFO, "rollback", &rq->txid, x->x_o->name, "done (not prepared)");
+    return 0;
+}
+
+static int on_rollback(void *ctx, const dtc_request *rq)
+{
+    pg_ctx *x = ctx;
+    pg_conn *c = pg_pool_find(x->x_pool, &rq->txid);
+    if (c == NULL && pg_unprepared_has(x->x_pool, &rq->txid)) {
+        dtc_log(DTC_LOG_INFO, "rollback", &rq->txid, x->x_o->name, "done (never prepared)");
+        return 0;
+    }
+    return c != NULL ? rollback_open(x, c, rq) : finish(x, rq, 0);
+}
+
+const dtc_participant_ops pg_ops_template = {on_enlist, on_prepare, on_commit, on_rollback,
+                                             NULL, NULL};
