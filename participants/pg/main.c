@@ -43,7 +43,7 @@ static dtc_result open_instance(const pg_opts *o, dtc_instance **inst)
         if (rc != DTC_ENOSEGMENT && (rc != DTC_ECORRUPT || tries >= 30))
             return rc;
         if (tries % 50 == 0)
-            dtc_log(DTC_LOG_INFO, "start", NULL, o->name, "waiting=dtcd instance_has_no_segment_yet");
+            dtc_log(DTC_LOG_INFO, "start", NULL, o->name, "waiting=dtcd why=instance_has_no_segment_yet");
         struct timespec t = {0, 100 * 1000000L};
         nanosleep(&t, NULL);
     }
@@ -91,14 +91,14 @@ static int serve(const pg_opts *o)
         exit_code = 1;
     } else {
         if (why[0] != '\0')
-            dtc_log(DTC_LOG_WARN, "start", NULL, o->name, "%s (will retry)", why);
+            dtc_log(DTC_LOG_WARN, "start", NULL, o->name, "error=%s action=retry", why);
         pool.p_reconnected = 0;
         int pending = pg_recover(&x, 0);
         dtc_log(DTC_LOG_INFO, "start", NULL, o->name, "pool=%d statements=%d", o->pool, o->nstmts);
         printf("ready name=%s pid=%ld\n", o->name, (long)getpid());
         fflush(stdout);
         if ((rc = serve_loop(&x, &ops, pending)) != DTC_OK) {
-            dtc_log(DTC_LOG_ERROR, "serve", NULL, o->name, "%s", dtc_strerror(rc));
+            dtc_log(DTC_LOG_ERROR, "serve", NULL, o->name, "error=%s", dtc_strerror(rc));
             exit_code = 1;
         }
     }

@@ -69,8 +69,8 @@ static int settle(pg_ctx *x, const char *gid, const dtc_txid *id, int quiet)
     snprintf(sql, sizeof sql, "%s PREPARED '%s'", commit ? "COMMIT" : "ROLLBACK", gid);
     int frc = pg_finish_prepared(x, sql, why, sizeof why);
     dtc_log(frc < 0 ? DTC_LOG_WARN : DTC_LOG_INFO, "recover", id, x->x_o->name,
-            "gid=%s outcome=%s action=%s%s%s", gid, what, commit ? "commit" : "rollback",
-            frc < 0 ? " error=" : "", frc < 0 ? why : "");
+            "gid=%s outcome=%s action=%s error=%s", gid, what, commit ? "commit" : "rollback",
+            frc < 0 ? why : "none");
     return frc < 0;
 }
 
@@ -84,7 +84,7 @@ int pg_recover(pg_ctx *x, int quiet)
         r = pg_query(c, "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()"
                         " AND gid LIKE 'dtc:%' ORDER BY prepared", deadline, why, sizeof why);
     if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        dtc_log(DTC_LOG_WARN, "recover", NULL, x->x_o->name, "cannot read pg_prepared_xacts: %s",
+        dtc_log(DTC_LOG_WARN, "recover", NULL, x->x_o->name, "error=%s what=\"cannot read pg_prepared_xacts\"",
                 r ? PQresultErrorMessage(r) : why);
         if (r != NULL)
             PQclear(r);

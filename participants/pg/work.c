@@ -31,7 +31,7 @@ static dtc_vote vote(pg_ctx *x, const dtc_request *rq, dtc_vote v, const char *w
 {
     static const char *const names[] = {"yes", "no", "error"};
     dtc_log(v == DTC_VOTE_YES ? DTC_LOG_INFO : DTC_LOG_WARN, "vote", &rq->txid, x->x_o->name,
-            "vote=%s%s%s", names[v], why[0] ? " reason=" : "", why);
+            "vote=%s reason=%s", names[v], why);
     answer(rq, why);
     return v;
 }
@@ -75,8 +75,8 @@ static dtc_vote on_enlist(void *ctx, const dtc_request *rq)
 {
     pg_ctx *x = ctx;
     char why[DTC_REASON_MAX] = "";
-    dtc_log(DTC_LOG_INFO, "enlist", &rq->txid, x->x_o->name, "payload=\"%.*s\"",
-            (int)strcspn(rq->payload, "\n"), rq->payload);
+    dtc_log(DTC_LOG_INFO, "enlist", &rq->txid, x->x_o->name, "payload=%.*s",
+            (int)strnlen(rq->payload, DTC_PAYLOAD_MAX), rq->payload);
     if (pg_pool_find(x->x_pool, &rq->txid) != NULL)
         return DTC_VOTE_YES; /* already running */
     pg_conn *c = pg_pool_take(x->x_pool, 0, why, sizeof why);
@@ -236,7 +236,7 @@ int pg_finish_prepared(pg_ctx *x, const char *sql, char *why, size_t len)
             snprintf(why, len, "%s", tmp);
             return -1;
         }
-        dtc_log(DTC_LOG_WARN, "retry", NULL, x->x_o->name, "attempt=%d %s", attempt + 1, why);
+        dtc_log(DTC_LOG_WARN, "retry", NULL, x->x_o->name, "attempt=%d error=%s", attempt + 1, why);
     }
     return -1;
 }
@@ -299,17 +299,17 @@ static int finish(pg_ctx *x, const dtc_request *rq, int commit)
     snprintf(sql, sizeof sql, "%s PREPARED '%s'", commit ? "COMMIT" : "ROLLBACK", gid);
     int rc = pg_finish_prepared(x, sql, why, sizeof why);
     if (rc == 0 && gone(x, rq, commit, why, sizeof why) == 0) {
-        dtc_log(DTC_LOG_INFO, event, &rq->txid, x->x_o->name, "already done (gid gone)");
+        dtc_log(DTC_LOG_INFO, event, &rq->txid, x->x_o->name, "result=done why=gid_gone");
         return 0;
     }
     if (rc <= 0) {
-        dtc_log(DTC_LOG_WARN, event, &rq->txid, x->x_o->name, "failed: %s", why);
+        dtc_log(DTC_LOG_WARN, event, &rq->txid, x->x_o->name, "result=failed error=%s", why);
         answer(rq, why);
         return -1;
     }
     if (commit)
         dtc_fault("pg.after_commit");
-    dtc_log(DTC_LOG_INFO, event, &rq->txid, x->x_o->name, "done gid=%s", gid);
+    dtc_log(DTC_LOG_INFO, event, &rq->txid, x->x_o->name, "result=done gid=%s", gid);
     return 0;
 }
 
@@ -330,7 +330,7 @@ static int rollback_open(pg_ctx *x, pg_conn *c, const dtc_request *rq)
     }
     /* a broken connection: the server rolled the transaction back */
     pg_release(c);
-    dtc_log(DTC_LOG_INFO, "rollback", &rq->txid, x->x_o->name, "done (not prepared)");
+    dtc_log(DTC_LOG_INFO, "rollback", &rq->txid, x->x_o->name, "result=done why=not_prepared");
     return 0;
 }
 
@@ -339,7 +339,7 @@ static int on_rollback(void *ctx, const dtc_request *rq)
     pg_ctx *x = ctx;
     pg_conn *c = pg_pool_find(x->x_pool, &rq->txid);
     if (c == NULL && pg_unprepared_has(x->x_pool, &rq->txid)) {
-        dtc_log(DTC_LOG_INFO, "rollback", &rq->txid, x->x_o->name, "done (never prepared)");
+        dtc_log(DTC_LOG_INFO, "rollback", &rq->txid, x->x_o->name, "result=done why=never_prepared");
         return 0;
     }
     return c != NULL ? rollback_open(x, c, rq) : finish(x, rq, 0);
