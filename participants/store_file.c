@@ -1,8 +1,8 @@
 /*
  * store_file.c - the store's state file DATA_DIR/NAME.state: loading and
  * replaying it, appending log lines (buffered, one write per flush), the
- * group-commit fsync, compaction
- * (write NAME.state.tmp, fsync, rename, fsync the directory) and dump.
+ * group-commit fsync, open/close and dump; compaction (write
+ * NAME.state.tmp, fsync, rename, fsync the directory) is store_compact.c.
  * Every byte of the file goes through write(2) (never stdio), and the
  * compaction's temp file and the lock file are opened O_NOFOLLOW: a
  * symlink planted at NAME.state.tmp or NAME.lock is never followed (the
@@ -27,20 +27,10 @@
 
 #include "store_int.h"
 
-#define WHY(...) snprintf(why, STORE_WHY_MAX, __VA_ARGS__)
-/* A named crash point: the hook (svc.c sets dtc_fault) may kill us here. */
-#define FAULT(st, point)                                                       \
-    do {                                                                       \
-        if ((st)->st_fault != NULL)                                            \
-            (st)->st_fault(point);                                             \
-    } while (0)
-#define STATE_MAGIC "dtc-state 1 "
-#define LINE_MAX_LEN (STORE_PAYLOAD_MAX + 128)
-
 /* ---- appending ----------------------------------------------------------- */
 
 /* Writes the buffered lines out (one write(2)). */
-static int drain(store *st, char *why)
+int store__drain(store *st, char *why)
 {
     if (st->st_wlen == 0)
         return 0;
@@ -71,7 +61,7 @@ int store__append(store *st, char *why, const char *fmt, ...)
         return -1;
     }
     line[n++] = '\n';
-    if (st->st_wlen + (size_t)n > sizeof st->st_wbuf && drain(st, why) != 0)
+    if (st->st_wlen + (size_t)n > sizeof st->st_wbuf && store__drain(st, why) != 0)
         return -1;
     memcpy(st->st_wbuf + st->st_wlen, line, (size_t)n);
     st->st_wlen += (size_t)n;
@@ -320,165 +310,7 @@ static int load_file(store *st, char *buf, size_t len, size_t *good,
     return 0;
 }
 
-/* ---- compaction ---------------------------------------------------------- */
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = fd >= 0 ? fsync(fd) : -1;
-    if (fd >= 0)
-        close(fd);
-    return rc;
-}
-
-/* The compaction's writer: lines gathered in a buffer, written out with
- * write(2) (stdio would hide them from the power-cut preload's journal);
- * the first failure sticks in sw_errno. */
-typedef struct snap_writer {
-    int sw_fd;
-    int sw_errno;
-    size_t sw_len;
-    char sw_buf[16384];
-} snap_writer;
-
-static void sw_drain(snap_writer *w)
-{
-    size_t off = 0;
-    while (w->sw_errno == 0 && off < w->sw_len) {
-        ssize_t n = write(w->sw_fd, w->sw_buf + off, w->sw_len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            w->sw_errno = n < 0 ? errno : EIO;
-        else
-            off += (size_t)n;
-    }
-    w->sw_len = 0;
-}
-
-__attribute__((format(printf, 2, 3)))
-static void sw_printf(snap_writer *w, const char *fmt, ...)
-{
-    char line[LINE_MAX_LEN + 64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= (int)sizeof line) {
-        if (w->sw_errno == 0)
-            w->sw_errno = EOVERFLOW;
-        return;
-    }
-    if (w->sw_len + (size_t)n > sizeof w->sw_buf)
-        sw_drain(w);
-    memcpy(w->sw_buf + w->sw_len, line, (size_t)n);
-    w->sw_len += (size_t)n;
-}
-
-/* Writes the whole state as a snapshot to w; returns its item count. */
-static size_t write_snapshot(const store *st, snap_writer *w)
-{
-    size_t n = 0, pos = 0;
-    const store_rec *r;
-    const store_led *ld;
-    const store_txn *tx;
-    sw_printf(w, "%s%s\n", STATE_MAGIC, st->st_schema->ss_service);
-    while ((r = htab_next(&st->st_recs, &pos)) != NULL) {
-        if (r->rc_present)
-            sw_printf(w, "rec %s %" PRId64 " %" PRIu64 "%s%s\n", r->rc_key, r->rc_value,
-                      r->rc_version, r->rc_note[0] ? " " : "", r->rc_note);
-        else if (r->rc_version > 0)
-            sw_printf(w, "gone %s %" PRIu64 "\n", r->rc_key, r->rc_version);
-        n += r->rc_present || r->rc_version > 0;
-    }
-    for (ld = store__ledger_next(st, NULL); ld != NULL; ld = store__ledger_next(st, ld), n++) {
-        if (ld->ld_state == LED_APPLIED)
-            sw_printf(w, "applied %s %s\n", ld->ld_id, ld->ld_payload);
-        else
-            sw_printf(w, "compensated %s\n", ld->ld_id);
-    }
-    for (pos = 0; (tx = htab_next(&st->st_txns, &pos)) != NULL;)
-        if (tx->tx_prepared) {
-            sw_printf(w, "prepared %s %s\n", tx->tx_id, tx->tx_payload);
-            n++;
-        }
-    sw_printf(w, "checkpoint\n");
-    sw_drain(w);
-    return n;
-}
-
-/* Creates the temp file afresh: whatever is at its name (a stale tmp of a
- * crashed compaction, or a planted symlink) is unlinked, never followed. */
-static int create_tmp(const store *st, char *why)
-{
-    if (unlink(st->st_tmp) != 0 && errno != ENOENT) {
-        WHY("cannot remove stale %s: %s", st->st_tmp, strerror(errno));
-        return -1;
-    }
-    int fd = open(st->st_tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        WHY("cannot create %s: %s", st->st_tmp, strerror(errno));
-    return fd;
-}
-
-int store_compact(store *st, char *why)
-{
-    size_t n;
-    int fd;
-    snap_writer *w;
-    why[0] = '\0';
-    if (st->st_failed || st->st_lock_fd < 0) {
-        WHY("store is failed or read-only");
-        return -1;
-    }
-    if (drain(st, why) != 0) /* the old file stays complete if we fail */
-        return -1;
-    if ((w = malloc(sizeof *w)) == NULL) {
-        WHY("cannot compact %s: out of memory", st->st_path);
-        return -1;
-    }
-    if ((w->sw_fd = create_tmp(st, why)) < 0) {
-        free(w);
-        return -1;
-    }
-    w->sw_errno = 0;
-    w->sw_len = 0;
-    n = write_snapshot(st, w);
-    if (w->sw_errno == 0 && fsync(w->sw_fd) != 0)
-        w->sw_errno = errno;
-    if (close(w->sw_fd) != 0 && w->sw_errno == 0)
-        w->sw_errno = errno;
-    if (w->sw_errno != 0) {
-        WHY("cannot write %s: %s", st->st_tmp, strerror(w->sw_errno));
-        free(w);
-        unlink(st->st_tmp);
-        return -1;
-    }
-    free(w);
-    FAULT(st, "store.before_rename");
-    if (rename(st->st_tmp, st->st_path) != 0) {
-        WHY("cannot rename %s: %s", st->st_tmp, strerror(errno));
-        unlink(st->st_tmp);
-        return -1;
-    }
-    FAULT(st, "store.after_rename");
-    /* From here on the new file is the state: failing to use it is fatal. */
-    fd = open(st->st_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-    if (fsync_dir(st->st_dir) != 0 || fd < 0) {
-        WHY("cannot sync or reopen %s: %s", st->st_path, strerror(errno));
-        st->st_failed = 1;
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    if (st->st_fd >= 0)
-        close(st->st_fd);
-    st->st_fd = fd;
-    st->st_snap_lines = n;
-    st->st_log_lines = 0;
-    st->st_dirty = 0;
-    return 0;
-}
+/* ---- settings and flush (compaction: store_compact.c) ------------------- */
 
 void store_set_compact_min(store *st, size_t n)
 {
@@ -497,7 +329,7 @@ int store_flush(store *st, char *why)
         WHY("state file write failed earlier; restart the participant");
         return -1;
     }
-    if (drain(st, why) != 0)
+    if (store__drain(st, why) != 0)
         return -1;
     if (st->st_dirty) {
         FAULT(st, "store.after_write");

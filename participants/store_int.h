@@ -99,4 +99,19 @@ void store__free_all(store *st);
 int store__append(store *st, char *why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Writes the buffered log lines out (store_file.c): 0, or -1 with why
+ * (the store is then failed). */
+int store__drain(store *st, char *why);
+
+/* Shared by store_file.c and store_compact.c. */
+#define WHY(...) snprintf(why, STORE_WHY_MAX, __VA_ARGS__)
+/* A named crash point: the hook (svc.c sets dtc_fault) may kill us here. */
+#define FAULT(st, point)                                                       \
+    do {                                                                       \
+        if ((st)->st_fault != NULL)                                            \
+            (st)->st_fault(point);                                             \
+    } while (0)
+#define STATE_MAGIC "dtc-state 1 "
+#define LINE_MAX_LEN (STORE_PAYLOAD_MAX + 128)
+
 #endif

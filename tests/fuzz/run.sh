@@ -101,7 +101,7 @@ build_lib() {
     local objs=() src obj pids=() rc=0
     local -A extra=()
     for src in "$root"/src/libdtc/*.c "$root"/src/common/version_opt.c "$root"/src/kit/htab.c \
-               "$root"/participants/{store,store_file,store_ledger}.c \
+               "$root"/participants/{store,store_file,store_compact,store_ledger}.c \
                "$root"/tests/tools/logfmt_lint.c; do
         extra[$src]=""
     done

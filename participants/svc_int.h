@@ -1,0 +1,41 @@
+/*
+ * svc_int.h - what the files of the service framework share (svc.c, the
+ * callbacks and the loop; svc_opts.c, the options): the service's state.
+ */
+#ifndef DTC_SVC_INT_H
+#define DTC_SVC_INT_H
+
+#include <stddef.h>
+
+#include "dtc/dtc.h"
+#include "svc.h"
+
+typedef struct svc_opts {
+    const char *instance;     /* NULL: $DTC_INSTANCE, else "default" */
+    const char *data_dir;
+    const char *name;
+    const char **seeds;
+    size_t nseeds;
+    double fail_prepare, fail_commit;
+    unsigned delay_prepare_ms;
+    dtc_op crash_at;          /* DTC_OP_NONE: never */
+    int dump;
+    int no_fsync;             /* --no-fsync: benchmarks only */
+    unsigned long compact_min; /* --compact-min: 0 = the store's default */
+} svc_opts;
+
+typedef struct svc {
+    const store_schema *sv_schema;
+    svc_opts sv_o;
+    store *sv_store;
+    unsigned short sv_rand[3]; /* erand48 state for fault injection */
+    int sv_exit;               /* exit code once stopped */
+    int sv_keep_ledger;        /* $DTC_KEEP_LEDGER set: never retire ledger
+                                  entries (audits that read every one) */
+} svc;
+
+/* Parses argv into s->sv_o: 0 ok, 1 help or version printed, -1 bad usage
+ * (message printed). */
+int svc__parse_opts(svc *s, int argc, char **argv);
+
+#endif

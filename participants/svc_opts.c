@@ -1,0 +1,172 @@
+/*
+ * svc_opts.c - the options of every participant service (dtc-inventory,
+ * dtc-payment, dtc-order, dtc-shipping): parsing and checking them, the
+ * usage text, --version, --log-file and --log-level.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svc_int.h"
+#include "version_opt.h"
+
+/* ---- options ------------------------------------------------------------- */
+
+static void usage(const store_schema *schema, FILE *out)
+{
+    fprintf(out,
+            "usage: dtc-%s --data-dir DIR [options]\n"
+            "  --instance NAME         dtc instance (default $DTC_INSTANCE or \"default\")\n"
+            "  --data-dir DIR          where NAME.state lives (created if missing)\n"
+            "  --name NAME             participant name (default \"%s\")\n"
+            "  --seed KEY=VALUE        initial record, repeatable; only without a state file\n"
+            "  --fail-prepare P        vote error with probability P (0..1)\n"
+            "  --fail-commit P         fail commit with probability P (0..1)\n"
+            "  --delay-prepare-ms N    sleep N ms in every prepare\n"
+            "  --crash-at OP           SIGKILL itself on prepare|commit|rollback\n"
+            "                          ($DTC_CRASH_AT=store.after_write etc.: see store.h)\n"
+            "  --compact-min N         compact the state file once its log exceeds\n"
+            "                          max(N, snapshot lines) lines (default 1024; tests)\n"
+            "  --dump                  print the state file and exit\n"
+            "  --no-fsync              write the state file without fsync (benchmarks:\n"
+            "                          survives a process crash, not a power cut)\n"
+            "  --log-file PATH         append log lines there (default stderr);\n"
+            "                          SIGHUP reopens it (after a rotation)\n"
+            "  --log-level LEVEL       error, warn, info (default) or debug\n"
+            "  --help                  this text\n"
+            "  --version               print the version and exit\n",
+            schema->ss_service, schema->ss_service);
+}
+
+__attribute__((format(printf, 2, 3)))
+static int bad(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (try --help)\n");
+    return -1;
+}
+
+static int parse_prob(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtod(s, &end);
+    return s[0] != '\0' && *end == '\0' && errno == 0 && *out >= 0.0 && *out <= 1.0 ? 0 : -1;
+}
+
+static int parse_crash(const char *s, dtc_op *out)
+{
+    static const dtc_op ops[] = {DTC_OP_PREPARE, DTC_OP_COMMIT, DTC_OP_ROLLBACK};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(s, dtc_op_name(ops[i])) == 0) {
+            *out = ops[i];
+            return 0;
+        }
+    return -1;
+}
+
+static int valid_name(const char *s)
+{
+    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+    return n > 0 && s[n] == '\0' && n < DTC_NAME_MAX && s[0] != '.';
+}
+
+/* One option; -1 if its argument is bad. */
+static int take_opt(svc *s, int c, const char *arg, const char *prog)
+{
+    char *end, why[STORE_WHY_MAX];
+    store_op op;
+    unsigned long ms;
+    switch (c) {
+    case 'i':
+        s->sv_o.instance = arg; /* "" would silently mean $DTC_INSTANCE / default */
+        return arg[0] != '\0' ? 0 : bad(prog, "%s", "--instance: the instance name is empty");
+    case 'd': s->sv_o.data_dir = arg; return 0;
+    case 'n':
+        s->sv_o.name = arg;
+        return valid_name(arg) ? 0 : bad(prog, "bad --name '%s': want [A-Za-z0-9._-]{1,31}", arg);
+    case 's':
+        if (store_parse_seed(s->sv_schema, arg, &op, why, sizeof why) != 0)
+            return bad(prog, "%s", why);
+        s->sv_o.seeds[s->sv_o.nseeds++] = arg;
+        return 0;
+    case 'P':
+        return parse_prob(arg, &s->sv_o.fail_prepare) == 0
+                   ? 0 : bad(prog, "bad --fail-prepare '%s': want a probability 0..1", arg);
+    case 'C':
+        return parse_prob(arg, &s->sv_o.fail_commit) == 0
+                   ? 0 : bad(prog, "bad --fail-commit '%s': want a probability 0..1", arg);
+    case 'D':
+        errno = 0;
+        ms = strtoul(arg, &end, 10);
+        s->sv_o.delay_prepare_ms = (unsigned)ms;
+        return arg[0] >= '0' && arg[0] <= '9' && *end == '\0' && errno == 0 && ms <= 3600000
+                   ? 0 : bad(prog, "bad --delay-prepare-ms '%s': want 0..3600000", arg);
+    case 'K':
+        return parse_crash(arg, &s->sv_o.crash_at) == 0
+                   ? 0 : bad(prog, "bad --crash-at '%s': want prepare, commit or rollback", arg);
+    case 'M':
+        errno = 0;
+        s->sv_o.compact_min = strtoul(arg, &end, 10);
+        return arg[0] >= '0' && arg[0] <= '9' && *end == '\0' && errno == 0
+                       && s->sv_o.compact_min >= 1 && s->sv_o.compact_min <= 100000000
+                   ? 0 : bad(prog, "bad --compact-min '%s': want 1..100000000", arg);
+    case 'u': s->sv_o.dump = 1; return 0;
+    case 'F': s->sv_o.no_fsync = 1; return 0;
+    case 'l':
+        return dtc_log_to_file(arg) == DTC_OK
+                   ? 0 : bad(prog, "--log-file '%s': %s", arg, strerror(errno));
+    case 'L':
+        return dtc_log_set_level(arg) == DTC_OK
+                   ? 0 : bad(prog, "bad --log-level '%s': want error, warn, info or debug", arg);
+    default: return bad(prog, "%s", "bad usage");
+    }
+}
+
+/* 0 ok, 1 help printed, -1 bad usage (message printed). */
+int svc__parse_opts(svc *s, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"instance", required_argument, NULL, 'i'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"name", required_argument, NULL, 'n'},
+        {"seed", required_argument, NULL, 's'},
+        {"fail-prepare", required_argument, NULL, 'P'},
+        {"fail-commit", required_argument, NULL, 'C'},
+        {"delay-prepare-ms", required_argument, NULL, 'D'},
+        {"crash-at", required_argument, NULL, 'K'},
+        {"compact-min", required_argument, NULL, 'M'},
+        {"dump", no_argument, NULL, 'u'},
+        {"no-fsync", no_argument, NULL, 'F'},
+        {"log-file", required_argument, NULL, 'l'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    s->sv_o.name = s->sv_schema->ss_service;
+    if ((s->sv_o.seeds = calloc((size_t)argc + 1, sizeof *s->sv_o.seeds)) == NULL)
+        return bad(argv[0], "%s", "out of memory");
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(s->sv_schema, stdout);
+            return 1;
+        }
+        if (c == 'V')
+            return dtc__version_print(argv[0]) == 0 ? 1 : -1;
+        if (c == '?' || take_opt(s, c, optarg, argv[0]) != 0)
+            return c == '?' ? bad(argv[0], "%s", "bad option") : -1;
+    }
+    if (optind < argc)
+        return bad(argv[0], "unexpected argument '%s'", argv[optind]);
+    if (s->sv_o.data_dir == NULL || s->sv_o.data_dir[0] == '\0')
+        return bad(argv[0], "%s", "--data-dir is required");
+    return 0;
+}
