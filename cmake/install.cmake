@@ -15,7 +15,7 @@
 include(CMakePackageConfigHelpers)
 
 set(DTC_PROGRAMS dtcd dtcctl dtc-bench dtc-load dtc-noop
-    dtc-inventory dtc-payment dtc-order dtc-shipping)
+    dtc-inventory dtc-payment dtc-order dtc-shipping dtc-pg)
 
 # --version: one helper (src/common/version_opt.c) for every program.
 add_library(dtc_version_opt STATIC ${PROJECT_SOURCE_DIR}/src/common/version_opt.c)

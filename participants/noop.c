@@ -70,8 +70,9 @@ int main(int argc, char **argv)
         {"vote", required_argument, 0, 'v'},     {"delay-ms", required_argument, 0, 'd'},
         {"fail-commit", required_argument, 0, 'f'},
         {"fail-rollback", required_argument, 0, 'r'}, {"version", no_argument, 0, 'V'},
+        {"log-level", required_argument, 0, 'L'},
         {0, 0, 0, 0}};
-    const char *instance = NULL, *name = "noop";
+    const char *instance = NULL, *name = "noop", *level = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -86,13 +87,17 @@ int main(int argc, char **argv)
         case 'f': fail_commits = strtol(optarg, NULL, 10); break;
         case 'r': fail_rollbacks = strtol(optarg, NULL, 10); break;
         case 'V': return dtc__version_print(argv[0]);
+        case 'L': level = optarg; break;
         default:
             fprintf(stderr, "usage: dtc-noop --instance I --name N [--vote yes|no|error] "
-                            "[--delay-ms N] [--fail-commit N] [--fail-rollback N]\n");
+                            "[--delay-ms N] [--fail-commit N] [--fail-rollback N]\n"
+                            "                [--log-level LEVEL] [--version]\n");
             return 2;
         }
     }
     dtc_log_init(DTC_LOG_WARN);
+    if (level != NULL && dtc__log_level_opt(argv[0], level) != 0)
+        return 2;
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     signal(SIGPIPE, SIG_IGN); /* a closed output pipe must not kill it */

@@ -124,8 +124,7 @@ static int take_opt(svc *s, int c, const char *arg, const char *prog)
         return dtc_log_to_file(arg) == DTC_OK
                    ? 0 : bad(prog, "--log-file '%s': %s", arg, strerror(errno));
     case 'L':
-        return dtc_log_set_level(arg) == DTC_OK
-                   ? 0 : bad(prog, "bad --log-level '%s': want error, warn, info or debug", arg);
+        return dtc__log_level_opt(prog, arg);
     default: return bad(prog, "%s", "bad usage");
     }
 }

@@ -19,8 +19,10 @@ static volatile sig_atomic_t pg_stop;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    pg_stop = 1;
+    if (sig == SIGHUP)
+        dtc_log_reopen(); /* logrotate moved --log-file */
+    else
+        pg_stop = 1;
 }
 
 static void catch_signals(void)
@@ -31,6 +33,7 @@ static void catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 }

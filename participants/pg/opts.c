@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pg.h"
+#include "version_opt.h"
 
 static void usage(FILE *out)
 {
@@ -25,7 +26,11 @@ static void usage(FILE *out)
             "  --pool N               connections (default 8, at most %d)\n"
             "  --op-timeout-ms N      one statement or PREPARE at most (default 4000)\n"
             "  --retries N            reconnects per commit/rollback delivery (default 4)\n"
-            "  --help                 this text\n",
+            "  --log-file PATH        append log lines there (default stderr); SIGHUP\n"
+            "                         reopens it (after a rotation)\n"
+            "  --log-level LEVEL      error, warn, info (default) or debug\n"
+            "  --help                 this text\n"
+            "  --version              print the version and exit\n",
             PG_POOL_MAX);
 }
 
@@ -158,6 +163,8 @@ int pg_parse_opts(pg_opts *o, int argc, char **argv)
         {"rows", required_argument, NULL, 'r'},     {"pool", required_argument, NULL, 'p'},
         {"op-timeout-ms", required_argument, NULL, 't'},
         {"retries", required_argument, NULL, 'R'},  {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},        {"log-file", required_argument, NULL, 'l'},
+        {"log-level", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0}};
     const char *rows[PG_STMTS_MAX];
     int nrows = 0, c;
@@ -170,6 +177,14 @@ int pg_parse_opts(pg_opts *o, int argc, char **argv)
             usage(stdout);
             return 1;
         }
+        if (c == 'V')
+            return dtc__version_print(argv[0]) == 0 ? 1 : -1;
+        if (c == 'L' && dtc__log_level_opt(argv[0], optarg) != 0)
+            return -1;
+        if (c == 'l' && dtc_log_to_file(optarg) != DTC_OK)
+            return bad("--log-file '%s': cannot open it", optarg);
+        if (c == 'L' || c == 'l')
+            continue;
         if (c == 'r' && nrows >= PG_STMTS_MAX)
             return bad("more than %d --rows", PG_STMTS_MAX);
         if (c == '?' || take_opt(o, c, optarg, rows, &nrows) != 0)

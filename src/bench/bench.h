@@ -65,6 +65,7 @@ struct bench_opts {
     int repeat;            /* runs per cell; the median by throughput is shown */
     unsigned modes;        /* bit per enum bench_mode */
     int format;            /* enum bench_format; --json is --format json */
+    const char *log_level; /* --log-level, NULL: warn ($DTC_LOG) */
     int quick;             /* short cells (the ctest) */
     const char *bin_dir;   /* where dtcd, dtc-noop and services live */
     int argc;              /* the command line, shown by --format markdown */

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "version_opt.h"
 #include "dtc/dtc.h"
 
 struct grid {
@@ -304,6 +305,8 @@ int bench_run(const struct bench_opts *o)
     struct grid g = {.o = &eff, .total = planned(&eff)};
     signal(SIGPIPE, SIG_IGN);
     dtc_log_init(DTC_LOG_WARN);
+    if (o->log_level != NULL && dtc__log_level_opt("dtc-bench", o->log_level) != 0)
+        return 2;
     int rc = 0;
     unsigned need_dtc = 1u << MODE_NOOP | 1u << MODE_SERVICES | 1u << MODE_SERVICES_NOFSYNC
                         | 1u << MODE_SERVICES_PG;

@@ -32,6 +32,7 @@ static void usage(FILE *f)
             "usage: dtc-bench [--participants 1,3,10] [--coordinators 1,4,16,64,100]\n"
             "                 [--seconds S | --txns K] [--repeat R] [--quick]\n"
             "                 [--format text|json|markdown] [--json (= --format json)]\n"
+            "                 [--log-level error|warn|info|debug] [--version]\n"
             "                 [--mode noop|noop-nolog|services|services-nofsync|floor|\n"
             "                         floor-wake|pg|pg-nofsync|services-pg|all[,...]]\n"
             "                 (services-pg: services with every payment participant\n"
@@ -159,7 +160,7 @@ int bench_parse_options(int argc, char **argv, struct bench_opts *o)
         {"quick", no_argument, 0, 'q'},              {"json", no_argument, 0, 'j'},
         {"bin-dir", required_argument, 0, 'b'},      {"help", no_argument, 0, 'h'},
         {"format", required_argument, 0, 'f'},       {"version", no_argument, 0, 'V'},
-        {0, 0, 0, 0}};
+        {"log-level", required_argument, 0, 'L'},    {0, 0, 0, 0}};
     int c;
     defaults(o);
     o->argc = argc;
@@ -171,6 +172,10 @@ int bench_parse_options(int argc, char **argv, struct bench_opts *o)
         }
         if (c == 'V')
             return dtc__version_print(argv[0]) == 0 ? 1 : 2;
+        if (c == 'L') {
+            o->log_level = optarg; /* applied after dtc_log_init (grid.c) */
+            continue;
+        }
         if (apply(o, c, optarg) != 0) {
             fprintf(stderr, "dtc-bench: bad option %s\n", argv[optind - 1]);
             usage(stderr);

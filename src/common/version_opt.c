@@ -1,5 +1,6 @@
 /*
- * version_opt.c - prints a program's --version line (version_opt.h).
+ * version_opt.c - a program's --version line and its --log-level
+ * (version_opt.h).
  */
 #include "version_opt.h"
 
@@ -8,12 +9,25 @@
 
 #include "dtc/dtc.h"
 
-int dtc__version_print(const char *argv0)
+static const char *prog_name(const char *argv0)
 {
     const char *slash = argv0 != NULL ? strrchr(argv0, '/') : NULL;
     const char *name = slash != NULL ? slash + 1 : argv0;
-    if (name == NULL || name[0] == '\0')
-        name = "dtc";
+    return name == NULL || name[0] == '\0' ? "dtc" : name;
+}
+
+int dtc__log_level_opt(const char *argv0, const char *level)
+{
+    if (level != NULL && dtc_log_set_level(level) == DTC_OK)
+        return 0;
+    fprintf(stderr, "%s: --log-level: '%s': want error, warn, info or debug\n",
+            prog_name(argv0), level != NULL ? level : "");
+    return -1;
+}
+
+int dtc__version_print(const char *argv0)
+{
+    const char *name = prog_name(argv0);
     printf("%s (dtc) %s\n", name, dtc_version());
     return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }

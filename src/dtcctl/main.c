@@ -49,6 +49,8 @@ static const char main_help[] =
     "\"default\")\n"
     "  --json           one JSON object (status, txns, participants)\n"
     "  --help           this help; 'dtcctl COMMAND --help' for a command\n"
+    "  --log-level L    error (default), warn, info or debug: the library's log\n"
+    "                   lines on stderr (as $DTC_LOG)\n"
     "  --version        print the version and exit\n"
     "\n"
     "exit: 0 ok / committed, 1 aborted (status: not healthy), 2 usage or\n"

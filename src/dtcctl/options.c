@@ -104,6 +104,13 @@ int ctl_common_opt(int argc, char **argv, int *i, struct ctl_opts *g,
         g->json = true;
         return 1;
     }
+    if ((m = ctl_opt_value(argc, argv, i, "--log-level", NULL, &v)) != 0) {
+        if (m < 0 || dtc__log_level_opt(argv[0], v) != 0) {
+            *code = EXIT_FAIL;
+            return -1;
+        }
+        return 1;
+    }
     if (strcmp(argv[*i], "--version") == 0) {
         *code = dtc__version_print(argv[0]) == 0 ? EXIT_DONE : EXIT_FAIL;
         return -1;

@@ -154,10 +154,8 @@ int main(int argc, char **argv)
     }
     cfg.instance = instance;
     dtc_log_init(DTC_LOG_INFO);
-    if (log_level != NULL && dtc_log_set_level(log_level) != DTC_OK) {
-        fprintf(stderr, "dtcd: --log-level: '%s': want error, warn, info or debug\n", log_level);
+    if (log_level != NULL && dtc__log_level_opt(argv[0], log_level) != 0)
         return 2;
-    }
     if (log_file != NULL && dtc_log_to_file(log_file) != DTC_OK) {
         fprintf(stderr, "dtcd: cannot open log file %s: %s\n", log_file, strerror(errno));
         return 2;

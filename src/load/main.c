@@ -21,14 +21,25 @@ static void usage(FILE *out)
           "                    [--skus N] [--accounts N] [--zones N] [--txns N]\n"
           "                    [--max-qty N] [--max-cents N]\n"
           "       dtc-load check --state-dir D --dump-dir D --seeds FILE [--elapsed-s S]\n"
-          "                    CLIENT_FILE...\n",
+          "                    CLIENT_FILE...\n"
+          "       dtc-load --log-level error|warn|info|debug run ...\n"
+          "       dtc-load --version\n",
           out);
 }
 
 int main(int argc, char **argv)
 {
+    const char *level = NULL;
+    if (argc >= 3 && strcmp(argv[1], "--log-level") == 0) { /* before the command */
+        level = argv[2];
+        argv[2] = argv[0];
+        argc -= 2;
+        argv += 2;
+    }
     if (argc >= 2 && strcmp(argv[1], "run") == 0) {
         dtc_log_init(DTC_LOG_ERROR);
+        if (level != NULL && dtc__log_level_opt(argv[0], level) != 0)
+            return 2;
         return load_run(argc - 1, argv + 1);
     }
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
