@@ -285,8 +285,22 @@ void h_fini(void)
 
 pid_t h_fork(void)
 {
+    /* Check's SIGTERM/SIGINT handler kills the whole process group: a
+     * child stopped with SIGTERM must die of it, not run that handler and
+     * take the test down with it.  The signals are blocked across the
+     * fork, so one sent to the child at once waits for SIG_DFL. */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
     fflush(NULL);
+    sigprocmask(SIG_BLOCK, &stop, &old);
     pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid == 0) {
         /* The child keeps the test's process group (Check kills it) but
          * must not keep the reaper waiting, nor touch the table. */

@@ -50,7 +50,9 @@ pid_t h_spawnv(const char *label, const char *prog, const char *const argv[],
 pid_t h_spawn(const char *label, const char *prog, ...) __attribute__((sentinel));
 
 /* fork(); the child must end with _exit().  Records the pid.  In the
- * child, the reaper's pipe is closed and the table is left alone. */
+ * child, the reaper's pipe is closed, the table is left alone, and
+ * SIGTERM and SIGINT are back to their default: stopped, it dies of them
+ * (Check's handler would kill the whole test's process group). */
 pid_t h_fork(void);
 
 /* Bounded waitpid: 1 and *status if it ended, 0 on timeout. */

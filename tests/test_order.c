@@ -5,6 +5,8 @@
  * with exactly one committed and the other refused.
  */
 #include <check.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +174,28 @@ START_TEST(test_order_same_sku_prepared_holds)
 }
 END_TEST
 
+/* A forked helper stopped with SIGTERM at once dies of it and leaves the
+ * test running (it must not run Check's handler, which kills the whole
+ * process group: the test then died of "signal 15" now and then). */
+START_TEST(test_forked_child_stops_alone)
+{
+    h_init("order-fork-term");
+    for (int k = 0; k < 20; k++) {
+        pid_t c = h_fork();
+        ck_assert_int_ge(c, 0);
+        if (c == 0) {
+            for (;;)
+                pause();
+        }
+        ck_assert_int_eq(kill(c, SIGTERM), 0); /* at once: mid-fork in the child */
+        int st;
+        ck_assert_int_eq(h_wait(c, 5000, &st), 1);
+        ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+    }
+    h_fini();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("order");
@@ -179,6 +203,7 @@ int main(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_order_commits_in_all_four_services);
+    tcase_add_test(tc, test_forked_child_stops_alone);
     tcase_add_test(tc, test_order_same_sku_conflict);
     tcase_add_test(tc, test_order_same_sku_prepared_holds);
     suite_add_tcase(s, tc);

@@ -213,9 +213,6 @@ static pid_t start_coord(void)
     ck_assert_int_ge(c, 0);
     if (c != 0)
         return c;
-    /* Check's handlers (SIGTERM: kill the whole group) are not ours */
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
     if (freopen(err, "w", stderr) == NULL)
         _exit(4);
     setvbuf(stderr, NULL, _IONBF, 0);
