@@ -19,21 +19,13 @@
 #include "dtc/dtc.h"
 #include "svc.h"
 #include "svc_horizon.h"
+#include "part_proc.h"
 #include "svc_int.h"
 
 _Static_assert(STORE_WHY_MAX == DTC_REASON_MAX, "reason buffers differ");
 _Static_assert(STORE_PAYLOAD_MAX == DTC_PAYLOAD_MAX, "payload limits differ");
 _Static_assert(STORE_TXID_MAX == DTC_TXID_STRLEN, "txid text lengths differ");
 
-static volatile sig_atomic_t svc_stop;
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP)
-        dtc_log_reopen(); /* logrotate moved --log-file */
-    else
-        svc_stop = 1;
-}
 
 /* ---- callbacks ------------------------------------------------------------ */
 
@@ -163,7 +155,7 @@ static int on_flush(void *ctx)
     if (rc != 0) {
         dtc_log(DTC_LOG_ERROR, "flush", NULL, s->sv_o.name, "error=%s action=stopping", why);
         s->sv_exit = 1;
-        svc_stop = 1;
+        part_stop = 1;
     } else if (why[0] != '\0') {
         dtc_log(DTC_LOG_WARN, "compact", NULL, s->sv_o.name, "warning=%s", why);
     }
@@ -281,20 +273,6 @@ static int open_store(svc *s)
     return 0;
 }
 
-static void catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    /* A log reader that went away (dtc-x 2>&1 | head -1) must not kill a
-     * participant in the middle of a transaction: writes fail instead. */
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
 
 /* Prepared transactions whose coordinator is gone get the outcome dtc
  * knows: committed ones are committed, aborted ones (or ones the instance
@@ -346,7 +324,7 @@ static dtc_result serve_loop(svc *s, dtc_instance *inst, dtc_participant *p,
 {
     struct timespec last, now;
     clock_gettime(CLOCK_MONOTONIC, &last);
-    while (!svc_stop) {
+    while (!part_stop) {
         dtc_result rc = dtc_participant_serve_once(p, ops, 200, NULL);
         if (rc != DTC_OK)
             return rc;
@@ -364,22 +342,6 @@ static dtc_result serve_loop(svc *s, dtc_instance *inst, dtc_participant *p,
 
 /* Attaches to the instance, waiting (and saying so) while dtcd is not up
  * yet: a service may start before dtcd, as after a reboot. */
-static dtc_result open_instance(svc *s, dtc_instance **inst)
-{
-    dtc_result rc;
-    for (int tries = 0; !svc_stop; tries++) {
-        rc = dtc_open(s->sv_o.instance, inst);
-        /* DTC_ECORRUPT for a few tries: a segment dtcd is still writing */
-        if (rc != DTC_ENOSEGMENT && (rc != DTC_ECORRUPT || tries >= 30))
-            return rc;
-        if (tries % 50 == 0)
-            dtc_log(DTC_LOG_INFO, "start", NULL, s->sv_o.name,
-                    "waiting=dtcd why=instance_has_no_segment_yet");
-        struct timespec t = {0, 100 * 1000000L};
-        nanosleep(&t, NULL);
-    }
-    return DTC_ESHUTDOWN;
-}
 
 /* Registers, opens the store and serves until stopped; returns the exit
  * code.  Registration comes first, so that a taken name touches no file. */
@@ -400,7 +362,7 @@ static int serve(svc *s)
                     s->sv_schema->ss_service, s->sv_o.instance, DTC_INSTANCE_MAX - 1);
         return 2;
     }
-    dtc_result rc = open_instance(s, &inst);
+    dtc_result rc = part_attach(s->sv_o.instance, s->sv_o.name, &inst);
     if (rc == DTC_OK && (rc = dtc_participant_register(inst, s->sv_o.name, &p)) != DTC_OK)
         dtc_close(&inst);
     if (rc != DTC_OK) {
@@ -442,7 +404,7 @@ int svc_main(const store_schema *schema, int argc, char **argv)
     else if (rc == 0) {
         long seed = (long)getpid() ^ (long)time(NULL);
         memcpy(s.sv_rand, &seed, sizeof s.sv_rand < sizeof seed ? sizeof s.sv_rand : sizeof seed);
-        catch_signals();
+        part_catch_signals();
         rc = serve(&s);
     } else {
         rc = rc > 0 ? 0 : 2;

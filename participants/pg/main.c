@@ -13,50 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "part_proc.h"
 #include "pg.h"
 
-static volatile sig_atomic_t pg_stop;
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP)
-        dtc_log_reopen(); /* logrotate moved --log-file */
-    else
-        pg_stop = 1;
-}
-
-static void catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
-
-/* Attaches, waiting (and saying so) while dtcd is not up yet. */
-static dtc_result open_instance(const pg_opts *o, dtc_instance **inst)
-{
-    for (int tries = 0; !pg_stop; tries++) {
-        dtc_result rc = dtc_open(o->instance, inst);
-        if (rc != DTC_ENOSEGMENT && (rc != DTC_ECORRUPT || tries >= 30))
-            return rc;
-        if (tries % 50 == 0)
-            dtc_log(DTC_LOG_INFO, "start", NULL, o->name, "waiting=dtcd why=instance_has_no_segment_yet");
-        struct timespec t = {0, 100 * 1000000L};
-        nanosleep(&t, NULL);
-    }
-    return DTC_ESHUTDOWN;
-}
 
 static dtc_result serve_loop(pg_ctx *x, const dtc_participant_ops *ops, int pending)
 {
     int64_t last = pg_now_ns();
-    while (!pg_stop) {
+    while (!part_stop) {
         dtc_result rc = dtc_participant_serve_once(x->x_part, ops, 200, NULL);
         if (rc != DTC_OK)
             return rc;
@@ -75,7 +39,7 @@ static int serve(const pg_opts *o)
     dtc_instance *inst = NULL;
     dtc_participant *part = NULL;
     static pg_pool pool;
-    dtc_result rc = open_instance(o, &inst);
+    dtc_result rc = part_attach(o->instance, o->name, &inst);
     if (rc == DTC_OK && (rc = dtc_participant_register(inst, o->name, &part)) != DTC_OK)
         dtc_close(&inst);
     if (rc != DTC_OK) {
@@ -119,6 +83,6 @@ int main(int argc, char **argv)
     int rc = pg_parse_opts(&o, argc, argv);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    catch_signals();
+    part_catch_signals();
     return serve(&o);
 }

@@ -242,3 +242,17 @@ def txid_str(tid):
     buf = ctypes.create_string_buffer(TXID_STRLEN)
     lib.dtc_txid_format(ctypes.byref(tid), buf)
     return buf.value.decode()
+
+
+class Closing:
+    """A handle over the library: close() releases it; usable in a with
+    block (closed at the end)."""
+
+    def close(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

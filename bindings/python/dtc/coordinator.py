@@ -33,7 +33,7 @@ def _payload(payload):
     return payload if isinstance(payload, bytes) else str(payload).encode()
 
 
-class TransactionManager:
+class TransactionManager(_lib.Closing):
     """An attachment to a dtc instance (dtc_open): None means
     $DTC_INSTANCE, else "default".  Close it (or use `with`)."""
 
@@ -46,12 +46,6 @@ class TransactionManager:
     def close(self):
         if self._inst:
             _lib_.dtc_close(ctypes.byref(self._inst))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _handle(self):
         if not self._inst:

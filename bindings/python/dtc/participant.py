@@ -37,7 +37,7 @@ def _set_reason(rq, exc):
     ctypes.memmove(rq.reason, msg, len(msg))
 
 
-class Participant:
+class Participant(_lib.Closing):
     """A participant process: registers `name` at `instance` (None:
     $DTC_INSTANCE, else "default") on the first serve() and serves
     requests through the methods below (override them)."""
@@ -136,12 +136,6 @@ class Participant:
             _lib_.dtc_participant_unregister(ctypes.byref(self._part))
         if self._inst:
             _lib_.dtc_close(ctypes.byref(self._inst))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     # ---- ctypes callbacks: never let an exception into C ---------------
 
