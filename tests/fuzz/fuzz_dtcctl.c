@@ -1,7 +1,7 @@
 /*
  * fuzz_dtcctl.c - libFuzzer target: dtcctl's command line (option and
  * argument parsing of every command), linked from a copy of
- * src/dtcctl/*.c built with -Dmain=dtcctl_main.
+ * the files of src/dtcctl built with -Dmain=dtcctl_main.
  *
  * The input split on NUL bytes is argv[1..] (at most 32 arguments).
  * dtcctl never reaches a segment: DTC_INSTANCE names an instance that

@@ -1,22 +1,24 @@
 /*
- * fuzz_escape.c - libFuzzer target: dtcctl's output escapers, json_str
- * (JSON string, invalid UTF-8 replaced) and put_text (control bytes shown
- * as '?').  They are static in src/tools/dtcctl.c, so this file includes
- * it (main renamed) and captures stdout in a memory stream.
+ * fuzz_escape.c - libFuzzer target: dtcctl's output escapers, ctl_json_str
+ * (JSON string, invalid UTF-8 replaced) and ctl_put_text (control bytes
+ * shown as '?'), from src/dtcctl/render.c (in the fuzz archive, main
+ * renamed); stdout is captured in a memory stream.
  *
  * Input: a byte choosing the bound (< 0x80: none; else its low 7 bits, as
  * for a fixed-size field), then the string (cut at a NUL, as in a field).
- * json_str's output is checked against an independent decoder: a quoted
+ * ctl_json_str's output is checked against an independent decoder: a quoted
  * JSON string with only \", \\ and \uXXXX escapes, no raw control byte,
  * valid UTF-8 (no overlong form, surrogate or code point past U+10FFFF),
  * and unescaped it gives back the input with each byte that starts no
- * valid sequence replaced by U+FFFD.  put_text must keep the length and
+ * valid sequence replaced by U+FFFD.  ctl_put_text must keep the length and
  * change exactly the control bytes.
  */
-#define main dtcctl_main
-#include "tools/dtcctl.c"
-#undef main
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "../../src/dtcctl/dtcctl.h"
 #include "fuzz.h"
 
 /* Length of the valid UTF-8 sequence at p (n bytes left), 0 if none:
@@ -70,7 +72,7 @@ static char *capture(void (*fn)(const char *, size_t), const char *s, size_t max
 static void check_json(const char *s, size_t max)
 {
     size_t olen, n = strnlen(s, max), i = 1, got = 0;
-    char *out = capture(json_str, s, max, &olen);
+    char *out = capture(ctl_json_str, s, max, &olen);
     const unsigned char *o = (const unsigned char *)out, *in = (const unsigned char *)s;
     int *dec = malloc((olen + 1) * sizeof *dec); /* a byte, or -1 for U+FFFD */
     FUZZ_CHECK(dec != NULL);
@@ -122,7 +124,7 @@ static void check_json(const char *s, size_t max)
 static void check_text(const char *s, size_t max)
 {
     size_t olen, n = strnlen(s, max);
-    char *out = capture(put_text, s, max, &olen);
+    char *out = capture(ctl_put_text, s, max, &olen);
     FUZZ_CHECK(olen == n);
     for (size_t k = 0; k < n; k++) {
         unsigned char c = (unsigned char)s[k];
