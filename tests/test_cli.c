@@ -140,6 +140,60 @@ START_TEST(test_cli_json)
 }
 END_TEST
 
+/* run --json: one object per outcome, exit codes unchanged; txns shows
+ * payload, begin, owner liveness and the request/answer/vote wording, and
+ * filters by --state and --older-than. */
+START_TEST(test_cli_run_json_and_txns_filters)
+{
+    h_init("cli-json-run");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_gt(h_start_noop("j1", NULL), 0);
+    ck_assert_int_gt(h_start_noop("nay", "--vote", "no", NULL), 0);
+    const char *I = h_instance();
+    h_run(&res, 10000, "dtcctl", "--instance", I, "run", "--json", "-p", "j1=x", NULL);
+    ck_assert_msg(res.code == 0 && h_json_valid(res.out), "%d %s", res.code, res.out);
+    ck_assert_msg(strstr(res.out, "\"outcome\":\"committed\"") && strstr(res.out, "\"payload\":\"x\"")
+                      && strncmp(res.out, "txid ", 5) != 0, "%s", res.out);
+    h_run(&res, 10000, "dtcctl", "--instance", I, "--json", "run", "-p", "j1=x", "-p", "nay=y",
+          NULL);
+    ck_assert_msg(res.code == 1 && h_json_valid(res.out), "%d %s", res.code, res.out);
+    ck_assert_msg(strstr(res.out, "\"outcome\":\"aborted\",\"result\":\"DTC_EREFUSED\""), "%s",
+                  res.out);
+    h_run(&res, 10000, "dtcctl", "--instance", I, "run", "--json", "-p", "nobody=x", NULL);
+    ck_assert_msg(res.code == 1 && h_json_valid(res.out)
+                      && strstr(res.out, "\"enlist_failed\":\"nobody\""), "%d %s", res.code, res.out);
+
+    dtc_txid id;
+    char idstr[DTC_TXID_STRLEN];
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "j1", "reserve sku-1 2", 15), DTC_OK);
+    dtc_txid_format(&id, idstr);
+    h_run(&res, 10000, "dtcctl", "--instance", I, "txns", NULL);
+    ck_assert_msg(res.code == 0 && strstr(res.out, idstr) && strstr(res.out, "ACTIVE  began ")
+                      && strstr(res.out, " alive")
+                      && strstr(res.out, "request=enlist answer=none vote=none")
+                      && strstr(res.out, "payload=\"reserve sku-1 2\""), "%s", res.out);
+    h_run(&res, 10000, "dtcctl", "--instance", I, "txns", "--state", "active,heuristic", "--json",
+          NULL);
+    ck_assert_msg(res.code == 0 && h_json_valid(res.out) && strstr(res.out, "\"count\":1")
+                      && strstr(res.out, "\"owner_alive\":true")
+                      && strstr(res.out, "\"payload\":\"reserve sku-1 2\""), "%s", res.out);
+    h_run(&res, 10000, "dtcctl", "--instance", I, "txns", "--state", "PREPARED", NULL);
+    ck_assert_msg(res.code == 0 && strstr(res.out, idstr) == NULL
+                      && strstr(res.out, "no transaction in flight matches (1 in flight)"), "%s",
+                  res.out);
+    h_run(&res, 10000, "dtcctl", "--instance", I, "txns", "--older-than", "1h", NULL);
+    ck_assert_msg(res.code == 0 && strstr(res.out, idstr) == NULL, "%s", res.out);
+    h_run(&res, 10000, "dtcctl", "--instance", I, "txns", "--older-than", "0ms", NULL);
+    ck_assert_msg(res.code == 0 && strstr(res.out, idstr) != NULL, "%s", res.out);
+    h_run(&res, 10000, "dtcctl", "--instance", I, "txns", "--state", "bogus", NULL);
+    ck_assert_msg(res.code == 2 && strstr(res.err, "--state"), "%d %s", res.code, res.err);
+    h_run(&res, 10000, "dtcctl", "--instance", I, "txns", "--older-than", "5 parsecs", NULL);
+    ck_assert_msg(res.code == 2 && strstr(res.err, "--older-than"), "%d %s", res.code, res.err);
+    ck_assert_int_eq(dtc_rollback_transaction(h_inst(), &id, NULL), DTC_OK);
+}
+END_TEST
+
 START_TEST(test_cli_second_dtcd_refused_and_sigterm_removes_segment)
 {
     h_init("cli-dtcd");
@@ -487,6 +541,7 @@ int main(void)
     tcase_add_test(tc, test_cli_dtcd_limits);
     tcase_add_test(tc, test_cli_dtcd_instance);
     tcase_add_test(tc, test_cli_seed_key_too_long);
+    tcase_add_test(tc, test_cli_run_json_and_txns_filters);
     suite_add_tcase(s, tc);
     return h_run_suite(s);
 }

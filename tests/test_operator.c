@@ -131,10 +131,14 @@ START_TEST(test_heuristic_retry)
     char txt[DTC_TXID_STRLEN];
     make_heuristic(&id, txt);
     /* b's third rollback succeeds: retry ends it, rolled back. */
-    const char *const argv[] = {"--instance", h_instance(), "retry", txt, NULL};
+    const char *const argv[] = {"--instance", h_instance(), "retry", txt, "--json", NULL};
     h_runv(&res, 10000, NULL, "dtcctl", argv);
     ck_assert_msg(res.code == 0 || res.code == 1, "retry: %d %s %s", res.code, res.out, res.err);
     ck_assert_uint_eq(in_use(), 0);
+    /* --json: one object, the call's result and what settled */
+    ck_assert_msg(h_json_valid(res.out) && strstr(res.out, "\"call\":\"")
+                      && strstr(res.out, "\"already_ended\":false")
+                      && strstr(res.out, "\"settled\":{\"outcome\":\"aborted\""), "%s", res.out);
     dtc_status st;
     ck_assert_int_eq(dtc_get_status(h_inst(), &st), DTC_OK);
     ck_assert_uint_eq(st.counters.heuristic, 1);
@@ -162,6 +166,13 @@ START_TEST(test_heuristic_resolve_commit)
     ck_assert_uint_eq(st.counters.committed, 1);
     /* A resolved transaction is gone; resolving a live one is refused. */
     ck_assert_int_eq(dtc_resolve_transaction(h_inst(), &id, 1, NULL), DTC_ENOTFOUND);
+    /* resolving it again: it had ended, committed (from the decision log) */
+    const char *const again[] = {"--instance", h_instance(), "resolve", txt, "--rollback", "--json",
+                                 NULL};
+    ck_assert_msg(h_runv(&res, 10000, NULL, "dtcctl", again) == 0, "%d %s %s", res.code, res.out,
+                  res.err);
+    ck_assert_msg(h_json_valid(res.out) && strstr(res.out, "\"already_ended\":true")
+                      && strstr(res.out, "\"outcome\":\"committed\""), "%s", res.out);
 }
 END_TEST
 

@@ -5,9 +5,10 @@
  *
  * Wording: per participant, "request" is the last request sent to it
  * (enlist, prepare, commit, rollback), "answer" its answer to that request
- * (pending until it comes), and "vote" its prepare vote ("none" before it
- * voted), so a participant mid-prepare reads "request=prepare
- * answer=pending vote=none".
+ * (pending until it comes; none when nothing was recorded, as for a plain
+ * yes to an enlist), and "vote" its prepare vote (none before it voted),
+ * so a participant mid-prepare reads "request=prepare answer=pending
+ * vote=none".
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -74,7 +75,7 @@ static void entry_text(const dtc_entry_info *e)
     printf("    ");
     ctl_put_text(e->name, sizeof e->name);
     printf("  request=%s answer=%s vote=%s attempts=%" PRIu32, dtc_op_name(e->op),
-           e->op == DTC_OP_NONE ? "none" : dtc_entry_status_name(e->status), vote_word(e),
+           e->status == DTC_ENTRY_IDLE ? "none" : dtc_entry_status_name(e->status), vote_word(e),
            e->attempts);
     if (e->next_retry_ms >= 0)
         printf(" next_retry=%" PRId64 "ms", e->next_retry_ms);
