@@ -71,6 +71,9 @@ for s in inventory payment order shipping; do
     need_opts dtc-services.8 10 "dtc-$s"
     need dtc-services.8 program "dtc-$s"
 done
+if [[ -x $bin/dtc-pg ]]; then
+    need_opts dtc-pg.8 10 dtc-pg
+fi
 mapfile -t funcs < <(grep -oE '\bdtc_[a-z_]+\(' "$src/include/dtc/dtc.h" | tr -d '(' | sort -u)
 ((${#funcs[@]} >= 30)) || fail "found ${#funcs[@]} functions in dtc.h"
 need libdtc.3 function "${funcs[@]}"
