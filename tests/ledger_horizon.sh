@@ -59,8 +59,12 @@ run_case() {
     echo "$n"
 }
 
-kept=$(run_case keep)
-retired=$(run_case retire)
+# Not $(run_case ...): a subshell would keep the pids it starts from
+# cleanup, which must stop them before it removes their directories.
+run_case keep >"$dir/keep.n"
+run_case retire >"$dir/retire.n"
+kept=$(cat "$dir/keep.n")
+retired=$(cat "$dir/retire.n")
 echo "ledger entries in the state file: DTC_KEEP_LEDGER=1 $kept, retiring $retired"
 [[ $kept == 130 ]] || { echo "FAIL: the control run kept $kept, not 130" >&2; exit 1; }
 ((retired <= 100)) || { echo "FAIL: the ledger did not retire ($retired of 130 kept)" >&2; exit 1; }
