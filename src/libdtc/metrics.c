@@ -40,7 +40,6 @@ void dtc__hist_add(dtc_instance *in, dtc_hist_kind k, int64_t ns)
     struct dtc_shm_hist *h = &in->hdr->sh_hist[k];
     atomic_fetch_add_explicit(&h->hi_bucket[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&h->hi_sum_ns, (uint64_t)ns, memory_order_relaxed);
-    atomic_fetch_add_explicit(&h->hi_count, 1, memory_order_relaxed);
 }
 
 dtc_result dtc_get_histograms(dtc_instance *in, dtc_histogram out[DTC_HIST_COUNT])
@@ -49,10 +48,12 @@ dtc_result dtc_get_histograms(dtc_instance *in, dtc_histogram out[DTC_HIST_COUNT
         return DTC_EINVAL;
     for (unsigned k = 0; k < DTC_HIST_COUNT; k++) {
         const struct dtc_shm_hist *h = &in->hdr->sh_hist[k];
-        out[k].count = atomic_load_explicit(&h->hi_count, memory_order_relaxed);
         out[k].sum_ns = atomic_load_explicit(&h->hi_sum_ns, memory_order_relaxed);
-        for (unsigned b = 0; b < DTC_HIST_BUCKETS; b++)
+        out[k].count = 0;
+        for (unsigned b = 0; b < DTC_HIST_BUCKETS; b++) {
             out[k].bucket[b] = atomic_load_explicit(&h->hi_bucket[b], memory_order_relaxed);
+            out[k].count += out[k].bucket[b]; /* the count is the buckets' total */
+        }
     }
     return DTC_OK;
 }

@@ -294,12 +294,12 @@ struct dtc_shm_header {
 
     /* ---- metrics (metrics.c) ------------------------------------------ */
     /* Latency histograms, one per enum dtc_hist_kind: atomics added to
-     * (relaxed) by whichever process timed the step; never trusted for
-     * control decisions, read as they are (a reader may see a bucket
-     * counted before the count: harmless). */
+     * (relaxed) by whichever process timed the step, two per observation
+     * (its bucket and the sum; the count is the buckets' total); never
+     * trusted for control decisions, read as they are (a reader may see a
+     * bucket counted before its sum: harmless). */
     struct dtc_shm_hist {
         _Atomic uint64_t hi_bucket[DTC_HIST_BUCKETS]; /* le the bound, not cumulative */
-        _Atomic uint64_t hi_count;
         _Atomic uint64_t hi_sum_ns;
     } sh_hist[DTC_HIST_COUNT];
 } __attribute__((aligned(DTC_CACHELINE)));
