@@ -9,7 +9,9 @@
 #   bash scripts/demo-pg.sh [--no-build]
 #
 # Orders: (1) commits; (2) out of stock (PostgreSQL unchanged); (3)
-# payment declined: 0 rows (PostgreSQL votes no); (4) duplicate order id.
+# payment declined: 0 rows (PostgreSQL votes no); (4) duplicate order id;
+# (5) one transaction over all four file-backed services (the file-backed
+# payment service runs as "wallet") and PostgreSQL: it commits at all five.
 # Exit 0 when every order ended as expected and the balances are right.
 set -euo pipefail
 
@@ -81,12 +83,13 @@ start_all() {
     start inventory dtc-inventory --data-dir "$DATA/svc" --seed sku-1=10 --seed sku-2=1
     start order dtc-order --data-dir "$DATA/svc"
     start shipping dtc-shipping --data-dir "$DATA/svc" --seed zone-a=10 --seed zone-b=10
+    start wallet dtc-payment --name wallet --data-dir "$DATA/svc" --seed alice=5000
     # shellcheck disable=SC2016 # $1 and $2 are PostgreSQL's parameters
     start payment dtc-pg --name payment \
         --conninfo "$(pgc_conninfo)" \
         --statement 'charge=UPDATE acct SET bal = bal - $2::bigint WHERE id = $1 AND bal >= $2::bigint' \
         --rows charge=1
-    wait_for 15 "the participants" bash -c "[[ \$('$BIN/dtcctl' --instance $INSTANCE participants | grep -c ' yes') -ge 4 ]]"
+    wait_for 15 "the participants" bash -c "[[ \$('$BIN/dtcctl' --instance $INSTANCE participants | grep -c ' yes') -ge 5 ]]"
     dtcctl participants
 }
 
@@ -130,9 +133,13 @@ main() {
     order 4 "order id o-1 again" aborted \
         -p "order=create o-1 alice 1000" -p "inventory=reserve sku-1 1" \
         -p "payment=charge alice 1000" -p "shipping=schedule o-1 zone-a"
-    printf '\n== acct after (alice 97500, bob 500)\n'
+    order 5 "alice: one order at the four services and PostgreSQL" committed \
+        -p "order=create o-5 alice 1000" -p "inventory=reserve sku-1 1" \
+        -p "wallet=charge alice 1000" -p "shipping=schedule o-5 zone-a" \
+        -p "payment=charge alice 1000"
+    printf '\n== acct after (alice 96500, bob 500)\n'
     psql_ -c 'SELECT * FROM acct ORDER BY id'
-    [[ $(psql_ -At -c "SELECT bal FROM acct WHERE id = 'alice'") == 97500 ]] \
+    [[ $(psql_ -At -c "SELECT bal FROM acct WHERE id = 'alice'") == 96500 ]] \
         || FAILURES=$((FAILURES + 1))
     [[ $(psql_ -At -c "SELECT bal FROM acct WHERE id = 'bob'") == 500 ]] \
         || FAILURES=$((FAILURES + 1))
