@@ -62,6 +62,10 @@ static const struct row rows[] = {
     {"coord.mid_commit:1", W_COORD, 0, 0, E_COMMIT, S_NONE},
     {"coord.mid_commit:3", W_COORD, 0, 0, E_COMMIT, S_NONE},
     {"coord.mid_rollback:1", W_COORD, 0, 1, E_ABORT, S_NONE},
+    /* ended everywhere, the slot not yet freed: dtcd writes the END and
+     * frees it (it stayed in use forever before) */
+    {"coord.before_end", W_COORD, 0, 0, E_COMMIT, S_NONE},
+    {"coord.before_end", W_COORD, 0, 1, E_ABORT, S_NONE},
     {"part.enlist", W_PART, PAY, 0, E_ABORT, S_NONE},
     {"part.before_vote", W_PART, PAY, 0, E_ABORT, S_NONE},
     /* The yes vote is published, the ring not advanced: the commit goes

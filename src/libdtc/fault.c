@@ -10,7 +10,9 @@
  *                 coord.before_decision (all votes in, nothing decided),
  *                 coord.after_commit_decision (COMMITTING, nothing sent),
  *                 coord.mid_commit:k (after sending k commits),
- *                 coord.mid_rollback:k (after sending k rollbacks)
+ *                 coord.mid_rollback:k (after sending k rollbacks),
+ *                 coord.before_end (COMMITTED or ABORTED, no END record
+ *                 written, the slot not freed)
  *   participant:  part.enlist (work step done, not published),
  *                 part.before_vote (prepared, not yet flushed, vote unsent),
  *                 part.after_vote (votes published, ring not advanced),

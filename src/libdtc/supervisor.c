@@ -178,10 +178,12 @@ static void check_txn(struct sup *s, uint32_t idx, bool stopping, int64_t now)
         bool dead = !alive(s, ts->ts_owner_pid, ts->ts_owner_start);
         const char *why = needs_adoption(s, ts, dead, stopping, now);
         struct txn_ref r = {s->in, ts, idx, ts->ts_gen, 0, 0};
+        /* the owner's own token: its driver died with it */
+        bool driver_gone = ts->ts_driver == 0 || (pid_t)(ts->ts_driver >> 32) == ts->ts_owner_pid;
         if (why != NULL)
             adopt(s, idx, ts, dead, why);
-        else if (dead && ts->ts_driver == 0)
-            dtc__txn_release(&r); /* finished, owner gone: free it */
+        else if (dead && driver_gone)
+            dtc__txn_end_orphan(&r); /* finished, owner gone (maybe before END): free it */
     }
     dtc__unlock(&ts->ts_lock);
 }

@@ -398,6 +398,7 @@ static dtc_result phase_rollback(struct txn_ref *r, dtc_result why)
     if (rc == DTC_OK) {
         dtc__txn_set_state(r, DTC_TXN_ABORTED);
         atomic_fetch_add(&r->in->hdr->sh_aborted, 1);
+        dtc__fault("coord.before_end");
         log_end(r);
         return why;
     }
@@ -495,6 +496,7 @@ static dtc_result phase_commit(struct txn_ref *r)
         dtc__hist_add(r->in, DTC_HIST_TXN, t2 - ts->ts_begin_ns);
         dtc__txn_set_state(r, DTC_TXN_COMMITTED);
         atomic_fetch_add(&r->in->hdr->sh_committed, 1);
+        dtc__fault("coord.before_end");
         log_end(r);
         return DTC_OK;
     }
@@ -549,6 +551,16 @@ dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why)
     default:
         return DTC_ESTATE;
     }
+}
+
+void dtc__txn_end_orphan(struct txn_ref *r)
+{
+    DTC_ASSERT_HELD(r);
+    uint32_t st = r->ts->ts_state;
+    if (st != DTC_TXN_COMMITTED && st != DTC_TXN_ABORTED)
+        return;
+    log_end(r); /* perhaps a second END: replay treats it as the first */
+    dtc__txn_release(r);
 }
 
 /* With ts_lock held: frees a terminal slot (kept if HEURISTIC). */

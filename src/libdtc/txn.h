@@ -28,6 +28,9 @@ struct txn_ref {
 bool dtc__txn_set_state(struct txn_ref *r, dtc_txn_state to);
 dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why);
 void dtc__txn_release(struct txn_ref *r);
+/* dtcd: a COMMITTED or ABORTED slot whose driver died before it was
+ * freed, perhaps before its END record: the END (again), then freed. */
+void dtc__txn_end_orphan(struct txn_ref *r);
 /* coord.c, for the operator's calls too: finds the slot of `id` and
  * returns with its ts_lock held (r filled, no token yet). */
 dtc_result dtc__txn_acquire(dtc_instance *in, const dtc_txid *id, struct txn_ref *r);
