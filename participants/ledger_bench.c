@@ -9,6 +9,7 @@
  * state file".  Usage: dtc-ledger-bench [--txns N] [--horizon N]
  *                      [--keys N] [--dir DIR] [--no-retire]
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -150,7 +151,10 @@ int main(int argc, char **argv)
     if (st == NULL)
         die("reopen", err);
     double load_s = now_s() - t0;
-    FILE *devnull = fopen("/dev/null", "w");
+    int nullfd = open("/dev/null", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    FILE *devnull = nullfd >= 0 ? fdopen(nullfd, "w") : NULL;
+    if (devnull == NULL && nullfd >= 0)
+        close(nullfd);
     t0 = now_s();
     store_dump(st, devnull ? devnull : stdout);
     double dump_s = now_s() - t0;

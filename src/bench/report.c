@@ -272,13 +272,12 @@ static void progress_start(void)
     prog.tty = isatty(STDERR_FILENO);
     if (pthread_condattr_init(&ca) != 0)
         return;
+    /* (re)initialized with nobody waiting, never destroyed: the house
+     * rule for every condvar, shared or not */
     if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0
-        && pthread_cond_init(&prog.cv, &ca) == 0) {
-        if (pthread_create(&prog.tid, NULL, ticker, NULL) == 0)
-            prog.running = 1;
-        else
-            pthread_cond_destroy(&prog.cv);
-    }
+        && pthread_cond_init(&prog.cv, &ca) == 0
+        && pthread_create(&prog.tid, NULL, ticker, NULL) == 0)
+        prog.running = 1;
     pthread_condattr_destroy(&ca);
 }
 
@@ -330,8 +329,7 @@ static void progress_stop(void)
     prog.quit = 1;
     pthread_cond_signal(&prog.cv);
     pthread_mutex_unlock(&prog.mu);
-    pthread_join(prog.tid, NULL);
-    pthread_cond_destroy(&prog.cv);
+    pthread_join(prog.tid, NULL); /* the condvar stays: see progress_start */
     prog.running = 0;
     prog.quit = 0;
 }
