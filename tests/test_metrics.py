@@ -6,11 +6,14 @@
 A dtcd, a participant that votes yes and one that votes no (dtc-noop);
 committed and aborted transactions through dtcctl run.  Then:
 - `dtcctl metrics` passes `promtool check metrics`, and its numbers are
-  the ones the run produced (commits, aborts, the no voter's errors, the
-  txn histogram's count);
+  the ones the run produced (commits, aborts, the no voter's no answers,
+  which are not errors, the txn histogram's count); every sample has the
+  dtc_instance label; dtc_up and dtc_build_info;
 - `dtcctl top --frames 2` (no terminal) prints two frames naming both
   participants;
-- `dtcctl top` in a tmux pane repaints with live figures and quits on q.
+- `dtcctl top` in a tmux pane repaints with live figures and quits on q;
+- with dtcd stopped (no segment) `dtcctl metrics` prints dtc_up 0 and
+  exits 0, and no figure of the gone instance.
 Every process it starts is stopped by pid.  Exit 0 pass, 1 fail.
 """
 import os
@@ -60,16 +63,55 @@ def test_metrics(inst, commits, aborts):
     check(metric(m, "dtc_transactions_committed_total") == commits,
           "committed_total is %d" % commits)
     check(metric(m, "dtc_transactions_aborted_total") == aborts, "aborted_total is %d" % aborts)
-    check(metric(m, "dtc_participant_errors_total", participant="naysayer") == aborts,
-          "the no voter's errors_total is %d" % aborts)
+    check(metric(m, "dtc_participant_answers_total", participant="naysayer", answer="no")
+          == aborts, "the no voter's answers_total{answer=no} is %d" % aborts)
+    check(metric(m, "dtc_participant_errors_total", participant="naysayer") == 0
+          and metric(m, "dtc_participant_answers_total", participant="naysayer",
+                     answer="error") == 0, "a no vote is not an error (errors_total 0)")
     check(metric(m, "dtc_participant_errors_total", participant="yes") == 0,
           "the yes voter has no errors")
+    check(metric(m, "dtc_participant_answers_total", participant="yes", answer="no") == 0,
+          "the yes voter has no no answers")
+    for who in ("yes", "naysayer"):
+        total = sum(metric(m, "dtc_participant_answers_total", participant=who, answer=a) or 0
+                    for a in ("yes", "no", "error"))
+        served = metric(m, "dtc_participant_served_total", participant=who)
+        check(0 < total <= served, "%s: answers yes+no+error (%s) <= served (%s); a stale "
+              "request is taken and answers nothing" % (who, total, served))
+    check(metric(m, "dtc_up") == 1, "dtc_up is 1")
+    check(metric(m, "dtc_build_info", version=dtc_version()) == 1, "dtc_build_info says the version")
+    check(all('{dtc_instance="%s"' % inst in line for line in m.splitlines()
+              if line and not line.startswith("#")),
+          "every sample is labelled dtc_instance (never instance=, Prometheus' own label)")
     check(metric(m, "dtc_phase_duration_seconds_count", phase="txn") == commits,
           "txn histogram counted every commit")
     check(metric(m, "dtc_phase_duration_seconds_bucket", phase="prepare", le="+Inf")
           == commits + aborts, "prepare histogram counted every prepare round")
     check(metric(m, "dtc_supervisor_up") == 1, "supervisor_up is 1")
     check(metric(m, "dtc_participant_up", participant="yes") == 1, "participant_up is 1")
+
+
+def dtc_version():
+    r = subprocess.run([os.path.join(BIN, "dtcctl"), "--version"], capture_output=True,
+                       text=True, timeout=30)
+    return r.stdout.split()[-1]
+
+
+def test_metrics_down(inst):
+    """dtcd stopped (no segment): dtc_up 0, exit 0, no figure of the gone instance."""
+    r = ctl(inst, "metrics")
+    m = r.stdout
+    check(r.returncode == 0, "no segment: dtcctl metrics exits 0 (%d %s)"
+          % (r.returncode, r.stderr.strip()))
+    check(metric(m, "dtc_up") == 0, "no segment: dtc_up 0")
+    check(metric(m, "dtc_supervisor_up") is None
+          and metric(m, "dtc_transactions_committed_total") is None,
+          "no segment: no stale supervisor_up or counter")
+    if shutil.which("promtool") is not None:
+        p = subprocess.run(["promtool", "check", "metrics"], input=m, capture_output=True,
+                           text=True, timeout=60)
+        check(p.returncode == 0, "no segment: promtool check metrics (%s%s)"
+              % (p.stdout, p.stderr))
 
 
 def test_top_plain(inst):
@@ -150,6 +192,12 @@ def main():
                                  "yes=x >/dev/null; done" % (os.path.join(BIN, "dtcctl"), inst)])
         procs.append(load)
         test_top_tmux(inst, load)
+        if load.poll() is None:
+            load.send_signal(signal.SIGTERM)
+        load.wait(timeout=30)
+        dtcd.send_signal(signal.SIGTERM)
+        check(dtcd.wait(timeout=60) == 0, "dtcd stopped")
+        test_metrics_down(inst)
     finally:
         for p in reversed(procs):
             if p.poll() is None:

@@ -437,8 +437,10 @@ typedef struct dtc_participant_info {
     int alive;
     uint32_t pending;   /* requests queued, not yet answered */
     uint64_t served;    /* requests answered since registration */
-    uint64_t errors;    /* ... of which no votes and errors */
+    uint64_t errors;    /* answers that were errors (not no votes) */
     int64_t last_ns;    /* CLOCK_REALTIME of its last answer, 0 = none */
+    uint64_t yes;       /* answers that were yes: enlist accepted, yes vote, done */
+    uint64_t no;        /* answers that were no: refused at enlist or prepare */
 } dtc_participant_info;
 
 /* ---- metrics: latency histograms kept in the segment --------------------- */
@@ -465,6 +467,16 @@ const char *dtc_hist_name(dtc_hist_kind k);
 int64_t dtc_hist_bound_ns(unsigned i);
 /* Every histogram of the instance, as counted since its segment was made. */
 dtc_result dtc_get_histograms(dtc_instance *inst, dtc_histogram out[DTC_HIST_COUNT]);
+
+/* Instance `name` (NULL: $DTC_INSTANCE, else "default") in the Prometheus
+ * text exposition format 0.0.4, as `dtcctl metrics` and dtc-exporter
+ * print it: every sample labelled dtc_instance="NAME".  The segment is
+ * attached read-only for the call and read without taking any lock.
+ * *text is NUL-terminated, *len long, malloc'd: free() it.  Returns what
+ * attaching said: DTC_OK, or DTC_ENOSEGMENT (no dtcd), DTC_EPERM, ... and
+ * then the text says dtc_up 0; DTC_EINVAL or DTC_ETOOBIG (bad name) and
+ * DTC_ESYS (no memory) leave *text NULL. */
+dtc_result dtc_metrics_text(const char *name, char **text, size_t *len);
 
 /* Fills up to cap entries; *n receives the number of in-use slots. */
 dtc_result dtc_list_participants(dtc_instance *inst, dtc_participant_info *arr,

@@ -2,7 +2,7 @@
  * dtcctl.h - what the files of dtcctl share: exit codes, the global
  * options, the option parsing and error helpers (options.c), the output
  * helpers (render.c) and the commands (inspect.c, run.c, operate.c,
- * view.c with metrics.c and top.c), each
+ * view.c with snap.c and top.c), each
  * called by main.c with argv at the command's name.
  */
 #ifndef DTC_DTCCTL_H
@@ -52,6 +52,11 @@ int ctl_parse_list_opts(int argc, char **argv, struct ctl_opts *g, const char *c
                     const char *help);
 /* Opens the instance of g: PARSE_GO, or an exit code after a message. */
 int ctl_open_instance(const struct ctl_opts *g, dtc_instance **out);
+/* The instance name of g, resolved into name (PARSE_GO), else a usage
+ * error said (its exit code). */
+int ctl_instance_name(const struct ctl_opts *g, char name[DTC_INSTANCE_MAX]);
+/* "dtcctl: instance 'NAME': RESULT: text" on stderr; returns EXIT_FAIL. */
+int ctl_instance_error(const char *name, dtc_result rc);
 /* Opens it and reads its status (inspect.c): PARSE_GO, or an exit code. */
 int ctl_load_status(const struct ctl_opts *g, dtc_instance **inst, dtc_status *st);
 

@@ -143,9 +143,8 @@ int ctl_parse_list_opts(int argc, char **argv, struct ctl_opts *g,
 
 /* ---- attaching ----------------------------------------------------------- */
 
-int ctl_open_instance(const struct ctl_opts *g, dtc_instance **out)
+int ctl_instance_name(const struct ctl_opts *g, char name[DTC_INSTANCE_MAX])
 {
-    char name[DTC_INSTANCE_MAX];
     dtc_result rc = dtc_resolve_instance(g->instance, name);
     if (rc != DTC_OK && g->instance == NULL)
         return ctl_usage_error(NULL, "bad instance name in $DTC_INSTANCE: '%s': want "
@@ -154,11 +153,22 @@ int ctl_open_instance(const struct ctl_opts *g, dtc_instance **out)
     if (rc != DTC_OK)
         return ctl_usage_error(NULL, "bad instance name '%s': want " NAME_RULE "{1,%d}",
                            g->instance, DTC_INSTANCE_MAX - 1);
-    rc = dtc_open(name, out);
-    if (rc != DTC_OK) {
-        fprintf(stderr, "dtcctl: instance '%s': %s: %s\n", name,
-                dtc_result_name(rc), dtc_strerror(rc));
-        return EXIT_FAIL;
-    }
     return PARSE_GO;
+}
+
+int ctl_instance_error(const char *name, dtc_result rc)
+{
+    fprintf(stderr, "dtcctl: instance '%s': %s: %s\n", name, dtc_result_name(rc),
+            dtc_strerror(rc));
+    return EXIT_FAIL;
+}
+
+int ctl_open_instance(const struct ctl_opts *g, dtc_instance **out)
+{
+    char name[DTC_INSTANCE_MAX];
+    int code = ctl_instance_name(g, name);
+    if (code != PARSE_GO)
+        return code;
+    dtc_result rc = dtc_open(name, out);
+    return rc == DTC_OK ? PARSE_GO : ctl_instance_error(name, rc);
 }

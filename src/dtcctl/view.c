@@ -1,10 +1,11 @@
 /*
- * view.c - dtcctl's metrics and top commands: their help, their options,
- * and the snapshot they are made from (metrics.c) or the live view that
- * repeats it (top.c).
+ * view.c - dtcctl's metrics and top commands: their help and options;
+ * metrics prints the library's rendering (dtc_metrics_text, the text
+ * dtc-exporter serves), top the live view (top.c) of a snapshot (snap.c).
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "dtcctl.h"
 #include "view.h"
@@ -12,12 +13,16 @@
 static const char metrics_help[] =
     "usage: dtcctl [--instance NAME] metrics\n"
     "\n"
-    "Prints the instance in the Prometheus text exposition format: event\n"
-    "counters, transactions in flight by state, latency histograms\n"
-    "(dtc_phase_duration_seconds: txn, prepare, decision, commit) and per\n"
-    "participant liveness, queue, answers, errors and last answer time.\n"
-    "For node_exporter's textfile collector:\n"
-    "  dtcctl metrics > DIR/dtc.prom.tmp && mv DIR/dtc.prom.tmp DIR/dtc.prom\n";
+    "Prints the instance in the Prometheus text exposition format (the text\n"
+    "dtc-exporter serves): event counters, transactions in flight by state,\n"
+    "latency histograms (dtc_phase_duration_seconds: txn, prepare, decision,\n"
+    "commit) and per participant liveness, queue, answers by kind (yes, no,\n"
+    "error) and last answer time; every sample labelled dtc_instance.  It\n"
+    "reads the segment read-only, taking no lock.  Without a segment (dtcd\n"
+    "stopped) it prints dtc_up 0 and exits 0.  For node_exporter's textfile\n"
+    "collector (a file that is not refreshed is removed, never left stale):\n"
+    "  if dtcctl metrics > DIR/dtc.prom.tmp; then mv DIR/dtc.prom.tmp DIR/dtc.prom;\n"
+    "  else rm -f DIR/dtc.prom.tmp DIR/dtc.prom; fi\n";
 
 static const char top_help[] =
     "usage: dtcctl [--instance NAME] top [--interval-ms N] [--frames N]\n"
@@ -30,19 +35,23 @@ static const char top_help[] =
 
 int ctl_cmd_metrics(struct ctl_opts *g, int argc, char **argv)
 {
+    char name[DTC_INSTANCE_MAX], *text = NULL;
+    size_t len = 0;
     int code = ctl_parse_list_opts(argc, argv, g, "metrics", metrics_help);
-    dtc_instance *inst = NULL;
-    struct view_snap s;
-    if (code != PARSE_GO || (code = ctl_open_instance(g, &inst)) != PARSE_GO)
+    if (code != PARSE_GO || (code = ctl_instance_name(g, name)) != PARSE_GO)
         return code;
-    dtc_result rc = view_snap_take(inst, &s);
-    if (rc != DTC_OK) {
-        dtc_close(&inst);
+    dtc_result rc = dtc_metrics_text(name, &text, &len);
+    if (text == NULL)
         return ctl_lib_error("metrics", rc);
+    fwrite(text, 1, len, stdout);
+    free(text);
+    /* No segment is a state (dtc_up 0), not an error: a textfile must
+     * say it rather than keep the last figures.  Any other failure to
+     * read it is said, and fails. */
+    if (rc != DTC_OK && rc != DTC_ENOSEGMENT) {
+        ctl_finish_output(EXIT_FAIL);
+        return ctl_instance_error(name, rc);
     }
-    view_metrics_print(stdout, &s);
-    view_snap_free(&s);
-    dtc_close(&inst);
     return ctl_finish_output(EXIT_DONE);
 }
 

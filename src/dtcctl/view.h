@@ -1,7 +1,7 @@
 /*
- * view.h - what dtcctl's metrics and top commands show: one
- * snapshot of an instance (status, histograms, participants, in-flight
- * transactions), its Prometheus text exposition, and the live view.
+ * view.h - what dtcctl's top command shows: one snapshot of an instance
+ * (status, histograms, participants, in-flight transactions, snap.c) and
+ * the live view that repeats it (top.c).
  */
 #ifndef DTCCTL_VIEW_H
 #define DTCCTL_VIEW_H
@@ -26,9 +26,6 @@ struct view_snap {
 /* Takes a snapshot (allocates; view_snap_free releases). */
 dtc_result view_snap_take(dtc_instance *in, struct view_snap *s);
 void view_snap_free(struct view_snap *s);
-
-/* The Prometheus text exposition of a snapshot. */
-void view_metrics_print(FILE *out, const struct view_snap *s);
 
 /* The q-quantile (0..1) in ns of what histogram `now` counted since
  * `before` (NULL: since the start), interpolated inside its bucket; -1 if

@@ -58,6 +58,7 @@ struct dtc_instance {
     uint64_t dlog_wno, dlog_sno;
     pid_t pid;            /* this process */
     uint64_t start_time;  /* this process's /proc start time */
+    bool readonly;        /* mapped PROT_READ (dtc__open_readonly): no lock, no write */
 };
 
 /* pace.c: how a serving thread schedules itself: pace.h (dtc-bench's
@@ -72,7 +73,7 @@ struct dtc_participant {
     struct dtc__work *work;     /* one batch (ring_cap items), participant.c */
     struct dtc_ring_req *batch; /* the batch's requests as taken (ring.c) */
     struct dtc__pace pace;      /* busy or not: scheduling, see pace.c */
-    uint32_t batch_errors;      /* no votes and errors in the batch being answered */
+    uint32_t batch_answers[DTC_ANSWER_KINDS]; /* the batch being answered, by kind */
 };
 
 /* ---- segment.c: create / attach / geometry ----------------------------- */
@@ -89,6 +90,9 @@ struct dtc__dlog_cfg {
 dtc_result dtc__segment_create(const char *instance, const dtc_limits *l,
                                int group_access, const struct dtc__dlog_cfg *dl,
                                dtc_instance **out);
+/* dtc_open, mapped read-only: for readers that take no lock and write
+ * nothing (the metrics, metrics_read.c); nothing else may be given it. */
+dtc_result dtc__open_readonly(const char *name, dtc_instance **out);
 /* Validates an attached header against this build: magic, version,
  * format, sizes, limits, offsets.  Pure function of the bytes. */
 dtc_result dtc__header_validate(const struct dtc_shm_header *h, size_t mapped);
@@ -107,6 +111,21 @@ static inline struct dtc_part_slot *dtc__part(const dtc_instance *in, uint32_t i
     return (struct dtc_part_slot *)((char *)in->hdr + in->part_off
                                     + (size_t)i * in->part_slot_size);
 }
+
+/* ---- metrics_read.c: what the metrics show, read without a lock ---------- */
+
+struct dtc__metrics_snap {
+    dtc_status st;
+    dtc_histogram hist[DTC_HIST_COUNT];
+    dtc_participant_info *parts; /* max_participants of room (allocated) */
+    size_t nparts;
+    uint64_t by_state[DTC_TXN_STATE_COUNT]; /* transaction slots by state */
+};
+/* Reads the snapshot from an instance attached read-only, taking no lock:
+ * each value is bounded, a slot changing owner meanwhile is left out.
+ * dtc__metrics_snap_free releases it (also after a failure). */
+dtc_result dtc__metrics_read(dtc_instance *in, struct dtc__metrics_snap *s);
+void dtc__metrics_snap_free(struct dtc__metrics_snap *s);
 
 /* ---- lock.c: the one lock wrapper --------------------------------------- */
 
@@ -294,8 +313,9 @@ dtc_result dtc__part_push(dtc_instance *in, uint32_t idx, uint32_t gen,
 long dtc__ring_take(dtc_instance *in, uint32_t idx, uint32_t gen, int64_t deadline,
                     bool yield, struct dtc_ring_req *out);
 /* Drops the first n requests (answered) off the ring, if still ours, and
- * counts them as served, errors of them as errors (metrics). */
-void dtc__ring_advance(dtc_instance *in, uint32_t idx, uint32_t gen, long n, uint32_t errors);
+ * counts them as served and their answers by kind (metrics). */
+void dtc__ring_advance(dtc_instance *in, uint32_t idx, uint32_t gen, long n,
+                       const uint32_t answers[DTC_ANSWER_KINDS]);
 
 /* ---- log.c -------------------------------------------------------------- */
 

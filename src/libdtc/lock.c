@@ -142,6 +142,7 @@ static dtc_result owner_died(dtc_instance *in, pthread_mutex_t *m, dtc__repair_f
 dtc_result dtc__lock_try(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
                          void *obj)
 {
+    DTC_ASSERT(!in->readonly); /* a PROT_READ mapping: a lock would fault */
     int rc = pthread_mutex_trylock(m);
     if (rc == 0) {
         held_add(m);
@@ -158,6 +159,7 @@ dtc_result dtc__lock_try(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn re
 dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
                             void *obj, int64_t limit, bool *timed_out)
 {
+    DTC_ASSERT(!in->readonly); /* a PROT_READ mapping: a lock would fault */
     if (timed_out != NULL)
         *timed_out = false;
     /* The uncontended case first: no clock read, no deadline. */

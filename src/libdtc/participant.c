@@ -70,6 +70,7 @@ struct dtc__work {
     dtc_request req;
     dtc_entry_status answer;
     bool loaded;
+    bool echoed; /* a prepare answering its enlist's no or error again */
     char payload[DTC_PAYLOAD_MAX + 1];
     char reason[DTC_REASON_MAX];
 };
@@ -90,9 +91,11 @@ static bool load(dtc_participant *p, struct dtc__work *w)
         w->payload[len] = '\0';
         w->req.payload_len = len;
         w->answer = DTC_ENTRY_PENDING;
+        w->echoed = false;
         if (w->rq.rq_op == DTC_OP_PREPARE && (e->te_enlist_status == DTC_ENTRY_NO
                                               || e->te_enlist_status == DTC_ENTRY_ERROR)) {
             w->answer = (dtc_entry_status)e->te_enlist_status;
+            w->echoed = true; /* counted once, as the enlist's answer */
             dtc__strcopy(w->reason, e->te_enlist_reason, sizeof w->reason);
         }
     }
@@ -131,6 +134,13 @@ static void run(const dtc_participant_ops *ops, struct dtc__work *w)
     }
 }
 
+/* Counts an answer of the batch by kind (the metrics' yes, no, error). */
+static void count_answer(dtc_participant *p, dtc_entry_status answer)
+{
+    p->batch_answers[answer == DTC_ENTRY_YES ? DTC_ANSWER_YES
+                     : answer == DTC_ENTRY_NO ? DTC_ANSWER_NO : DTC_ANSWER_ERROR]++;
+}
+
 /* After flush: makes durable answers visible; rolls back orphaned yes
  * votes.  A failed flush turns every answer of the batch into an error. */
 static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, long n,
@@ -144,11 +154,12 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
             continue;
         votes |= w->rq.rq_op == DTC_OP_PREPARE;
         answers++;
-        p->batch_errors += w->answer == DTC_ENTRY_NO || w->answer == DTC_ENTRY_ERROR;
         if (!flushed && w->answer == DTC_ENTRY_YES) {
             w->answer = DTC_ENTRY_ERROR;
             snprintf(w->reason, sizeof w->reason, "flush to stable storage failed");
         }
+        if (!w->echoed)
+            count_answer(p, w->answer);
         bool awaited = dtc__answer_publish(p->in, &w->rq, p->idx, p->gen, w->answer, w->reason);
         if (!awaited && w->rq.rq_op == DTC_OP_PREPARE && w->answer == DTC_ENTRY_YES) {
             dtc_log(DTC_LOG_WARN, "late_vote", &w->req.txid, p->name, "action=rollback");
@@ -203,14 +214,17 @@ dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_
          * show the reason): a plain yes changes nothing anyone reads. */
         if (w->rq.rq_op == DTC_OP_ENLIST && (w->answer != DTC_ENTRY_YES || w->reason[0]))
             dtc__answer_enlist(p->in, &w->rq, p->idx, p->gen, w->answer, w->reason);
+        if (w->rq.rq_op == DTC_OP_ENLIST)
+            if (!w->echoed)
+            count_answer(p, w->answer);
     }
     bool flushed = n == 0 || ops->flush == NULL || ops->flush(ops->ctx) == 0;
     dtc__log_batch(false); /* logged before any answer is visible */
     if (commits)
         dtc__fault("part.after_commit_apply");
     publish_batch(p, ops, n, flushed);
-    dtc__ring_advance(p->in, p->idx, p->gen, n, p->batch_errors);
-    p->batch_errors = 0;
+    dtc__ring_advance(p->in, p->idx, p->gen, n, p->batch_answers);
+    memset(p->batch_answers, 0, sizeof p->batch_answers);
     if (served != NULL)
         *served = (unsigned)n;
     return DTC_OK;

@@ -68,7 +68,8 @@ long dtc__ring_take(dtc_instance *in, uint32_t idx, uint32_t gen, int64_t deadli
     return n;
 }
 
-void dtc__ring_advance(dtc_instance *in, uint32_t idx, uint32_t gen, long n, uint32_t errors)
+void dtc__ring_advance(dtc_instance *in, uint32_t idx, uint32_t gen, long n,
+                       const uint32_t answers[DTC_ANSWER_KINDS])
 {
     DTC_ASSERT(idx < in->max_participants && n >= 0 && (uint64_t)n <= in->ring_cap);
     struct dtc_part_slot *ps = dtc__part(in, idx);
@@ -77,7 +78,8 @@ void dtc__ring_advance(dtc_instance *in, uint32_t idx, uint32_t gen, long n, uin
     if (ps->ps_state == DTC_PS_LIVE && ps->ps_gen == gen) {
         ps->ps_head += (uint64_t)n;
         ps->ps_served += (uint64_t)n;
-        ps->ps_errors += errors;
+        for (unsigned k = 0; k < DTC_ANSWER_KINDS; k++)
+            ps->ps_answers[k] += answers[k];
         if (n > 0) {
             struct timespec now;
             clock_gettime(CLOCK_REALTIME, &now);

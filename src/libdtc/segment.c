@@ -11,7 +11,8 @@
  * dtc_instance only.  Before any of that, the segment must be ours: owned
  * by the effective uid, mode 0600 (or 0660 with dtcd --group), else
  * DTC_EPERM; so must a segment a dead dtcd left, which dtcd re-attaches
- * to through dtc_open.
+ * to through dtc_open.  The metrics attach read-only (dtc__open_readonly):
+ * mapped without write access, they read with no lock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -172,7 +173,9 @@ static dtc_result owner_ok(const char *shm, const struct stat *st)
     return DTC_EPERM;
 }
 
-dtc_result dtc_open(const char *name, dtc_instance **out)
+/* Attaches to the segment of `name`: read-write, or read-only (mapped
+ * PROT_READ: this process cannot write a byte of it, nor take its locks). */
+static dtc_result attach(const char *name, bool readonly, dtc_instance **out)
 {
     char inst[DTC_INSTANCE_MAX], shm[DTC_INSTANCE_MAX + 8];
     if (out == NULL)
@@ -182,7 +185,8 @@ dtc_result dtc_open(const char *name, dtc_instance **out)
     if (rc != DTC_OK)
         return rc;
     dtc__shm_name(inst, shm, sizeof shm);
-    int fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0); /* glibc adds O_NOFOLLOW */
+    /* glibc adds O_NOFOLLOW */
+    int fd = shm_open(shm, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
     if (fd < 0 && (errno == EACCES || errno == EPERM)) {
         dtc_log(DTC_LOG_ERROR, "attach_refused", NULL, NULL,
                 "segment=%s error=\"no permission to open it\" uid=%lu", shm,
@@ -204,18 +208,31 @@ dtc_result dtc_open(const char *name, dtc_instance **out)
         close(fd);
         return st.st_size == 0 ? DTC_ECORRUPT : DTC_ESIZE;
     }
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, (size_t)st.st_size, readonly ? PROT_READ : PROT_READ | PROT_WRITE,
+                   MAP_SHARED, fd, 0);
     close(fd);
     if (p == MAP_FAILED)
         return DTC_ESYS;
     rc = dtc__header_validate(p, (size_t)st.st_size);
     if (rc == DTC_OK && (*out = instance_new(inst, p, (size_t)st.st_size)) == NULL)
         rc = DTC_ESYS;
-    if (rc == DTC_OK)
+    if (rc == DTC_OK) {
         (*out)->dlog_group = (st.st_mode & 0070) != 0;
+        (*out)->readonly = readonly;
+    }
     if (rc != DTC_OK)
         munmap(p, (size_t)st.st_size);
     return rc;
+}
+
+dtc_result dtc_open(const char *name, dtc_instance **out)
+{
+    return attach(name, false, out);
+}
+
+dtc_result dtc__open_readonly(const char *name, dtc_instance **out)
+{
+    return attach(name, true, out);
 }
 
 void dtc_close(dtc_instance **inst)

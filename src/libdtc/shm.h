@@ -157,7 +157,8 @@
 #include "dtc/dtc.h"
 
 #define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
-#define DTC_LAYOUT_VERSION 4u /* 4: latency histograms, participant errors */
+#define DTC_LAYOUT_VERSION 5u /* 4: latency histograms, participant errors;
+                                 5: answers by kind (yes, no, error) */
 #define DTC_CACHELINE 64
 /* Nobody waits on a slot's condvar longer than this at a time, so a lost
  * wake-up (a waker died before signalling, a suspect condvar) costs no
@@ -392,6 +393,14 @@ enum dtc_part_state {
     DTC_PS_QUARANTINED = 2
 };
 
+/* What a participant answered, as counted in ps_answers (metrics). */
+enum dtc__answer_kind {
+    DTC_ANSWER_YES = 0, /* enlist accepted, voted yes, commit/rollback done */
+    DTC_ANSWER_NO,      /* refused: a no at enlist or prepare (business) */
+    DTC_ANSWER_ERROR,   /* failed: an error answer, or a yes its flush lost */
+    DTC_ANSWER_KINDS
+};
+
 struct dtc_part_slot {
     /* ps_lock guards the ring, the counters, ps_cond's waits and ps_wake
      * (but its own wk_lock and wk_suspect).  ps_state,
@@ -416,10 +425,12 @@ struct dtc_part_slot {
     uint64_t ps_head;
     uint64_t ps_tail;
     uint64_t ps_served;
-    /* Under ps_lock, by the participant with each batch it answers:
-     * answers that were no votes or errors, and CLOCK_REALTIME ns of its
-     * last answer (0: none yet).  Reset at registration. */
-    uint64_t ps_errors;
+    /* Under ps_lock, by the participant with each batch it answers: its
+     * answers (enlist, prepare, commit, rollback) by kind, indexed by
+     * enum dtc__answer_kind (yes, no, error), and CLOCK_REALTIME ns of its
+     * last answer (0: none yet).  Reset at registration.  Read without
+     * the lock by the metrics (metrics_read.c): bounded, never trusted. */
+    uint64_t ps_answers[DTC_ANSWER_KINDS];
     int64_t ps_last_ns;
     struct dtc_ring_req ps_ring[]; /* sh_ring_cap of them */
 };

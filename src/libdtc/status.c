@@ -62,7 +62,9 @@ dtc_result dtc_list_participants(dtc_instance *in, dtc_participant_info *arr, si
             uint64_t pending = ps->ps_tail - ps->ps_head; /* bounded by the lock's check */
             o->pending = pending <= in->ring_cap ? (uint32_t)pending : in->ring_cap;
             o->served = ps->ps_served;
-            o->errors = ps->ps_errors;
+            o->yes = ps->ps_answers[DTC_ANSWER_YES];
+            o->no = ps->ps_answers[DTC_ANSWER_NO];
+            o->errors = ps->ps_answers[DTC_ANSWER_ERROR];
             o->last_ns = ps->ps_last_ns;
         }
         *n += ps->ps_state == DTC_PS_LIVE;

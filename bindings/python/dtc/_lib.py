@@ -142,7 +142,9 @@ class ParticipantInfo(ctypes.Structure):
                 ("pending", ctypes.c_uint32),
                 ("served", ctypes.c_uint64),
                 ("errors", ctypes.c_uint64),
-                ("last_ns", ctypes.c_int64)]
+                ("last_ns", ctypes.c_int64),
+                ("yes", ctypes.c_uint64),
+                ("no", ctypes.c_uint64)]
 
 
 # Mirrored structs by their C name (the layout test walks this).
