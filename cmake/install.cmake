@@ -2,7 +2,8 @@
 # the --version helper every program links (included at the end of the
 # top-level CMakeLists.txt, once every target exists).
 #
-#   bin/          dtcd dtcctl dtc-bench dtc-load dtc-noop and the services
+#   bin/          dtcd dtcctl dtc-bench dtc-load dtc-noop dtc-exporter and
+#                 the services
 #   include/dtc/  dtc.h
 #   LIBDIR/       libdtc.so.MAJOR (+ .so link), libdtc.a
 #   LIBDIR/pkgconfig/dtc.pc             pkg-config dtc (--static: uuid,
@@ -11,11 +12,12 @@
 #   lib/python3/dist-packages/dtc/      the Python package (bindings/python)
 #   MANDIR/man{1,3,8}/                  the manual pages (man/)
 #   DATADIR/bash-completion/completions/dtcctl
-#   LIBDIR/systemd/system/              dtcd@.service, dtc-service@.service
+#   LIBDIR/systemd/system/              dtcd@.service, dtc-service@.service,
+#                                       dtc-exporter@.service
 include(CMakePackageConfigHelpers)
 
 set(DTC_PROGRAMS dtcd dtcctl dtc-bench dtc-load dtc-noop
-    dtc-inventory dtc-payment dtc-order dtc-shipping dtc-pg)
+    dtc-inventory dtc-payment dtc-order dtc-shipping dtc-pg dtc-exporter)
 
 # --version: one helper (src/common/version_opt.c) for every program.
 add_library(dtc_version_opt STATIC ${PROJECT_SOURCE_DIR}/src/common/version_opt.c)
@@ -63,7 +65,8 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python/dtc
 
 # Manual pages (man/, checked by the man_pages test); each service's name
 # is a link to dtc-services(8).
-foreach(page dtcd.8 dtc-services.8 dtc-pg.8 dtcctl.1 dtc-bench.1 dtc-load.1 libdtc.3)
+foreach(page dtcd.8 dtc-services.8 dtc-pg.8 dtc-exporter.8 dtcctl.1 dtc-bench.1 dtc-load.1
+             libdtc.3)
   string(REGEX REPLACE ".*\\." "" section ${page})
   install(FILES ${PROJECT_SOURCE_DIR}/man/${page}
           DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
@@ -78,7 +81,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/completion/dtcctl
 
 # systemd units (systemd/*.service.in): ExecStart= in this install's bin,
 # so @DTC_BINDIR@ is filled at install time (cmake --install --prefix).
-foreach(unit dtcd@.service dtc-service@.service)
+foreach(unit dtcd@.service dtc-service@.service dtc-exporter@.service)
   install(CODE "
     set(DTC_BINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")
     configure_file(\"${PROJECT_SOURCE_DIR}/systemd/${unit}.in\"

@@ -19,9 +19,10 @@
 # clang-tidy and cppcheck: the lint test (tests/lint.sh).
 # python3-pytest: the python_bindings test (bindings/python/tests).
 # python3-matplotlib: scripts/plot-bench (the bench_formats test draws a run).
-DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev postgresql groff-base
-    clang libclang-rt-14-dev clang-tidy cppcheck systemd python3 prometheus tmux python3-pytest
-    python3-matplotlib)
+# libmicrohttpd-dev: dtc-exporter (src/exporter; prometheus runs its test).
+DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev libmicrohttpd-dev
+    postgresql groff-base clang libclang-rt-14-dev clang-tidy cppcheck systemd python3 prometheus
+    tmux python3-pytest python3-matplotlib)
 
 dtc_log() {
     printf '%s: %s\n' "${0##*/}" "$*" >&2

@@ -74,6 +74,9 @@ done
 if [[ -x $bin/dtc-pg ]]; then
     need_opts dtc-pg.8 10 dtc-pg
 fi
+if [[ -x $bin/dtc-exporter ]]; then
+    need_opts dtc-exporter.8 5 dtc-exporter
+fi
 mapfile -t funcs < <(grep -oE '\bdtc_[a-z_]+\(' "$src/include/dtc/dtc.h" | tr -d '(' | sort -u)
 ((${#funcs[@]} >= 30)) || fail "found ${#funcs[@]} functions in dtc.h"
 need libdtc.3 function "${funcs[@]}"

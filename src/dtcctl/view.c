@@ -20,9 +20,9 @@ static const char metrics_help[] =
     "error) and last answer time; every sample labelled dtc_instance.  It\n"
     "reads the segment read-only, taking no lock.  Without a segment (dtcd\n"
     "stopped) it prints dtc_up 0 and exits 0.  For node_exporter's textfile\n"
-    "collector (a file that is not refreshed is removed, never left stale):\n"
-    "  if dtcctl metrics > DIR/dtc.prom.tmp; then mv DIR/dtc.prom.tmp DIR/dtc.prom;\n"
-    "  else rm -f DIR/dtc.prom.tmp DIR/dtc.prom; fi\n";
+    "collector, write it to a temporary file and rename that over DIR/dtc.prom\n"
+    "when the command succeeds; when it fails, remove DIR/dtc.prom (a stale\n"
+    "file would repeat the last figures).  dtc-exporter serves it over HTTP.\n";
 
 static const char top_help[] =
     "usage: dtcctl [--instance NAME] top [--interval-ms N] [--frames N]\n"
