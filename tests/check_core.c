@@ -2,10 +2,12 @@
  * check_core.c - unit tests of libdtc's core: segment layout and
  * validation, the state machine's transitions, result codes, names and
  * ids, lock repair after a holder died, liveness under pid reuse, fault
- * points.  Check with CK_FORK: every test runs in its own process, so
+ * points, the log format (logfmt, journald) and the metrics' lockless,
+ * read-only reading.  Check with CK_FORK: every test runs in its own process, so
  * tests can kill processes holding locks on purpose.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -604,6 +606,80 @@ START_TEST(lock_holder_stopped_wake)
 }
 END_TEST
 
+/* The metrics take no lock: with a participant's lock and a transaction
+ * slot's lock held by a stopped process, dtc_metrics_text answers at
+ * once, lists the participant, and quarantines nothing (a locker would
+ * have waited the lock limit, then quarantined both). */
+START_TEST(metrics_take_no_lock)
+{
+    dtc_participant *p;
+    dtc_txid id;
+    ck_assert_int_eq(dtc_participant_register(inst, "held", &p), DTC_OK);
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_OK);
+    uint32_t idx, gen;
+    ck_assert_int_eq(dtc__part_find(inst, "held", &idx, &gen), DTC_OK);
+    struct dtc_part_slot *ps = dtc__part(inst, idx);
+    struct dtc_txn_slot *ts = NULL;
+    for (uint32_t i = 0; i < inst->max_txns && ts == NULL; i++)
+        if (dtc__txn(inst, i)->ts_state == DTC_TXN_ACTIVE)
+            ts = dtc__txn(inst, i);
+    ck_assert_ptr_nonnull(ts);
+    pid_t c1 = stop_holding(&ps->ps_lock), c2 = stop_holding(&ts->ts_lock);
+    char *text = NULL;
+    size_t len = 0;
+    int64_t t0 = dtc__now_ns();
+    ck_assert_int_eq(dtc_metrics_text(inst_name, &text, &len), DTC_OK);
+    ck_assert_int_lt(ms_since(t0), TEST_LIMIT_MS / 2);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_uint_eq(strlen(text), len);
+    char want[160];
+    snprintf(want, sizeof want, "dtc_participant_up{dtc_instance=\"%s\",participant=\"held\"} 1\n",
+             inst_name);
+    ck_assert_ptr_nonnull(strstr(text, want));
+    snprintf(want, sizeof want,
+             "dtc_transactions_in_flight{dtc_instance=\"%s\",state=\"ACTIVE\"} 1\n", inst_name);
+    ck_assert_ptr_nonnull(strstr(text, want));
+    free(text);
+    ck_assert_uint_eq(ps->ps_state, DTC_PS_LIVE);
+    ck_assert(!(ts->ts_flags & DTC_TS_QUARANTINED));
+    ck_assert_uint_eq(atomic_load(&inst->hdr->sh_corrupt_slots), 0);
+    stop_release(c1);
+    stop_release(c2);
+}
+END_TEST
+
+/* The metrics' attach is read-only: the mapping cannot be written. */
+START_TEST(readonly_attach_cannot_write)
+{
+    dtc_instance *ro = NULL;
+    ck_assert_int_eq(dtc__open_readonly(inst_name, &ro), DTC_OK);
+    ck_assert_uint_eq(atomic_load(&ro->hdr->sh_begun), atomic_load(&inst->hdr->sh_begun));
+    atomic_store(&ro->hdr->sh_begun, 42); /* SIGSEGV */
+}
+END_TEST
+
+/* No segment: the text still says dtc_build_info and dtc_up 0, and
+ * nothing else about the instance; a bad name gets no text. */
+START_TEST(metrics_text_no_segment)
+{
+    char *text = NULL, want[160];
+    size_t len = 0;
+    ck_assert_int_eq(dtc_metrics_text("core-no-such-instance", &text, &len), DTC_ENOSEGMENT);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "dtc_up{dtc_instance=\"core-no-such-instance\"} 0\n"));
+    snprintf(want, sizeof want,
+             "dtc_build_info{dtc_instance=\"core-no-such-instance\",version=\"%s\"} 1\n",
+             dtc_version());
+    ck_assert_ptr_nonnull(strstr(text, want));
+    ck_assert_ptr_null(strstr(text, "dtc_supervisor_up"));
+    ck_assert_ptr_null(strstr(text, "_total"));
+    free(text);
+    text = (char *)"untouched";
+    ck_assert_int_eq(dtc_metrics_text("bad name", &text, &len), DTC_EINVAL);
+    ck_assert_ptr_null(text);
+}
+END_TEST
+
 /* A busy participant that goes idle (its waits time out empty) returns
  * to SCHED_OTHER and stops yielding within DTC_PACE_HOLD serves.  (It
  * stayed under SCHED_BATCH while idle when only non-empty batches
@@ -689,6 +765,92 @@ START_TEST(log_batching)
          *c = strstr(buf, "event=third");
     ck_assert(a != NULL && b != NULL && c != NULL && a < b && b < c);
     ck_assert_ptr_null(strstr(buf, "hidden"));
+}
+END_TEST
+
+/* Makes stderr the file at path and $JOURNAL_STREAM say DEV:INO of it
+ * (plus `ino_delta`: 1 names another file), then logs one line per level
+ * (debug shown). */
+static void log_levels_to(const char *path, int ino_delta)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    struct stat st;
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(dup2(fd, 2), 2);
+    close(fd);
+    ck_assert_int_eq(fstat(2, &st), 0);
+    char env[64];
+    snprintf(env, sizeof env, "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino + (unsigned long long)ino_delta);
+    if (ino_delta >= 0)
+        setenv("JOURNAL_STREAM", env, 1);
+    else
+        unsetenv("JOURNAL_STREAM");
+    setenv("DTC_LOG", "debug", 1);
+    dtc_log_init(DTC_LOG_WARN);
+    dtc_log(DTC_LOG_ERROR, "e_line", NULL, "part", "reason=%s", "disk full");
+    dtc_log(DTC_LOG_WARN, "w_line", NULL, NULL, NULL);
+    dtc_log(DTC_LOG_INFO, "i_line", NULL, NULL, "n=%d", 3);
+    dtc_log(DTC_LOG_DEBUG, "d_line", NULL, NULL, NULL);
+}
+
+static int read_lines(const char *path, char lines[][256], int max)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    ck_assert_ptr_nonnull(f);
+    while (n < max && fgets(lines[n], 256, f) != NULL)
+        n++;
+    fclose(f);
+    unlink(path);
+    return n;
+}
+
+/* stderr is the journal ($JOURNAL_STREAM is its DEV:INO): each line
+ * starts with its syslog priority, has no ts= or pid= (journald records
+ * both), and is strict logfmt after the prefix. */
+START_TEST(log_journal_stream)
+{
+    char path[] = "/tmp/dtc-journal-XXXXXX", lines[8][256];
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    log_levels_to(path, 0);
+    ck_assert_int_eq(read_lines(path, lines, 8), 4);
+    ck_assert_str_eq(lines[0], "<3>level=error event=e_line participant=part "
+                               "reason=\"disk full\"\n");
+    ck_assert_str_eq(lines[1], "<4>level=warn event=w_line\n");
+    ck_assert_str_eq(lines[2], "<6>level=info event=i_line n=3\n");
+    ck_assert_str_eq(lines[3], "<7>level=debug event=d_line\n");
+    for (int i = 0; i < 4; i++) {
+        const char *why;
+        size_t col;
+        ck_assert_int_eq(logfmt_lint_line(lines[i] + 3, strlen(lines[i] + 3) - 1, &why, &col), 0);
+    }
+}
+END_TEST
+
+/* $JOURNAL_STREAM naming another file (stderr redirected away from the
+ * journal), or unset: the lines are as ever, ts= and pid= first. */
+START_TEST(log_journal_elsewhere)
+{
+    for (int delta = 1; delta >= -1; delta -= 2) {
+        char path[] = "/tmp/dtc-journal-XXXXXX", lines[8][256], want[64];
+        int fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        log_levels_to(path, delta);
+        ck_assert_int_eq(read_lines(path, lines, 8), 4);
+        snprintf(want, sizeof want, " level=error pid=%d event=e_line ", (int)getpid());
+        ck_assert_int_eq(strncmp(lines[0], "ts=", 3), 0);
+        ck_assert_ptr_nonnull(strstr(lines[0], want));
+        for (int i = 0; i < 4; i++) {
+            const char *why;
+            size_t col;
+            ck_assert_int_eq(strncmp(lines[i], "ts=", 3), 0);
+            ck_assert_int_eq(logfmt_lint_line(lines[i], strlen(lines[i]) - 1, &why, &col), 0);
+        }
+    }
 }
 END_TEST
 
@@ -857,6 +1019,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, pace_idle_returns_to_other);
     tcase_add_test(seg, begin_refused_on_shutdown);
     tcase_add_test(seg, empty_transaction_commits);
+    tcase_add_test_raise_signal(seg, readonly_attach_cannot_write, SIGSEGV);
 #if DTC_ASSERTS
     tcase_add_test(seg, lock_held_recorded);
     tcase_add_test_raise_signal(seg, precondition_aborts, SIGABRT);
@@ -868,6 +1031,7 @@ Suite *core_suite(void)
     tcase_add_test(bounded, lock_holder_stopped_txn);
     tcase_add_test(bounded, lock_holder_stopped_part_reg);
     tcase_add_test(bounded, lock_holder_stopped_wake);
+    tcase_add_test(bounded, metrics_take_no_lock);
     suite_add_tcase(s, bounded);
     TCase *pure = tcase_create("pure");
     tcase_add_test(pure, segment_size_linear);
@@ -880,6 +1044,9 @@ Suite *core_suite(void)
     tcase_add_test(pure, names);
     tcase_add_test(pure, liveness_pid_reuse);
     tcase_add_test(pure, log_batching);
+    tcase_add_test(pure, log_journal_stream);
+    tcase_add_test(pure, log_journal_elsewhere);
+    tcase_add_test(pure, metrics_text_no_segment);
     tcase_add_test_raise_signal(pure, fault_point_kills, SIGKILL);
     suite_add_tcase(s, pure);
     return s;

@@ -7,6 +7,13 @@
  * concurrent processes never interleave.  Level from $DTC_LOG or
  * dtc_log_set_level (--log-level); dtc_log_reopen (a SIGHUP handler) makes
  * the next line reopen the log file after a rotation.
+ *
+ * When stderr is systemd's journal (the lines go to stderr and
+ * $JOURNAL_STREAM names its device and inode, as systemd.exec(5) says to
+ * check), a line is "<N>level=... event=..." instead: N the syslog
+ * priority (sd-daemon.h's SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG), which
+ * journald strips and records as PRIORITY=, and no ts= or pid=, which it
+ * records itself.  A plain write, no libsystemd.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +56,34 @@ static pid_t my_pid(void)
     return atomic_load_explicit(&log_pid, memory_order_relaxed);
 }
 
+/* Whether stderr is the journal: -1 not known yet, 0 no, 1 yes.  Decided
+ * by dtc_log_init (or the first line), from $JOURNAL_STREAM "DEV:INO"
+ * against fstat(2) of descriptor 2. */
+static _Atomic int log_journal = -1;
+static const char *const journal_prio[] = {"<3>", "<4>", "<6>", "<7>"};
+
+static int journal_check(void)
+{
+    const char *env = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    char end;
+    struct stat st;
+    if (env == NULL || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2 || fstat(2, &st) != 0)
+        return 0;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* True if this line goes to the journal: to stderr, stderr the journal. */
+static bool to_journal(void)
+{
+    int j = atomic_load_explicit(&log_journal, memory_order_relaxed);
+    if (j < 0) {
+        j = journal_check();
+        atomic_store(&log_journal, j);
+    }
+    return j == 1 && atomic_load_explicit(&log_fd, memory_order_relaxed) == 2;
+}
+
 /* The level named `name` (error, warn, info, debug; any case), or -1. */
 static int level_of(const char *name)
 {
@@ -59,6 +95,7 @@ static int level_of(const char *name)
 
 void dtc_log_init(dtc_log_level dflt)
 {
+    atomic_store(&log_journal, journal_check());
     const char *env = getenv("DTC_LOG");
     int lvl = env != NULL ? level_of(env) : -1;
     if (env != NULL && lvl < 0) { /* said even when the level hides warnings */
@@ -168,11 +205,17 @@ void dtc_log(dtc_log_level lvl, const char *event, const dtc_txid *txid,
     struct timespec ts;
     struct tm tm;
     char head[96];
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(head, sizeof head, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ level=%s pid=%d event=",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             ts.tv_nsec / 1000, level_names[lvl & 3], (int)my_pid());
+    if (to_journal()) {
+        snprintf(head, sizeof head, "%slevel=%s event=", journal_prio[lvl & 3],
+                 level_names[lvl & 3]);
+    } else {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(head, sizeof head,
+                 "ts=%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ level=%s pid=%d event=",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec, ts.tv_nsec / 1000, level_names[lvl & 3], (int)my_pid());
+    }
     dtc__lb_text(&l, head);
     dtc__lb_value(&l, event, 64);
     if (txid != NULL) {
