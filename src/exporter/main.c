@@ -87,7 +87,7 @@ static int parse(int argc, char **argv, char instance[DTC_INSTANCE_MAX], struct 
 int main(int argc, char **argv)
 {
     static char instance[DTC_INSTANCE_MAX];
-    struct exp_listen l;
+    struct exp_listen l = {0};
     dtc_log_init(DTC_LOG_INFO);
     int code = parse(argc, argv, instance, &l);
     if (code >= 0)

@@ -15,6 +15,7 @@
  * journald strips and records as PRIORITY=, and no ts= or pid=, which it
  * records itself.  A plain write, no libsystemd.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -62,13 +63,27 @@ static pid_t my_pid(void)
 static _Atomic int log_journal = -1;
 static const char *const journal_prio[] = {"<3>", "<4>", "<6>", "<7>"};
 
+/* A decimal number of s up to `stop`; *s moves past it.  False if none. */
+static bool decimal(const char **s, char stop, unsigned long long *out)
+{
+    char *end = NULL;
+    if (**s < '0' || **s > '9')
+        return false;
+    errno = 0;
+    *out = strtoull(*s, &end, 10);
+    if (errno != 0 || *end != stop)
+        return false;
+    *s = end + (stop != '\0');
+    return true;
+}
+
 static int journal_check(void)
 {
     const char *env = getenv("JOURNAL_STREAM");
     unsigned long long dev, ino;
-    char end;
     struct stat st;
-    if (env == NULL || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2 || fstat(2, &st) != 0)
+    if (env == NULL || !decimal(&env, ':', &dev) || !decimal(&env, '\0', &ino)
+        || fstat(2, &st) != 0)
         return 0;
     return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
