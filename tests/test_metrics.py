@@ -13,7 +13,9 @@ committed and aborted transactions through dtcctl run.  Then:
   participants;
 - `dtcctl top` in a tmux pane repaints with live figures and quits on q;
 - with dtcd stopped (no segment) `dtcctl metrics` prints dtc_up 0 and
-  exits 0, and no figure of the gone instance.
+  exits 0, and no figure of the gone instance;
+- docs/operations.md's textfile recipe, run as shown, writes dtc.prom
+  while dtcd runs and leaves no stale dtc_supervisor_up 1 once it stopped.
 Every process it starts is stopped by pid.  Exit 0 pass, 1 fail.
 """
 import os
@@ -114,6 +116,25 @@ def test_metrics_down(inst):
               % (p.stdout, p.stderr))
 
 
+DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "operations.md")
+
+
+def textfile_recipe(inst, tmp):
+    """Runs docs/operations.md's textfile recipe (its instance and directory
+    swapped for ours); the .prom file's text, None if there is none."""
+    text = open(DOCS).read()
+    m = re.search(r"textfile\s+collector.*?```sh\n(.*?)```", text, re.S)
+    check(m is not None, "docs/operations.md shows the textfile recipe")
+    if m is None:
+        return None
+    script = m.group(1).replace("--instance orders", "--instance " + inst)
+    script = script.replace("/var/lib/node_exporter", tmp)
+    env = dict(os.environ, PATH=BIN + ":" + os.environ.get("PATH", ""))
+    subprocess.run(["bash", "-c", script], env=env, timeout=60, capture_output=True)
+    path = os.path.join(tmp, "dtc.prom")
+    return open(path).read() if os.path.exists(path) else None
+
+
 def test_top_plain(inst):
     r = ctl(inst, "top", "--frames", "2", "--interval-ms", "200")
     frames = r.stdout.count("dtc top - instance " + inst)
@@ -187,6 +208,9 @@ def main():
         check(commits == 12 and aborts == 12, "12 commits and 12 aborts (%d, %d)"
               % (commits, aborts))
         test_metrics(inst, commits, aborts)
+        prom = textfile_recipe(inst, tmp)
+        check(prom is not None and metric(prom, "dtc_supervisor_up") == 1,
+              "the docs' textfile recipe writes dtc.prom (supervisor_up 1)")
         test_top_plain(inst)
         load = subprocess.Popen(["bash", "-c", "while :; do %s --instance %s run --participant "
                                  "yes=x >/dev/null; done" % (os.path.join(BIN, "dtcctl"), inst)])
@@ -198,6 +222,11 @@ def main():
         dtcd.send_signal(signal.SIGTERM)
         check(dtcd.wait(timeout=60) == 0, "dtcd stopped")
         test_metrics_down(inst)
+        prom = textfile_recipe(inst, tmp)
+        check(prom is None or (metric(prom, "dtc_up") == 0
+                               and metric(prom, "dtc_supervisor_up") is None),
+              "dtcd stopped: the recipe's dtc.prom is not stale (%s)"
+              % (prom if prom is None else prom[-200:]))
     finally:
         for p in reversed(procs):
             if p.poll() is None:
