@@ -474,8 +474,9 @@ dtc_result dtc_get_histograms(dtc_instance *inst, dtc_histogram out[DTC_HIST_COU
  * attached read-only for the call and read without taking any lock.
  * *text is NUL-terminated, *len long, malloc'd: free() it.  Returns what
  * attaching said: DTC_OK, or DTC_ENOSEGMENT (no dtcd), DTC_EPERM, ... and
- * then the text says dtc_up 0; DTC_EINVAL or DTC_ETOOBIG (bad name) and
- * DTC_ESYS (no memory) leave *text NULL. */
+ * then the text says dtc_up 0.  *text stays NULL only for DTC_EINVAL,
+ * DTC_ETOOBIG (bad name) and DTC_ESYS when the text itself could not be
+ * made (no memory). */
 dtc_result dtc_metrics_text(const char *name, char **text, size_t *len);
 
 /* Fills up to cap entries; *n receives the number of in-use slots. */
