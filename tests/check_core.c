@@ -686,6 +686,48 @@ START_TEST(readonly_attach_cannot_write)
 }
 END_TEST
 
+/* The metrics read a scribbled segment without harm: participant slots
+ * full of random bytes (some marked live, a few with a valid name),
+ * transaction states out of range.  Every value is bounded: the text is
+ * printable ASCII, lists only validly named participants, and counts no
+ * state that does not exist. */
+START_TEST(metrics_hostile_segment)
+{
+    srand(7);
+    for (uint32_t i = 0; i < inst->max_participants; i++) {
+        struct dtc_part_slot *ps = dtc__part(inst, i);
+        unsigned char *b = (unsigned char *)&ps->ps_state;
+        size_t n = (size_t)((unsigned char *)ps->ps_ring - b);
+        for (size_t k = 0; k < n; k++)
+            b[k] = (unsigned char)rand();
+        if (i % 2 == 0)
+            ps->ps_state = DTC_PS_LIVE;
+        if (i % 8 == 0)
+            snprintf(ps->ps_name, sizeof ps->ps_name, "ok-%u", (unsigned)i);
+    }
+    uint32_t in_flight = 0;
+    for (uint32_t i = 0; i < inst->max_txns; i++) {
+        uint32_t st = (uint32_t)rand() % 3 == 0 ? (uint32_t)rand() : (uint32_t)rand() % 9;
+        dtc__txn(inst, i)->ts_state = st;
+        in_flight += st > DTC_TXN_FREE && st < DTC_TXN_STATE_COUNT;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(dtc_metrics_text(inst_name, &text, &len), DTC_OK);
+    for (size_t k = 0; k < len; k++)
+        ck_assert(text[k] == '\n' || (text[k] >= 0x20 && text[k] < 0x7f));
+    char want[64];
+    snprintf(want, sizeof want, "participant=\"ok-%u\"", 8u);
+    ck_assert_ptr_nonnull(strstr(text, want));
+    uint64_t sum = 0;
+    for (const char *l = strstr(text, "\ndtc_transactions_in_flight{"); l != NULL;
+         l = strstr(l + 1, "\ndtc_transactions_in_flight{"))
+        sum += strtoull(strchr(l, '}') + 2, NULL, 10);
+    ck_assert_uint_eq(sum, in_flight);
+    free(text);
+}
+END_TEST
+
 /* No segment: the text still says dtc_build_info and dtc_up 0, and
  * nothing else about the instance; a bad name gets no text. */
 START_TEST(metrics_text_no_segment)
@@ -1048,6 +1090,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, begin_refused_on_shutdown);
     tcase_add_test(seg, empty_transaction_commits);
     tcase_add_test(seg, readonly_attach_cannot_write);
+    tcase_add_test(seg, metrics_hostile_segment);
 #if DTC_ASSERTS
     tcase_add_test(seg, lock_held_recorded);
     tcase_add_test_raise_signal(seg, precondition_aborts, SIGABRT);
