@@ -17,7 +17,8 @@ the exporter every second).  Then:
 - dtcd stopped: Prometheus sees dtc_up 0 and dtc_supervisor_up no more;
 - the exporter's log lines carry a syslog priority and no ts= or pid=;
 - the unit dtc-exporter@.service passes `systemd-analyze verify` and
-  rates <= 3.0 in `systemd-analyze security --offline=yes`.
+  rates <= 3.0 in `systemd-analyze security --offline=yes`;
+- a bad --listen exits 2 with one line naming it; a port in use exits 1.
 Every process it starts is stopped by pid, with timeouts.  Exit 0 pass,
 1 fail.
 """
@@ -219,6 +220,28 @@ def test_unit(tmp):
           % (m.group(1) if m else (r.stdout + r.stderr)[-300:]))
 
 
+def test_options():
+    exe = os.path.join(BIN, "dtc-exporter")
+    for bad, word in (("127.0.0.1:99999", "0..65535"), ("::1:9477", "brackets"),
+                      ("localhost:9477", "numeric"), ("127.0.0.1", "ADDR:PORT")):
+        r = subprocess.run([exe, "--listen", bad], capture_output=True, text=True, timeout=30)
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 2 and len(lines) == 1 and "--listen" in lines[0]
+              and word in lines[0], "--listen %s: exit 2, one line naming it (%d %s)"
+              % (bad, r.returncode, r.stderr.strip()))
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        r = subprocess.run([exe, "--listen", "127.0.0.1:%d" % taken.getsockname()[1]],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 1 and "event=listen_failed" in r.stderr,
+              "a port in use: exit 1, event=listen_failed (%d %s)"
+              % (r.returncode, r.stderr.strip()[-200:]))
+    finally:
+        taken.close()
+
+
 def start_instance(tmp, inst, procs):
     log = open(os.path.join(tmp, "procs.log"), "w")
     dtcd = subprocess.Popen([os.path.join(BIN, "dtcd"), "--instance", inst, "--data-dir",
@@ -271,6 +294,7 @@ def main():
     procs = []
     try:
         test_unit(tmp)
+        test_options()
         dtcd = start_instance(tmp, inst, procs)
         run_txns(inst, 3)
         exp_port, errfile = start_exporter(tmp, inst, procs)

@@ -118,9 +118,9 @@ struct MHD_Daemon *exp_http_start(const struct exp_listen *l, const char *instan
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (l->v6)
         flags |= MHD_USE_IPv6;
-    /* The port is in the address (MHD_OPTION_SOCK_ADDR); the one given
-     * here is ignored. */
-    return MHD_start_daemon(flags, 0, NULL, NULL, handle, (void *)instance,
+    /* The address (MHD_OPTION_SOCK_ADDR) holds the port; the one given
+     * here only names it in libmicrohttpd's messages. */
+    return MHD_start_daemon(flags, l->port, NULL, NULL, handle, (void *)instance,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first: all */
                             MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&l->addr,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)EXP_MAX_CONNECTIONS,
