@@ -144,7 +144,7 @@ int dtc__fs_dir(const char *dir, bool group, mode_t create, char *msg, size_t le
 {
     char path[PATH_MAX], shown[PATH_MAX];
     struct stat st;
-    size_t shown_n = 0;
+    size_t shown_n = 1; /* "/" */
     if (absolute(dir, path, sizeof path, msg, len) != 0)
         return -1;
     int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), rc = -1;
@@ -159,7 +159,7 @@ int dtc__fs_dir(const char *dir, bool group, mode_t create, char *msg, size_t le
     while (name != NULL) {
         char *next_name = strtok_r(NULL, "/", &save);
         shown_n += (size_t)snprintf(shown + shown_n, sizeof shown - shown_n, "%s%s",
-                                    shown_n ? "/" : "", name);
+                                    shown_n > 1 ? "/" : "", name);
         int next = step(fd, name, shown, next_name == NULL, create, msg, len);
         if (next < 0)
             goto out;
