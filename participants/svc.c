@@ -187,7 +187,7 @@ static int dump(svc *s)
                            STORE_READONLY | (s->sv_o.group ? STORE_GROUP : 0), NULL, err,
                            sizeof err);
     if (st == NULL) {
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "dtc-%s: %s\n", s->sv_schema->ss_service, err);
         return 1;
     }
     store_dump(st, stdout);
@@ -207,7 +207,7 @@ static int open_store(svc *s)
                              &info, err, sizeof err);
     if (s->sv_store == NULL) {
         dtc_log(DTC_LOG_ERROR, "start", NULL, s->sv_o.name, "error=%s", err);
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "dtc-%s: %s\n", s->sv_schema->ss_service, err);
         return -1;
     }
     store_set_fault_hook(s->sv_store, dtc_fault);
