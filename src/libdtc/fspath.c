@@ -209,9 +209,9 @@ static int check_file(const char *path, const struct stat *st, unsigned opts, ch
     }
     if (st->st_uid != geteuid()) {
         snprintf(msg, len, "%s: owned by uid %lu, not by us (uid %lu); find out who put it "
-                 "there, then rm %s (or chown %lu it, if it is ours)", path,
+                 "there, then rm %s (or chown %lu %s if it is ours)", path,
                  (unsigned long)st->st_uid, (unsigned long)geteuid(), path,
-                 (unsigned long)geteuid());
+                 (unsigned long)geteuid(), path);
         return -1;
     }
     if (m & bad) {
