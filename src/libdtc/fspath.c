@@ -53,20 +53,18 @@ static int check_component(const char *path, const struct stat *st, bool leaf, b
     }
     if (!leaf && (m & S_ISVTX)) /* nobody else can rename what is in it */
         return 0;
+    /* ours, and not a shared sticky place like /tmp: chmod is the fix */
+    bool chmod_fix = ours && !(m & S_ISVTX);
     if (m & S_IWOTH) {
-        if (leaf && (m & S_ISVTX))
-            snprintf(msg, len, "%s: writable by others (mode %04o); %s", path, (unsigned)m,
-                     OWN_DIR);
-        else
-            snprintf(msg, len, "%s: writable by others (mode %04o); %s%s", path, (unsigned)m,
-                     ours ? "chmod o-w " : "", ours ? path : OWN_DIR);
+        snprintf(msg, len, "%s: writable by others (mode %04o); %s%s", path, (unsigned)m,
+                 chmod_fix ? "chmod o-w " : "", chmod_fix ? path : OWN_DIR);
         return -1;
     }
     if ((m & S_IWGRP) && !(group && dtc__in_group(st->st_gid))) {
         snprintf(msg, len, "%s: writable by group %lu (mode %04o)%s; %s%s", path,
                  (unsigned long)st->st_gid, (unsigned)m,
                  group ? ", not one of ours" : " without --group",
-                 ours ? "chmod g-w " : "", ours ? path : OWN_DIR);
+                 chmod_fix ? "chmod g-w " : "", chmod_fix ? path : OWN_DIR);
         return -1;
     }
     return 0;
