@@ -365,7 +365,9 @@ static int take_lock(store *st, const char *name, char *err, size_t errlen)
     char *path;
     if (asprintf(&path, "%s/%s.lock", st->st_dir, name) < 0)
         return -1;
-    int fd = dtc__fs_open(path, O_RDWR | O_CREAT, 0644, st->st_fs_opts, err, errlen);
+    /* 0600: whoever may open it, even read-only, could hold its flock */
+    int fd = dtc__fs_open(path, O_RDWR | O_CREAT, 0600, st->st_fs_opts | DTC_FS_SECRET, err,
+                          errlen);
     int rc = fd >= 0 ? flock(fd, LOCK_EX | LOCK_NB) : -1;
     if (fd >= 0 && rc != 0)
         snprintf(err, errlen, "%s: %s", path,

@@ -64,8 +64,8 @@ static void as_nobody(enum nobody_op op, const char *path, const char *arg)
     ck_assert_msg(h_exit_code(status) == 0, "as nobody: op %d on %s failed", (int)op, path);
 }
 
-/* A child that, as nobody, holds flock on path (created) until killed;
- * returns once it holds it. */
+/* A child that, as nobody, holds flock on path (created if missing)
+ * until killed; returns once it holds it, or -1 if it could not. */
 static pid_t nobody_holds_lock(const char *path)
 {
     int p[2];
@@ -76,7 +76,7 @@ static pid_t nobody_holds_lock(const char *path)
         close(p[0]);
         if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
             _exit(100);
-        int fd = open(path, O_RDWR | O_CREAT, 0644);
+        int fd = open(path, O_RDONLY | O_CREAT, 0644); /* flock needs no more */
         if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(p[1], "k", 1) != 1)
             _exit(1);
         for (int i = 0; i < 600; i++) /* at most 60 s: h_fini kills it first */
@@ -85,9 +85,13 @@ static pid_t nobody_holds_lock(const char *path)
     }
     close(p[1]);
     char c;
-    ck_assert_msg(read(p[0], &c, 1) == 1, "the nobody child never took the lock");
+    ssize_t got = read(p[0], &c, 1);
     close(p[0]);
-    return pid;
+    if (got == 1)
+        return pid;
+    int status;
+    ck_assert(h_wait(pid, 5000, &status));
+    return -1;
 }
 
 /* h_dir()/name; h_dir() opened to search (0755) so nobody reaches it. */
@@ -244,6 +248,7 @@ START_TEST(test_hostile_planted_files)
     as_nobody(N_LINK, p, "/etc/passwd");
     snprintf(p, sizeof p, "%s/payment.lock", d);
     pid_t holder = nobody_holds_lock(p);
+    ck_assert_int_gt(holder, 0);
     ck_assert_int_eq(chmod(d, 0700), 0);
 
     const char *inv[] = {"inventory.state", "owned by uid 65534", NULL};
@@ -274,6 +279,38 @@ START_TEST(test_hostile_planted_files)
     h_run(&res, 5000, "dtc-inventory", "--dump", "--data-dir", d, NULL);
     ck_assert_msg(res.code == 0 && strstr(res.out, "sku 999999 1") != NULL,
                   "dump of our own file: exit %d out=%s err=%s", res.code, res.out, res.err);
+}
+END_TEST
+
+/* A data directory others may read and search (0755: accepted): the
+ * lock file is made 0600, so nobody cannot open it to hold its flock
+ * and keep the service from starting; one others may open (0644, as
+ * earlier versions made it) is refused, naming the fix. */
+START_TEST(test_hostile_lock_mode)
+{
+    h_init("host-lock");
+    if (geteuid() != 0)
+        return;
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    char d[4200], lock[4400];
+    struct stat st;
+    path_in(d, sizeof d, "d");
+    mkdir_mode(d, 0755);
+    pid_t svc = h_spawn("payment", "dtc-payment", "--instance", h_instance(), "--data-dir", d,
+                        "--seed", "alice=10", NULL);
+    ck_assert(h_wait_participant("payment", svc, 10000));
+    ck_assert_int_ge(h_stop(svc, 5000), 0);
+    snprintf(lock, sizeof lock, "%s/payment.lock", d);
+    ck_assert_int_eq(stat(lock, &st), 0);
+    ck_assert_msg((st.st_mode & 0777) == 0600, "lock file mode %04o", st.st_mode & 0777);
+    ck_assert_msg(nobody_holds_lock(lock) < 0, "nobody could hold the service's lock");
+
+    ck_assert_int_eq(chmod(lock, 0644), 0);
+    ck_assert_int_gt(nobody_holds_lock(lock), 0);
+    const char *want[] = {"payment.lock", "readable or writable by others (mode 0644)",
+                          "chmod go=", NULL};
+    service_refused("payment", d, want);
+    ck_assert(strstr(res.err, "in use") == NULL);
 }
 END_TEST
 
@@ -408,6 +445,7 @@ int main(void)
     tcase_add_test(tc, test_hostile_world_writable_dir);
     tcase_add_test(tc, test_hostile_foreign_path);
     tcase_add_test(tc, test_hostile_planted_files);
+    tcase_add_test(tc, test_hostile_lock_mode);
     tcase_add_test(tc, test_hostile_group);
     tcase_add_test(tc, test_hostile_dtcd_path);
     tcase_add_test(tc, test_hostile_dtcd_group);

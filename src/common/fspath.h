@@ -37,12 +37,14 @@ int dtc__fs_dir(const char *dir, bool group, mode_t create, char *msg, size_t le
 
 /* Options of dtc__fs_open. */
 #define DTC_FS_GROUP 0x1u   /* the file may be writable by its group (--group) */
-#define DTC_FS_SECRET 0x2u  /* no permission at all for group or others */
+#define DTC_FS_SECRET 0x2u  /* no permission at all for others, nor for the
+                               group unless DTC_FS_GROUP (a secret, or a
+                               lock file: whoever can open it can hold it) */
 
 /* Opens path with flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC (mode if it
  * creates it), then checks what was opened: a regular file, owned by the
  * effective user, not writable by group (unless DTC_FS_GROUP) or others
- * (DTC_FS_SECRET: no bit at all for them).  O_NONBLOCK is cleared again:
+ * (DTC_FS_SECRET: no permission bit at all for them).  O_NONBLOCK is cleared again:
  * it is there so that a FIFO planted at path never blocks the open.
  * Returns the fd, or -1 with the one-line reason in msg and errno ENOENT
  * when nothing is at path (and O_CREAT was not given), else EPERM or the

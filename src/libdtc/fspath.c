@@ -199,7 +199,8 @@ static int check_file(const char *path, const struct stat *st, unsigned opts, ch
                       size_t len)
 {
     mode_t m = st->st_mode & 07777;
-    mode_t bad = (opts & DTC_FS_SECRET) ? 077 : (opts & DTC_FS_GROUP) ? 002 : 022;
+    bool secret = (opts & DTC_FS_SECRET) != 0, group = (opts & DTC_FS_GROUP) != 0;
+    mode_t bad = (secret ? 007 : 002) | (group ? 0 : secret ? 070 : 020);
     if (!S_ISREG(st->st_mode)) {
         snprintf(msg, len, "%s: %s, not a regular file; find out who put it there, then "
                  "remove it: rm %s", path, kind_of(st->st_mode), path);
@@ -214,9 +215,9 @@ static int check_file(const char *path, const struct stat *st, unsigned opts, ch
     }
     if (m & bad) {
         snprintf(msg, len, "%s: %s by %s (mode %04o); chmod %s %s", path,
-                 (opts & DTC_FS_SECRET) ? "readable or writable" : "writable",
+                 secret ? "readable or writable" : "writable",
                  (m & bad & 007) ? "others" : "its group", (unsigned)m,
-                 (opts & DTC_FS_SECRET) ? "go=" : (opts & DTC_FS_GROUP) ? "o-w" : "go-w", path);
+                 secret ? (group ? "o=" : "go=") : (group ? "o-w" : "go-w"), path);
         return -1;
     }
     return 0;
