@@ -7,7 +7,8 @@
  * one-line message naming the path and what is wrong, and nothing of
  * what was planted is read, changed or followed.  Directories as mkdtemp
  * makes them (0700 under the sticky /tmp) stay accepted: every other
- * test runs in one.  Also: every long-running program survives SIGHUP.
+ * test runs in one.  dtc-pg's --conninfo-file likewise.  Also: dtcd,
+ * dtc-noop and a service survive SIGHUP.
  *
  * The hostile files are made by a child that drops to nobody; the tests
  * need root and are skipped otherwise.
@@ -345,6 +346,44 @@ START_TEST(test_hostile_group)
 }
 END_TEST
 
+/* dtc-pg --conninfo-file FILE (refused at start, before any connection:
+ * no PostgreSQL needed) must exit 2 with every one of want. */
+static void pg_refused(const char *file, const char *const want[])
+{
+    const char *argv[] = {"--name", "x", "--conninfo-file", file, "--statement", "x=SELECT 1",
+                          NULL};
+    h_runv(&res, 5000, NULL, "dtc-pg", argv);
+    ck_assert_msg(res.code == 2, "dtc-pg on %s: exit %d (want 2) err=%s", file, res.code,
+                  res.err);
+    for (size_t i = 0; want[i] != NULL; i++)
+        ck_assert_msg(strstr(res.err, want[i]) != NULL, "dtc-pg on %s: no '%s' in: %s", file,
+                      want[i], res.err);
+}
+
+/* dtc-pg's --conninfo-file (it holds a password): in a directory others
+ * may write, planted by another user, or a symlink: refused. */
+START_TEST(test_hostile_pg_conninfo_file)
+{
+    h_init("host-pg");
+    if (geteuid() != 0 || !h_have_program("dtc-pg"))
+        return;
+    char d[4200], ci[4400], link[4400];
+    path_in(d, sizeof d, "d");
+    mkdir_mode(d, 0777);
+    snprintf(ci, sizeof ci, "%s/ci", d);
+    snprintf(link, sizeof link, "%s/l", d);
+    as_nobody(N_WRITE, ci, "host=/elsewhere user=victim password=theirs\n");
+    as_nobody(N_LINK, link, "/etc/passwd");
+    const char *open_dir[] = {d, "writable by others (mode 0777)", NULL};
+    pg_refused(ci, open_dir);
+    ck_assert_int_eq(chmod(d, 0700), 0);
+    const char *foreign[] = {"/ci: owned by uid 65534", NULL};
+    pg_refused(ci, foreign);
+    const char *sym[] = {"/l: a symbolic link", NULL};
+    pg_refused(link, sym);
+}
+END_TEST
+
 /* dtcd runs to its refusal (bounded) with data dir dir. */
 static void dtcd_refused(const char *dir, const char *const env[], const char *const want[])
 {
@@ -449,6 +488,7 @@ int main(void)
     tcase_add_test(tc, test_hostile_group);
     tcase_add_test(tc, test_hostile_dtcd_path);
     tcase_add_test(tc, test_hostile_dtcd_group);
+    tcase_add_test(tc, test_hostile_pg_conninfo_file);
     tcase_add_test(tc, test_hostile_sighup);
     suite_add_tcase(s, tc);
     return h_run_suite(s);

@@ -146,8 +146,10 @@ static int take_conninfo_file(pg_opts *o, const char *path)
     snprintf(dir, sizeof dir, "%.*s", dlen, slash == NULL ? "." : path);
     int fd = dtc__fs_dir(dir, false, 0, msg, sizeof msg) == 0
                  ? dtc__fs_open(path, O_RDONLY, 0, DTC_FS_SECRET, msg, sizeof msg) : -1;
-    if (fd < 0)
-        return bad("--conninfo-file: %s", msg);
+    if (fd < 0) { /* not a usage error: no "try --help" */
+        fprintf(stderr, "dtc-pg: --conninfo-file: %s\n", msg);
+        return -1;
+    }
     size_t n = 0;
     ssize_t r = 1;
     while (r > 0 && n < sizeof o->conninfo_buf - 1)
