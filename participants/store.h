@@ -142,8 +142,9 @@ int store_compact(store *st, char *why);
 /* Compaction threshold: log lines > max(n, snapshot lines).  Default 1024. */
 void store_set_compact_min(store *st, size_t n);
 /* Crash points for tests: fn (NULL: none) is called with the point's name
- * at each of them and may kill the process (svc.c passes dtc_fault; the
- * store knows nothing else of libdtc than fspath.h, which opens its files).  Not called inside store_open.
+ * at each of them and may kill the process (svc.c passes dtc_fault; of
+ * libdtc the store uses only fspath.h, to open its files).  Not called
+ * inside store_open.
  *   store.after_write    store_flush: lines written, not yet fsynced
  *   store.after_sync     store_flush: fsynced, the batch's answers not
  *                        yet published
