@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
     char tmpl[] = "/tmp/dtc-ledger-bench.XXXXXX", err[512], why[STORE_WHY_MAX], path[600];
     const char *dir = NULL;
     parse(argc, argv, &b, &dir);
+    signal(SIGHUP, SIG_IGN); /* a long run outlives its terminal */
     if (dir == NULL && (dir = mkdtemp(tmpl)) == NULL)
         die("mkdtemp", "failed");
     char **seeds = calloc(b.b_keys, sizeof *seeds);

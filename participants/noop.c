@@ -16,17 +16,11 @@
 #include <unistd.h>
 
 #include "dtc/dtc.h"
+#include "part_proc.h"
 #include "version_opt.h"
 
-static volatile sig_atomic_t stop;
 static dtc_vote vote = DTC_VOTE_YES;
 static long delay_ms, fail_commits, fail_rollbacks;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
 
 static dtc_vote prepare(void *ctx, const dtc_request *rq)
 {
@@ -98,9 +92,7 @@ int main(int argc, char **argv)
     dtc_log_init(DTC_LOG_WARN);
     if (level != NULL && dtc__log_level_opt(argv[0], level) != 0)
         return 2;
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
-    signal(SIGPIPE, SIG_IGN); /* a closed output pipe must not kill it */
+    part_catch_signals(); /* SIGTERM/SIGINT stop it, SIGHUP does not, SIGPIPE ignored */
     dtc_instance *in = NULL;
     dtc_participant *p;
     dtc_result rc = dtc_open(instance, &in);
@@ -114,7 +106,7 @@ int main(int argc, char **argv)
     printf("ready name=%s pid=%d\n", name, (int)getpid());
     fflush(stdout);
     dtc_participant_ops ops = {NULL, prepare, commit, rollback, NULL, NULL};
-    rc = dtc_participant_serve(p, &ops, &stop);
+    rc = dtc_participant_serve(p, &ops, &part_stop);
     dtc_participant_unregister(&p);
     dtc_close(&in);
     return rc == DTC_OK ? 0 : 1;

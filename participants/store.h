@@ -115,9 +115,13 @@ typedef struct store store;
 
 #define STORE_READONLY 0x1 /* load only: no lock, no create, no truncation */
 #define STORE_NO_FSYNC 0x2 /* flush writes but never fsyncs (benchmarks) */
+#define STORE_GROUP 0x4    /* files may be writable by their group (--group) */
 
 /* Opens DATA_DIR/NAME.state (creating it from seeds "K=V" if absent) and
- * replays it.  NULL with err filled on failure (bad line: its number). */
+ * replays it.  NULL with err filled on failure (bad line: its number).
+ * Every file (state, lock, temp) is opened through dtc__fs_open
+ * (fspath.h): never a link or a FIFO, only a regular file of ours that
+ * nobody else may write; the caller checked DATA_DIR (dtc__fs_dir). */
 store *store_open(const char *dir, const char *name, const store_schema *schema,
                   const char *const *seeds, size_t nseeds, int flags,
                   store_info *info, char *err, size_t errlen);
@@ -138,8 +142,9 @@ int store_compact(store *st, char *why);
 /* Compaction threshold: log lines > max(n, snapshot lines).  Default 1024. */
 void store_set_compact_min(store *st, size_t n);
 /* Crash points for tests: fn (NULL: none) is called with the point's name
- * at each of them and may kill the process (svc.c passes dtc_fault; the
- * store itself knows nothing of libdtc).  Not called inside store_open.
+ * at each of them and may kill the process (svc.c passes dtc_fault; of
+ * libdtc the store uses only fspath.h, to open its files).  Not called
+ * inside store_open.
  *   store.after_write    store_flush: lines written, not yet fsynced
  *   store.after_sync     store_flush: fsynced, the batch's answers not
  *                        yet published

@@ -1,8 +1,8 @@
 /*
  * store_compact.c - compaction of the state file: the live state (records,
  * prepared transactions, the ledger within its horizon) written as a
- * snapshot to NAME.state.tmp (created O_EXCL | O_NOFOLLOW after an unlink,
- * so a planted symlink is never followed), fsynced, renamed over
+ * snapshot to NAME.state.tmp (created O_EXCL after an unlink, through
+ * dtc__fs_open: a planted symlink is never followed), fsynced, renamed over
  * NAME.state, and the directory fsynced.  Crash points:
  * store.before_rename, store.after_rename.
  */
@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fspath.h"
 #include "store_int.h"
 
 static int fsync_dir(const char *dir)
@@ -111,10 +112,8 @@ static int create_tmp(const store *st, char *why)
         WHY("cannot remove stale %s: %s", st->st_tmp, strerror(errno));
         return -1;
     }
-    int fd = open(st->st_tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        WHY("cannot create %s: %s", st->st_tmp, strerror(errno));
-    return fd;
+    return dtc__fs_open(st->st_tmp, O_WRONLY | O_CREAT | O_EXCL, 0600, st->st_fs_opts, why,
+                        STORE_WHY_MAX);
 }
 
 int store_compact(store *st, char *why)
@@ -159,9 +158,10 @@ int store_compact(store *st, char *why)
     }
     FAULT(st, "store.after_rename");
     /* From here on the new file is the state: failing to use it is fatal. */
-    fd = open(st->st_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-    if (fsync_dir(st->st_dir) != 0 || fd < 0) {
-        WHY("cannot sync or reopen %s: %s", st->st_path, strerror(errno));
+    fd = dtc__fs_open(st->st_path, O_WRONLY | O_APPEND, 0, st->st_fs_opts, why, STORE_WHY_MAX);
+    if (fd >= 0 && fsync_dir(st->st_dir) != 0)
+        WHY("cannot sync %s: %s", st->st_dir, strerror(errno));
+    if (fd < 0 || why[0] != '\0') {
         st->st_failed = 1;
         if (fd >= 0)
             close(fd);

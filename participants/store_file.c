@@ -3,10 +3,12 @@
  * replaying it, appending log lines (buffered, one write per flush), the
  * group-commit fsync, open/close and dump; compaction (write
  * NAME.state.tmp, fsync, rename, fsync the directory) is store_compact.c.
- * Every byte of the file goes through write(2) (never stdio), and the
- * compaction's temp file and the lock file are opened O_NOFOLLOW: a
- * symlink planted at NAME.state.tmp or NAME.lock is never followed (the
- * temp name is unlinked, then created O_EXCL).  A new state file is
+ * Every byte of the file goes through write(2) (never stdio).  Every
+ * file (NAME.state, NAME.lock, the compaction's NAME.state.tmp) is
+ * opened through dtc__fs_open (fspath.h): a symlink, FIFO or directory
+ * planted at its name, or a file of another user's or writable by
+ * others, is refused with a message naming it (the temp name is
+ * unlinked, then created O_EXCL).  A new state file is
  * fsynced, renamed into place and its directory fsynced before store_open
  * returns, so nothing is answered from a file a power cut could lose.
  * Crash points (the fault hook, see store_set_fault_hook in store.h):
@@ -25,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fspath.h"
 #include "store_int.h"
 
 /* ---- appending ----------------------------------------------------------- */
@@ -228,12 +231,16 @@ static int load_line(store *st, char *line, int *snapshot, char *why)
     return -1;
 }
 
-static char *slurp(const char *path, size_t *len)
+/* The whole file at path (checked: fspath.h), NUL-terminated; NULL with
+ * err filled, and errno ENOENT if there is none. */
+static char *slurp(const store *st, const char *path, size_t *len, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC); /* never a planted link */
+    int fd = dtc__fs_open(path, O_RDONLY, 0, st->st_fs_opts, err, errlen);
     FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-    if (f == NULL && fd >= 0)
+    if (f == NULL && fd >= 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
         close(fd);
+    }
     char *buf = NULL;
     size_t cap = 0, n = 0;
     if (f == NULL)
@@ -251,8 +258,10 @@ static char *slurp(const char *path, size_t *len)
             break;
     }
     if (ferror(f) || buf == NULL || n + 1 > cap) {
+        snprintf(err, errlen, "%s: %s", path, ferror(f) ? "read error" : "out of memory");
         free(buf);
         buf = NULL;
+        errno = EIO;
     } else {
         buf[n] = '\0';
         *len = n;
@@ -356,15 +365,16 @@ static int take_lock(store *st, const char *name, char *err, size_t errlen)
     char *path;
     if (asprintf(&path, "%s/%s.lock", st->st_dir, name) < 0)
         return -1;
-    st->st_lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (st->st_lock_fd < 0 || flock(st->st_lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    /* 0600: whoever may open it, even read-only, could hold its flock */
+    int fd = dtc__fs_open(path, O_RDWR | O_CREAT, 0600, st->st_fs_opts | DTC_FS_SECRET, err,
+                          errlen);
+    int rc = fd >= 0 ? flock(fd, LOCK_EX | LOCK_NB) : -1;
+    if (fd >= 0 && rc != 0)
         snprintf(err, errlen, "%s: %s", path,
                  errno == EWOULDBLOCK ? "state in use by another process" : strerror(errno));
-        free(path);
-        return -1;
-    }
+    st->st_lock_fd = fd;
     free(path);
-    return 0;
+    return rc;
 }
 
 /* Loads an existing file; a torn tail is cut off unless read-only. */
@@ -376,9 +386,10 @@ static int open_existing(store *st, char *buf, size_t len, int flags,
         return -1;
     if (flags & STORE_READONLY)
         return 0;
-    st->st_fd = open(st->st_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-    if (st->st_fd < 0 || (good < len && (ftruncate(st->st_fd, (off_t)good) != 0
-                                         || fsync(st->st_fd) != 0))) {
+    st->st_fd = dtc__fs_open(st->st_path, O_WRONLY | O_APPEND, 0, st->st_fs_opts, err, errlen);
+    if (st->st_fd < 0)
+        return -1;
+    if (good < len && (ftruncate(st->st_fd, (off_t)good) != 0 || fsync(st->st_fd) != 0)) {
         snprintf(err, errlen, "%s: %s", st->st_path, strerror(errno));
         return -1;
     }
@@ -408,8 +419,10 @@ store *store_open(const char *dir, const char *name, const store_schema *schema,
     int rc = -1;
     info = info ? info : &dummy;
     memset(info, 0, sizeof *info);
-    if (st != NULL)
+    if (st != NULL) {
         st->st_no_fsync = (flags & STORE_NO_FSYNC) != 0;
+        st->st_fs_opts = (flags & STORE_GROUP) ? DTC_FS_GROUP : 0;
+    }
     snprintf(err, errlen, "out of memory");
     if (st == NULL)
         return NULL;
@@ -425,12 +438,12 @@ store *store_open(const char *dir, const char *name, const store_schema *schema,
         goto out;
     if (!(flags & STORE_READONLY) && take_lock(st, name, err, errlen) != 0)
         goto out;
-    buf = slurp(st->st_path, &len);
+    buf = slurp(st, st->st_path, &len, err, errlen);
     if (buf != NULL) {
         info->si_seeds_ignored = nseeds > 0;
         rc = open_existing(st, buf, len, flags, info, err, errlen);
     } else if (errno != ENOENT) {
-        snprintf(err, errlen, "%s: %s", st->st_path, strerror(errno));
+        /* err says what is wrong */
     } else if (flags & STORE_READONLY) {
         snprintf(err, errlen, "%s: no state file", st->st_path);
     } else {

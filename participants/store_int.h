@@ -62,6 +62,7 @@ struct store {
     size_t st_wlen;
     int st_no_fsync;            /* STORE_NO_FSYNC: survives a process crash,
                                    not a power cut */
+    unsigned st_fs_opts;        /* dtc__fs_open's options (DTC_FS_GROUP) */
     int st_failed;              /* a write or fsync failed: refuse all */
     size_t st_snap_lines;       /* items in the snapshot section */
     size_t st_log_lines;        /* items after "checkpoint" */

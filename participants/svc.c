@@ -6,17 +6,16 @@
  * store decides, svc.c only logs and injects faults.  See svc.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dtc/dtc.h"
+#include "fspath.h"
 #include "svc.h"
 #include "svc_horizon.h"
 #include "part_proc.h"
@@ -164,52 +163,31 @@ static int on_flush(void *ctx)
 
 /* ---- main ----------------------------------------------------------------- */
 
-/* mkdir(path), then an fsync of its parent if it was created: the state
- * file's directory must survive a power cut before the store relies on it. */
-static int mkdir_durable(char *path)
+/* The data directory holds promises: nobody else may be able to replace
+ * files in it, nor any directory on its path (fspath.h: the rule, and
+ * the missing directories made 0700, or 0770 with --group).  One line on
+ * stderr says which check failed and what fixes it. */
+static int data_dir_ok(const svc *s, bool create)
 {
-    if (mkdir(path, 0755) != 0)
-        return errno == EEXIST ? 0 : -1;
-    char *slash = strrchr(path, '/');
-    const char *parent = ".";
-    if (slash == path)
-        parent = "/";
-    else if (slash != NULL)
-        *slash = '\0', parent = path;
-    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
-    if (fd >= 0)
-        close(fd);
-    if (slash != NULL && slash != path)
-        *slash = '/';
-    return rc;
-}
-
-static int mkdir_p(const char *dir)
-{
-    char *p = strdup(dir); // NOLINT(clang-analyzer-core.NonNullParamChecker): parse_args checked data_dir
-    int rc = p ? 0 : -1;
-    for (char *q = p ? p + 1 : NULL; q && rc == 0; q = strchr(q + 1, '/')) {
-        char c = *q;
-        *q = '\0';
-        rc = mkdir_durable(p);
-        *q = c;
-        if (c == '\0')
-            break;
-    }
-    if (rc == 0 && p)
-        rc = mkdir_durable(p);
-    free(p);
-    return rc;
+    char msg[DTC_FS_MSG_MAX];
+    bool group = s->sv_o.group != 0;
+    if (dtc__fs_dir(s->sv_o.data_dir, group, create ? (group ? 0770 : 0700) : 0, msg,
+                    sizeof msg) == 0)
+        return 0;
+    fprintf(stderr, "dtc-%s: %s\n", s->sv_schema->ss_service, msg);
+    return -1;
 }
 
 static int dump(svc *s)
 {
     char err[512];
+    if (data_dir_ok(s, false) != 0)
+        return 1;
     store *st = store_open(s->sv_o.data_dir, s->sv_o.name, s->sv_schema, NULL, 0,
-                           STORE_READONLY, NULL, err, sizeof err);
+                           STORE_READONLY | (s->sv_o.group ? STORE_GROUP : 0), NULL, err,
+                           sizeof err);
     if (st == NULL) {
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "dtc-%s: %s\n", s->sv_schema->ss_service, err);
         return 1;
     }
     store_dump(st, stdout);
@@ -217,46 +195,19 @@ static int dump(svc *s)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* The data directory holds promises: nobody else may be able to replace
- * files in it.  Refused if writable by others (unless sticky, like /tmp:
- * then nobody else can rename or unlink our files); a group-writable one
- * is only worth a warning (a shared service group). */
-static int data_dir_ok(const svc *s)
-{
-    struct stat st;
-    if (s->sv_o.data_dir == NULL) /* parse_opts requires it */
-        return -1;
-    if (stat(s->sv_o.data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "%s: not a directory\n", s->sv_o.data_dir);
-        return -1;
-    }
-    if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
-        fprintf(stderr, "data directory %s is writable by others (mode 0%03o): refusing "
-                "(chmod o-w it)\n", s->sv_o.data_dir, (unsigned)(st.st_mode & 07777));
-        return -1;
-    }
-    if (st.st_mode & S_IWGRP)
-        dtc_log(DTC_LOG_WARN, "start", NULL, s->sv_o.name,
-                "warning=data_dir_group_writable mode=0%03o", (unsigned)(st.st_mode & 07777));
-    return 0;
-}
-
 static int open_store(svc *s)
 {
     char err[512];
     store_info info;
-    if (mkdir_p(s->sv_o.data_dir) != 0) {
-        fprintf(stderr, "cannot create %s: %s\n", s->sv_o.data_dir, strerror(errno));
-        return -1;
-    }
-    if (data_dir_ok(s) != 0)
+    if (data_dir_ok(s, true) != 0)
         return -1;
     s->sv_store = store_open(s->sv_o.data_dir, s->sv_o.name, s->sv_schema, s->sv_o.seeds,
-                             s->sv_o.nseeds, s->sv_o.no_fsync ? STORE_NO_FSYNC : 0, &info, err,
-                             sizeof err);
+                             s->sv_o.nseeds, (s->sv_o.no_fsync ? STORE_NO_FSYNC : 0)
+                                                 | (s->sv_o.group ? STORE_GROUP : 0),
+                             &info, err, sizeof err);
     if (s->sv_store == NULL) {
         dtc_log(DTC_LOG_ERROR, "start", NULL, s->sv_o.name, "error=%s", err);
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "dtc-%s: %s\n", s->sv_schema->ss_service, err);
         return -1;
     }
     store_set_fault_hook(s->sv_store, dtc_fault);

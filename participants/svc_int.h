@@ -21,6 +21,8 @@ typedef struct svc_opts {
     dtc_op crash_at;          /* DTC_OP_NONE: never */
     int dump;
     int no_fsync;             /* --no-fsync: benchmarks only */
+    int group;                /* --group: group-writable data allowed
+                                 when the group is one of ours */
     unsigned long compact_min; /* --compact-min: 0 = the store's default */
 } svc_opts;
 

@@ -20,7 +20,11 @@ static void usage(const store_schema *schema, FILE *out)
     fprintf(out,
             "usage: dtc-%s --data-dir DIR [options]\n"
             "  --instance NAME         dtc instance (default $DTC_INSTANCE or \"default\")\n"
-            "  --data-dir DIR          where NAME.state lives (created if missing)\n"
+            "  --data-dir DIR          where NAME.state lives (created if missing); it\n"
+            "                          and every directory above it must be root's or\n"
+            "                          ours and writable by nobody else\n"
+            "  --group                 the data directory and files may be writable by\n"
+            "                          their group, if it is one of ours (dtcd --group)\n"
             "  --name NAME             participant name (default \"%s\")\n"
             "  --seed KEY=VALUE        initial record, repeatable; only without a state file\n"
             "  --fail-prepare P        vote error with probability P (0..1)\n"
@@ -120,6 +124,7 @@ static int take_opt(svc *s, int c, const char *arg, const char *prog)
                    ? 0 : bad(prog, "bad --compact-min '%s': want 1..100000000", arg);
     case 'u': s->sv_o.dump = 1; return 0;
     case 'F': s->sv_o.no_fsync = 1; return 0;
+    case 'g': s->sv_o.group = 1; return 0;
     case 'l':
         return dtc_log_to_file(arg) == DTC_OK
                    ? 0 : bad(prog, "--log-file '%s': %s", arg, strerror(errno));
@@ -144,6 +149,7 @@ int svc__parse_opts(svc *s, int argc, char **argv)
         {"compact-min", required_argument, NULL, 'M'},
         {"dump", no_argument, NULL, 'u'},
         {"no-fsync", no_argument, NULL, 'F'},
+        {"group", no_argument, NULL, 'g'},
         {"log-file", required_argument, NULL, 'l'},
         {"log-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},

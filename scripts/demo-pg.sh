@@ -64,10 +64,14 @@ dtcctl() { "$BIN/dtcctl" --instance "$INSTANCE" "$@"; }
 psql_() { pgc_psql "$@"; }
 
 start_cluster() {
-    pgc_start "$DATA"
+    # its own directory: as root it is chowned to postgres, which must
+    # own nothing on the path of dtc's data directories (docs/security.md)
+    chmod 0711 "$DATA" # postgres may pass through, list nothing
+    mkdir "$DATA/cluster"
+    pgc_start "$DATA/cluster"
     psql_ -c "CREATE TABLE acct (id text PRIMARY KEY, bal bigint NOT NULL CHECK (bal >= 0));
               INSERT INTO acct VALUES ('alice', 100000), ('bob', 500);"
-    echo "PostgreSQL running: socket $DATA/.s.PGSQL.$PGC_PORT"
+    echo "PostgreSQL running: socket $PGC_DIR/.s.PGSQL.$PGC_PORT"
 }
 
 start() { # start NAME PROGRAM ARGS...

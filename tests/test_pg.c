@@ -10,10 +10,12 @@
  * decision, PostgreSQL stopped (immediate) in the commit, a simulated
  * reboot of dtc with transactions prepared in PostgreSQL, and a server
  * that stays down (HEURISTIC, kept by recovery, then dtcctl resolve
- * and retry).  Over a unix socket
+ * and retry); where the password comes from (--conninfo-file, PGPASSFILE,
+ * --conninfo with a warning).  Over a unix socket
  * and over TCP.  Exit 77 (ctest SKIP) when PostgreSQL is not installed.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -187,12 +190,13 @@ static void teardown(void)
 
 /* ---- dtc-pg ----------------------------------------------------------------- */
 
-static pid_t start_pg_env(const char *retries, const char *const env[])
+/* dtc-pg with the database given as `how` (--conninfo or --conninfo-file)
+ * `what`; env "K=V" additions (may be NULL). */
+static pid_t start_pg_how(const char *retries, const char *const env[], const char *how,
+                          const char *what)
 {
-    char ci[400];
-    conninfo(ci, sizeof ci);
     const char *const argv[] = {
-        "--instance", h_instance(), "--name", "pg", "--conninfo", ci, "--pool", "4",
+        "--instance", h_instance(), "--name", "pg", how, what, "--pool", "4",
         "--statement", "debit=UPDATE acct SET bal = bal - $2::bigint WHERE id = $1 AND bal >= $2::bigint",
         "--rows", "debit=1",
         "--statement", "note=INSERT INTO orders VALUES ($1, $2)",
@@ -206,6 +210,13 @@ static pid_t start_pg_env(const char *retries, const char *const env[])
         ck_abort_msg("dtc-pg did not register: %s", err);
     }
     return pg_pid;
+}
+
+static pid_t start_pg_env(const char *retries, const char *const env[])
+{
+    char ci[400];
+    conninfo(ci, sizeof ci);
+    return start_pg_how(retries, env, "--conninfo", ci);
 }
 
 static pid_t start_pg(const char *retries)
@@ -778,6 +789,102 @@ START_TEST(test_pg_down_heuristic_then_resolve)
 }
 END_TEST
 
+/* pg_hba.conf: role dtcpw over the socket needs its password (first
+ * line: the first match wins); reloaded, and waited for (<= 5 s) until a
+ * connection without it is refused. */
+static void require_password(const char *ci)
+{
+    char hba[400], old[16384];
+    snprintf(hba, sizeof hba, "%s/pg_hba.conf", pgc.data);
+    FILE *f = fopen(hba, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(old, 1, sizeof old - 1, f);
+    old[n] = '\0';
+    fclose(f);
+    f = fopen(hba, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "local all dtcpw scram-sha-256\n%s", old);
+    ck_assert_int_eq(fclose(f), 0);
+    PQclear(sql("SELECT pg_reload_conf()"));
+    for (int i = 0; i < 100; i++) {
+        PGconn *c = PQconnectdb(ci);
+        int ok = PQstatus(c) == CONNECTION_OK;
+        PQfinish(c);
+        if (!ok)
+            return;
+        h_sleep_ms(50);
+    }
+    ck_abort_msg("a connection as dtcpw without a password still works");
+}
+
+/* One debit of 100 through pg; the balance after it. */
+static long debit_100(void)
+{
+    dtc_txid id;
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "pg", "debit alice 100", 15), DTC_OK);
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, NULL), DTC_OK);
+    return balance();
+}
+
+/* Where the password comes from: never the command line unless one
+ * insists (then a warning).  A --conninfo-file others may read is
+ * refused; one only we may read works; so do libpq's PGPASSFILE and a
+ * password in --conninfo, the latter with its warning. */
+START_TEST(test_password_sources)
+{
+    h_init("pg-secret");
+    setenv("PGPASSFILE", "/nonexistent", 1); /* never this user's own ~/.pgpass */
+    cluster_start(0);
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
+    PQclear(sql("CREATE ROLE dtcpw LOGIN PASSWORD 'pw-9f3a'; GRANT ALL ON acct, orders TO dtcpw"));
+    char ci[400], file[4200], pass[4200], line[600], log[16384];
+    snprintf(ci, sizeof ci, "host=%s port=%d user=dtcpw dbname=postgres", pgc.dir, pgc.port);
+    require_password(ci);
+
+    snprintf(file, sizeof file, "%s/pg.conninfo", h_dir());
+    snprintf(line, sizeof line, "%s\npassword=pw-9f3a\n", ci);
+    int fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+    ck_assert_int_eq(fchmod(fd, 0644), 0);
+    close(fd);
+    const char *const open_file[] = {"--instance", h_instance(), "--name", "pg",
+                                     "--conninfo-file", file, "--statement", "x=SELECT 1", NULL};
+    h_runv(&res, 10000, NULL, "dtc-pg", open_file);
+    ck_assert_msg(res.code == 2 && strstr(res.err, "pg.conninfo: readable or writable by others "
+                                                   "(mode 0644); chmod go=") != NULL,
+                  "a conninfo file others may read: exit %d err=%s", res.code, res.err);
+    ck_assert_int_eq(chmod(file, 0600), 0);
+    start_pg_how(NULL, NULL, "--conninfo-file", file);
+    ck_assert_int_eq(debit_100(), 900);
+    h_read_output("pg", "err", log, sizeof log);
+    ck_assert_msg(strstr(log, "password") == NULL, "log: %s", log);
+    ck_assert_int_ge(h_stop(pg_pid, 5000), 0);
+
+    snprintf(pass, sizeof pass, "%s/pgpass", h_dir());
+    fd = open(pass, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "*:*:*:dtcpw:pw-9f3a\n", 20), 20);
+    close(fd);
+    char env1[4300];
+    snprintf(env1, sizeof env1, "PGPASSFILE=%s", pass);
+    start_pg_how(NULL, (const char *const[]){env1, NULL}, "--conninfo", ci);
+    ck_assert_int_eq(debit_100(), 800);
+    h_read_output("pg", "err", log, sizeof log);
+    ck_assert_msg(strstr(log, "password") == NULL, "log: %s", log);
+    ck_assert_int_ge(h_stop(pg_pid, 5000), 0);
+
+    snprintf(line, sizeof line, "%s password=pw-9f3a", ci);
+    start_pg_how(NULL, NULL, "--conninfo", line);
+    ck_assert_int_eq(debit_100(), 700);
+    h_read_output("pg", "err", log, sizeof log);
+    ck_assert_msg(strstr(log, "level=warn") != NULL
+                      && strstr(log, "warning=password_on_command_line") != NULL,
+                  "no warning about the password in --conninfo: %s", log);
+}
+END_TEST
+
 static int have_postgres(void)
 {
     glob_t g;
@@ -816,6 +923,7 @@ int main(void)
         {"pg_crash_mid_commit", test_pg_crash_mid_commit},
         {"reboot", test_reboot_with_pg_prepared},
         {"pg_down_heuristic", test_pg_down_heuristic_then_resolve},
+        {"password_sources", test_password_sources},
     };
     Suite *s = suite_create("pg");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -1,15 +1,22 @@
 /*
- * opts.c - dtc-pg's command line: the database (--conninfo), the
+ * opts.c - dtc-pg's command line: the database (--conninfo, or
+ * --conninfo-file: a file only we may read, checked with fspath.h; a
+ * password on the command line is warned about, since every user sees
+ * it in ps; libpq's ~/.pgpass and PGPASSFILE work as ever), the
  * statements a payload may name (--statement VERB=SQL) and their
  * row-count rules (--rows VERB=N), the pool size and the time limits.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "fspath.h"
 #include "pg.h"
 #include "version_opt.h"
 
@@ -20,7 +27,12 @@ static void usage(FILE *out)
             "              --statement VERB='SQL with $1..$n' [--statement ...] [options]\n"
             "  --instance NAME        dtc instance (default $DTC_INSTANCE or \"default\")\n"
             "  --name NAME            participant name; the gids are dtc:<txid>:NAME\n"
-            "  --conninfo STR         libpq connection string (host=/path is a socket dir)\n"
+            "  --conninfo STR         libpq connection string (host=/path is a socket dir);\n"
+            "                         no password here: every user sees it in ps (use\n"
+            "                         ~/.pgpass, PGPASSFILE or --conninfo-file)\n"
+            "  --conninfo-file FILE   read the connection string from FILE, which must be\n"
+            "                         ours, readable by nobody else (chmod 600), in a\n"
+            "                         directory nobody else may write\n"
             "  --statement VERB=SQL   what payload \"VERB ARG...\" runs, ARGs bound as $1..$n\n"
             "  --rows VERB=N          VERB must touch exactly N rows, else it votes no\n"
             "  --pool N               connections (default 8, at most %d)\n"
@@ -122,6 +134,59 @@ static int apply_rows(pg_opts *o, const char *const *rows, int nrows)
     return 0;
 }
 
+/* --conninfo-file: the connection string from a file that nobody else
+ * may read or replace (its directory's path and the file checked). */
+static int take_conninfo_file(pg_opts *o, const char *path)
+{
+    char dir[PATH_MAX], msg[DTC_FS_MSG_MAX];
+    const char *slash = strrchr(path, '/');
+    int dlen = slash == NULL ? 1 : slash == path ? 1 : (int)(slash - path);
+    if (o->conninfo != NULL)
+        return bad("%s", "--conninfo and --conninfo-file: give one");
+    snprintf(dir, sizeof dir, "%.*s", dlen, slash == NULL ? "." : path);
+    int fd = dtc__fs_dir(dir, false, 0, msg, sizeof msg) == 0
+                 ? dtc__fs_open(path, O_RDONLY, 0, DTC_FS_SECRET, msg, sizeof msg) : -1;
+    if (fd < 0) { /* not a usage error: no "try --help" */
+        fprintf(stderr, "dtc-pg: --conninfo-file: %s\n", msg);
+        return -1;
+    }
+    size_t n = 0;
+    ssize_t r = 1;
+    while (r > 0 && n < sizeof o->conninfo_buf - 1)
+        if ((r = read(fd, o->conninfo_buf + n, sizeof o->conninfo_buf - 1 - n)) > 0)
+            n += (size_t)r;
+    char more;
+    bool too_long = r > 0 && read(fd, &more, 1) == 1;
+    close(fd);
+    o->conninfo_buf[n] = '\0';
+    if (r < 0 || too_long || strlen(o->conninfo_buf) != n)
+        return bad("--conninfo-file %s: %s", path,
+                   r < 0 ? strerror(errno) : too_long ? "longer than 4095 bytes" : "a NUL byte in it");
+    o->conninfo = o->conninfo_buf;
+    return 0;
+}
+
+/* The connection string must parse; a password in it on the command line
+ * is worth one warning. */
+static int check_conninfo(const pg_opts *o, int from_file)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(o->conninfo, &err);
+    if (opts == NULL) {
+        int rc = bad("bad %s: %.*s", from_file ? "--conninfo-file" : "--conninfo",
+                     err ? (int)strcspn(err, "\n") : 13, err ? err : "out of memory");
+        PQfreemem(err);
+        return rc;
+    }
+    for (PQconninfoOption *p = opts; !from_file && p->keyword != NULL; p++)
+        if (strcmp(p->keyword, "password") == 0 && p->val != NULL && p->val[0] != '\0')
+            dtc_log(DTC_LOG_WARN, "start", NULL, o->name,
+                    "warning=password_on_command_line hint=\"every user sees --conninfo in ps: "
+                    "use ~/.pgpass, PGPASSFILE or --conninfo-file\"");
+    PQconninfoFree(opts);
+    return 0;
+}
+
 static int take_opt(pg_opts *o, int c, const char *arg, const char **rows, int *nrows)
 {
     long v;
@@ -133,7 +198,12 @@ static int take_opt(pg_opts *o, int c, const char *arg, const char **rows, int *
         o->name = arg;
         return valid_word(arg, DTC_NAME_MAX) ? 0
                                              : bad("bad --name '%s': want [A-Za-z0-9._-]{1,31}", arg);
-    case 'c': o->conninfo = arg; return 0;
+    case 'c':
+        if (o->conninfo != NULL)
+            return bad("%s", "--conninfo and --conninfo-file: give one");
+        o->conninfo = arg;
+        return 0;
+    case 'C': return take_conninfo_file(o, arg);
     case 's': return take_statement(o, arg);
     case 'r': return take_rows(arg, rows, nrows);
     case 'p':
@@ -160,6 +230,7 @@ int pg_parse_opts(pg_opts *o, int argc, char **argv)
     static const struct option longopts[] = {
         {"instance", required_argument, NULL, 'i'}, {"name", required_argument, NULL, 'n'},
         {"conninfo", required_argument, NULL, 'c'}, {"statement", required_argument, NULL, 's'},
+        {"conninfo-file", required_argument, NULL, 'C'},
         {"rows", required_argument, NULL, 'r'},     {"pool", required_argument, NULL, 'p'},
         {"op-timeout-ms", required_argument, NULL, 't'},
         {"retries", required_argument, NULL, 'R'},  {"help", no_argument, NULL, 'h'},
@@ -193,6 +264,9 @@ int pg_parse_opts(pg_opts *o, int argc, char **argv)
     if (optind < argc)
         return bad("unexpected argument '%s'", argv[optind]);
     if (o->name == NULL || o->conninfo == NULL || o->nstmts == 0)
-        return bad("%s", "--name, --conninfo and at least one --statement are required");
+        return bad("%s", "--name, --conninfo (or --conninfo-file) and at least one --statement "
+                   "are required");
+    if (check_conninfo(o, o->conninfo == o->conninfo_buf) != 0)
+        return -1;
     return apply_rows(o, rows, nrows);
 }

@@ -36,6 +36,7 @@
 #define PG_VERB_MAX 32
 #define PG_ARGS_MAX 16
 #define PG_GID_MAX 96 /* "dtc:" txid ":" name */
+#define PG_CONNINFO_MAX 4096 /* --conninfo-file's contents */
 
 typedef struct pg_stmt {
     char st_verb[PG_VERB_MAX];
@@ -47,7 +48,8 @@ typedef struct pg_stmt {
 typedef struct pg_opts {
     const char *instance;  /* NULL: $DTC_INSTANCE, else "default" */
     const char *name;
-    const char *conninfo;
+    const char *conninfo;  /* --conninfo, or conninfo_buf */
+    char conninfo_buf[PG_CONNINFO_MAX]; /* --conninfo-file's contents */
     pg_stmt stmts[PG_STMTS_MAX];
     int nstmts;
     int pool;              /* connections, default 8 */

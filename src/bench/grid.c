@@ -304,6 +304,7 @@ int bench_run(const struct bench_opts *o)
     struct bench_opts eff = *o;
     struct grid g = {.o = &eff, .total = planned(&eff)};
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* a closed terminal must not cut a run short */
     dtc_log_init(DTC_LOG_WARN);
     if (o->log_level != NULL && dtc__log_level_opt("dtc-bench", o->log_level) != 0)
         return 2;

@@ -6,8 +6,8 @@
  *
  * On a terminal each frame repaints the screen (ANSI clear and home, no
  * curses) and q quits; otherwise frames follow each other, separated by
- * a blank line, so the output can be piped or logged.  SIGINT and
- * SIGTERM stop it; the terminal's mode is restored on every exit path.
+ * a blank line, so the output can be piped or logged.  SIGINT,
+ * SIGTERM and SIGHUP stop it; the terminal's mode is restored on every exit path.
  */
 #include <inttypes.h>
 #include <poll.h>
@@ -191,6 +191,7 @@ int view_top(dtc_instance *in, const struct top_opts *o)
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* the terminal went away: stop, restoring it */
     struct view_snap snaps[2];
     int cur = 0, code = 0;
     bool have_prev = false;

@@ -99,6 +99,7 @@ static void child(const struct dtc_kit_spawn *s, pid_t parent)
     for (size_t i = 0; s->env != NULL && s->env[i] != NULL; i++)
         putenv((char *)s->env[i]);
     signal(SIGPIPE, SIG_DFL);
+    signal(SIGHUP, SIG_DFL); /* dtc-bench ignores it; its children decide for themselves */
     if (s->flags & DTC_KIT_PATH_SEARCH)
         execvp(s->argv[0], s->argv);
     else

@@ -143,8 +143,9 @@ dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from,
 uint32_t dtc__dlog_existing_size(const char *dir);
 /* Deletes files numbered below `keep_from`. */
 void dtc__dlog_prune(const char *dir, uint64_t keep_from);
-/* Creates dir (and parents) 0700 or 0770 and checks it: a directory we
- * own, not writable by others.  DTC_OK, or DTC_ELOG with a log line. */
+/* Creates dir (parents 0755, itself 0700 or 0770) and checks it and
+ * every directory on its path (dtc__fs_dir, fspath.h).  DTC_OK, or
+ * DTC_ELOG with a log line naming the check that failed. */
 dtc_result dtc__dlog_dir_prepare(const char *dir, bool group);
 
 /* ---- dlog.c: appending, group commit, file switch ----------------------- */

@@ -1,7 +1,7 @@
 /*
  * dlog_file.c - the decision log's files: the data directory (created
- * 0700, or 0770 for a group instance, and checked: ours, a directory, not
- * writable by others), opening log files without following symlinks,
+ * 0700, or 0770 for a group instance, and its whole path checked:
+ * fspath.h), opening log files without following symlinks,
  * the zero-filled spare that becomes the next file (temp file created
  * exclusively, synced, renamed, directory synced), listing and pruning.
  */
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dlog.h"
+#include "fspath.h"
 
 #define PATH_BUF (DTC_DATA_DIR_MAX + 64)
 #define ZERO_CHUNK (1u << 20)
@@ -35,47 +36,17 @@ int dtc__dlog_sync_dir(const char *dir)
     return rc;
 }
 
-/* mkdir -p with mode; existing components are left alone. */
-static int make_dirs(const char *dir, mode_t mode)
-{
-    char buf[DTC_DATA_DIR_MAX];
-    if (strlen(dir) >= sizeof buf)
-        return -1;
-    dtc__strcopy(buf, dir, sizeof buf);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, mode) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 dtc_result dtc__dlog_dir_prepare(const char *dir, bool group)
 {
-    struct stat st;
+    char msg[DTC_FS_MSG_MAX];
     if (dir[0] != '/' || strlen(dir) >= DTC_DATA_DIR_MAX - 32) {
         dtc_log(DTC_LOG_ERROR, "dlog_dir", NULL, NULL,
                 "path=%s error=\"not an absolute path\" max_bytes=%d", dir,
                 DTC_DATA_DIR_MAX - 33);
         return DTC_ELOG;
     }
-    if (make_dirs(dir, group ? 0770 : 0700) != 0) {
-        log_errno("mkdir", dir);
-        return DTC_ELOG;
-    }
-    if (lstat(dir, &st) != 0) {
-        log_errno("lstat", dir);
-        return DTC_ELOG;
-    }
-    mode_t others = group ? S_IWOTH : (S_IWGRP | S_IWOTH);
-    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & others)) {
-        dtc_log(DTC_LOG_ERROR, "dlog_dir", NULL, NULL,
-                "path=%s error=\"want a directory of ours, not writable by others\" "
-                "want_owner=%d mode=0%o owner=%d",
-                dir, (int)geteuid(), (unsigned)(st.st_mode & 07777), (int)st.st_uid);
+    if (dtc__fs_dir(dir, group, group ? 0770 : 0700, msg, sizeof msg) != 0) {
+        dtc_log(DTC_LOG_ERROR, "dlog_dir", NULL, NULL, "path=%s error=%s", dir, msg);
         return DTC_ELOG;
     }
     return DTC_OK;

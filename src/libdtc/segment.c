@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "dlog.h"
+#include "fspath.h"
 
 #define ALIGN_UP(x) (((x) + DTC_CACHELINE - 1) / DTC_CACHELINE * DTC_CACHELINE)
 
@@ -140,19 +141,6 @@ static dtc_instance *instance_new(const char *name, struct dtc_shm_header *h, si
     return in;
 }
 
-/* True if gid is this process's effective or a supplementary group. */
-static bool in_group(gid_t gid)
-{
-    gid_t groups[256];
-    int n = getgroups(256, groups);
-    if (gid == getegid())
-        return true;
-    for (int i = 0; i < n; i++)
-        if (groups[i] == gid)
-            return true;
-    return false;
-}
-
 /* The segment must be ours before anything of it is read: mode exactly
  * 0600 and owned by the effective uid (root attaches to root's segments
  * only), or 0660 as dtcd --group creates it, with a group this process
@@ -163,7 +151,7 @@ static bool in_group(gid_t gid)
 static dtc_result owner_ok(const char *shm, const struct stat *st)
 {
     mode_t mode = st->st_mode & 07777;
-    if ((mode == 0600 && st->st_uid == geteuid()) || (mode == 0660 && in_group(st->st_gid)))
+    if ((mode == 0600 && st->st_uid == geteuid()) || (mode == 0660 && dtc__in_group(st->st_gid)))
         return DTC_OK;
     dtc_log(DTC_LOG_ERROR, "attach_refused", NULL, NULL,
             "segment=%s error=\"not ours: owner uid %lu gid %lu, mode 0%03o\" "

@@ -269,6 +269,7 @@ int load_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* a closed terminal must not cut a run short */
     rng_state = (o.seed * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)o.client << 32)
                 ^ (uint64_t)o.incarnation * 0xD1B54A32D192ED03ULL ^ 0x2545F4914F6CDD1DULL;
     if (rng_state == 0)
