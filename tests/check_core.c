@@ -230,6 +230,53 @@ START_TEST(txid_roundtrip)
 }
 END_TEST
 
+/* Ids are random version 4 UUIDs: version and variant bits set, and
+ * consecutive ids (also across a fork) share no structure: more than
+ * their last 4 bytes differ.  (They once were one random base per thread
+ * with a counter XORed into bytes 12..15.) */
+static int differing_bytes(const dtc_txid *a, const dtc_txid *b, int upto)
+{
+    int d = 0;
+    for (int i = 0; i < upto; i++)
+        d += a->bytes[i] != b->bytes[i];
+    return d;
+}
+
+START_TEST(txid_random_v4)
+{
+    enum { N = 200 };
+    dtc_txid ids[N];
+    int same_head = 0;
+    for (int i = 0; i < N; i++) {
+        dtc__txid_new(&ids[i]);
+        ck_assert_uint_eq(ids[i].bytes[6] >> 4, 4);      /* version 4 */
+        ck_assert_uint_eq(ids[i].bytes[8] >> 6, 2);      /* RFC 4122 variant */
+        char s[DTC_TXID_STRLEN];
+        dtc_txid_format(&ids[i], s);
+        ck_assert(s[14] == '4' && strchr("89ab", s[19]) != NULL);
+        if (i > 0)
+            same_head += differing_bytes(&ids[i - 1], &ids[i], 12) < 6;
+    }
+    ck_assert_int_eq(same_head, 0); /* bytes 0..11 differ, id after id */
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    dtc_txid mine;
+    if (child == 0) {
+        dtc__txid_new(&mine);
+        _exit(write(fds[1], &mine, sizeof mine) == (ssize_t)sizeof mine ? 0 : 1);
+    }
+    dtc_txid theirs;
+    dtc__txid_new(&mine);
+    ck_assert_int_eq(read(fds[0], &theirs, sizeof theirs), (ssize_t)sizeof theirs);
+    waitpid(child, NULL, 0);
+    ck_assert_int_gt(differing_bytes(&mine, &theirs, 16), 6);
+    close(fds[0]);
+    close(fds[1]);
+}
+END_TEST
+
 START_TEST(names)
 {
     ck_assert(dtc__name_valid("inventory"));
@@ -875,6 +922,7 @@ Suite *core_suite(void)
     tcase_add_test(pure, transitions);
     tcase_add_test(pure, result_codes);
     tcase_add_test(pure, txid_roundtrip);
+    tcase_add_test(pure, txid_random_v4);
     tcase_add_test(pure, reason_codes);
     tcase_add_test(pure, entry_failure);
     tcase_add_test(pure, names);

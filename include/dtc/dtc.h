@@ -129,6 +129,8 @@ dtc_result dtc_resolve_instance(const char *name, char buf[DTC_INSTANCE_MAX]);
 
 /* ---- transaction ids --------------------------------------------------- */
 
+/* A transaction id: a random version 4 UUID (122 bits from
+ * getrandom(2)), unique and unpredictable. */
 typedef struct dtc_txid {
     unsigned char bytes[16];
 } dtc_txid;
