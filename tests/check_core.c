@@ -686,6 +686,56 @@ START_TEST(begin_refused_on_shutdown)
 }
 END_TEST
 
+/* Begins refused on a full table: one begin_refused line per second,
+ * the next carrying how many were held back (suppressed=N); every refusal
+ * is counted by exactly one line.  (Each refusal was a warn line: 8,400
+ * in 2 s with 128 threads.) */
+static int refused_lines(const char *path, unsigned long long *counted)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int lines = 0;
+    *counted = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        if (strstr(line, "event=begin_refused") == NULL)
+            continue;
+        const char *sup = strstr(line, " suppressed=");
+        lines++;
+        *counted += 1 + (sup != NULL ? strtoull(sup + strlen(" suppressed="), NULL, 10) : 0);
+    }
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    return lines;
+}
+
+START_TEST(begin_refused_rate_limited)
+{
+    char path[] = "/tmp/dtc-refused-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(dtc_log_to_file(path), DTC_OK);
+    dtc_txid id;
+    for (uint32_t i = 0; i < inst->max_txns; i++)
+        ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_OK);
+    int64_t t0 = dtc__now_ns();
+    enum { FLOOD = 400 };
+    for (int i = 0; i < FLOOD; i++)
+        ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_ETXNFULL);
+    int64_t secs = (dtc__now_ns() - t0) / 1000000000 + 1;
+    unsigned long long counted;
+    int lines = refused_lines(path, &counted);
+    ck_assert_int_ge(lines, 1);
+    ck_assert_int_le(lines, secs + 1);
+    usleep(1100 * 1000); /* the next refusal tells the rest */
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_ETXNFULL);
+    ck_assert_int_eq(refused_lines(path, &counted), lines + 1);
+    ck_assert_uint_eq(counted, FLOOD + 1);
+    ck_assert_int_eq(logfmt_lint_file(path, 0), 0);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(empty_transaction_commits)
 {
     dtc_txid id;
@@ -904,6 +954,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, pace_idle_returns_to_other);
     tcase_add_test(seg, begin_refused_on_shutdown);
     tcase_add_test(seg, empty_transaction_commits);
+    tcase_add_test(seg, begin_refused_rate_limited);
 #if DTC_ASSERTS
     tcase_add_test(seg, lock_held_recorded);
     tcase_add_test_raise_signal(seg, precondition_aborts, SIGABRT);
