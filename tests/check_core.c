@@ -6,6 +6,7 @@
  * tests can kill processes holding locks on purpose.
  */
 #include <check.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -487,6 +488,64 @@ START_TEST(wake_lock_owner_died)
 }
 END_TEST
 
+/* A participant handle serves one call at a time.  From inside a
+ * callback, unregistering is refused (DTC_EBUSY, the handle intact: it
+ * used to free the batch the callback ran in) and so is a nested serve;
+ * a second thread's serve and unregister are refused while one serves. */
+static dtc_participant *busy_p;
+static dtc_participant_ops busy_ops;
+static dtc_result busy_unreg = DTC_OK, busy_serve = DTC_OK;
+static dtc_participant *busy_after;
+
+static dtc_vote enlist_reenters(void *ctx, const dtc_request *rq)
+{
+    (void)ctx, (void)rq;
+    dtc_participant *q = busy_p;
+    busy_unreg = dtc_participant_unregister(&q);
+    busy_after = q;
+    busy_serve = dtc_participant_serve_once(busy_p, &busy_ops, 0, NULL);
+    return DTC_VOTE_YES;
+}
+
+static void *serve_long(void *arg)
+{
+    (void)arg;
+    unsigned served;
+    return (void *)(intptr_t)dtc_participant_serve_once(busy_p, &busy_ops, 600, &served);
+}
+
+START_TEST(participant_busy_refused)
+{
+    dtc_participant *p;
+    ck_assert_int_eq(dtc_participant_register(inst, "busy", &p), DTC_OK);
+    busy_p = p;
+    busy_ops = (dtc_participant_ops){enlist_reenters, vote_yes, done_ok, done_ok, NULL, NULL};
+    dtc_txid id;
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(inst, &id, "busy", "x", 1), DTC_OK);
+    unsigned served = 0;
+    ck_assert_int_eq(dtc_participant_serve_once(p, &busy_ops, 1000, &served), DTC_OK);
+    ck_assert_uint_eq(served, 1);
+    ck_assert_ptr_eq(busy_after, p); /* not freed under the callback */
+    ck_assert_int_eq(busy_unreg, DTC_EBUSY);
+    ck_assert_int_eq(busy_serve, DTC_EBUSY);
+
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, serve_long, NULL), 0);
+    usleep(150 * 1000); /* the thread waits in its serve */
+    ck_assert_int_eq(dtc_participant_serve_once(p, &busy_ops, 0, &served), DTC_EBUSY);
+    ck_assert_uint_eq(served, 0);
+    dtc_participant *q = p;
+    ck_assert_int_eq(dtc_participant_unregister(&q), DTC_EBUSY);
+    ck_assert_ptr_eq(q, p);
+    void *rc;
+    ck_assert_int_eq(pthread_join(t, &rc), 0);
+    ck_assert_int_eq((int)(intptr_t)rc, DTC_OK);
+    ck_assert_int_eq(dtc_participant_unregister(&p), DTC_OK);
+    ck_assert_ptr_null(p);
+}
+END_TEST
+
 /* ---- bounded locks (issue 9, finding 8) ------------------------------
  * A lock whose holder never releases it and that the kernel cannot mark
  * owner-dead (its robust list damaged).  The faithful simulation: a live
@@ -951,6 +1010,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, reregister_scribbled_ring);
     tcase_add_test(seg, unregister_scribbled_ring);
     tcase_add_test(seg, wake_lock_owner_died);
+    tcase_add_test(seg, participant_busy_refused);
     tcase_add_test(seg, pace_idle_returns_to_other);
     tcase_add_test(seg, begin_refused_on_shutdown);
     tcase_add_test(seg, empty_transaction_commits);

@@ -73,6 +73,8 @@ struct dtc_participant {
     struct dtc_ring_req *batch; /* the batch's requests as taken (ring.c) */
     struct dtc__pace pace;      /* busy or not: scheduling, see pace.c */
     uint32_t batch_errors;      /* no votes and errors in the batch being answered */
+    atomic_bool busy;           /* a serve or the unregister runs: set and
+                                 * cleared by that call (participant.c) */
 };
 
 /* ---- segment.c: create / attach / geometry ----------------------------- */
