@@ -9,52 +9,57 @@ A failed commit raises the DtcError subclass of its result
 (PrepareRefused when a participant voted no, ...); everything was rolled
 back then, and `err.report` says what each participant answered.
 """
+from __future__ import annotations
+
 import ctypes
+from typing import Any, Callable, List, Optional, Union
 
 from . import _lib
 from .errors import DtcError, Result, check
 from .report import Outcome, TxnReport
 
 _lib_ = _lib.lib
+TxidLike = Union[str, "Transaction", _lib.Txid]
 
 
-def _txid(value):
+def _txid(value: TxidLike) -> _lib.Txid:
     """A Txid from its text form (or a Transaction, or a Txid)."""
     if isinstance(value, Transaction):
         return value._tid
     if isinstance(value, _lib.Txid):
         return value
     tid = _lib.Txid()
-    check(_lib_.dtc_txid_parse(str(value).encode(), ctypes.byref(tid)))
+    check(_lib_.dtc_txid_parse(_lib.c_text(str(value), "transaction id"),
+                               ctypes.byref(tid)))
     return tid
-
-
-def _payload(payload):
-    return payload if isinstance(payload, bytes) else str(payload).encode()
 
 
 class TransactionManager(_lib.Closing):
     """An attachment to a dtc instance (dtc_open): None means
     $DTC_INSTANCE, else "default".  Close it (or use `with`)."""
 
-    def __init__(self, instance=None):
+    def __init__(self, instance: Optional[str] = None) -> None:
         self._inst = ctypes.c_void_p()
-        name = instance.encode() if instance is not None else None
+        name = _lib.c_text(instance, "instance name") if instance is not None else None
         check(_lib_.dtc_open(name, ctypes.byref(self._inst)))
         self.instance = _lib.text(_lib_.dtc_instance_name(self._inst))
 
-    def close(self):
+    def close(self) -> None:
         if self._inst:
             _lib_.dtc_close(ctypes.byref(self._inst))
 
-    def _handle(self):
+    def _handle(self) -> ctypes.c_void_p:
         if not self._inst:
             raise ValueError("dtc: the TransactionManager is closed")
         return self._inst
 
-    def begin(self, prepare_timeout_ms=None, commit_timeout_ms=None,
-              rollback_timeout_ms=None, max_retries=None):
-        """Starts a transaction (library defaults for options left None)."""
+    def begin(self, prepare_timeout_ms: Optional[int] = None,
+              commit_timeout_ms: Optional[int] = None,
+              rollback_timeout_ms: Optional[int] = None,
+              max_retries: Optional[int] = None) -> "Transaction":
+        """Starts a transaction (library defaults for options left None).
+        An option outside 0..2**32-1 raises OverflowError; the library
+        refuses values outside its own limits (InvalidArgument)."""
         opts = _lib.TxnOptions()
         _lib_.dtc_txn_options_default(ctypes.byref(opts))
         for field, value in (("prepare_timeout_ms", prepare_timeout_ms),
@@ -62,18 +67,18 @@ class TransactionManager(_lib.Closing):
                              ("rollback_timeout_ms", rollback_timeout_ms),
                              ("max_retries", max_retries)):
             if value is not None:
-                setattr(opts, field, value)
+                setattr(opts, field, _lib.c_int(value, field, 0, _lib.UINT32_MAX))
         tid = _lib.Txid()
         check(_lib_.dtc_begin_transaction(self._handle(), ctypes.byref(opts),
                                           ctypes.byref(tid)))
         return Transaction(self, tid)
 
-    def transaction(self, **options):
+    def transaction(self, **options: Optional[int]) -> "Transaction":
         """begin() for a `with` block: commits on normal exit, rolls back
         if the block raises."""
         return self.begin(**options)
 
-    def outcome(self, txid):
+    def outcome(self, txid: TxidLike) -> Outcome:
         """How transaction `txid` (text form) ended, or that it has not:
         an Outcome.  TransactionNotFound if this instance never decided it
         (presumed aborted) or it aged out of the decision log."""
@@ -84,7 +89,7 @@ class TransactionManager(_lib.Closing):
         check(rc, txid=_lib.txid_str(tid))
         return Outcome(out)
 
-    def status(self, txid):
+    def status(self, txid: TxidLike) -> TxnReport:
         """The slot of an in-flight transaction: a TxnReport.
         TransactionNotFound once it has ended (see outcome())."""
         tid = _txid(txid)
@@ -94,7 +99,7 @@ class TransactionManager(_lib.Closing):
         check(rc, txid=_lib.txid_str(tid))
         return TxnReport(info)
 
-    def participants(self):
+    def participants(self) -> List[str]:
         """Names of the registered, live participants."""
         st = _lib.Status()
         check(_lib_.dtc_get_status(self._handle(), ctypes.byref(st)))
@@ -107,29 +112,30 @@ class TransactionManager(_lib.Closing):
 class Transaction:
     """One transaction, from TransactionManager.begin()."""
 
-    def __init__(self, tm, tid):
+    def __init__(self, tm: TransactionManager, tid: _lib.Txid) -> None:
         self._tm = tm
         self._tid = tid
         self.id = _lib.txid_str(tid)
         self.finished = False
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<dtc.Transaction %s>" % self.id
 
-    def _drive(self, fn):
+    def _drive(self, fn: Callable[..., int]) -> TxnReport:
         info = _lib.TxnInfo()
         rc = fn(self._tm._handle(), ctypes.byref(self._tid), ctypes.byref(info))
         report = TxnReport(info) if rc != Result.ENOTFOUND else None
         check(rc, txid=self.id, report=report)
         return report
 
-    def enlist(self, name, payload=""):
+    def enlist(self, name: str, payload: Union[str, bytes] = "") -> None:
         """Adds participant `name` with `payload` (str or bytes)."""
-        data = _payload(payload)
+        data = _lib.c_payload(payload)
         check(_lib_.dtc_enlist(self._tm._handle(), ctypes.byref(self._tid),
-                               name.encode(), data, len(data)), txid=self.id)
+                               _lib.c_text(name, "participant name"), data, len(data)),
+              txid=self.id)
 
-    def prepare(self):
+    def prepare(self) -> TxnReport:
         """Phase one; a failed prepare rolls everything back and raises."""
         try:
             return self._drive(_lib_.dtc_prepare_transaction)
@@ -137,32 +143,32 @@ class Transaction:
             self.finished = True
             raise
 
-    def commit(self):
+    def commit(self) -> TxnReport:
         """Both phases (or phase two after prepare()): the report, or the
         exception of the result (everything rolled back, except for
         HeuristicOutcome)."""
         self.finished = True
         return self._drive(_lib_.dtc_commit_transaction)
 
-    def rollback(self):
+    def rollback(self) -> TxnReport:
         """Rolls back every enlisted participant (idempotent)."""
         self.finished = True
         return self._drive(_lib_.dtc_rollback_transaction)
 
     @property
-    def status(self):
+    def status(self) -> TxnReport:
         """The slot's state while in flight (TransactionNotFound after)."""
         return self._tm.status(self._tid)
 
     @property
-    def outcome(self):
+    def outcome(self) -> Outcome:
         """How it ended (or "in-flight"): an Outcome."""
         return self._tm.outcome(self._tid)
 
-    def __enter__(self):
+    def __enter__(self) -> "Transaction":
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
         if self.finished:
             return False
         if exc_type is None:
