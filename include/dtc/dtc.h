@@ -122,6 +122,8 @@ typedef struct dtc_instance dtc_instance;
  * user, or a mode other than 0600/0660), DTC_EMAGIC, DTC_EVERSION,
  * DTC_ESIZE or DTC_ECORRUPT without touching the segment. */
 dtc_result dtc_open(const char *name, dtc_instance **out);
+/* Detaches and frees the handle (*inst = NULL).  Unregister its
+ * participants first: no call on it or on them may still run. */
 void dtc_close(dtc_instance **inst);
 /* The instance name actually used (after the NULL / env default). */
 const char *dtc_instance_name(const dtc_instance *inst);
