@@ -124,7 +124,9 @@ class Transaction:
     def _drive(self, fn: Callable[..., int]) -> TxnReport:
         info = _lib.TxnInfo()
         rc = fn(self._tm._handle(), ctypes.byref(self._tid), ctypes.byref(info))
-        report = TxnReport(info) if rc != Result.ENOTFOUND else None
+        if rc == Result.ENOTFOUND:  # no slot, nothing to report
+            check(rc, txid=self.id)
+        report = TxnReport(info)
         check(rc, txid=self.id, report=report)
         return report
 
@@ -168,15 +170,14 @@ class Transaction:
     def __enter__(self) -> "Transaction":
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if self.finished:
-            return False
+            return
         if exc_type is None:
             self.commit()
-            return False
+            return
         try:
             self.rollback()
         except DtcError as err:  # the block's own exception goes on
             if hasattr(exc, "add_note"):
                 exc.add_note("dtc: the rollback of %s failed too: %s" % (self.id, err))
-        return False

@@ -156,7 +156,7 @@ class Participant(_lib.Closing, abc.ABC):
     def serve(self, handle_signals: bool = True) -> None:
         """Serves until stop() or close() (from a callback, another thread
         or, with handle_signals in the main thread, SIGTERM/SIGINT)."""
-        old: Dict[int, Any] = {}
+        old: Dict[signal.Signals, Any] = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 old[sig] = signal.signal(sig, lambda *_: self.stop())
