@@ -12,6 +12,7 @@ back then, and `err.report` says what each participant answered.
 from __future__ import annotations
 
 import ctypes
+import threading
 from typing import Any, Callable, List, Optional, Union
 
 from . import _lib
@@ -36,22 +37,38 @@ def _txid(value: TxidLike) -> _lib.Txid:
 
 class TransactionManager(_lib.Closing):
     """An attachment to a dtc instance (dtc_open): None means
-    $DTC_INSTANCE, else "default".  Close it (or use `with`)."""
+    $DTC_INSTANCE, else "default".  Close it (or use `with`).  Threads
+    may share it; close() waits for the calls in progress to return."""
 
     def __init__(self, instance: Optional[str] = None) -> None:
         self._inst = ctypes.c_void_p()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._calls = 0  # library calls in progress on _inst
         name = _lib.c_text(instance, "instance name") if instance is not None else None
         check(_lib_.dtc_open(name, ctypes.byref(self._inst)))
         self.instance = _lib.text(_lib_.dtc_instance_name(self._inst))
 
     def close(self) -> None:
-        if self._inst:
-            _lib_.dtc_close(ctypes.byref(self._inst))
+        with self._lock:
+            while self._calls:
+                self._idle.wait()
+            if self._inst:
+                _lib_.dtc_close(ctypes.byref(self._inst))
 
-    def _handle(self) -> ctypes.c_void_p:
-        if not self._inst:
-            raise ValueError("dtc: the TransactionManager is closed")
-        return self._inst
+    def _call(self, fn: Callable[..., int], *args: Any) -> int:
+        """fn(instance, *args), the instance kept open until it returns."""
+        with self._lock:
+            if not self._inst:
+                raise ValueError("dtc: the TransactionManager is closed")
+            self._calls += 1
+        try:
+            return fn(self._inst, *args)
+        finally:
+            with self._lock:
+                self._calls -= 1
+                if not self._calls:
+                    self._idle.notify_all()
 
     def begin(self, prepare_timeout_ms: Optional[int] = None,
               commit_timeout_ms: Optional[int] = None,
@@ -69,8 +86,8 @@ class TransactionManager(_lib.Closing):
             if value is not None:
                 setattr(opts, field, _lib.c_int(value, field, 0, _lib.UINT32_MAX))
         tid = _lib.Txid()
-        check(_lib_.dtc_begin_transaction(self._handle(), ctypes.byref(opts),
-                                          ctypes.byref(tid)))
+        check(self._call(_lib_.dtc_begin_transaction, ctypes.byref(opts),
+                         ctypes.byref(tid)))
         return Transaction(self, tid)
 
     def transaction(self, **options: Optional[int]) -> "Transaction":
@@ -84,8 +101,8 @@ class TransactionManager(_lib.Closing):
         (presumed aborted) or it aged out of the decision log."""
         tid = _txid(txid)
         out = _lib.Outcome()
-        rc = _lib_.dtc_transaction_outcome(self._handle(), ctypes.byref(tid),
-                                           ctypes.byref(out))
+        rc = self._call(_lib_.dtc_transaction_outcome, ctypes.byref(tid),
+                        ctypes.byref(out))
         check(rc, txid=_lib.txid_str(tid))
         return Outcome(out)
 
@@ -94,18 +111,18 @@ class TransactionManager(_lib.Closing):
         TransactionNotFound once it has ended (see outcome())."""
         tid = _txid(txid)
         info = _lib.TxnInfo()
-        rc = _lib_.dtc_transaction_status(self._handle(), ctypes.byref(tid),
-                                          ctypes.byref(info))
+        rc = self._call(_lib_.dtc_transaction_status, ctypes.byref(tid),
+                        ctypes.byref(info))
         check(rc, txid=_lib.txid_str(tid))
         return TxnReport(info)
 
     def participants(self) -> List[str]:
         """Names of the registered, live participants."""
         st = _lib.Status()
-        check(_lib_.dtc_get_status(self._handle(), ctypes.byref(st)))
+        check(self._call(_lib_.dtc_get_status, ctypes.byref(st)))
         arr = (_lib.ParticipantInfo * max(1, st.limits.max_participants))()
         n = ctypes.c_size_t()
-        check(_lib_.dtc_list_participants(self._handle(), arr, len(arr), ctypes.byref(n)))
+        check(self._call(_lib_.dtc_list_participants, arr, len(arr), ctypes.byref(n)))
         return [_lib.text(p.name) for p in arr[:min(n.value, len(arr))] if p.alive]
 
 
@@ -123,7 +140,7 @@ class Transaction:
 
     def _drive(self, fn: Callable[..., int]) -> TxnReport:
         info = _lib.TxnInfo()
-        rc = fn(self._tm._handle(), ctypes.byref(self._tid), ctypes.byref(info))
+        rc = self._tm._call(fn, ctypes.byref(self._tid), ctypes.byref(info))
         if rc == Result.ENOTFOUND:  # no slot, nothing to report
             check(rc, txid=self.id)
         report = TxnReport(info)
@@ -133,8 +150,8 @@ class Transaction:
     def enlist(self, name: str, payload: Union[str, bytes] = "") -> None:
         """Adds participant `name` with `payload` (str or bytes)."""
         data = _lib.c_payload(payload)
-        check(_lib_.dtc_enlist(self._tm._handle(), ctypes.byref(self._tid),
-                               _lib.c_text(name, "participant name"), data, len(data)),
+        check(self._tm._call(_lib_.dtc_enlist, ctypes.byref(self._tid),
+                             _lib.c_text(name, "participant name"), data, len(data)),
               txid=self.id)
 
     def prepare(self) -> TxnReport:

@@ -2,8 +2,9 @@
 cut a value silently or printed noise: closing a Participant inside a
 callback or from another thread (a use-after-free in libdtc), two threads
 serving one Participant, out-of-range integers and strings holding a NUL,
-a Participant subclass without commit/rollback, warn-level retry lines on
-a coordinator's stderr.  Run under ASan too (tests/CMakeLists.txt)."""
+closing a TransactionManager while another thread commits, a Participant
+subclass without commit/rollback, warn-level retry lines on a
+coordinator's stderr.  Run under ASan too (tests/CMakeLists.txt)."""
 import threading
 import time
 
@@ -114,6 +115,39 @@ def test_serve_from_a_callback_is_refused(cluster, tm):
     assert "this thread" in str(p.errors[0])
     finish(tx)
     p.close()
+
+
+class Slow(Recorder):
+    def prepare(self, txid, payload):
+        time.sleep(0.6)
+        return True
+
+
+def test_closing_a_transaction_manager_waits_for_its_calls(cluster):
+    p = Slow("slow", cluster.instance)
+    p.register()
+    t = serve_in_thread(p)
+    tm = dtc.TransactionManager(cluster.instance)
+    tx = tm.begin()
+    tx.enlist("slow", "x")
+    result = {}
+
+    def commit():
+        try:
+            result["report"] = tx.commit()
+        except BaseException as exc:  # noqa: BLE001 - checked below
+            result["error"] = exc
+
+    c = threading.Thread(target=commit)
+    c.start()
+    time.sleep(0.2)  # the commit waits for the slow vote
+    tm.close()
+    assert not c.is_alive(), "close() returned while a commit ran"
+    assert "error" not in result and result["report"].state == "COMMITTED"
+    with pytest.raises(ValueError, match="TransactionManager is closed"):
+        tm.begin()
+    p.close()
+    t.join(5)
 
 
 @pytest.mark.parametrize("bad", [2**40, 2**31, -1])
