@@ -38,16 +38,32 @@ class Recorder(dtc.Participant):
         self.calls.append(("rollback", txid))
 
 
-def serve_in_thread(p, **kw):
-    t = threading.Thread(target=p.serve, kwargs={"handle_signals": False}, **kw)
+def wait_serving(p):
+    """Until a thread of p is inside the library's serve."""
+    deadline = time.monotonic() + 10
+    while p._serving is None:
+        assert time.monotonic() < deadline, "no thread started serving"
+        time.sleep(0.01)
+    time.sleep(0.05)  # past the Python side, into the C call
+
+
+def serve_in_thread(p):
+    t = threading.Thread(target=p.serve, kwargs={"handle_signals": False})
     t.start()
     return t
 
 
 def serve_once_in_thread(p, timeout_ms):
-    t = threading.Thread(target=p.serve_once, args=(timeout_ms,))
+    """A thread in p.serve_once(timeout_ms); its result in t.result."""
+    def run():
+        try:
+            t.result = p.serve_once(timeout_ms)
+        except BaseException as exc:  # noqa: BLE001 - checked by the test
+            t.result = exc
+    t = threading.Thread(target=run)
+    t.result = None
     t.start()
-    time.sleep(0.3)  # the thread now waits inside the library
+    wait_serving(p)
     return t
 
 
@@ -77,8 +93,11 @@ def test_close_from_another_thread_waits_for_the_serve(cluster, tm):
     p = Recorder("other", cluster.instance)
     p.register()
     t = serve_once_in_thread(p, 1500)
+    t0 = time.monotonic()
     p.close()
-    assert not t.is_alive(), "close() returned while the serve still ran"
+    assert time.monotonic() - t0 > 0.5, "close() did not wait for the serve"
+    t.join(5)
+    assert t.result == 0  # the serve ended normally, nothing freed under it
     assert p.closed and "other" not in tm.participants()
     with pytest.raises(ValueError, match="closed"):
         p.serve_once(0)
@@ -88,7 +107,7 @@ def test_close_stops_a_serving_thread(cluster, tm):
     p = Recorder("looping", cluster.instance)
     p.register()
     t = serve_in_thread(p)
-    time.sleep(0.3)
+    wait_serving(p)
     p.close()
     t.join(5)
     assert not t.is_alive() and "looping" not in tm.participants()
@@ -101,6 +120,7 @@ def test_one_thread_serves_a_participant(cluster, tm):
     with pytest.raises(dtc.TransactionBusy, match="already served by thread"):
         p.serve_once(0)
     t.join(5)
+    assert t.result == 0
     assert p.serve_once(0) == 0  # free again
     p.close()
 
@@ -118,7 +138,12 @@ def test_serve_from_a_callback_is_refused(cluster, tm):
 
 
 class Slow(Recorder):
+    def __init__(self, name, instance):
+        super().__init__(name, instance)
+        self.voting = threading.Event()
+
     def prepare(self, txid, payload):
+        self.voting.set()
         time.sleep(0.6)
         return True
 
@@ -140,9 +165,11 @@ def test_closing_a_transaction_manager_waits_for_its_calls(cluster):
 
     c = threading.Thread(target=commit)
     c.start()
-    time.sleep(0.2)  # the commit waits for the slow vote
+    assert p.voting.wait(10)  # the commit now waits for the slow vote
+    t0 = time.monotonic()
     tm.close()
-    assert not c.is_alive(), "close() returned while a commit ran"
+    assert time.monotonic() - t0 > 0.3, "close() did not wait for the commit"
+    c.join(10)
     assert "error" not in result and result["report"].state == "COMMITTED"
     with pytest.raises(ValueError, match="TransactionManager is closed"):
         tm.begin()
