@@ -532,7 +532,9 @@ START_TEST(participant_busy_refused)
 
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, serve_long, NULL), 0);
-    usleep(150 * 1000); /* the thread waits in its serve */
+    for (int i = 0; i < 1000 && !atomic_load(&p->busy); i++)
+        usleep(10 * 1000); /* until the thread is in its serve */
+    ck_assert(atomic_load(&p->busy));
     ck_assert_int_eq(dtc_participant_serve_once(p, &busy_ops, 0, &served), DTC_EBUSY);
     ck_assert_uint_eq(served, 0);
     dtc_participant *q = p;
