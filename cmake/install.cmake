@@ -9,7 +9,8 @@
 #   LIBDIR/pkgconfig/dtc.pc             pkg-config dtc (--static: uuid,
 #                                       pthread, rt)
 #   LIBDIR/cmake/dtc/dtcConfig*.cmake   find_package(dtc): dtc::dtc
-#   lib/python3/dist-packages/dtc/      the Python package (bindings/python)
+#   DTC_PYTHON_DIR/dtc/                 the Python package (bindings/python),
+#                                       where Debian's python3 finds it
 #   MANDIR/man{1,3,8}/                  the manual pages (man/)
 #   DATADIR/bash-completion/completions/dtcctl
 #   LIBDIR/systemd/system/              dtcd@.service, dtc-service@.service,
@@ -59,9 +60,29 @@ install(FILES ${PROJECT_BINARY_DIR}/dtcConfig.cmake
               ${PROJECT_BINARY_DIR}/dtcConfigVersion.cmake
         DESTINATION ${DTC_CMAKE_DIR})
 
+# The Python package goes where Debian's python3 looks for the prefix:
+# /usr/lib/python3/dist-packages for /usr, PREFIX/lib/python3.X/dist-packages
+# for /usr/local (python3 does not search /usr/local/lib/python3/...).
+# Another prefix needs PYTHONPATH; pip installs it elsewhere too
+# (bindings/python/pyproject.toml).
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(dtc_python_dir lib/python3/dist-packages)
+else()
+  find_program(DTC_SYSTEM_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
+  set(dtc_python_dir lib/python3/dist-packages)
+  if(DTC_SYSTEM_PYTHON3)
+    execute_process(COMMAND ${DTC_SYSTEM_PYTHON3} -c
+                    "import sys; print('%d.%d' % sys.version_info[:2])"
+                    OUTPUT_VARIABLE dtc_py_version OUTPUT_STRIP_TRAILING_WHITESPACE)
+    set(dtc_python_dir lib/python${dtc_py_version}/dist-packages)
+  endif()
+endif()
+if(NOT DTC_PYTHON_DIR) # -DDTC_PYTHON_DIR=DIR (relative to the prefix) overrides
+  set(DTC_PYTHON_DIR ${dtc_python_dir})
+endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python/dtc
-        DESTINATION lib/python3/dist-packages
-        FILES_MATCHING PATTERN "*.py")
+        DESTINATION ${DTC_PYTHON_DIR}
+        FILES_MATCHING PATTERN "*.py" PATTERN "py.typed")
 
 # Manual pages (man/, checked by the man_pages test); each service's name
 # is a link to dtc-services(8).

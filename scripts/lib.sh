@@ -17,12 +17,15 @@
 # clang and libclang-rt-14-dev (its libFuzzer runtime, not a dependency of
 # clang): the fuzz tests (tests/fuzz/run.sh builds them with clang).
 # clang-tidy and cppcheck: the lint test (tests/lint.sh).
-# python3-pytest: the python_bindings test (bindings/python/tests).
+# python3-pytest: the python_bindings test (bindings/python/tests), with
+# python3-mypy (the package's type hints); python3-pip, python3-setuptools,
+# python3-wheel and python3-venv: the python_package test (pip, offline).
 # python3-matplotlib: scripts/plot-bench (the bench_formats test draws a run).
 # libmicrohttpd-dev: dtc-exporter (src/exporter; prometheus runs its test).
 DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev libmicrohttpd-dev
     postgresql groff-base clang libclang-rt-14-dev clang-tidy cppcheck systemd python3 prometheus
-    tmux python3-pytest python3-matplotlib)
+    tmux python3-pytest python3-matplotlib python3-mypy python3-pip python3-setuptools
+    python3-wheel python3-venv)
 
 dtc_log() {
     printf '%s: %s\n' "${0##*/}" "$*" >&2

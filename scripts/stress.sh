@@ -443,8 +443,9 @@ while :; do
         kl=""
         for k in "${!kills[@]}"; do kl+=" $k=${kills[$k]}"; done
         ((reboot)) && kl+=" reboots=$reboots"
-        printf 'stress: t=%ds %s kills:%s rate=%d/s\n' $(((now - t0) / 1000)) "$counts" \
-            "${kl:- none}" $((ok - last_ok))
+        # committed_per_s: transactions committed in the last second
+        printf 'stress: t=%ds %s committed_per_s=%d kills:%s\n' $(((now - t0) / 1000)) \
+            "$counts" $((ok - last_ok)) "${kl:- none}"
         last_ok=$ok
         next_progress=$((next_progress + 1000))
     fi

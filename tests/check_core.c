@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -232,6 +233,53 @@ START_TEST(txid_roundtrip)
 }
 END_TEST
 
+/* Ids are random version 4 UUIDs: version and variant bits set, and
+ * consecutive ids (also across a fork) share no structure: more than
+ * their last 4 bytes differ.  (They once were one random base per thread
+ * with a counter XORed into bytes 12..15.) */
+static int differing_bytes(const dtc_txid *a, const dtc_txid *b, int upto)
+{
+    int d = 0;
+    for (int i = 0; i < upto; i++)
+        d += a->bytes[i] != b->bytes[i];
+    return d;
+}
+
+START_TEST(txid_random_v4)
+{
+    enum { N = 200 };
+    dtc_txid ids[N];
+    int same_head = 0;
+    for (int i = 0; i < N; i++) {
+        dtc__txid_new(&ids[i]);
+        ck_assert_uint_eq(ids[i].bytes[6] >> 4, 4);      /* version 4 */
+        ck_assert_uint_eq(ids[i].bytes[8] >> 6, 2);      /* RFC 4122 variant */
+        char s[DTC_TXID_STRLEN];
+        dtc_txid_format(&ids[i], s);
+        ck_assert(s[14] == '4' && strchr("89ab", s[19]) != NULL);
+        if (i > 0)
+            same_head += differing_bytes(&ids[i - 1], &ids[i], 12) < 6;
+    }
+    ck_assert_int_eq(same_head, 0); /* bytes 0..11 differ, id after id */
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    dtc_txid mine;
+    if (child == 0) {
+        dtc__txid_new(&mine);
+        _exit(write(fds[1], &mine, sizeof mine) == (ssize_t)sizeof mine ? 0 : 1);
+    }
+    dtc_txid theirs;
+    dtc__txid_new(&mine);
+    ck_assert_int_eq(read(fds[0], &theirs, sizeof theirs), (ssize_t)sizeof theirs);
+    waitpid(child, NULL, 0);
+    ck_assert_int_gt(differing_bytes(&mine, &theirs, 16), 6);
+    close(fds[0]);
+    close(fds[1]);
+}
+END_TEST
+
 START_TEST(names)
 {
     ck_assert(dtc__name_valid("inventory"));
@@ -439,6 +487,66 @@ START_TEST(wake_lock_owner_died)
     ck_assert_uint_eq(ps->ps_wake.wk_sleepers, 0);
     ck_assert_uint_eq(ps->ps_wake.wk_sent, 0);
     dtc_participant_unregister(&p);
+}
+END_TEST
+
+/* A participant handle serves one call at a time.  From inside a
+ * callback, unregistering is refused (DTC_EBUSY, the handle intact: it
+ * used to free the batch the callback ran in) and so is a nested serve;
+ * a second thread's serve and unregister are refused while one serves. */
+static dtc_participant *busy_p;
+static dtc_participant_ops busy_ops;
+static dtc_result busy_unreg = DTC_OK, busy_serve = DTC_OK;
+static dtc_participant *busy_after;
+
+static dtc_vote enlist_reenters(void *ctx, const dtc_request *rq)
+{
+    (void)ctx, (void)rq;
+    dtc_participant *q = busy_p;
+    busy_unreg = dtc_participant_unregister(&q);
+    busy_after = q;
+    busy_serve = dtc_participant_serve_once(busy_p, &busy_ops, 0, NULL);
+    return DTC_VOTE_YES;
+}
+
+static void *serve_long(void *arg)
+{
+    (void)arg;
+    unsigned served;
+    return (void *)(intptr_t)dtc_participant_serve_once(busy_p, &busy_ops, 600, &served);
+}
+
+START_TEST(participant_busy_refused)
+{
+    dtc_participant *p;
+    ck_assert_int_eq(dtc_participant_register(inst, "busy", &p), DTC_OK);
+    busy_p = p;
+    busy_ops = (dtc_participant_ops){enlist_reenters, vote_yes, done_ok, done_ok, NULL, NULL};
+    dtc_txid id;
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(inst, &id, "busy", "x", 1), DTC_OK);
+    unsigned served = 0;
+    ck_assert_int_eq(dtc_participant_serve_once(p, &busy_ops, 1000, &served), DTC_OK);
+    ck_assert_uint_eq(served, 1);
+    ck_assert_ptr_eq(busy_after, p); /* not freed under the callback */
+    ck_assert_int_eq(busy_unreg, DTC_EBUSY);
+    ck_assert_int_eq(busy_serve, DTC_EBUSY);
+
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, serve_long, NULL), 0);
+    for (int i = 0; i < 1000 && !atomic_load(&p->busy); i++)
+        usleep(10 * 1000); /* until the thread is in its serve */
+    ck_assert(atomic_load(&p->busy));
+    ck_assert_int_eq(dtc_participant_serve_once(p, &busy_ops, 0, &served), DTC_EBUSY);
+    ck_assert_uint_eq(served, 0);
+    dtc_participant *q = p;
+    ck_assert_int_eq(dtc_participant_unregister(&q), DTC_EBUSY);
+    ck_assert_ptr_eq(q, p);
+    void *rc;
+    ck_assert_int_eq(pthread_join(t, &rc), 0);
+    ck_assert_int_eq((int)(intptr_t)rc, DTC_OK);
+    ck_assert_int_eq(dtc_participant_unregister(&p), DTC_OK);
+    ck_assert_ptr_null(p);
 }
 END_TEST
 
@@ -785,6 +893,56 @@ START_TEST(begin_refused_on_shutdown)
 }
 END_TEST
 
+/* Begins refused on a full table: one begin_refused line per second,
+ * the next carrying how many were held back (suppressed=N); every refusal
+ * is counted by exactly one line.  (Each refusal was a warn line: 8,400
+ * in 2 s with 128 threads.) */
+static int refused_lines(const char *path, unsigned long long *counted)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int lines = 0;
+    *counted = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        if (strstr(line, "event=begin_refused") == NULL)
+            continue;
+        const char *sup = strstr(line, " suppressed=");
+        lines++;
+        *counted += 1 + (sup != NULL ? strtoull(sup + strlen(" suppressed="), NULL, 10) : 0);
+    }
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    return lines;
+}
+
+START_TEST(begin_refused_rate_limited)
+{
+    char path[] = "/tmp/dtc-refused-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(dtc_log_to_file(path), DTC_OK);
+    dtc_txid id;
+    for (uint32_t i = 0; i < inst->max_txns; i++)
+        ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_OK);
+    int64_t t0 = dtc__now_ns();
+    enum { FLOOD = 400 };
+    for (int i = 0; i < FLOOD; i++)
+        ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_ETXNFULL);
+    int64_t secs = (dtc__now_ns() - t0) / 1000000000 + 1;
+    unsigned long long counted;
+    int lines = refused_lines(path, &counted);
+    ck_assert_int_ge(lines, 1);
+    ck_assert_int_le(lines, secs + 1);
+    usleep(1100 * 1000); /* the next refusal tells the rest */
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_ETXNFULL);
+    ck_assert_int_eq(refused_lines(path, &counted), lines + 1);
+    ck_assert_uint_eq(counted, FLOOD + 1);
+    ck_assert_int_eq(logfmt_lint_file(path, 0), 0);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(empty_transaction_commits)
 {
     dtc_txid id;
@@ -1086,11 +1244,13 @@ Suite *core_suite(void)
     tcase_add_test(seg, reregister_scribbled_ring);
     tcase_add_test(seg, unregister_scribbled_ring);
     tcase_add_test(seg, wake_lock_owner_died);
+    tcase_add_test(seg, participant_busy_refused);
     tcase_add_test(seg, pace_idle_returns_to_other);
     tcase_add_test(seg, begin_refused_on_shutdown);
     tcase_add_test(seg, empty_transaction_commits);
     tcase_add_test(seg, readonly_attach_cannot_write);
     tcase_add_test(seg, metrics_hostile_segment);
+    tcase_add_test(seg, begin_refused_rate_limited);
 #if DTC_ASSERTS
     tcase_add_test(seg, lock_held_recorded);
     tcase_add_test_raise_signal(seg, precondition_aborts, SIGABRT);
@@ -1110,6 +1270,7 @@ Suite *core_suite(void)
     tcase_add_test(pure, transitions);
     tcase_add_test(pure, result_codes);
     tcase_add_test(pure, txid_roundtrip);
+    tcase_add_test(pure, txid_random_v4);
     tcase_add_test(pure, reason_codes);
     tcase_add_test(pure, entry_failure);
     tcase_add_test(pure, names);

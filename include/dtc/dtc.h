@@ -47,7 +47,8 @@ typedef enum dtc_result {
     DTC_EINVAL,        /* bad argument */
     DTC_ENOTFOUND,     /* transaction not found */
     DTC_ESTATE,        /* wrong state for this call */
-    DTC_EBUSY,         /* another thread is driving this transaction */
+    DTC_EBUSY,         /* another thread is driving this transaction, or
+                          another call is using this participant handle */
     DTC_ETXNFULL,      /* too many concurrent transactions */
     DTC_EPARTFULL,     /* too many participants in the transaction */
     DTC_EUNKNOWN,      /* unknown participant (no such name registered) */
@@ -121,6 +122,8 @@ typedef struct dtc_instance dtc_instance;
  * user, or a mode other than 0600/0660), DTC_EMAGIC, DTC_EVERSION,
  * DTC_ESIZE or DTC_ECORRUPT without touching the segment. */
 dtc_result dtc_open(const char *name, dtc_instance **out);
+/* Detaches and frees the handle (*inst = NULL).  Unregister its
+ * participants first: no call on it or on them may still run. */
 void dtc_close(dtc_instance **inst);
 /* The instance name actually used (after the NULL / env default). */
 const char *dtc_instance_name(const dtc_instance *inst);
@@ -129,6 +132,8 @@ dtc_result dtc_resolve_instance(const char *name, char buf[DTC_INSTANCE_MAX]);
 
 /* ---- transaction ids --------------------------------------------------- */
 
+/* A transaction id: a random version 4 UUID (122 bits from
+ * getrandom(2)), unique and unpredictable. */
 typedef struct dtc_txid {
     unsigned char bytes[16];
 } dtc_txid;
@@ -373,7 +378,9 @@ dtc_result dtc_participant_register(dtc_instance *inst, const char *name,
  * participant busy, the serving thread runs under SCHED_BATCH and yields
  * once after each wake-up, so that each wake-up serves a larger batch;
  * idle or fed by one coordinator it runs under SCHED_OTHER, as started.
- * DTC_PARTICIPANT_SCHED=other in the environment turns this off. */
+ * DTC_PARTICIPANT_SCHED=other in the environment turns this off.
+ * One serve at a time per handle: DTC_EBUSY (nothing served) while
+ * another thread serves it or when called from one of its callbacks. */
 dtc_result dtc_participant_serve_once(dtc_participant *p,
                                       const dtc_participant_ops *ops,
                                       int timeout_ms, unsigned *served);
@@ -399,8 +406,12 @@ dtc_result dtc_participant_in_doubt(dtc_participant *p, const dtc_txid *id);
  * likewise, while no dtcd runs to replay it). */
 dtc_result dtc_participant_outcome(dtc_participant *p, const dtc_txid *id,
                                    dtc_outcome_kind *kind);
-/* Frees the slot; pending requests are failed as from a dead process. */
-void dtc_participant_unregister(dtc_participant **p);
+/* Frees the slot and the handle (*p = NULL); pending requests are failed
+ * as from a dead process.  DTC_EBUSY, and nothing freed, while a serve of
+ * the handle runs (from one of its callbacks or another thread): call it
+ * again once the serve returned.  The caller makes sure no call starts
+ * on the handle once this one began. */
+dtc_result dtc_participant_unregister(dtc_participant **p);
 
 /* ---- introspection (dtcctl) -------------------------------------------- */
 

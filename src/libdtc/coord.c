@@ -109,8 +109,12 @@ dtc_result dtc_begin_transaction(dtc_instance *in, const dtc_txn_options *opts,
         dtc__fault("coord.after_begin");
         return DTC_OK;
     }
-    dtc_log(DTC_LOG_WARN, "begin_refused", NULL, NULL, "why=table_full max_txns=%u",
-            in->max_txns);
+    static struct dtc__log_limit refused_limit;
+    uint64_t held;
+    if (dtc__log_allow(&refused_limit, &held))
+        dtc_log(DTC_LOG_WARN, "begin_refused", NULL, NULL,
+                "why=table_full max_txns=%u suppressed=%llu", in->max_txns,
+                (unsigned long long)held);
     return DTC_ETXNFULL;
 }
 

@@ -12,7 +12,7 @@ static const struct {
     [DTC_EINVAL] = {"DTC_EINVAL", "bad argument"},
     [DTC_ENOTFOUND] = {"DTC_ENOTFOUND", "transaction not found"},
     [DTC_ESTATE] = {"DTC_ESTATE", "wrong transaction state for this call"},
-    [DTC_EBUSY] = {"DTC_EBUSY", "another thread is driving this transaction"},
+    [DTC_EBUSY] = {"DTC_EBUSY", "busy: another call is driving this transaction or serving this participant"},
     [DTC_ETXNFULL] = {"DTC_ETXNFULL", "too many concurrent transactions"},
     [DTC_EPARTFULL] = {"DTC_EPARTFULL", "too many participants in the transaction"},
     [DTC_EUNKNOWN] = {"DTC_EUNKNOWN", "unknown participant"},

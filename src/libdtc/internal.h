@@ -74,6 +74,8 @@ struct dtc_participant {
     struct dtc_ring_req *batch; /* the batch's requests as taken (ring.c) */
     struct dtc__pace pace;      /* busy or not: scheduling, see pace.c */
     uint32_t batch_answers[DTC_ANSWER_KINDS]; /* the batch being answered, by kind */
+    atomic_bool busy;           /* a serve or the unregister runs: set and
+                                 * cleared by that call (participant.c) */
 };
 
 /* ---- segment.c: create / attach / geometry ----------------------------- */
@@ -323,6 +325,16 @@ bool dtc__log_enabled(dtc_log_level lvl);
 /* on: this thread's info/debug lines gather and are written together at
  * the next dtc__log_batch() call, a warning, or PIPE_BUF bytes. */
 void dtc__log_batch(bool on);
+/* A rate limit for one kind of repeated event (a static per event kind):
+ * at most one line per period; dtc__log_allow() says whether this one
+ * may go out and, if so, how many it held back since the last one (the
+ * line carries them as suppressed=N).  Per process, any thread. */
+struct dtc__log_limit {
+    _Atomic int64_t next_ns;     /* the earliest time of the next line */
+    _Atomic uint64_t suppressed; /* held back since the last line */
+};
+#define DTC__LOG_LIMIT_NS 1000000000LL /* one line per second */
+bool dtc__log_allow(struct dtc__log_limit *lim, uint64_t *suppressed);
 
 /* ---- metrics.c ------------------------------------------------------------ */
 

@@ -6,7 +6,9 @@
  * written with a single write(2) on an O_APPEND descriptor, so lines of
  * concurrent processes never interleave.  Level from $DTC_LOG or
  * dtc_log_set_level (--log-level); dtc_log_reopen (a SIGHUP handler) makes
- * the next line reopen the log file after a rotation.
+ * the next line reopen the log file after a rotation.  Events that can
+ * repeat thousands of times a second go through a dtc__log_limit: one
+ * line per second, with the count of those held back.
  *
  * When stderr is systemd's journal (the lines go to stderr and
  * $JOURNAL_STREAM names its device and inode, as systemd.exec(5) says to
@@ -203,6 +205,19 @@ void dtc__log_batch(bool on)
 {
     flush_batch();
     batching = on;
+}
+
+bool dtc__log_allow(struct dtc__log_limit *lim, uint64_t *suppressed)
+{
+    int64_t now = dtc__now_ns();
+    int64_t next = atomic_load(&lim->next_ns);
+    if (now < next
+        || !atomic_compare_exchange_strong(&lim->next_ns, &next, now + DTC__LOG_LIMIT_NS)) {
+        atomic_fetch_add(&lim->suppressed, 1);
+        return false;
+    }
+    *suppressed = atomic_exchange(&lim->suppressed, 0);
+    return true;
 }
 
 bool dtc__log_enabled(dtc_log_level lvl)

@@ -15,7 +15,12 @@
  * reused) is rolled back here at once: nobody else would release it.
  *
  * Registration takes a slot under a unique name (registry.c finds it);
- * unregistration frees it as if the process had died.
+ * unregistration frees it as if the process had died.  A handle is used
+ * by one call at a time: a serve while another serve runs (another
+ * thread, or a callback of the running one) and an unregister while a
+ * serve runs are refused with DTC_EBUSY, never interleaved (two serves
+ * would answer each other's batches; an unregister would free the batch
+ * a callback runs in).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,16 +56,28 @@ dtc_result dtc_participant_register(dtc_instance *in, const char *name,
     return DTC_OK;
 }
 
-void dtc_participant_unregister(dtc_participant **pp)
+/* Takes the handle for one call: false if another call holds it. */
+static bool claim(dtc_participant *p)
+{
+    bool idle = false;
+    return atomic_compare_exchange_strong(&p->busy, &idle, true);
+}
+
+dtc_result dtc_participant_unregister(dtc_participant **pp)
 {
     if (pp == NULL || *pp == NULL)
-        return;
+        return DTC_OK;
     dtc_participant *p = *pp;
+    if (!claim(p)) {
+        dtc_log(DTC_LOG_WARN, "unregister_refused", NULL, p->name, "why=serving");
+        return DTC_EBUSY; /* a serve runs: its batch is still in use */
+    }
     dtc__part_reclaim(p->in, p->idx, p->gen, "unregistered");
     free(p->work);
     free(p->batch);
     free(p);
     *pp = NULL;
+    return DTC_OK;
 }
 
 /* ---- serving ---------------------------------------------------------- */
@@ -174,13 +191,9 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
         ops->flush(ops->ctx);
 }
 
-dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_ops *ops,
-                                      int timeout_ms, unsigned *served)
+static dtc_result serve_batch(dtc_participant *p, const dtc_participant_ops *ops,
+                              int timeout_ms, unsigned *served)
 {
-    if (served != NULL)
-        *served = 0;
-    if (p == NULL || ops == NULL || !ops->prepare || !ops->commit || !ops->rollback)
-        return DTC_EINVAL;
     if (p->work == NULL && (p->work = calloc(p->in->ring_cap, sizeof *p->work)) == NULL)
         return DTC_ESYS;
     if (p->batch == NULL && (p->batch = calloc(p->in->ring_cap, sizeof *p->batch)) == NULL)
@@ -228,6 +241,20 @@ dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_
     if (served != NULL)
         *served = (unsigned)n;
     return DTC_OK;
+}
+
+dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_ops *ops,
+                                      int timeout_ms, unsigned *served)
+{
+    if (served != NULL)
+        *served = 0;
+    if (p == NULL || ops == NULL || !ops->prepare || !ops->commit || !ops->rollback)
+        return DTC_EINVAL;
+    if (!claim(p))
+        return DTC_EBUSY; /* served by another thread, or from a callback */
+    dtc_result rc = serve_batch(p, ops, timeout_ms, served);
+    atomic_store(&p->busy, false);
+    return rc;
 }
 
 dtc_result dtc_participant_serve(dtc_participant *p, const dtc_participant_ops *ops,

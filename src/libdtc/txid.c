@@ -1,9 +1,16 @@
 /*
- * txid.c - transaction ids: generation (random, version 4 UUIDs), text
- * form and parsing.
+ * txid.c - transaction ids: generation (random version 4 UUIDs: 122
+ * random bits each), text form and parsing.
+ *
+ * The random bytes come from getrandom(2) in batches: one call fills a
+ * per-thread buffer for TXID_BATCH ids, so a begin costs a memcpy, not a
+ * system call.  A forked child empties its buffer: it never hands out
+ * ids its parent may also hand out.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/random.h>
 #include <uuid/uuid.h>
 
 #include "internal.h"
@@ -13,14 +20,17 @@ void dtc_txid_format(const dtc_txid *id, char out[DTC_TXID_STRLEN])
     uuid_unparse_lower(id->bytes, out);
 }
 
-static _Thread_local unsigned char txid_base[16];
-static _Thread_local uint32_t txid_used = 4096;
+/* 16 ids per getrandom call: 256 bytes, the size getrandom(2) always
+ * returns in full once the pool is initialized. */
+#define TXID_BATCH 16
+
+static _Thread_local unsigned char txid_pool[TXID_BATCH][16];
+static _Thread_local unsigned txid_next = TXID_BATCH; /* TXID_BATCH: empty */
 static pthread_once_t txid_once = PTHREAD_ONCE_INIT;
 
-/* A forked child must not continue its parent's sequence. */
 static void txid_after_fork(void)
 {
-    txid_used = 4096;
+    txid_next = TXID_BATCH;
 }
 
 static void txid_init(void)
@@ -28,19 +38,35 @@ static void txid_init(void)
     pthread_atfork(NULL, NULL, txid_after_fork);
 }
 
+/* Refills the pool; false if getrandom is unavailable or failed. */
+static bool txid_refill(void)
+{
+    unsigned char *p = &txid_pool[0][0];
+    size_t want = sizeof txid_pool, got = 0;
+    while (got < want) {
+        ssize_t n = getrandom(p + got, want - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        got += (size_t)n;
+    }
+    txid_next = 0;
+    return true;
+}
+
 void dtc__txid_new(dtc_txid *out)
 {
-    unsigned char *base = txid_base;
     pthread_once(&txid_once, txid_init);
-    if (txid_used == 4096) {
-        uuid_generate_random(base);
-        txid_used = 0;
+    if (txid_next >= TXID_BATCH && !txid_refill()) {
+        uuid_generate_random(out->bytes); /* libuuid's own source */
+        return;
     }
-    memcpy(out->bytes, base, 16);
-    uint32_t k = ++txid_used; /* into bytes 12..15, clear of the version and
-                          * variant bits (bytes 6 and 8) */
-    for (int i = 15; i >= 12; i--, k >>= 8)
-        out->bytes[i] ^= (unsigned char)k;
+    memcpy(out->bytes, txid_pool[txid_next], 16);
+    memset(txid_pool[txid_next], 0, 16); /* handed out once */
+    txid_next++;
+    out->bytes[6] = (unsigned char)((out->bytes[6] & 0x0f) | 0x40); /* version 4 */
+    out->bytes[8] = (unsigned char)((out->bytes[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 }
 
 dtc_result dtc_txid_parse(const char *s, dtc_txid *out)

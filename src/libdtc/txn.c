@@ -263,7 +263,7 @@ static int64_t plan_retries(struct txn_ref *r, dtc_op op, uint32_t max_retries,
             e->te_next_retry_ns = now + backoff_ns(e->te_attempts);
             dtc_txid id = txid_of(r->ts);
             char code[DTC_REASON_CODE_MAX];
-            dtc_log(DTC_LOG_WARN, "retry_scheduled", &id, e->te_name,
+            dtc_log(DTC_LOG_INFO, "retry_scheduled", &id, e->te_name,
                     "op=%s attempt=%u after=%s reason=%s", dtc_op_name(op),
                     e->te_attempts + 1u, dtc_entry_status_name(e->te_status),
                     dtc_reason_split(e->te_reason, code));

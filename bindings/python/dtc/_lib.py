@@ -4,14 +4,18 @@ Every struct here mirrors include/dtc/dtc.h field by field, in order; the
 python_bindings test compares each one's size and field offsets with the
 C compiler's (tests/layout.c), so a layout change in dtc.h fails loudly.
 The library is found through $DTC_LIBRARY, else next to an installed
-package (PREFIX/lib/python3/dist-packages/dtc -> PREFIX/lib...), else the
+package (PREFIX/lib/python3*/dist-packages/dtc -> PREFIX/lib...), else the
 dynamic linker's own search (ctypes.util.find_library, libdtc.so.MAJOR),
 else a source tree's build/lib.
 """
+from __future__ import annotations
+
 import ctypes
 import ctypes.util
+import operator
 import os
 import pathlib
+from typing import Any, Iterator, Optional, Tuple, Union
 
 # The ABI these mirrors are written for: libdtc.so.0, version 0.1.x.
 ABI_MAJOR, ABI_MINOR = 0, 1
@@ -24,6 +28,8 @@ REASON_CODE_MAX = 24
 INSTANCE_MAX = 48
 LIMIT_MAX_PARTS_PER_TXN = 32
 TXID_STRLEN = 37
+INT_MAX = 2**31 - 1      # a C int argument (timeouts)
+UINT32_MAX = 2**32 - 1   # a uint32_t field (dtc_txn_options)
 
 _enum = ctypes.c_int
 _pid_t = ctypes.c_int
@@ -184,20 +190,24 @@ _PROTOTYPES = {
     "dtc_participant_serve_once": (_enum, [_c_p, _P(ParticipantOps), ctypes.c_int,
                                            _P(ctypes.c_uint)]),
     "dtc_participant_outcome": (_enum, [_c_p, _P(Txid), _P(_enum)]),
-    "dtc_participant_unregister": (None, [_P(_c_p)]),
+    "dtc_participant_unregister": (_enum, [_P(_c_p)]),
     "dtc_get_status": (_enum, [_c_p, _P(Status)]),
     "dtc_list_participants": (_enum, [_c_p, _P(ParticipantInfo), ctypes.c_size_t,
                                       _P(ctypes.c_size_t)]),
+    "dtc_log_init": (None, [_enum]),
+    "dtc_log_set_level": (_enum, [ctypes.c_char_p]),
+    "dtc_log_to_file": (_enum, [ctypes.c_char_p]),
 }
+LOG_WARN = 1  # dtc_log_level: the library's default
 
 
-def _candidates():
+def _candidates() -> Iterator[str]:
     env = os.environ.get("DTC_LIBRARY")
     if env:
         yield env
         return
     here = pathlib.Path(__file__).resolve().parent
-    if len(here.parents) > 3:  # PREFIX/lib/python3/dist-packages/dtc
+    if len(here.parents) > 3:  # PREFIX/lib/python3[.X]/dist-packages/dtc
         prefix = here.parents[3]
         for d in sorted(prefix.glob("lib/*-linux-*")) + [prefix / "lib", prefix / "lib64"]:
             if (d / SONAME).exists():
@@ -211,7 +221,7 @@ def _candidates():
         yield str(build)
 
 
-def _load():
+def _load() -> Tuple[ctypes.CDLL, str]:
     errors = []
     for path in _candidates():
         try:
@@ -227,6 +237,7 @@ def _load():
         if (major, minor) != (ABI_MAJOR, ABI_MINOR):
             raise ImportError("dtc: %s is libdtc %s; these bindings mirror %d.%d "
                               "(set $DTC_LIBRARY)" % (path, version, ABI_MAJOR, ABI_MINOR))
+        lib.dtc_log_init(LOG_WARN)  # $DTC_LOG, if set, says the level
         return lib, path
     raise ImportError("dtc: libdtc not found (set $DTC_LIBRARY to libdtc.so's path): "
                       + "; ".join(errors))
@@ -235,26 +246,66 @@ def _load():
 lib, library_path = _load()
 
 
-def text(b):
+def text(b: Optional[bytes]) -> str:
     """A C string of the library (NUL-terminated bytes) as str."""
     return b.decode("utf-8", "replace") if b is not None else ""
 
 
-def txid_str(tid):
+def txid_str(tid: Txid) -> str:
     buf = ctypes.create_string_buffer(TXID_STRLEN)
     lib.dtc_txid_format(ctypes.byref(tid), buf)
     return buf.value.decode()
+
+
+# ---- arguments on their way to C: checked, never silently cut ---------
+
+def c_text(value: str, what: str) -> bytes:
+    """A str argument for a C string, as UTF-8.  TypeError if not a str;
+    ValueError if it holds a NUL (C would end the string there: "n1\\0x"
+    would act as "n1")."""
+    if not isinstance(value, str):
+        raise TypeError("dtc: %s must be a str, not %s" % (what, type(value).__name__))
+    if "\0" in value:
+        raise ValueError("dtc: %s %r holds a NUL character" % (what, value))
+    return value.encode("utf-8")
+
+
+def c_payload(value: Union[str, bytes, object], what: str = "payload") -> bytes:
+    """A payload: bytes as they are, anything else as str(value) in UTF-8.
+    ValueError if it holds a NUL (the library refuses those)."""
+    if isinstance(value, (bytes, bytearray)):
+        data = bytes(value)
+    else:
+        data = str(value).encode("utf-8", "surrogateescape")
+    if b"\0" in data:
+        raise ValueError("dtc: %s %r holds a NUL byte" % (what, value))
+    return data
+
+
+def c_int(value: Any, what: str, lo: int, hi: int) -> int:
+    """An int argument for a C integer of range lo..hi: TypeError if not
+    an int, OverflowError if out of range (ctypes would cut it)."""
+    if isinstance(value, bool):
+        raise TypeError("dtc: %s must be an int, not bool" % what)
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError("dtc: %s must be an int, not %s"
+                        % (what, type(value).__name__)) from None
+    if not lo <= n <= hi:
+        raise OverflowError("dtc: %s=%d is out of range (%d..%d)" % (what, n, lo, hi))
+    return n
 
 
 class Closing:
     """A handle over the library: close() releases it; usable in a with
     block (closed at the end)."""
 
-    def close(self):
+    def close(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self):
+    def __enter__(self):  # type: ignore[no-untyped-def]
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()

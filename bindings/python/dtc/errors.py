@@ -6,7 +6,10 @@ Calls that drive a transaction add `.txid` and `.report` (a TxnReport:
 what each participant answered).  The python_bindings test checks that
 the table covers every code the library names, in order.
 """
+from __future__ import annotations
+
 import enum
+from typing import Any, Dict, Optional, Type
 
 from . import _lib
 
@@ -49,61 +52,152 @@ class Result(enum.IntEnum):
 class DtcError(Exception):
     """A dtc call failed; `.code` says why (a Result)."""
 
-    code = None
+    code: Any = None  # a Result in every subclass
 
-    def __init__(self, message=None, txid=None, report=None):
+    def __init__(self, message: Optional[str] = None, txid: Optional[str] = None,
+                 report: Any = None) -> None:
         self.txid = txid
         self.report = report
         super().__init__(message or _lib.text(_lib.lib.dtc_strerror(self.code)))
 
     @property
-    def name(self):
+    def name(self) -> str:
         return _lib.text(_lib.lib.dtc_result_name(self.code))
 
 
-_CLASSES = [
-    ("InvalidArgument", Result.EINVAL),
-    ("TransactionNotFound", Result.ENOTFOUND),
-    ("WrongState", Result.ESTATE),
-    ("TransactionBusy", Result.EBUSY),
-    ("TooManyTransactions", Result.ETXNFULL),
-    ("TooManyParticipants", Result.EPARTFULL),
-    ("UnknownParticipant", Result.EUNKNOWN),
-    ("ParticipantNotAlive", Result.ENOTALIVE),
-    ("PrepareRefused", Result.EREFUSED),
-    ("ParticipantError", Result.EPARTICIPANT),
-    ("ParticipantTimeout", Result.ETIMEOUT),
-    ("ParticipantFailedToCommit", Result.ECOMMIT),
-    ("ParticipantFailedToRollback", Result.EROLLBACK),
-    ("HeuristicOutcome", Result.EHEURISTIC),
-    ("TransactionAborted", Result.EABORTED),
-    ("InstanceNotRunning", Result.ENOSEGMENT),
-    ("SupervisorNotRunning", Result.ENOSUPERVISOR),
-    ("ShuttingDown", Result.ESHUTDOWN),
-    ("NotADtcSegment", Result.EMAGIC),
-    ("SegmentVersionMismatch", Result.EVERSION),
-    ("SegmentSizeMismatch", Result.ESIZE),
-    ("SegmentCorrupt", Result.ECORRUPT),
-    ("ParticipantNameTaken", Result.ENAMETAKEN),
-    ("ParticipantRegistryFull", Result.EREGFULL),
-    ("TooBig", Result.ETOOBIG),
-    ("SupervisorExists", Result.EEXIST),
-    ("SystemCallFailed", Result.ESYS),
-    ("Recovering", Result.ERECOVERING),
-    ("DecisionLogError", Result.ELOG),
-    ("PermissionDenied", Result.EPERM),
-    ("AlreadyEnlisted", Result.EDUPLICATE),
-]
-
-# code -> subclass; the classes are also this module's names.
-BY_CODE = {}
-for _name, _code in _CLASSES:
-    BY_CODE[_code] = type(_name, (DtcError,), {"code": _code, "__module__": __name__})
-    globals()[_name] = BY_CODE[_code]
-__all__ = ["Result", "DtcError"] + [n for n, _ in _CLASSES]
+# One subclass per result code (the layout test checks the table is whole).
 
 
-def error(code, txid=None, report=None):
+class InvalidArgument(DtcError):
+    code = Result.EINVAL
+
+
+class TransactionNotFound(DtcError):
+    code = Result.ENOTFOUND
+
+
+class WrongState(DtcError):
+    code = Result.ESTATE
+
+
+class TransactionBusy(DtcError):
+    code = Result.EBUSY
+
+
+class TooManyTransactions(DtcError):
+    code = Result.ETXNFULL
+
+
+class TooManyParticipants(DtcError):
+    code = Result.EPARTFULL
+
+
+class UnknownParticipant(DtcError):
+    code = Result.EUNKNOWN
+
+
+class ParticipantNotAlive(DtcError):
+    code = Result.ENOTALIVE
+
+
+class PrepareRefused(DtcError):
+    code = Result.EREFUSED
+
+
+class ParticipantError(DtcError):
+    code = Result.EPARTICIPANT
+
+
+class ParticipantTimeout(DtcError):
+    code = Result.ETIMEOUT
+
+
+class ParticipantFailedToCommit(DtcError):
+    code = Result.ECOMMIT
+
+
+class ParticipantFailedToRollback(DtcError):
+    code = Result.EROLLBACK
+
+
+class HeuristicOutcome(DtcError):
+    code = Result.EHEURISTIC
+
+
+class TransactionAborted(DtcError):
+    code = Result.EABORTED
+
+
+class InstanceNotRunning(DtcError):
+    code = Result.ENOSEGMENT
+
+
+class SupervisorNotRunning(DtcError):
+    code = Result.ENOSUPERVISOR
+
+
+class ShuttingDown(DtcError):
+    code = Result.ESHUTDOWN
+
+
+class NotADtcSegment(DtcError):
+    code = Result.EMAGIC
+
+
+class SegmentVersionMismatch(DtcError):
+    code = Result.EVERSION
+
+
+class SegmentSizeMismatch(DtcError):
+    code = Result.ESIZE
+
+
+class SegmentCorrupt(DtcError):
+    code = Result.ECORRUPT
+
+
+class ParticipantNameTaken(DtcError):
+    code = Result.ENAMETAKEN
+
+
+class ParticipantRegistryFull(DtcError):
+    code = Result.EREGFULL
+
+
+class TooBig(DtcError):
+    code = Result.ETOOBIG
+
+
+class SupervisorExists(DtcError):
+    code = Result.EEXIST
+
+
+class SystemCallFailed(DtcError):
+    code = Result.ESYS
+
+
+class Recovering(DtcError):
+    code = Result.ERECOVERING
+
+
+class DecisionLogError(DtcError):
+    code = Result.ELOG
+
+
+class PermissionDenied(DtcError):
+    code = Result.EPERM
+
+
+class AlreadyEnlisted(DtcError):
+    code = Result.EDUPLICATE
+
+
+# code -> subclass.
+BY_CODE: Dict[Result, Type[DtcError]] = {cls.code: cls for cls in DtcError.__subclasses__()}
+__all__ = ["Result", "DtcError"] + [cls.__name__ for cls in BY_CODE.values()]
+
+
+def error(code: int, txid: Optional[str] = None, report: Any = None) -> DtcError:
     """The exception for a non-OK result code."""
     try:
         cls = BY_CODE[Result(code)]
@@ -114,7 +208,7 @@ def error(code, txid=None, report=None):
     return cls(txid=txid, report=report)
 
 
-def check(code, txid=None, report=None):
+def check(code: int, txid: Optional[str] = None, report: Any = None) -> None:
     """Raises the result's exception unless it is OK."""
     if code != Result.OK:
         raise error(code, txid, report)

@@ -2,19 +2,23 @@
 TxnReport (dtc_txn_info), Entry (dtc_entry_info), Outcome (dtc_outcome).
 Enumerations are given by the library's own names ("committed",
 "DTC_EREFUSED", "yes", ...)."""
+from __future__ import annotations
+
+from typing import Any, Callable, List
+
 from . import _lib
 
 _lib_ = _lib.lib
 
 
-def _name(fn, value):
+def _name(fn: Callable[[int], bytes], value: int) -> str:
     return _lib.text(fn(value))
 
 
 class Entry:
     """One enlisted participant: its last request and answer."""
 
-    def __init__(self, e):
+    def __init__(self, e: Any) -> None:
         self.name = _lib.text(e.name)
         self.op = _name(_lib_.dtc_op_name, e.op)
         self.status = _name(_lib_.dtc_entry_status_name, e.status)
@@ -26,7 +30,7 @@ class Entry:
         self.failed_reason = _lib.text(e.failed_reason)
         self.payload = bytes(e.payload[:min(e.payload_len, _lib.PAYLOAD_MAX)])
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<dtc.Entry %s op=%s status=%s vote=%s%s>" % (
             self.name, self.op, self.status, self.vote,
             " reason=%r" % self.reason if self.reason else "")
@@ -35,7 +39,7 @@ class Entry:
 class TxnReport:
     """A transaction's slot: state name, result name, entries."""
 
-    def __init__(self, info):
+    def __init__(self, info: Any) -> None:
         self.txid = _lib.txid_str(info.id)
         self.state = _name(_lib_.dtc_txn_state_name, info.state)
         self.result = _name(_lib_.dtc_result_name, info.result)
@@ -43,9 +47,9 @@ class TxnReport:
         self.begin_unix_ms = info.begin_unix_ms
         self.owner_alive = bool(info.owner_alive)
         n = min(info.nentries, _lib.LIMIT_MAX_PARTS_PER_TXN)
-        self.entries = [Entry(info.entries[i]) for i in range(n)]
+        self.entries: List[Entry] = [Entry(info.entries[i]) for i in range(n)]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<dtc.TxnReport %s %s %s %r>" % (self.txid, self.state, self.result,
                                                 self.entries)
 
@@ -55,7 +59,7 @@ class Outcome:
     "heuristic" or "in-flight"; result the C name of what its coordinator
     was told ("DTC_OK", "DTC_EREFUSED", ...)."""
 
-    def __init__(self, out):
+    def __init__(self, out: Any) -> None:
         self.kind = _name(_lib_.dtc_outcome_name, out.kind)
         self.result = _name(_lib_.dtc_result_name, out.result)
         self.from_log = bool(out.from_log)
@@ -64,8 +68,8 @@ class Outcome:
         self.entries = self.report.entries
 
     @property
-    def committed(self):
+    def committed(self) -> bool:
         return self.kind == "committed"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<dtc.Outcome %s %s %r>" % (self.kind, self.result, self.entries)
