@@ -122,6 +122,25 @@ static void counters(FILE *out, const struct view_snap *s)
     sample_u64(out, s, "dtc_decision_log_syncs_total", s->st.dlog_syncs);
 }
 
+/* The log's last write or sync error: 1 (labelled with its result)
+ * while failing, else 0; since when only while failing. */
+static void dlog_error(FILE *out, const struct view_snap *s)
+{
+    const char *name = dtc_result_name(s->st.dlog_error);
+    family(out, "dtc_decision_log_error", "gauge",
+           "1 while the decision log's writes or syncs fail (label: the result).");
+    if (s->st.dlog_error == DTC_OK) {
+        sample_u64(out, s, "dtc_decision_log_error", 0);
+        return;
+    }
+    sample(out, s, "dtc_decision_log_error", "result", name, strlen(name), "1");
+    char b[32];
+    snprintf(b, sizeof b, "%.3f", (double)s->st.dlog_error_since_ms / 1e3);
+    family(out, "dtc_decision_log_error_since_timestamp_seconds", "gauge",
+           "When the decision log's current error began.");
+    sample(out, s, "dtc_decision_log_error_since_timestamp_seconds", NULL, NULL, 0, b);
+}
+
 static void gauges(FILE *out, const struct view_snap *s)
 {
     family(out, "dtc_supervisor_up", "gauge", "1 if dtcd is alive.");
@@ -207,6 +226,7 @@ void view_metrics_print(FILE *out, const struct view_snap *s)
 {
     counters(out, s);
     gauges(out, s);
+    dlog_error(out, s);
     histograms(out, s);
     participants(out, s);
 }
