@@ -246,7 +246,7 @@ dtc_result dtc__dlog_control_read(const char *dir, struct dtc__dlog_id *id)
                                                                        : NULL;
     }
     if (why != NULL) {
-        dtc_log(DTC_LOG_ERROR, "dlog_refused", NULL, NULL, "file=%s error=\"%s\"", path, why);
+        dtc_log(DTC_LOG_ERROR, "dlog_refused", NULL, NULL, "file=%s error=%s", path, why);
         return DTC_ELOG;
     }
     memcpy(id->log_id, b + C_LOGID, 16);

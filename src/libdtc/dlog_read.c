@@ -96,7 +96,7 @@ static dtc_result damage(struct dtc__dlog_scan_out *out, const char *dir, bool q
     out->dmg_off = off;
     if (!quiet)
         dtc_log(DTC_LOG_ERROR, "dlog_damaged", NULL, NULL,
-                "dir=%s file=dlog.%016" PRIx64 " offset=%" PRIu64 " error=\"%s\" "
+                "dir=%s file=dlog.%016" PRIx64 " offset=%" PRIu64 " error=%s "
                 "hint=\"nothing was changed; dtcd --salvage shows what a repair would lose\"",
                 dir, no, off, out->what);
     return DTC_ELOG;
