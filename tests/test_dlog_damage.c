@@ -202,7 +202,7 @@ static void expect_refused(const char *what, const char *name)
     dtcd_args[3] = h_dlog_dir();
     dtcd_args[8] = NULL;
     int code = h_runv(&res, 10000, NULL, "dtcd", dtcd_args);
-    ck_assert_msg(code != -1, "%s: dtcd hung", what);
+    ck_assert_msg(code != -1, "%s: dtcd did not exit within 10 s (hung, or started instead of refusing)", what);
     ck_assert_msg(code == 1, "%s: dtcd did not refuse (exit %d): %s", what, code, res.err);
     ck_assert_msg(strstr(res.err, name) != NULL, "%s: the refusal does not name %s: %s", what,
                   name, res.err);
