@@ -178,6 +178,18 @@ dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group)
     return DTC_OK;
 }
 
+/* rename(), never over an existing name (the directory is ours and only
+ * the log's writer, under sh_dlog_lock, or dtcd makes these names). */
+static int rename_new(const char *from, const char *to)
+{
+    struct stat st;
+    if (lstat(to, &st) == 0 || errno != ENOENT) {
+        errno = EEXIST;
+        return -1;
+    }
+    return rename(from, to);
+}
+
 dtc_result dtc__dlog_write_header(const char *dir, uint64_t fileno, uint32_t file_size,
                                   const struct dtc__dlog_id *id, uint64_t prev_end)
 {
@@ -207,8 +219,7 @@ dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_
     if ((lstat(spare, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != (off_t)file_size)
         && dtc__dlog_make_spare(dir, file_size, group) != DTC_OK)
         return DTC_ELOG;
-    /* never over an existing file */
-    if (renameat2(AT_FDCWD, spare, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
+    if (rename_new(spare, path) != 0) {
         log_errno("rename", spare);
         return DTC_ELOG;
     }
@@ -279,8 +290,7 @@ dtc_result dtc__dlog_control_create(const char *dir, const char *instance, bool 
     bool ok = fd >= 0 && write(fd, b, sizeof b) == (ssize_t)sizeof b && fsync(fd) == 0;
     if (fd >= 0)
         close(fd);
-    ok = ok && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0
-         && dtc__dlog_sync_dir(dir) == 0;
+    ok = ok && rename_new(tmp, path) == 0 && dtc__dlog_sync_dir(dir) == 0;
     if (!ok) {
         log_errno("control_create", path);
         unlink(tmp);
