@@ -678,6 +678,44 @@ START_TEST(replay_live_set)
 }
 END_TEST
 
+/* Damage in a file the log has moved past (synced whole at the switch):
+ * refused; salvage covers the damaged record and the later decisions
+ * stay. */
+START_TEST(damage_in_older_file)
+{
+    struct dtc__dlog_rec r;
+    uint64_t old_no = inst->hdr->sh_dlog_fileno;
+    rec_init(&r, DTC_DLOG_COMMIT, 1, 2);
+    uint64_t e1 = append(&r);
+    rec_init(&r, DTC_DLOG_HEURISTIC, 2, 2);
+    append(&r);
+    fill_files(1);
+    rec_init(&r, DTC_DLOG_HEURISTIC, 3, 2);
+    append(&r);
+    char path[300];
+    dtc__dlog_path(dir, old_no, path, sizeof path);
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    uint64_t off = e1 - old_no * inst->dlog_file_size + 90;
+    unsigned char c;
+    struct seen s = {0};
+    struct dtc__dlog_scan_out o;
+    ck_assert_int_eq(pread(fd, &c, 1, (off_t)off), 1);
+    c ^= 1;
+    ck_assert_int_eq(pwrite(fd, &c, 1, (off_t)off), 1);
+    close(fd);
+    ck_assert_int_eq(scan(&s, &o), DTC_ELOG);
+    ck_assert_uint_eq(o.dmg_file, old_no);
+    ck_assert_ptr_nonnull(strstr(o.what, "synced whole"));
+    reboot_refused();
+    ck_assert_int_eq(dtc__dlog_salvage(dir, inst_name, false, true), DTC_OK);
+    reboot();
+    ck_assert_int_eq(slot_state(1), DTC_TXN_COMMITTING);
+    ck_assert_int_eq(slot_state(2), -1); /* its record was the damaged one */
+    ck_assert_int_eq(slot_state(3), DTC_TXN_HEURISTIC);
+}
+END_TEST
+
 START_TEST(replay_refuses_more_than_fits)
 {
     struct dtc__dlog_rec r;
@@ -767,6 +805,7 @@ static Suite *dlog_suite(void)
     tcase_add_test(tc, bad_files_refused);
     tcase_add_test(tc, unused_last_file_taken_over);
     tcase_add_test(tc, salvage_reports_then_repairs);
+    tcase_add_test(tc, damage_in_older_file);
     tcase_add_test(tc, switch_copies_live_and_prunes);
     tcase_add_test(tc, switch_failure_is_an_error);
     tcase_add_test(tc, replay_live_set);

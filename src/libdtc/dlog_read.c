@@ -178,6 +178,9 @@ static dtc_result check_files(const char *dir, const struct dtc__dlog_id *want, 
     for (long i = 0; i < n; i++) {
         struct file_info *f = &fi[i];
         uint32_t fsize = 0;
+        if (i > 0 && v[i] != v[i - 1] + 1)
+            return damage(out, dir, quiet, v[i], 0, "files missing between dlog.%016" PRIx64
+                          " and this one", v[i - 1]);
         const char *why = map_file(dir, v[i], &f->m);
         if (why != NULL)
             return damage(out, dir, quiet, v[i], 0, "%s (size %zu)", why, f->m.size);
@@ -205,9 +208,6 @@ static dtc_result check_files(const char *dir, const struct dtc__dlog_id *want, 
             return damage(out, dir, quiet, v[i], 0,
                           "size %zu, want %" PRIu32 " (preallocated files never change size)",
                           f->m.size, out->file_size ? out->file_size : fsize);
-        if (i > 0 && v[i] != v[i - 1] + 1)
-            return damage(out, dir, quiet, v[i], 0, "files missing between dlog.%016" PRIx64
-                          " and this one", v[i - 1]);
         uint64_t pbase = (v[i] - 1) * fsize;
         if (i > 0 && (f->prev_end < pbase + DTC_DLOG_FILE_HDR || f->prev_end > pbase + fsize))
             return damage(out, dir, quiet, v[i], 0, "header's prev_end outside the previous file");

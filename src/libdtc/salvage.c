@@ -130,8 +130,11 @@ static dtc_result repair(const char *dir, const struct dtc__dlog_id *id,
     printf("damage: %s offset %" PRIu64 ": %s\n", name, off, s->what);
     int fd = s->fixable ? dtc__dlog_open_path(path, O_RDWR, NULL) : -1;
     bool hdr = s->bad_header && fd >= 0 && header_fixable(fd, no, s->file_size);
-    bool skip = !s->bad_header && fd >= 0 && s->next_ok != 0 && to - off >= DTC_DLOG_REC_HDR;
-    bool zero = !s->bad_header && fd >= 0 && !skip;
+    /* a file with a successor must end exactly at its prev_end: covered
+     * up to it; the last file's damage always has a valid record after */
+    bool skip = !s->bad_header && fd >= 0 && (s->next_ok != 0 || s->dmg_limit != 0)
+                && to - off >= DTC_DLOG_REC_HDR;
+    bool zero = !s->bad_header && fd >= 0 && !skip && s->dmg_limit == 0;
     if (!hdr && !skip && !zero) {
         printf("  not repairable by --salvage: move the file away or restore it from a copy "
                "(docs/decision-log.md, \"What an operator does\")\n");
@@ -184,6 +187,7 @@ dtc_result dtc__dlog_salvage(const char *dir, const char *instance, bool group, 
                instance);
         rc = DTC_ELOG;
     }
+    uint64_t last_file = UINT64_MAX, last_off = 0;
     for (int round = 0; rc == DTC_OK && round < ROUNDS; round++) {
         if (dtc__dlog_scan(dir, &id, NULL, NULL, true, &s) == DTC_OK) {
             printf("log %s: sound: %" PRIu64 " records, end at file %016" PRIx64 "%s\n", dir,
@@ -191,6 +195,13 @@ dtc_result dtc__dlog_salvage(const char *dir, const char *instance, bool group, 
                    s.torn_from ? " (a torn tail: kept aside and cleared at the next start)" : "");
             return DTC_OK;
         }
+        if (s.dmg_file == last_file && s.dmg_off == last_off) {
+            printf("damage: dlog.%016" PRIx64 " offset %" PRIu64 ": %s\n  the repair did not "
+                   "hold: not repairable by --salvage\n", s.dmg_file, s.dmg_off, s.what);
+            return DTC_ELOG;
+        }
+        last_file = s.dmg_file;
+        last_off = s.dmg_off;
         rc = repair(dir, &id, &s, apply);
     }
     return DTC_ELOG;
