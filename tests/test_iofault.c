@@ -286,7 +286,7 @@ START_TEST(test_iofault_decision_log)
                   s.out, s.err);
     told[2] = run_order(2, NULL, &r);
     ck_assert_msg(told[2], "o-2 after the resolve did not commit: %s%s", r.out, r.err);
-    dlog_error_shown(rule, 0, 0); /* a write and a sync succeeded: cleared */
+    dlog_error_shown(rule, 0, 0); /* a sync succeeded: cleared */
     int c = check_shop(rule, told, 3);
     ck_assert_int_eq(c, 2 + commit);
     ck_assert_int_eq(h_dump_service("order", "order", &d), 0);

@@ -428,7 +428,7 @@ typedef struct dtc_status {
     uint64_t dlog_records, dlog_syncs; /* since the segment was created */
     /* The log's last write or sync failure: DTC_OK while writes and syncs
      * succeed; else its result and since when (wall clock, ms since the
-     * epoch); cleared by the next success. */
+     * epoch); cleared by the next successful sync. */
     dtc_result dlog_error;
     int64_t dlog_error_since_ms;
 } dtc_status;

@@ -100,7 +100,6 @@ static dtc_result put(dtc_instance *in, const unsigned char *buf, size_t len)
         dtc__dlog_note(in, DTC_ELOG);
         return DTC_ELOG;
     }
-    dtc__dlog_note(in, DTC_OK);
     dtc__fault("dlog.after_write");
     h->sh_dlog_end = end + len;
     atomic_store_explicit(&h->sh_dlog_written, end + len, memory_order_release);
@@ -167,6 +166,7 @@ static dtc_result switch_file(dtc_instance *in)
         dtc__dlog_note(in, DTC_ELOG);
         return DTC_ELOG;
     }
+    dtc__dlog_note(in, DTC_OK);
     atomic_fetch_add(&h->sh_dlog_syncs, 1);
     raise_durable(h, h->sh_dlog_end);
     uint64_t next = h->sh_dlog_fileno + 1;

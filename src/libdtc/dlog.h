@@ -267,7 +267,7 @@ dtc_result dtc__dlog_salvage(const char *dir, const char *instance, bool group, 
 void dtc__dlog_mark(dtc_instance *in, bool force);
 /* Records a write or sync result of the log for status and metrics
  * (sh_dlog_error, sh_dlog_error_ms): an error and since when, cleared
- * by a success. */
+ * by a successful sync (a write alone proves nothing durable). */
 void dtc__dlog_note(dtc_instance *in, dtc_result rc);
 /* dtcd's tick: keeps a spare file ready, marks how far a quiet log is
  * durable (dtc__dlog_mark) and deletes files past the retention. */

@@ -299,8 +299,8 @@ struct dtc_shm_header {
     /* The log's last write or sync failure (dtc__dlog_note): its
      * dtc_result (0: none) and since when (wall clock, ms; set when the
      * error first appears, kept while it repeats).  Atomics, no lock: set
-     * by whichever process failed, cleared by the next one whose write
-     * or sync succeeds; only reported (status, metrics), never trusted
+     * by whichever process failed, cleared by the next one whose sync
+     * succeeds; only reported (status, metrics), never trusted
      * for control: a reader bounds the result (dtc_result_name). */
     _Atomic uint32_t sh_dlog_error;
     _Atomic int64_t sh_dlog_error_ms;
