@@ -156,6 +156,23 @@ static dtc_result checkpoint(dtc_instance *in)
     return DTC_OK;
 }
 
+/* The identity the next file inherits: read from the current file's
+ * header on disk (checked), not from the segment. */
+static dtc_result file_id(dtc_instance *in, int fd, uint64_t no, struct dtc__dlog_id *id)
+{
+    unsigned char hdr[DTC_DLOG_FILE_HDR];
+    uint32_t size;
+    uint64_t prev;
+    const char *why = pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr
+                          ? dtc__dlog_file_header_check(hdr, no, &size, id, &prev)
+                          : "unreadable";
+    if (why == NULL && size == in->dlog_file_size)
+        return DTC_OK;
+    dtc_log(DTC_LOG_ERROR, "dlog_write", NULL, NULL, "file=%016llx error=%s",
+            (unsigned long long)no, why ? why : "header file size differs");
+    return DTC_ELOG;
+}
+
 /* With sh_dlog_lock: syncs the current file, moves to the next one and
  * writes the checkpoint there. */
 static dtc_result switch_file(dtc_instance *in)
@@ -171,10 +188,9 @@ static dtc_result switch_file(dtc_instance *in)
     raise_durable(h, h->sh_dlog_end);
     uint64_t next = h->sh_dlog_fileno + 1;
     struct dtc__dlog_id id;
-    memcpy(id.log_id, h->sh_dlog_id, sizeof id.log_id);
-    dtc__strcopy(id.instance, in->name, sizeof id.instance);
-    if (dtc__dlog_take_spare(in->dlog_dir, next, in->dlog_file_size, in->dlog_group, &id,
-                             h->sh_dlog_end) != DTC_OK) {
+    if (file_id(in, fd, h->sh_dlog_fileno, &id) != DTC_OK
+        || dtc__dlog_take_spare(in->dlog_dir, next, in->dlog_file_size, in->dlog_group, &id,
+                                h->sh_dlog_end) != DTC_OK) {
         dtc__dlog_note(in, DTC_ELOG);
         return DTC_ELOG;
     }

@@ -365,10 +365,8 @@ dtc_result dtc__dlog_recover(dtc_instance *in)
     }
     if (rc == DTC_OK)
         rc = place_all(in, &l); /* before any byte changes: a refusal changes nothing */
-    if (rc == DTC_OK) {
-        memcpy(in->hdr->sh_dlog_id, id.log_id, sizeof in->hdr->sh_dlog_id);
+    if (rc == DTC_OK)
         rc = position(in, &s, &id);
-    }
     if (rc == DTC_OK) {
         atomic_store(&in->hdr->sh_recovering, 0);
         dtc_log(DTC_LOG_INFO, "recover", NULL, NULL,

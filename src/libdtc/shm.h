@@ -157,7 +157,7 @@
 #include "dtc/dtc.h"
 
 #define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
-#define DTC_LAYOUT_VERSION 5u /* 5: decision log id and last error */
+#define DTC_LAYOUT_VERSION 5u /* 5: the decision log's last error */
 #define DTC_CACHELINE 64
 /* Nobody waits on a slot's condvar longer than this at a time, so a lost
  * wake-up (a waker died before signalling, a suspect condvar) costs no
@@ -291,11 +291,6 @@ struct dtc_shm_header {
     _Atomic uint32_t sh_dlog_flush_seq;
     _Atomic uint64_t sh_dlog_syncs;   /* counter: fdatasync calls */
     _Atomic uint64_t sh_dlog_records; /* counter: records written */
-    /* The log's id (DIR/dlog.control): written once by dtcd during
-     * replay, before sh_recovering is cleared; read-only after.  Every
-     * process that switches files writes it into the new file's header
-     * (a wrong one is refused at the next replay: nothing else trusts it). */
-    unsigned char sh_dlog_id[16];
     /* The log's last write or sync failure (dtc__dlog_note): its
      * dtc_result (0: none) and since when (wall clock, ms; set when the
      * error first appears, kept while it repeats).  Atomics, no lock: set
