@@ -1,11 +1,16 @@
 /*
  * check_dlog.c - unit tests of the decision log (src/libdtc/dlog*.c,
- * src/libdtc/recover.c): record encoding and CRC32C, torn and corrupt tails,
- * the file switch with its checkpoint and the pruning of old files,
- * replay of the live set into a fresh segment, and the outcome lookup.
+ * src/libdtc/recover.c, salvage.c): record encoding and CRC32C, the rule
+ * that tells a torn tail (kept aside, wiped, the log goes on) from damage
+ * (refused, nothing changed), identity (control file, file headers),
+ * files of the wrong type, size or format, a never-used last file, the
+ * salvage step, the file switch with its checkpoint and the pruning of
+ * old files, replay of the live set into a fresh segment, and the
+ * outcome lookup.
  * Each test gets its own segment and temp directory (CK_FORK).
  */
 #include <check.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +24,10 @@ static char inst_name[DTC_INSTANCE_MAX];
 static char dir[256];
 static dtc_instance *inst;
 
-/* A fresh segment whose log lives in dir, recovered (empty log). */
-static dtc_instance *open_log(uint32_t max_txns)
+/* A fresh segment of instance `name` whose log lives in dir, not yet
+ * replayed. */
+static dtc_instance *create_seg(const char *name, uint32_t max_txns)
 {
-    static int counter;
     dtc_limits l;
     dtc_instance *in = NULL;
     struct dtc__dlog_cfg dl = {.files = DTC_DLOG_MIN_FILES};
@@ -30,9 +35,17 @@ static dtc_instance *open_log(uint32_t max_txns)
     l.max_txns = max_txns;
     dl.file_size = dtc__dlog_min_file_size(max_txns);
     dtc__strcopy(dl.dir, dir, sizeof dl.dir);
-    snprintf(inst_name, sizeof inst_name, "dlog-%d-%d", (int)getpid(), counter++);
-    ck_assert_int_eq(dtc__segment_create(inst_name, &l, 0, &dl, &in), DTC_OK);
+    ck_assert_int_eq(dtc__segment_create(name, &l, 0, &dl, &in), DTC_OK);
     ck_assert_int_eq(atomic_load(&in->hdr->sh_recovering), 1);
+    return in;
+}
+
+/* A fresh segment whose log lives in dir, recovered (empty log). */
+static dtc_instance *open_log(uint32_t max_txns)
+{
+    static int counter;
+    snprintf(inst_name, sizeof inst_name, "dlog-%d-%d", (int)getpid(), counter++);
+    dtc_instance *in = create_seg(inst_name, max_txns);
     ck_assert_int_eq(dtc__dlog_recover(in), DTC_OK);
     ck_assert_int_eq(atomic_load(&in->hdr->sh_recovering), 0);
     return in;
@@ -44,7 +57,98 @@ static void reboot(void)
     uint32_t max = inst->max_txns;
     dtc_close(&inst);
     dtc__segment_unlink(inst_name);
-    inst = open_log(max);
+    inst = create_seg(inst_name, max);
+    ck_assert_int_eq(dtc__dlog_recover(inst), DTC_OK);
+}
+
+static int slot_state(unsigned char tag);
+
+/* A checksum of every entry of dir: names, types, sizes, contents. */
+static uint64_t dir_sum(void)
+{
+    DIR *d = opendir(dir);
+    uint64_t sum = 0;
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char path[600];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        ck_assert_int_eq(lstat(path, &st), 0);
+        uint64_t h = dtc__crc32c(0, e->d_name, strlen(e->d_name)) * 1000003ull
+                     + (uint64_t)st.st_mode * 31 + (uint64_t)st.st_size;
+        int fd = S_ISREG(st.st_mode) ? open(path, O_RDONLY) : -1;
+        static unsigned char buf[1 << 16];
+        for (ssize_t n; fd >= 0 && (n = read(fd, buf, sizeof buf)) > 0;)
+            h = h * 7 + dtc__crc32c((uint32_t)h, buf, (size_t)n);
+        if (fd >= 0)
+            close(fd);
+        sum += h; /* order-free */
+    }
+    closedir(d);
+    return sum;
+}
+
+/* As after a reboot, but the replay must refuse, changing no byte. */
+static void reboot_refused(void)
+{
+    uint32_t max = inst->max_txns;
+    uint64_t before = dir_sum();
+    dtc_close(&inst);
+    dtc__segment_unlink(inst_name);
+    inst = create_seg(inst_name, max);
+    ck_assert_int_eq(dtc__dlog_recover(inst), DTC_ELOG);
+    ck_assert_int_eq(atomic_load(&inst->hdr->sh_recovering), 1); /* nothing presumed */
+    ck_assert_msg(dir_sum() == before, "a refused replay changed the directory");
+}
+
+/* The newest log file's number (also while a replay is refused). */
+static uint64_t newest(void)
+{
+    uint64_t *v, no = 0;
+    long n = dtc__dlog_list(dir, &v);
+    if (n > 0)
+        no = v[n - 1];
+    free(v);
+    return no;
+}
+
+/* Writes n bytes at offset off of the current log file. */
+static void poke(uint64_t off, const void *b, size_t n)
+{
+    int fd = dtc__dlog_open(dir, newest(), O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, b, n, (off_t)off), (ssize_t)n);
+    close(fd);
+}
+
+/* XORs one byte at offset off of the current log file. */
+static void flip(uint64_t off)
+{
+    unsigned char c;
+    int fd = dtc__dlog_open(dir, newest(), O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pread(fd, &c, 1, (off_t)off), 1);
+    c ^= 0x10;
+    ck_assert_int_eq(pwrite(fd, &c, 1, (off_t)off), 1);
+    close(fd);
+}
+
+/* The offset of an LSN in the current file. */
+static uint64_t off_of(uint64_t lsn)
+{
+    return lsn - newest() * inst->dlog_file_size;
+}
+
+/* How many entries of dir have this in their name. */
+static int files_named(const char *part)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+        n += strstr(e->d_name, part) != NULL;
+    if (d)
+        closedir(d);
+    return n;
 }
 
 static void setup(void)
@@ -94,11 +198,12 @@ START_TEST(encode_roundtrip)
     rec_init(&r, DTC_DLOG_COMMIT, 7, DTC_LIMIT_MAX_PARTS_PER_TXN);
     memset(r.entries[3].reason, 'x', DTC_REASON_MAX - 1); /* longest reason */
     r.entries[3].reason[DTC_REASON_MAX - 1] = '\0';
-    size_t len = dtc__dlog_encode(&r, 4096, buf);
+    size_t len = dtc__dlog_encode(&r, 4096, 2048, buf);
     ck_assert_uint_eq(len % 8, 0);
     ck_assert_uint_le(len, DTC_DLOG_REC_MAX);
     ck_assert_uint_eq(dtc__dlog_decode(buf, len, 4096, &d), len);
     ck_assert_uint_eq(d.type, DTC_DLOG_COMMIT);
+    ck_assert_uint_eq(d.synced, 2048);
     ck_assert_mem_eq(d.txid.bytes, r.txid.bytes, 16);
     ck_assert_uint_eq(d.nentries, r.nentries);
     for (uint32_t i = 0; i < r.nentries; i++) {
@@ -131,6 +236,14 @@ struct seen {
     uint64_t last_lsn;
 };
 
+static int count(void *ctx, const struct dtc__dlog_rec *r);
+
+/* Scans dir (quietly): its result, *o filled, records counted into *s. */
+static dtc_result scan(struct seen *s, struct dtc__dlog_scan_out *o)
+{
+    return dtc__dlog_scan(dir, NULL, count, s, true, o);
+}
+
 static int count(void *ctx, const struct dtc__dlog_rec *r)
 {
     struct seen *s = ctx;
@@ -150,51 +263,284 @@ START_TEST(scan_in_order)
         append(&r);
     }
     struct seen s = {0};
-    uint64_t end;
-    ck_assert_int_eq(dtc__dlog_scan(dir, count, &s, &end, NULL, NULL), DTC_OK);
+    struct dtc__dlog_scan_out o;
+    ck_assert_int_eq(scan(&s, &o), DTC_OK);
     ck_assert_int_eq(s.n, 50);
     ck_assert_int_eq(s.commits, 25);
-    ck_assert_uint_eq(end, inst->hdr->sh_dlog_end);
-    ck_assert_uint_ge(atomic_load(&inst->hdr->sh_dlog_durable), end);
+    ck_assert_uint_eq(o.end, inst->hdr->sh_dlog_end);
+    ck_assert_uint_eq(o.torn_from, 0);
+    ck_assert_uint_ge(atomic_load(&inst->hdr->sh_dlog_durable), o.end);
 }
 END_TEST
 
-/* Garbage over the last record (a torn write): the scan stops before it,
- * recovery wipes it, and the log goes on from there. */
-START_TEST(torn_tail_ignored_and_wiped)
+/* Garbage past the last record (a torn write no sync covered): the scan
+ * ends before it, recovery keeps a copy of it aside, wipes it, and the
+ * log goes on from there. */
+START_TEST(torn_tail_kept_aside_and_wiped)
 {
     struct dtc__dlog_rec r;
     rec_init(&r, DTC_DLOG_COMMIT, 1, 2);
     uint64_t first = append(&r);
-    rec_init(&r, DTC_DLOG_COMMIT, 2, 2);
-    uint64_t second = append(&r);
-    uint64_t no = inst->hdr->sh_dlog_fileno, size = inst->dlog_file_size;
-    int fd = dtc__dlog_open(dir, no, O_RDWR);
-    ck_assert_int_ge(fd, 0);
     unsigned char junk[24];
     memset(junk, 0xa5, sizeof junk);
-    ck_assert_int_eq(pwrite(fd, junk, sizeof junk, (off_t)(first - no * size + 20)), sizeof junk);
-    /* and a valid-looking record after the end must never be read */
-    close(fd);
+    poke(off_of(first) + 20, junk, sizeof junk);
     struct seen s = {0};
-    uint64_t end;
-    ck_assert_int_eq(dtc__dlog_scan(dir, count, &s, &end, NULL, NULL), DTC_OK);
+    struct dtc__dlog_scan_out o;
+    ck_assert_int_eq(scan(&s, &o), DTC_OK);
     ck_assert_int_eq(s.n, 1);
-    ck_assert_uint_eq(end, first);
-    reboot(); /* recovery wipes from `first` on */
+    ck_assert_uint_eq(o.end, first);
+    ck_assert_uint_eq(o.torn_from, first);
+    ck_assert_uint_eq(o.torn_to, first + 48);
+    reboot(); /* recovery keeps the bytes aside, wipes from `first` on */
     ck_assert_uint_eq(inst->hdr->sh_dlog_end, first);
-    fd = dtc__dlog_open(dir, no, O_RDONLY);
+    ck_assert_int_eq(files_named(".torn-"), 1);
+    int fd = dtc__dlog_open(dir, inst->hdr->sh_dlog_fileno, O_RDONLY);
     unsigned char back[64];
-    ck_assert_int_eq(pread(fd, back, sizeof back, (off_t)(second - no * size - 64)), 64);
+    ck_assert_int_eq(pread(fd, back, sizeof back, (off_t)off_of(first)), 64);
     close(fd);
     for (size_t k = 0; k < sizeof back; k++)
         ck_assert_uint_eq(back[k], 0);
     rec_init(&r, DTC_DLOG_END, 1, 2);
     append(&r);
     memset(&s, 0, sizeof s);
-    ck_assert_int_eq(dtc__dlog_scan(dir, count, &s, NULL, NULL, NULL), DTC_OK);
+    ck_assert_int_eq(scan(&s, &o), DTC_OK);
     ck_assert_int_eq(s.n, 2);
     ck_assert_int_eq(s.ends, 1);
+}
+END_TEST
+
+/* One flipped byte anywhere in a record a later record knows was synced
+ * (its header or body) is damage: the scan names it, recovery refuses and
+ * changes nothing; the live decision after it is not lost. */
+START_TEST(damage_below_durable_refused)
+{
+    struct dtc__dlog_rec r;
+    rec_init(&r, DTC_DLOG_COMMIT, 1, 2);
+    uint64_t e1 = append(&r);
+    rec_init(&r, DTC_DLOG_END, 1, 2);
+    uint64_t e2 = append(&r);
+    rec_init(&r, DTC_DLOG_HEURISTIC, 2, 2);
+    append(&r);
+    static const unsigned at[] = {0, 4, 8, 16, 24, 64, 70, 72, 90};
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+        struct seen s = {0};
+        struct dtc__dlog_scan_out o;
+        flip(off_of(e1) + at[k]);
+        ck_assert_msg(scan(&s, &o) == DTC_ELOG, "flip at +%u not refused", at[k]);
+        ck_assert(o.damaged && o.fixable);
+        ck_assert_uint_eq(o.dmg_off, off_of(e1));
+        ck_assert_uint_eq(o.next_ok, off_of(e2));
+        ck_assert_ptr_nonnull(strstr(o.what, "durable"));
+        if (k == 3)
+            reboot_refused();
+        flip(off_of(e1) + at[k]);
+    }
+    reboot(); /* undamaged again: replayed */
+    ck_assert_int_eq(slot_state(2), DTC_TXN_HEURISTIC);
+}
+END_TEST
+
+/* The newest records are covered by dtcd's MARK: before it, a flipped
+ * last record cannot be told from a torn write (a torn tail); after it,
+ * it is damage. */
+START_TEST(mark_covers_the_newest_records)
+{
+    struct dtc__dlog_rec r;
+    rec_init(&r, DTC_DLOG_COMMIT, 1, 2);
+    uint64_t e1 = append(&r);
+    rec_init(&r, DTC_DLOG_HEURISTIC, 2, 2);
+    append(&r);
+    struct seen s = {0};
+    struct dtc__dlog_scan_out o;
+    flip(off_of(e1) + 80);
+    ck_assert_int_eq(scan(&s, &o), DTC_OK);
+    ck_assert_uint_eq(o.torn_from, e1);
+    flip(off_of(e1) + 80);
+    uint64_t before = inst->hdr->sh_dlog_end;
+    dtc__dlog_mark(inst, true);
+    ck_assert_uint_gt(inst->hdr->sh_dlog_end, before);
+    dtc__dlog_mark(inst, true); /* nothing new durable: no second mark */
+    uint64_t after = inst->hdr->sh_dlog_end;
+    dtc__dlog_mark(inst, true);
+    ck_assert_uint_eq(inst->hdr->sh_dlog_end, after);
+    flip(off_of(e1) + 80);
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(scan(&s, &o), DTC_ELOG);
+    reboot_refused();
+}
+END_TEST
+
+/* A power cut in the middle of a sync: the pages of the unsynced records
+ * reach the disk in any order, so a record may be missing (zeros) while
+ * a later one made it.  Nothing after the hole was acknowledged (their
+ * `synced` says so): a torn tail, recovered, not refused. */
+START_TEST(power_cut_hole_is_torn)
+{
+    struct dtc__dlog_rec r;
+    uint64_t e2, e3;
+    rec_init(&r, DTC_DLOG_COMMIT, 1, 2);
+    uint64_t e1 = append(&r);
+    rec_init(&r, DTC_DLOG_COMMIT, 2, 2);
+    ck_assert_int_eq(dtc__dlog_append(inst, &r, &e2), DTC_OK); /* written, not synced */
+    rec_init(&r, DTC_DLOG_COMMIT, 3, 2);
+    ck_assert_int_eq(dtc__dlog_append(inst, &r, &e3), DTC_OK);
+    static const unsigned char zeros[DTC_DLOG_REC_MAX];
+    poke(off_of(e1), zeros, e2 - e1); /* record 2's page never arrived */
+    struct seen s = {0};
+    struct dtc__dlog_scan_out o;
+    ck_assert_int_eq(scan(&s, &o), DTC_OK);
+    ck_assert_int_eq(s.n, 1);
+    ck_assert_uint_eq(o.end, e1);
+    ck_assert_uint_eq(o.torn_to, e3);
+    reboot();
+    ck_assert_int_eq(slot_state(1), DTC_TXN_COMMITTING);
+    ck_assert_int_eq(slot_state(3), -1); /* never acknowledged */
+    ck_assert_int_eq(files_named(".torn-"), 1);
+}
+END_TEST
+
+/* Identity: a file of another log, a control file of another instance,
+ * a missing control file and a format 1 file are refused, unchanged. */
+START_TEST(identity_refused)
+{
+    struct dtc__dlog_rec r;
+    rec_init(&r, DTC_DLOG_HEURISTIC, 1, 2);
+    append(&r);
+    unsigned char hdr[DTC_DLOG_FILE_HDR], orig[DTC_DLOG_FILE_HDR];
+    struct dtc__dlog_id other = {.instance = "other"};
+    memset(other.log_id, 0x42, 16);
+    int fd = dtc__dlog_open(dir, inst->hdr->sh_dlog_fileno, O_RDONLY);
+    ck_assert_int_eq(pread(fd, orig, sizeof orig, 0), (ssize_t)sizeof orig);
+    close(fd);
+    dtc__dlog_file_header(hdr, inst->hdr->sh_dlog_fileno, inst->dlog_file_size, &other, 0);
+    poke(0, hdr, sizeof hdr);
+    struct seen s = {0};
+    struct dtc__dlog_scan_out o;
+    struct dtc__dlog_id mine;
+    ck_assert_int_eq(dtc__dlog_control_read(dir, &mine), DTC_OK);
+    ck_assert_int_eq(dtc__dlog_scan(dir, &mine, count, &s, true, &o), DTC_ELOG);
+    ck_assert_ptr_nonnull(strstr(o.what, "42424242"));
+    ck_assert_ptr_nonnull(strstr(o.what, inst_name));
+    reboot_refused();
+    poke(0, orig, sizeof orig);
+    /* format 1 */
+    memcpy(hdr, orig, sizeof hdr);
+    hdr[12] = 1;
+    poke(0, hdr, sizeof hdr);
+    ck_assert_int_eq(scan(&s, &o), DTC_ELOG);
+    ck_assert_ptr_nonnull(strstr(o.what, "format 1"));
+    reboot_refused();
+    poke(0, orig, sizeof orig);
+    /* the same log dir under another instance name */
+    uint64_t before = dir_sum();
+    dtc_close(&inst);
+    dtc__segment_unlink(inst_name);
+    char other_name[DTC_INSTANCE_MAX + 4];
+    snprintf(other_name, sizeof other_name, "%.40sx", inst_name);
+    dtc_instance *o2 = create_seg(other_name, 8);
+    ck_assert_int_eq(dtc__dlog_recover(o2), DTC_ELOG);
+    dtc_close(&o2);
+    dtc__segment_unlink(other_name);
+    ck_assert(dir_sum() == before);
+    inst = create_seg(inst_name, 8);
+    ck_assert_int_eq(dtc__dlog_recover(inst), DTC_OK);
+    ck_assert_int_eq(slot_state(1), DTC_TXN_HEURISTIC);
+    /* no control file */
+    char ctl[300], aside[300];
+    snprintf(ctl, sizeof ctl, "%s/dlog.control", dir);
+    snprintf(aside, sizeof aside, "%s/control.aside", dir);
+    ck_assert_int_eq(rename(ctl, aside), 0);
+    reboot_refused();
+    ck_assert_int_eq(rename(aside, ctl), 0);
+    reboot();
+    ck_assert_int_eq(slot_state(1), DTC_TXN_HEURISTIC);
+}
+END_TEST
+
+/* The current file replaced by a FIFO (never blocks), a directory, a
+ * symlink, an empty or truncated copy, or a longer one: refused, the
+ * thing left where it is. */
+START_TEST(bad_files_refused)
+{
+    struct dtc__dlog_rec r;
+    rec_init(&r, DTC_DLOG_HEURISTIC, 1, 2);
+    append(&r);
+    char path[300], aside[300], cmd[1400];
+    dtc__dlog_path(dir, inst->hdr->sh_dlog_fileno, path, sizeof path);
+    snprintf(aside, sizeof aside, "%s/keep", dir);
+    for (int k = 0; k < 6; k++) {
+        ck_assert_int_eq(rename(path, aside), 0);
+        if (k == 0)
+            ck_assert_int_eq(mkfifo(path, 0600), 0);
+        else if (k == 1)
+            ck_assert_int_eq(mkdir(path, 0700), 0);
+        else if (k == 2)
+            ck_assert_int_eq(symlink(aside, path), 0);
+        else {
+            const char *sz[] = {"0", "1000", "+2097152"};
+            snprintf(cmd, sizeof cmd, "cp '%s' '%s' && truncate -s %s '%s'", aside, path,
+                     k == 3 ? sz[0] : k == 4 ? sz[1] : sz[2], path);
+            ck_assert_int_eq(system(cmd), 0);
+        }
+        reboot_refused();
+        ck_assert_int_eq(k == 1 ? rmdir(path) : unlink(path), 0);
+        ck_assert_int_eq(rename(aside, path), 0);
+    }
+    reboot();
+    ck_assert_int_eq(slot_state(1), DTC_TXN_HEURISTIC);
+}
+END_TEST
+
+/* A file renamed in whose header never reached the disk (all zero) is
+ * provably unused: taken as the current file, nothing deleted. */
+START_TEST(unused_last_file_taken_over)
+{
+    struct dtc__dlog_rec r;
+    rec_init(&r, DTC_DLOG_HEURISTIC, 1, 2);
+    append(&r);
+    uint64_t no = inst->hdr->sh_dlog_fileno;
+    char path[300], cmd[700];
+    dtc__dlog_path(dir, no + 1, path, sizeof path);
+    snprintf(cmd, sizeof cmd, "truncate -s %u '%s' && chmod 600 '%s'", inst->dlog_file_size, path,
+             path);
+    ck_assert_int_eq(system(cmd), 0);
+    reboot();
+    ck_assert_uint_eq(inst->hdr->sh_dlog_fileno, no + 1);
+    ck_assert_int_eq(slot_state(1), DTC_TXN_HEURISTIC);
+    ck_assert_int_eq(access(path, F_OK), 0);
+    rec_init(&r, DTC_DLOG_END, 1, 2);
+    append(&r);
+    reboot();
+    ck_assert_int_eq(slot_state(1), -1);
+}
+END_TEST
+
+/* dtcd --salvage: reports and changes nothing; =apply keeps a copy,
+ * covers the damaged record, keeps every record after it. */
+START_TEST(salvage_reports_then_repairs)
+{
+    struct dtc__dlog_rec r;
+    rec_init(&r, DTC_DLOG_COMMIT, 1, 2);
+    uint64_t e1 = append(&r);
+    rec_init(&r, DTC_DLOG_HEURISTIC, 2, 2);
+    append(&r);
+    rec_init(&r, DTC_DLOG_HEURISTIC, 3, 2);
+    append(&r);
+    dtc__dlog_mark(inst, true);
+    flip(off_of(e1) + 100); /* record 2's body */
+    reboot_refused();
+    uint64_t before = dir_sum();
+    ck_assert_int_eq(dtc__dlog_salvage(dir, inst_name, false, false), DTC_ELOG);
+    ck_assert(dir_sum() == before);
+    ck_assert_int_eq(dtc__dlog_salvage(dir, "someone-else", false, true), DTC_ELOG);
+    ck_assert(dir_sum() == before);
+    ck_assert_int_eq(dtc__dlog_salvage(dir, inst_name, false, true), DTC_OK);
+    ck_assert_int_eq(files_named(".damaged-"), 1);
+    ck_assert_int_eq(dtc__dlog_salvage(dir, inst_name, false, false), DTC_OK); /* sound now */
+    reboot();
+    ck_assert_int_eq(slot_state(1), DTC_TXN_COMMITTING);
+    ck_assert_int_eq(slot_state(2), -1); /* the damaged record: reported lost */
+    ck_assert_int_eq(slot_state(3), DTC_TXN_HEURISTIC);
 }
 END_TEST
 
@@ -280,7 +626,8 @@ START_TEST(switch_failure_is_an_error)
     ck_assert_int_eq(rc, DTC_ELOG);
     ck_assert_uint_eq(inst->hdr->sh_dlog_fileno, no); /* still the old file */
     struct seen s = {0};
-    ck_assert_int_eq(dtc__dlog_scan(dir, count, &s, NULL, NULL, NULL), DTC_OK);
+    struct dtc__dlog_scan_out o;
+    ck_assert_int_eq(scan(&s, &o), DTC_OK);
     ck_assert_int_gt(s.n, 1000);
     ck_assert_int_eq(rmdir(spare), 0);
     ck_assert_int_eq(dtc__dlog_append(inst, &r, &end), DTC_OK);
@@ -328,6 +675,44 @@ START_TEST(replay_live_set)
     for (uint32_t i = 0; i < inst->max_txns; i++)
         used += dtc__txn(inst, i)->ts_state != DTC_TXN_FREE;
     ck_assert_int_eq(used, 3);
+}
+END_TEST
+
+/* Damage in a file the log has moved past (synced whole at the switch):
+ * refused; salvage covers the damaged record and the later decisions
+ * stay. */
+START_TEST(damage_in_older_file)
+{
+    struct dtc__dlog_rec r;
+    uint64_t old_no = inst->hdr->sh_dlog_fileno;
+    rec_init(&r, DTC_DLOG_COMMIT, 1, 2);
+    uint64_t e1 = append(&r);
+    rec_init(&r, DTC_DLOG_HEURISTIC, 2, 2);
+    append(&r);
+    fill_files(1);
+    rec_init(&r, DTC_DLOG_HEURISTIC, 3, 2);
+    append(&r);
+    char path[300];
+    dtc__dlog_path(dir, old_no, path, sizeof path);
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    uint64_t off = e1 - old_no * inst->dlog_file_size + 90;
+    unsigned char c;
+    struct seen s = {0};
+    struct dtc__dlog_scan_out o;
+    ck_assert_int_eq(pread(fd, &c, 1, (off_t)off), 1);
+    c ^= 1;
+    ck_assert_int_eq(pwrite(fd, &c, 1, (off_t)off), 1);
+    close(fd);
+    ck_assert_int_eq(scan(&s, &o), DTC_ELOG);
+    ck_assert_uint_eq(o.dmg_file, old_no);
+    ck_assert_ptr_nonnull(strstr(o.what, "synced whole"));
+    reboot_refused();
+    ck_assert_int_eq(dtc__dlog_salvage(dir, inst_name, false, true), DTC_OK);
+    reboot();
+    ck_assert_int_eq(slot_state(1), DTC_TXN_COMMITTING);
+    ck_assert_int_eq(slot_state(2), -1); /* its record was the damaged one */
+    ck_assert_int_eq(slot_state(3), DTC_TXN_HEURISTIC);
 }
 END_TEST
 
@@ -412,7 +797,15 @@ static Suite *dlog_suite(void)
     tcase_add_test(tc, encode_roundtrip);
     tcase_add_test(tc, crc32c_known_value);
     tcase_add_test(tc, scan_in_order);
-    tcase_add_test(tc, torn_tail_ignored_and_wiped);
+    tcase_add_test(tc, torn_tail_kept_aside_and_wiped);
+    tcase_add_test(tc, damage_below_durable_refused);
+    tcase_add_test(tc, mark_covers_the_newest_records);
+    tcase_add_test(tc, power_cut_hole_is_torn);
+    tcase_add_test(tc, identity_refused);
+    tcase_add_test(tc, bad_files_refused);
+    tcase_add_test(tc, unused_last_file_taken_over);
+    tcase_add_test(tc, salvage_reports_then_repairs);
+    tcase_add_test(tc, damage_in_older_file);
     tcase_add_test(tc, switch_copies_live_and_prunes);
     tcase_add_test(tc, switch_failure_is_an_error);
     tcase_add_test(tc, replay_live_set);

@@ -34,6 +34,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -184,6 +185,52 @@ static const struct {
     {"fdatasync:ENOSPC:1:dlog.", "--commit"},
 };
 
+static int64_t wall_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* dtcctl status (text, --json, exit code) and metrics show the decision
+ * log's error and since when (within [t0, t1]); t0 == 0: no error. */
+static void dlog_error_shown(const char *rule, int64_t t0, int64_t t1)
+{
+    h_result s;
+    const char *const json[] = {"--instance", h_instance(), "status", "--json", NULL};
+    const char *const text[] = {"--instance", h_instance(), "status", NULL};
+    const char *const metrics[] = {"--instance", h_instance(), "metrics", NULL};
+    int code = h_runv(&s, 10000, NULL, "dtcctl", json);
+    const char *e = strstr(s.out, "\"error\":");
+    ck_assert_msg(e != NULL, "%s: status --json has no decision log error: %s", rule, s.out);
+    if (t0 == 0) {
+        ck_assert_msg(strncmp(e, "\"error\":null}", 13) == 0, "%s: error not cleared: %s", rule, e);
+        ck_assert_int_eq(code, 0);
+    } else {
+        long long since = 0;
+        ck_assert_msg(sscanf(e, "\"error\":\"DTC_ELOG\",\"error_since_unix_ms\":%lld", &since) == 1,
+                      "%s: status --json: %s", rule, e);
+        ck_assert_msg(since >= t0 && since <= t1, "%s: since %lld not in [%lld, %lld]", rule, since,
+                      (long long)t0, (long long)t1);
+        ck_assert_int_eq(code, 1); /* not healthy */
+    }
+    h_runv(&s, 10000, NULL, "dtcctl", text);
+    ck_assert_msg((strstr(s.out, "decision log:    FAILING") != NULL) == (t0 != 0)
+                      && (strstr(s.out, "decision log error: DTC_ELOG since 20") != NULL) == (t0 != 0),
+                  "%s: status: %s", rule, s.out);
+    h_runv(&s, 10000, NULL, "dtcctl", metrics);
+    const char *m = strstr(s.out, "\ndtc_decision_log_error{instance=");
+    const char *nl = m ? strchr(m + 1, '\n') : NULL;
+    ck_assert_msg(nl != NULL, "%s: metrics: %s", rule, s.out);
+    if (t0 == 0)
+        ck_assert_msg(strncmp(nl - 3, "} 0", 3) == 0, "%s: metrics: %.*s", rule, (int)(nl - m), m);
+    else
+        ck_assert_msg(strncmp(nl - 21, ",result=\"DTC_ELOG\"} 1", 21) == 0
+                          && strstr(s.out, "\ndtc_decision_log_error_since_timestamp_seconds{")
+                                 != NULL,
+                      "%s: metrics: %.*s", rule, (int)(nl - m), m);
+}
+
 START_TEST(test_iofault_decision_log)
 {
     const char *rule = dlog_cases[_i].rule;
@@ -202,7 +249,9 @@ START_TEST(test_iofault_decision_log)
     /* o-1: the coordinator's COMMIT record fails */
     const char *env[5];
     iofault_env(env, rule);
+    int64_t t0 = wall_ms();
     told[1] = run_order(1, env, &r);
+    int64_t t1 = wall_ms();
     ck_assert_msg(!told[1], "%s: o-1 reported committed: %s", rule, r.out);
     ck_assert_msg(strstr(r.err, "libdtc_iofault: inject") != NULL,
                   "%s: the fault was never injected: %s%s", rule, r.out, r.err);
@@ -221,6 +270,7 @@ START_TEST(test_iofault_decision_log)
                   "%s: show %s: %s%s", rule, txid, s.out, s.err);
     ck_assert_msg(strstr(s.out, "DTC_ELOG") != NULL, "%s: show %s lacks DTC_ELOG: %s", rule,
                   txid, s.out);
+    dlog_error_shown(rule, t0, t1);
     /* nothing was sent: no service committed o-1 */
     h_dump d;
     ck_assert_int_eq(h_dump_service("order", "order", &d), 0);
@@ -236,6 +286,7 @@ START_TEST(test_iofault_decision_log)
                   s.out, s.err);
     told[2] = run_order(2, NULL, &r);
     ck_assert_msg(told[2], "o-2 after the resolve did not commit: %s%s", r.out, r.err);
+    dlog_error_shown(rule, 0, 0); /* a sync succeeded: cleared */
     int c = check_shop(rule, told, 3);
     ck_assert_int_eq(c, 2 + commit);
     ck_assert_int_eq(h_dump_service("order", "order", &d), 0);

@@ -180,7 +180,13 @@ END_TEST
  * be committed everywhere afterwards. */
 static const char *const coord_points[] = {"dlog.after_write", "dlog.before_sync",
                                            "dlog.after_sync", "coord.after_commit_decision",
-                                           "coord.mid_commit:2"};
+                                           "coord.mid_commit:2", "dlog.before_sync"};
+/* The last one is a cut in the middle of a sync whose pages reach the disk
+ * in any order (DTC_POWERCUT_REORDER): the previous order's END record
+ * (written, not forced) is lost while the crashed order's COMMIT after it
+ * reached the disk.  Nothing after the hole was acknowledged: dtcd must
+ * recover (a torn tail, not damage) and roll the crashed order back. */
+static const bool coord_reorder[] = {false, false, false, false, false, true};
 
 static int run_order(int k, const char *const env[])
 {
@@ -215,7 +221,15 @@ START_TEST(test_powercut_coordinator_crash_points)
     told[2] = run_order(2, crash);
     ck_assert_msg(told[0] && told[1], "the orders before the crash did not commit");
     ck_assert_msg(!told[2], "dtcctl at %s was not killed", point);
+    if (coord_reorder[_i])
+        ck_assert_int_eq(setenv("DTC_POWERCUT_REORDER", "1", 1), 0);
     power_cut(svc, -1);
+    unsetenv("DTC_POWERCUT_REORDER");
+    if (coord_reorder[_i]) {
+        char applied[8192];
+        h_read_output("powercut", "apply", applied, sizeof applied);
+        ck_assert_msg(strstr(applied, "reordered") != NULL, "no hole was made: %s", applied);
+    }
     restart_all();
     int committed = check_shop(point);
     ck_assert_int_ge(committed, 2); /* nothing acknowledged is lost */

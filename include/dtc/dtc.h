@@ -437,6 +437,11 @@ typedef struct dtc_status {
     uint64_t dlog_written_lsn;  /* log position written so far */
     uint64_t dlog_durable_lsn;  /* ... and synced to stable storage */
     uint64_t dlog_records, dlog_syncs; /* since the segment was created */
+    /* The log's last write or sync failure: DTC_OK while writes and syncs
+     * succeed; else its result and since when (wall clock, ms since the
+     * epoch); cleared by the next successful sync. */
+    dtc_result dlog_error;
+    int64_t dlog_error_since_ms;
 } dtc_status;
 
 dtc_result dtc_get_status(dtc_instance *inst, dtc_status *out);
@@ -519,6 +524,11 @@ typedef struct dtc_supervisor_config {
     uint32_t shutdown_grace_ms; /* SIGTERM: time for in-flight txns, 3000 */
     uint32_t orphan_timeout_ms; /* idle ACTIVE/PREPARED txns, default 30000 */
     int ready_fd;           /* if >= 0: "ready instance=N size=B" written here */
+    /* 1: only report the decision log's damage and what a repair would
+     * lose (dtcd --salvage); 2: repair it, copies kept (--salvage=apply).
+     * dtc_supervisor_run then returns DTC_OK if the log is (now) sound,
+     * DTC_ELOG if damage remains. */
+    int salvage;
 } dtc_supervisor_config;
 
 void dtc_supervisor_config_default(dtc_supervisor_config *c);

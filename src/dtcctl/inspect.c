@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dtcctl.h"
 
@@ -15,10 +16,12 @@ static const char status_help[] =
     "\n"
     "Prints the instance, segment size, layout version, limits, supervisor\n"
     "pid and liveness, whether it is shutting down, slots in use, corrupt\n"
-    "(quarantined) slots and the event counters.\n"
+    "(quarantined) slots, the event counters and the decision log (its\n"
+    "position, and its last write or sync error with since when).\n"
     "\n"
     "Usable as a health check: exit 0 if the supervisor is alive, the\n"
-    "decision log is not being replayed and no slot is corrupt; exit 1\n"
+    "decision log is not being replayed and not failing, and no slot is\n"
+    "corrupt; exit 1\n"
     "otherwise (everything is still printed); exit 2 if there is no\n"
     "segment or it cannot be read.\n";
 
@@ -54,13 +57,24 @@ static void status_text(const dtc_status *st)
            " heuristic=%" PRIu64 "\n",
            c->begun, c->committed, c->aborted, c->timed_out, c->reclaimed,
            c->heuristic);
-    if (!st->decision_log)
+    if (!st->decision_log) {
         printf("decision log:    NONE (dtcd --no-decision-log: a reboot breaks atomicity)\n");
-    else
-        printf("decision log:    %s file=%" PRIu64 " written_lsn=%" PRIu64 " durable_lsn=%"
-               PRIu64 " records=%" PRIu64 " syncs=%" PRIu64 "\n",
-               st->recovering ? "RECOVERING" : "ok", st->dlog_file, st->dlog_written_lsn,
-               st->dlog_durable_lsn, st->dlog_records, st->dlog_syncs);
+        return;
+    }
+    printf("decision log:    %s file=%" PRIu64 " written_lsn=%" PRIu64 " durable_lsn=%"
+           PRIu64 " records=%" PRIu64 " syncs=%" PRIu64 "\n",
+           st->recovering ? "RECOVERING" : st->dlog_error != DTC_OK ? "FAILING" : "ok",
+           st->dlog_file, st->dlog_written_lsn, st->dlog_durable_lsn, st->dlog_records,
+           st->dlog_syncs);
+    if (st->dlog_error != DTC_OK) {
+        char when[32] = "?";
+        time_t t = (time_t)(st->dlog_error_since_ms / 1000);
+        struct tm tm;
+        if (gmtime_r(&t, &tm) != NULL)
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        printf("decision log error: %s since %s (writes or syncs fail: %s)\n",
+               dtc_result_name(st->dlog_error), when, dtc_strerror(st->dlog_error));
+    }
 }
 
 static void status_json(const dtc_status *st)
@@ -87,9 +101,14 @@ static void status_json(const dtc_status *st)
            c->heuristic);
     printf(",\"decision_log\":{\"enabled\":%s,\"recovering\":%s,\"file\":%" PRIu64
            ",\"written_lsn\":%" PRIu64 ",\"durable_lsn\":%" PRIu64 ",\"records\":%" PRIu64
-           ",\"syncs\":%" PRIu64 "}}\n",
+           ",\"syncs\":%" PRIu64,
            ctl_json_bool(st->decision_log), ctl_json_bool(st->recovering), st->dlog_file,
            st->dlog_written_lsn, st->dlog_durable_lsn, st->dlog_records, st->dlog_syncs);
+    if (st->dlog_error != DTC_OK)
+        printf(",\"error\":\"%s\",\"error_since_unix_ms\":%" PRId64 "}}\n",
+               dtc_result_name(st->dlog_error), st->dlog_error_since_ms);
+    else
+        printf(",\"error\":null}}\n");
 }
 
 /* Attaches and reads the status (needed by every list to size buffers). */
@@ -122,7 +141,8 @@ int ctl_cmd_status(struct ctl_opts *g, int argc, char **argv)
     else
         status_text(&st);
     dtc_close(&inst);
-    bool healthy = st.supervisor_alive && !st.recovering && st.corrupt_slots == 0;
+    bool healthy = st.supervisor_alive && !st.recovering && st.corrupt_slots == 0
+                   && st.dlog_error == DTC_OK;
     return ctl_finish_output(healthy ? EXIT_DONE : EXIT_ABORTED);
 }
 

@@ -29,13 +29,17 @@ static void usage(FILE *f)
             "            [--log-level error|warn|info|debug]\n"
             "            [--max-txns N] [--max-parts N] [--max-participants N]\n"
             "            [--tick-ms N] [--orphan-timeout-ms N] [--shutdown-grace-ms N]\n"
-            "            [--dlog-file-mb N] [--dlog-files N] [--no-decision-log] [--version]\n"
+            "            [--dlog-file-mb N] [--dlog-files N] [--no-decision-log]\n"
+            "            [--salvage[=apply]] [--version]\n"
             "Creates the shared-memory segment of instance NAME ($DTC_INSTANCE or\n"
             "\"default\"), supervises it in the foreground, removes it on SIGTERM.\n"
             "The decision log lives in --data-dir ($DTC_DATA_DIR; default\n"
             "/var/lib/dtc/NAME for root, ~/.local/state/dtc/NAME otherwise); at\n"
             "start dtcd replays it, so commit decisions survive a reboot.\n"
             "--no-decision-log (benchmarks only) keeps decisions in memory alone.\n"
+            "A damaged log makes dtcd refuse to start, changing nothing; --salvage\n"
+            "(with no dtcd running) then reports the damage and what a repair would\n"
+            "lose, and --salvage=apply repairs it, keeping a copy of each file.\n"
             "Limits: max-txns 1..%d, max-parts 1..%d, max-participants 1..%d.\n"
             "NAME is [A-Za-z0-9._-]{1,47}.  The segment is created 0600 (0660 with\n"
             "--group); an existing one is taken over only if this user owns it and\n"
@@ -115,6 +119,7 @@ int main(int argc, char **argv)
         {"data-dir", required_argument, 0, 'd'}, {"no-decision-log", no_argument, 0, 'N'},
         {"dlog-file-mb", required_argument, 0, 'm'}, {"dlog-files", required_argument, 0, 'f'},
         {"log-level", required_argument, 0, 'L'}, {"version", no_argument, 0, 'V'},
+        {"salvage", optional_argument, 0, 'S'},
         {0, 0, 0, 0}};
     dtc_supervisor_config cfg;
     dtc_supervisor_config_default(&cfg);
@@ -139,6 +144,13 @@ int main(int argc, char **argv)
         case 'N': cfg.no_decision_log = 1; break;
         case 'm': bad = number(n, optarg, &cfg.log_file_mb); break;
         case 'f': bad = number(n, optarg, &cfg.log_files); break;
+        case 'S':
+            cfg.salvage = optarg == NULL ? 1 : strcmp(optarg, "apply") == 0 ? 2 : 0;
+            if (cfg.salvage == 0) {
+                fprintf(stderr, "dtcd: --salvage=%s: want --salvage or --salvage=apply\n", optarg);
+                bad = 1;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         case 'V': return dtc__version_print(argv[0]);
         default: bad = 1;
@@ -169,6 +181,11 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     dtc_result rc = dtc_supervisor_run(&cfg, &stop);
+    if (rc != DTC_OK && cfg.salvage) {
+        fprintf(stderr, "dtcd: --salvage: %s\n", rc == DTC_ELOG ? "the decision log is still "
+                "damaged (see above)" : dtc_strerror(rc));
+        return 1;
+    }
     if (rc != DTC_OK) {
         fprintf(stderr, "dtcd: %s (%s)\n", dtc_strerror(rc), dtc_result_name(rc));
         return 1;

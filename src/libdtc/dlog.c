@@ -12,6 +12,11 @@
  * and return if it covered their records, else one of them leads the
  * next sync.
  *
+ * Every record carries how far the log was durable when it was written
+ * (the damage rule, dlog_read.c); dtcd adds a MARK when the log goes
+ * quiet (dtc__dlog_mark), so the newest synced records are covered too.
+ * A write or sync failure is noted for status (dtc__dlog_note).
+ *
  * Every process keeps its own descriptors (one for writing, one for
  * syncing; each used only under its lock) and reopens them when the file
  * number moves on.  Crash points: dlog.after_write (written, not synced),
@@ -92,6 +97,7 @@ static dtc_result put(dtc_instance *in, const unsigned char *buf, size_t len)
     if (pwrite(fd, buf, len, off) != (ssize_t)len) {
         dtc_log(DTC_LOG_ERROR, "dlog_write", NULL, NULL, "lsn=%llu error=%s",
                 (unsigned long long)end, strerror(errno));
+        dtc__dlog_note(in, DTC_ELOG);
         return DTC_ELOG;
     }
     dtc__fault("dlog.after_write");
@@ -101,12 +107,19 @@ static dtc_result put(dtc_instance *in, const unsigned char *buf, size_t len)
     return DTC_OK;
 }
 
+/* With sh_dlog_lock: encodes r at sh_dlog_end (with how far the log is
+ * durable now: the damage rule, dlog_read.c) into buf. */
+static size_t encode_here(dtc_instance *in, const struct dtc__dlog_rec *r, unsigned char *buf)
+{
+    uint64_t end = in->hdr->sh_dlog_end, durable = atomic_load(&in->hdr->sh_dlog_durable);
+    return dtc__dlog_encode(r, end, durable < end ? durable : end, buf);
+}
+
 /* With sh_dlog_lock: encodes r at sh_dlog_end and writes it. */
 static dtc_result put_rec(dtc_instance *in, const struct dtc__dlog_rec *r)
 {
     unsigned char buf[DTC_DLOG_REC_MAX];
-    size_t len = dtc__dlog_encode(r, in->hdr->sh_dlog_end, buf);
-    return put(in, buf, len);
+    return put(in, buf, encode_here(in, r, buf));
 }
 
 /* A copy of slot i's decision if it is live, from an unlocked peek
@@ -143,19 +156,44 @@ static dtc_result checkpoint(dtc_instance *in)
     return DTC_OK;
 }
 
+/* The identity the next file inherits: read from the current file's
+ * header on disk (checked), not from the segment. */
+static dtc_result file_id(dtc_instance *in, int fd, uint64_t no, struct dtc__dlog_id *id)
+{
+    unsigned char hdr[DTC_DLOG_FILE_HDR];
+    uint32_t size;
+    uint64_t prev;
+    const char *why = pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr
+                          ? dtc__dlog_file_header_check(hdr, no, &size, id, &prev)
+                          : "unreadable";
+    if (why == NULL && size == in->dlog_file_size)
+        return DTC_OK;
+    dtc_log(DTC_LOG_ERROR, "dlog_write", NULL, NULL, "file=%016llx error=%s",
+            (unsigned long long)no, why ? why : "header file size differs");
+    return DTC_ELOG;
+}
+
 /* With sh_dlog_lock: syncs the current file, moves to the next one and
  * writes the checkpoint there. */
 static dtc_result switch_file(dtc_instance *in)
 {
     struct dtc_shm_header *h = in->hdr;
     int fd = fd_for(in, h->sh_dlog_fileno, &in->dlog_wfd, &in->dlog_wno);
-    if (fd < 0 || fdatasync(fd) != 0)
+    if (fd < 0 || fdatasync(fd) != 0) {
+        dtc__dlog_note(in, DTC_ELOG);
         return DTC_ELOG;
+    }
+    dtc__dlog_note(in, DTC_OK);
     atomic_fetch_add(&h->sh_dlog_syncs, 1);
     raise_durable(h, h->sh_dlog_end);
     uint64_t next = h->sh_dlog_fileno + 1;
-    if (dtc__dlog_take_spare(in->dlog_dir, next, in->dlog_file_size, in->dlog_group) != DTC_OK)
+    struct dtc__dlog_id id;
+    if (file_id(in, fd, h->sh_dlog_fileno, &id) != DTC_OK
+        || dtc__dlog_take_spare(in->dlog_dir, next, in->dlog_file_size, in->dlog_group, &id,
+                                h->sh_dlog_end) != DTC_OK) {
+        dtc__dlog_note(in, DTC_ELOG);
         return DTC_ELOG;
+    }
     h->sh_dlog_fileno = next;
     h->sh_dlog_end = next * in->dlog_file_size + DTC_DLOG_FILE_HDR;
     atomic_store_explicit(&h->sh_dlog_written, h->sh_dlog_end, memory_order_release);
@@ -175,13 +213,13 @@ dtc_result dtc__dlog_append(dtc_instance *in, const struct dtc__dlog_rec *r, uin
     if (rc != DTC_OK)
         return rc;
     uint64_t no = h->sh_dlog_fileno;
-    size_t len = dtc__dlog_encode(r, h->sh_dlog_end, buf);
+    size_t len = encode_here(in, r, buf);
     /* The checkpoint goes at the head of the next file, which dtcd sizes
      * to hold a full one and more (dtc__dlog_min_file_size). */
     if (h->sh_dlog_end + len > (no + 1) * in->dlog_file_size)
         rc = switch_file(in);
     if (rc == DTC_OK) {
-        len = dtc__dlog_encode(r, h->sh_dlog_end, buf); /* its LSN may have moved */
+        len = encode_here(in, r, buf); /* its LSN may have moved */
         rc = put(in, buf, len);
     }
     *end = h->sh_dlog_end;
@@ -204,8 +242,10 @@ static dtc_result lead(dtc_instance *in, uint64_t upto)
     if (fd < 0 || fdatasync(fd) != 0) {
         dtc_log(DTC_LOG_ERROR, "dlog_sync", NULL, NULL, "upto=%llu error=%s",
                 (unsigned long long)upto, strerror(errno));
+        dtc__dlog_note(in, DTC_ELOG);
         return DTC_ELOG;
     }
+    dtc__dlog_note(in, DTC_OK);
     atomic_fetch_add(&h->sh_dlog_syncs, 1);
     dtc__fault("dlog.after_sync");
     raise_durable(h, target);
@@ -251,4 +291,41 @@ dtc_result dtc__dlog_flush(dtc_instance *in, uint64_t upto)
         if (lrc != DTC_OK)
             return lrc;
     }
+}
+
+void dtc__dlog_note(dtc_instance *in, dtc_result rc)
+{
+    struct dtc_shm_header *h = in->hdr;
+    if (rc == DTC_OK) {
+        if (atomic_load_explicit(&h->sh_dlog_error, memory_order_relaxed) != 0)
+            atomic_store(&h->sh_dlog_error, 0);
+        return;
+    }
+    if (atomic_load(&h->sh_dlog_error) != 0)
+        return; /* still failing: "since" stays */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    atomic_store(&h->sh_dlog_error_ms, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+    atomic_store(&h->sh_dlog_error, (uint32_t)rc);
+}
+
+void dtc__dlog_mark(dtc_instance *in, bool force)
+{
+    static uint64_t seen, mark_end; /* dtcd's own: the one process that marks */
+    struct dtc_shm_header *h = in->hdr;
+    uint64_t d = atomic_load(&h->sh_dlog_durable), w = atomic_load(&h->sh_dlog_written);
+    bool quiet = d == w && d == seen;
+    seen = d;
+    uint64_t first = h->sh_dlog_fileno * in->dlog_file_size + DTC_DLOG_FILE_HDR;
+    if (!dtc__dlog_on(in) || (!force && !quiet) || d <= mark_end || d <= first)
+        return;
+    struct dtc__dlog_rec r;
+    uint64_t end;
+    memset(&r, 0, offsetof(struct dtc__dlog_rec, entries));
+    r.type = DTC_DLOG_MARK;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    r.unix_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    if (dtc__dlog_append(in, &r, &end) == DTC_OK && dtc__dlog_flush(in, end) == DTC_OK)
+        mark_end = end;
 }

@@ -10,20 +10,27 @@
  * written before it.
  *
  * A position in the log (LSN) is file number * file size + offset.  A file
- * starts with a 64-byte header; records follow back to back, each padded
- * to 8 bytes:
+ * starts with a 128-byte header; records follow back to back, each padded
+ * to 8 bytes (format 2):
  *
- *   file header   magic "DTCDLOG\1", CRC32C of bytes 12..63, version,
- *                 file number, file size, LSN of its first record
+ *   file header   magic "DTCDLOG\1", CRC32C of bytes 12..127, version,
+ *                 file number, file size, LSN of its first record, the
+ *                 log id (16 random bytes made with the instance's first
+ *                 log, also in DIR/dlog.control), the instance name, and
+ *                 prev_end: where the previous file's records ended (it
+ *                 was synced whole before this file was made)
  *   record        CRC32C of bytes 4..len-1, len, its own LSN, type,
  *                 entry count, flags, result, txid, wall clock (ms),
- *                 state, commit/rollback timeouts, retries; then per entry
- *                 name length, status, vote, reason length, name, reason
+ *                 state, commit/rollback timeouts, retries, synced (the
+ *                 log was durable below this LSN when the record was
+ *                 written); then per entry name length, status, vote,
+ *                 reason length, name, reason
  *
- * Integers are in host byte order (the magic shows a mismatch).  A reader
- * stops at the first record whose CRC, length or LSN is wrong: a torn or
- * zeroed tail.  Recovery zero-fills everything after the last good record,
- * so bytes of an older life of a file are never mistaken for records.
+ * Integers are in host byte order (the magic shows a mismatch).  Damage
+ * is told from a torn tail by the rule of dlog_read.c (docs/
+ * decision-log.md, "Damage or torn tail"): a bad record below a point the
+ * log is known durable at (a later record's `synced`, the next file's
+ * prev_end) is damage and recovery refuses; past it, it is a torn tail.
  *
  * Records (what is forced: fdatasync'ed before anyone acts on it):
  *   COMMIT      the commit decision, forced before any commit is sent
@@ -33,6 +40,10 @@
  *               participant answered; not forced (losing it only makes
  *               recovery redeliver an idempotent outcome)
  *   RETRY       an operator's retry (not forced; for the record)
+ *   MARK        dtcd's note, when the log went quiet, of how far it is
+ *               durable (its `synced`); holds no decision
+ *   SKIP        written by `dtcd --salvage=apply` over damaged bytes
+ *               (their copy kept in DIR/dlog.<no>.damaged-<time>)
  * Operator resolves are COMMIT or COMPENSATE records with DTC_DLOG_F_OPERATOR.
  * A file switch copies every live decision (COMMITTING, compensating,
  * HEURISTIC slots) into the new file (DTC_DLOG_F_COPY), so the newest
@@ -44,9 +55,9 @@
 #include "internal.h"
 
 #define DTC_DLOG_MAGIC "DTCDLOG\1"
-#define DTC_DLOG_VERSION 1u
-#define DTC_DLOG_FILE_HDR 64u
-#define DTC_DLOG_REC_HDR 64u
+#define DTC_DLOG_VERSION 2u /* 2: identity, prev_end, synced, MARK, SKIP */
+#define DTC_DLOG_FILE_HDR 128u
+#define DTC_DLOG_REC_HDR 72u
 #define DTC_DLOG_ENTRY_HDR 4u
 /* The largest record: header and every entry with a full name and reason. */
 #define DTC_DLOG_REC_MAX                                                          \
@@ -67,7 +78,15 @@ enum dtc__dlog_type {
     DTC_DLOG_HEURISTIC = 3,
     DTC_DLOG_END = 4,
     DTC_DLOG_RETRY = 5,
-    DTC_DLOG_TYPE_MAX = 5
+    DTC_DLOG_MARK = 6,
+    DTC_DLOG_SKIP = 7,
+    DTC_DLOG_TYPE_MAX = 7
+};
+
+/* Which log a file belongs to: in every file header and DIR/dlog.control. */
+struct dtc__dlog_id {
+    unsigned char log_id[16];
+    char instance[DTC_INSTANCE_MAX]; /* NUL-terminated */
 };
 
 #define DTC_DLOG_F_OPERATOR 0x1u /* an operator's decision (resolve) */
@@ -92,15 +111,21 @@ struct dtc__dlog_rec {
     uint32_t commit_ms, rollback_ms, max_retries;
     uint32_t nentries;     /* <= DTC_LIMIT_MAX_PARTS_PER_TXN */
     uint64_t lsn;          /* where it was read from (decode only) */
+    uint64_t synced;       /* durable below this when written (decode only) */
     struct dtc__dlog_entry entries[DTC_LIMIT_MAX_PARTS_PER_TXN];
 };
 
 /* ---- dlog_format.c: encoding, CRC32C, file names ------------------------ */
 
 uint32_t dtc__crc32c(uint32_t crc, const void *buf, size_t len);
-/* Encodes r at position lsn into buf (DTC_DLOG_REC_MAX bytes); returns
- * the record's length (a multiple of 8). */
-size_t dtc__dlog_encode(const struct dtc__dlog_rec *r, uint64_t lsn, unsigned char *buf);
+/* Encodes r at position lsn, written when the log was durable below
+ * `synced` (<= lsn), into buf (DTC_DLOG_REC_MAX bytes); returns the
+ * record's length (a multiple of 8). */
+size_t dtc__dlog_encode(const struct dtc__dlog_rec *r, uint64_t lsn, uint64_t synced,
+                        unsigned char *buf);
+/* A SKIP record of `len` bytes (a multiple of 8, DTC_DLOG_REC_HDR ..
+ * DTC_DLOG_REC_MAX) at lsn into buf. */
+void dtc__dlog_encode_skip(uint64_t lsn, size_t len, unsigned char *buf);
 /* Decodes the record at buf (avail bytes) expected at position lsn.
  * Returns its length, or 0 if there is no valid record there (end of the
  * log: zeros, a torn or corrupt record, a stale LSN). */
@@ -110,11 +135,18 @@ size_t dtc__dlog_decode(const unsigned char *buf, size_t avail, uint64_t lsn,
  * `check`: the fast scan of an outcome lookup.  Same return. */
 size_t dtc__dlog_peek(const unsigned char *buf, size_t avail, uint64_t lsn, bool check,
                       uint8_t *type, dtc_txid *txid);
+/* The header of file `fileno` of log `id`; prev_end: where the previous
+ * file's records end (0 for the log's first file). */
 void dtc__dlog_file_header(unsigned char hdr[DTC_DLOG_FILE_HDR], uint64_t fileno,
-                           uint32_t file_size);
-/* 0 if hdr is a valid header of file `fileno`; fills *file_size. */
-int dtc__dlog_file_header_check(const unsigned char hdr[DTC_DLOG_FILE_HDR], uint64_t fileno,
-                                uint32_t *file_size);
+                           uint32_t file_size, const struct dtc__dlog_id *id, uint64_t prev_end);
+/* NULL if hdr is a valid header of file `fileno` (fills *file_size, *id,
+ * *prev_end), else what is wrong with it. */
+const char *dtc__dlog_file_header_check(const unsigned char hdr[DTC_DLOG_FILE_HDR],
+                                        uint64_t fileno, uint32_t *file_size,
+                                        struct dtc__dlog_id *id, uint64_t *prev_end);
+/* The log id as 32 hex digits into buf[33]. */
+void dtc__dlog_id_hex(const struct dtc__dlog_id *id, char buf[33]);
+bool dtc__dlog_id_eq(const struct dtc__dlog_id *a, const struct dtc__dlog_id *b);
 /* DIR/dlog.<fileno> into buf. */
 void dtc__dlog_path(const char *dir, uint64_t fileno, char *buf, size_t size);
 /* A record of slot ts (its lock held, or a validated peek) of `type`. */
@@ -123,21 +155,41 @@ void dtc__dlog_rec_from_slot(const dtc_instance *in, const struct dtc_txn_slot *
 
 /* ---- dlog_file.c: the files themselves ---------------------------------- */
 
-/* Opens log file `fileno` of dir for writing (O_NOFOLLOW, owner checked). */
+/* Opens path with O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, then checks it
+ * with fstat: a regular file, owned by us, no execute, set-id or
+ * others' bits.  -1 (errno set) and *why (may be NULL) says what is
+ * wrong: never blocks on a FIFO, never follows a symlink. */
+int dtc__dlog_open_path(const char *path, int flags, const char **why);
+/* The same for log file `fileno` of dir. */
 int dtc__dlog_open(const char *dir, uint64_t fileno, int flags);
 /* Makes DIR/dlog.spare: a zero-filled, synced file of file_size bytes. */
 dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group);
-/* Renames the spare (made now if missing) into file `fileno`, writes its
- * header and syncs the directory. */
+/* Renames the spare (made now if missing) into file `fileno`, writes and
+ * syncs its header (log `id`, prev_end) and syncs the directory. */
 dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_size,
-                                bool group);
+                                bool group, const struct dtc__dlog_id *id, uint64_t prev_end);
+/* Writes and syncs the header of existing file `fileno`. */
+dtc_result dtc__dlog_write_header(const char *dir, uint64_t fileno, uint32_t file_size,
+                                  const struct dtc__dlog_id *id, uint64_t prev_end);
+/* DIR/dlog.control, the log's identity: DTC_OK (filled), DTC_ENOTFOUND
+ * (no such file), or DTC_ELOG (logged: unreadable, not ours, damaged). */
+dtc_result dtc__dlog_control_read(const char *dir, struct dtc__dlog_id *id);
+/* Creates DIR/dlog.control with a new random log id for `instance`
+ * (temp file, synced, renamed, directory synced). */
+dtc_result dtc__dlog_control_create(const char *dir, const char *instance, bool group,
+                                    struct dtc__dlog_id *id);
+/* Copies bytes [from, to) (to 0: to the end) of file `name` of dir to
+ * DIR/<name>.<suffix> (created exclusively, synced); its path into out. */
+dtc_result dtc__dlog_copy_aside(const char *dir, const char *name, const char *suffix,
+                                uint64_t from, uint64_t to, char *out, size_t size);
 /* fsync of the directory. */
 int dtc__dlog_sync_dir(const char *dir);
 /* The numbers of the log files in dir, ascending (malloc'd); -1 on error. */
 long dtc__dlog_list(const char *dir, uint64_t **out);
 /* Zero-fills file `fileno` from offset `from` to its end (only where
  * not zero already) and syncs it: nothing after the log's end can ever
- * be read as a record. */
+ * be read as a record.  Only for bytes no record known durable covers
+ * (recover.c keeps a copy of non-zero ones first). */
 dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from, uint32_t size);
 /* The file size of the newest valid log file in dir, 0 if none. */
 uint32_t dtc__dlog_existing_size(const char *dir);
@@ -164,23 +216,62 @@ void dtc__dlog_detach(dtc_instance *in);
 
 /* ---- dlog_read.c: reading back ------------------------------------------ */
 
-/* Calls fn for every valid record of the log in order; stops early when
- * fn returns non-zero.  *end (may be NULL) receives the LSN after the
- * last valid record (0 if the log is empty) and *last_file its file. */
+/* What a scan found (dtc__dlog_scan). */
+struct dtc__dlog_scan_out {
+    uint64_t end;         /* LSN after the last record of the log, 0 if none */
+    uint64_t last_file;   /* the file it is in (0: no usable file) */
+    uint32_t file_size;   /* 0 if no file */
+    bool unused_last;     /* last_file + 1 is a spare renamed in whose header
+                           * never reached the disk: all zero, never used */
+    uint64_t torn_from;   /* > 0: non-zero bytes of a torn tail from this LSN */
+    uint64_t torn_to;     /* ... to the end of the last non-zero 8 bytes */
+    uint64_t records;     /* valid records read */
+    /* Damage (the scan returned DTC_ELOG): file, offset, what was found;
+     * fixable: a record-level damage at offset (dtcd --salvage=apply covers
+     * bytes [offset, next_ok) with SKIP records, next_ok 0: zero-fills
+     * the rest of the file), or a header to rewrite (bad_header). */
+    bool damaged, fixable, bad_header;
+    uint64_t dmg_file, dmg_off, next_ok;
+    uint64_t dmg_limit;   /* where the file's records must end (prev_end), 0: its end */
+    char what[200];
+    struct dtc__dlog_id id; /* the identity of the first file (if any) */
+};
+
+/* Calls fn for every record of the log in order (not MARK, SKIP); stops
+ * early when fn returns non-zero.  Files must belong to log `want`
+ * (NULL: to one log).  DTC_ELOG on damage (out->damaged, logged unless
+ * quiet), DTC_OK otherwise. */
 typedef int (*dtc__dlog_fn)(void *ctx, const struct dtc__dlog_rec *r);
-dtc_result dtc__dlog_scan(const char *dir, dtc__dlog_fn fn, void *ctx, uint64_t *end,
-                          uint64_t *last_file, uint32_t *file_size);
+dtc_result dtc__dlog_scan(const char *dir, const struct dtc__dlog_id *want, dtc__dlog_fn fn,
+                          void *ctx, bool quiet, struct dtc__dlog_scan_out *out);
 /* The last record about `id` (newest file first).  DTC_ENOTFOUND if none. */
 dtc_result dtc__dlog_find(const char *dir, const dtc_txid *id, struct dtc__dlog_rec *out);
 
 /* ---- recover.c: replay into a fresh segment (dtcd) ---------------------- */
 
-/* Replays the log of in's data directory: positions the writer after the
- * last valid record (zero-filling the rest of that file), recreates every
- * live decision as an adopted slot, then clears sh_recovering. */
+/* Replays the log of in's data directory: checks its identity, refuses
+ * damage (changing nothing), positions the writer after the last record
+ * (a torn tail's non-zero bytes copied aside, then zero-filled),
+ * recreates every live decision as an adopted slot, then clears
+ * sh_recovering. */
 dtc_result dtc__dlog_recover(dtc_instance *in);
-/* dtcd's tick: keeps a spare file ready and deletes files past the
- * retention. */
+/* ---- salvage.c: the operator's repair ----------------------------------- */
+
+/* `dtcd --salvage`: reports the log's damage and what repairing it would
+ * lose; with apply, repairs one damage after another (copies kept).
+ * DTC_OK: nothing (left) to repair; DTC_ELOG: damage found (report
+ * only) or not repairable here. */
+dtc_result dtc__dlog_salvage(const char *dir, const char *instance, bool group, bool apply);
+/* Writes a MARK (how far the log is durable) and syncs it, if the log
+ * has been quiet for a tick with something durable since the last MARK
+ * (dtcd's tick, and at a clean stop with force). */
+void dtc__dlog_mark(dtc_instance *in, bool force);
+/* Records a write or sync result of the log for status and metrics
+ * (sh_dlog_error, sh_dlog_error_ms): an error and since when, cleared
+ * by a successful sync (a write alone proves nothing durable). */
+void dtc__dlog_note(dtc_instance *in, dtc_result rc);
+/* dtcd's tick: keeps a spare file ready, marks how far a quiet log is
+ * durable (dtc__dlog_mark) and deletes files past the retention. */
 void dtc__dlog_maintain(dtc_instance *in);
 /* Whether the instance may answer "not found" and begin transactions:
  * DTC_OK once its log is replayed; DTC_ERECOVERING while dtcd replays

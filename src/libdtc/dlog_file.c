@@ -1,9 +1,11 @@
 /*
  * dlog_file.c - the decision log's files: the data directory (created
  * 0700, or 0770 for a group instance, and its whole path checked:
- * fspath.h), opening log files without following symlinks,
- * the zero-filled spare that becomes the next file (temp file created
- * exclusively, synced, renamed, directory synced), listing and pruning.
+ * fspath.h), opening log files (never following a symlink, never
+ * blocking on a FIFO, checked with fstat), the zero-filled spare that
+ * becomes the next file (temp file created exclusively, synced, renamed,
+ * directory synced), the control file with the log's identity, copies
+ * kept aside before a repair, listing and pruning.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dlog.h"
@@ -52,20 +56,57 @@ dtc_result dtc__dlog_dir_prepare(const char *dir, bool group)
     return DTC_OK;
 }
 
-int dtc__dlog_open(const char *dir, uint64_t fileno, int flags)
+/* What is wrong with a file of this type, or NULL for a regular one. */
+static const char *type_problem(mode_t m)
 {
-    char path[PATH_BUF];
+    return S_ISREG(m)    ? NULL
+           : S_ISDIR(m)  ? "a directory, not a regular file"
+           : S_ISFIFO(m) ? "a FIFO, not a regular file"
+           : S_ISLNK(m)  ? "a symbolic link"
+           : S_ISSOCK(m) ? "a socket, not a regular file"
+                         : "a device, not a regular file";
+}
+
+int dtc__dlog_open_path(const char *path, int flags, const char **why)
+{
     struct stat st;
-    dtc__dlog_path(dir, fileno, path, sizeof path);
-    int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
+    const char *w = NULL;
+    int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        w = e == ELOOP ? "a symbolic link"
+            : e == ENOENT ? "missing"
+            : e == EISDIR ? "a directory, not a regular file"
+            : e == ENXIO  ? "a socket or FIFO, not a regular file"
+                          : "cannot be opened";
+        if (why != NULL)
+            *why = w;
+        errno = e;
         return -1;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+    }
+    if (fstat(fd, &st) != 0)
+        w = "cannot be examined (fstat)";
+    else if ((w = type_problem(st.st_mode)) != NULL)
+        ;
+    else if (st.st_uid != geteuid())
+        w = "owned by another user";
+    else if (st.st_mode & 07117)
+        w = "mode has execute, set-id or others' bits (want 0600 or 0660)";
+    if (w != NULL) {
         close(fd);
+        if (why != NULL)
+            *why = w;
         errno = EPERM;
         return -1;
     }
     return fd;
+}
+
+int dtc__dlog_open(const char *dir, uint64_t fileno, int flags)
+{
+    char path[PATH_BUF];
+    dtc__dlog_path(dir, fileno, path, sizeof path);
+    return dtc__dlog_open_path(path, flags, NULL);
 }
 
 /* Writes file_size zero bytes at fd's start: allocated, written blocks,
@@ -108,7 +149,39 @@ dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group)
     return DTC_OK;
 }
 
-dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_size, bool group)
+/* rename(), never over an existing name (the directory is ours and only
+ * the log's writer, under sh_dlog_lock, or dtcd makes these names). */
+static int rename_new(const char *from, const char *to)
+{
+    struct stat st;
+    if (lstat(to, &st) == 0 || errno != ENOENT) {
+        errno = EEXIST;
+        return -1;
+    }
+    return rename(from, to);
+}
+
+dtc_result dtc__dlog_write_header(const char *dir, uint64_t fileno, uint32_t file_size,
+                                  const struct dtc__dlog_id *id, uint64_t prev_end)
+{
+    char path[PATH_BUF];
+    unsigned char hdr[DTC_DLOG_FILE_HDR];
+    dtc__dlog_path(dir, fileno, path, sizeof path);
+    int fd = dtc__dlog_open(dir, fileno, O_RDWR);
+    dtc__dlog_file_header(hdr, fileno, file_size, id, prev_end);
+    /* synced before any record goes in: a file whose header is zero
+     * never held a record (the scan's rule) */
+    bool ok = fd >= 0 && pwrite(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr
+              && fdatasync(fd) == 0 && dtc__dlog_sync_dir(dir) == 0;
+    if (!ok)
+        log_errno("new_file", path);
+    if (fd >= 0)
+        close(fd);
+    return ok ? DTC_OK : DTC_ELOG;
+}
+
+dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_size, bool group,
+                                const struct dtc__dlog_id *id, uint64_t prev_end)
 {
     char spare[PATH_BUF], path[PATH_BUF];
     struct stat st;
@@ -117,18 +190,111 @@ dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_
     if ((lstat(spare, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != (off_t)file_size)
         && dtc__dlog_make_spare(dir, file_size, group) != DTC_OK)
         return DTC_ELOG;
-    if (rename(spare, path) != 0) {
+    if (rename_new(spare, path) != 0) {
         log_errno("rename", spare);
         return DTC_ELOG;
     }
     dtc__fault("dlog.after_rename");
-    int fd = dtc__dlog_open(dir, fileno, O_RDWR);
-    unsigned char hdr[DTC_DLOG_FILE_HDR];
-    dtc__dlog_file_header(hdr, fileno, file_size);
-    bool ok = fd >= 0 && pwrite(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr
-              && dtc__dlog_sync_dir(dir) == 0;
+    return dtc__dlog_write_header(dir, fileno, file_size, id, prev_end);
+}
+
+/* The control file: magic, CRC32C of bytes 12..127, version, log id,
+ * instance name. */
+#define CTL_SIZE 128u
+#define CTL_MAGIC "DTCDLCTL"
+enum { C_MAGIC = 0, C_CRC = 8, C_VERSION = 12, C_LOGID = 16, C_INSTANCE = 32 };
+
+dtc_result dtc__dlog_control_read(const char *dir, struct dtc__dlog_id *id)
+{
+    char path[PATH_BUF];
+    const char *why = NULL;
+    unsigned char b[CTL_SIZE + 1];
+    uint32_t crc, version;
+    snprintf(path, sizeof path, "%s/dlog.control", dir);
+    int fd = dtc__dlog_open_path(path, O_RDONLY, &why);
+    if (fd < 0 && errno == ENOENT)
+        return DTC_ENOTFOUND;
+    ssize_t n = fd >= 0 ? pread(fd, b, sizeof b, 0) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (fd >= 0) {
+        memcpy(&crc, b + C_CRC, 4);
+        memcpy(&version, b + C_VERSION, 4);
+        why = n != (ssize_t)CTL_SIZE                                   ? "wrong size"
+              : memcmp(b, CTL_MAGIC, 8) != 0                          ? "bad magic"
+              : dtc__crc32c(0, b + C_VERSION, CTL_SIZE - C_VERSION) != crc ? "CRC mismatch"
+              : version != DTC_DLOG_VERSION                           ? "unknown version"
+              : memchr(b + C_INSTANCE, '\0', DTC_INSTANCE_MAX) == NULL ? "instance not terminated"
+                                                                       : NULL;
+    }
+    if (why != NULL) {
+        dtc_log(DTC_LOG_ERROR, "dlog_refused", NULL, NULL, "file=%s error=%s", path, why);
+        return DTC_ELOG;
+    }
+    memcpy(id->log_id, b + C_LOGID, 16);
+    memcpy(id->instance, b + C_INSTANCE, DTC_INSTANCE_MAX);
+    return DTC_OK;
+}
+
+dtc_result dtc__dlog_control_create(const char *dir, const char *instance, bool group,
+                                    struct dtc__dlog_id *id)
+{
+    char tmp[PATH_BUF], path[PATH_BUF];
+    unsigned char b[CTL_SIZE] = {0};
+    uint32_t version = DTC_DLOG_VERSION;
+    memset(id, 0, sizeof *id);
+    if (getrandom(id->log_id, 16, 0) != 16) {
+        log_errno("getrandom", dir);
+        return DTC_ESYS;
+    }
+    dtc__strcopy(id->instance, instance, sizeof id->instance);
+    memcpy(b, CTL_MAGIC, 8); // NOLINT(bugprone-not-null-terminated-result): 8 magic bytes, no NUL
+    memcpy(b + C_VERSION, &version, 4);
+    memcpy(b + C_LOGID, id->log_id, 16);
+    memcpy(b + C_INSTANCE, id->instance, strlen(id->instance));
+    uint32_t crc = dtc__crc32c(0, b + C_VERSION, CTL_SIZE - C_VERSION);
+    memcpy(b + C_CRC, &crc, 4);
+    snprintf(tmp, sizeof tmp, "%s/dlog.control.tmp", dir);
+    snprintf(path, sizeof path, "%s/dlog.control", dir);
+    unlink(tmp); /* a leftover of a crash; never followed */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, group ? 0660 : 0600);
+    bool ok = fd >= 0 && write(fd, b, sizeof b) == (ssize_t)sizeof b && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    ok = ok && rename_new(tmp, path) == 0 && dtc__dlog_sync_dir(dir) == 0;
+    if (!ok) {
+        log_errno("control_create", path);
+        unlink(tmp);
+        return DTC_ELOG;
+    }
+    return DTC_OK;
+}
+
+dtc_result dtc__dlog_copy_aside(const char *dir, const char *name, const char *suffix,
+                                uint64_t from, uint64_t to, char *out, size_t size)
+{
+    char src[PATH_BUF];
+    static unsigned char buf[ZERO_CHUNK];
+    snprintf(src, sizeof src, "%s/%s", dir, name);
+    snprintf(out, size, "%s/%s.%s", dir, name, suffix);
+    int in = dtc__dlog_open_path(src, O_RDONLY, NULL);
+    int fd = in < 0 ? -1 : open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    bool ok = fd >= 0;
+    for (uint64_t off = from; ok && (to == 0 || off < to);) {
+        size_t want = to == 0 || to - off > sizeof buf ? sizeof buf : (size_t)(to - off);
+        ssize_t n = pread(in, buf, want, (off_t)off);
+        if (n <= 0) {
+            ok = n == 0;
+            break;
+        }
+        ok = pwrite(fd, buf, (size_t)n, (off_t)(off - from)) == n;
+        off += (uint64_t)n;
+    }
+    ok = ok && fsync(fd) == 0 && dtc__dlog_sync_dir(dir) == 0;
     if (!ok)
-        log_errno("new_file", path);
+        log_errno("copy_aside", out);
+    if (in >= 0)
+        close(in);
     if (fd >= 0)
         close(fd);
     return ok ? DTC_OK : DTC_ELOG;
@@ -234,11 +400,13 @@ uint32_t dtc__dlog_existing_size(const char *dir)
     unsigned char hdr[DTC_DLOG_FILE_HDR];
     long n = dtc__dlog_list(dir, &v);
     for (long i = n - 1; i >= 0 && size == 0; i--) {
+        struct dtc__dlog_id id;
+        uint64_t prev;
         int fd = dtc__dlog_open(dir, v[i], O_RDONLY);
         if (fd < 0)
             continue;
         if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr
-            || dtc__dlog_file_header_check(hdr, v[i], &size) != 0)
+            || dtc__dlog_file_header_check(hdr, v[i], &size, &id, &prev) != NULL)
             size = 0;
         close(fd);
     }

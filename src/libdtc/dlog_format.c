@@ -38,14 +38,36 @@ uint32_t dtc__crc32c(uint32_t crc, const void *buf, size_t len)
 enum {
     R_CRC = 0, R_LEN = 4, R_LSN = 8, R_TYPE = 16, R_NENT = 17, R_FLAGS = 18,
     R_RESULT = 20, R_TXID = 24, R_MS = 40, R_STATE = 48, R_COMMIT = 52,
-    R_ROLLBACK = 56, R_RETRIES = 60
+    R_ROLLBACK = 56, R_RETRIES = 60, R_SYNCED = 64
 };
 
 #define PUT(buf, off, v) memcpy((buf) + (off), &(v), sizeof(v))
 #define GET(buf, off, v) memcpy(&(v), (buf) + (off), sizeof(v))
 
-size_t dtc__dlog_encode(const struct dtc__dlog_rec *r, uint64_t lsn, unsigned char *buf)
+/* The CRC and length of a record whose other bytes are in place. */
+static void seal(unsigned char *buf, size_t len)
 {
+    uint32_t len32 = (uint32_t)len;
+    PUT(buf, R_LEN, len32);
+    uint32_t crc = dtc__crc32c(0, buf + R_LEN, len - R_LEN);
+    PUT(buf, R_CRC, crc);
+}
+
+void dtc__dlog_encode_skip(uint64_t lsn, size_t len, unsigned char *buf)
+{
+    DTC_ASSERT(len % 8 == 0 && len >= DTC_DLOG_REC_HDR && len <= DTC_DLOG_REC_MAX);
+    uint8_t type = DTC_DLOG_SKIP;
+    memset(buf, 0, len);
+    PUT(buf, R_LSN, lsn);
+    PUT(buf, R_TYPE, type);
+    PUT(buf, R_SYNCED, lsn);
+    seal(buf, len);
+}
+
+size_t dtc__dlog_encode(const struct dtc__dlog_rec *r, uint64_t lsn, uint64_t synced,
+                        unsigned char *buf)
+{
+    DTC_ASSERT(synced <= lsn);
     uint32_t n = r->nentries <= DTC_LIMIT_MAX_PARTS_PER_TXN ? r->nentries : 0;
     uint8_t nent = (uint8_t)n;
     size_t pos = DTC_DLOG_REC_HDR;
@@ -61,6 +83,7 @@ size_t dtc__dlog_encode(const struct dtc__dlog_rec *r, uint64_t lsn, unsigned ch
     PUT(buf, R_COMMIT, r->commit_ms);
     PUT(buf, R_ROLLBACK, r->rollback_ms);
     PUT(buf, R_RETRIES, r->max_retries);
+    PUT(buf, R_SYNCED, synced);
     for (uint32_t i = 0; i < n; i++) {
         const struct dtc__dlog_entry *e = &r->entries[i];
         size_t nl = strnlen(e->name, DTC_NAME_MAX - 1), rl = strnlen(e->reason, DTC_REASON_MAX - 1);
@@ -74,10 +97,7 @@ size_t dtc__dlog_encode(const struct dtc__dlog_rec *r, uint64_t lsn, unsigned ch
     }
     size_t len = (pos + 7) & ~(size_t)7;
     memset(buf + pos, 0, len - pos);
-    uint32_t len32 = (uint32_t)len;
-    PUT(buf, R_LEN, len32);
-    uint32_t crc = dtc__crc32c(0, buf + R_LEN, len - R_LEN);
-    PUT(buf, R_CRC, crc);
+    seal(buf, len);
     return len;
 }
 
@@ -85,14 +105,15 @@ size_t dtc__dlog_peek(const unsigned char *buf, size_t avail, uint64_t lsn, bool
                       uint8_t *type, dtc_txid *txid)
 {
     uint32_t crc, len;
-    uint64_t at;
+    uint64_t at, synced;
     if (avail < DTC_DLOG_REC_HDR)
         return 0;
     GET(buf, R_CRC, crc);
     GET(buf, R_LEN, len);
     GET(buf, R_LSN, at);
+    GET(buf, R_SYNCED, synced);
     if (len < DTC_DLOG_REC_HDR || len > DTC_DLOG_REC_MAX || len % 8 != 0 || len > avail
-        || at != lsn || buf[R_TYPE] == 0 || buf[R_TYPE] > DTC_DLOG_TYPE_MAX)
+        || at != lsn || synced > lsn || buf[R_TYPE] == 0 || buf[R_TYPE] > DTC_DLOG_TYPE_MAX)
         return 0;
     if (check && dtc__crc32c(0, buf + R_LEN, len - R_LEN) != crc)
         return 0;
@@ -144,16 +165,20 @@ size_t dtc__dlog_decode(const unsigned char *buf, size_t avail, uint64_t lsn,
     GET(buf, R_COMMIT, out->commit_ms);
     GET(buf, R_ROLLBACK, out->rollback_ms);
     GET(buf, R_RETRIES, out->max_retries);
+    GET(buf, R_SYNCED, out->synced);
     if (out->state >= DTC_TXN_STATE_COUNT || !decode_entries(buf, len, out))
         return 0;
     return len;
 }
 
 /* File header offsets. */
-enum { F_MAGIC = 0, F_CRC = 8, F_VERSION = 12, F_FILENO = 16, F_SIZE = 24, F_FIRST = 32 };
+enum {
+    F_MAGIC = 0, F_CRC = 8, F_VERSION = 12, F_FILENO = 16, F_SIZE = 24, F_FIRST = 32,
+    F_LOGID = 40, F_INSTANCE = 56, F_PREV_END = 104
+};
 
 void dtc__dlog_file_header(unsigned char hdr[DTC_DLOG_FILE_HDR], uint64_t fileno,
-                           uint32_t file_size)
+                           uint32_t file_size, const struct dtc__dlog_id *id, uint64_t prev_end)
 {
     uint32_t version = DTC_DLOG_VERSION;
     uint64_t first = fileno * file_size + DTC_DLOG_FILE_HDR;
@@ -163,25 +188,56 @@ void dtc__dlog_file_header(unsigned char hdr[DTC_DLOG_FILE_HDR], uint64_t fileno
     PUT(hdr, F_FILENO, fileno);
     PUT(hdr, F_SIZE, file_size);
     PUT(hdr, F_FIRST, first);
+    memcpy(hdr + F_LOGID, id->log_id, 16);
+    memcpy(hdr + F_INSTANCE, id->instance, strnlen(id->instance, DTC_INSTANCE_MAX - 1));
+    PUT(hdr, F_PREV_END, prev_end);
     uint32_t crc = dtc__crc32c(0, hdr + F_VERSION, DTC_DLOG_FILE_HDR - F_VERSION);
     PUT(hdr, F_CRC, crc);
 }
 
-int dtc__dlog_file_header_check(const unsigned char hdr[DTC_DLOG_FILE_HDR], uint64_t fileno,
-                                uint32_t *file_size)
+const char *dtc__dlog_file_header_check(const unsigned char hdr[DTC_DLOG_FILE_HDR],
+                                        uint64_t fileno, uint32_t *file_size,
+                                        struct dtc__dlog_id *id, uint64_t *prev_end)
 {
     uint32_t crc, version, size;
-    uint64_t no;
+    uint64_t no, first;
     GET(hdr, F_CRC, crc);
     GET(hdr, F_VERSION, version);
     GET(hdr, F_FILENO, no);
     GET(hdr, F_SIZE, size);
-    if (memcmp(hdr + F_MAGIC, DTC_DLOG_MAGIC, 8) != 0 || version != DTC_DLOG_VERSION
-        || no != fileno || size < DTC_DLOG_MIN_FILE || size > DTC_DLOG_MAX_FILE
-        || dtc__crc32c(0, hdr + F_VERSION, DTC_DLOG_FILE_HDR - F_VERSION) != crc)
-        return -1;
+    GET(hdr, F_FIRST, first);
+    if (memcmp(hdr + F_MAGIC, DTC_DLOG_MAGIC, 8) != 0)
+        return "not a decision log file (bad magic)";
+    if (version == 1)
+        return "format 1 (this dtcd reads format 2: see docs/decision-log.md, Migration)";
+    if (version != DTC_DLOG_VERSION)
+        return "unknown format version";
+    if (dtc__crc32c(0, hdr + F_VERSION, DTC_DLOG_FILE_HDR - F_VERSION) != crc)
+        return "header CRC mismatch";
+    if (no != fileno)
+        return "header names another file number";
+    if (size < DTC_DLOG_MIN_FILE || size > DTC_DLOG_MAX_FILE || size % 4096 != 0
+        || first != fileno * size + DTC_DLOG_FILE_HDR)
+        return "header file size out of range";
+    if (memchr(hdr + F_INSTANCE, '\0', DTC_INSTANCE_MAX) == NULL)
+        return "header instance name not terminated";
     *file_size = size;
-    return 0;
+    memcpy(id->log_id, hdr + F_LOGID, 16);
+    memcpy(id->instance, hdr + F_INSTANCE, DTC_INSTANCE_MAX);
+    GET(hdr, F_PREV_END, *prev_end);
+    return NULL;
+}
+
+void dtc__dlog_id_hex(const struct dtc__dlog_id *id, char buf[33])
+{
+    for (int i = 0; i < 16; i++)
+        snprintf(buf + 2 * i, 3, "%02x", id->log_id[i]);
+}
+
+bool dtc__dlog_id_eq(const struct dtc__dlog_id *a, const struct dtc__dlog_id *b)
+{
+    return memcmp(a->log_id, b->log_id, 16) == 0
+           && strncmp(a->instance, b->instance, DTC_INSTANCE_MAX) == 0;
 }
 
 void dtc__dlog_path(const char *dir, uint64_t fileno, char *buf, size_t size)

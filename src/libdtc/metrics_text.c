@@ -119,6 +119,25 @@ static void gauges(FILE *out, const char *inst, const struct dtc__metrics_snap *
     }
 }
 
+/* The decision log's last write or sync error: 1 (labelled with its
+ * result) while failing, else 0; since when only while failing. */
+static void dlog_error(FILE *out, const char *inst, const dtc_status *st)
+{
+    family(out, "dtc_decision_log_error", "gauge",
+           "1 while the decision log's writes or syncs fail (label: the result).");
+    if (st->dlog_error == DTC_OK) {
+        sample_u64(out, inst, "dtc_decision_log_error", 0);
+        return;
+    }
+    sample(out, inst, "dtc_decision_log_error", "result", dtc_result_name(st->dlog_error),
+           NULL, NULL, "1");
+    char b[32];
+    snprintf(b, sizeof b, "%.3f", (double)st->dlog_error_since_ms / 1e3);
+    family(out, "dtc_decision_log_error_since_timestamp_seconds", "gauge",
+           "When the decision log's current error began.");
+    sample(out, inst, "dtc_decision_log_error_since_timestamp_seconds", NULL, NULL, NULL, NULL, b);
+}
+
 static void histograms(FILE *out, const char *inst, const struct dtc__metrics_snap *s)
 {
     family(out, "dtc_phase_duration_seconds", "histogram",
@@ -212,6 +231,7 @@ static dtc_result render(FILE *out, const char *inst)
     if (rc == DTC_OK) {
         counters(out, inst, &s.st);
         gauges(out, inst, &s);
+        dlog_error(out, inst, &s.st);
         histograms(out, inst, &s);
         participants(out, inst, &s);
     }

@@ -3,12 +3,14 @@
  * (after a reboot, or a restart that removed the segment), and its
  * upkeep of the log files.
  *
- * Replay reads every record in order and keeps the live set: the last
+ * Replay checks the log's identity (DIR/dlog.control, every file header)
+ * and reads every record in order, keeping the live set: the last
  * decision (COMMIT, COMPENSATE, HEURISTIC) of every transaction with no
- * END after it.  It positions the writer after the last valid record
- * (zero-filling the rest of that file, so a torn tail is gone for good),
- * then gives every live transaction a slot, adopted and flagged
- * RECOVERED, with its participants by name only: the finisher redelivers
+ * END after it.  Damage (dlog_read.c's rule) refuses the start and
+ * changes nothing.  Then it gives every live transaction a slot, adopted
+ * and flagged RECOVERED, and positions the writer after the last record
+ * (a torn tail's non-zero bytes copied aside, then zero-filled, so a
+ * torn tail is gone for good), with its participants by name only: the finisher redelivers
  * the outcome as they register again.  Only then is sh_recovering
  * cleared; until then nobody may presume an abort (DTC_ERECOVERING, or
  * DTC_ENOSUPERVISOR while no dtcd runs to finish the replay).
@@ -257,18 +259,49 @@ static dtc_result place_all(dtc_instance *in, struct live *l)
     return DTC_OK;
 }
 
-/* Sets the writer after the last valid record (a first file if none). */
-static dtc_result position(dtc_instance *in, uint64_t end, uint64_t last)
+/* Keeps a copy of a torn tail's non-zero bytes before they are cleared
+ * (DIR/dlog.<no>.torn-<offset>-<ms>): nothing readable is ever lost. */
+static dtc_result save_torn(dtc_instance *in, const struct dtc__dlog_scan_out *s)
+{
+    char name[40], suffix[64], path[DTC_DATA_DIR_MAX + 128];
+    uint64_t base = s->last_file * in->dlog_file_size;
+    if (s->torn_from == 0)
+        return DTC_OK;
+    snprintf(name, sizeof name, "dlog.%016llx", (unsigned long long)s->last_file);
+    snprintf(suffix, sizeof suffix, "torn-%llu-%lld", (unsigned long long)(s->torn_from - base),
+             (long long)(dtc__now_ns() / 1000000));
+    dtc_result rc = dtc__dlog_copy_aside(in->dlog_dir, name, suffix, s->torn_from - base,
+                                         s->torn_to - base, path, sizeof path);
+    if (rc == DTC_OK)
+        dtc_log(DTC_LOG_WARN, "dlog_torn_tail", NULL, NULL,
+                "file=%s offset=%llu bytes=%llu kept=%s why=\"no sync known to cover it\"", name,
+                (unsigned long long)(s->torn_from - base),
+                (unsigned long long)(s->torn_to - s->torn_from), path);
+    return rc;
+}
+
+/* Sets the writer after the last record: in the last file (its torn
+ * tail kept aside, then zero-filled), or in a new or never-used file. */
+static dtc_result position(dtc_instance *in, const struct dtc__dlog_scan_out *s,
+                           const struct dtc__dlog_id *id)
 {
     struct dtc_shm_header *h = in->hdr;
     uint32_t size = in->dlog_file_size;
-    if (end == 0) {
+    uint64_t last = s->last_file, end = s->end;
+    dtc_result rc;
+    if (end == 0 || s->unused_last) {
+        /* a new file: the spare renamed in, or the one renamed in before
+         * a crash whose header never reached the disk (all zero) */
         last = last + 1;
-        if (dtc__dlog_take_spare(in->dlog_dir, last, size, in->dlog_group) != DTC_OK)
-            return DTC_ELOG;
+        rc = s->unused_last ? dtc__dlog_write_header(in->dlog_dir, last, size, id, end)
+                            : dtc__dlog_take_spare(in->dlog_dir, last, size, in->dlog_group, id, end);
         end = last * size + DTC_DLOG_FILE_HDR;
+    } else {
+        rc = save_torn(in, s);
+        if (rc == DTC_OK)
+            rc = dtc__dlog_reset_tail(in->dlog_dir, last, end - last * size, size);
     }
-    if (dtc__dlog_reset_tail(in->dlog_dir, last, end - last * size, size) != DTC_OK)
+    if (rc != DTC_OK)
         return DTC_ELOG;
     h->sh_dlog_fileno = last;
     h->sh_dlog_end = end;
@@ -277,43 +310,63 @@ static dtc_result position(dtc_instance *in, uint64_t end, uint64_t last)
     return DTC_OK;
 }
 
-/* Removes files after `last` (a new file whose header never reached the
- * disk: nothing in it was ever durable). */
-static void drop_after(const char *dir, uint64_t last)
+/* The log's identity: DIR/dlog.control, made with the first log file;
+ * refused if it names another instance, or is missing while files exist. */
+static dtc_result identity(dtc_instance *in, struct dtc__dlog_id *id)
 {
     uint64_t *v;
-    long n = dtc__dlog_list(dir, &v);
-    for (long i = 0; i < n; i++) {
-        if (v[i] <= last)
-            continue;
-        char path[DTC_DATA_DIR_MAX + 64];
-        dtc__dlog_path(dir, v[i], path, sizeof path);
-        dtc_log(DTC_LOG_WARN, "dlog_drop", NULL, NULL, "file=%016llx why=invalid_header",
-                (unsigned long long)v[i]);
-        remove(path);
+    dtc_result rc = dtc__dlog_control_read(in->dlog_dir, id);
+    if (rc == DTC_OK && strncmp(id->instance, in->name, sizeof id->instance) != 0) {
+        char hex[33];
+        dtc__dlog_id_hex(id, hex);
+        dtc_log(DTC_LOG_ERROR, "dlog_refused", NULL, NULL,
+                "dir=%s error=\"the log belongs to another instance\" log=%s log_instance=%s "
+                "instance=%s", in->dlog_dir, hex, id->instance, in->name);
+        return DTC_ELOG;
     }
+    if (rc != DTC_ENOTFOUND)
+        return rc;
+    long n = dtc__dlog_list(in->dlog_dir, &v);
     free(v);
+    if (n != 0) {
+        dtc_log(DTC_LOG_ERROR, "dlog_refused", NULL, NULL,
+                "dir=%s error=\"dlog.control is missing but log files exist\" "
+                "hint=\"a format 1 log, or the control file was removed: see "
+                "docs/decision-log.md (Migration, Salvage)\"", in->dlog_dir);
+        return DTC_ELOG;
+    }
+    rc = dtc__dlog_control_create(in->dlog_dir, in->name, in->dlog_group, id);
+    if (rc == DTC_OK) {
+        char hex[33];
+        dtc__dlog_id_hex(id, hex);
+        dtc_log(DTC_LOG_INFO, "dlog_created", NULL, NULL, "dir=%s log=%s", in->dlog_dir, hex);
+    }
+    return rc;
 }
 
 dtc_result dtc__dlog_recover(dtc_instance *in)
 {
     struct live l = {0};
-    uint64_t end = 0, last = 0;
-    uint32_t size = 0;
+    struct dtc__dlog_scan_out s;
+    struct dtc__dlog_id id;
     int64_t t0 = dtc__now_ns();
+    memset(&s, 0, sizeof s);
     dtc_result rc = rehash(&l) == 0 ? DTC_OK : DTC_ESYS;
     if (rc == DTC_OK)
-        rc = dtc__dlog_scan(in->dlog_dir, replay_one, &l, &end, &last, &size);
+        rc = identity(in, &id);
+    if (rc == DTC_OK)
+        rc = dtc__dlog_scan(in->dlog_dir, &id, replay_one, &l, false, &s);
     if (rc == DTC_OK && l.oom)
         rc = DTC_ESYS;
-    if (rc == DTC_OK && size != 0 && size != in->dlog_file_size)
+    if (rc == DTC_OK && s.file_size != 0 && s.file_size != in->dlog_file_size) {
+        dtc_log(DTC_LOG_ERROR, "dlog_refused", NULL, NULL, "dir=%s file_bytes=%u want=%u",
+                in->dlog_dir, s.file_size, in->dlog_file_size);
         rc = DTC_ELOG; /* dtcd read the size from the files before creating the segment */
-    if (rc == DTC_OK) {
-        drop_after(in->dlog_dir, last);
-        rc = position(in, end, last);
     }
     if (rc == DTC_OK)
-        rc = place_all(in, &l);
+        rc = place_all(in, &l); /* before any byte changes: a refusal changes nothing */
+    if (rc == DTC_OK)
+        rc = position(in, &s, &id);
     if (rc == DTC_OK) {
         atomic_store(&in->hdr->sh_recovering, 0);
         dtc_log(DTC_LOG_INFO, "recover", NULL, NULL,
@@ -348,6 +401,7 @@ void dtc__dlog_maintain(dtc_instance *in)
     if (lstat(spare, &st) != 0 && dtc__now_ns() >= next_try
         && dtc__dlog_make_spare(in->dlog_dir, in->dlog_file_size, in->dlog_group) != DTC_OK)
         next_try = dtc__now_ns() + 1000000000LL;
+    dtc__dlog_mark(in, false);
     uint64_t cur = in->hdr->sh_dlog_fileno;
     if (cur >= in->dlog_files)
         dtc__dlog_prune(in->dlog_dir, cur - in->dlog_files + 1);

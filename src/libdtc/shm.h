@@ -157,8 +157,9 @@
 #include "dtc/dtc.h"
 
 #define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
-#define DTC_LAYOUT_VERSION 5u /* 4: latency histograms, participant errors;
-                                 5: answers by kind (yes, no, error) */
+#define DTC_LAYOUT_VERSION 6u /* 4: latency histograms, participant errors;
+                                 5: answers by kind (yes, no, error);
+                                 6: the decision log's last error */
 #define DTC_CACHELINE 64
 /* Nobody waits on a slot's condvar longer than this at a time, so a lost
  * wake-up (a waker died before signalling, a suspect condvar) costs no
@@ -292,6 +293,14 @@ struct dtc_shm_header {
     _Atomic uint32_t sh_dlog_flush_seq;
     _Atomic uint64_t sh_dlog_syncs;   /* counter: fdatasync calls */
     _Atomic uint64_t sh_dlog_records; /* counter: records written */
+    /* The log's last write or sync failure (dtc__dlog_note): its
+     * dtc_result (0: none) and since when (wall clock, ms; set when the
+     * error first appears, kept while it repeats).  Atomics, no lock: set
+     * by whichever process failed, cleared by the next one whose sync
+     * succeeds; only reported (status, metrics), never trusted
+     * for control: a reader bounds the result (dtc_result_name). */
+    _Atomic uint32_t sh_dlog_error;
+    _Atomic int64_t sh_dlog_error_ms;
 
     /* ---- metrics (metrics.c) ------------------------------------------ */
     /* Latency histograms, one per enum dtc_hist_kind: atomics added to

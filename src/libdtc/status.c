@@ -40,6 +40,9 @@ dtc_result dtc_get_status(dtc_instance *in, dtc_status *out)
     out->dlog_durable_lsn = atomic_load(&h->sh_dlog_durable);
     out->dlog_records = atomic_load(&h->sh_dlog_records);
     out->dlog_syncs = atomic_load(&h->sh_dlog_syncs);
+    uint32_t err = atomic_load(&h->sh_dlog_error); /* hostile: bounded */
+    out->dlog_error = err == 0 ? DTC_OK : err < DTC_RESULT_COUNT ? (dtc_result)err : DTC_ECORRUPT;
+    out->dlog_error_since_ms = err == 0 ? 0 : atomic_load(&h->sh_dlog_error_ms);
     return DTC_OK;
 }
 

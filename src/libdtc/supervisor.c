@@ -387,11 +387,33 @@ static void shutdown_instance(struct sup *s)
     }
 }
 
+/* dtcd --salvage: the log of an instance no dtcd runs for. */
+static dtc_result salvage(const dtc_supervisor_config *cfg, const char *name)
+{
+    char dir[PATH_MAX];
+    dtc_instance *in = NULL;
+    if (dtc_open(name, &in) == DTC_OK) {
+        bool running = dtc__proc_alive(in->hdr->sh_sup_pid, in->hdr->sh_sup_start);
+        pid_t pid = in->hdr->sh_sup_pid;
+        dtc_close(&in);
+        if (running) {
+            dtc_log(DTC_LOG_ERROR, "already_running", NULL, NULL,
+                    "instance=%s pid=%d error=\"stop dtcd before --salvage\"", name, (int)pid);
+            return DTC_EEXIST;
+        }
+    }
+    dtc_result rc = dlog_dir(cfg, name, dir);
+    return rc == DTC_OK ? dtc__dlog_salvage(dir, name, cfg->group_access != 0, cfg->salvage == 2)
+                        : rc;
+}
+
 dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg, volatile sig_atomic_t *stop)
 {
     char name[DTC_INSTANCE_MAX];
     dtc_instance *in = NULL;
     dtc_result rc = dtc_resolve_instance(cfg->instance, name);
+    if (rc == DTC_OK && cfg->salvage)
+        return cfg->no_decision_log ? DTC_EINVAL : salvage(cfg, name);
     if (rc == DTC_OK)
         rc = attach(cfg, name, &in);
     if (rc == DTC_OK && (rc = claim_supervisor(in)) != DTC_OK)
@@ -421,6 +443,8 @@ dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg, volatile sig_ato
     shutdown_instance(&s);
     for (int i = 0; i < 200 && atomic_load(&s.threads) > 0; i++)
         sleep_ms(10);
+    if (dtc__dlog_on(in))
+        dtc__dlog_mark(in, true);
     dtc_status st;
     dtc_get_status(in, &st);
     dtc_log(DTC_LOG_INFO, "stop", NULL, NULL, "left_in_use=%u committed=%llu aborted=%llu",

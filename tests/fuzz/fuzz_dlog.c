@@ -59,27 +59,32 @@ static void check_record(const unsigned char *buf, size_t avail, uint64_t lsn)
     /* round trip */
     unsigned char *enc = malloc(DTC_DLOG_REC_MAX);
     FUZZ_CHECK(enc != NULL);
-    size_t elen = dtc__dlog_encode(&r, lsn, enc);
+    FUZZ_CHECK(r.synced <= lsn);
+    size_t elen = dtc__dlog_encode(&r, lsn, r.synced, enc);
     FUZZ_CHECK(elen <= len && elen % 8 == 0); /* names may stop at a NUL */
     FUZZ_CHECK(dtc__dlog_decode(enc, elen, lsn, &r2) == elen);
     same_rec(&r, &r2);
     /* the encoder is canonical: encoding what it decoded gives its bytes */
     unsigned char *enc2 = malloc(DTC_DLOG_REC_MAX);
     FUZZ_CHECK(enc2 != NULL);
-    FUZZ_CHECK(dtc__dlog_encode(&r2, lsn, enc2) == elen && memcmp(enc, enc2, elen) == 0);
+    FUZZ_CHECK(dtc__dlog_encode(&r2, lsn, r2.synced, enc2) == elen && memcmp(enc, enc2, elen) == 0);
     free(enc2);
     free(enc);
 }
 
 static void check_header(const unsigned char *hdr, uint64_t fileno)
 {
-    uint32_t size = 0;
+    uint32_t size = 0, size2 = 0;
+    uint64_t prev = 0, prev2 = 0;
+    struct dtc__dlog_id id, id2;
     unsigned char again[DTC_DLOG_FILE_HDR];
-    if (dtc__dlog_file_header_check(hdr, fileno, &size) != 0)
+    if (dtc__dlog_file_header_check(hdr, fileno, &size, &id, &prev) != NULL)
         return;
     FUZZ_CHECK(size >= DTC_DLOG_MIN_FILE && size <= DTC_DLOG_MAX_FILE);
-    dtc__dlog_file_header(again, fileno, size);
-    FUZZ_CHECK(dtc__dlog_file_header_check(again, fileno, &size) == 0);
+    FUZZ_CHECK(memchr(id.instance, '\0', sizeof id.instance) != NULL);
+    dtc__dlog_file_header(again, fileno, size, &id, prev);
+    FUZZ_CHECK(dtc__dlog_file_header_check(again, fileno, &size2, &id2, &prev2) == NULL);
+    FUZZ_CHECK(size2 == size && prev2 == prev && dtc__dlog_id_eq(&id, &id2));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

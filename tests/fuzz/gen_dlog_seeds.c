@@ -48,14 +48,17 @@ int main(int argc, char **argv)
     r.entries[1].status = DTC_ENTRY_PENDING;
     r.entries[1].vote = DTC_ENTRY_NO;
     strcpy(r.entries[1].reason, "insufficient funds: alice has 10 cents, wants 1250");
-    put(argv[1], "commit", 0, buf, dtc__dlog_encode(&r, DTC_DLOG_FILE_HDR, buf));
-    put(argv[1], "commit-at-lsn", 2, buf, dtc__dlog_encode(&r, 3u * (1u << 20) + 4096, buf));
+    put(argv[1], "commit", 0, buf, dtc__dlog_encode(&r, DTC_DLOG_FILE_HDR, 0, buf));
+    put(argv[1], "commit-at-lsn", 2, buf,
+        dtc__dlog_encode(&r, 3u * (1u << 20) + 4096, 3u * (1u << 20) + 1024, buf));
     memset(&r.entries, 0, sizeof r.entries);
     r.type = DTC_DLOG_END;
     r.state = DTC_TXN_COMMITTED;
     r.nentries = 0;
-    put(argv[1], "end", 0, buf, dtc__dlog_encode(&r, DTC_DLOG_FILE_HDR, buf));
-    dtc__dlog_file_header(hdr, 7, 1u << 24);
+    put(argv[1], "end", 0, buf, dtc__dlog_encode(&r, DTC_DLOG_FILE_HDR, 0, buf));
+    struct dtc__dlog_id id = {.instance = "shop"};
+    memset(id.log_id, 0x5a, sizeof id.log_id);
+    dtc__dlog_file_header(hdr, 7, 1u << 24, &id, 6u * (1u << 24) + 4096);
     put(argv[1], "file-header", 4, hdr, sizeof hdr);
     return 0;
 }
