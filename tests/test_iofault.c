@@ -219,7 +219,7 @@ static void dlog_error_shown(const char *rule, int64_t t0, int64_t t1)
                       && (strstr(s.out, "decision log error: DTC_ELOG since 20") != NULL) == (t0 != 0),
                   "%s: status: %s", rule, s.out);
     h_runv(&s, 10000, NULL, "dtcctl", metrics);
-    const char *m = strstr(s.out, "\ndtc_decision_log_error{instance=");
+    const char *m = strstr(s.out, "\ndtc_decision_log_error{dtc_instance=");
     const char *nl = m ? strchr(m + 1, '\n') : NULL;
     ck_assert_msg(nl != NULL, "%s: metrics: %s", rule, s.out);
     if (t0 == 0)

@@ -137,7 +137,9 @@ class Status(ctypes.Structure):
                 ("dlog_written_lsn", ctypes.c_uint64),
                 ("dlog_durable_lsn", ctypes.c_uint64),
                 ("dlog_records", ctypes.c_uint64),
-                ("dlog_syncs", ctypes.c_uint64)]
+                ("dlog_syncs", ctypes.c_uint64),
+                ("dlog_error", ctypes.c_int),
+                ("dlog_error_since_ms", ctypes.c_int64)]
 
 
 class ParticipantInfo(ctypes.Structure):

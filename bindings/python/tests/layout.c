@@ -66,6 +66,8 @@ static void participant_structs(void)
     OFF(dtc_status, dlog_file); OFF(dtc_status, dlog_written_lsn);
     OFF(dtc_status, dlog_durable_lsn); OFF(dtc_status, dlog_records);
     OFF(dtc_status, dlog_syncs);
+    OFF(dtc_status, dlog_error);
+    OFF(dtc_status, dlog_error_since_ms);
     SIZE(dtc_participant_info);
     OFF(dtc_participant_info, name); OFF(dtc_participant_info, slot);
     OFF(dtc_participant_info, pid); OFF(dtc_participant_info, alive);
