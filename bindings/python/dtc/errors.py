@@ -44,6 +44,7 @@ class Result(enum.IntEnum):
     ELOG = 29
     EPERM = 30
     EDUPLICATE = 31
+    ENOTPREPARED = 32
 
 
 class DtcError(Exception):
@@ -93,6 +94,7 @@ _CLASSES = [
     ("DecisionLogError", Result.ELOG),
     ("PermissionDenied", Result.EPERM),
     ("AlreadyEnlisted", Result.EDUPLICATE),
+    ("NotPrepared", Result.ENOTPREPARED),
 ]
 
 # code -> subclass; the classes are also this module's names.
