@@ -298,11 +298,11 @@ dtc_result dtc_enlist(dtc_instance *inst, const dtc_txid *id, const char *name,
  * every enlisted participant is rolled back and the slot is freed; the
  * result says why (DTC_EREFUSED, DTC_EPARTICIPANT, DTC_ETIMEOUT, or
  * DTC_ENOTALIVE when a participant died before it voted).  The call
- * returns once the rollback is decided and every participant that voted
- * yes acknowledged it: a participant that never voted is sent the
- * rollback but not waited for (presumed abort: it promised nothing, and
- * rolls back a late yes itself), so a prepare timeout returns after
- * prepare_timeout_ms, not after the slow participant.
+ * returns once the rollback is decided and the participants that answered
+ * acknowledged it: one whose prepare timed out is sent the rollback but
+ * not waited for (presumed abort: it promised nothing, and rolls back a
+ * late yes itself), so a prepare timeout returns after prepare_timeout_ms,
+ * not after the slow participant.
  * `report` (may be NULL) receives what each participant answered. */
 dtc_result dtc_prepare_transaction(dtc_instance *inst, const dtc_txid *id,
                                    dtc_txn_info *report);

@@ -252,22 +252,21 @@ static dtc_result log_failed(struct txn_ref *r, dtc_result rc)
 
 /* With ts_lock held: a rollback to a participant that never promised
  * (its vote was not yes) is presumed done (presumed abort) when it died
- * or did not answer in time; and at once, without waiting, when it never
- * voted at all (no vote, or its prepare timed out): it holds nothing
- * durable, rolls back a late yes vote itself (participant.c), and if it
- * died prepared, on restart it finds the outcome aborted.  So a prepare
- * timeout is answered when the rollback is decided, not after the slow
- * participant.  Live participants that voted are still waited for: their
- * answers are the back-pressure that keeps a fast failing client from
- * flooding a slow participant's ring. */
+ * or did not answer in time; and at once, without waiting, when its
+ * prepare timed out: it holds nothing durable, rolls back a late yes vote
+ * itself (participant.c), and if it died prepared, on restart it finds
+ * the outcome aborted.  So a prepare timeout is answered when it expires,
+ * not after the slow participant.  Other live participants are still
+ * waited for: their answers are the back-pressure that keeps a fast
+ * failing client from flooding a slow participant's ring. */
 static void presume_abort(struct txn_ref *r, struct dtc_txn_entry *e)
 {
     DTC_ASSERT_HELD(r);
     if (e->te_op != DTC_OP_ROLLBACK || e->te_vote == DTC_ENTRY_YES)
         return;
-    bool never_voted = e->te_vote == DTC_ENTRY_IDLE || e->te_vote == DTC_ENTRY_TIMEOUT;
     bool unreachable = e->te_status == DTC_ENTRY_DEAD || e->te_status == DTC_ENTRY_TIMEOUT;
-    if (!unreachable && !(never_voted && e->te_status == DTC_ENTRY_PENDING))
+    bool vote_timed_out = e->te_vote == DTC_ENTRY_TIMEOUT && e->te_status == DTC_ENTRY_PENDING;
+    if (!unreachable && !vote_timed_out)
         return;
     if (e->te_status == DTC_ENTRY_PENDING && r->ts->ts_pending > 0)
         r->ts->ts_pending--;
