@@ -11,6 +11,7 @@
 #include <check.h>
 #include <glob.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -543,7 +544,48 @@ START_TEST(test_dtc_h_contracts)
     ck_assert(dtc_entry_failed(&e));
     dtc_limits l = {DTC_LIMIT_MAX_TXNS + 1, 1, 1};
     ck_assert_uint_eq(dtc_segment_size(&l), 0);
+    dtc_limits_default(&l);
+    ck_assert(l.max_txns == DTC_DEFAULT_MAX_TXNS && l.max_parts_per_txn == DTC_DEFAULT_MAX_PARTS_PER_TXN
+              && l.max_participants == DTC_DEFAULT_MAX_PARTICIPANTS);
+    ck_assert_uint_gt(dtc_segment_size(&l), 0);
     ck_assert_int_eq(dtc_log_set_level("loud"), DTC_EINVAL);
+    ck_assert_int_eq(dtc_log_set_level("WARN"), DTC_OK); /* any case */
+    ck_assert_str_eq(dtc_version(), DTC_VERSION_STRING);
+    /* the defaults the comments name */
+    dtc_txn_options opt;
+    dtc_txn_options_default(&opt);
+    ck_assert(opt.prepare_timeout_ms == 5000 && opt.commit_timeout_ms == 5000
+              && opt.rollback_timeout_ms == 5000 && opt.max_retries == 8);
+    /* a txid prints as 36 characters and parses back; garbage does not */
+    char txt[DTC_TXID_STRLEN];
+    dtc_txid back;
+    dtc_txid_format(&id, txt);
+    ck_assert_uint_eq(strlen(txt), DTC_TXID_STRLEN - 1);
+    ck_assert_int_eq(dtc_txid_parse(txt, &back), DTC_OK);
+    ck_assert_mem_eq(back.bytes, id.bytes, sizeof id.bytes);
+    ck_assert_int_eq(dtc_txid_parse("not-a-txid", &back), DTC_EINVAL);
+    /* enlist: a payload with a NUL, a name too long */
+    ck_assert_int_eq(dtc_begin_transaction(in, NULL, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(in, &id, "a", "x\0y", 3), DTC_EINVAL);
+    char longname[DTC_NAME_MAX + 1];
+    memset(longname, 'n', DTC_NAME_MAX);
+    longname[DTC_NAME_MAX] = '\0';
+    ck_assert_int_eq(dtc_enlist(in, &id, longname, "x", 1), DTC_ETOOBIG);
+    /* a snapshot of the slot; the instance name as resolved */
+    ck_assert_int_eq(dtc_transaction_status(in, &id, &rep), DTC_OK);
+    ck_assert_str_eq(dtc_txn_state_name(rep.state), "ACTIVE");
+    ck_assert_str_eq(dtc_instance_name(in), h_instance());
+    ck_assert_int_eq(dtc_rollback_transaction(in, &id, NULL), DTC_OK);
+    /* the names of the enumerations; out of range is never NULL */
+    ck_assert_str_eq(dtc_outcome_name(DTC_OUTCOME_IN_FLIGHT), "in-flight");
+    ck_assert_str_eq(dtc_outcome_name(DTC_OUTCOME_HEURISTIC), "heuristic");
+    ck_assert_ptr_nonnull(dtc_outcome_name(DTC_OUTCOME_COUNT));
+    ck_assert_ptr_null(dtc_hist_name(DTC_HIST_COUNT));
+    ck_assert(dtc_hist_bound_ns(DTC_HIST_BUCKETS - 1) == INT64_MAX);
+    for (int s = 0; s < DTC_ENTRY_STATUS_COUNT; s++)
+        ck_assert(dtc_entry_status_failed((dtc_entry_status)s)
+                  == (s == DTC_ENTRY_NO || s == DTC_ENTRY_ERROR || s == DTC_ENTRY_TIMEOUT
+                      || s == DTC_ENTRY_DEAD));
 }
 END_TEST
 
