@@ -77,7 +77,7 @@ static dtc_vote on_enlist(void *ctx, const dtc_request *rq)
     dtc_txid_format(&rq->txid, id);
     store_vote v = store_enlist(s->sv_store, id, rq->payload, rq->payload_len, why);
     dtc_log(DTC_LOG_INFO, "enlist", &rq->txid, s->sv_o.name, "payload=%.*s",
-            (int)strnlen(rq->payload, sizeof rq->payload), rq->payload);
+            (int)strnlen(rq->payload, rq->payload_len), rq->payload);
     return to_vote(s, rq, "enlist", v, why);
 }
 

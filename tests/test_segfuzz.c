@@ -97,7 +97,7 @@ static const struct sf_field sf_fields[] = {
     TXN(ts_owner_pid, K_INT), TXN(ts_owner_start, K_INT), TXN(ts_driver, K_INT),
     TXN(ts_begin_ns, K_INT), TXN(ts_touch_ns, K_INT), TXN(ts_deadline_ns, K_INT),
     TXN(ts_prepare_ms, K_INT), TXN(ts_commit_ms, K_INT), TXN(ts_rollback_ms, K_INT),
-    TXN(ts_max_retries, K_INT), TXN(ts_dlsn, K_INT), TXN(ts_dtype, K_INT), TXN(ts_pad0, K_INT),
+    TXN(ts_max_retries, K_INT), TXN(ts_dlsn, K_INT), TXN(ts_dtype, K_INT), TXN(ts_adopt_why, K_INT),
 
     ENT(te_part, K_INT), ENT(te_part_gen, K_INT), ENT(te_op, K_INT), ENT(te_status, K_INT),
     ENT(te_vote, K_INT), ENT(te_enlist_status, K_INT), ENT(te_attempts, K_INT),

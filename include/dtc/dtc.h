@@ -57,9 +57,12 @@ typedef enum dtc_result {
     DTC_EPARTICIPANT,  /* a participant reported an error */
     DTC_ETIMEOUT,      /* a participant did not answer in time */
     DTC_ECOMMIT,       /* commit failed: everyone was rolled back */
-    DTC_EROLLBACK,     /* rollback failed at some participant */
+    DTC_EROLLBACK,     /* rollback failed at some participant (internal: the
+                          calls return DTC_EHEURISTIC for that outcome) */
     DTC_EHEURISTIC,    /* mixed outcome: needs an operator (dtcctl resolve) */
-    DTC_EABORTED,      /* the supervisor rolled the transaction back */
+    DTC_EABORTED,      /* rolled back on request: by the supervisor (see
+                          dtc_txn_info.adopted_why), its coordinator or an
+                          operator */
     DTC_ENOSEGMENT,    /* no segment for this instance (is dtcd running?) */
     DTC_ENOSUPERVISOR, /* the supervisor is not running, and the call needs
                           it (its decision log is not replayed yet) */
@@ -78,8 +81,30 @@ typedef enum dtc_result {
     DTC_EPERM,         /* the segment is not ours (owner, mode) or not ours
                           to open: never attached to */
     DTC_EDUPLICATE,    /* participant already enlisted in this transaction */
+    DTC_ENOTPREPARED,  /* an operator's commit refused: a participant is not
+                          prepared (it did not vote yes, or was rolled back) */
     DTC_RESULT_COUNT
 } dtc_result;
+
+/* What each outcome carries (the one rule every surface follows: the
+ * library's calls, dtc_transaction_outcome, dtcctl's text and JSON, the
+ * log's event=outcome line and the Python exceptions):
+ *
+ *   outcome     result (the call's return, dtc_outcome.result)   cause
+ *   committed   DTC_OK                                           DTC_OK
+ *   aborted     its cause: DTC_EREFUSED, DTC_EPARTICIPANT,        = result
+ *               DTC_ETIMEOUT, DTC_ENOTALIVE (the prepare failed),
+ *               DTC_ECOMMIT (compensated: the commit failed and
+ *               everyone was rolled back), DTC_EABORTED (rolled back
+ *               on request: dtcd, see adopted_why, or a rollback call)
+ *   heuristic   DTC_EHEURISTIC                                   why the
+ *               rollback that failed was started (DTC_EREFUSED, ...,
+ *               DTC_ECOMMIT, DTC_EABORTED, or DTC_ELOG: a decision that
+ *               could not be logged)
+ *
+ * The cause is dtc_txn_info.result.  A rollback call (dtc_rollback_
+ * transaction, retry, resolve with commit == 0) that rolls the
+ * transaction back everywhere returns DTC_OK: what was asked happened. */
 
 /* Name of a result code, e.g. "participant voted no".  Never NULL. */
 const char *dtc_strerror(dtc_result rc);
@@ -227,6 +252,11 @@ typedef struct dtc_entry_info {
 dtc_entry_status dtc_entry_failure(const dtc_entry_info *e);
 /* Whether the enlistment failed: dtc_entry_failure(e) != DTC_ENTRY_IDLE. */
 bool dtc_entry_failed(const dtc_entry_info *e);
+/* Whether the participant is prepared: it voted yes and was not rolled
+ * back since (its last request a rollback it acknowledged).  An
+ * operator's commit (dtc_resolve_transaction) needs every participant
+ * prepared. */
+bool dtc_entry_prepared(const dtc_entry_info *e);
 /* Splits a reason "code: text" (code: 1..DTC_REASON_CODE_MAX-1 of
  * [a-z0-9_], starting with a letter or '_', then ": ") into code and text.
  * Returns the text (all of reason if it has no code, code then "").
@@ -242,14 +272,18 @@ typedef struct dtc_txn_info {
     uint64_t age_ms;
     uint32_t nentries;
     dtc_entry_info entries[DTC_LIMIT_MAX_PARTS_PER_TXN];
-    dtc_result result;         /* why it is aborting / aborted (DTC_OK if
-                                  nothing failed) */
+    dtc_result result;         /* the cause (see "What each outcome
+                                  carries"): why it is aborting, aborted or
+                                  heuristic; DTC_OK if nothing failed */
     int quarantined;           /* the slot is damaged (DTC_ECORRUPT): the
                                   fields above are a best-effort, sanitized
                                   read; dtc_resolve_transaction(.., 0, ..)
                                   rolls back what can still be read */
     int64_t begin_unix_ms;     /* when it began (CLOCK_REALTIME, ms) */
     int owner_alive;           /* the owner process still runs (pid + start time) */
+    /* Why the supervisor took the transaction over ("" if it did not):
+     * coordinator_died, coordinator_stalled, orphan_timeout, shutdown. */
+    char adopted_why[DTC_REASON_CODE_MAX];
 } dtc_txn_info;
 
 /* Starts a transaction; opts may be NULL (defaults).  DTC_ESHUTDOWN while
@@ -268,16 +302,29 @@ dtc_result dtc_enlist(dtc_instance *inst, const dtc_txid *id, const char *name,
 /* Phase one.  On a no vote, an error, a timeout or a dead participant
  * every enlisted participant is rolled back and the slot is freed; the
  * result says why (DTC_EREFUSED, DTC_EPARTICIPANT, DTC_ETIMEOUT, or
- * DTC_ENOTALIVE when a participant died before it voted).
+ * DTC_ENOTALIVE when a participant died before it voted).  The call
+ * returns once the rollback is decided and the participants that answered
+ * acknowledged it: one whose prepare timed out is sent the rollback but
+ * not waited for (presumed abort: it promised nothing, and rolls back a
+ * late yes itself), so a prepare timeout returns after prepare_timeout_ms,
+ * not after the slow participant.
  * `report` (may be NULL) receives what each participant answered. */
 dtc_result dtc_prepare_transaction(dtc_instance *inst, const dtc_txid *id,
                                    dtc_txn_info *report);
 /* Phase two (runs phase one first on an ACTIVE transaction).  DTC_OK once
- * every participant committed.  The slot is freed on return unless the
- * outcome is DTC_EHEURISTIC. */
+ * every participant committed, else the outcome's result (above).  The
+ * slot is freed on return unless the outcome is DTC_EHEURISTIC.  Called
+ * again once the slot is gone, it answers from the outcome (decision
+ * log): DTC_OK if it committed, the abort's cause if it was rolled back;
+ * DTC_ENOTFOUND if this instance has no record of it. */
 dtc_result dtc_commit_transaction(dtc_instance *inst, const dtc_txid *id,
                                   dtc_txn_info *report);
-/* Rolls back every enlisted participant; idempotent. */
+/* Rolls back every enlisted participant: DTC_OK once all acknowledged,
+ * DTC_EHEURISTIC if one that voted yes could not be rolled back (the
+ * slot is kept for an operator).  DTC_ESTATE once the commit is decided.
+ * Idempotent: called again once the slot is gone it answers from the
+ * outcome (decision log): DTC_OK if it was rolled back, DTC_ESTATE if
+ * it committed; DTC_ENOTFOUND if this instance has no record of it. */
 dtc_result dtc_rollback_transaction(dtc_instance *inst, const dtc_txid *id,
                                     dtc_txn_info *report);
 /* Operator: retries the transaction's failed deliveries now.  On a
@@ -287,7 +334,10 @@ dtc_result dtc_retry_transaction(dtc_instance *inst, const dtc_txid *id,
                                  dtc_txn_info *report);
 /* Operator: ends a HEURISTIC transaction by sending commit (commit != 0)
  * or rollback to every participant; the slot is freed once all
- * acknowledged.  DTC_ESTATE on a transaction that is not HEURISTIC. */
+ * acknowledged.  DTC_ESTATE on a transaction that is not HEURISTIC.  A
+ * commit is sent only if every participant is prepared (voted yes and
+ * was not rolled back since): otherwise nothing is sent and the result
+ * is DTC_ENOTPREPARED (report: who is not; the log names them). */
 dtc_result dtc_resolve_transaction(dtc_instance *inst, const dtc_txid *id, int commit,
                                    dtc_txn_info *report);
 /* Snapshot of one transaction's slot. */
@@ -308,12 +358,18 @@ const char *dtc_outcome_name(dtc_outcome_kind k);
 
 typedef struct dtc_outcome {
     dtc_outcome_kind kind;
-    dtc_result result;   /* what the coordinator was told: DTC_OK when
-                            committed, else why not (DTC_EREFUSED, ...) */
+    dtc_result result;   /* what the coordinator was told ("What each
+                            outcome carries"): DTC_OK, the abort's cause,
+                            or DTC_EHEURISTIC (cause: info.result) */
     int from_log;        /* 1: read from the decision log (slot gone) */
     int64_t end_unix_ms; /* wall clock of the end record, 0 if in flight */
-    dtc_txn_info info;   /* state, and every participant's last status
-                            and reason (owner_pid, age_ms: 0 from the log) */
+    dtc_txn_info info;   /* state, the cause, and every participant's
+                            last status, vote and reason.  From the log
+                            the slot-only fields are not known and are
+                            0 / "": begin_unix_ms, age_ms, owner_pid,
+                            owner_alive, generation, attempts,
+                            next_retry_ms, payload (dtcctl leaves them
+                            out) */
 } dtc_outcome;
 
 /* The outcome of any transaction of the instance's recent history: from

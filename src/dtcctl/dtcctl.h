@@ -70,9 +70,19 @@ const char *ctl_yes_no(int b);
 const char *ctl_json_bool(int b);
 /* " NAME: REASON[; ...]" of the entries that failed (render.c). */
 void ctl_print_reasons(const dtc_txn_info *r);
-/* One transaction and its entries, as text lines or a JSON object (txns.c). */
-void ctl_txn_text(const dtc_txn_info *t);
-void ctl_txn_json(const dtc_txn_info *t);
+/* The one outcome line of run, retry and resolve (render.c): "WORD RESULT
+ * [cause=CAUSE] [adopted_why=WHY] [NAME: REASON; ...]", cause for a
+ * heuristic outcome (dtc.h, "What each outcome carries"). */
+void ctl_print_outcome(const char *word, dtc_result result, const dtc_txn_info *t);
+/* Names the participants that are not prepared (resolve --commit was
+ * refused: DTC_ENOTPREPARED), on stdout: text " NAME (WHY), ..." or a
+ * JSON array. */
+void ctl_print_not_prepared(const dtc_txn_info *t, bool json);
+/* One transaction and its entries, as text lines or a JSON object
+ * (txns.c).  from_log: read from the decision log, which keeps no begin
+ * time, owner, attempts or payloads: those are left out. */
+void ctl_txn_text(const dtc_txn_info *t, bool from_log);
+void ctl_txn_json(const dtc_txn_info *t, bool from_log);
 
 /* ---- the commands: argv[0] is the command's name --------------------------- */
 

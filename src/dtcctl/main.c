@@ -2,7 +2,7 @@
  * main.c - dtcctl, the operator's command line over libdtc: global
  * options and the dispatch to a command.
  *
- *   dtcctl [--instance NAME] [--json] COMMAND [OPTIONS]
+ *   dtcctl [--instance NAME] [--json] [--log-level L] COMMAND [OPTIONS]
  *
  * status, txns and participants print snapshots of the segment (as text,
  * or as one JSON object with --json; inspect.c); run drives one
@@ -26,7 +26,7 @@
 #include "dtcctl.h"
 
 static const char main_help[] =
-    "usage: dtcctl [--instance NAME] [--json] COMMAND [OPTIONS]\n"
+    "usage: dtcctl [--instance NAME] [--json] [--log-level L] COMMAND [OPTIONS]\n"
     "\n"
     "Inspect a dtc instance and run transactions on it.\n"
     "\n"
@@ -47,7 +47,8 @@ static const char main_help[] =
     "options (also accepted after the command):\n"
     "  --instance NAME  instance to use (default: $DTC_INSTANCE, else "
     "\"default\")\n"
-    "  --json           one JSON object (status, txns, participants)\n"
+    "  --json           one JSON object (status, txns, participants, run, show,\n"
+    "                   retry, resolve)\n"
     "  --help           this help; 'dtcctl COMMAND --help' for a command\n"
     "  --log-level L    error (default), warn, info or debug: the library's log\n"
     "                   lines on stderr (as $DTC_LOG)\n"

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "dtcctl.h"
@@ -102,33 +103,60 @@ static dtc_result settled_outcome(dtc_instance *inst, const dtc_txid *id, int wa
     }
 }
 
-/* "committed", "aborted RESULT reasons", "heuristic RESULT reasons" or
- * "in-flight STATE"; exit 0 once it ended, 1 if it still needs someone. */
+/* "committed", "aborted RESULT reasons", "heuristic DTC_EHEURISTIC
+ * cause=CAUSE reasons" (as run prints them) or "in-flight STATE"; exit 0
+ * once it ended, 1 if it still needs someone. */
 static int print_settled(const dtc_outcome *o)
 {
-    printf("%s", dtc_outcome_name(o->kind));
-    if (o->kind == DTC_OUTCOME_IN_FLIGHT)
-        printf(" %s%s", dtc_txn_state_name(o->info.state),
+    if (o->kind == DTC_OUTCOME_IN_FLIGHT) {
+        printf("in-flight %s%s", dtc_txn_state_name(o->info.state),
                o->info.adopted ? " (dtcd is delivering it)" : "");
-    else if (o->kind != DTC_OUTCOME_COMMITTED)
-        printf(" %s", dtc_result_name(o->result));
-    if (o->kind != DTC_OUTCOME_COMMITTED)
         ctl_print_reasons(&o->info);
-    putchar('\n');
+        putchar('\n');
+    } else if (o->kind == DTC_OUTCOME_COMMITTED) {
+        printf("committed\n");
+    } else {
+        ctl_print_outcome(dtc_outcome_name(o->kind), o->result, &o->info);
+    }
     return o->kind == DTC_OUTCOME_COMMITTED || o->kind == DTC_OUTCOME_ABORTED ? EXIT_DONE
                                                                                : EXIT_ABORTED;
 }
 
 static void show_json(const dtc_outcome *o);
 
+/* resolve --commit refused (DTC_ENOTPREPARED): nothing was sent; prints
+ * "refused DTC_ENOTPREPARED not prepared: NAME (WHY), ..." (or one JSON
+ * object) and says so on stderr.  Exit 2, as for any call that did
+ * nothing. */
+static int report_not_prepared(const dtc_txn_info *t, bool json)
+{
+    if (json) {
+        printf("{\"call\":\"%s\",\"refused\":true,\"not_prepared\":",
+               dtc_result_name(DTC_ENOTPREPARED));
+        ctl_print_not_prepared(t, true);
+        printf("}\n");
+        return EXIT_FAIL;
+    }
+    printf("refused %s not prepared:", dtc_result_name(DTC_ENOTPREPARED));
+    ctl_print_not_prepared(t, false);
+    printf("\n");
+    fprintf(stderr, "dtcctl: resolve --commit refused: %s: %s; nothing was sent "
+            "(resolve --rollback ends it)\n", dtc_result_name(DTC_ENOTPREPARED),
+            dtc_strerror(DTC_ENOTPREPARED));
+    return EXIT_FAIL;
+}
+
 /* Reports what an operator's call actually led to: the call may have
  * driven the transaction itself, or made the retries of dtcd (which
  * adopted it) due now; either way the outcome is read back.  With json:
  * the call's own result and whether the transaction had already ended,
  * then what show --json prints. */
-static int report_operator(dtc_instance *inst, const dtc_txid *id, dtc_result rc, bool json)
+static int report_operator(dtc_instance *inst, const dtc_txid *id, dtc_result rc,
+                           const dtc_txn_info *call_report, bool json)
 {
     dtc_outcome o;
+    if (rc == DTC_ENOTPREPARED)
+        return report_not_prepared(call_report, json);
     switch (rc) {
     case DTC_OK:
     case DTC_EHEURISTIC:
@@ -168,9 +196,15 @@ static int cmd_operator(struct ctl_opts *g, int argc, char **argv,
     int code = parse_txid_cmd(argc, argv, g, help, &id, decision, true);
     if (code != PARSE_GO || (code = ctl_open_instance(g, &inst)) != PARSE_GO)
         return code;
-    rc = decision ? dtc_resolve_transaction(inst, &id, *decision, NULL)
-                  : dtc_retry_transaction(inst, &id, NULL);
-    code = report_operator(inst, &id, rc, g->json);
+    dtc_txn_info *report = calloc(1, sizeof *report);
+    if (report == NULL) {
+        dtc_close(&inst);
+        return ctl_usage_error(NULL, "out of memory");
+    }
+    rc = decision ? dtc_resolve_transaction(inst, &id, *decision, report)
+                  : dtc_retry_transaction(inst, &id, report);
+    code = report_operator(inst, &id, rc, report, g->json);
+    free(report);
     dtc_close(&inst);
     return ctl_finish_output(code);
 }
@@ -179,25 +213,28 @@ static int cmd_operator(struct ctl_opts *g, int argc, char **argv,
 
 static void show_json(const dtc_outcome *o)
 {
-    printf("{\"outcome\":\"%s\",\"result\":\"%s\",\"from_log\":%s,\"end_unix_ms\":%" PRId64
-           ",\"transaction\":",
-           dtc_outcome_name(o->kind), dtc_result_name(o->result), ctl_json_bool(o->from_log),
-           o->end_unix_ms);
-    ctl_txn_json(&o->info);
+    printf("{\"outcome\":\"%s\",\"result\":\"%s\",\"cause\":\"%s\",\"from_log\":%s",
+           dtc_outcome_name(o->kind), dtc_result_name(o->result), dtc_result_name(o->info.result),
+           ctl_json_bool(o->from_log));
+    if (o->end_unix_ms > 0)
+        printf(",\"end_unix_ms\":%" PRId64, o->end_unix_ms);
+    printf(",\"transaction\":");
+    ctl_txn_json(&o->info, o->from_log);
     putchar('}');
 }
 
 static void show_text(const dtc_outcome *o)
 {
-    printf("outcome:  %s\nresult:   %s\nsource:   %s\n", dtc_outcome_name(o->kind),
-           dtc_result_name(o->result), o->from_log ? "decision log (slot gone)" : "slot");
+    printf("outcome:  %s\nresult:   %s\ncause:    %s\nsource:   %s\n", dtc_outcome_name(o->kind),
+           dtc_result_name(o->result), dtc_result_name(o->info.result),
+           o->from_log ? "decision log (slot gone)" : "slot");
     if (o->end_unix_ms > 0) {
         time_t t = (time_t)(o->end_unix_ms / 1000);
         char when[64];
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
         printf("ended:    %s\n", when);
     }
-    ctl_txn_text(&o->info);
+    ctl_txn_text(&o->info, o->from_log);
 }
 
 int ctl_cmd_show(struct ctl_opts *g, int argc, char **argv)

@@ -1,7 +1,7 @@
 /*
  * render.c - dtcctl's text and JSON output of untrusted strings (text
- * replaces control bytes, JSON escapes them and replaces invalid UTF-8)
- * and the reason lists of a transaction's outcome.
+ * replaces control bytes, JSON escapes them and replaces invalid UTF-8),
+ * the reason lists and the one outcome line of a transaction.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -123,4 +123,55 @@ void ctl_print_reasons(const dtc_txn_info *r)
     for (int pass = 0; pass < 2 && shown == 0; pass++)
         for (uint32_t k = 0; k < n; k++)
             shown += print_entry_reason(&r->entries[k], pass, shown);
+}
+
+/* ---- outcome lines --------------------------------------------------------- */
+
+void ctl_print_outcome(const char *word, dtc_result result, const dtc_txn_info *t)
+{
+    printf("%s %s", word, dtc_result_name(result));
+    if (t->state == DTC_TXN_HEURISTIC || result == DTC_EHEURISTIC)
+        printf(" cause=%s", dtc_result_name(t->result));
+    if (t->adopted_why[0] != '\0') {
+        printf(" adopted_why=");
+        ctl_put_text(t->adopted_why, sizeof t->adopted_why);
+    }
+    ctl_print_reasons(t);
+    putchar('\n');
+}
+
+/* Why entry e is not prepared (dtc_entry_prepared), or NULL if it is. */
+static const char *not_prepared_why(const dtc_entry_info *e)
+{
+    if (dtc_entry_prepared(e))
+        return NULL;
+    if (e->vote == DTC_ENTRY_YES)
+        return "rolled back";
+    return e->vote == DTC_ENTRY_NO ? "voted no"
+           : e->vote == DTC_ENTRY_IDLE ? "never voted" : dtc_entry_status_name(e->vote);
+}
+
+void ctl_print_not_prepared(const dtc_txn_info *t, bool json)
+{
+    uint32_t n = t->nentries < DTC_LIMIT_MAX_PARTS_PER_TXN ? t->nentries
+                                                           : DTC_LIMIT_MAX_PARTS_PER_TXN;
+    int shown = 0;
+    if (json)
+        putchar('[');
+    for (uint32_t k = 0; k < n; k++) {
+        const char *why = not_prepared_why(&t->entries[k]);
+        if (why == NULL)
+            continue;
+        if (json) {
+            printf("%s{\"name\":", shown++ ? "," : "");
+            ctl_json_str(t->entries[k].name, sizeof t->entries[k].name);
+            printf(",\"why\":\"%s\"}", why);
+        } else {
+            fputs(shown++ ? ", " : " ", stdout);
+            ctl_put_text(t->entries[k].name, sizeof t->entries[k].name);
+            printf(" (%s)", why);
+        }
+    }
+    if (json)
+        putchar(']');
 }

@@ -29,10 +29,18 @@ static const char run_help[] =
     "\n"
     "Begins a transaction, enlists each participant in order with its\n"
     "payload and commits (both phases).  Prints 'txid UUID', then one of:\n"
-    "  committed                               exit 0\n"
-    "  aborted RESULT [NAME: REASON; ...]      exit 1\n"
-    "  heuristic DTC_EHEURISTIC [NAME: ...]    exit 1 (needs an operator)\n"
-    "  unknown RESULT MESSAGE                  exit 2 (system error)\n"
+    "  committed                                 exit 0\n"
+    "  aborted CAUSE [adopted_why=WHY] [NAME: REASON; ...]\n"
+    "                                            exit 1\n"
+    "  heuristic DTC_EHEURISTIC cause=CAUSE [NAME: REASON; ...]\n"
+    "                                            exit 1 (needs an operator)\n"
+    "  unknown RESULT MESSAGE                    exit 2 (system error)\n"
+    "CAUSE is why it was rolled back: DTC_EREFUSED, DTC_EPARTICIPANT,\n"
+    "DTC_ETIMEOUT, DTC_ENOTALIVE, DTC_ECOMMIT (compensated), DTC_EABORTED\n"
+    "(rolled back by dtcd: adopted_why says why); 'dtcctl show TXID'\n"
+    "adds each reason's code (reason_code=out_of_stock ...).  A prepare\n"
+    "timeout is answered when it expires: the slow participant's rollback\n"
+    "is not waited for.\n"
     "An enlist failure (unknown or dead participant, too many) rolls the\n"
     "transaction back and prints 'aborted RESULT NAME: MESSAGE' (exit 1).\n"
     "No segment, a failed begin or a bad option exits 2.\n"
@@ -44,8 +52,8 @@ static const char run_help[] =
     "[A-Za-z0-9._-]{1,31}, each at most once per transaction (else\n"
     "'aborted DTC_EDUPLICATE NAME: ...', exit 1).\n"
     "--json prints one object instead: txid, outcome (committed, aborted,\n"
-    "heuristic, unknown), result and the transaction as txns --json shows\n"
-    "it (or enlist_failed: NAME); the exit codes stay.\n";
+    "heuristic, unknown), result, cause and the transaction as txns --json\n"
+    "shows it (or enlist_failed: NAME); the exit codes stay.\n";
 
 /* ---- run ----------------------------------------------------------------- */
 
@@ -134,8 +142,7 @@ static int parse_run(int argc, char **argv, struct ctl_opts *g,
 
 /* The word for a commit's result ("committed", "aborted", "heuristic",
  * "unknown") and its exit code.  The slot's state decides between aborted
- * and heuristic: a rollback that failed leaves it HEURISTIC, whatever the
- * result code says. */
+ * and heuristic. */
 static const char *outcome_word(dtc_result rc, const dtc_txn_info *r, int *code)
 {
     *code = EXIT_ABORTED;
@@ -150,9 +157,7 @@ static const char *outcome_word(dtc_result rc, const dtc_txn_info *r, int *code)
     case DTC_ETIMEOUT:
     case DTC_ENOTALIVE: /* a participant died before voting: rolled back */
     case DTC_ECOMMIT:
-    case DTC_EROLLBACK:
     case DTC_EABORTED:
-    case DTC_ELOG:
         return r->state == DTC_TXN_HEURISTIC ? "heuristic" : "aborted";
     default: /* the outcome is not known: a system-level failure */
         *code = EXIT_FAIL;
@@ -167,18 +172,17 @@ static int print_outcome(bool json, const char *txid, dtc_result rc, const dtc_t
     int code;
     const char *word = outcome_word(rc, r, &code);
     if (json) {
-        printf("{\"txid\":\"%s\",\"outcome\":\"%s\",\"result\":\"%s\",\"transaction\":",
-               txid, word, dtc_result_name(rc));
-        ctl_txn_json(r);
+        printf("{\"txid\":\"%s\",\"outcome\":\"%s\",\"result\":\"%s\",\"cause\":\"%s\","
+               "\"transaction\":",
+               txid, word, dtc_result_name(rc), dtc_result_name(code == EXIT_DONE ? DTC_OK : r->result));
+        ctl_txn_json(r, false);
         printf("}\n");
     } else if (code == EXIT_DONE) {
         printf("committed\n");
     } else if (code == EXIT_FAIL) {
         printf("unknown %s %s\n", dtc_result_name(rc), dtc_strerror(rc));
     } else {
-        printf("%s %s", word, dtc_result_name(rc));
-        ctl_print_reasons(r);
-        putchar('\n');
+        ctl_print_outcome(word, rc, r);
     }
     return code;
 }

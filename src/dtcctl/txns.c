@@ -6,9 +6,10 @@
  * Wording: per participant, "request" is the last request sent to it
  * (enlist, prepare, commit, rollback), "answer" its answer to that request
  * (pending until it comes; none when nothing was recorded, as for a plain
- * yes to an enlist), and "vote" its prepare vote (none before it voted),
- * so a participant mid-prepare reads "request=prepare answer=pending
- * vote=none".
+ * yes to an enlist), and "vote" its prepare vote (none before it voted,
+ * and for one that never did), so a participant mid-prepare reads
+ * "request=prepare answer=pending vote=none".  Text and JSON use the same
+ * words; "reason_code" is the machine-readable part of the reason.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -25,8 +26,12 @@ static const char txns_help[] =
     "\n"
     "Lists in-flight transactions: id, state, when it began and its age,\n"
     "its owner pid and whether that process is alive, whether the supervisor\n"
-    "adopted it; per participant the last request sent, its answer, the\n"
-    "prepare vote, delivery attempts, the last reason and the payload.\n"
+    "adopted it (and why); per participant the last request sent, its\n"
+    "answer (none, pending, yes, no, error, timeout, dead), the prepare vote\n"
+    "(none until it voted, else as an answer), delivery attempts, the\n"
+    "reason's code (reason_code, e.g. out_of_stock), the reason and the\n"
+    "payload.  --json: the same fields under the same names, and the\n"
+    "cause (dtc.h, \"What each outcome carries\").\n"
     "--state keeps only those states (ACTIVE, PREPARING, PREPARED,\n"
     "COMMITTING, COMMITTED, ABORTING, ABORTED, HEURISTIC; any case);\n"
     "--older-than keeps transactions at least that old (e.g. 500ms, 30s,\n"
@@ -63,80 +68,117 @@ static const char *iso_time(int64_t unix_ms, char *b, size_t n)
 }
 
 /* The vote as far as it is known: while its prepare is answered but the
- * round not over, the answer is the vote; "none" before that. */
+ * round not over, the answer is the vote; "none" before that (and for a
+ * participant that never voted).  Text and JSON say the same. */
 static const char *vote_word(const dtc_entry_info *e)
 {
     dtc_entry_status v = e->vote == DTC_ENTRY_IDLE && e->op == DTC_OP_PREPARE ? e->status : e->vote;
-    return v == DTC_ENTRY_IDLE ? "none" : dtc_entry_status_name(v);
+    return v == DTC_ENTRY_IDLE || v == DTC_ENTRY_PENDING ? "none" : dtc_entry_status_name(v);
 }
 
-static void entry_text(const dtc_entry_info *e)
+static const char *answer_word(const dtc_entry_info *e)
+{
+    return e->status == DTC_ENTRY_IDLE ? "none" : dtc_entry_status_name(e->status);
+}
+
+/* One entry; from_log: the decision log does not keep attempts, retries
+ * or payloads, so they are left out rather than shown as 0 or "". */
+static void entry_text(const dtc_entry_info *e, bool from_log)
 {
     printf("    ");
     ctl_put_text(e->name, sizeof e->name);
-    printf("  request=%s answer=%s vote=%s attempts=%" PRIu32, dtc_op_name(e->op),
-           e->status == DTC_ENTRY_IDLE ? "none" : dtc_entry_status_name(e->status), vote_word(e),
-           e->attempts);
-    if (e->next_retry_ms >= 0)
+    printf("  request=%s answer=%s vote=%s", dtc_op_name(e->op), answer_word(e), vote_word(e));
+    if (!from_log)
+        printf(" attempts=%" PRIu32, e->attempts);
+    if (!from_log && e->next_retry_ms >= 0)
         printf(" next_retry=%" PRId64 "ms", e->next_retry_ms);
+    if (e->reason_code[0] != '\0') {
+        printf(" reason_code=");
+        ctl_put_text(e->reason_code, sizeof e->reason_code);
+    }
     if (e->reason[0] != '\0') {
         printf(" reason=\"");
         ctl_put_text(e->reason, sizeof e->reason);
         putchar('"');
     }
-    printf(" payload=\"");
-    ctl_put_text(e->payload, e->payload_len < sizeof e->payload ? e->payload_len : 0);
-    printf("\"\n");
+    if (!from_log) {
+        printf(" payload=\"");
+        ctl_put_text(e->payload, e->payload_len < sizeof e->payload ? e->payload_len : 0);
+        putchar('"');
+    }
+    putchar('\n');
 }
 
-void ctl_txn_text(const dtc_txn_info *t)
+void ctl_txn_text(const dtc_txn_info *t, bool from_log)
 {
     char id[DTC_TXID_STRLEN], age[24], when[40];
     uint32_t n = t->nentries;
     dtc_txid_format(&t->id, id);
-    printf("%s  %s  began %s (%s ago)  owner %ld %s%s  participants=%" PRIu32 "%s\n", id,
-           dtc_txn_state_name(t->state), iso_time(t->begin_unix_ms, when, sizeof when),
-           human_age(t->age_ms, age, sizeof age), (long)t->owner_pid,
-           t->owner_alive ? "alive" : "gone", t->adopted ? "  adopted by dtcd" : "", n,
+    printf("%s  %s", id, dtc_txn_state_name(t->state));
+    if (!from_log)
+        printf("  began %s (%s ago)  owner %ld %s", iso_time(t->begin_unix_ms, when, sizeof when),
+               human_age(t->age_ms, age, sizeof age), (long)t->owner_pid,
+               t->owner_alive ? "alive" : "gone");
+    if (t->adopted) {
+        printf("  adopted by dtcd");
+        if (t->adopted_why[0] != '\0') {
+            printf(" (");
+            ctl_put_text(t->adopted_why, sizeof t->adopted_why);
+            putchar(')');
+        }
+    }
+    printf("  participants=%" PRIu32 "%s\n", n,
            t->quarantined ? "  quarantined (damaged: resolve --rollback)" : "");
     if (n > DTC_LIMIT_MAX_PARTS_PER_TXN)
         n = DTC_LIMIT_MAX_PARTS_PER_TXN;
     for (uint32_t k = 0; k < n; k++)
-        entry_text(&t->entries[k]);
+        entry_text(&t->entries[k], from_log);
 }
 
-static void entry_json(const dtc_entry_info *e)
+static void entry_json(const dtc_entry_info *e, bool from_log)
 {
     printf("{\"name\":");
     ctl_json_str(e->name, sizeof e->name);
-    printf(",\"op\":\"%s\",\"status\":\"%s\",\"vote\":\"%s\",\"attempts\":%" PRIu32
-           ",\"next_retry_ms\":%" PRId64 ",\"reason\":",
-           dtc_op_name(e->op), dtc_entry_status_name(e->status), dtc_entry_status_name(e->vote),
-           e->attempts, e->next_retry_ms);
+    printf(",\"op\":\"%s\",\"status\":\"%s\",\"vote\":\"%s\"", dtc_op_name(e->op), answer_word(e),
+           vote_word(e));
+    if (!from_log)
+        printf(",\"attempts\":%" PRIu32 ",\"next_retry_ms\":%" PRId64, e->attempts,
+               e->next_retry_ms);
+    printf(",\"reason_code\":");
+    ctl_json_str(e->reason_code, sizeof e->reason_code);
+    printf(",\"reason\":");
     ctl_json_str(e->reason, sizeof e->reason);
-    printf(",\"payload\":");
-    ctl_json_str(e->payload, e->payload_len < sizeof e->payload ? e->payload_len : 0);
+    if (!from_log) {
+        printf(",\"payload\":");
+        ctl_json_str(e->payload, e->payload_len < sizeof e->payload ? e->payload_len : 0);
+    }
     putchar('}');
 }
 
-void ctl_txn_json(const dtc_txn_info *t)
+void ctl_txn_json(const dtc_txn_info *t, bool from_log)
 {
     char id[DTC_TXID_STRLEN], when[40];
     uint32_t n = t->nentries;
     dtc_txid_format(&t->id, id);
-    printf("{\"id\":\"%s\",\"state\":\"%s\",\"age_ms\":%" PRIu64 ",\"begin_unix_ms\":%" PRId64
-           ",\"begin\":\"%s\",\"owner_pid\":%ld,\"owner_alive\":%s,\"adopted\":%s,"
-           "\"quarantined\":%s,\"entries\":[",
-           id, dtc_txn_state_name(t->state), t->age_ms, t->begin_unix_ms,
-           iso_time(t->begin_unix_ms, when, sizeof when), (long)t->owner_pid,
-           ctl_json_bool(t->owner_alive), ctl_json_bool(t->adopted),
-           ctl_json_bool(t->quarantined));
+    printf("{\"id\":\"%s\",\"state\":\"%s\",\"cause\":\"%s\"", id, dtc_txn_state_name(t->state),
+           dtc_result_name(t->result));
+    if (!from_log)
+        printf(",\"age_ms\":%" PRIu64 ",\"begin_unix_ms\":%" PRId64 ",\"begin\":\"%s\","
+               "\"owner_pid\":%ld,\"owner_alive\":%s",
+               t->age_ms, t->begin_unix_ms, iso_time(t->begin_unix_ms, when, sizeof when),
+               (long)t->owner_pid, ctl_json_bool(t->owner_alive));
+    printf(",\"adopted\":%s", ctl_json_bool(t->adopted));
+    if (t->adopted_why[0] != '\0') {
+        printf(",\"adopted_why\":");
+        ctl_json_str(t->adopted_why, sizeof t->adopted_why);
+    }
+    printf(",\"quarantined\":%s,\"entries\":[", ctl_json_bool(t->quarantined));
     if (n > DTC_LIMIT_MAX_PARTS_PER_TXN)
         n = DTC_LIMIT_MAX_PARTS_PER_TXN;
     for (uint32_t k = 0; k < n; k++) {
         if (k > 0)
             putchar(',');
-        entry_json(&t->entries[k]);
+        entry_json(&t->entries[k], from_log);
     }
     printf("]}");
 }
@@ -167,9 +209,9 @@ static void txns_print(const struct ctl_opts *g, const dtc_status *st,
         if (g->json && out++ > 0)
             putchar(',');
         if (g->json)
-            ctl_txn_json(&arr[k]);
+            ctl_txn_json(&arr[k], false);
         else
-            ctl_txn_text(&arr[k]);
+            ctl_txn_text(&arr[k], false);
     }
     if (g->json)
         printf("]}\n");

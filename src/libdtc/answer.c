@@ -34,6 +34,16 @@ bool dtc_entry_failed(const dtc_entry_info *e)
     return dtc_entry_failure(e) != DTC_ENTRY_IDLE;
 }
 
+bool dtc__prepared(unsigned vote, unsigned op, unsigned status)
+{
+    return vote == DTC_ENTRY_YES && !(op == DTC_OP_ROLLBACK && status == DTC_ENTRY_YES);
+}
+
+bool dtc_entry_prepared(const dtc_entry_info *e)
+{
+    return e != NULL && dtc__prepared(e->vote, e->op, e->status);
+}
+
 struct dtc_txn_slot *dtc__req_slot(const dtc_instance *in, const struct dtc_ring_req *rq)
 {
     return rq->rq_txn < in->max_txns ? dtc__txn(in, rq->rq_txn) : NULL;
@@ -63,6 +73,10 @@ void dtc__entry_answer(struct dtc_txn_slot *ts, struct dtc_txn_entry *e,
         return;
     e->te_status = (uint8_t)st;
     dtc__strcopy(e->te_reason, reason ? reason : "", sizeof e->te_reason);
+    if (e->te_op == DTC_OP_PREPARE) { /* the vote, kept whoever drives on */
+        e->te_vote = (uint8_t)st;
+        dtc__strcopy(e->te_vote_reason, reason ? reason : "", sizeof e->te_vote_reason);
+    }
     if (ts->ts_pending > 0)
         ts->ts_pending--;
     if (dtc_entry_status_failed(st)

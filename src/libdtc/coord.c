@@ -5,6 +5,7 @@
  * as the slot's driver (one waiter per condvar) and hands over to the
  * state machine in txn.c.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "dlog.h"
@@ -64,6 +65,7 @@ static void claim(dtc_instance *in, struct dtc_txn_slot *ts, const dtc_txid *id,
     ts->ts_max_retries = o->max_retries;
     ts->ts_dlsn = 0; /* nothing logged for this transaction yet */
     ts->ts_dtype = 0;
+    ts->ts_adopt_why = 0;
     dtc__wake_renew(in, &ts->ts_wake, &ts->ts_cond); /* new owner: forget any dead waiter */
     ts->ts_state = DTC_TXN_ACTIVE; /* last: the slot is now in use */
 }
@@ -152,43 +154,98 @@ dtc_result dtc__txn_acquire(dtc_instance *in, const dtc_txid *id, struct txn_ref
     return DTC_ENOTFOUND;
 }
 
-/* Finds the slot and makes this thread its driver (lock held on return).
- * A slot the supervisor finished for us reports its result and is freed. */
-static dtc_result begin_call(dtc_instance *in, const dtc_txid *id, struct txn_ref *r)
+/* What a call on a transaction that has ended answers (dtc.h): a commit
+ * call (CALL_COMMIT) DTC_OK if it committed, else the outcome's result; a
+ * rollback call DTC_OK if it was rolled back, DTC_ESTATE if it committed;
+ * any other call DTC_ESTATE if it committed, else the outcome's result. */
+enum call_kind { CALL_OTHER, CALL_COMMIT, CALL_ROLLBACK };
+
+static dtc_result ended_answer(dtc_txn_state st, dtc_result cause, enum call_kind call)
 {
+    if (cause == DTC_OK)
+        cause = DTC_EABORTED;
+    switch (st) {
+    case DTC_TXN_COMMITTED:
+        return call == CALL_COMMIT ? DTC_OK : DTC_ESTATE;
+    case DTC_TXN_ABORTED:
+        return call == CALL_ROLLBACK ? DTC_OK : cause;
+    case DTC_TXN_HEURISTIC:
+        return DTC_EHEURISTIC;
+    default:
+        return DTC_EBUSY; /* still being finished */
+    }
+}
+
+/* The slot of id is gone (DTC_ENOTFOUND): the answer from its outcome
+ * in the decision log, and the report from it; DTC_ENOTFOUND if this
+ * instance has no record of it. */
+static dtc_result answer_from_log(dtc_instance *in, const dtc_txid *id, enum call_kind call,
+                                  dtc_txn_info *report)
+{
+    dtc_outcome *o = malloc(sizeof *o);
+    if (o == NULL)
+        return DTC_ESYS;
+    dtc_result rc = dtc_transaction_outcome(in, id, o);
+    if (rc == DTC_OK) {
+        rc = ended_answer(o->info.state, o->info.result, call);
+        if (report != NULL)
+            *report = o->info;
+    }
+    free(o);
+    return rc;
+}
+
+/* Finds the slot and makes this thread its driver (lock held on return).
+ * *done (the call's answer is rc, nothing to drive) when the slot is gone
+ * (answered from the decision log), or when the supervisor took it over:
+ * finished, the outcome answers and the slot is freed; still driven by
+ * dtcd, DTC_EABORTED (rolling back) or DTC_EBUSY (committing).  The
+ * report is filled whenever there is an outcome to tell. */
+static dtc_result begin_call(dtc_instance *in, const dtc_txid *id, struct txn_ref *r,
+                             enum call_kind call, dtc_txn_info *report, bool *done)
+{
+    *done = true;
     dtc_result rc = dtc__txn_acquire(in, id, r);
+    if (rc == DTC_ENOTFOUND && call != CALL_OTHER)
+        return answer_from_log(in, id, call, report);
     if (rc != DTC_OK)
         return rc;
     struct dtc_txn_slot *ts = r->ts;
+    bool adopted = (ts->ts_flags & DTC_TS_ADOPTED) != 0;
+    if (adopted && report != NULL)
+        dtc__txn_info_fill(in, ts, report);
     if (ts->ts_driver != 0) {
-        rc = (ts->ts_flags & DTC_TS_ADOPTED) ? DTC_EABORTED : DTC_EBUSY;
-    } else if (ts->ts_flags & DTC_TS_ADOPTED) {
+        rc = adopted && ts->ts_state != DTC_TXN_COMMITTING ? DTC_EABORTED : DTC_EBUSY;
+    } else if (adopted) {
         /* dtcd finished it while we were away: say how, free the slot */
-        rc = ts->ts_state == DTC_TXN_COMMITTED ? DTC_ESTATE : DTC_EABORTED;
+        rc = ended_answer((dtc_txn_state)ts->ts_state, (dtc_result)ts->ts_result, call);
         dtc__txn_release(r);
+    } else {
+        *done = false;
+        r->token = dtc__new_token(in);
+        ts->ts_driver = r->token;
+        ts->ts_touch_ns = dtc__now_ns();
+        return DTC_OK;
     }
-    if (rc != DTC_OK) {
-        dtc__unlock(&ts->ts_lock);
-        return rc;
-    }
-    r->token = dtc__new_token(in);
-    ts->ts_driver = r->token;
-    ts->ts_touch_ns = dtc__now_ns();
-    return DTC_OK;
+    dtc__unlock(&ts->ts_lock);
+    return rc;
 }
 
 dtc_result dtc__txn_end_call(struct txn_ref *r, dtc_result rc, dtc_txn_info *report)
 {
     DTC_ASSERT(rc == DTC_ECORRUPT || dtc__lock_held(&r->ts->ts_lock));
     struct dtc_txn_slot *ts = r->ts;
-    if (rc != DTC_EABORTED && rc != DTC_ECORRUPT) {
-        if (report != NULL)
-            dtc__txn_info_fill(r->in, ts, report);
+    if (rc == DTC_ECORRUPT)
+        return rc;
+    /* Still ours: report and free it if it ended.  Taken over (dtcd
+     * adopted it: DTC_EABORTED): report what the slot says, leave it. */
+    if (report != NULL && ts->ts_gen == r->gen)
+        dtc__txn_info_fill(r->in, ts, report);
+    if (ts->ts_gen == r->gen && ts->ts_driver == r->token) {
         ts->ts_touch_ns = dtc__now_ns();
         dtc__txn_release(r);
     }
-    if (rc != DTC_ECORRUPT)
-        dtc__unlock(&ts->ts_lock);
+    dtc__unlock(&ts->ts_lock);
     return rc;
 }
 
@@ -263,7 +320,8 @@ dtc_result dtc_enlist(dtc_instance *in, const dtc_txid *id, const char *name,
     dtc_result rc = dtc__part_resolve(in, name, &part, &pgen, &cached);
     if (rc != DTC_OK)
         return rc;
-    if ((rc = begin_call(in, id, &r)) != DTC_OK)
+    bool done;
+    if ((rc = begin_call(in, id, &r, CALL_OTHER, NULL, &done)) != DTC_OK || done)
         return rc;
     rc = add_entry(&r, name, part, pgen, len ? payload : "", len);
     bool added = rc == DTC_OK;
@@ -289,8 +347,9 @@ dtc_result dtc_prepare_transaction(dtc_instance *in, const dtc_txid *id,
                                    dtc_txn_info *report)
 {
     struct txn_ref r;
-    dtc_result rc = begin_call(in, id, &r);
-    if (rc != DTC_OK)
+    bool done;
+    dtc_result rc = begin_call(in, id, &r, CALL_OTHER, report, &done);
+    if (rc != DTC_OK || done)
         return rc;
     return dtc__txn_end_call(&r, dtc__txn_drive(&r, DTC_TXN_PREPARED, DTC_OK), report);
 }
@@ -299,8 +358,9 @@ dtc_result dtc_commit_transaction(dtc_instance *in, const dtc_txid *id,
                                   dtc_txn_info *report)
 {
     struct txn_ref r;
-    dtc_result rc = begin_call(in, id, &r);
-    if (rc != DTC_OK)
+    bool done;
+    dtc_result rc = begin_call(in, id, &r, CALL_COMMIT, report, &done);
+    if (rc != DTC_OK || done)
         return rc;
     return dtc__txn_end_call(&r, dtc__txn_drive(&r, DTC_TXN_COMMITTED, DTC_OK), report);
 }
@@ -309,8 +369,9 @@ dtc_result dtc_rollback_transaction(dtc_instance *in, const dtc_txid *id,
                                     dtc_txn_info *report)
 {
     struct txn_ref r;
-    dtc_result rc = begin_call(in, id, &r);
-    if (rc != DTC_OK)
+    bool done;
+    dtc_result rc = begin_call(in, id, &r, CALL_ROLLBACK, report, &done);
+    if (rc != DTC_OK || done)
         return rc;
     uint32_t st = r.ts->ts_state;
     if (st == DTC_TXN_COMMITTING || st == DTC_TXN_COMMITTED) {

@@ -92,6 +92,9 @@ struct dtc__dlog_id {
 #define DTC_DLOG_F_OPERATOR 0x1u /* an operator's decision (resolve) */
 #define DTC_DLOG_F_COPY 0x2u     /* a checkpoint copy at a file switch */
 #define DTC_DLOG_F_COMMIT_FAILED 0x4u /* the slot's DTC_TS_COMMIT_FAILED */
+/* Bits 8..11: the slot's ts_adopt_why (why dtcd took it over; 0 none). */
+#define DTC_DLOG_F_ADOPT_SHIFT 8u
+#define DTC_DLOG_F_ADOPT_MASK 0xfu
 
 /* One entry of a record, decoded. */
 struct dtc__dlog_entry {

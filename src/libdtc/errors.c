@@ -23,7 +23,7 @@ static const struct {
     [DTC_ECOMMIT] = {"DTC_ECOMMIT", "commit failed: all participants rolled back"},
     [DTC_EROLLBACK] = {"DTC_EROLLBACK", "rollback failed at a participant"},
     [DTC_EHEURISTIC] = {"DTC_EHEURISTIC", "heuristic (mixed) outcome: operator action needed"},
-    [DTC_EABORTED] = {"DTC_EABORTED", "the supervisor rolled the transaction back"},
+    [DTC_EABORTED] = {"DTC_EABORTED", "rolled back on request (by the supervisor, the coordinator or an operator)"},
     [DTC_ENOSEGMENT] = {"DTC_ENOSEGMENT", "no segment for this instance (is dtcd running?)"},
     [DTC_ENOSUPERVISOR] = {"DTC_ENOSUPERVISOR", "the supervisor is not running"},
     [DTC_ESHUTDOWN] = {"DTC_ESHUTDOWN", "the supervisor is shutting down"},
@@ -40,6 +40,7 @@ static const struct {
     [DTC_ELOG] = {"DTC_ELOG", "the decision log cannot be written or read"},
     [DTC_EPERM] = {"DTC_EPERM", "segment not ours (owner or mode) or no permission to open it"},
     [DTC_EDUPLICATE] = {"DTC_EDUPLICATE", "participant already enlisted in this transaction"},
+    [DTC_ENOTPREPARED] = {"DTC_ENOTPREPARED", "commit refused: a participant is not prepared"},
 };
 
 const char *dtc_strerror(dtc_result rc)

@@ -229,6 +229,13 @@ int64_t dtc__now_ns(void); /* CLOCK_MONOTONIC */
  * process SIGKILLs itself there.  The list of points is in fault.c. */
 void dtc__fault(const char *point);
 
+/* ---- labels.c ------------------------------------------------------------ */
+
+/* Why dtcd adopted a slot (ts_adopt_why): "coordinator_died", ... ("" for
+ * 0 or an unknown code), and back (0 for an unknown name). */
+const char *dtc__adopt_why_name(uint32_t code);
+uint32_t dtc__adopt_why_code(const char *why);
+
 /* ---- txn.c: the 2PC state machine (more in txn.h) ------------------------ */
 
 /* Is `from -> to` a legal transition? */
@@ -236,6 +243,9 @@ bool dtc__txn_transition_ok(dtc_txn_state from, dtc_txn_state to);
 
 /* ---- answer.c: an entry receives an answer ------------------------------- */
 
+/* An entry with this vote, last op and its answer is prepared (voted yes,
+ * not rolled back since): dtc_entry_prepared, and the operator's commit. */
+bool dtc__prepared(unsigned vote, unsigned op, unsigned status);
 /* The txn slot a ring request points at (NULL if out of bounds). */
 struct dtc_txn_slot *dtc__req_slot(const dtc_instance *in, const struct dtc_ring_req *rq);
 /* With ts_lock held: the entry rq points at if it is still participant
@@ -272,7 +282,9 @@ void dtc__fail_requests(dtc_instance *in, const struct dtc_ring_req *reqs,
 void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
                         dtc_txn_info *out);
 /* The most telling reason of an entry: its failed answer's, else its
- * failed vote's, else whatever the last answer or enlist step said. */
+ * failed vote's, else its last failed commit or rollback delivery's
+ * (unless that request was answered yes since), else whatever the last
+ * answer or enlist step said. */
 const char *dtc__entry_reason(const struct dtc_txn_entry *e);
 /* Sets o's reason, failed_reason and their codes from the raw reasons
  * ("code: text", dtc_reason_split); reads at most DTC_REASON_MAX bytes

@@ -239,6 +239,33 @@ static dtc_result resolve_quarantined(dtc_instance *in, const dtc_txid *id, dtc_
     return dtc__txn_end_call(&r, rc, report);
 }
 
+/* With ts_lock held on a HEURISTIC slot: whether every participant is
+ * prepared (voted yes and was not rolled back since), the only case in
+ * which an operator's commit may be sent; if not, logs who is not. */
+static bool all_prepared(const struct txn_ref *r, const dtc_txid *id)
+{
+    DTC_ASSERT_HELD(r);
+    char who[512] = "";
+    size_t len = 0;
+    uint32_t n = dtc__txn_nentries(r->in, r->ts);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct dtc_txn_entry *e = &r->ts->ts_entries[i];
+        if (dtc__prepared(e->te_vote, e->te_op, e->te_status))
+            continue;
+        const char *vote = e->te_vote < DTC_ENTRY_STATUS_COUNT && e->te_vote != DTC_ENTRY_IDLE
+                               ? dtc_entry_status_name((dtc_entry_status)e->te_vote) : "none";
+        int k = snprintf(who + len, sizeof who - len, "%s%.*s(%s%s)", len ? "," : "",
+                         DTC_NAME_MAX - 1, e->te_name, e->te_vote == DTC_ENTRY_YES ? "" : "vote=",
+                         e->te_vote == DTC_ENTRY_YES ? "rolled_back" : vote);
+        len = k > 0 && (size_t)k < sizeof who - len ? len + (size_t)k : sizeof who - 1;
+    }
+    if (len == 0)
+        return true;
+    dtc_log(DTC_LOG_WARN, "resolve_refused", id, NULL,
+            "outcome=commit result=DTC_ENOTPREPARED not_prepared=%s", who);
+    return false;
+}
+
 dtc_result dtc_resolve_transaction(dtc_instance *in, const dtc_txid *id, int commit,
                                    dtc_txn_info *report)
 {
@@ -251,6 +278,12 @@ dtc_result dtc_resolve_transaction(dtc_instance *in, const dtc_txid *id, int com
     if (r.ts->ts_state != DTC_TXN_HEURISTIC || r.ts->ts_driver != 0) {
         dtc__unlock(&r.ts->ts_lock);
         return DTC_ESTATE;
+    }
+    if (commit && !all_prepared(&r, id)) {
+        if (report != NULL)
+            dtc__txn_info_fill(in, r.ts, report);
+        dtc__unlock(&r.ts->ts_lock);
+        return DTC_ENOTPREPARED; /* nothing sent */
     }
     operator_take(&r);
     dtc_log(DTC_LOG_WARN, "resolve", id, NULL, "outcome=%s", commit ? "commit" : "rollback");

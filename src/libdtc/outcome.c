@@ -31,6 +31,19 @@ static dtc_outcome_kind kind_of_state(dtc_txn_state st)
                                      : DTC_OUTCOME_IN_FLIGHT;
 }
 
+/* The result an outcome carries (dtc.h, "What each outcome carries"),
+ * from its kind and its cause (info.result). */
+static void set_result(dtc_outcome *out)
+{
+    if (out->kind == DTC_OUTCOME_COMMITTED || out->info.result == DTC_OK) {
+        if (out->kind == DTC_OUTCOME_COMMITTED)
+            out->info.result = DTC_OK;
+        else if (out->kind != DTC_OUTCOME_IN_FLIGHT)
+            out->info.result = DTC_EABORTED; /* a rollback call's, logged by an older dtc */
+    }
+    out->result = out->kind == DTC_OUTCOME_HEURISTIC ? DTC_EHEURISTIC : out->info.result;
+}
+
 /* The outcome a log record tells. */
 static void from_record(const struct dtc__dlog_rec *r, dtc_outcome *out)
 {
@@ -52,9 +65,11 @@ static void from_record(const struct dtc__dlog_rec *r, dtc_outcome *out)
         dtc__entry_info_reason(e, r->entries[i].reason, "");
     }
     out->kind = kind_of_state(t->state);
-    out->result = out->kind == DTC_OUTCOME_COMMITTED ? DTC_OK : (dtc_result)r->result;
-    if (out->kind == DTC_OUTCOME_ABORTED && out->result == DTC_OK)
-        out->result = DTC_EABORTED; /* rolled back by an operator */
+    t->result = r->result < DTC_RESULT_COUNT ? (dtc_result)r->result : DTC_ECORRUPT;
+    uint32_t why = (uint32_t)r->flags >> DTC_DLOG_F_ADOPT_SHIFT & DTC_DLOG_F_ADOPT_MASK;
+    t->adopted = why != 0;
+    dtc__strcopy(t->adopted_why, dtc__adopt_why_name(why), sizeof t->adopted_why);
+    set_result(out);
     out->from_log = 1;
     out->end_unix_ms = r->type == DTC_DLOG_END ? r->unix_ms : 0;
 }
@@ -67,7 +82,7 @@ dtc_result dtc_transaction_outcome(dtc_instance *in, const dtc_txid *id, dtc_out
     dtc_result rc = dtc_transaction_status(in, id, &out->info);
     if (rc == DTC_OK) {
         out->kind = kind_of_state(out->info.state);
-        out->result = out->kind == DTC_OUTCOME_COMMITTED ? DTC_OK : out->info.result;
+        set_result(out);
         return DTC_OK;
     }
     if (rc != DTC_ENOTFOUND)

@@ -382,7 +382,10 @@ struct dtc_txn_slot {
      * before it sends anything (the first driver died before its flush). */
     uint64_t ts_dlsn;
     uint32_t ts_dtype;        /* the type of that record (dlog.h) */
-    uint32_t ts_pad0;
+    /* Why dtcd adopted the slot (labels.c: dtc__adopt_why_*; 0 = it did
+     * not): written by dtcd under ts_lock when it adopts, cleared at
+     * claim; read bounded (an unknown code reads as ""). */
+    uint32_t ts_adopt_why;
     struct dtc_txn_entry ts_entries[]; /* sh_max_parts_per_txn of them */
 };
 

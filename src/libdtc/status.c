@@ -128,15 +128,16 @@ void dtc__entry_info_reason(dtc_entry_info *o, const char *reason, const char *f
 
 const char *dtc__entry_reason(const struct dtc_txn_entry *e)
 {
-    const char *why = e->te_reason;
-    bool now_failed = dtc_entry_status_failed(e->te_status) && e->te_reason[0];
-    if (!now_failed && e->te_failed_op != DTC_OP_NONE && e->te_failed_reason[0])
-        return e->te_failed_reason; /* who made it compensate, or HEURISTIC */
-    if (!now_failed && dtc_entry_status_failed(e->te_vote) && e->te_vote_reason[0])
-        why = e->te_vote_reason;
-    if (why[0] == '\0')
-        why = e->te_enlist_reason;
-    return why;
+    if (dtc_entry_status_failed(e->te_status) && e->te_reason[0])
+        return e->te_reason; /* the answer in hand failed */
+    if (dtc_entry_status_failed(e->te_vote) && e->te_vote_reason[0])
+        return e->te_vote_reason; /* why it was rolled back, whatever came after */
+    /* who made it compensate, or HEURISTIC: unless the same request was
+     * answered yes since (a redelivery that worked) */
+    bool since_done = e->te_op == e->te_failed_op && e->te_status == DTC_ENTRY_YES;
+    if (e->te_failed_op != DTC_OP_NONE && e->te_failed_reason[0] && !since_done)
+        return e->te_failed_reason;
+    return e->te_reason[0] ? e->te_reason : e->te_enlist_reason;
 }
 
 void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
@@ -158,6 +159,11 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
     out->begin_unix_ms = (int64_t)real.tv_sec * 1000 + real.tv_nsec / 1000000
                          - (int64_t)(out->age_ms < INT64_MAX / 2 ? out->age_ms : 0);
     out->owner_alive = dtc__proc_alive(ts->ts_owner_pid, ts->ts_owner_start);
+    if (out->adopted)
+        dtc__strcopy(out->adopted_why,
+                     ts->ts_adopt_why == 0 && (ts->ts_flags & DTC_TS_RECOVERED)
+                         ? "recovered" : dtc__adopt_why_name(ts->ts_adopt_why),
+                     sizeof out->adopted_why);
     out->nentries = dtc__txn_nentries(in, ts);
     out->result = ts->ts_result < DTC_RESULT_COUNT ? (dtc_result)ts->ts_result : DTC_ECORRUPT;
     for (uint32_t i = 0; i < out->nentries; i++) {

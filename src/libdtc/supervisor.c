@@ -122,6 +122,7 @@ static void adopt(struct sup *s, uint32_t idx, struct dtc_txn_slot *ts, bool own
         dtc__wake_renew(s->in, &ts->ts_wake, &ts->ts_cond);
     ts->ts_driver = f->token;
     ts->ts_flags |= DTC_TS_ADOPTED;
+    ts->ts_adopt_why = dtc__adopt_why_code(why);
     dtc_txid id;
     memcpy(id.bytes, ts->ts_txid, 16);
     dtc_log(DTC_LOG_WARN, "adopt", &id, NULL, "slot=%u state=%s why=%s owner=%d", idx,

@@ -209,6 +209,28 @@ static void log_end(struct txn_ref *r)
                 "error=\"the outcome stays answerable only while the slot lives\"");
 }
 
+/* With ts_lock held, the slot just reached COMMITTED, ABORTED or
+ * HEURISTIC: the one log line of its outcome, with the result and cause
+ * every other surface reports (dtc.h, "What each outcome carries"). */
+static void log_outcome(struct txn_ref *r)
+{
+    DTC_ASSERT_HELD(r);
+    struct dtc_txn_slot *ts = r->ts;
+    dtc_txid id = txid_of(ts);
+    dtc_result cause = ts->ts_result < DTC_RESULT_COUNT ? (dtc_result)ts->ts_result : DTC_ECORRUPT;
+    bool heuristic = ts->ts_state == DTC_TXN_HEURISTIC;
+    const char *kind = ts->ts_state == DTC_TXN_COMMITTED ? "committed" : heuristic ? "heuristic"
+                                                                                 : "aborted";
+    dtc_result result = ts->ts_state == DTC_TXN_COMMITTED ? DTC_OK : heuristic ? DTC_EHEURISTIC
+                                                                             : cause;
+    const char *by = dtc__adopt_why_name(ts->ts_adopt_why);
+    if (ts->ts_state == DTC_TXN_COMMITTED)
+        cause = DTC_OK;
+    dtc_log(heuristic ? DTC_LOG_ERROR : DTC_LOG_INFO, "outcome", &id, NULL,
+            by[0] ? "outcome=%s result=%s cause=%s adopted_why=%s" : "outcome=%s result=%s cause=%s",
+            kind, dtc_result_name(result), dtc_result_name(cause), by);
+}
+
 /* rc is log_decision's: a decision that could not be made durable
  * (DTC_ELOG, ts_lock held) is not acted upon; the slot waits for an
  * operator.  Any other rc is returned as it is (after DTC_ECORRUPT the
@@ -224,22 +246,30 @@ static dtc_result log_failed(struct txn_ref *r, dtc_result rc)
     r->ts->ts_result = DTC_ELOG;
     dtc__txn_set_state(r, DTC_TXN_HEURISTIC); /* from COMMITTING or ABORTING */
     atomic_fetch_add(&r->in->hdr->sh_heuristic, 1);
+    log_outcome(r);
     return DTC_EHEURISTIC;
 }
 
-/* With ts_lock held: a rollback that cannot reach a participant that
- * never promised (its vote was not yes), because it died or did not
- * answer in time, is presumed done (presumed abort): that participant
- * holds nothing durable; if it died prepared, on restart it finds no slot
- * and rolls back.  Live participants are still waited for: their answers
- * are the back-pressure that keeps a fast failing client from flooding
- * a slow participant's ring. */
+/* With ts_lock held: a rollback to a participant that never promised
+ * (its vote was not yes) is presumed done (presumed abort) when it died
+ * or did not answer in time; and at once, without waiting, when its
+ * prepare timed out: it holds nothing durable, rolls back a late yes vote
+ * itself (participant.c), and if it died prepared, on restart it finds
+ * the outcome aborted.  So a prepare timeout is answered when it expires,
+ * not after the slow participant.  Other live participants are still
+ * waited for: their answers are the back-pressure that keeps a fast
+ * failing client from flooding a slow participant's ring. */
 static void presume_abort(struct txn_ref *r, struct dtc_txn_entry *e)
 {
     DTC_ASSERT_HELD(r);
-    if (e->te_op != DTC_OP_ROLLBACK || e->te_vote == DTC_ENTRY_YES
-        || (e->te_status != DTC_ENTRY_DEAD && e->te_status != DTC_ENTRY_TIMEOUT))
+    if (e->te_op != DTC_OP_ROLLBACK || e->te_vote == DTC_ENTRY_YES)
         return;
+    bool unreachable = e->te_status == DTC_ENTRY_DEAD || e->te_status == DTC_ENTRY_TIMEOUT;
+    bool vote_timed_out = e->te_vote == DTC_ENTRY_TIMEOUT && e->te_status == DTC_ENTRY_PENDING;
+    if (!unreachable && !vote_timed_out)
+        return;
+    if (e->te_status == DTC_ENTRY_PENDING && r->ts->ts_pending > 0)
+        r->ts->ts_pending--;
     e->te_status = DTC_ENTRY_YES;
     snprintf(e->te_reason, sizeof e->te_reason, "presumed abort: nothing was promised");
     dtc_txid id = txid_of(r->ts);
@@ -398,21 +428,21 @@ static dtc_result phase_rollback(struct txn_ref *r, dtc_result why)
     if (rc == DTC_OK) {
         dtc__txn_set_state(r, DTC_TXN_ABORTED);
         atomic_fetch_add(&r->in->hdr->sh_aborted, 1);
+        log_outcome(r);
         dtc__fault("coord.before_end");
         log_end(r);
         return why;
     }
     dtc__txn_set_state(r, DTC_TXN_HEURISTIC);
     atomic_fetch_add(&r->in->hdr->sh_heuristic, 1);
-    dtc_log(DTC_LOG_ERROR, "heuristic", &id, NULL, "why=%s rollback=%s",
-            dtc_result_name(why), dtc_result_name(rc));
+    log_outcome(r);
     dtc_result lrc = log_decision(r, DTC_DLOG_HEURISTIC);
     if (lrc == DTC_EABORTED || lrc == DTC_ECORRUPT)
         return lrc;
     if (lrc != DTC_OK)
         dtc_log(DTC_LOG_ERROR, "dlog_failed", &id, NULL,
                 "error=\"HEURISTIC not logged: a reboot loses it (the slot keeps it)\"");
-    return why == DTC_ECOMMIT ? DTC_EHEURISTIC : DTC_EROLLBACK;
+    return DTC_EHEURISTIC;
 }
 
 /* With ts_lock held, in ABORTING: a rollback that undoes a commit
@@ -427,12 +457,14 @@ static dtc_result log_rollback_decision(struct txn_ref *r)
     return log_failed(r, log_decision(r, DTC_DLOG_COMPENSATE));
 }
 
-/* With ts_lock held: abort from any pre-terminal state. */
+/* With ts_lock held: abort from any pre-terminal state.  why is the
+ * cause; DTC_OK (a rollback call) is recorded as DTC_EABORTED: rolled
+ * back on request. */
 static dtc_result abort_txn(struct txn_ref *r, dtc_result why)
 {
     DTC_ASSERT_DRIVING(r);
     if (r->ts->ts_state != DTC_TXN_ABORTING) {
-        r->ts->ts_result = why;
+        r->ts->ts_result = why == DTC_OK ? DTC_EABORTED : why;
         if (!dtc__txn_set_state(r, DTC_TXN_ABORTING))
             return DTC_ESTATE;
     }
@@ -455,12 +487,8 @@ static dtc_result phase_prepare(struct txn_ref *r)
     if (rc != DTC_OK)
         return rc;
     dtc__hist_add(r->in, DTC_HIST_PREPARE, dtc__now_ns() - t0);
-    uint32_t n = dtc__txn_nentries(r->in, ts);
-    for (uint32_t i = 0; i < n; i++) {
-        struct dtc_txn_entry *e = &ts->ts_entries[i];
-        e->te_vote = e->te_status;
-        memcpy(e->te_vote_reason, e->te_reason, sizeof e->te_vote_reason);
-    }
+    /* every vote was recorded as it came (dtc__entry_answer): one that
+     * never came stays "none", whoever drives the slot later */
     dtc__fault("coord.before_decision");
     rc = outcome(r->in, ts, DTC_OP_PREPARE);
     if (rc != DTC_OK)
@@ -496,6 +524,7 @@ static dtc_result phase_commit(struct txn_ref *r)
         dtc__hist_add(r->in, DTC_HIST_TXN, t2 - ts->ts_begin_ns);
         dtc__txn_set_state(r, DTC_TXN_COMMITTED);
         atomic_fetch_add(&r->in->hdr->sh_committed, 1);
+        log_outcome(r);
         dtc__fault("coord.before_end");
         log_end(r);
         return DTC_OK;
@@ -542,8 +571,10 @@ dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why)
             return DTC_EHEURISTIC;
         if (!dtc__txn_set_state(r, goal == DTC_TXN_COMMITTED ? DTC_TXN_COMMITTING : DTC_TXN_ABORTING))
             return DTC_ESTATE;
-        if (goal == DTC_TXN_COMMITTED)
+        if (goal == DTC_TXN_COMMITTED) {
+            r->ts->ts_result = DTC_OK; /* an operator's commit: no cause any more */
             return phase_commit(r);
+        }
         {
             dtc_result rc = log_failed(r, log_decision(r, DTC_DLOG_COMPENSATE));
             return rc != DTC_OK ? rc : phase_rollback(r, why);

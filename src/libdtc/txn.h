@@ -35,7 +35,9 @@ void dtc__txn_end_orphan(struct txn_ref *r);
  * returns with its ts_lock held (r filled, no token yet). */
 dtc_result dtc__txn_acquire(dtc_instance *in, const dtc_txid *id, struct txn_ref *r);
 /* coord.c: ends a call (ts_lock held unless rc is DTC_ECORRUPT): fills
- * report, frees a terminal slot, gives up the driver token, unlocks. */
+ * report (also from a slot dtcd took over meanwhile), and if the slot is
+ * still ours frees it once terminal and gives up the driver token;
+ * unlocks. */
 dtc_result dtc__txn_end_call(struct txn_ref *r, dtc_result rc, dtc_txn_info *report);
 /* A process-unique, non-zero driver token. */
 uint64_t dtc__new_token(const dtc_instance *in);

@@ -81,7 +81,8 @@ class TxnInfo(ctypes.Structure):
                 ("result", _enum),
                 ("quarantined", ctypes.c_int),
                 ("begin_unix_ms", ctypes.c_int64),
-                ("owner_alive", ctypes.c_int)]
+                ("owner_alive", ctypes.c_int),
+                ("adopted_why", ctypes.c_char * REASON_CODE_MAX)]
 
 
 class Outcome(ctypes.Structure):
@@ -186,6 +187,9 @@ _PROTOTYPES = {
     "dtc_prepare_transaction": (_enum, [_c_p, _P(Txid), _P(TxnInfo)]),
     "dtc_commit_transaction": (_enum, [_c_p, _P(Txid), _P(TxnInfo)]),
     "dtc_rollback_transaction": (_enum, [_c_p, _P(Txid), _P(TxnInfo)]),
+    "dtc_retry_transaction": (_enum, [_c_p, _P(Txid), _P(TxnInfo)]),
+    "dtc_resolve_transaction": (_enum, [_c_p, _P(Txid), ctypes.c_int, _P(TxnInfo)]),
+    "dtc_entry_prepared": (ctypes.c_bool, [_P(EntryInfo)]),
     "dtc_transaction_status": (_enum, [_c_p, _P(Txid), _P(TxnInfo)]),
     "dtc_transaction_outcome": (_enum, [_c_p, _P(Txid), _P(Outcome)]),
     "dtc_participant_register": (_enum, [_c_p, ctypes.c_char_p, _P(_c_p)]),

@@ -7,7 +7,10 @@
 
 A failed commit raises the DtcError subclass of its result
 (PrepareRefused when a participant voted no, ...); everything was rolled
-back then, and `err.report` says what each participant answered.
+back then, and `err.report` says what each participant answered.  A
+heuristic outcome (a participant that promised could not be rolled back)
+raises HeuristicOutcome from commit() and rollback() alike, its cause in
+`err.report.cause` (dtc.h, "What each outcome carries").
 """
 from __future__ import annotations
 
@@ -116,6 +119,27 @@ class TransactionManager(_lib.Closing):
         check(rc, txid=_lib.txid_str(tid))
         return TxnReport(info)
 
+    def _operator(self, fn: Callable[..., int], txid: TxidLike,
+                  *args: Any) -> Optional[TxnReport]:
+        tid = _txid(txid)
+        info = _lib.TxnInfo()
+        rc = self._call(fn, ctypes.byref(tid), *args, ctypes.byref(info))
+        report = TxnReport(info) if rc != Result.ENOTFOUND else None
+        check(rc, txid=_lib.txid_str(tid), report=report)
+        return report
+
+    def retry(self, txid: TxidLike) -> Optional[TxnReport]:
+        """Operator: retries the transaction's failed deliveries now (on a
+        HEURISTIC one, the rollback phase again).  The report."""
+        return self._operator(_lib_.dtc_retry_transaction, txid)
+
+    def resolve(self, txid: TxidLike, commit: bool) -> Optional[TxnReport]:
+        """Operator: ends a HEURISTIC transaction, committed (commit=True)
+        or rolled back.  A commit is refused (NotPrepared, nothing sent;
+        err.report's entries say who is not `prepared`) unless every
+        participant voted yes and was not rolled back since."""
+        return self._operator(_lib_.dtc_resolve_transaction, txid, 1 if commit else 0)
+
     def participants(self) -> List[str]:
         """Names of the registered, live participants."""
         st = _lib.Status()
@@ -170,7 +194,9 @@ class Transaction:
         return self._drive(_lib_.dtc_commit_transaction)
 
     def rollback(self) -> TxnReport:
-        """Rolls back every enlisted participant (idempotent)."""
+        """Rolls back every enlisted participant; idempotent (once ended it
+        answers from the outcome).  HeuristicOutcome if one that voted yes
+        could not be rolled back."""
         self.finished = True
         return self._drive(_lib_.dtc_rollback_transaction)
 

@@ -47,6 +47,7 @@ class Result(enum.IntEnum):
     ELOG = 29
     EPERM = 30
     EDUPLICATE = 31
+    ENOTPREPARED = 32
 
 
 class DtcError(Exception):
@@ -190,6 +191,10 @@ class PermissionDenied(DtcError):
 
 class AlreadyEnlisted(DtcError):
     code = Result.EDUPLICATE
+
+
+class NotPrepared(DtcError):
+    code = Result.ENOTPREPARED
 
 
 # code -> subclass.

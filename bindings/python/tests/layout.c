@@ -37,7 +37,7 @@ static void txn_structs(void)
     OFF(dtc_txn_info, owner_pid); OFF(dtc_txn_info, adopted); OFF(dtc_txn_info, age_ms);
     OFF(dtc_txn_info, nentries); OFF(dtc_txn_info, entries); OFF(dtc_txn_info, result);
     OFF(dtc_txn_info, quarantined); OFF(dtc_txn_info, begin_unix_ms);
-    OFF(dtc_txn_info, owner_alive);
+    OFF(dtc_txn_info, owner_alive); OFF(dtc_txn_info, adopted_why);
     SIZE(dtc_outcome);
     OFF(dtc_outcome, kind); OFF(dtc_outcome, result); OFF(dtc_outcome, from_log);
     OFF(dtc_outcome, end_unix_ms); OFF(dtc_outcome, info);
