@@ -105,6 +105,9 @@ expect "prepared at the end" in-doubt
 setup; t2 DTC_EREFUSED inventory=applied payment=applied order=applied shipping=applied
 dumps 2
 expect "told aborted, applied" outcome
+setup; t2 DTC_EHEURISTIC inventory=applied payment=applied order=applied shipping=applied
+dumps 2
+expect "told heuristic (a rollback failed), applied" outcome
 setup; begin T1 o1 >"$dir/case/client1.txt"
 expect "txid begun by two clients" ledger
 ((fails == 0)) || { echo "load_check: $fails case(s) failed"; exit 1; }

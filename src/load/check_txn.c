@@ -20,11 +20,14 @@
 
 #include "load.h"
 
-/* Results after which the transaction must be applied nowhere. */
+/* Results after which the transaction must be applied nowhere: every
+ * abort's cause, and DTC_EHEURISTIC, a rollback that failed somewhere
+ * (dtc.h, "What each outcome carries"), which the final drain finishes. */
 static int is_abort(const ltx *x)
 {
     static const char *const aborts[] = {"DTC_EREFUSED", "DTC_EPARTICIPANT", "DTC_ETIMEOUT",
-                                         "DTC_ECOMMIT",  "DTC_EABORTED",     "DTC_EROLLBACK"};
+                                         "DTC_ENOTALIVE", "DTC_ECOMMIT", "DTC_EABORTED",
+                                         "DTC_EHEURISTIC"};
     if (strncmp(x->cls, "enlist:", 7) == 0)
         return 1;
     for (size_t i = 0; i < sizeof aborts / sizeof aborts[0]; i++)
