@@ -66,7 +66,8 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python/dtc
 
 # Manual pages (man/, checked by the man_pages test); each service's name
 # is a link to dtc-services(8).
-foreach(page dtcd.8 dtc-services.8 dtc-pg.8 dtcctl.1 dtc-bench.1 dtc-load.1 libdtc.3)
+foreach(page dtcd.8 dtc-services.8 dtc-pg.8 dtcctl.1 dtc-bench.1 dtc-load.1 dtc-noop.1
+             libdtc.3)
   string(REGEX REPLACE ".*\\." "" section ${page})
   install(FILES ${PROJECT_SOURCE_DIR}/man/${page}
           DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
