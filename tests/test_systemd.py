@@ -7,7 +7,8 @@
    the comma-separated list the service template is made for) passes
    `systemd-analyze verify` with no complaint at all, rates <= 3.0 in
    `systemd-analyze security --offline=yes` and says nothing that would
-   delete or hide the segment (DynamicUser=, RemoveIPC=yes, ProtectProc=).
+   delete or hide the segment (DynamicUser=, RemoveIPC=yes, ProtectProc=);
+   dtc@.target wants dtcd@ and each service unit is ordered after it.
 2. The notify protocol, against a fake NOTIFY_SOCKET (a path, then an
    abstract "@name"): READY=1 with MAINPID comes only once the segment
    exists and dtcctl can read it; WATCHDOG=1 follows at half of
@@ -67,9 +68,24 @@ def verify_units(tmp):
             check(level is not None and level <= systemd_units.MAX_EXPOSURE,
                   "%s: systemd-analyze security %s (at most %.1f)"
                   % (name, level, systemd_units.MAX_EXPOSURE))
+    order_checks(units)
     ok, out = systemd_units.verify(paths)
     check(ok, "systemd-analyze verify: %s" % (out or "clean"))
     return units
+
+
+def order_checks(units):
+    """dtc@.target starts dtcd, and each service after it (ordering that
+    no test can watch without a running systemd, so checked as text)."""
+    need = {"dtc@.target": ["Wants=dtcd@%i.service", "After=dtcd@%i.service"]}
+    for svc in SERVICES:
+        need["dtc-%s@.service" % svc] = ["Wants=dtcd@%i.service", "After=dtcd@%i.service",
+                                         "PartOf=dtc@%i.target", "WantedBy=dtc@%i.target"]
+    for name, lines in sorted(need.items()):
+        have = set("%s=%s" % kv for kv in systemd_units.settings(units.get(name, "")))
+        missing = [line for line in lines if line not in have]
+        check(not missing, "%s: %s" % (name, "missing " + ", ".join(missing) if missing
+                                       else "starts after dtcd@%i in dtc@%i.target"))
 
 
 def receive(sock, want, deadline, seen):
