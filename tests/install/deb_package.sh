@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # deb_package.sh SRC_DIR VERSION - the deb_package test: builds the Debian
 # packages from a copy of the tree (debian/, dpkg-buildpackage -b), checks
-# their metadata and contents (dpkg-deb -I/-c), runs lintian (no error or
-# warning may remain; debian/*.lintian-overrides say why for the few
-# overridden), then unpacks them with dpkg -x into a temporary root and
-# runs a real transaction from the installed files: dtcd, the service
-# dtc-inventory and dtcctl run from ROOT/usr/bin with LD_LIBRARY_PATH in
-# ROOT, and tests/install/client.c built against ROOT's dtc.pc (with
-# ROOT's dtc-noop as its participant).  Its own
+# their metadata and contents (dpkg-deb -I/-c), runs lintian (no tag of
+# any level may remain; debian/*.lintian-overrides say why for the two
+# overridden), then unpacks them with dpkg -x into a temporary root,
+# creates the user dtc there as the postinst would (systemd-sysusers
+# --root), and runs real transactions from the installed files: dtcd, the
+# service dtc-inventory and dtcctl run from ROOT/usr/bin with
+# LD_LIBRARY_PATH in ROOT, and tests/install/client.c built against
+# ROOT's dtc.pc (with ROOT's dtc-noop as its participant).  Its own
 # instance name and temp directory; every process it starts is stopped
 # by pid.  $CMAKE_C_COMPILER_LAUNCHER (ccache) is used when set.
 set -euo pipefail
@@ -124,6 +125,12 @@ fi
 for p in libdtc0 libdtc-dev dtc; do
     dpkg -x "$(deb $p)" "$root"
 done
+# What the postinst does (systemd-sysusers dtc.conf), into ROOT's /etc.
+mkdir -p "$root/etc"
+systemd-sysusers --root="$root" "$root/usr/lib/sysusers.d/dtc.conf" >"$tmp/sysusers.log" 2>&1 \
+    || die "systemd-sysusers: $(cat "$tmp/sysusers.log")"
+grep -q '^dtc:x:[0-9]*:[0-9]*:.*:/usr/sbin/nologin$' "$root/etc/passwd" \
+    || die "no system user dtc in ROOT/etc/passwd: $(cat "$root/etc/passwd")"
 export LD_LIBRARY_PATH=$root/usr/lib/$ma
 bin=$root/usr/bin
 [[ $("$bin/dtcd" --version) == "dtcd (dtc) $version" ]] || die "dtcd --version: $("$bin/dtcd" --version)"
