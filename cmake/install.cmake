@@ -13,8 +13,11 @@
 #                                       where Debian's python3 finds it
 #   MANDIR/man{1,3,8}/                  the manual pages (man/)
 #   DATADIR/bash-completion/completions/dtcctl
-#   LIBDIR/systemd/system/              dtcd@.service, dtc-service@.service,
-#                                       dtc-exporter@.service
+#   UNITDIR/                            dtcd@.service, dtc@.target,
+#                                       dtc-inventory@.service, ...,
+#                                       dtc-exporter@.service (below)
+#   SYSUSERSDIR/dtc.conf                the system user dtc
+#   SYSCONFDIR/dtc/default.conf         the instance "default"'s options
 include(CMakePackageConfigHelpers)
 
 set(DTC_PROGRAMS dtcd dtcctl dtc-bench dtc-load dtc-noop
@@ -87,12 +90,13 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python/dtc
 # Manual pages (man/, checked by the man_pages test); each service's name
 # is a link to dtc-services(8).
 foreach(page dtcd.8 dtc-services.8 dtc-pg.8 dtc-exporter.8 dtcctl.1 dtc-bench.1 dtc-load.1
+             dtc-noop.1
              libdtc.3)
   string(REGEX REPLACE ".*\\." "" section ${page})
   install(FILES ${PROJECT_SOURCE_DIR}/man/${page}
           DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
 endforeach()
-foreach(service inventory payment order shipping)
+foreach(service ${DTC_SERVICES})
   file(WRITE ${PROJECT_BINARY_DIR}/man/dtc-${service}.8 ".so man8/dtc-services.8\n")
   install(FILES ${PROJECT_BINARY_DIR}/man/dtc-${service}.8
           DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
@@ -100,13 +104,59 @@ endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/completion/dtcctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 
-# systemd units (systemd/*.service.in): ExecStart= in this install's bin,
-# so @DTC_BINDIR@ is filled at install time (cmake --install --prefix).
-foreach(unit dtcd@.service dtc-service@.service dtc-exporter@.service)
-  install(CODE "
-    set(DTC_BINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")
-    configure_file(\"${PROJECT_SOURCE_DIR}/systemd/${unit}.in\"
-                   \"${PROJECT_BINARY_DIR}/systemd/${unit}\" @ONLY)")
-  install(FILES ${PROJECT_BINARY_DIR}/systemd/${unit}
-          DESTINATION ${CMAKE_INSTALL_LIBDIR}/systemd/system)
+# systemd (systemd/): the units, the user dtc (sysusers.d) and the
+# instance configuration (SYSCONFDIR/dtc/default.conf).  Units and
+# sysusers.d go where systemd looks: its own directories (pkg-config
+# systemd: systemdsystemunitdir, sysusersdir) when the prefix is /usr, else
+# lib/systemd/system and lib/sysusers.d under the prefix (systemd reads
+# /usr/local/lib/systemd/system).  @DTC_BINDIR@ and @DTC_CONFDIR@ are
+# filled at install time (cmake --install --prefix); the service template
+# makes one unit per example service (dtc-inventory@.service, ...).
+pkg_get_variable(DTC_PC_UNITDIR systemd systemdsystemunitdir)
+pkg_get_variable(DTC_PC_SYSUSERSDIR systemd sysusersdir)
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr" AND DTC_PC_UNITDIR AND DTC_PC_SYSUSERSDIR)
+  set(dtc_unitdir ${DTC_PC_UNITDIR})
+  set(dtc_sysusersdir ${DTC_PC_SYSUSERSDIR})
+else()
+  set(dtc_unitdir lib/systemd/system)
+  set(dtc_sysusersdir lib/sysusers.d)
+endif()
+set(DTC_SYSTEMD_UNITDIR ${dtc_unitdir} CACHE STRING
+    "systemd unit directory (relative: under the install prefix)")
+set(DTC_SYSUSERSDIR ${dtc_sysusersdir} CACHE STRING
+    "sysusers.d directory (relative: under the install prefix)")
+set(DTC_CONF_DEST ${CMAKE_INSTALL_SYSCONFDIR}/dtc)
+
+install(CODE "
+  set(DTC_BINDIR \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")
+  set(DTC_CONFDIR \"${DTC_CONF_DEST}\")
+  if(NOT IS_ABSOLUTE \"\${DTC_CONFDIR}\")
+    set(DTC_CONFDIR \"\${CMAKE_INSTALL_PREFIX}/\${DTC_CONFDIR}\")
+  endif()")
+file(GLOB dtc_unit_sources RELATIVE ${PROJECT_SOURCE_DIR}/systemd
+     ${PROJECT_SOURCE_DIR}/systemd/*.service.in ${PROJECT_SOURCE_DIR}/systemd/*.target)
+foreach(src ${dtc_unit_sources})
+  string(REGEX REPLACE "\\.in$" "" unit ${src})
+  set(services "-")
+  if(unit STREQUAL "dtc-service@.service")
+    set(services ${DTC_SERVICES})
+  endif()
+  foreach(service ${services})
+    set(out ${unit})
+    set(code "")
+    if(NOT service STREQUAL "-")
+      set(out "dtc-${service}@.service")
+      string(TOUPPER "${service}_OPTIONS" var)
+      set(code "set(DTC_SERVICE ${service})\n  set(DTC_SERVICE_VAR ${var})")
+    endif()
+    install(CODE "
+  ${code}
+  configure_file(\"${PROJECT_SOURCE_DIR}/systemd/${src}\"
+                 \"${PROJECT_BINARY_DIR}/systemd/${out}\" @ONLY)")
+    install(FILES ${PROJECT_BINARY_DIR}/systemd/${out} DESTINATION ${DTC_SYSTEMD_UNITDIR})
+  endforeach()
 endforeach()
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/dtc.sysusers
+        DESTINATION ${DTC_SYSUSERSDIR} RENAME dtc.conf)
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/instance.conf
+        DESTINATION ${DTC_CONF_DEST} RENAME default.conf)

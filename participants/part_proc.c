@@ -44,3 +44,11 @@ dtc_result part_attach(const char *instance, const char *name, dtc_instance **ou
     }
     return DTC_ESHUTDOWN;
 }
+
+bool part_stopped_waiting(dtc_result rc, const char *name)
+{
+    if (rc != DTC_ESHUTDOWN || !part_stop)
+        return false;
+    dtc_log(DTC_LOG_INFO, "stop", NULL, name, "exit=0 why=stopped_while_waiting_for_dtcd");
+    return true;
+}

@@ -7,6 +7,7 @@
 #define DTC_PART_PROC_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 #include "dtc/dtc.h"
 
@@ -24,5 +25,11 @@ void part_catch_signals(void);
  * (dtcd may still be writing it).  DTC_ESHUTDOWN if part_stop was set
  * first, else what dtc_open said. */
 dtc_result part_attach(const char *instance, const char *name, dtc_instance **out);
+
+/* True when part_attach's rc means "stopped (SIGTERM, SIGINT) while
+ * waiting for dtcd": a requested stop, so the program exits 0 (a unit
+ * stopped before its instance came up ends "inactive", not "failed").
+ * Logs the stop as participant `name`. */
+bool part_stopped_waiting(dtc_result rc, const char *name);
 
 #endif

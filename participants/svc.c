@@ -314,6 +314,8 @@ static int serve(svc *s)
         return 2;
     }
     dtc_result rc = part_attach(s->sv_o.instance, s->sv_o.name, &inst);
+    if (part_stopped_waiting(rc, s->sv_o.name))
+        return 0;
     if (rc == DTC_OK && (rc = dtc_participant_register(inst, s->sv_o.name, &p)) != DTC_OK)
         dtc_close(&inst);
     if (rc != DTC_OK) {

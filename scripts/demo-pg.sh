@@ -114,7 +114,7 @@ main() {
     [[ ${1:-} == --no-build ]] && BUILD=0
     [[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0; }
     if ((BUILD)); then
-        dtc_install_deps
+        dtc_install_deps pg
         cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
         cmake --build build -j "$(nproc)" >/dev/null
     else

@@ -107,7 +107,7 @@ dtcctl() {
 # ---- the steps --------------------------------------------------------------
 
 build() {
-    dtc_install_deps
+    dtc_install_deps build
     cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
     cmake --build build -j "$(nproc)"
 }

@@ -2,9 +2,10 @@
 # lib.sh - helpers shared by scripts/demo.sh, scripts/stress.sh and
 # scripts/test.sh (sourced).
 #
-# dtc_install_deps installs the Debian packages dtc builds with, but only
-# the ones that are missing: nothing is touched on a ready machine.  It
-# runs apt-get (update once, then install) as root, or through sudo.
+# dtc_install_deps PURPOSE installs the Debian packages PURPOSE needs, but
+# only the ones that are missing: nothing is touched on a ready machine.
+# It runs apt-get (update once, then install) as root, or through sudo,
+# and starts no daemon: see dtc_apt_install.
 #
 # The process kit (the shell side of src/kit/spawn.c): dtc_start starts a
 # program in the background and records its pid, dtc_wait_ready waits
@@ -12,29 +13,59 @@
 # SIGKILL after a timeout.  Only the processes a script started are ever
 # signalled, by pid.
 
-# libpq-dev and postgresql: dtc-bench's pg modes (PostgreSQL's 2PC as a
-# peer; optional at build time, expected by the bench_quick test).
-# clang and libclang-rt-14-dev (its libFuzzer runtime, not a dependency of
-# clang): the fuzz tests (tests/fuzz/run.sh builds them with clang).
-# clang-tidy and cppcheck: the lint test (tests/lint.sh).
-# python3-pytest: the python_bindings test (bindings/python/tests), with
-# python3-mypy (the package's type hints); python3-pip, python3-setuptools,
-# python3-wheel and python3-venv: the python_package test (pip, offline).
-# python3-matplotlib: scripts/plot-bench (the bench_formats test draws a run).
-# libmicrohttpd-dev: dtc-exporter (src/exporter; prometheus runs its test).
-DTC_PACKAGES=(cmake pkg-config check uuid-dev gcc make libc6-dev libpq-dev libmicrohttpd-dev
-    postgresql groff-base clang libclang-rt-14-dev clang-tidy cppcheck systemd python3 prometheus
-    tmux python3-pytest python3-matplotlib python3-mypy python3-pip python3-setuptools
-    python3-wheel python3-venv)
+# Packages by purpose (docs/install.md lists them with their reasons).
+# build: compile dtc and its unit tests (Check) and run it: scripts/demo.sh.
+DTC_BUILD_PACKAGES=(cmake pkg-config gcc make libc6-dev uuid-dev check)
+# pg: a throwaway PostgreSQL cluster as a participant: scripts/demo-pg.sh
+# (libpq-dev builds dtc-pg; postgresql brings initdb and pg_ctl).
+DTC_PG_PACKAGES=(libpq-dev postgresql)
+# test: scripts/test.sh, everything the suite runs besides build and pg:
+#   groff-base          man_pages (groff -ww)
+#   clang libclang-rt-14-dev   the fuzz targets (libFuzzer's runtime is
+#                       not a dependency of clang)
+#   clang-tidy cppcheck the lint test (tests/lint.sh)
+#   systemd strace      test_systemd (systemd-analyze verify, security,
+#                       syscall-filter; the programs' system calls)
+#   python3 python3-pytest python3-mypy   the Python bindings' tests (types)
+#   python3-pip python3-setuptools python3-wheel python3-venv   python_package
+#                       (pip install, offline)
+#   prometheus tmux     test_metrics (promtool, a real Prometheus; dtcctl
+#                       top in a tmux pane)
+#   libmicrohttpd-dev   the HTTP metrics exporter
+#   python3-matplotlib  scripts/plot-bench (bench_formats draws a run)
+#   debhelper dpkg-dev lintian   deb_package (builds and checks the .debs)
+DTC_TEST_PACKAGES=(groff-base clang libclang-rt-14-dev clang-tidy cppcheck systemd strace
+    python3 python3-pytest python3-mypy python3-pip python3-setuptools python3-wheel
+    python3-venv prometheus tmux libmicrohttpd-dev
+    python3-matplotlib debhelper dpkg-dev lintian)
+
+# Daemons that a package on the list would start (PACKAGE:UNIT); an install
+# starts none of them (policy-rc.d) and disables the ones it enabled.
+DTC_DAEMONS=(prometheus:prometheus.service)
+# What dtc_apt_install puts in place for the time of an install (tests
+# point them elsewhere).
+DTC_POLICY_RC_D=${DTC_POLICY_RC_D:-/usr/sbin/policy-rc.d}
+DTC_CREATECLUSTER_D=${DTC_CREATECLUSTER_D:-/etc/postgresql-common/createcluster.d}
 
 dtc_log() {
     printf '%s: %s\n' "${0##*/}" "$*" >&2
 }
 
-# Prints the packages of DTC_PACKAGES that are not installed.
+# dtc_packages PURPOSE: prints the packages of PURPOSE (build, pg, test;
+# each includes the ones before it).
+dtc_packages() {
+    case $1 in
+    build) printf '%s\n' "${DTC_BUILD_PACKAGES[@]}" ;;
+    pg) dtc_packages build && printf '%s\n' "${DTC_PG_PACKAGES[@]}" ;;
+    test) dtc_packages pg && printf '%s\n' "${DTC_TEST_PACKAGES[@]}" ;;
+    *) dtc_log "dtc_packages: unknown purpose '$1' (build, pg or test)"; return 1 ;;
+    esac
+}
+
+# dtc_missing_packages PACKAGE...: prints those that are not installed.
 dtc_missing_packages() {
     local p
-    for p in "${DTC_PACKAGES[@]}"; do
+    for p in "$@"; do
         if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null \
             | grep -q 'install ok installed'; then
             printf '%s\n' "$p"
@@ -42,8 +73,49 @@ dtc_missing_packages() {
     done
 }
 
+# dtc_apt_install SUDO_CMD PACKAGE...: apt-get install without starting a
+# daemon or creating a PostgreSQL cluster.  For the time of the install:
+# a policy-rc.d that says 101 (invoke-rc.d and deb-systemd-invoke start
+# nothing; an existing one is left as it is) and createcluster.d's
+# create_main_cluster = false (postgresql-common's configure step then
+# makes no "main" cluster); both are removed afterwards.  Then the units of
+# DTC_DAEMONS whose package this install added are disabled, so none
+# starts at the next boot either.  SUDO_CMD is "sudo" or "".
+dtc_apt_install() {
+    local sudo=() made=() rc=0 d pkg unit
+    [[ -n $1 ]] && sudo=("$1")
+    shift
+    if [[ ! -e $DTC_POLICY_RC_D ]]; then
+        printf '#!/bin/sh\n# scripts/lib.sh: start no daemon during this install\nexit 101\n' \
+            | "${sudo[@]}" tee "$DTC_POLICY_RC_D" >/dev/null
+        "${sudo[@]}" chmod 755 "$DTC_POLICY_RC_D"
+        made+=("$DTC_POLICY_RC_D")
+    fi
+    if [[ ! -e $DTC_CREATECLUSTER_D/zz-dtc-install.conf ]]; then
+        "${sudo[@]}" mkdir -p "$DTC_CREATECLUSTER_D"
+        printf '# scripts/lib.sh: no main cluster during this install\ncreate_main_cluster = false\n' \
+            | "${sudo[@]}" tee "$DTC_CREATECLUSTER_D/zz-dtc-install.conf" >/dev/null
+        made+=("$DTC_CREATECLUSTER_D/zz-dtc-install.conf")
+    fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q || rc=$?
+    if ((rc == 0)); then
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -q --no-install-recommends "$@" || rc=$?
+    fi
+    "${sudo[@]}" rm -f "${made[@]}"
+    for d in "${DTC_DAEMONS[@]}"; do
+        pkg=${d%%:*} unit=${d#*:}
+        if [[ " $* " == *" $pkg "* ]] && command -v systemctl >/dev/null; then
+            "${sudo[@]}" systemctl disable "$unit" >/dev/null 2>&1 || true
+        fi
+    done
+    return "$rc"
+}
+
 dtc_install_deps() {
-    local missing=() sudo=()
+    local purpose=${1:?usage: dtc_install_deps build|pg|test} want=() missing=() sudo_cmd=""
+    dtc_packages "$purpose" >/dev/null || return 1
+    mapfile -t want < <(dtc_packages "$purpose")
     if ! command -v dpkg-query >/dev/null 2>&1; then
         # Not Debian: check the tools and libraries, do not install.
         if command -v cmake >/dev/null && command -v pkg-config >/dev/null \
@@ -51,10 +123,10 @@ dtc_install_deps() {
             && pkg-config --exists check uuid; then
             return 0
         fi
-        dtc_log "not a Debian system: install ${DTC_PACKAGES[*]} (or equivalents)"
+        dtc_log "not a Debian system: install ${want[*]} (or equivalents)"
         return 1
     fi
-    mapfile -t missing < <(dtc_missing_packages)
+    mapfile -t missing < <(dtc_missing_packages "${want[@]}")
     if ((${#missing[@]} == 0)); then
         return 0
     fi
@@ -63,12 +135,10 @@ dtc_install_deps() {
             dtc_log "missing packages ${missing[*]}, and not root and no sudo"
             return 1
         fi
-        sudo=(sudo)
+        sudo_cmd=sudo
     fi
-    dtc_log "installing missing packages: ${missing[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -q --no-install-recommends "${missing[@]}"
+    dtc_log "installing missing packages ($purpose): ${missing[*]}"
+    dtc_apt_install "$sudo_cmd" "${missing[@]}"
 }
 
 # ---- processes --------------------------------------------------------------

@@ -45,7 +45,7 @@ run_pass() {
         --no-tests=error
 }
 
-dtc_install_deps
+dtc_install_deps test
 run_pass build -DDTC_SANITIZE=OFF
 if ((asan)); then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

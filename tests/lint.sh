@@ -6,7 +6,7 @@
 # positive, silenced on its line with a reason:
 #     // NOLINT(check-name): why          (clang-tidy; NOLINTNEXTLINE too)
 #     // cppcheck-suppress id             (cppcheck, the line below)
-# Both tools are in DTC_PACKAGES (scripts/lib.sh): the suite installs them.
+# Both tools are in DTC_TEST_PACKAGES (scripts/lib.sh): scripts/test.sh installs them.
 set -euo pipefail
 
 src=${1:?usage: lint.sh SOURCE_DIR BUILD_DIR}
@@ -16,7 +16,7 @@ db=$build/compile_commands.json
 for tool in cppcheck clang-tidy; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "lint: $tool is not installed (Debian package '$tool'; scripts/test.sh" \
-             "installs it with the other DTC_PACKAGES)" >&2
+             "installs it with the other DTC_TEST_PACKAGES)" >&2
         exit 1
     fi
 done

@@ -67,6 +67,7 @@ mapfile -t modes < <("$bin/dtc-bench" --help | grep -oE '(noop|services|floor|pg
     | sort -u)
 need dtc-bench.1 mode "${modes[@]}"
 need_opts dtc-load.1 12 dtc-load
+need_opts dtc-noop.1 6 dtc-noop
 for s in inventory payment order shipping; do
     need_opts dtc-services.8 10 "dtc-$s"
     need dtc-services.8 program "dtc-$s"

@@ -40,6 +40,8 @@ static int serve(const pg_opts *o)
     dtc_participant *part = NULL;
     static pg_pool pool;
     dtc_result rc = part_attach(o->instance, o->name, &inst);
+    if (part_stopped_waiting(rc, o->name))
+        return 0;
     if (rc == DTC_OK && (rc = dtc_participant_register(inst, o->name, &part)) != DTC_OK)
         dtc_close(&inst);
     if (rc != DTC_OK) {

@@ -59,10 +59,23 @@ for f in share/man/man8/dtcd.8 share/man/man1/dtcctl.1 share/man/man3/libdtc.3 \
          share/man/man8/dtc-inventory.8 share/bash-completion/completions/dtcctl; do
     [[ -s $prefix/$f ]] || die "not installed: $f"
 done
-unit=$(find "$prefix" -name 'dtcd@.service' -print -quit)
-[[ -n $unit ]] || die "no dtcd@.service under $prefix"
-grep -q "^ExecStart=$prefix/bin/dtcd " "$unit" \
-    || die "dtcd@.service does not start $prefix/bin/dtcd: $(grep ExecStart "$unit")"
+# Units where systemd looks for a prefix other than /usr (lib/systemd/
+# system, not LIBDIR/systemd/system), the user dtc, the instance config.
+units=$prefix/lib/systemd/system
+for f in "$units/dtcd@.service" "$units/dtc@.target" "$units/dtc-inventory@.service" \
+         "$units/dtc-shipping@.service" "$prefix/lib/sysusers.d/dtc.conf" \
+         "$prefix/etc/dtc/default.conf"; do
+    [[ -s $f ]] || die "not installed: $f"
+done
+grep -q "^ExecStart=$prefix/bin/dtcd " "$units/dtcd@.service" \
+    || die "dtcd@.service does not start $prefix/bin/dtcd: $(grep ExecStart "$units/dtcd@.service")"
+grep -q "^ExecStart=$prefix/bin/dtc-inventory --instance %i " "$units/dtc-inventory@.service" \
+    || die "dtc-inventory@.service: $(grep ExecStart "$units/dtc-inventory@.service")"
+grep -q "^EnvironmentFile=-$prefix/etc/dtc/%i.conf$" "$units/dtc-inventory@.service" \
+    || die "dtc-inventory@.service: $(grep EnvironmentFile "$units/dtc-inventory@.service")"
+if grep -n '@[A-Z_]*@' "$units"/*; then
+    die "unit left with an unset @VARIABLE@"
+fi
 if command -v man >/dev/null; then
     MANPATH=$prefix/share/man man dtc-payment 2>/dev/null | grep -q "DTC-SERVICES" \
         || die "man dtc-payment does not show dtc-services(8)"
@@ -73,6 +86,11 @@ pc=$(find "$prefix" -name dtc.pc -print -quit)
 export PKG_CONFIG_PATH=${pc%/*}
 libdir=$(cd "$(pkg-config --variable=libdir dtc)" && pwd)
 [[ $(pkg-config --modversion dtc) == "$version" ]] || die "dtc.pc: version is not $version"
+# Users' cflags hold dtc's include directory and nothing else (dtc.h
+# includes no libuuid header: no -I/usr/include/uuid).
+read -ra cflags_pc < <(pkg-config --cflags dtc)
+[[ ${#cflags_pc[@]} -eq 1 && $(cd "${cflags_pc[0]#-I}" && pwd) == "$prefix/include" ]] \
+    || die "pkg-config --cflags dtc: '${cflags_pc[*]}', want only -I$prefix/include"
 for f in libdtc.a "libdtc.so.${version%%.*}"; do
     [[ -f $libdir/$f ]] || die "$f not installed in $libdir"
 done
@@ -83,7 +101,7 @@ echo "install_tree: building client.c with pkg-config (shared and --static)"
 "$cc" "${cflags[@]}" $(pkg-config --cflags dtc) "$here/client.c" -o "$tmp/out/client-pc" \
     $(pkg-config --libs dtc) -Wl,-rpath,"$libdir"
 # Static: libdtc.a named as a file (the .so sits next to it), then what
-# Libs.private and Requires.private add (-pthread -lrt -luuid).
+# Libs.private adds (-pthread -lrt -luuid).
 # shellcheck disable=SC2046
 "$cc" "${cflags[@]}" $(pkg-config --cflags dtc) "$here/client.c" -o "$tmp/out/client-static" \
     "$libdir/libdtc.a" $(pkg-config --static --libs dtc | sed 's/-ldtc//')

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - the python_bindings test: pytest over bindings/python/tests
 # with the first python3 that has pytest ($PYTHON, python3, /usr/bin/python3;
-# Debian package python3-pytest, in scripts/lib.sh's DTC_PACKAGES).  ctest
+# Debian package python3-pytest, in scripts/lib.sh's DTC_TEST_PACKAGES).  ctest
 # sets DTC_LIBRARY, DTC_BIN_DIR and DTC_LAYOUT_HELPER (tests/CMakeLists.txt),
 # and in the sanitizer build PYTHON, LD_PRELOAD, ASAN_OPTIONS and
 # DTC_PYTEST_ARGS=--capture=sys (an ASan report on fd 2 reaches the log).
