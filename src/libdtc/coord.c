@@ -35,11 +35,11 @@ void dtc_txn_options_default(dtc_txn_options *o)
 
 static bool options_ok(const dtc_txn_options *o)
 {
-    const uint32_t hour = 3600u * 1000u;
-    return o->prepare_timeout_ms > 0 && o->prepare_timeout_ms <= hour
-           && o->commit_timeout_ms > 0 && o->commit_timeout_ms <= hour
-           && o->rollback_timeout_ms > 0 && o->rollback_timeout_ms <= hour
-           && o->max_retries <= 100;
+    const uint32_t cap = DTC_TIMEOUT_MAX_MS;
+    return o->prepare_timeout_ms > 0 && o->prepare_timeout_ms <= cap
+           && o->commit_timeout_ms > 0 && o->commit_timeout_ms <= cap
+           && o->rollback_timeout_ms > 0 && o->rollback_timeout_ms <= cap
+           && o->max_retries <= DTC_RETRIES_MAX;
 }
 
 /* With ts_lock held on a FREE slot: makes it ours. */

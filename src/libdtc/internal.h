@@ -339,7 +339,7 @@ void dtc__lb_finish(struct dtc__lbuf *l);
 
 /* ---- names.c: which names are valid ------------------------------------- */
 
-bool dtc__name_valid(const char *name); /* [A-Za-z0-9._-]{1,31} */
+bool dtc__name_valid(const char *name); /* dtc_name_valid(name, DTC_NAME_MAX) */
 /* A NUL-terminated string of printable ASCII within size bytes. */
 bool dtc__text_safe(const char *s, size_t size);
 /* A NUL-terminated valid participant name within size bytes. */

@@ -173,9 +173,9 @@ static void rescue_rebuild(dtc_instance *in, struct dtc_txn_slot *ts, const stru
     ts->ts_deadline_ns = 0;
     ts->ts_dlsn = 0;
     ts->ts_dtype = 0;
-    if (ts->ts_rollback_ms == 0 || ts->ts_rollback_ms > 3600u * 1000u)
+    if (ts->ts_rollback_ms == 0 || ts->ts_rollback_ms > DTC_TIMEOUT_MAX_MS)
         ts->ts_rollback_ms = 30000;
-    if (ts->ts_max_retries > 100)
+    if (ts->ts_max_retries > DTC_RETRIES_MAX)
         ts->ts_max_retries = 3;
     ts->ts_flags &= DTC_TS_COMMIT_FAILED;
     dtc__wake_renew(in, &ts->ts_wake, &ts->ts_cond);
