@@ -21,6 +21,27 @@ static void teardown(void)
 
 static h_result res; /* large: not on the stack */
 
+/* A usage error: exit 2, nothing on stdout, stderr has every `want`. */
+static void want_usage(const char *what, const char *const want[])
+{
+    ck_assert_msg(res.code == 2, "%s: exit %d out=%s err=%s", what, res.code, res.out,
+                  res.err);
+    ck_assert_msg(res.out[0] == '\0', "%s: stdout: %s", what, res.out);
+    for (size_t k = 0; want[k] != NULL; k++)
+        ck_assert_msg(strstr(res.err, want[k]) != NULL, "%s: no '%s' in stderr: %s", what,
+                      want[k], res.err);
+}
+
+#define WANT(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* A bad option value is one line on stderr, nothing more. */
+static void want_one_line(const char *what)
+{
+    const char *nl = strchr(res.err, '\n');
+    ck_assert_msg(nl != NULL && nl[1] == '\0', "%s: not one line: %s", what, res.err);
+}
+
+
 /* Checks "txid <uuid>\n" as the first line; returns the rest. */
 static const char *after_txid(const char *out)
 {
@@ -190,6 +211,12 @@ START_TEST(test_cli_run_json_and_txns_filters)
     ck_assert_msg(res.code == 2 && strstr(res.err, "--state"), "%d %s", res.code, res.err);
     h_run(&res, 10000, "dtcctl", "--instance", I, "txns", "--older-than", "5 parsecs", NULL);
     ck_assert_msg(res.code == 2 && strstr(res.err, "--older-than"), "%d %s", res.code, res.err);
+    /* a bare number has no unit: refused (it was read as seconds), in one line */
+    h_run(&res, 10000, "dtcctl", "--instance", I, "txns", "--older-than", "5", NULL);
+    want_usage("--older-than 5", WANT("--older-than", "'5'", "with its unit", "500ms"));
+    want_one_line("--older-than 5");
+    h_run(&res, 10000, "dtcctl", "--instance", I, "txns", "--older-than=2m", NULL);
+    ck_assert_msg(res.code == 0 && strstr(res.out, idstr) == NULL, "%s", res.out);
     ck_assert_int_eq(dtc_rollback_transaction(h_inst(), &id, NULL), DTC_OK);
 }
 END_TEST
@@ -288,26 +315,6 @@ START_TEST(test_cli_run_duplicate_participant)
     ck_assert_str_eq(h_dump_get(&after, "alice")->value, "900");
 }
 END_TEST
-
-/* A usage error: exit 2, nothing on stdout, stderr has every `want`. */
-static void want_usage(const char *what, const char *const want[])
-{
-    ck_assert_msg(res.code == 2, "%s: exit %d out=%s err=%s", what, res.code, res.out,
-                  res.err);
-    ck_assert_msg(res.out[0] == '\0', "%s: stdout: %s", what, res.out);
-    for (size_t k = 0; want[k] != NULL; k++)
-        ck_assert_msg(strstr(res.err, want[k]) != NULL, "%s: no '%s' in stderr: %s", what,
-                      want[k], res.err);
-}
-
-#define WANT(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-/* A bad option value is one line on stderr, nothing more. */
-static void want_one_line(const char *what)
-{
-    const char *nl = strchr(res.err, '\n');
-    ck_assert_msg(nl != NULL && nl[1] == '\0', "%s: not one line: %s", what, res.err);
-}
 
 /* A dtcd and one noop participant "m1" for the message tests. */
 static const char *msg_setup(const char *tag)
@@ -534,6 +541,31 @@ START_TEST(test_cli_seed_key_too_long)
 }
 END_TEST
 
+/* dtcctl on getopt_long: attached short values, "--", --version after a
+ * command names dtcctl (it said "run (dtc) ..."), a missing value */
+START_TEST(test_cli_getopt)
+{
+    const char *I = msg_setup("cli-getopt");
+    h_run(&res, 5000, "dtcctl", "--instance", I, "run", "-pm1=x", NULL);
+    ck_assert_msg(res.code == 0, "-pm1=x: exit %d out=%s err=%s", res.code, res.out, res.err);
+    h_run(&res, 5000, "dtcctl", "run", "--version", NULL);
+    ck_assert_msg(res.code == 0 && strncmp(res.out, "dtcctl (dtc) ", 13) == 0, "%s", res.out);
+    h_run(&res, 5000, "dtcctl", "--instance", I, "show", "--",
+          "00000000-0000-4000-8000-000000000000", NULL);
+    ck_assert_msg(res.code == 2 && strstr(res.err, "bad TXID") == NULL
+                      && strstr(res.err, "unknown option") == NULL, "show --: %d %s", res.code,
+                  res.err);
+    h_run(&res, 5000, "dtcctl", "--instance", I, "run", "-p", "m1=x", "--prepare-timeout-ms",
+          NULL);
+    want_usage("missing value", WANT("option '--prepare-timeout-ms' needs a value"));
+    h_run(&res, 5000, "dtcctl", "--instance", I, "run", "-p", "m1=x", "--prepare-timeout-ms",
+          "5s", NULL);
+    want_usage("5s", WANT("--prepare-timeout-ms", "not a number", "'5s'"));
+    want_one_line("--prepare-timeout-ms 5s");
+    msg_no_begin(1);
+}
+END_TEST
+
 /* dtc-noop: --help, checked numbers and votes (--help was "unrecognized
  * option", --delay-ms abc was 0, --vote maybe was yes) */
 START_TEST(test_cli_noop_options)
@@ -604,6 +636,7 @@ int main(void)
     tcase_add_test(tc, test_cli_seed_key_too_long);
     tcase_add_test(tc, test_cli_run_json_and_txns_filters);
     tcase_add_test(tc, test_cli_noop_options);
+    tcase_add_test(tc, test_cli_getopt);
     tcase_add_test(tc, test_cli_help_everywhere);
     suite_add_tcase(s, tc);
     return h_run_suite(s);

@@ -98,9 +98,9 @@ const char *dtc_result_name(dtc_result rc);
 #define DTC_NAME_RULE "[A-Za-z0-9._-]"
 /* The cap on every deadline of dtc_txn_options (and on the operator's
  * and tools' millisecond options that feed one): one hour. */
-#define DTC_TIMEOUT_MAX_MS 3600000u
+#define DTC_TIMEOUT_MAX_MS 3600000
 /* The cap on dtc_txn_options.max_retries. */
-#define DTC_RETRIES_MAX 100u
+#define DTC_RETRIES_MAX 100
 
 #define DTC_DEFAULT_MAX_TXNS 100
 #define DTC_DEFAULT_MAX_PARTS_PER_TXN 10

@@ -59,6 +59,17 @@ int dtc__opt_u32(const char *prog, const char *opt, const char *s, uint32_t lo, 
     return 0;
 }
 
+/* ms as "N" followed by its largest exact unit: 0ms, 500ms, 30s, 1h. */
+static void put_ms(char *buf, size_t size, uint64_t ms)
+{
+    const char *unit = ms != 0 && ms % 3600000 == 0 ? "h"
+                       : ms != 0 && ms % 60000 == 0 ? "m"
+                       : ms != 0 && ms % 1000 == 0  ? "s" : "ms";
+    uint64_t div = unit[0] == 'h' ? 3600000 : unit[0] == 'm' && unit[1] == '\0' ? 60000
+                   : unit[0] == 's' ? 1000 : 1;
+    snprintf(buf, size, "%" PRIu64 "%s", ms / div, unit);
+}
+
 int dtc__opt_duration_ms(const char *prog, const char *opt, const char *s, uint64_t lo_ms,
                          uint64_t hi_ms, uint64_t *ms)
 {
@@ -75,9 +86,11 @@ int dtc__opt_duration_ms(const char *prog, const char *opt, const char *s, uint6
                 *ms = v * units[k].ms;
                 return 0;
             }
-    fprintf(stderr, "%s: %s: bad duration '%s' (want %" PRIu64 "ms..%" PRIu64
-            "ms, with a unit: 500ms, 30s, 5m or 2h)\n",
-            prog, opt, s != NULL ? s : "", lo_ms, hi_ms);
+    char lo[32], hi[32];
+    put_ms(lo, sizeof lo, lo_ms);
+    put_ms(hi, sizeof hi, hi_ms);
+    fprintf(stderr, "%s: %s: bad duration '%s' (want %s..%s, with its unit: 500ms, 30s, "
+            "5m or 2h)\n", prog, opt, s != NULL ? s : "", lo, hi);
     return -1;
 }
 

@@ -38,7 +38,7 @@ static void usage(FILE *f)
             "start dtcd replays it, so commit decisions survive a reboot.\n"
             "--no-decision-log (benchmarks only) keeps decisions in memory alone.\n"
             "Limits: max-txns 1..%d, max-parts 1..%d, max-participants 1..%d;\n"
-            "tick-ms 1..60000, orphan-timeout-ms 1..%u, shutdown-grace-ms 0..%u,\n"
+            "tick-ms 1..60000, orphan-timeout-ms 1..%d, shutdown-grace-ms 0..%d,\n"
             "dlog-file-mb 1..1024, dlog-files 3..4096.\n"
             "NAME is " DTC_NAME_RULE "{1,%d}.  The segment is created 0600 (0660 with\n"
             "--group); an existing one is taken over only if this user owns it and\n"
