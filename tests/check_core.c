@@ -649,6 +649,7 @@ START_TEST(empty_transaction_commits)
 }
 END_TEST
 
+#ifdef DTC_CRASH_POINTS /* else $DTC_CRASH_AT is ignored (check_fault_off) */
 START_TEST(fault_point_kills)
 {
     setenv("DTC_CRASH_AT", "test.point:2", 1);
@@ -657,6 +658,7 @@ START_TEST(fault_point_kills)
     dtc__fault("test.point"); /* second: SIGKILL */
 }
 END_TEST
+#endif
 
 /* Batched log lines are written in order, at the end of the batch or at
  * once before a warning; none is lost. */
@@ -880,7 +882,9 @@ Suite *core_suite(void)
     tcase_add_test(pure, names);
     tcase_add_test(pure, liveness_pid_reuse);
     tcase_add_test(pure, log_batching);
+#ifdef DTC_CRASH_POINTS
     tcase_add_test_raise_signal(pure, fault_point_kills, SIGKILL);
+#endif
     suite_add_tcase(s, pure);
     return s;
 }
