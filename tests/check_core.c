@@ -816,13 +816,48 @@ START_TEST(lock_held_recorded)
     ck_assert_int_eq(dtc__txn_lock(inst, ts), DTC_OK);
     ck_assert(dtc__lock_held(&ts->ts_lock));
     ck_assert(!dtc__lock_held(&other->ts_lock));
-    ck_assert_int_eq(dtc__reg_lock(inst), DTC_OK); /* two at once */
-    ck_assert(dtc__lock_held(&inst->hdr->sh_reg_lock));
+    ck_assert_int_eq(dtc__locks_held(), 1);
     dtc__unlock(&ts->ts_lock);
     ck_assert(!dtc__lock_held(&ts->ts_lock));
-    ck_assert(dtc__lock_held(&inst->hdr->sh_reg_lock));
+    /* two at once, in the lock order: the registry, then a slot */
+    struct dtc_part_slot *ps = dtc__part(inst, 0);
+    ck_assert_int_eq(dtc__reg_lock(inst), DTC_OK);
+    ck_assert_int_eq(dtc__part_lock(inst, ps), DTC_OK);
+    ck_assert(dtc__lock_held(&inst->hdr->sh_reg_lock) && dtc__lock_held(&ps->ps_lock));
+    ck_assert_int_eq(dtc__locks_held(), 2);
     dtc__unlock(&inst->hdr->sh_reg_lock);
+    ck_assert(dtc__lock_held(&ps->ps_lock));
+    dtc__unlock(&ps->ps_lock);
     ck_assert(!dtc__lock_held(&inst->hdr->sh_reg_lock));
+    ck_assert_int_eq(dtc__locks_held(), 0);
+}
+END_TEST
+
+/* Locks taken against shm.h's lock order abort (DTC_ASSERT), even when
+ * nothing deadlocked: a txn slot's lock, then the registry. */
+START_TEST(lock_order_txn_then_registry_aborts)
+{
+    dtc__segment_unlink(inst_name); /* the abort skips the teardown */
+    ck_assert_int_eq(dtc__txn_lock(inst, dtc__txn(inst, 0)), DTC_OK);
+    dtc__reg_lock(inst);
+}
+END_TEST
+
+/* ... two participant slots at once */
+START_TEST(lock_order_two_part_slots_aborts)
+{
+    dtc__segment_unlink(inst_name);
+    ck_assert_int_eq(dtc__part_lock(inst, dtc__part(inst, 0)), DTC_OK);
+    dtc__part_lock(inst, dtc__part(inst, 1));
+}
+END_TEST
+
+/* ... the group-commit lock, which is taken alone, under a slot's lock */
+START_TEST(lock_order_flush_lock_not_alone_aborts)
+{
+    dtc__segment_unlink(inst_name);
+    ck_assert_int_eq(dtc__txn_lock(inst, dtc__txn(inst, 0)), DTC_OK);
+    dtc__lock_try(inst, &inst->hdr->sh_dlog_flush_lock, NULL, NULL);
 }
 END_TEST
 
@@ -862,6 +897,9 @@ Suite *core_suite(void)
 #if DTC_ASSERTS
     tcase_add_test(seg, lock_held_recorded);
     tcase_add_test_raise_signal(seg, precondition_aborts, SIGABRT);
+    tcase_add_test_raise_signal(seg, lock_order_txn_then_registry_aborts, SIGABRT);
+    tcase_add_test_raise_signal(seg, lock_order_two_part_slots_aborts, SIGABRT);
+    tcase_add_test_raise_signal(seg, lock_order_flush_lock_not_alone_aborts, SIGABRT);
 #endif
     suite_add_tcase(s, seg);
     TCase *bounded = tcase_create("bounded");

@@ -123,7 +123,7 @@ static dtc_result try_slot(dtc_instance *in, uint32_t i, const dtc_txid *id, str
     if (dtc__txn_lock(in, ts) != DTC_OK)
         return DTC_ECORRUPT;
     if (ts->ts_state != DTC_TXN_FREE && memcmp(ts->ts_txid, id->bytes, 16) == 0) {
-        *r = (struct txn_ref){in, ts, i, ts->ts_gen, 0, 0};
+        *r = (struct txn_ref){in, ts, i, ts->ts_gen, 0, 0, true};
         return DTC_OK;
     }
     dtc__unlock(&ts->ts_lock);
@@ -175,16 +175,16 @@ static dtc_result begin_call(dtc_instance *in, const dtc_txid *id, struct txn_re
 
 dtc_result dtc__txn_end_call(struct txn_ref *r, dtc_result rc, dtc_txn_info *report)
 {
-    DTC_ASSERT(rc == DTC_ECORRUPT || dtc__lock_held(&r->ts->ts_lock));
+    DTC_ASSERT(!r->locked || dtc__lock_held(&r->ts->ts_lock));
     struct dtc_txn_slot *ts = r->ts;
-    if (rc != DTC_EABORTED && rc != DTC_ECORRUPT) {
+    if (r->locked && rc != DTC_EABORTED) { /* EABORTED: another driver's now */
         if (report != NULL)
             dtc__txn_info_fill(r->in, ts, report);
         ts->ts_touch_ns = dtc__now_ns();
         dtc__txn_release(r);
     }
-    if (rc != DTC_ECORRUPT)
-        dtc__unlock(&ts->ts_lock);
+    if (r->locked)
+        dtc__txn_unlock(r);
     return rc;
 }
 

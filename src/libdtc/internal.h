@@ -33,9 +33,13 @@
 #endif
 _Noreturn void dtc__assert_fail(const char *cond, const char *file, int line,
                                 const char *func);
-/* Whether this thread holds m, taken through dtc__lock (lock.c).  Only
- * defined with DTC_ASSERTS: use it inside DTC_ASSERT only. */
+/* Whether this thread holds m, taken through dtc__lock (lock.c); how
+ * many locks it holds ("with no lock held": DTC_ASSERT(dtc__locks_held()
+ * == 0)).  Only defined with DTC_ASSERTS: use them inside DTC_ASSERT only.
+ * With DTC_ASSERTS every lock taken is also checked against shm.h's lock
+ * order (taking one out of order aborts). */
 bool dtc__lock_held(const pthread_mutex_t *m);
+unsigned dtc__locks_held(void);
 
 /* An attachment to a segment (process-local). */
 struct dtc_instance {
