@@ -1,6 +1,6 @@
 /*
  * test_pg.c - dtc-pg against a real PostgreSQL: a throwaway cluster per
- * test (src/bench/pg_cluster.c), real dtcd, the four services and
+ * test (src/kit/pg_cluster.c), real dtcd, the four services and
  * dtc-pg.  Cases: an order committed at all five; refusals in
  * PostgreSQL (row rule, constraint) and elsewhere roll back everywhere;
  * a full pool refuses at once; concurrent coordinators all commit; a

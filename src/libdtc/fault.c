@@ -6,7 +6,7 @@
  * <point>.  Only in a build configured with -DDTC_CRASH_POINTS=ON (the
  * tests'): elsewhere $DTC_CRASH_AT is ignored, with one warning, so that
  * an environment variable cannot make a production process kill itself.
- * The points (grep dtc__fault for the call sites; tests/docs_check.sh
+ * The points (grep dtc__fault for the call sites; tests/docs_check.py
  * checks this list against them):
  *
  *   coordinator:  coord.after_begin, coord.after_enlist,
@@ -27,6 +27,14 @@
  *   any process:  lock.txn, lock.part, lock.reg, lock.wake (just after
  *                 taking that lock: the process dies holding it;
  *                 lock.wake: a participant's wake lock, before signalling)
+ *   decision log: dlog.after_write (a record written, not synced),
+ *                 dlog.before_sync, dlog.after_sync (durable, nobody
+ *                 told yet), dlog.after_switch (a new file, the old one
+ *                 synced), dlog.after_rename (a spare file renamed into
+ *                 place, its header not yet written)
+ *   dtc-pg:       pg.after_prepare (PREPARE TRANSACTION done, the vote
+ *                 unsent), pg.after_commit (COMMIT PREPARED done, the
+ *                 answer unsent); through dtc_fault
  *   services:     store.after_write (state lines written, not fsynced),
  *                 store.after_sync (fsynced, the batch's answers not yet
  *                 published), store.before_rename (compaction tmp written

@@ -1,7 +1,7 @@
 """Fixtures of the python_bindings test: a real dtcd per test (own
 instance name, own data dir), participant processes next to it (the C
 services of build/bin and py_participant.py), every process stopped by
-its pid at the end.  Environment (set by ctest, tests/python.cmake):
+its pid at the end.  Environment (set by ctest, tests/CMakeLists.txt):
 DTC_BIN_DIR (build/bin), DTC_LIBRARY (libdtc.so), DTC_LAYOUT_HELPER."""
 import itertools
 import os
