@@ -117,7 +117,7 @@ static bool order_allows(enum lock_class held, enum lock_class c)
         return true;
     switch (c) {
     case LK_PS: return held == LK_REG;
-    case LK_WAKE: return held == LK_PS || held == LK_TS;
+    case LK_WAKE: return held == LK_REG || held == LK_PS || held == LK_TS;
     case LK_DLOG: return held == LK_TS;
     default: return false; /* LK_REG, LK_TS, LK_ALONE: with nothing held */
     }
