@@ -107,12 +107,12 @@ int ctl_getopt(int argc, char **argv, const struct ctl_parse *p, int *first)
     opterr = 0;
     while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
         int code;
-        if (c == '?' || c == ':')
-            return refused(c, argv, p->cmd);
         if (c == 'h' || c >= CTL_OPT_INSTANCE)
             code = take_common(c, optarg, p->g, p->cmd, p->help);
-        else
+        else if (c != '?' && c != ':' && p->take != NULL)
             code = p->take(p->ctx, c, optarg);
+        else
+            return refused(c, argv, p->cmd);
         if (code != PARSE_GO)
             return code;
     }
