@@ -65,6 +65,8 @@ static int rollback(void *ctx, const dtc_request *rq)
     return 0;
 }
 
+#define NOOP_STR_(x) #x
+#define NOOP_STR(x) NOOP_STR_(x)
 static const char noop_usage[] =
     "usage: dtc-noop [--instance I] [--name N] [--vote yes|no|error] [--delay-ms N]\n"
     "                [--fail-commit N] [--fail-rollback N] [--log-level LEVEL]\n"
@@ -73,7 +75,7 @@ static const char noop_usage[] =
     "  --instance NAME      dtc instance (default $DTC_INSTANCE or \"default\")\n"
     "  --name NAME          participant name (default \"noop\")\n"
     "  --vote yes|no|error  its prepare vote (default yes)\n"
-    "  --delay-ms N         sleep N ms (0..3600000) in every prepare\n"
+    "  --delay-ms N         sleep N ms (0.." NOOP_STR(DTC_TIMEOUT_MAX_MS) ") in every prepare\n"
     "  --fail-commit N      fail the first N commits (0..1000000)\n"
     "  --fail-rollback N    fail the first N rollbacks (0..1000000)\n"
     "  --log-level LEVEL    error, warn (default), info or debug\n"
