@@ -36,11 +36,10 @@ int dtc__opt_uint(const char *prog, const char *opt, const char *s, uint64_t lo,
 {
     uint64_t v = 0;
     const char *end = NULL;
-    bool num = digits(s, &v, &end);
-    const char *why = !num && end == NULL ? "not a number" : "out of range";
-    if (num && *end != '\0')
-        why = "not a number";
-    if (num && *end == '\0' && v >= lo && v <= hi) {
+    bool num = digits(s, &v, &end);              /* false on overflow too */
+    bool clean = end != NULL && *end == '\0';    /* digits and nothing else */
+    const char *why = clean ? "out of range" : "not a number";
+    if (num && clean && v >= lo && v <= hi) {
         *out = v;
         return 0;
     }
