@@ -402,6 +402,7 @@ START_TEST(test_cli_msg_bad_participant_name)
     h_run(&res, 5000, "dtcctl", "--instance", I, "run", "-p", "m1=x", "-p", "inv entory=x",
           NULL);
     want_usage("inv entory", WANT("bad participant name 'inv entory'", "[A-Za-z0-9._-]{1,31}"));
+    want_one_line("inv entory");
     h_run(&res, 5000, "dtcctl", "--instance", I, "run", "-p", "../inventory=x", NULL);
     want_usage("../inventory", WANT("bad participant name '../inventory'"));
     msg_no_begin(0);

@@ -30,6 +30,8 @@ struct ctl_opts {
 
 /* Prints "dtcctl: MSG" and a hint on stderr; returns EXIT_FAIL. */
 int ctl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A bad option value: "dtcctl: MSG", one line on stderr; EXIT_FAIL. */
+int ctl_value_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "dtcctl: WHAT: RESULT: text" on stderr; returns EXIT_FAIL. */
 int ctl_lib_error(const char *what, dtc_result rc);
 /* Flushes stdout; a write error (full disk, closed pipe) is a failure. */

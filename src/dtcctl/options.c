@@ -28,6 +28,18 @@ int ctl_usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_FAIL;
 }
 
+/* A bad option value: "dtcctl: MSG", one line; returns EXIT_FAIL. */
+int ctl_value_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("dtcctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_FAIL;
+}
+
 int ctl_lib_error(const char *what, dtc_result rc)
 {
     fprintf(stderr, "dtcctl: %s: %s: %s\n", what, dtc_result_name(rc),
@@ -59,13 +71,12 @@ static const struct option common_opts[] = {
 #define OWN_MAX 8
 
 /* A common option: PARSE_GO, or an exit code (help, version, error). */
-static int take_common(int c, const char *arg, struct ctl_opts *g, const char *cmd,
-                       const char *help)
+static int take_common(int c, const char *arg, struct ctl_opts *g, const char *help)
 {
     switch (c) {
     case CTL_OPT_INSTANCE:
         if (arg[0] == '\0')
-            return ctl_usage_error(cmd, "option '--instance': the instance name is empty");
+            return ctl_value_error("option '--instance': the instance name is empty");
         g->instance = arg;
         return PARSE_GO;
     case CTL_OPT_JSON: g->json = true; return PARSE_GO;
@@ -108,7 +119,7 @@ int ctl_getopt(int argc, char **argv, const struct ctl_parse *p, int *first)
     while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
         int code;
         if (c == 'h' || c >= CTL_OPT_INSTANCE)
-            code = take_common(c, optarg, p->g, p->cmd, p->help);
+            code = take_common(c, optarg, p->g, p->help);
         else if (c != '?' && c != ':' && p->take != NULL)
             code = p->take(p->ctx, c, optarg);
         else

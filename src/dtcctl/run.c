@@ -58,23 +58,22 @@ static int parse_part(const char *arg, struct run_part *p)
     const char *eq = strchr(arg, '=');
     size_t n = eq ? (size_t)(eq - arg) : 0;
     if (eq == NULL)
-        return ctl_usage_error("run", "--participant wants NAME=PAYLOAD, got '%s'",
-                           arg);
+        return ctl_value_error("--participant: want NAME=PAYLOAD, got '%s'", arg);
     if (n == 0)
-        return ctl_usage_error("run", "empty participant name in '%s'", arg);
+        return ctl_value_error("--participant: empty participant name in '%s'", arg);
     if (n >= DTC_NAME_MAX)
-        return ctl_usage_error("run", "participant name longer than %d bytes: "
-                           "'%.*s'", DTC_NAME_MAX - 1, (int)n, arg);
+        return ctl_value_error("--participant: name longer than %d bytes: "
+                               "'%.*s'", DTC_NAME_MAX - 1, (int)n, arg);
     memcpy(p->name, arg, n);
     p->name[n] = '\0';
     if (!dtc_name_valid(p->name, DTC_NAME_MAX))
-        return ctl_usage_error("run", "bad participant name '%s': want " DTC_NAME_RULE
-                           "{1,%d}", p->name, DTC_NAME_MAX - 1);
+        return ctl_value_error("--participant: bad participant name '%s': want " DTC_NAME_RULE
+                               "{1,%d}", p->name, DTC_NAME_MAX - 1);
     p->payload = eq + 1;
     p->len = strlen(p->payload);
     if (p->len > DTC_PAYLOAD_MAX)
-        return ctl_usage_error("run", "payload for '%s' longer than %d bytes",
-                           p->name, DTC_PAYLOAD_MAX);
+        return ctl_value_error("--participant: payload for '%s' longer than %d bytes",
+                               p->name, DTC_PAYLOAD_MAX);
     return PARSE_GO;
 }
 

@@ -207,9 +207,8 @@ static int txns_take(void *ctx, int c, const char *v)
                                     &f->min_age_ms) == 0 ? PARSE_GO : EXIT_FAIL;
     if (parse_states(v, &f->states))
         return PARSE_GO;
-    fprintf(stderr, "dtcctl: --state: want STATE[,STATE...] (e.g. PREPARING,HEURISTIC), "
-                    "got '%s'\n", v);
-    return EXIT_FAIL;
+    return ctl_value_error("--state: want STATE[,STATE...] (e.g. PREPARING,HEURISTIC), "
+                           "got '%s'", v);
 }
 
 static int parse_txns(int argc, char **argv, struct ctl_opts *g, struct txn_filter *f)
