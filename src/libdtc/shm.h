@@ -61,6 +61,8 @@
  *   peeks, validated).
  *   sh_dlog_flush_lock (group commit) and sh_sup_lock (supervisor
  *   identity) are never held with any other lock.
+ *   Checked: with DTC_ASSERTS (the sanitizer build) lock.c classifies
+ *   every lock taken and aborts on one taken against this order.
  *
  * NO LOCK WAITS FOREVER.  Every lock is taken with a limit,
  * DTC_LOCK_LIMIT_MS (10 s; $DTC_LOCK_LIMIT_MS overrides it, read once per
