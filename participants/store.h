@@ -17,7 +17,7 @@
  *            an applied one, once.
  *
  * Callbacks only append to the file; store_flush() does the one fsync of
- * a batch (group commit) and compacts now and then.  The store knows
+ * a batch (group commit) and compacts now and then, in the background.  The store knows
  * nothing of shared memory or libdtc: a service describes itself with a
  * store_schema (its payload parser and its refusal wording), and svc.c
  * wires the store to the library.  Single-threaded by design: the serve
@@ -114,7 +114,8 @@ typedef struct store_info {
 typedef struct store store;
 
 #define STORE_READONLY 0x1 /* load only: no lock, no create, no truncation */
-#define STORE_NO_FSYNC 0x2 /* flush writes but never fsyncs (benchmarks) */
+#define STORE_NO_FSYNC 0x2 /* flush and compaction write but never fsync
+                              (benchmarks) */
 
 /* Opens DATA_DIR/NAME.state (creating it from seeds "K=V" if absent) and
  * replays it.  NULL with err filled on failure (bad line: its number). */
@@ -129,11 +130,18 @@ store_vote store_enlist(store *st, const char *txid, const char *payload,
 store_vote store_prepare(store *st, const char *txid, char *why);
 int store_commit(store *st, const char *txid, store_outcome *out, char *why);
 int store_rollback(store *st, const char *txid, store_outcome *out, char *why);
-/* One fsync of everything appended since the last flush; compacts when
- * the log section outgrows the snapshot.  -1 (why filled) on failure: the
- * store then refuses every request (its memory may be ahead of the disk). */
+/* One fsync of everything appended since the last flush.  When the log
+ * section outgrows the snapshot it compacts in the background: a forked
+ * child writes the snapshot while the caller goes on, and a later flush
+ * appends what was logged meanwhile and renames the new file in (that
+ * flush syncs the new file and the directory instead of the old file;
+ * store_bg.c).  So a single-threaded caller only (fork).  -1 (why
+ * filled) on failure: the store then refuses every request (its memory
+ * may be ahead of the disk); 0 with why filled: a compaction failed (a
+ * warning, nothing lost). */
 int store_flush(store *st, char *why);
-/* Rewrites the file as a snapshot (tmp, fsync, rename, fsync dir). */
+/* Rewrites the file as a snapshot now (tmp, fsync, rename, fsync dir),
+ * after finishing a background compaction that runs. */
 int store_compact(store *st, char *why);
 /* Compaction threshold: log lines > max(n, snapshot lines).  Default 1024. */
 void store_set_compact_min(store *st, size_t n);
