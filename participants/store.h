@@ -173,18 +173,27 @@ void store_dump(const store *st, FILE *out);
  * can bring it back (when sh_written <= sh_durable already, it goes at
  * once; without a decision log both are 0, so an unheld entry goes at
  * once).  Entries are asked about oldest
- * first, at most sh_budget per call; a held one goes to the back of the
- * queue.  Dropping touches memory only: the next compaction leaves the
- * entries out of the file (a restart before it reloads them, to be
- * retired again).  Returns the number of entries dropped. */
+ * first, at most sh_budget per call (and at most sh_budget dropped); a
+ * held one goes to the back of the queue.  With sh_mark (from
+ * store_ledger_mark, taken before the sh_held answers were) non-zero,
+ * asking stops at the first entry added since the mark: the answers may
+ * predate its transaction.  So one horizon serves several calls, each
+ * with a small budget (a service spreads a pass over its batches), until
+ * the entries older than the mark have all been asked once.  Dropping
+ * touches memory only: the next compaction leaves the entries out of the
+ * file (a restart before it reloads them, to be retired again).  Returns
+ * the number of entries dropped. */
 typedef struct store_horizon {
     int (*sh_held)(void *ctx, const char *txid);
     void *sh_ctx;
     uint64_t sh_durable;
     uint64_t sh_written;
     size_t sh_budget;
+    uint64_t sh_mark;        /* 0: ask every entry (at most one round) */
 } store_horizon;
 size_t store_retire(store *st, const store_horizon *h);
+/* The ledger's mark now, for sh_mark: entries added later are newer. */
+uint64_t store_ledger_mark(const store *st);
 
 /* Copies the ids of the prepared transactions (at most cap) into ids;
  * returns how many there are. */

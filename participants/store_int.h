@@ -44,6 +44,7 @@ typedef struct store_led {
     char *ld_payload;              /* applied: what to reverse; else NULL */
     uint64_t ld_stamp;             /* in st_led_gone: the log position
                                       that must be durable before it goes */
+    uint64_t ld_seq;               /* the ledger's count when added (1, 2...) */
     struct store_led *ld_prev, *ld_next; /* its queue, oldest first */
 } store_led;
 
@@ -81,6 +82,7 @@ struct store {
     htab st_ledger;             /* txid -> store_led */
     store_ledq st_led_new;      /* entries not yet found unheld, by age */
     store_ledq st_led_gone;     /* found unheld, by ld_stamp (ascending) */
+    uint64_t st_led_seq;        /* entries ever added: the last ld_seq */
 };
 
 int store__valid_txid(const char *s);

@@ -971,7 +971,7 @@ static int fake_held(void *ctx, const char *txid)
 
 static size_t retire(store *st, uint64_t durable, uint64_t written)
 {
-    store_horizon h = {fake_held, NULL, durable, written, 1000};
+    store_horizon h = {fake_held, NULL, durable, written, 1000, 0};
     return store_retire(st, &h);
 }
 
@@ -1118,7 +1118,7 @@ START_TEST(retire_budget_and_held_requeue)
         run_commit(st, id, "reserve w 1");
     }
     held_ids = held;
-    store_horizon h = {fake_held, NULL, 0, 0, 3};
+    store_horizon h = {fake_held, NULL, 0, 0, 3, 0};
     /* the two held ones at the head go to the back: the third ask drops u0 */
     ck_assert_uint_eq(store_retire(st, &h), 1);
     ck_assert_int_eq(store_ledger_state(st, "u0"), 0);
@@ -1128,6 +1128,42 @@ START_TEST(retire_budget_and_held_requeue)
     ck_assert_uint_eq(store_ledger_count(st), 2);
     ck_assert_int_eq(store_ledger_state(st, "h0"), 1);
     held_ids = NULL;
+    store_close(&st);
+}
+END_TEST
+
+/* A pass spread over several calls: never past the mark (entries added
+ * after the answers were taken are kept, even when the answers say
+ * nothing holds them), and at most the budget dropped per call. */
+START_TEST(retire_stops_at_mark)
+{
+    const char *dir = new_dir();
+    char id[16];
+    store *st = open_inv(dir);
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "a%d", i);
+        run_commit(st, id, "reserve w 1");
+    }
+    held_ids = NULL;
+    uint64_t mark = store_ledger_mark(st);
+    run_commit(st, "b0", "reserve x 1"); /* newer than the answers */
+    /* stamped 5, durable 0: found unheld, kept until 5 is durable */
+    store_horizon h = {fake_held, NULL, 0, 5, 2, mark};
+    ck_assert_uint_eq(store_retire(st, &h), 0);
+    ck_assert_uint_eq(store_retire(st, &h), 0);
+    ck_assert_uint_eq(store_retire(st, &h), 0);
+    ck_assert_uint_eq(store_retire(st, &h), 0); /* stops at b0 */
+    ck_assert_uint_eq(store_ledger_count(st), 6);
+    h.sh_durable = 5;
+    ck_assert_uint_eq(store_retire(st, &h), 2); /* the budget */
+    ck_assert_uint_eq(store_retire(st, &h), 2);
+    ck_assert_uint_eq(store_retire(st, &h), 1);
+    ck_assert_uint_eq(store_retire(st, &h), 0);
+    ck_assert_uint_eq(store_ledger_count(st), 1);
+    ck_assert_int_eq(store_ledger_state(st, "b0"), 1);
+    h.sh_mark = store_ledger_mark(st); /* the next pass */
+    ck_assert_uint_eq(store_retire(st, &h), 1);
+    ck_assert_int_eq(store_ledger_state(st, "b0"), 0);
     store_close(&st);
 }
 END_TEST
@@ -1182,6 +1218,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, ledger_inside_horizon_kept);
     tcase_add_test(tc, compaction_bounded_by_live_state);
     tcase_add_test(tc, retire_budget_and_held_requeue);
+    tcase_add_test(tc, retire_stops_at_mark);
     suite_add_tcase(s, tc);
     return s;
 }
