@@ -13,8 +13,10 @@
  * before it loses nothing: a failed child or switch only costs the
  * compaction (a warning; the temp file is removed).  A service must stay
  * single-threaded (fork copies only the caller's thread).  The child
- * touches nothing but its copy of the store and the temp file, and dies
- * with the service (PR_SET_PDEATHSIG).
+ * touches nothing but its copy of the store, the temp file and
+ * NAME.state.old (the file the last switch replaced, whose blocks and
+ * pages it frees by removing that name), and dies with the service
+ * (PR_SET_PDEATHSIG).
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,6 +36,7 @@ static void child_main(const store *st, int fd, pid_t parent)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(ECHILD); /* the service died before the line above */
+    unlink(st->st_old); /* the file the last switch replaced: freed here */
     w.sw_fd = fd;
     store__write_snapshot(st, &w);
     if (w.sw_errno == 0 && !st->st_no_fsync && fsync(fd) != 0)

@@ -4,7 +4,9 @@
  * snapshot to NAME.state.tmp (created O_EXCL | O_NOFOLLOW after an unlink,
  * so a planted symlink is never followed), fsynced, renamed over
  * NAME.state, and the directory fsynced (no fsync at all with
- * STORE_NO_FSYNC).  This is the synchronous compaction (store_compact: at
+ * STORE_NO_FSYNC).  The replaced file is linked as NAME.state.old first,
+ * so that closing it frees nothing; the next background compaction's
+ * child (or store_close) removes that name.  This is the synchronous compaction (store_compact: at
  * creation, and for callers that want it now); store_flush compacts in
  * the background instead (store_bg.c), with the snapshot writer and the
  * switch to the new file shared from here.  Crash points:
@@ -122,9 +124,14 @@ int store__switch(store *st, int *fdp, size_t items, char *why)
         return -1;
     }
     FAULT(st, "store.before_rename");
+    /* the old file keeps a name: closing it below then frees nothing (ms
+     * for a large file); the next compaction's child removes the name */
+    if (st->st_fd >= 0 && (unlink(st->st_old) == 0 || errno == ENOENT))
+        (void)link(st->st_path, st->st_old); /* failing: a slower close */
     if (rename(st->st_tmp, st->st_path) != 0) {
         WHY("cannot rename %s: %s", st->st_tmp, strerror(errno));
         unlink(st->st_tmp);
+        unlink(st->st_old);
         return -1;
     }
     FAULT(st, "store.after_rename");

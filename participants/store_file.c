@@ -426,10 +426,13 @@ store *store_open(const char *dir, const char *name, const store_schema *schema,
     htab_init(&st->st_ledger);
     if ((st->st_dir = strdup(dir)) == NULL
         || asprintf(&st->st_path, "%s/%s.state", dir, name) < 0
-        || asprintf(&st->st_tmp, "%s/%s.state.tmp", dir, name) < 0)
+        || asprintf(&st->st_tmp, "%s/%s.state.tmp", dir, name) < 0
+        || asprintf(&st->st_old, "%s/%s.state.old", dir, name) < 0)
         goto out;
     if (!(flags & STORE_READONLY) && take_lock(st, name, err, errlen) != 0)
         goto out;
+    if (!(flags & STORE_READONLY))
+        unlink(st->st_old); /* a replaced file's name, left by a crash */
     buf = slurp(st->st_path, &len);
     if (buf != NULL) {
         info->si_seeds_ignored = nseeds > 0;
@@ -469,12 +472,15 @@ int store_close(store **stp)
     store__bg_abandon(st); /* failed: the old file is the state */
     if (st->st_fd >= 0)
         close(st->st_fd);
-    if (st->st_lock_fd >= 0)
+    if (st->st_lock_fd >= 0) {
+        unlink(st->st_old); /* ours while we hold the lock */
         close(st->st_lock_fd);
+    }
     store__free_all(st);
     free(st->st_dir);
     free(st->st_path);
     free(st->st_tmp);
+    free(st->st_old);
     free(st);
     *stp = NULL;
     return rc;

@@ -56,6 +56,9 @@ typedef struct store_ledq {
 struct store {
     const store_schema *st_schema;
     char *st_dir, *st_path, *st_tmp;
+    char *st_old;               /* NAME.state.old: the replaced file's last
+                                   name, so that closing it is cheap; removed
+                                   by the next compaction's child */
     int st_fd;                  /* append writer; -1 when read-only */
     int st_lock_fd;             /* flock on NAME.lock; -1 when read-only */
     int st_dirty;               /* appended since the last fsync */
