@@ -73,6 +73,9 @@ struct dtc_participant {
     struct dtc_ring_req *batch; /* the batch's requests as taken (ring.c) */
     struct dtc__pace pace;      /* busy or not: scheduling, see pace.c */
     uint32_t batch_errors;      /* no votes and errors in the batch being answered */
+    long batch_n;               /* requests of the batch whose answers may
+                                   still be revised (dtc_participant_answer);
+                                   0 outside serve_once's callbacks and flush */
 };
 
 /* ---- segment.c: create / attach / geometry ----------------------------- */
