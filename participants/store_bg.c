@@ -78,7 +78,7 @@ static void start(store *st, char *why)
 
 void store__bg_tail(store *st, const char *buf, size_t len)
 {
-    if (st->st_bg_pid <= 0 || (st->st_bg_tail == NULL && st->st_bg_len > 0))
+    if (st->st_bg_pid <= 0 || len == 0 || (st->st_bg_tail == NULL && st->st_bg_len > 0))
         return; /* none running, or out of memory already */
     if (st->st_bg_len + len > st->st_bg_cap) {
         size_t cap = st->st_bg_cap ? st->st_bg_cap : 65536;
@@ -93,6 +93,10 @@ void store__bg_tail(store *st, const char *buf, size_t len)
         }
         st->st_bg_tail = t;
         st->st_bg_cap = cap;
+    }
+    if (st->st_bg_tail == NULL) { /* cannot be (cap > 0 only with a buffer): */
+        st->st_bg_len += len;     /* never a tail with a hole: dropped */
+        return;
     }
     memcpy(st->st_bg_tail + st->st_bg_len, buf, len);
     st->st_bg_len += len;
