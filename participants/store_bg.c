@@ -36,6 +36,8 @@ static void child_main(const store *st, int fd, pid_t parent)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(ECHILD); /* the service died before the line above */
+    close(st->st_lock_fd); /* the flock stays the service's alone: a service
+                              killed now is restartable at once */
     unlink(st->st_old); /* the file the last switch replaced: freed here */
     w.sw_fd = fd;
     store__write_snapshot(st, &w);
