@@ -11,6 +11,7 @@
  * base that the unchecked fixture removes.
  */
 #include <check.h>
+#include <stdatomic.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -783,6 +784,43 @@ START_TEST(background_compaction_loses_nothing)
 }
 END_TEST
 
+/* Every fsync of the store's code in this process (linked with
+ * --wrap=fsync): STORE_NO_FSYNC must make none. */
+static _Atomic int fsyncs;
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+int __wrap_fsync(int fd)
+{
+    atomic_fetch_add(&fsyncs, 1);
+    return __real_fsync(fd);
+}
+
+/* --no-fsync (STORE_NO_FSYNC) is honoured by the flush and by compaction
+ * (it fsynced the snapshot and the directory before); and without it,
+ * both sync. */
+START_TEST(no_fsync_compacts_without_fsync)
+{
+    char why[STORE_WHY_MAX], err[512];
+    for (int flags = STORE_NO_FSYNC; flags >= 0; flags -= STORE_NO_FSYNC) {
+        const char *dir = new_dir();
+        static const char *const seeds[] = {"w=10"};
+        atomic_store(&fsyncs, 0);
+        store *st = store_open(dir, "inventory", &svc_inventory, seeds, 1, flags, NULL, err,
+                               sizeof err);
+        ck_assert_msg(st != NULL, "%s", err);
+        run_commit(st, "t1", "reserve w 1");
+        ck_assert_int_eq(store_compact(st, why), 0);
+        run_commit(st, "t2", "reserve w 1");
+        store_close(&st);
+        if (flags == STORE_NO_FSYNC)
+            ck_assert_msg(atomic_load(&fsyncs) == 0, "%d fsync calls with STORE_NO_FSYNC",
+                          atomic_load(&fsyncs));
+        else /* creation, 2 flushes, a compaction (file and directory) */
+            ck_assert_int_ge(atomic_load(&fsyncs), 5);
+    }
+}
+END_TEST
+
 START_TEST(second_open_locked)
 {
     const char *dir = new_dir();
@@ -1204,6 +1242,7 @@ static Suite *store_suite(void)
                         (int)(sizeof corrupt_cases / sizeof corrupt_cases[0]));
     tcase_add_test(tc, compaction_keeps_state);
     tcase_add_test(tc, background_compaction_loses_nothing);
+    tcase_add_test(tc, no_fsync_compacts_without_fsync);
     tcase_add_test(tc, second_open_locked);
     tcase_add_test(tc, write_failure_is_an_error);
     tcase_add_test(tc, compaction_never_follows_tmp_symlink);
