@@ -9,6 +9,9 @@
  * up to where it was written when that was seen (store_retire does the
  * bookkeeping).  While dtcd replays its log nothing is retired, nor
  * while a slot is quarantined (its transaction id cannot be trusted).
+ * The slots are listed once a second (svc_retire_begin); the entries
+ * older than that listing are then asked about a step at a time, after
+ * each batch (svc_retire_step), so that no batch waits for a whole pass.
  */
 #include <stdlib.h>
 
