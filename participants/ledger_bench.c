@@ -82,7 +82,7 @@ static void flush(store *st, bench *b)
 
 static void run(store *st, bench *b)
 {
-    store_horizon h = {held, b, 0, 0, (size_t)-1};
+    store_horizon h = {held, b, 0, 0, (size_t)-1, 0};
     for (unsigned long i = 0; i < b->b_txns; i++) {
         one_txn(st, i, b);
         b->b_done = i + 1;

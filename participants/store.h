@@ -17,7 +17,7 @@
  *            an applied one, once.
  *
  * Callbacks only append to the file; store_flush() does the one fsync of
- * a batch (group commit) and compacts now and then.  The store knows
+ * a batch (group commit) and compacts now and then, in the background.  The store knows
  * nothing of shared memory or libdtc: a service describes itself with a
  * store_schema (its payload parser and its refusal wording), and svc.c
  * wires the store to the library.  Single-threaded by design: the serve
@@ -114,7 +114,8 @@ typedef struct store_info {
 typedef struct store store;
 
 #define STORE_READONLY 0x1 /* load only: no lock, no create, no truncation */
-#define STORE_NO_FSYNC 0x2 /* flush writes but never fsyncs (benchmarks) */
+#define STORE_NO_FSYNC 0x2 /* flush and compaction write but never fsync
+                              (benchmarks) */
 #define STORE_GROUP 0x4    /* files may be writable by their group (--group) */
 
 /* Opens DATA_DIR/NAME.state (creating it from seeds "K=V" if absent) and
@@ -133,11 +134,18 @@ store_vote store_enlist(store *st, const char *txid, const char *payload,
 store_vote store_prepare(store *st, const char *txid, char *why);
 int store_commit(store *st, const char *txid, store_outcome *out, char *why);
 int store_rollback(store *st, const char *txid, store_outcome *out, char *why);
-/* One fsync of everything appended since the last flush; compacts when
- * the log section outgrows the snapshot.  -1 (why filled) on failure: the
- * store then refuses every request (its memory may be ahead of the disk). */
+/* One fsync of everything appended since the last flush.  When the log
+ * section outgrows the snapshot it compacts in the background: a forked
+ * child writes the snapshot while the caller goes on, and a later flush
+ * appends what was logged meanwhile and renames the new file in (that
+ * flush syncs the new file and the directory instead of the old file;
+ * store_bg.c).  So a single-threaded caller only (fork).  -1 (why
+ * filled) on failure: the store then refuses every request (its memory
+ * may be ahead of the disk); 0 with why filled: a compaction failed (a
+ * warning, nothing lost). */
 int store_flush(store *st, char *why);
-/* Rewrites the file as a snapshot (tmp, fsync, rename, fsync dir). */
+/* Rewrites the file as a snapshot now (tmp, fsync, rename, fsync dir),
+ * after finishing a background compaction that runs. */
 int store_compact(store *st, char *why);
 /* Compaction threshold: log lines > max(n, snapshot lines).  Default 1024. */
 void store_set_compact_min(store *st, size_t n);
@@ -170,18 +178,27 @@ void store_dump(const store *st, FILE *out);
  * can bring it back (when sh_written <= sh_durable already, it goes at
  * once; without a decision log both are 0, so an unheld entry goes at
  * once).  Entries are asked about oldest
- * first, at most sh_budget per call; a held one goes to the back of the
- * queue.  Dropping touches memory only: the next compaction leaves the
- * entries out of the file (a restart before it reloads them, to be
- * retired again).  Returns the number of entries dropped. */
+ * first, at most sh_budget per call (and at most sh_budget dropped); a
+ * held one goes to the back of the queue.  With sh_mark (from
+ * store_ledger_mark, taken before the sh_held answers were) non-zero,
+ * asking stops at the first entry added since the mark: the answers may
+ * predate its transaction.  So one horizon serves several calls, each
+ * with a small budget (a service spreads a pass over its batches), until
+ * the entries older than the mark have all been asked once.  Dropping
+ * touches memory only: the next compaction leaves the entries out of the
+ * file (a restart before it reloads them, to be retired again).  Returns
+ * the number of entries dropped. */
 typedef struct store_horizon {
     int (*sh_held)(void *ctx, const char *txid);
     void *sh_ctx;
     uint64_t sh_durable;
     uint64_t sh_written;
     size_t sh_budget;
+    uint64_t sh_mark;        /* 0: ask every entry (at most one round) */
 } store_horizon;
 size_t store_retire(store *st, const store_horizon *h);
+/* The ledger's mark now, for sh_mark: entries added later are newer. */
+uint64_t store_ledger_mark(const store *st);
 
 /* Copies the ids of the prepared transactions (at most cap) into ids;
  * returns how many there are. */

@@ -3,7 +3,14 @@
  * prepared transactions, the ledger within its horizon) written as a
  * snapshot to NAME.state.tmp (created O_EXCL after an unlink, through
  * dtc__fs_open: a planted symlink is never followed), fsynced, renamed over
- * NAME.state, and the directory fsynced.  Crash points:
+ * NAME.state, and the directory fsynced (no fsync at all with
+ * STORE_NO_FSYNC).  The replaced file is linked as NAME.state.old first,
+ * so that closing it frees nothing; the next background compaction's
+ * child (or store_close) removes that name.  This is the synchronous
+ * compaction (store_compact: at creation, and for callers that want it
+ * now); store_flush compacts in the background instead (store_bg.c), with
+ * the snapshot writer and the switch to the new file shared from here.
+ * Crash points:
  * store.before_rename, store.after_rename.
  */
 #include <errno.h>
@@ -19,7 +26,7 @@
 #include "fspath.h"
 #include "store_int.h"
 
-static int fsync_dir(const char *dir)
+int store__fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = fd >= 0 ? fsync(fd) : -1;
@@ -27,16 +34,6 @@ static int fsync_dir(const char *dir)
         close(fd);
     return rc;
 }
-
-/* The compaction's writer: lines gathered in a buffer, written out with
- * write(2) (stdio would hide them from the power-cut preload's journal);
- * the first failure sticks in sw_errno. */
-typedef struct snap_writer {
-    int sw_fd;
-    int sw_errno;
-    size_t sw_len;
-    char sw_buf[16384];
-} snap_writer;
 
 static void sw_drain(snap_writer *w)
 {
@@ -72,8 +69,7 @@ static void sw_printf(snap_writer *w, const char *fmt, ...)
     w->sw_len += (size_t)n;
 }
 
-/* Writes the whole state as a snapshot to w; returns its item count. */
-static size_t write_snapshot(const store *st, snap_writer *w)
+size_t store__write_snapshot(const store *st, snap_writer *w)
 {
     size_t n = 0, pos = 0;
     const store_rec *r;
@@ -104,9 +100,7 @@ static size_t write_snapshot(const store *st, snap_writer *w)
     return n;
 }
 
-/* Creates the temp file afresh: whatever is at its name (a stale tmp of a
- * crashed compaction, or a planted symlink) is unlinked, never followed. */
-static int create_tmp(const store *st, char *why)
+int store__create_tmp(const store *st, char *why)
 {
     if (unlink(st->st_tmp) != 0 && errno != ENOENT) {
         WHY("cannot remove stale %s: %s", st->st_tmp, strerror(errno));
@@ -116,50 +110,34 @@ static int create_tmp(const store *st, char *why)
                         STORE_WHY_MAX);
 }
 
-int store_compact(store *st, char *why)
+int store__switch(store *st, int *fdp, size_t items, char *why)
 {
-    size_t n;
-    int fd;
-    snap_writer *w;
-    why[0] = '\0';
-    if (st->st_failed || st->st_lock_fd < 0) {
-        WHY("store is failed or read-only");
-        return -1;
-    }
-    if (store__drain(st, why) != 0) /* the old file stays complete if we fail */
-        return -1;
-    if ((w = malloc(sizeof *w)) == NULL) {
-        WHY("cannot compact %s: out of memory", st->st_path);
-        return -1;
-    }
-    if ((w->sw_fd = create_tmp(st, why)) < 0) {
-        free(w);
-        return -1;
-    }
-    w->sw_errno = 0;
-    w->sw_len = 0;
-    n = write_snapshot(st, w);
-    if (w->sw_errno == 0 && fsync(w->sw_fd) != 0)
-        w->sw_errno = errno;
-    if (close(w->sw_fd) != 0 && w->sw_errno == 0)
-        w->sw_errno = errno;
-    if (w->sw_errno != 0) {
-        WHY("cannot write %s: %s", st->st_tmp, strerror(w->sw_errno));
-        free(w);
+    int fd = *fdp, err = 0;
+    *fdp = -1;
+    if (!st->st_no_fsync && fsync(fd) != 0)
+        err = errno;
+    if (close(fd) != 0 && err == 0)
+        err = errno;
+    if (err != 0) {
+        WHY("cannot write %s: %s", st->st_tmp, strerror(err));
         unlink(st->st_tmp);
         return -1;
     }
-    free(w);
     FAULT(st, "store.before_rename");
+    /* the old file keeps a name: closing it below then frees nothing (ms
+     * for a large file); the next compaction's child removes the name */
+    if (st->st_fd >= 0 && (unlink(st->st_old) == 0 || errno == ENOENT))
+        (void)link(st->st_path, st->st_old); /* failing: a slower close */
     if (rename(st->st_tmp, st->st_path) != 0) {
         WHY("cannot rename %s: %s", st->st_tmp, strerror(errno));
         unlink(st->st_tmp);
+        unlink(st->st_old);
         return -1;
     }
     FAULT(st, "store.after_rename");
     /* From here on the new file is the state: failing to use it is fatal. */
     fd = dtc__fs_open(st->st_path, O_WRONLY | O_APPEND, 0, st->st_fs_opts, why, STORE_WHY_MAX);
-    if (fd >= 0 && fsync_dir(st->st_dir) != 0)
+    if (fd >= 0 && !st->st_no_fsync && store__fsync_dir(st->st_dir) != 0)
         WHY("cannot sync %s: %s", st->st_dir, strerror(errno));
     if (fd < 0 || why[0] != '\0') {
         st->st_failed = 1;
@@ -170,8 +148,45 @@ int store_compact(store *st, char *why)
     if (st->st_fd >= 0)
         close(st->st_fd);
     st->st_fd = fd;
-    st->st_snap_lines = n;
-    st->st_log_lines = 0;
+    st->st_snap_lines = items;
     st->st_dirty = 0;
+    return 0;
+}
+
+int store_compact(store *st, char *why)
+{
+    int fd;
+    snap_writer *w;
+    why[0] = '\0';
+    if (st->st_failed || st->st_lock_fd < 0) {
+        WHY("store is failed or read-only");
+        return -1;
+    }
+    if (store__bg_finish(st, why) != 0) /* one compaction at a time */
+        return -1;
+    if (store__drain(st, why) != 0) /* the old file stays complete if we fail */
+        return -1;
+    if ((w = malloc(sizeof *w)) == NULL) {
+        WHY("cannot compact %s: out of memory", st->st_path);
+        return -1;
+    }
+    if ((fd = w->sw_fd = store__create_tmp(st, why)) < 0) {
+        free(w);
+        return -1;
+    }
+    w->sw_errno = 0;
+    w->sw_len = 0;
+    size_t n = store__write_snapshot(st, w);
+    int err = w->sw_errno;
+    free(w);
+    if (err != 0) {
+        WHY("cannot write %s: %s", st->st_tmp, strerror(err));
+        close(fd);
+        unlink(st->st_tmp);
+        return -1;
+    }
+    if (store__switch(st, &fd, n, why) != 0)
+        return -1;
+    st->st_log_lines = 0;
     return 0;
 }

@@ -2,7 +2,8 @@
  * store_file.c - the store's state file DATA_DIR/NAME.state: loading and
  * replaying it, appending log lines (buffered, one write per flush), the
  * group-commit fsync, open/close and dump; compaction (write
- * NAME.state.tmp, fsync, rename, fsync the directory) is store_compact.c.
+ * NAME.state.tmp, fsync, rename, fsync the directory) is store_compact.c,
+ * and in the background, as store_flush does it, store_bg.c.
  * Every byte of the file goes through write(2) (never stdio).  Every
  * file (NAME.state, NAME.lock, the compaction's NAME.state.tmp) is
  * opened through dtc__fs_open (fspath.h): a symlink, FIFO or directory
@@ -44,6 +45,7 @@ int store__drain(store *st, char *why)
         st->st_failed = 1;
         return -1;
     }
+    store__bg_tail(st, st->st_wbuf, st->st_wlen); /* a compaction runs: for its file */
     st->st_wlen = 0;
     return 0;
 }
@@ -340,9 +342,16 @@ int store_flush(store *st, char *why)
     }
     if (store__drain(st, why) != 0)
         return -1;
-    if (st->st_dirty) {
+    int dirty = st->st_dirty;
+    if (dirty)
         FAULT(st, "store.after_write");
-        if (!st->st_no_fsync && fsync(st->st_fd) != 0) {
+    /* a background compaction that ended: its file, the tail (this batch
+     * included) appended and synced, becomes the state file; or one starts */
+    int switched = store__bg_step(st, why);
+    if (switched < 0)
+        return -1;
+    if (dirty) {
+        if (!switched && !st->st_no_fsync && fsync(st->st_fd) != 0) {
             /* The kernel may have dropped the dirty pages: never retry. */
             WHY("fsync of %s failed: %s", st->st_path, strerror(errno));
             st->st_failed = 1;
@@ -351,11 +360,7 @@ int store_flush(store *st, char *why)
         st->st_dirty = 0;
         FAULT(st, "store.after_sync");
     }
-    size_t limit = st->st_snap_lines > st->st_compact_min ? st->st_snap_lines
-                                                          : st->st_compact_min;
-    if (st->st_log_lines > limit && store_compact(st, why) != 0)
-        return st->st_failed ? -1 : 0; /* a failed compaction leaves why set */
-    return 0;
+    return 0; /* a failed compaction leaves a warning in why */
 }
 
 /* ---- open / close -------------------------------------------------------- */
@@ -427,17 +432,20 @@ store *store_open(const char *dir, const char *name, const store_schema *schema,
     if (st == NULL)
         return NULL;
     st->st_schema = schema;
-    st->st_fd = st->st_lock_fd = -1;
+    st->st_fd = st->st_lock_fd = st->st_bg_fd = -1;
     st->st_compact_min = 1024;
     htab_init(&st->st_recs);
     htab_init(&st->st_txns);
     htab_init(&st->st_ledger);
     if ((st->st_dir = strdup(dir)) == NULL
         || asprintf(&st->st_path, "%s/%s.state", dir, name) < 0
-        || asprintf(&st->st_tmp, "%s/%s.state.tmp", dir, name) < 0)
+        || asprintf(&st->st_tmp, "%s/%s.state.tmp", dir, name) < 0
+        || asprintf(&st->st_old, "%s/%s.state.old", dir, name) < 0)
         goto out;
     if (!(flags & STORE_READONLY) && take_lock(st, name, err, errlen) != 0)
         goto out;
+    if (!(flags & STORE_READONLY))
+        unlink(st->st_old); /* a replaced file's name, left by a crash */
     buf = slurp(st, st->st_path, &len, err, errlen);
     if (buf != NULL) {
         info->si_seeds_ignored = nseeds > 0;
@@ -472,14 +480,20 @@ int store_close(store **stp)
         return 0;
     if (!st->st_failed && st->st_fd >= 0)
         rc = store_flush(st, why);
+    if (!st->st_failed && store__bg_finish(st, why) != 0)
+        rc = -1;
+    store__bg_abandon(st); /* failed: the old file is the state */
     if (st->st_fd >= 0)
         close(st->st_fd);
-    if (st->st_lock_fd >= 0)
+    if (st->st_lock_fd >= 0) {
+        unlink(st->st_old); /* ours while we hold the lock */
         close(st->st_lock_fd);
+    }
     store__free_all(st);
     free(st->st_dir);
     free(st->st_path);
     free(st->st_tmp);
+    free(st->st_old);
     free(st);
     *stp = NULL;
     return rc;

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "htab.h"
 #include "store.h"
@@ -43,6 +44,7 @@ typedef struct store_led {
     char *ld_payload;              /* applied: what to reverse; else NULL */
     uint64_t ld_stamp;             /* in st_led_gone: the log position
                                       that must be durable before it goes */
+    uint64_t ld_seq;               /* the ledger's count when added (1, 2...) */
     struct store_led *ld_prev, *ld_next; /* its queue, oldest first */
 } store_led;
 
@@ -54,6 +56,9 @@ typedef struct store_ledq {
 struct store {
     const store_schema *st_schema;
     char *st_dir, *st_path, *st_tmp;
+    char *st_old;               /* NAME.state.old: the replaced file's last
+                                   name, so that closing it is cheap; removed
+                                   by the next compaction's child */
     int st_fd;                  /* append writer; -1 when read-only */
     int st_lock_fd;             /* flock on NAME.lock; -1 when read-only */
     int st_dirty;               /* appended since the last fsync */
@@ -67,12 +72,21 @@ struct store {
     size_t st_snap_lines;       /* items in the snapshot section */
     size_t st_log_lines;        /* items after "checkpoint" */
     size_t st_compact_min;
+    /* The background compaction (store_bg.c); st_bg_pid 0: none running. */
+    pid_t st_bg_pid;            /* the child writing the snapshot */
+    int st_bg_fd;               /* NAME.state.tmp, shared with the child */
+    size_t st_bg_items;         /* the snapshot's items (about: a bound) */
+    size_t st_bg_log_lines;     /* st_log_lines when the child was forked */
+    char *st_bg_tail;           /* lines written since the fork, for the */
+    size_t st_bg_len, st_bg_cap; /* new file; NULL with st_bg_len > 0:
+                                   out of memory, the compaction is dropped */
     void (*st_fault)(const char *point); /* crash points; NULL: none */
     htab st_recs;               /* key -> store_rec */
     htab st_txns;               /* txid -> store_txn */
     htab st_ledger;             /* txid -> store_led */
     store_ledq st_led_new;      /* entries not yet found unheld, by age */
     store_ledq st_led_gone;     /* found unheld, by ld_stamp (ascending) */
+    uint64_t st_led_seq;        /* entries ever added: the last ld_seq */
 };
 
 int store__valid_txid(const char *s);
@@ -104,7 +118,49 @@ int store__append(store *st, char *why, const char *fmt, ...)
  * (the store is then failed). */
 int store__drain(store *st, char *why);
 
-/* Shared by store_file.c and store_compact.c. */
+/* ---- compaction (store_compact.c, store_bg.c) ---- */
+
+/* The snapshot's writer: lines gathered in a buffer, written out with
+ * write(2) (stdio would hide them from the power-cut preload's journal);
+ * the first failure sticks in sw_errno. */
+typedef struct snap_writer {
+    int sw_fd;
+    int sw_errno;
+    size_t sw_len;
+    char sw_buf[16384];
+} snap_writer;
+
+/* Writes the whole state as a snapshot to w; returns its item count. */
+size_t store__write_snapshot(const store *st, snap_writer *w);
+/* Creates NAME.state.tmp afresh: whatever is at its name (a stale tmp of
+ * a crashed compaction, or a planted symlink) is unlinked, never
+ * followed.  The fd, or -1 with why. */
+int store__create_tmp(const store *st, char *why);
+int store__fsync_dir(const char *dir);
+/* Makes the complete temp file *fdp (closed here, *fdp = -1) the state
+ * file: fsync, rename over NAME.state, fsync the directory (no fsync with
+ * STORE_NO_FSYNC), append to it from now on.  0; -1 with why: before the
+ * rename the old file stays (the temp file is removed), after it the
+ * store is failed. */
+int store__switch(store *st, int *fdp, size_t items, char *why);
+/* store_bg.c.  store_flush, once the lines are written: finishes a
+ * background compaction whose child is done (waiting for it when the log
+ * has grown past the threshold again meanwhile); starts one when the log
+ * has outgrown the snapshot.  1 when it switched to the new file (which
+ * then holds every line written, durably: no fsync of the old one
+ * needed), 0 when not (why may hold a warning: a compaction that failed
+ * before its rename), -1 when the store failed. */
+int store__bg_step(store *st, char *why);
+/* Waits for a running background compaction and finishes it: 0 (why may
+ * hold a warning), -1 when the store failed. */
+int store__bg_finish(store *st, char *why);
+/* Lines written to the state file while a background compaction runs:
+ * kept for the new file. */
+void store__bg_tail(store *st, const char *buf, size_t len);
+/* Stops a running background compaction and removes its temp file. */
+void store__bg_abandon(store *st);
+
+/* Shared by store_file.c, store_compact.c and store_bg.c. */
 #define WHY(...) snprintf(why, STORE_WHY_MAX, __VA_ARGS__)
 /* A named crash point: the hook (svc.c sets dtc_fault) may kill us here. */
 #define FAULT(st, point)                                                       \

@@ -45,7 +45,9 @@ store_led *store__ledger_add(store *st, const char *txid, int state, const char 
         goto fail;
     STORE_COPY(ld->ld_id, txid);
     ld->ld_state = state;
+    ld->ld_seq = st->st_led_seq + 1;
     if (htab_put(&st->st_ledger, ld->ld_id, ld) == 0) {
+        st->st_led_seq++;
         ledq_push(&st->st_led_new, ld);
         return ld;
     }
@@ -68,13 +70,18 @@ size_t store_retire(store *st, const store_horizon *h)
     size_t dropped = 0, asked = 0, n = st->st_ledger.ht_count;
     store_ledq found = {NULL, NULL};
     store_led *ld;
-    while ((ld = st->st_led_gone.lq_head) != NULL && ld->ld_stamp <= h->sh_durable) {
+    while ((ld = st->st_led_gone.lq_head) != NULL && ld->ld_stamp <= h->sh_durable
+           && dropped < h->sh_budget) {
         drop(st, ledq_pop(&st->st_led_gone));
         dropped++;
     }
-    /* at most one round through the queue: a held entry goes to its back */
-    for (; asked < h->sh_budget && asked < n && st->st_led_new.lq_head != NULL; asked++) {
-        int held = h->sh_held(h->sh_ctx, st->st_led_new.lq_head->ld_id);
+    /* at most one round through the queue: a held entry goes to its back;
+     * never past the mark (entries newer than the answers) */
+    for (; asked < h->sh_budget && asked < n && (ld = st->st_led_new.lq_head) != NULL;
+         asked++) {
+        if (h->sh_mark != 0 && ld->ld_seq >= h->sh_mark)
+            break;
+        int held = h->sh_held(h->sh_ctx, ld->ld_id);
         if (held < 0)
             break;
         ld = ledq_pop(&st->st_led_new);
@@ -90,6 +97,11 @@ size_t store_retire(store *st, const store_horizon *h)
         }
     }
     return dropped;
+}
+
+uint64_t store_ledger_mark(const store *st)
+{
+    return st->st_led_seq + 1;
 }
 
 /* The entries in age order (examined ones first), for snapshots. */

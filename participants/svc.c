@@ -269,8 +269,8 @@ static void recover(svc *s, dtc_participant *p)
 }
 
 /* Serves batches until stopped, re-checking prepared transactions and
- * retiring ledger entries beyond the horizon every second (see recover,
- * svc_horizon.c). */
+ * starting a pass of ledger retirement every second (see recover,
+ * svc_horizon.c); the pass goes a small step after every batch. */
 static dtc_result serve_loop(svc *s, dtc_instance *inst, dtc_participant *p,
                              const dtc_participant_ops *ops)
 {
@@ -285,9 +285,10 @@ static dtc_result serve_loop(svc *s, dtc_instance *inst, dtc_participant *p,
             if (store_prepared_ids(s->sv_store, NULL, 0) > 0)
                 recover(s, p);
             if (!s->sv_keep_ledger)
-                svc_retire(s->sv_store, inst);
+                svc_retire_begin(&s->sv_hz, s->sv_store, inst);
             last = now;
         }
+        svc_retire_step(&s->sv_hz, s->sv_store);
     }
     return DTC_OK;
 }
@@ -328,6 +329,7 @@ static int serve(svc *s)
             s->sv_exit = 1;
         }
     }
+    svc_retire_free(&s->sv_hz);
     dtc_participant_unregister(&p);
     dtc_close(&inst);
     if (s->sv_store != NULL && store_close(&s->sv_store) != 0)

@@ -9,11 +9,19 @@
  * up to where it was written when that was seen (store_retire does the
  * bookkeeping).  While dtcd replays its log nothing is retired, nor
  * while a slot is quarantined (its transaction id cannot be trusted).
+ * The slots are listed once a second (svc_retire_begin); the entries
+ * older than that listing are then asked about a step at a time, after
+ * each batch (svc_retire_step), so that no batch waits for a whole pass.
  */
 #include <stdlib.h>
 
 #include "htab.h"
 #include "svc_horizon.h"
+
+/* Entries asked about, and dropped, per step: a step stays well under a
+ * millisecond, and a pass of tens of thousands of entries spreads over
+ * the batches of a second instead of stalling one of them. */
+#define STEP_BUDGET 256
 
 static int held(void *ctx, const char *txid)
 {
@@ -26,37 +34,59 @@ static int usable(dtc_instance *inst, dtc_status *s)
     return dtc_get_status(inst, s) == DTC_OK && !s->recovering && s->corrupt_slots == 0;
 }
 
-size_t svc_retire(store *st, dtc_instance *inst)
+int svc_retire_begin(svc_horizon *hz, store *st, dtc_instance *inst)
 {
     dtc_status before, after;
     dtc_txn_info *arr = NULL;
-    char (*ids)[DTC_TXID_STRLEN] = NULL;
-    size_t n = 0, cap, dropped = 0;
-    htab set;
-    htab_init(&set);
+    size_t n = 0;
+    int rc = -1;
+    hz->hz_active = 0;
+    htab_deinit(&hz->hz_set);
+    htab_init(&hz->hz_set);
     if (store_ledger_count(st) == 0 || !usable(inst, &before))
-        return 0;
-    cap = before.limits.max_txns;
-    arr = calloc(cap ? cap : 1, sizeof *arr);
-    ids = calloc(cap ? cap : 1, sizeof *ids);
-    if (arr == NULL || ids == NULL || dtc_list_transactions(inst, arr, cap, &n) != DTC_OK
-        || n > cap)
+        return -1;
+    uint64_t mark = store_ledger_mark(st); /* entries older than the list */
+    size_t cap = before.limits.max_txns ? before.limits.max_txns : 1;
+    if (cap > hz->hz_cap) {
+        free(hz->hz_ids);
+        hz->hz_cap = 0;
+        if ((hz->hz_ids = calloc(cap, sizeof *hz->hz_ids)) == NULL)
+            return -1;
+        hz->hz_cap = cap;
+    }
+    arr = calloc(cap, sizeof *arr);
+    if (arr == NULL || dtc_list_transactions(inst, arr, cap, &n) != DTC_OK || n > cap)
         goto out;
     for (size_t i = 0; i < n; i++) {
         if (arr[i].quarantined)
             goto out;
-        dtc_txid_format(&arr[i].id, ids[i]);
-        if (htab_put(&set, ids[i], ids[i]) != 0)
+        dtc_txid_format(&arr[i].id, hz->hz_ids[i]);
+        if (htab_put(&hz->hz_set, hz->hz_ids[i], hz->hz_ids[i]) != 0)
             goto out;
     }
     if (!usable(inst, &after))
         goto out;
-    store_horizon h = {held, &set, before.decision_log ? before.dlog_durable_lsn : 0,
-                       after.decision_log ? after.dlog_written_lsn : 0, (size_t)1 << 18};
-    dropped = store_retire(st, &h);
+    hz->hz_h = (store_horizon){held, &hz->hz_set,
+                               before.decision_log ? before.dlog_durable_lsn : 0,
+                               after.decision_log ? after.dlog_written_lsn : 0, STEP_BUDGET,
+                               mark};
+    hz->hz_active = 1;
+    rc = 0;
 out:
-    htab_deinit(&set);
-    free(ids);
     free(arr);
-    return dropped;
+    return rc;
+}
+
+size_t svc_retire_step(svc_horizon *hz, store *st)
+{
+    return hz->hz_active ? store_retire(st, &hz->hz_h) : 0;
+}
+
+void svc_retire_free(svc_horizon *hz)
+{
+    htab_deinit(&hz->hz_set);
+    free(hz->hz_ids);
+    hz->hz_ids = NULL;
+    hz->hz_cap = 0;
+    hz->hz_active = 0;
 }

@@ -9,6 +9,7 @@
 
 #include "dtc/dtc.h"
 #include "svc.h"
+#include "svc_horizon.h"
 
 typedef struct svc_opts {
     const char *instance;     /* NULL: $DTC_INSTANCE, else "default" */
@@ -34,6 +35,7 @@ typedef struct svc {
     int sv_exit;               /* exit code once stopped */
     int sv_keep_ledger;        /* $DTC_KEEP_LEDGER set: never retire ledger
                                   entries (audits that read every one) */
+    svc_horizon sv_hz;         /* the ledger retirement pass going on */
 } svc;
 
 /* Parses argv into s->sv_o: 0 ok, 1 help or version printed, -1 bad usage

@@ -5,10 +5,14 @@
 #      mode with a header row of the C values and one row per N, in the
 #      order given; every cell a number equal to the txn/s of the same row
 #      of the text table (in the code block above), with its ratio to
-#      floor (and floor-wake) for the dtc modes; the noop/noop-nolog ratio
-#      table with one row per (C, N) whose ratio is num / den.
-#   2. --format json with --repeat 2: valid JSON on stdout, and on stderr
-#      one progress line "[k/total] ... run r/2" per run of a cell.
+#      floor (and floor-wake) for the dtc modes; below it the mode's
+#      latency table of the same shape, every cell "p99 / p99.9 / max" equal
+#      to the same row of the text table, in that order of size; the
+#      noop/noop-nolog ratio table with one row per (C, N) whose ratio is
+#      num / den.
+#   2. --format json with --repeat 2: valid JSON on stdout, every cell with
+#      p99_us <= p999_us <= max_us, and on stderr one progress line
+#      "[k/total] ... run r/2" per run of a cell.
 #   3. plot-bench on that JSON writes a PNG (signature, size, dimensions).
 # Not timed: no speed is asserted.  Each dtc-bench uses its own instance
 # (bench-<pid>); files live in a mktemp -d directory.
@@ -47,10 +51,13 @@ def num(s):
 if lines[0] != "```text" or "```" not in lines[1:]:
     die("no text table in a code block first")
 end = lines.index("```", 1)
-tps = {}
+tps, tails = {}, {}
+if lines[1].split()[10:13] != ["p99us", "p99.9us", "maxus"]:
+    die(f"text table header without p99, p99.9 and max: {lines[1]!r}")
 for row in lines[2:end]:
     f = row.split()
     tps[(f[0], int(f[1]), int(f[2]))] = int(f[4])
+    tails[(f[0], int(f[1]), int(f[2]))] = [int(x) for x in f[9:12]]
 if len(tps) != 4 * 2 * 2:
     die(f"{len(tps)} rows in the text table, want 16")
 cmd = [l for l in lines[end:] if l.startswith("`") and l.endswith("`") and "dtc-bench" in l]
@@ -91,6 +98,24 @@ for mode in ["floor", "floor-wake", "noop", "noop-nolog"]:
             for g in m.groups()[1:]:
                 if g is not None:
                     float(g)
+    legend = [i for i, l in enumerate(lines)
+              if l == f"`{mode}`: latency p99 / p99.9 / max, us"]
+    if len(legend) != 1 or legend[0] < i:
+        die(f"no latency table for {mode} below its txn/s table")
+    j = legend[0] + 2
+    if lines[j] != "| N \\ C | " + " | ".join(map(str, Cs)) + " |":
+        die(f"{mode} latency: header {lines[j]!r}")
+    for n, row in zip(Ns, lines[j + 2:j + 2 + len(Ns)]):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        if cells[0] != f"{mode}, N={n}" or len(cells) != 1 + len(Cs):
+            die(f"{mode} latency: row {row!r}")
+        for c, cell in zip(Cs, cells[1:]):
+            got = [num(x) for x in cell.split(" / ")]
+            if got != tails[(mode, n, c)]:
+                die(f"{mode} N={n} C={c}: tails {cell!r} but the text table says "
+                    f"{tails[(mode, n, c)]}")
+            if not 0 < got[0] <= got[1] <= got[2]:
+                die(f"{mode} N={n} C={c}: tails {cell!r} not p99 <= p99.9 <= max")
 
 legend = [i for i, l in enumerate(lines) if l.startswith("`noop/noop-nolog`")]
 if len(legend) != 1:
@@ -121,6 +146,10 @@ import json, re, sys
 run = json.load(open(sys.argv[1]))
 if len(run["cells"]) != 6 or run["cpus"] < 1:
     sys.exit(f"bench_formats: {len(run['cells'])} cells, want 6")
+for c in run["cells"]:
+    if not 0 < c["p99_us"] <= c["p999_us"] <= c["max_us"]:
+        sys.exit(f"bench_formats: {c['mode']} C={c['coordinators']}: p99 {c['p99_us']}, "
+                 f"p99.9 {c['p999_us']}, max {c['max_us']}: want 0 < p99 <= p99.9 <= max")
 seen = {}
 for l in open(sys.argv[2]):
     m = re.match(r"dtc-bench: \[(\d+)/6\] (\S+) N=1 C=(\d+) run (\d)/2 \(0\.3 s\)\.\.\. [\d,]+ txn/s$",

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -879,6 +880,71 @@ START_TEST(pace_idle_returns_to_other)
 }
 END_TEST
 
+/* dtc_participant_answer: a prepare answered yes by its callback and
+ * revised to no in the batch's flush is a no for the coordinator; outside
+ * a batch, or for another pointer than the callback's, it is refused. */
+static const dtc_request *answer_rq;
+static dtc_participant *answer_p;
+static _Atomic int answer_done;
+static dtc_result answer_rc;
+
+static dtc_vote vote_yes_keep(void *ctx, const dtc_request *rq)
+{
+    (void)ctx;
+    answer_rq = rq;
+    return DTC_VOTE_YES;
+}
+
+static const dtc_request *answer_revised;
+
+static int flush_revise(void *ctx)
+{
+    (void)ctx;
+    dtc_request other = {0};
+    if (answer_rq == NULL || answer_revised != NULL)
+        return 0; /* the prepare's batch only */
+    answer_revised = answer_rq;
+    if (dtc_participant_answer(answer_p, &other, DTC_VOTE_NO) != DTC_EINVAL)
+        return -1;
+    snprintf(answer_rq->reason, DTC_REASON_MAX, "revised: no after all");
+    return dtc_participant_answer(answer_p, answer_rq, DTC_VOTE_NO) == DTC_OK ? 0 : -1;
+}
+
+static void *answer_coordinator(void *arg)
+{
+    dtc_txid id;
+    (void)arg;
+    answer_rc = dtc_begin_transaction(inst, NULL, &id);
+    if (answer_rc == DTC_OK)
+        answer_rc = dtc_enlist(inst, &id, "reviser", "x", 1);
+    if (answer_rc == DTC_OK)
+        answer_rc = dtc_commit_transaction(inst, &id, NULL);
+    atomic_store(&answer_done, 1);
+    return NULL;
+}
+
+START_TEST(answer_revised_in_flush)
+{
+    pthread_t t;
+    ck_assert_int_eq(dtc_participant_register(inst, "reviser", &answer_p), DTC_OK);
+    dtc_request none = {0};
+    ck_assert_int_eq(dtc_participant_answer(answer_p, &none, DTC_VOTE_NO), DTC_EINVAL);
+    answer_rq = answer_revised = NULL;
+    atomic_store(&answer_done, 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, answer_coordinator, NULL), 0);
+    dtc_participant_ops ops = {NULL, vote_yes_keep, done_ok, done_ok, flush_revise, NULL};
+    for (int i = 0; i < 500 && !atomic_load(&answer_done); i++)
+        ck_assert_int_eq(dtc_participant_serve_once(answer_p, &ops, 10, NULL), DTC_OK);
+    pthread_join(t, NULL);
+    ck_assert_msg(answer_rc == DTC_EREFUSED, "commit: %s, want refused",
+                  dtc_result_name(answer_rc));
+    ck_assert_ptr_nonnull(answer_rq);
+    /* the batch is over: its answers are final */
+    ck_assert_int_eq(dtc_participant_answer(answer_p, answer_rq, DTC_VOTE_YES), DTC_EINVAL);
+    dtc_participant_unregister(&answer_p);
+}
+END_TEST
+
 START_TEST(begin_refused_on_shutdown)
 {
     dtc_txid id;
@@ -1288,6 +1354,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, readonly_attach_cannot_write);
     tcase_add_test(seg, metrics_hostile_segment);
     tcase_add_test(seg, begin_refused_rate_limited);
+    tcase_add_test(seg, answer_revised_in_flush);
 #if DTC_ASSERTS
     tcase_add_test(seg, lock_held_recorded);
     tcase_add_test_raise_signal(seg, precondition_aborts, SIGABRT);

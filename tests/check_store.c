@@ -11,6 +11,7 @@
  * base that the unchecked fixture removes.
  */
 #include <check.h>
+#include <stdatomic.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -696,7 +697,13 @@ START_TEST(compaction_keeps_state)
         store_outcome out;
         ck_assert_int_eq(store_rollback(st, id, &out, why), 0);
         ck_assert_int_eq(store_flush(st, why), 0);
-        ck_assert_msg(store_log_lines(st) <= 5, "log not compacted: %zu", store_log_lines(st));
+        /* compacted in the background: a flush waits for the running
+         * compaction once the lines logged since it began pass the
+         * threshold (4, or the snapshot's items: under 10 here), and
+         * those lines are the new file's log: bounded by twice the
+         * threshold plus two batches, not growing with the 20 rounds */
+        ck_assert_msg(store_log_lines(st) <= 2 * 10 + 4, "log not compacted: %zu",
+                      store_log_lines(st));
     }
     char *before = dump_text(st);
     ck_assert_int_eq(store_compact(st, why), 0);
@@ -731,6 +738,86 @@ START_TEST(compaction_keeps_state)
     free(before);
     free(after);
     free(expected);
+}
+END_TEST
+
+/* Compactions in the background, a flush going on while one runs: after
+ * many of them (and one still running at close, finished there), the
+ * reloaded state is the same, no temp file is left and the file holds a
+ * snapshot, not the whole history. */
+START_TEST(background_compaction_loses_nothing)
+{
+    const char *dir = new_dir(), *path = state_path(dir, "inventory");
+    char why[STORE_WHY_MAX], id[16], tmp[600];
+    store *st = open_inv(dir);
+    store_set_compact_min(st, 4);
+    for (int i = 0; i < 60; i++) { /* 8 commits, the rest rolled back */
+        store_outcome out;
+        snprintf(id, sizeof id, "c%d", i);
+        if (i % 5 == 0 && i < 40) {
+            run_commit(st, id, i % 2 ? "reserve w 1" : "reserve x 1");
+            continue;
+        }
+        ck_assert_int_eq(try_prepare(st, id, "reserve w 1", why), STORE_YES);
+        ck_assert_int_eq(store_rollback(st, id, &out, why), 0);
+        ck_assert_int_eq(store_flush(st, why), 0);
+    }
+    ck_assert_int_eq(try_prepare(st, "p1", "reserve w 1", why), STORE_YES);
+    ck_assert_int_eq(store_flush(st, why), 0);
+    char *before = dump_text(st);
+    store_close(&st);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    ck_assert_int_eq(access(tmp, F_OK), -1);
+    const char *text = read_text(path);
+    ck_assert_msg(strstr(text, "\nprepared c0 ") == NULL, "c0's prepare line was never compacted");
+    st = open_inv(dir);
+    char *after = dump_text(st);
+    ck_assert_str_eq(after, before);
+    for (int i = 0; i < 60; i++) {
+        snprintf(id, sizeof id, "c%d", i);
+        ck_assert_int_eq(store_ledger_state(st, id), i % 5 == 0 && i < 40);
+    }
+    ck_assert_str_eq(store_get(st, "w")->rc_holder, "p1");
+    store_close(&st);
+    free(before);
+    free(after);
+}
+END_TEST
+
+/* Every fsync of the store's code in this process (linked with
+ * --wrap=fsync): STORE_NO_FSYNC must make none. */
+static _Atomic int fsyncs;
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+int __wrap_fsync(int fd)
+{
+    atomic_fetch_add(&fsyncs, 1);
+    return __real_fsync(fd);
+}
+
+/* --no-fsync (STORE_NO_FSYNC) is honoured by the flush and by compaction
+ * (it fsynced the snapshot and the directory before); and without it,
+ * both sync. */
+START_TEST(no_fsync_compacts_without_fsync)
+{
+    char why[STORE_WHY_MAX], err[512];
+    for (int flags = STORE_NO_FSYNC; flags >= 0; flags -= STORE_NO_FSYNC) {
+        const char *dir = new_dir();
+        static const char *const seeds[] = {"w=10"};
+        atomic_store(&fsyncs, 0);
+        store *st = store_open(dir, "inventory", &svc_inventory, seeds, 1, flags, NULL, err,
+                               sizeof err);
+        ck_assert_msg(st != NULL, "%s", err);
+        run_commit(st, "t1", "reserve w 1");
+        ck_assert_int_eq(store_compact(st, why), 0);
+        run_commit(st, "t2", "reserve w 1");
+        store_close(&st);
+        if (flags == STORE_NO_FSYNC)
+            ck_assert_msg(atomic_load(&fsyncs) == 0, "%d fsync calls with STORE_NO_FSYNC",
+                          atomic_load(&fsyncs));
+        else /* creation, 2 flushes, a compaction (file and directory) */
+            ck_assert_int_ge(atomic_load(&fsyncs), 5);
+    }
 }
 END_TEST
 
@@ -922,7 +1009,7 @@ static int fake_held(void *ctx, const char *txid)
 
 static size_t retire(store *st, uint64_t durable, uint64_t written)
 {
-    store_horizon h = {fake_held, NULL, durable, written, 1000};
+    store_horizon h = {fake_held, NULL, durable, written, 1000, 0};
     return store_retire(st, &h);
 }
 
@@ -1069,7 +1156,7 @@ START_TEST(retire_budget_and_held_requeue)
         run_commit(st, id, "reserve w 1");
     }
     held_ids = held;
-    store_horizon h = {fake_held, NULL, 0, 0, 3};
+    store_horizon h = {fake_held, NULL, 0, 0, 3, 0};
     /* the two held ones at the head go to the back: the third ask drops u0 */
     ck_assert_uint_eq(store_retire(st, &h), 1);
     ck_assert_int_eq(store_ledger_state(st, "u0"), 0);
@@ -1079,6 +1166,42 @@ START_TEST(retire_budget_and_held_requeue)
     ck_assert_uint_eq(store_ledger_count(st), 2);
     ck_assert_int_eq(store_ledger_state(st, "h0"), 1);
     held_ids = NULL;
+    store_close(&st);
+}
+END_TEST
+
+/* A pass spread over several calls: never past the mark (entries added
+ * after the answers were taken are kept, even when the answers say
+ * nothing holds them), and at most the budget dropped per call. */
+START_TEST(retire_stops_at_mark)
+{
+    const char *dir = new_dir();
+    char id[16];
+    store *st = open_inv(dir);
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "a%d", i);
+        run_commit(st, id, "reserve w 1");
+    }
+    held_ids = NULL;
+    uint64_t mark = store_ledger_mark(st);
+    run_commit(st, "b0", "reserve x 1"); /* newer than the answers */
+    /* stamped 5, durable 0: found unheld, kept until 5 is durable */
+    store_horizon h = {fake_held, NULL, 0, 5, 2, mark};
+    ck_assert_uint_eq(store_retire(st, &h), 0);
+    ck_assert_uint_eq(store_retire(st, &h), 0);
+    ck_assert_uint_eq(store_retire(st, &h), 0);
+    ck_assert_uint_eq(store_retire(st, &h), 0); /* stops at b0 */
+    ck_assert_uint_eq(store_ledger_count(st), 6);
+    h.sh_durable = 5;
+    ck_assert_uint_eq(store_retire(st, &h), 2); /* the budget */
+    ck_assert_uint_eq(store_retire(st, &h), 2);
+    ck_assert_uint_eq(store_retire(st, &h), 1);
+    ck_assert_uint_eq(store_retire(st, &h), 0);
+    ck_assert_uint_eq(store_ledger_count(st), 1);
+    ck_assert_int_eq(store_ledger_state(st, "b0"), 1);
+    h.sh_mark = store_ledger_mark(st); /* the next pass */
+    ck_assert_uint_eq(store_retire(st, &h), 1);
+    ck_assert_int_eq(store_ledger_state(st, "b0"), 0);
     store_close(&st);
 }
 END_TEST
@@ -1118,6 +1241,8 @@ static Suite *store_suite(void)
     tcase_add_loop_test(tc, corrupt_line_refused, 0,
                         (int)(sizeof corrupt_cases / sizeof corrupt_cases[0]));
     tcase_add_test(tc, compaction_keeps_state);
+    tcase_add_test(tc, background_compaction_loses_nothing);
+    tcase_add_test(tc, no_fsync_compacts_without_fsync);
     tcase_add_test(tc, second_open_locked);
     tcase_add_test(tc, write_failure_is_an_error);
     tcase_add_test(tc, compaction_never_follows_tmp_symlink);
@@ -1132,6 +1257,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, ledger_inside_horizon_kept);
     tcase_add_test(tc, compaction_bounded_by_live_state);
     tcase_add_test(tc, retire_budget_and_held_requeue);
+    tcase_add_test(tc, retire_stops_at_mark);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,7 +3,8 @@
  * test (src/kit/pg_cluster.c), real dtcd, the four services and
  * dtc-pg.  Cases: an order committed at all five; refusals in
  * PostgreSQL (row rule, constraint) and elsewhere roll back everywhere;
- * a full pool refuses at once; concurrent coordinators all commit; a
+ * a full pool refuses at once; concurrent coordinators all commit; the
+ * PREPAREs of one batch run in PostgreSQL at the same time; a
  * hot row refuses ("locked:") instead of stalling; start errors and a
  * server down at start;
  * dtc-pg killed after PREPARE, the coordinator killed after its
@@ -516,6 +517,83 @@ START_TEST(test_concurrent_coordinators)
 }
 END_TEST
 
+/* How many of pg's connections wait, in PostgreSQL, with a PREPARE
+ * TRANSACTION for the standby (synchronous replication). */
+static long prepares_waiting(void)
+{
+    return sql_long("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+                    " AND query LIKE '%PREPARE TRANSACTION%'");
+}
+
+/* pg's requests waiting in its ring. */
+static unsigned pg_pending(void)
+{
+    dtc_participant_info parts[16];
+    size_t n = 0;
+    ck_assert_int_eq(dtc_list_participants(h_inst(), parts, 16, &n), DTC_OK);
+    for (size_t i = 0; i < n && i < 16; i++)
+        if (strcmp(parts[i].name, "pg") == 0)
+            return parts[i].pending;
+    return 0;
+}
+
+/* dtc-pg serves a batch's requests concurrently: two transactions whose
+ * prepare requests wait together in its ring (dtc-pg stopped meanwhile)
+ * have their PREPARE TRANSACTIONs in PostgreSQL at the same time, so one
+ * WAL flush can serve both.  To see it, PostgreSQL holds every PREPARE
+ * after its local flush (synchronous_standby_names names a standby that
+ * never comes: the wait shows in pg_stat_activity); then the wait is
+ * lifted and both commit.  One PREPARE at a time (the callbacks waiting
+ * each for its own) never shows two. */
+START_TEST(test_prepares_overlap)
+{
+    start_all(0);
+    PQclear(sql("INSERT INTO acct VALUES ('o0', 10), ('o1', 10)"));
+    dtc_txn_options o = patient();
+    o.prepare_timeout_ms = 20000;
+    dtc_txid id[2];
+    pid_t kids[2];
+    ck_assert_int_eq(kill(pg_pid, SIGSTOP), 0);
+    for (int k = 0; k < 2; k++) {
+        char pay[32];
+        int n = snprintf(pay, sizeof pay, "debit o%d 1", k);
+        ck_assert_int_eq(dtc_begin_transaction(h_inst(), &o, &id[k]), DTC_OK);
+        ck_assert_int_eq(dtc_enlist(h_inst(), &id[k], "pg", pay, (size_t)n), DTC_OK);
+        kids[k] = fork_commit(&id[k]);
+    }
+    int64_t end = h_now_ms() + 10000;
+    while (pg_pending() < 4 && h_now_ms() < end) /* 2 enlists, 2 prepares */
+        h_sleep_ms(10);
+    ck_assert_uint_eq(pg_pending(), 4);
+    PQclear(sql("ALTER SYSTEM SET synchronous_standby_names = 'dtc_test_nobody'"));
+    PQclear(sql("SELECT pg_reload_conf()"));
+    end = h_now_ms() + 10000;
+    while (sql_long("SELECT count(*) FROM pg_settings WHERE name = 'synchronous_standby_names'"
+                    " AND setting = 'dtc_test_nobody'") != 1 && h_now_ms() < end)
+        h_sleep_ms(20);
+    h_sleep_ms(200); /* the checkpointer publishes the standby list */
+    ck_assert_int_eq(kill(pg_pid, SIGCONT), 0);
+    long most = 0;
+    end = h_now_ms() + 3000; /* dtc-pg gives a PREPARE 4 s */
+    while (most < 2 && h_now_ms() < end) {
+        long w = prepares_waiting();
+        most = w > most ? w : most;
+        h_sleep_ms(20);
+    }
+    PQclear(sql("ALTER SYSTEM RESET synchronous_standby_names"));
+    PQclear(sql("SELECT pg_reload_conf()"));
+    for (int k = 0; k < 2; k++) {
+        int st;
+        ck_assert_int_eq(h_wait(kids[k], 30000, &st), 1);
+        ck_assert_msg(h_exit_code(st) == 0, "transaction %d did not commit", k);
+    }
+    ck_assert_msg(most == 2, "at most %ld PREPARE TRANSACTION at a time in PostgreSQL, want 2",
+                  most);
+    ck_assert_int_eq(sql_long("SELECT sum(bal) FROM acct WHERE id IN ('o0', 'o1')"), 18);
+    ck_assert_int_eq(prepared_count(), 0);
+}
+END_TEST
+
 /* Four coordinators on one row.  A statement that waits for the row
  * lock of another transaction would keep dtc-pg's prepare callback (and
  * so everything queued behind it, maybe that very transaction's turn)
@@ -919,6 +997,7 @@ int main(void)
         {"start_errors", test_start_errors_and_server_down},
         {"pool_full", test_pool_full},
         {"concurrent", test_concurrent_coordinators},
+        {"prepares_overlap", test_prepares_overlap},
         {"hot_row", test_hot_row},
         {"kill_after_prepare_tcp", test_kill_after_prepare_tcp},
 #ifdef DTC_CRASH_POINTS

@@ -455,6 +455,19 @@ dtc_result dtc_participant_register(dtc_instance *inst, const char *name,
 dtc_result dtc_participant_serve_once(dtc_participant *p,
                                       const dtc_participant_ops *ops,
                                       int timeout_ms, unsigned *served);
+/* Revises the answer to rq, a request a callback of the batch being
+ * served was handed (the same pointer), until the batch's flush returns:
+ * called from a callback or from flush, never later.  v is the prepare
+ * vote, or for commit and rollback YES (done) or ERROR (failed; NO means
+ * ERROR there); the reason buffer rq->reason stays the callback's to
+ * fill.  So a participant may send a batch's work off in its callbacks,
+ * answer provisionally, and give each request its verdict in flush once
+ * the work has run concurrently (dtc-pg: PostgreSQL then groups the
+ * WAL flushes of the batch's PREPAREs and COMMIT PREPAREDs).  Nothing is
+ * published before flush returns, so a provisional answer is never seen.
+ * DTC_EINVAL outside a batch, for a request of another batch, or for an
+ * enlist step (its answer is published at once). */
+dtc_result dtc_participant_answer(dtc_participant *p, const dtc_request *rq, dtc_vote v);
 /* Serves until *stop becomes non-zero (checked at least every 200 ms).
  * Returns DTC_ENOSEGMENT when dtcd stopped and removed the segment,
  * DTC_ENOTALIVE if the slot was reclaimed (this process was presumed

@@ -49,7 +49,10 @@ static int serve(const pg_opts *o)
         return 1;
     }
     pg_pool_init(&pool, o);
-    pg_ctx x = {&pool, o, inst, part};
+    static pg_ctx x; /* large (the requests sent off): not on the stack */
+    x = (pg_ctx){.x_pool = &pool, .x_o = o, .x_inst = inst, .x_part = part};
+    pool.p_settle = pg_settle_all;
+    pool.p_settle_ctx = &x;
     dtc_participant_ops ops = pg_ops_template;
     ops.ctx = &x;
     char why[DTC_REASON_MAX] = "";

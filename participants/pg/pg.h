@@ -9,9 +9,13 @@
  * pool.  The enlist callback only sends the work (libpq's asynchronous
  * API), so the statements of many transactions run at once on their own
  * connections; the prepare callback collects the result, applies the row
- * rule (--rows VERB=N) and runs PREPARE TRANSACTION 'dtc:<txid>:<name>'.
- * Only then is the connection free again.  COMMIT PREPARED and ROLLBACK
- * PREPARED go onto any free connection.  Refusal reasons start with a
+ * rule (--rows VERB=N) and sends PREPARE TRANSACTION 'dtc:<txid>:<name>'.
+ * COMMIT PREPARED goes onto any free connection, ROLLBACK PREPARED too.
+ * A batch's PREPAREs and COMMIT PREPAREDs run concurrently: each callback
+ * sends its command and answers provisionally, and the batch's flush
+ * waits for them all and gives each its verdict before any answer is
+ * published (pg_defer, dtc_participant_answer); so PostgreSQL syncs its
+ * WAL once for many of them.  Only then is the connection free again.  Refusal reasons start with a
  * short code: "rows:", "constraint:", "serialization:", "locked:",
  * "error:", "usage:", "pool:", "connection:", "timeout:".
  *
@@ -118,6 +122,11 @@ typedef struct pg_pool {
     const pg_opts *p_o;
     int p_reconnected;     /* a connection came back: rescan prepared */
     int p_described;       /* st_nparams known */
+    /* Settles the requests of the batch sent off so far (work.c), which
+     * hold their connections until then; pg_pool_take calls it when no
+     * connection is free.  1 if it settled any. */
+    int (*p_settle)(void *ctx);
+    void *p_settle_ctx;
 } pg_pool;
 
 /* opts.c: 0 ok, 1 help printed, -1 bad usage (message printed). */
@@ -170,13 +179,37 @@ void pg_conn_drop(pg_conn *c);
 void pg_release(pg_conn *c);
 int64_t pg_now_ns(void);
 
+/* A request of the batch being served whose command was sent in its
+ * callback and runs while the batch's other requests are served: a
+ * PREPARE TRANSACTION or a COMMIT PREPARED.  Its callback answered
+ * provisionally (yes, done); its verdict is given when it is settled,
+ * at the latest in the batch's flush, before any answer is published
+ * (dtc_participant_answer).  So the PREPAREs and COMMIT PREPAREDs of a
+ * batch wait for one WAL flush together, not one after another. */
+typedef struct pg_defer {
+    const dtc_request *d_rq;   /* the callback's: valid until flush returns */
+    dtc_txid d_txid;
+    pg_conn *d_conn;           /* running the command; NULL once collected */
+    int d_commit;              /* 1 COMMIT PREPARED, 0 PREPARE TRANSACTION */
+    int64_t d_deadline;
+    /* collected: the verdict (prepare) or result (commit) */
+    dtc_vote d_vote;           /* prepare */
+    int d_rc;                  /* commit: 1 done, 0 gid gone, -1 failed */
+    int d_retry;               /* commit: failed, a reconnect may help */
+    char d_why[DTC_REASON_MAX];
+} pg_defer;
+
 /* work.c: the callbacks; ctx is a pg_ctx. */
 typedef struct pg_ctx {
     pg_pool *x_pool;
     const pg_opts *x_o;
     dtc_instance *x_inst;
     dtc_participant *x_part;
+    pg_defer x_defer[PG_POOL_MAX + 1]; /* each holds its own connection */
+    int x_ndefer;
 } pg_ctx;
+/* Settles every request sent off (pg_pool.p_settle); 1 if there was any. */
+int pg_settle_all(void *ctx);
 extern const dtc_participant_ops pg_ops_template;
 void pg_gid(const pg_opts *o, const dtc_txid *id, char gid[PG_GID_MAX]);
 /* Runs sql (COMMIT/ROLLBACK PREPARED) on a free connection, retrying

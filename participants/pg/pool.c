@@ -129,6 +129,8 @@ int pg_conn_alive(pg_conn *c)
 pg_conn *pg_pool_take(pg_pool *p, int finisher, char *why, size_t len)
 {
     pg_conn *down = NULL;
+    int settled = 0;
+again:
     for (int i = 0; i < p->p_n + (finisher ? 1 : 0); i++) {
         pg_conn *c = &p->p_conns[i];
         if (c->c_state != PGC_FREE)
@@ -138,6 +140,10 @@ pg_conn *pg_pool_take(pg_pool *p, int finisher, char *why, size_t len)
         pg_conn_drop(c);
         if (down == NULL)
             down = c;
+    }
+    if (down == NULL && !settled && p->p_settle != NULL && p->p_settle(p->p_settle_ctx)) {
+        settled = 1; /* the batch's commands sent off held them: free now */
+        goto again;
     }
     if (down == NULL) {
         snprintf(why, len, "pool: all %d connections busy", p->p_n);

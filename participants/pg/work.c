@@ -1,11 +1,13 @@
 /*
  * work.c - dtc-pg's callbacks.  enlist sends BEGIN and the payload's
  * statement on a pool connection and returns (the statement runs while
- * other requests are served); prepare collects its verdict and runs
- * PREPARE TRANSACTION; commit and rollback finish the prepared
- * transaction on any free connection, retrying through reconnects.  A
- * gid that is already gone is judged by dtc's outcome of the
- * transaction, never guessed.
+ * other requests are served); prepare collects its verdict and sends
+ * PREPARE TRANSACTION; commit sends COMMIT PREPARED on any free
+ * connection; both answer provisionally and are settled (pg_defer) by
+ * the batch's flush, or earlier when their connection or transaction is
+ * wanted, with a retry through reconnects for a commit that lost its
+ * connection.  rollback finishes synchronously.  A gid that is already
+ * gone is judged by dtc's outcome of the transaction, never guessed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,12 +101,53 @@ static dtc_vote on_enlist(void *ctx, const dtc_request *rq)
     return DTC_VOTE_YES;
 }
 
-/* PREPARE TRANSACTION on c, whose statement passed.  PostgreSQL answers
- * "ROLLBACK" instead when the transaction had failed: only the tag
- * "PREPARE TRANSACTION" is a yes. */
+/* The verdict of c's finished PREPARE TRANSACTION, into d (c released).
+ * PostgreSQL answers "ROLLBACK" instead when the transaction had failed:
+ * only the tag "PREPARE TRANSACTION" is a yes. */
+static void prepare_collect(pg_ctx *x, pg_defer *d)
+{
+    pg_conn *c = d->d_conn;
+    pg_wait(x->x_pool, c, d->d_deadline);
+    int yes = c->c_ok && strcmp(c->c_tag, "PREPARE TRANSACTION") == 0;
+    d->d_vote = DTC_VOTE_YES;
+    d->d_why[0] = '\0';
+    if (!yes && (strncmp(c->c_sqlstate, "08", 2) == 0 || strcmp(c->c_sqlstate, "57014") == 0)) {
+        d->d_vote = DTC_VOTE_ERROR; /* maybe prepared: the rollback settles it */
+        snprintf(d->d_why, sizeof d->d_why, "%s", c->c_msg);
+    } else if (!yes) {
+        pg_unprepared_put(x->x_pool, &d->d_txid); /* PostgreSQL refused it */
+        d->d_vote = DTC_VOTE_NO;
+        snprintf(d->d_why, sizeof d->d_why, "error: PREPARE TRANSACTION: %.90s",
+                 c->c_msg[0] ? c->c_msg : c->c_tag);
+    }
+    if (d->d_vote == DTC_VOTE_YES && c->c_xid != 0)
+        pg_xid_put(x->x_pool, &d->d_txid, c->c_xid);
+    pg_release(c);
+    d->d_conn = NULL;
+}
+
+static dtc_vote prepare_conclude(pg_ctx *x, const pg_defer *d)
+{
+    if (d->d_vote == DTC_VOTE_YES)
+        dtc_fault("pg.after_prepare");
+    return vote(x, d->d_rq, d->d_vote, d->d_why);
+}
+
+/* A request sent off: settled later (flush at the latest), if its answer
+ * can still be revised; else (0) the caller settles it now. */
+static int defer(pg_ctx *x, const pg_defer *d, dtc_vote provisional)
+{
+    if (x->x_ndefer > PG_POOL_MAX
+        || dtc_participant_answer(x->x_part, d->d_rq, provisional) != DTC_OK)
+        return 0;
+    x->x_defer[x->x_ndefer++] = *d;
+    return 1;
+}
+
+/* Sends PREPARE TRANSACTION on c, whose statement passed. */
 static dtc_vote prepare_held(pg_ctx *x, pg_conn *c, const dtc_request *rq)
 {
-    char gid[PG_GID_MAX], sql[PG_GID_MAX + 80], why[DTC_REASON_MAX];
+    char gid[PG_GID_MAX], sql[PG_GID_MAX + 80];
     pg_gid(x->x_o, &rq->txid, gid);
     /* the xid first: it tells later whether a gone gid committed */
     snprintf(sql, sizeof sql, "SELECT pg_current_xact_id()::text; PREPARE TRANSACTION '%s'",
@@ -116,26 +159,12 @@ static dtc_vote prepare_held(pg_ctx *x, pg_conn *c, const dtc_request *rq)
         return vote(x, rq, DTC_VOTE_ERROR, "connection: lost before PREPARE");
     }
     c->c_state = PGC_PREPARE;
-    if (pg_send(x->x_pool, c, sql) == 0)
-        pg_wait(x->x_pool, c, pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000);
-    int yes = c->c_ok && strcmp(c->c_tag, "PREPARE TRANSACTION") == 0;
-    dtc_vote v = DTC_VOTE_YES;
-    why[0] = '\0';
-    if (!yes && (strncmp(c->c_sqlstate, "08", 2) == 0 || strcmp(c->c_sqlstate, "57014") == 0)) {
-        v = DTC_VOTE_ERROR; /* maybe prepared: the rollback settles it */
-        snprintf(why, sizeof why, "%s", c->c_msg);
-    } else if (!yes) {
-        pg_unprepared_put(x->x_pool, &rq->txid); /* PostgreSQL refused it */
-        v = DTC_VOTE_NO;
-        snprintf(why, sizeof why, "error: PREPARE TRANSACTION: %.90s",
-                 c->c_msg[0] ? c->c_msg : c->c_tag);
-    }
-    if (v == DTC_VOTE_YES && c->c_xid != 0)
-        pg_xid_put(x->x_pool, &rq->txid, c->c_xid);
-    pg_release(c);
-    if (v == DTC_VOTE_YES)
-        dtc_fault("pg.after_prepare");
-    return vote(x, rq, v, why);
+    pg_defer d = {.d_rq = rq, .d_txid = rq->txid, .d_conn = c, .d_commit = 0,
+                  .d_deadline = pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000};
+    if (pg_send(x->x_pool, c, sql) == 0 && defer(x, &d, DTC_VOTE_YES))
+        return DTC_VOTE_YES; /* provisional: the flush settles it */
+    prepare_collect(x, &d);
+    return prepare_conclude(x, &d);
 }
 
 /* 1 if c's statement waits for a lock (pg_blocking_pids), asked on a
@@ -173,6 +202,7 @@ static void wait_work(pg_ctx *x, pg_conn *c)
         pg_pool_drive_until(x->x_pool, c, until < deadline ? until : deadline);
         now = pg_now_ns();
         if (c->c_busy && now >= help) {
+            pg_settle_all(x); /* what was sent off first: recovery reads the gids */
             pg_recover(x, 1);
             help = deadline;
         } else if (c->c_busy && now >= check) {
@@ -185,9 +215,12 @@ static void wait_work(pg_ctx *x, pg_conn *c)
     pg_wait(x->x_pool, c, deadline); /* past it: drops the connection */
 }
 
+static void settle(pg_ctx *x, const dtc_txid *id);
+
 static dtc_vote on_prepare(void *ctx, const dtc_request *rq)
 {
     pg_ctx *x = ctx;
+    settle(x, &rq->txid); /* a redelivery: the first one's verdict first */
     pg_conn *c = pg_pool_find(x->x_pool, &rq->txid);
     if (c == NULL) {
         pg_unprepared_put(x->x_pool, &rq->txid);
@@ -211,6 +244,25 @@ static void pause_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* The result of c's finished COMMIT or ROLLBACK PREPARED (c released):
+ * 1 done, 0 gid gone, -1 failed (why), *retry when a reconnect may help. */
+static int finished(pg_conn *c, int *retry, char *why, size_t len)
+{
+    int ok = c->c_ok, gone = strcmp(c->c_sqlstate, "42704") == 0;
+    *retry = !ok && !gone && (c->c_pg == NULL || strncmp(c->c_sqlstate, "08", 2) == 0
+                              || strncmp(c->c_sqlstate, "57P", 3) == 0);
+    snprintf(why, len, "%s", c->c_msg);
+    pg_release(c);
+    if (ok || gone)
+        return ok ? 1 : 0;
+    if (!*retry) {
+        char tmp[DTC_REASON_MAX];
+        snprintf(tmp, sizeof tmp, "error: %.110s", why);
+        snprintf(why, len, "%s", tmp);
+    }
+    return -1;
+}
+
 int pg_finish_prepared(pg_ctx *x, const char *sql, char *why, size_t len)
 {
     int64_t op = (int64_t)x->x_o->op_timeout_ms * 1000000;
@@ -223,19 +275,9 @@ int pg_finish_prepared(pg_ctx *x, const char *sql, char *why, size_t len)
         c->c_state = PGC_FINISH;
         if (pg_send(x->x_pool, c, sql) == 0)
             pg_wait(x->x_pool, c, pg_now_ns() + op);
-        int ok = c->c_ok, gone = strcmp(c->c_sqlstate, "42704") == 0;
-        int retry = !ok && (c->c_pg == NULL || strncmp(c->c_sqlstate, "08", 2) == 0
-                            || strncmp(c->c_sqlstate, "57P", 3) == 0);
-        snprintf(why, len, "%s", c->c_msg);
-        pg_release(c);
-        if (ok || gone)
-            return ok ? 1 : 0;
-        if (!retry) {
-            char tmp[DTC_REASON_MAX];
-            snprintf(tmp, sizeof tmp, "error: %.110s", why);
-            snprintf(why, len, "%s", tmp);
-            return -1;
-        }
+        int retry, rc = finished(c, &retry, why, len);
+        if (rc >= 0 || !retry)
+            return rc;
         dtc_log(DTC_LOG_WARN, "retry", NULL, x->x_o->name, "attempt=%d error=%s", attempt + 1, why);
     }
     return -1;
@@ -291,14 +333,21 @@ static int gone(pg_ctx *x, const dtc_request *rq, int commit, char *why, size_t 
     return -1;
 }
 
-static int finish(pg_ctx *x, const dtc_request *rq, int commit)
+static void finish_sql(pg_ctx *x, const dtc_request *rq, int commit, char *sql, size_t len)
 {
-    char gid[PG_GID_MAX], sql[PG_GID_MAX + 32], why[DTC_REASON_MAX] = "";
-    const char *event = commit ? "commit" : "rollback";
+    char gid[PG_GID_MAX];
     pg_gid(x->x_o, &rq->txid, gid);
-    snprintf(sql, sizeof sql, "%s PREPARED '%s'", commit ? "COMMIT" : "ROLLBACK", gid);
-    int rc = pg_finish_prepared(x, sql, why, sizeof why);
-    if (rc == 0 && gone(x, rq, commit, why, sizeof why) == 0) {
+    snprintf(sql, len, "%s PREPARED '%s'", commit ? "COMMIT" : "ROLLBACK", gid);
+}
+
+/* What a finished COMMIT or ROLLBACK PREPARED (rc as pg_finish_prepared)
+ * answers: 0 done, -1 failed (the reason filled). */
+static int finish_done(pg_ctx *x, const dtc_request *rq, int commit, int rc, char *why,
+                       size_t len)
+{
+    char gid[PG_GID_MAX];
+    const char *event = commit ? "commit" : "rollback";
+    if (rc == 0 && gone(x, rq, commit, why, len) == 0) {
         dtc_log(DTC_LOG_INFO, event, &rq->txid, x->x_o->name, "result=done why=gid_gone");
         return 0;
     }
@@ -309,13 +358,106 @@ static int finish(pg_ctx *x, const dtc_request *rq, int commit)
     }
     if (commit)
         dtc_fault("pg.after_commit");
+    pg_gid(x->x_o, &rq->txid, gid);
     dtc_log(DTC_LOG_INFO, event, &rq->txid, x->x_o->name, "result=done gid=%s", gid);
     return 0;
 }
 
+static int finish(pg_ctx *x, const dtc_request *rq, int commit)
+{
+    char sql[PG_GID_MAX + 32], why[DTC_REASON_MAX] = "";
+    finish_sql(x, rq, commit, sql, sizeof sql);
+    int rc = pg_finish_prepared(x, sql, why, sizeof why);
+    return finish_done(x, rq, commit, rc, why, sizeof why);
+}
+
+static void commit_collect(pg_ctx *x, pg_defer *d)
+{
+    pg_wait(x->x_pool, d->d_conn, d->d_deadline);
+    d->d_rc = finished(d->d_conn, &d->d_retry, d->d_why, sizeof d->d_why);
+    d->d_conn = NULL;
+}
+
+/* 0 done, -1 failed; a lost connection is retried as finish does. */
+static int commit_conclude(pg_ctx *x, pg_defer *d)
+{
+    if (d->d_rc < 0 && d->d_retry) {
+        char sql[PG_GID_MAX + 32];
+        dtc_log(DTC_LOG_WARN, "retry", &d->d_txid, x->x_o->name, "attempt=1 error=%s", d->d_why);
+        finish_sql(x, d->d_rq, 1, sql, sizeof sql);
+        d->d_rc = pg_finish_prepared(x, sql, d->d_why, sizeof d->d_why);
+    }
+    return finish_done(x, d->d_rq, 1, d->d_rc, d->d_why, sizeof d->d_why);
+}
+
+/* Sends COMMIT PREPARED on a free connection and answers provisionally;
+ * with none free at once, or no way to revise the answer, commits now. */
 static int on_commit(void *ctx, const dtc_request *rq)
 {
-    return finish(ctx, rq, 1);
+    pg_ctx *x = ctx;
+    char sql[PG_GID_MAX + 32], why[DTC_REASON_MAX];
+    settle(x, &rq->txid); /* a redelivery: the first one's result first */
+    finish_sql(x, rq, 1, sql, sizeof sql);
+    pg_conn *c = pg_pool_take(x->x_pool, 1, why, sizeof why);
+    if (c != NULL) {
+        c->c_state = PGC_FINISH;
+        c->c_txid = rq->txid;
+        pg_defer d = {.d_rq = rq, .d_txid = rq->txid, .d_conn = c, .d_commit = 1,
+                      .d_deadline = pg_now_ns() + (int64_t)x->x_o->op_timeout_ms * 1000000};
+        if (pg_send(x->x_pool, c, sql) == 0 && defer(x, &d, DTC_VOTE_YES))
+            return 0; /* provisional: the flush settles it */
+        commit_collect(x, &d);
+        return commit_conclude(x, &d);
+    }
+    return finish(x, rq, 1);
+}
+
+/* ---- settling what was sent off ------------------------------------------ */
+
+/* Settles the requests sent off (every one, or id's): first waits for
+ * every command (driving all connections, so they finish together) and
+ * frees their connections, then gives each its verdict, which may retry
+ * a commit or ask PostgreSQL (and so take a connection again). */
+static void settle(pg_ctx *x, const dtc_txid *id)
+{
+    pg_defer done[PG_POOL_MAX + 1];
+    int n = 0;
+    for (int i = 0; i < x->x_ndefer;) {
+        pg_defer *d = &x->x_defer[i];
+        if (id != NULL && memcmp(&d->d_txid, id, sizeof *id) != 0) {
+            i++;
+            continue;
+        }
+        if (d->d_commit)
+            commit_collect(x, d);
+        else
+            prepare_collect(x, d);
+        done[n++] = *d;
+        memmove(d, d + 1, (size_t)(x->x_ndefer - i - 1) * sizeof *d);
+        x->x_ndefer--;
+    }
+    for (int i = 0; i < n; i++) {
+        pg_defer *d = &done[i];
+        dtc_vote v = d->d_commit ? (commit_conclude(x, d) == 0 ? DTC_VOTE_YES : DTC_VOTE_ERROR)
+                                 : prepare_conclude(x, d);
+        if (dtc_participant_answer(x->x_part, d->d_rq, v) != DTC_OK)
+            dtc_log(DTC_LOG_ERROR, "answer", &d->d_txid, x->x_o->name,
+                    "error=\"verdict not taken\" vote=%d", (int)v);
+    }
+}
+
+int pg_settle_all(void *ctx)
+{
+    pg_ctx *x = ctx;
+    int any = x->x_ndefer > 0;
+    settle(x, NULL);
+    return any;
+}
+
+static int on_flush(void *ctx)
+{
+    settle(ctx, NULL); /* every verdict of the batch, before any is published */
+    return 0;
 }
 
 /* Not prepared yet: ends the open transaction (or its failed remains). */
@@ -337,6 +479,7 @@ static int rollback_open(pg_ctx *x, pg_conn *c, const dtc_request *rq)
 static int on_rollback(void *ctx, const dtc_request *rq)
 {
     pg_ctx *x = ctx;
+    settle(x, &rq->txid); /* its prepare's verdict first (a redelivery) */
     pg_conn *c = pg_pool_find(x->x_pool, &rq->txid);
     if (c == NULL && pg_unprepared_has(x->x_pool, &rq->txid)) {
         dtc_log(DTC_LOG_INFO, "rollback", &rq->txid, x->x_o->name, "result=done why=never_prepared");
@@ -346,4 +489,4 @@ static int on_rollback(void *ctx, const dtc_request *rq)
 }
 
 const dtc_participant_ops pg_ops_template = {on_enlist, on_prepare, on_commit, on_rollback,
-                                             NULL, NULL};
+                                             on_flush, NULL};

@@ -4,7 +4,8 @@
  * services/pg ratios by C; or with --format json one object {"cells":
  * [...], "skipped": [...], "ratios": [...], "rows": n} on stdout; or with
  * --format markdown the table in a code block, then the grid as Markdown
- * tables, one per mode, and the ratio tables.  A mode that could not run (no
+ * tables, two per mode (throughput; latency p99 / p99.9 / max), and the
+ * ratio tables.  Every format shows p99.9 and max.  A mode that could not run (no
  * PostgreSQL) is a line saying why in the table and an entry of
  * "skipped" in the JSON, never a cell.  Progress (a line per run of a
  * cell, from a ticker thread while it runs) and errors go to stderr.
@@ -24,6 +25,7 @@ static int printed;
 static struct md_cell {
     int mode, nparts, ncoords;
     double tps, floor_ratio;
+    double p99_us, p999_us, max_us; /* the tails, for the latency tables */
 } cells[MODE_COUNT * BENCH_MAX_LIST * BENCH_MAX_LIST];
 static int ncells;
 
@@ -127,7 +129,8 @@ void bench_report_row(const struct bench_opts *o, const struct bench_cell *c)
 {
     if (ncells < (int)(sizeof cells / sizeof cells[0]))
         cells[ncells++] = (struct md_cell){c->mode, c->nparts, c->ncoords, c->tps,
-                                           c->floor_ratio};
+                                           c->floor_ratio, c->lat.p99_us, c->lat.p999_us,
+                                           c->lat.max_us};
     if (o->format == BENCH_FMT_JSON)
         json_row(c);
     else {
@@ -365,7 +368,44 @@ static void md_value(const struct md_cell *c, char *buf, size_t size)
         snprintf(buf, size, "%s", tps);
 }
 
-/* One table: a row per N the mode ran at, a column per C. */
+/* The tails of a cell: "p99 / p99.9 / max" in microseconds. */
+static void md_tails(const struct md_cell *c, char *buf, size_t size)
+{
+    char a[32], b[32], m[32];
+    if (c == NULL)
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%s / %s / %s", thousands(c->p99_us, a, sizeof a),
+                 thousands(c->p999_us, b, sizeof b), thousands(c->max_us, m, sizeof m));
+}
+
+/* One table: a row per N the mode ran at, a column per C; its cells
+ * throughput (tails 0) or the latency tails (tails 1). */
+static void md_table(const struct bench_opts *o, int mode, const int *ns, int nn, int tails)
+{
+    printf("| N \\ C |");
+    for (int ci = 0; ci < o->nncoords; ci++)
+        printf(" %d |", o->ncoords[ci]);
+    printf("\n|---|");
+    for (int ci = 0; ci < o->nncoords; ci++)
+        printf("---|");
+    for (int j = 0; j < nn; j++) {
+        printf("\n| %s, N=%d |", bench_mode_name(mode), ns[j]);
+        for (int ci = 0; ci < o->nncoords; ci++) {
+            char v[96];
+            const struct md_cell *c = find(mode, ns[j], o->ncoords[ci]);
+            if (tails)
+                md_tails(c, v, sizeof v);
+            else
+                md_value(c, v, sizeof v);
+            printf(" %s |", v);
+        }
+    }
+    printf("\n\n");
+}
+
+/* The mode's tables: throughput, then latency tails; a row per N it ran
+ * at, a column per C. */
 static void md_mode(const struct bench_opts *o, int mode)
 {
     int ns[BENCH_MAX_LIST + 1], nn = 0, wake = 0;
@@ -379,24 +419,13 @@ static void md_mode(const struct bench_opts *o, int mode)
     }
     if (nn == 0)
         return;
-    printf("`%s`: txn/s%s\n\n| N \\ C |", bench_mode_name(mode),
+    printf("`%s`: txn/s%s\n\n", bench_mode_name(mode),
            mode == MODE_FLOOR ? ""
            : mode == MODE_FLOOR_WAKE || !wake ? " (ratio to floor)"
                                               : " (ratio to floor, to floor-wake)");
-    for (int ci = 0; ci < o->nncoords; ci++)
-        printf(" %d |", o->ncoords[ci]);
-    printf("\n|---|");
-    for (int ci = 0; ci < o->nncoords; ci++)
-        printf("---|");
-    for (int j = 0; j < nn; j++) {
-        printf("\n| %s, N=%d |", bench_mode_name(mode), ns[j]);
-        for (int ci = 0; ci < o->nncoords; ci++) {
-            char v[96];
-            md_value(find(mode, ns[j], o->ncoords[ci]), v, sizeof v);
-            printf(" %s |", v);
-        }
-    }
-    printf("\n\n");
+    md_table(o, mode, ns, nn, 0);
+    printf("`%s`: latency p99 / p99.9 / max, us\n\n", bench_mode_name(mode));
+    md_table(o, mode, ns, nn, 1);
 }
 
 /* The ratio tables: one per pair of modes, a row per (C, N). */
@@ -426,7 +455,8 @@ static void md_footer(const struct bench_opts *o, const struct bench_ratio *r, i
 {
     static const int order[] = {MODE_FLOOR,   MODE_FLOOR_WAKE,       MODE_FLOOR_ENLIST,
                                 MODE_NOOP,    MODE_NOOP_NOLOG,       MODE_SERVICES,
-                                MODE_SERVICES_NOFSYNC, MODE_PG,      MODE_PG_NOFSYNC};
+                                MODE_SERVICES_NOFSYNC, MODE_SERVICES_PG, MODE_PG,
+                                MODE_PG_NOFSYNC};
     char cmd[4096];
     command_line(o, cmd, sizeof cmd);
     printf("```\n\n`%s`\n\n", cmd);

@@ -80,6 +80,9 @@ struct dtc_participant {
     uint32_t batch_answers[DTC_ANSWER_KINDS]; /* the batch being answered, by kind */
     atomic_bool busy;           /* a serve or the unregister runs: set and
                                  * cleared by that call (participant.c) */
+    long batch_n;               /* requests of the batch whose answers may
+                                   still be revised (dtc_participant_answer);
+                                   0 outside serve_once's callbacks and flush */
 };
 
 /* ---- segment.c: create / attach / geometry ----------------------------- */

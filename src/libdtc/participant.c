@@ -14,6 +14,11 @@
  * A yes vote that arrives after its coordinator moved on (timeout, slot
  * reused) is rolled back here at once: nobody else would release it.
  *
+ * Until the flush returns, a callback's answer may be revised
+ * (dtc_participant_answer): a participant that sends its work off and
+ * learns how it went while the batch's other requests run (dtc-pg) gives
+ * its verdict in the flush.
+ *
  * Registration takes a slot under a unique name (registry.c finds it);
  * unregistration frees it as if the process had died.  A handle is used
  * by one call at a time: a serve while another serve runs (another
@@ -22,6 +27,7 @@
  * would answer each other's batches; an unregister would free the batch
  * a callback runs in).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +216,7 @@ static dtc_result serve_batch(dtc_participant *p, const dtc_participant_ops *ops
     if (n < 0)
         return DTC_ENOTALIVE;
     bool commits = false;
+    p->batch_n = n;
     dtc__log_batch(true); /* the batch's log lines: one write, below */
     for (long k = 0; k < n; k++) {
         struct dtc__work *w = &p->work[k];
@@ -232,6 +239,7 @@ static dtc_result serve_batch(dtc_participant *p, const dtc_participant_ops *ops
             count_answer(p, w->answer);
     }
     bool flushed = n == 0 || ops->flush == NULL || ops->flush(ops->ctx) == 0;
+    p->batch_n = 0; /* answers final from here on */
     dtc__log_batch(false); /* logged before any answer is visible */
     if (commits)
         dtc__fault("part.after_commit_apply");
@@ -255,6 +263,25 @@ dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_
     dtc_result rc = serve_batch(p, ops, timeout_ms, served);
     atomic_store(&p->busy, false);
     return rc;
+}
+
+dtc_result dtc_participant_answer(dtc_participant *p, const dtc_request *rq, dtc_vote v)
+{
+    if (p == NULL || rq == NULL || p->work == NULL || p->batch_n <= 0
+        || (v != DTC_VOTE_YES && v != DTC_VOTE_NO && v != DTC_VOTE_ERROR))
+        return DTC_EINVAL;
+    /* rq must be the request a callback of this batch was handed */
+    uintptr_t at = (uintptr_t)rq, first = (uintptr_t)&p->work[0].req;
+    if (at < first || (at - first) % sizeof *p->work != 0)
+        return DTC_EINVAL;
+    size_t k = (at - first) / sizeof *p->work;
+    struct dtc__work *w = &p->work[k];
+    if (k >= (size_t)p->batch_n || !w->loaded || w->rq.rq_op == DTC_OP_ENLIST)
+        return DTC_EINVAL; /* an enlist step's answer is published at once */
+    if (w->rq.rq_op != DTC_OP_PREPARE && v == DTC_VOTE_NO)
+        v = DTC_VOTE_ERROR; /* commit and rollback succeed or fail */
+    w->answer = vote_status(v);
+    return DTC_OK;
 }
 
 dtc_result dtc_participant_serve(dtc_participant *p, const dtc_participant_ops *ops,

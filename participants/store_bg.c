@@ -1,0 +1,198 @@
+/*
+ * store_bg.c - compaction off the request path.  When the log section has
+ * outgrown the snapshot, store_flush forks: the child writes the state as
+ * it was at the fork (its copy-on-write memory) to NAME.state.tmp, fsyncs
+ * it (not with STORE_NO_FSYNC) and exits with 0 or the errno that stopped
+ * it; the service goes on serving meanwhile, appending to NAME.state as
+ * always and keeping a copy of every line it writes there (the tail).
+ * The first flush that finds the child done appends the tail, batch
+ * included, to the temp file and makes it the state file (fsync, rename,
+ * directory fsync: store__switch); that batch's answers wait for those
+ * two syncs instead of the old file's one.  Until the rename the old file
+ * is complete and synced as before, so a crash or a failure anywhere
+ * before it loses nothing: a failed child or switch only costs the
+ * compaction (a warning; the temp file is removed).  A service must stay
+ * single-threaded (fork copies only the caller's thread).  The child
+ * touches nothing but its copy of the store, the temp file and
+ * NAME.state.old (the file the last switch replaced, whose blocks and
+ * pages it frees by removing that name), and dies with the service
+ * (PR_SET_PDEATHSIG).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store_int.h"
+
+/* The child: the snapshot into fd, then _exit (no atexit handler, no
+ * stdio buffer of the parent's flushed twice). */
+static void child_main(const store *st, int fd, pid_t parent)
+{
+    static snap_writer w; /* the child's own copy: large, not on the stack */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(ECHILD); /* the service died before the line above */
+    close(st->st_lock_fd); /* the flock stays the service's alone: a service
+                              killed now is restartable at once */
+    unlink(st->st_old); /* the file the last switch replaced: freed here */
+    w.sw_fd = fd;
+    store__write_snapshot(st, &w);
+    if (w.sw_errno == 0 && !st->st_no_fsync && fsync(fd) != 0)
+        w.sw_errno = errno;
+    _exit(w.sw_errno == 0 ? 0 : w.sw_errno > 0 && w.sw_errno < 256 ? w.sw_errno : EIO);
+}
+
+static void reset(store *st)
+{
+    if (st->st_bg_fd >= 0)
+        close(st->st_bg_fd);
+    free(st->st_bg_tail);
+    st->st_bg_pid = 0;
+    st->st_bg_fd = -1;
+    st->st_bg_tail = NULL;
+    st->st_bg_len = st->st_bg_cap = 0;
+}
+
+/* Forks the child; a failure to start is a warning (why) only. */
+static void start(store *st, char *why)
+{
+    int fd = store__create_tmp(st, why);
+    if (fd < 0)
+        return;
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0)
+        child_main(st, fd, parent);
+    if (pid < 0) {
+        WHY("cannot compact %s: fork: %s", st->st_path, strerror(errno));
+        close(fd);
+        unlink(st->st_tmp);
+        return;
+    }
+    st->st_bg_pid = pid;
+    st->st_bg_fd = fd;
+    st->st_bg_items = st->st_recs.ht_count + st->st_ledger.ht_count + st->st_txns.ht_count;
+    st->st_bg_log_lines = st->st_log_lines;
+}
+
+void store__bg_tail(store *st, const char *buf, size_t len)
+{
+    if (st->st_bg_pid <= 0 || len == 0 || (st->st_bg_tail == NULL && st->st_bg_len > 0))
+        return; /* none running, or out of memory already */
+    if (st->st_bg_len + len > st->st_bg_cap) {
+        size_t cap = st->st_bg_cap ? st->st_bg_cap : 65536;
+        while (cap < st->st_bg_len + len)
+            cap *= 2;
+        char *t = realloc(st->st_bg_tail, cap);
+        if (t == NULL) { /* the compaction is dropped when the child ends */
+            free(st->st_bg_tail);
+            st->st_bg_tail = NULL;
+            st->st_bg_len += len;
+            return;
+        }
+        st->st_bg_tail = t;
+        st->st_bg_cap = cap;
+    }
+    if (st->st_bg_tail == NULL) { /* cannot be (cap > 0 only with a buffer): */
+        st->st_bg_len += len;     /* never a tail with a hole: dropped */
+        return;
+    }
+    memcpy(st->st_bg_tail + st->st_bg_len, buf, len);
+    st->st_bg_len += len;
+}
+
+/* Appends the tail to the temp file (its offset, shared with the child,
+ * is at the snapshot's end); 0 or an errno. */
+static int write_tail(store *st)
+{
+    if (st->st_bg_tail == NULL && st->st_bg_len > 0)
+        return ENOMEM;
+    for (size_t off = 0; off < st->st_bg_len;) {
+        ssize_t n = write(st->st_bg_fd, st->st_bg_tail + off, st->st_bg_len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : EIO;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+/* The child has ended with status: the switch, or a warning. */
+static int finish(store *st, int status, char *why)
+{
+    int err = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+    size_t tail_lines = st->st_log_lines - st->st_bg_log_lines;
+    if (err == 0)
+        err = write_tail(st);
+    if (err != 0) {
+        WHY("cannot compact %s in the background: %s", st->st_path, strerror(err));
+        unlink(st->st_tmp);
+        reset(st);
+        return 0;
+    }
+    int rc = store__switch(st, &st->st_bg_fd, st->st_bg_items, why);
+    if (rc == 0)
+        st->st_log_lines = tail_lines;
+    reset(st);
+    return rc == 0 ? 1 : st->st_failed ? -1 : 0;
+}
+
+/* waitpid for the child, blocking or not: 1 ended (*status), 0 not yet. */
+static int reap(store *st, int block, int *status)
+{
+    for (;;) {
+        pid_t r = waitpid(st->st_bg_pid, status, block ? 0 : WNOHANG);
+        if (r == st->st_bg_pid)
+            return 1;
+        if (r == 0)
+            return 0;
+        if (errno != EINTR) { /* ECHILD: someone reaped it; trust nothing */
+            *status = EINTR << 8;
+            return 1;
+        }
+    }
+}
+
+int store__bg_step(store *st, char *why)
+{
+    size_t limit = st->st_snap_lines > st->st_compact_min ? st->st_snap_lines
+                                                          : st->st_compact_min;
+    int status, switched = 0;
+    if (st->st_bg_pid > 0) {
+        /* a log that outgrew the threshold again waits: the tail is bounded */
+        int block = st->st_log_lines - st->st_bg_log_lines > limit;
+        if (!reap(st, block, &status))
+            return 0;
+        if ((switched = finish(st, status, why)) < 0)
+            return -1;
+        limit = st->st_snap_lines > st->st_compact_min ? st->st_snap_lines
+                                                       : st->st_compact_min;
+    }
+    if (st->st_bg_pid == 0 && st->st_log_lines > limit && why[0] == '\0')
+        start(st, why);
+    return switched;
+}
+
+int store__bg_finish(store *st, char *why)
+{
+    int status;
+    if (st->st_bg_pid <= 0)
+        return 0;
+    reap(st, 1, &status);
+    return finish(st, status, why) < 0 ? -1 : 0;
+}
+
+void store__bg_abandon(store *st)
+{
+    int status;
+    if (st->st_bg_pid <= 0)
+        return;
+    kill(st->st_bg_pid, SIGKILL);
+    reap(st, 1, &status);
+    unlink(st->st_tmp);
+    reset(st);
+}
