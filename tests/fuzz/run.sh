@@ -100,8 +100,8 @@ compile() {
 build_lib() {
     local objs=() src obj pids=() rc=0
     local -A extra=()
-    for src in "$root"/src/libdtc/*.c "$root"/src/common/version_opt.c "$root"/src/kit/htab.c \
-               "$root"/participants/{store,store_file,store_compact,store_ledger}.c \
+    for src in "$root"/src/libdtc/*.c "$root"/src/common/*.c "$root"/src/kit/htab.c \
+               "$root"/participants/store*.c \
                "$root"/tests/tools/logfmt_lint.c; do
         extra[$src]=""
     done
