@@ -414,10 +414,11 @@ static bool entry_valid(const dtc_instance *in, const struct dtc_txn_entry *e)
            && str_terminated(e->te_failed_reason, sizeof e->te_failed_reason);
 }
 
+/* Logged before counted: whoever sees the count can find the line. */
 static void note_corrupt(dtc_instance *in, const char *what)
 {
-    atomic_fetch_add(&in->hdr->sh_corrupt_slots, 1);
     dtc_log(DTC_LOG_ERROR, "quarantine", NULL, NULL, "slot=%s", what);
+    atomic_fetch_add(&in->hdr->sh_corrupt_slots, 1);
 }
 
 /* The one validation of a txn slot: every field a reader uses as a
