@@ -715,6 +715,43 @@ START_TEST(lock_holder_stopped_wake)
 }
 END_TEST
 
+/* The one recovery rule (dtc_participant_outcome): a decision still being
+ * delivered is a decision (COMMITTING: commit, ABORTING: roll back); not
+ * yet decided: keep.  (COMMITTING read "in flight, keep" before.) */
+START_TEST(participant_outcome_one_rule)
+{
+    dtc_participant *p;
+    dtc_txid id;
+    ck_assert_int_eq(dtc_participant_register(inst, "rule", &p), DTC_OK);
+    ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_OK);
+    struct dtc_txn_slot *ts = NULL;
+    for (uint32_t i = 0; i < inst->max_txns && ts == NULL; i++)
+        if (dtc__txn(inst, i)->ts_state == DTC_TXN_ACTIVE)
+            ts = dtc__txn(inst, i);
+    ck_assert_ptr_nonnull(ts);
+    static const struct { dtc_txn_state st; dtc_outcome_kind want; } cases[] = {
+        {DTC_TXN_PREPARED, DTC_OUTCOME_IN_FLIGHT},
+        {DTC_TXN_COMMITTING, DTC_OUTCOME_COMMITTED},
+        {DTC_TXN_ABORTING, DTC_OUTCOME_ABORTED},
+        {DTC_TXN_HEURISTIC, DTC_OUTCOME_HEURISTIC},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        ts->ts_state = cases[k].st;
+        dtc_outcome_kind kind = DTC_OUTCOME_COUNT;
+        ck_assert_int_eq(dtc_participant_outcome(p, &id, &kind), DTC_OK);
+        ck_assert_msg(kind == cases[k].want, "%s: %s, want %s", dtc_txn_state_name(cases[k].st),
+                      dtc_outcome_name(kind), dtc_outcome_name(cases[k].want));
+    }
+    ts->ts_state = DTC_TXN_ACTIVE;
+    dtc_txid never;
+    memset(&never, 0x5a, sizeof never);
+    dtc_outcome_kind kind = DTC_OUTCOME_COUNT;
+    ck_assert_int_eq(dtc_participant_outcome(p, &never, &kind), DTC_OK);
+    ck_assert_int_eq(kind, DTC_OUTCOME_ABORTED); /* never decided: presumed abort */
+    ck_assert_int_eq(dtc_participant_unregister(&p), DTC_OK);
+}
+END_TEST
+
 /* The metrics take no lock: with a participant's lock and a transaction
  * slot's lock held by a stopped process, dtc_metrics_text answers at
  * once, lists the participant, and quarantines nothing (a locker would
@@ -1353,6 +1390,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, empty_transaction_commits);
     tcase_add_test(seg, readonly_attach_cannot_write);
     tcase_add_test(seg, metrics_hostile_segment);
+    tcase_add_test(seg, participant_outcome_one_rule);
     tcase_add_test(seg, begin_refused_rate_limited);
     tcase_add_test(seg, answer_revised_in_flush);
 #if DTC_ASSERTS

@@ -475,19 +475,20 @@ dtc_result dtc_participant_answer(dtc_participant *p, const dtc_request *rq, dtc
 dtc_result dtc_participant_serve(dtc_participant *p,
                                  const dtc_participant_ops *ops,
                                  volatile sig_atomic_t *stop);
-/* Recovery of a participant that restarted with transactions it had
- * prepared (persisted) before: DTC_OK if `id` is still in flight (its
- * outcome will be delivered, keep it prepared), DTC_ENOTFOUND if it is not
- * (presumed abort: roll it back).  Never decide a prepared transaction
- * alone otherwise. */
-dtc_result dtc_participant_in_doubt(dtc_participant *p, const dtc_txid *id);
-/* What a restarted participant does with a transaction it holds
- * prepared: *kind says COMMITTED (commit it), ABORTED (roll it back:
- * also for an id the instance never decided, presumed abort), IN_FLIGHT
- * or HEURISTIC (keep it prepared: its outcome will be delivered).
- * DTC_ERECOVERING: dtcd has not finished replaying its decision log, so
- * nothing may be presumed yet; keep it and ask again (DTC_ENOSUPERVISOR
- * likewise, while no dtcd runs to replay it). */
+/* The one recovery rule, for a participant that restarted with
+ * transactions it holds prepared (the services, dtc-pg and the journal's
+ * replay all use it): *kind says COMMITTED (commit it: the commit
+ * decision is durable, COMMITTING or COMMITTED), ABORTED (roll it back:
+ * ABORTING or ABORTED, or an id the instance never decided, presumed
+ * abort), IN_FLIGHT (not decided yet) or HEURISTIC (keep it prepared:
+ * its outcome will be delivered).  Acting on COMMITTED or ABORTED before
+ * the outcome's delivery is safe: the delivery then finds it done
+ * (commit and rollback are idempotent; a compensation rolls back a
+ * commit).  DTC_ERECOVERING: dtcd has not finished replaying its
+ * decision log, so nothing may be presumed yet; keep it and ask again
+ * (DTC_ENOSUPERVISOR likewise, while no dtcd runs to replay it).
+ * (dtc_participant_in_doubt, its older form, was removed in 0.1.0: it had
+ * no caller and told too little.) */
 dtc_result dtc_participant_outcome(dtc_participant *p, const dtc_txid *id,
                                    dtc_outcome_kind *kind);
 /* Frees the slot and the handle (*p = NULL); pending requests are failed

@@ -27,31 +27,19 @@ static int our_gid(const pg_opts *o, const char *gid, dtc_txid *id)
     return dtc_txid_parse(txt, id) == DTC_OK ? 0 : -1;
 }
 
-/* What dtc decided for a prepared gid: 1 commit, 0 roll back, -1 keep
- * (undecided, HEURISTIC, or nothing may be presumed yet: dtcd replays
- * its log).  A transaction the instance never decided (not found once
- * recovered) is presumed aborted.  COMMITTING and ABORTING are decided:
- * the decision is durable before either state is entered. */
+/* What dtc decided for a prepared gid, by the one recovery rule
+ * (dtc_participant_outcome): 1 commit, 0 roll back, -1 keep (undecided,
+ * HEURISTIC, or nothing may be presumed yet: dtcd replays its log). */
 static int decided(pg_ctx *x, const dtc_txid *id, const char **what)
 {
-    static dtc_outcome o; /* large; one thread */
-    dtc_result rc = dtc_transaction_outcome(x->x_inst, id, &o);
-    if (rc == DTC_ENOTFOUND) {
-        *what = "aborted(presumed)";
-        return 0;
-    }
+    dtc_outcome_kind kind;
+    dtc_result rc = dtc_participant_outcome(x->x_part, id, &kind);
     if (rc != DTC_OK) {
         *what = rc == DTC_ERECOVERING ? "unknown(dtcd_recovering)" : dtc_result_name(rc);
         return -1;
     }
-    *what = dtc_txn_state_name(o.info.state);
-    switch (o.info.state) {
-    case DTC_TXN_COMMITTING:
-    case DTC_TXN_COMMITTED: return 1;
-    case DTC_TXN_ABORTING:
-    case DTC_TXN_ABORTED: return 0;
-    default: return -1;
-    }
+    *what = dtc_outcome_name(kind);
+    return kind == DTC_OUTCOME_COMMITTED ? 1 : kind == DTC_OUTCOME_ABORTED ? 0 : -1;
 }
 
 /* Settles one prepared gid; 1 if it stays prepared. */

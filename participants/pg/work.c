@@ -317,19 +317,15 @@ static int gone(pg_ctx *x, const dtc_request *rq, int commit, char *why, size_t 
         snprintf(why, len, "error: gid gone but PostgreSQL %s it", pg ? "committed" : "aborted");
         return -1;
     }
-    dtc_outcome o;
-    dtc_result rc = dtc_transaction_outcome(x->x_inst, &rq->txid, &o);
-    if (rc == DTC_ENOTFOUND) { /* never decided here: presumed abort */
-        o.kind = DTC_OUTCOME_ABORTED;
-        o.info.state = DTC_TXN_ABORTED;
-    } else if (rc != DTC_OK) {
+    dtc_outcome_kind kind; /* the one recovery rule */
+    dtc_result rc = dtc_participant_outcome(x->x_part, &rq->txid, &kind);
+    if (rc != DTC_OK) {
         snprintf(why, len, "error: gid gone, outcome unknown: %s", dtc_strerror(rc));
         return -1;
     }
-    int committed = o.kind == DTC_OUTCOME_COMMITTED || o.info.state == DTC_TXN_COMMITTING;
-    if (committed == commit)
+    if ((kind == DTC_OUTCOME_COMMITTED) == commit)
         return 0;
-    snprintf(why, len, "error: gid gone but dtc says %s", dtc_txn_state_name(o.info.state));
+    snprintf(why, len, "error: gid gone but dtc says %s", dtc_outcome_name(kind));
     return -1;
 }
 

@@ -294,14 +294,3 @@ dtc_result dtc_participant_serve(dtc_participant *p, const dtc_participant_ops *
     }
     return DTC_OK;
 }
-
-dtc_result dtc_participant_in_doubt(dtc_participant *p, const dtc_txid *id)
-{
-    dtc_outcome_kind kind;
-    dtc_result rc = dtc_participant_outcome(p, id, &kind);
-    if (rc != DTC_OK)
-        return rc == DTC_ERECOVERING || rc == DTC_ENOSUPERVISOR
-                   ? DTC_OK /* keep it: ask again later */
-                   : rc;
-    return kind == DTC_OUTCOME_ABORTED ? DTC_ENOTFOUND : DTC_OK;
-}
