@@ -440,7 +440,10 @@ typedef struct dtc_participant_ops {
 typedef struct dtc_participant dtc_participant;
 
 /* Registers this process under `name`.  DTC_ENAMETAKEN if a live process
- * holds the name; a dead holder's slot is reclaimed first. */
+ * holds the name; a dead holder's slot is reclaimed first.  DTC_EREGFULL
+ * if every slot is taken, DTC_ETOOBIG for a name of DTC_NAME_MAX
+ * characters or more, DTC_EINVAL for one not of DTC_NAME_RULE.  Once
+ * unregistered, the name is free again. */
 dtc_result dtc_participant_register(dtc_instance *inst, const char *name,
                                     dtc_participant **out);
 /* Waits up to timeout_ms for requests and serves every pending one as one
@@ -580,7 +583,9 @@ dtc_result dtc_get_histograms(dtc_instance *inst, dtc_histogram out[DTC_HIST_COU
  * made (no memory). */
 dtc_result dtc_metrics_text(const char *name, char **text, size_t *len);
 
-/* Fills up to cap entries; *n receives the number of in-use slots. */
+/* Fills up to cap entries; *n receives the number of in-use slots (it
+ * may be more than cap: the rest is not written).  With cap 0, arr may
+ * be NULL: a count only.  DTC_EINVAL if n is NULL. */
 dtc_result dtc_list_participants(dtc_instance *inst, dtc_participant_info *arr,
                                  size_t cap, size_t *n);
 dtc_result dtc_list_transactions(dtc_instance *inst, dtc_txn_info *arr,
@@ -601,8 +606,8 @@ typedef struct dtc_supervisor_config {
     const char *data_dir;
     int no_decision_log;    /* 1: no log at all (benchmarks: a reboot
                                breaks atomicity) */
-    uint32_t log_file_mb;   /* default DTC_DLOG_FILE_MB */
-    uint32_t log_files;     /* default DTC_DLOG_FILES */
+    uint32_t log_file_mb;   /* default DTC_DLOG_FILE_MB (0: the same) */
+    uint32_t log_files;     /* default DTC_DLOG_FILES (0: the same) */
     dtc_limits limits;
     int group_access;       /* create the segment 0660 instead of 0600 */
     uint32_t tick_ms;       /* loop period, default 50 */

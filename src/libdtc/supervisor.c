@@ -52,6 +52,8 @@ void dtc_supervisor_config_default(dtc_supervisor_config *c)
 {
     memset(c, 0, sizeof *c);
     dtc_limits_default(&c->limits);
+    c->log_file_mb = DTC_DLOG_FILE_MB;
+    c->log_files = DTC_DLOG_FILES;
     c->tick_ms = 50;
     c->shutdown_grace_ms = 3000;
     c->orphan_timeout_ms = 30000;
