@@ -60,6 +60,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,6 +474,152 @@ START_TEST(introspection)
 }
 END_TEST
 
+/* dtc_participant_answer refuses an enlist step (published at once) and
+ * turns a NO for a commit into ERROR (revised in flush: from the
+ * request's own callback, the callback's return value decides); an enlist NO is the prepare vote
+ * without a call of prepare (dtc_participant_ops). */
+static dtc_participant *ans_p;
+static dtc_result ans_enlist_rc = DTC_OK;
+static int ans_prepares;
+
+static dtc_vote ans_enlist(void *ctx, const dtc_request *rq)
+{
+    (void)ctx;
+    ans_enlist_rc = dtc_participant_answer(ans_p, rq, DTC_VOTE_NO);
+    return strcmp(rq->payload, "no") == 0 ? DTC_VOTE_NO : DTC_VOTE_YES;
+}
+
+static dtc_vote ans_prepare(void *ctx, const dtc_request *rq)
+{
+    (void)ctx, (void)rq;
+    ans_prepares++;
+    return DTC_VOTE_YES;
+}
+
+static const dtc_request *ans_commit_rq;
+static dtc_result ans_own_rc = DTC_EINVAL;
+
+/* Done, provisionally (the answer call from its own callback is allowed
+ * and changes nothing: the return value decides); flush says otherwise. */
+static int ans_commit(void *ctx, const dtc_request *rq)
+{
+    (void)ctx;
+    ans_own_rc = dtc_participant_answer(ans_p, rq, DTC_VOTE_YES);
+    ans_commit_rq = rq;
+    return 0;
+}
+
+static int ans_flush(void *ctx)
+{
+    (void)ctx;
+    const dtc_request *rq = ans_commit_rq;
+    ans_commit_rq = NULL;
+    if (rq == NULL)
+        return 0;
+    snprintf(rq->reason, DTC_REASON_MAX, "disk_full: no room");
+    return dtc_participant_answer(ans_p, rq, DTC_VOTE_NO) == DTC_OK ? 0 : -1;
+}
+
+/* Child: one transaction with payload `payload`; exits 0 if its commit
+ * returned `want` and (want DTC_ECOMMIT) the failed commit reads ERROR. */
+static pid_t ans_coordinator(const char *payload, dtc_result want)
+{
+    pid_t c = h_fork();
+    if (c != 0)
+        return c;
+    dtc_instance *ci = NULL;
+    dtc_txid id;
+    dtc_txn_options o;
+    dtc_txn_options_default(&o);
+    o.max_retries = 0;
+    static dtc_txn_info rep;
+    if (dtc_open(h_instance(), &ci) != DTC_OK || dtc_begin_transaction(ci, &o, &id) != DTC_OK
+        || dtc_enlist(ci, &id, "ans", payload, strlen(payload)) != DTC_OK)
+        _exit(2);
+    dtc_result rc = dtc_commit_transaction(ci, &id, &rep);
+    if (rc != want) {
+        fprintf(stderr, "commit: %s, want %s\n", dtc_result_name(rc), dtc_result_name(want));
+        _exit(3);
+    }
+    if (want == DTC_ECOMMIT
+        && (rep.entries[0].failed_op != DTC_OP_COMMIT
+            || rep.entries[0].failed_status != DTC_ENTRY_ERROR
+            || strcmp(rep.entries[0].failed_reason_code, "disk_full") != 0)) {
+        fprintf(stderr, "failed %s %s %s\n", dtc_op_name(rep.entries[0].failed_op),
+                dtc_entry_status_name(rep.entries[0].failed_status),
+                rep.entries[0].failed_reason_code);
+        _exit(4);
+    }
+    _exit(0);
+}
+
+static int serve_until_exit(pid_t c, const dtc_participant_ops *o)
+{
+    int st = -1;
+    for (int i = 0; i < 1000; i++) {
+        ck_assert_int_eq(dtc_participant_serve_once(ans_p, o, 20, NULL), DTC_OK);
+        if (h_wait(c, 0, &st))
+            return h_exit_code(st);
+    }
+    return -1;
+}
+
+START_TEST(answer_contract)
+{
+    h_init("ct-answer");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_eq(dtc_participant_register(h_inst(), "ans", &ans_p), DTC_OK);
+    dtc_participant_ops o = {ans_enlist, ans_prepare, ans_commit, c_done, ans_flush, NULL};
+    ans_prepares = 0;
+    ck_assert_int_eq(serve_until_exit(ans_coordinator("no", DTC_EREFUSED), &o), 0);
+    ck_assert_int_eq(ans_prepares, 0);
+    ck_assert_int_eq(ans_enlist_rc, DTC_EINVAL);
+    ck_assert_int_eq(serve_until_exit(ans_coordinator("x", DTC_ECOMMIT), &o), 0);
+    ck_assert_int_eq(ans_prepares, 1);
+    ck_assert_int_eq(ans_own_rc, DTC_OK);
+    ck_assert_int_eq(dtc_participant_unregister(&ans_p), DTC_OK);
+}
+END_TEST
+
+/* dtc_txn_options' caps; DTC_PARTICIPANT_SCHED=other; the bad names
+ * dtc_resolve_instance and dtc_metrics_text refuse. */
+START_TEST(options_and_names)
+{
+    h_init("ct-opts");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    dtc_instance *in = h_inst();
+    dtc_txid id;
+    dtc_txn_options o;
+    dtc_txn_options_default(&o);
+    o.commit_timeout_ms = DTC_TIMEOUT_MAX_MS;
+    o.max_retries = DTC_RETRIES_MAX;
+    ck_assert_int_eq(dtc_begin_transaction(in, &o, &id), DTC_OK);
+    ck_assert_int_eq(dtc_rollback_transaction(in, &id, NULL), DTC_OK);
+    o.rollback_timeout_ms = DTC_TIMEOUT_MAX_MS + 1;
+    ck_assert_int_eq(dtc_begin_transaction(in, &o, &id), DTC_EINVAL);
+    dtc_txn_options_default(&o);
+    o.max_retries = DTC_RETRIES_MAX + 1;
+    ck_assert_int_eq(dtc_begin_transaction(in, &o, &id), DTC_EINVAL);
+    /* the scheduling policy left alone */
+    setenv("DTC_PARTICIPANT_SCHED", "other", 1);
+    dtc_participant *p = NULL;
+    ck_assert_int_eq(dtc_participant_register(in, "sched", &p), DTC_OK);
+    dtc__pace_after_batch(&p->pace, 5); /* a busy batch */
+    ck_assert_int_eq(sched_getscheduler(0), SCHED_OTHER);
+    ck_assert(!dtc__pace_yield(&p->pace));
+    ck_assert_int_eq(dtc_participant_unregister(&p), DTC_OK);
+    unsetenv("DTC_PARTICIPANT_SCHED");
+    char n48[49], buf[DTC_INSTANCE_MAX];
+    memset(n48, 'i', 48);
+    n48[48] = '\0';
+    ck_assert_int_eq(dtc_resolve_instance(n48, buf), DTC_ETOOBIG);
+    char *text = (char *)"untouched";
+    size_t len;
+    ck_assert_int_eq(dtc_metrics_text(n48, &text, &len), DTC_ETOOBIG);
+    ck_assert_ptr_null(text);
+}
+END_TEST
+
 /* dtc_name_valid's sizes; dtc_entry_prepared: a yes not rolled back. */
 START_TEST(names_and_prepared)
 {
@@ -522,6 +669,8 @@ int main(void)
     tcase_add_test(tc, log_contract);
     tcase_add_test(tc, introspection);
     tcase_add_test(tc, names_and_prepared);
+    tcase_add_test(tc, answer_contract);
+    tcase_add_test(tc, options_and_names);
     suite_add_tcase(s, tc);
     return h_run_suite(s);
 }
