@@ -19,22 +19,33 @@
  *                                   segment_bad_*; test_security;
  *                                   here: introspection (NULL: env)
  *   dtc_close, dtc_instance_name    test_answers:dtc_h_contracts; here
- *   dtc_resolve_instance            check_core:names
+ *   dtc_resolve_instance            check_core:names; here:
+ *                                   options_and_names (DTC_ETOOBIG)
  *   dtc_name_valid                  here: names_and_prepared
  *   dtc_entry_prepared              here: names_and_prepared
  *   dtc_begin/enlist/prepare/commit/rollback/retry/resolve_transaction,
  *   dtc_transaction_status, dtc_transaction_outcome
  *                                   test_answers (every test),
  *                                   check_core:begin_refused_*,
- *                                   test_operator, test_failures
+ *                                   test_operator, test_failures;
+ *                                   check_dlog (ERECOVERING,
+ *                                   ENOSUPERVISOR); here:
+ *                                   options_and_names (the caps of
+ *                                   dtc_txn_options)
  *   dtc_participant_register        here: register_contract
  *   dtc_participant_serve_once      here: serve_contract (timeout,
  *                                   served); check_core:
  *                                   participant_busy_refused (EBUSY),
- *                                   pace_idle_returns_to_other (SCHED)
+ *                                   pace_idle_returns_to_other (SCHED);
+ *                                   here: options_and_names
+ *                                   (DTC_PARTICIPANT_SCHED=other)
  *   dtc_participant_serve           here: serve_contract (stop, ENOTALIVE,
  *                                   ENOSEGMENT)
- *   dtc_participant_answer          check_core:answer_revised_in_flush
+ *   dtc_participant_answer          check_core:answer_revised_in_flush;
+ *                                   here: answer_contract (enlist
+ *                                   refused, NO means ERROR for commit)
+ *   dtc_participant_ops (struct)    here: answer_contract (an enlist no
+ *                                   skips prepare)
  *   dtc_participant_outcome         here: outcome_contract;
  *                                   check_core:participant_outcome_one_rule
  *   dtc_participant_unregister      here: register_contract,
@@ -42,7 +53,8 @@
  *                                   check_core:participant_busy_refused
  *   dtc_get_status, dtc_list_participants, dtc_list_transactions,
  *   dtc_get_histograms              here: introspection
- *   dtc_metrics_text                here: introspection; check_core:
+ *   dtc_metrics_text                here: introspection,
+ *                                   options_and_names; check_core:
  *                                   metrics_text_no_segment,
  *                                   metrics_take_no_lock,
  *                                   readonly_attach_cannot_write

@@ -460,7 +460,10 @@ dtc_result dtc_participant_serve_once(dtc_participant *p,
                                       int timeout_ms, unsigned *served);
 /* Revises the answer to rq, a request a callback of the batch being
  * served was handed (the same pointer), until the batch's flush returns:
- * called from a callback or from flush, never later.  v is the prepare
+ * called from a callback or from flush, never later.  From rq's own
+ * callback it only checks that rq may still be revised (DTC_OK): that
+ * callback's return value is its answer, so a revision is made from a
+ * later callback of the batch or from flush.  v is the prepare
  * vote, or for commit and rollback YES (done) or ERROR (failed; NO means
  * ERROR there); the reason buffer rq->reason stays the callback's to
  * fill.  So a participant may send a batch's work off in its callbacks,
