@@ -46,6 +46,8 @@
  *                                   refused, NO means ERROR for commit)
  *   dtc_participant_ops (struct)    here: answer_contract (an enlist no
  *                                   skips prepare)
+ *   dtc_prepare/rollback_transaction's DTC_EHEURISTIC on a failed
+ *   rollback (any vote)             here: answer_contract
  *   dtc_participant_outcome         here: outcome_contract;
  *                                   check_core:participant_outcome_one_rule
  *   dtc_participant_unregister      here: register_contract,
@@ -523,9 +525,15 @@ static int ans_commit(void *ctx, const dtc_request *rq)
 
 /* Asks for ERROR from its own callback and returns done: done it is
  * (else the compensation would fail: DTC_EHEURISTIC, not DTC_ECOMMIT). */
+static int ans_rb_fail;
+
 static int ans_rollback(void *ctx, const dtc_request *rq)
 {
     (void)ctx;
+    if (ans_rb_fail) {
+        snprintf(rq->reason, DTC_REASON_MAX, "stuck: cannot undo");
+        return -1;
+    }
     return dtc_participant_answer(ans_p, rq, DTC_VOTE_ERROR) == DTC_OK ? 0 : -1;
 }
 
@@ -556,7 +564,8 @@ static pid_t ans_coordinator(const char *payload, dtc_result want)
     if (dtc_open(h_instance(), &ci) != DTC_OK || dtc_begin_transaction(ci, &o, &id) != DTC_OK
         || dtc_enlist(ci, &id, "ans", payload, strlen(payload)) != DTC_OK)
         _exit(2);
-    dtc_result rc = dtc_commit_transaction(ci, &id, &rep);
+    dtc_result rc = strcmp(payload, "undo") == 0 ? dtc_rollback_transaction(ci, &id, &rep)
+                                                 : dtc_commit_transaction(ci, &id, &rep);
     if (rc != want) {
         fprintf(stderr, "commit: %s, want %s\n", dtc_result_name(rc), dtc_result_name(want));
         _exit(3);
@@ -597,6 +606,14 @@ START_TEST(answer_contract)
     ck_assert_int_eq(serve_until_exit(ans_coordinator("x", DTC_ECOMMIT), &o), 0);
     ck_assert_int_eq(ans_prepares, 1);
     ck_assert_int_eq(ans_own_rc, DTC_OK);
+    /* a rollback that fails: even at a participant that did not vote yes */
+    ans_rb_fail = 1;
+    ck_assert_int_eq(serve_until_exit(ans_coordinator("undo", DTC_EHEURISTIC), &o), 0);
+    ck_assert_int_eq(serve_until_exit(ans_coordinator("no", DTC_EHEURISTIC), &o), 0);
+    size_t n = 0;
+    ck_assert_int_eq(dtc_list_transactions(h_inst(), NULL, 0, &n), DTC_OK);
+    ck_assert_uint_eq(n, 2); /* kept for an operator */
+    ans_rb_fail = 0;
     ck_assert_int_eq(dtc_participant_unregister(&ans_p), DTC_OK);
 }
 END_TEST

@@ -317,7 +317,9 @@ dtc_result dtc_enlist(dtc_instance *inst, const dtc_txid *id, const char *name,
 /* Phase one.  On a no vote, an error, a timeout or a dead participant
  * every enlisted participant is rolled back and the slot is freed; the
  * result says why (DTC_EREFUSED, DTC_EPARTICIPANT, DTC_ETIMEOUT, or
- * DTC_ENOTALIVE when a participant died before it voted).  The call
+ * DTC_ENOTALIVE when a participant died before it voted).  If one of
+ * those rollbacks fails, the result is DTC_EHEURISTIC and the slot is
+ * kept for an operator (cause: why the rollback was started).  The call
  * returns once the rollback is decided and the participants that answered
  * acknowledged it: one whose prepare timed out is sent the rollback but
  * not waited for (presumed abort: it promised nothing, and rolls back a
@@ -335,8 +337,8 @@ dtc_result dtc_prepare_transaction(dtc_instance *inst, const dtc_txid *id,
 dtc_result dtc_commit_transaction(dtc_instance *inst, const dtc_txid *id,
                                   dtc_txn_info *report);
 /* Rolls back every enlisted participant: DTC_OK once all acknowledged,
- * DTC_EHEURISTIC if one that voted yes could not be rolled back (the
- * slot is kept for an operator).  DTC_ESTATE once the commit is decided.
+ * DTC_EHEURISTIC if one could not be rolled back, whatever its vote (its
+ * enlist step may have done work; the slot is kept for an operator).  DTC_ESTATE once the commit is decided.
  * Idempotent: called again once the slot is gone it answers from the
  * outcome (decision log): DTC_OK if it was rolled back, DTC_ESTATE if
  * it committed; DTC_ENOTFOUND if this instance has no record of it. */
