@@ -61,7 +61,9 @@
  *                                   metrics_take_no_lock,
  *                                   readonly_attach_cannot_write
  *   dtc_supervisor_config_default,
- *   dtc_supervisor_run              here: supervisor_contract;
+ *   dtc_supervisor_run              here: supervisor_contract,
+ *                                   shutdown_contract (also
+ *                                   dtc_begin_transaction's ESHUTDOWN);
  *                                   test_dlog_damage (salvage)
  *   dtc_fault                       check_core:fault_point_kills,
  *                                   check_fault_off
@@ -342,6 +344,50 @@ START_TEST(supervisor_contract)
     ck_assert_ptr_null(in);
     ck_assert_int_eq(h_exit_code(h_stop(c, 10000)), 0);
     ck_assert_int_eq(dtc_open(h_instance(), &in), DTC_ENOSEGMENT);
+}
+END_TEST
+
+/* dtcd stopping (dtc_supervisor_run on *stop): new begins refused
+ * (DTC_ESHUTDOWN), an in-flight transaction may still commit within the
+ * grace, the rest is rolled back (the decision log says so after a
+ * restart), and the segment is removed. */
+START_TEST(shutdown_contract)
+{
+    h_init("ct-shut");
+    const char *extra[] = {"--shutdown-grace-ms", "1500", NULL};
+    ck_assert_int_gt(h_start_dtcdv(extra), 0);
+    ck_assert_int_gt(h_start_noop("a", NULL), 0);
+    dtc_instance *mine = NULL;
+    ck_assert_int_eq(dtc_open(h_instance(), &mine), DTC_OK);
+    dtc_txid left, finishing, refused;
+    ck_assert_int_eq(dtc_begin_transaction(mine, NULL, &left), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(mine, &left, "a", "x", 1), DTC_OK);
+    ck_assert_int_eq(dtc_begin_transaction(mine, NULL, &finishing), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(mine, &finishing, "a", "x", 1), DTC_OK);
+    ck_assert_int_eq(dtc_prepare_transaction(mine, &finishing, NULL), DTC_OK);
+    ck_assert_int_eq(kill(h_dtcd_pid(), SIGTERM), 0);
+    dtc_result rc = DTC_OK;
+    for (int i = 0; i < 100 && rc == DTC_OK; i++) {
+        rc = dtc_begin_transaction(mine, NULL, &refused);
+        if (rc == DTC_OK) {
+            ck_assert_int_eq(dtc_rollback_transaction(mine, &refused, NULL), DTC_OK);
+            h_sleep_ms(10);
+        }
+    }
+    ck_assert_int_eq(rc, DTC_ESHUTDOWN);
+    ck_assert_int_eq(dtc_commit_transaction(mine, &finishing, NULL), DTC_OK);
+    ck_assert_int_eq(h_stop_dtcd(15000), 0);
+    dtc_close(&mine);
+    ck_assert_int_eq(dtc_open(h_instance(), &mine), DTC_ENOSEGMENT);
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    dtc_outcome *o = malloc(sizeof *o);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq(dtc_transaction_outcome(h_inst(), &left, o), DTC_OK);
+    ck_assert_int_eq(o->kind, DTC_OUTCOME_ABORTED);
+    ck_assert_str_eq(o->info.adopted_why, "shutdown");
+    ck_assert_int_eq(dtc_transaction_outcome(h_inst(), &finishing, o), DTC_OK);
+    ck_assert_int_eq(o->kind, DTC_OUTCOME_COMMITTED);
+    free(o);
 }
 END_TEST
 
@@ -703,6 +749,7 @@ int main(void)
     tcase_add_test(tc, unregister_fails_pending);
     tcase_add_test(tc, outcome_contract);
     tcase_add_test(tc, supervisor_contract);
+    tcase_add_test(tc, shutdown_contract);
     tcase_add_test(tc, log_contract);
     tcase_add_test(tc, introspection);
     tcase_add_test(tc, names_and_prepared);
