@@ -30,6 +30,7 @@ static void usage(FILE *f)
             "            [--max-txns N] [--max-parts N] [--max-participants N]\n"
             "            [--tick-ms N] [--orphan-timeout-ms N] [--shutdown-grace-ms N]\n"
             "            [--dlog-file-mb N] [--dlog-files N] [--no-decision-log]\n"
+            "            [--journal-max-files N]\n"
             "            [--salvage[=apply]] [--version]\n"
             "Creates the shared-memory segment of instance NAME ($DTC_INSTANCE or\n"
             "\"default\"), supervises it in the foreground, removes it on SIGTERM.\n"
@@ -118,6 +119,7 @@ int main(int argc, char **argv)
         {"shutdown-grace-ms", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
         {"data-dir", required_argument, 0, 'd'}, {"no-decision-log", no_argument, 0, 'N'},
         {"dlog-file-mb", required_argument, 0, 'm'}, {"dlog-files", required_argument, 0, 'f'},
+        {"journal-max-files", required_argument, 0, 'J'},
         {"log-level", required_argument, 0, 'L'}, {"version", no_argument, 0, 'V'},
         {"salvage", optional_argument, 0, 'S'},
         {0, 0, 0, 0}};
@@ -144,6 +146,7 @@ int main(int argc, char **argv)
         case 'N': cfg.no_decision_log = 1; break;
         case 'm': bad = number(n, optarg, &cfg.log_file_mb); break;
         case 'f': bad = number(n, optarg, &cfg.log_files); break;
+        case 'J': bad = number(n, optarg, &cfg.journal_max_files); break;
         case 'S':
             cfg.salvage = optarg == NULL ? 1 : strcmp(optarg, "apply") == 0 ? 2 : 0;
             if (cfg.salvage == 0) {

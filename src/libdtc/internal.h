@@ -53,6 +53,7 @@ struct dtc_instance {
      * each used only under its lock (dlog.c). */
     char dlog_dir[DTC_DATA_DIR_MAX];
     uint32_t dlog_file_size, dlog_files;
+    uint32_t journal_max_files; /* dtcd's: warn past it (journal.c) */
     bool dlog_group;
     int dlog_wfd, dlog_sfd;
     uint64_t dlog_wno, dlog_sno;
@@ -76,6 +77,14 @@ struct dtc_participant {
     uint32_t batch_answers[DTC_ANSWER_KINDS]; /* the batch being answered, by kind */
     atomic_bool busy;           /* a serve or the unregister runs: set and
                                  * cleared by that call (participant.c) */
+    /* The prepare callback running now (participant.c sets both around
+     * it): dtc_journal_prepare checks its request and stores the record's
+     * end where the vote will carry it. */
+    const dtc_request *cur_req;
+    uint64_t *cur_jlsn;
+    /* Our entry in the journal table (journal.c), checked by its gen. */
+    bool jhave;
+    uint32_t jidx, jgen;
 };
 
 /* ---- segment.c: create / attach / geometry ----------------------------- */
@@ -262,8 +271,9 @@ void dtc__entry_answer(struct dtc_txn_slot *ts, struct dtc_txn_entry *e,
 /* Without any lock: records participant (part, pgen)'s answer to rq and
  * wakes the driver when it waits for no more answers or st failed.
  * False if nobody awaits the answer any more. */
+/* jlsn: the end of the journal prepare record a yes vote carries (0: none). */
 bool dtc__answer_publish(dtc_instance *in, const struct dtc_ring_req *rq, uint32_t part,
-                         uint32_t pgen, dtc_entry_status st, const char *reason);
+                         uint32_t pgen, dtc_entry_status st, const char *reason, uint64_t jlsn);
 /* Without any lock: records the outcome of an enlist step (no wake-up:
  * the prepare reads it). */
 void dtc__answer_enlist(dtc_instance *in, const struct dtc_ring_req *rq, uint32_t part,
