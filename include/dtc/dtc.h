@@ -559,6 +559,8 @@ typedef struct dtc_journal_info {
     uint64_t checkpoint_lsn; /* the log holds its records from here */
     uint64_t behind_bytes;   /* the log's end minus its checkpoint */
     uint64_t held_files;     /* log files kept for it (its checkpoint's on) */
+    uint32_t max_files;      /* dtcd --journal-max-files (0: unknown) */
+    int over_bound;          /* held_files > max_files: warned of */
 } dtc_journal_info;
 
 /* The journal participants (at most cap into out; *n: how many exist). */

@@ -207,9 +207,9 @@ bool dtc__journal_copy(dtc_instance *in, uint32_t i, struct dtc__dlog_rec *r, ui
 uint64_t dtc__journal_keep_from(const dtc_instance *in, uint32_t *who);
 /* dtcd's replay: the entry of `name` with checkpoint ckpt. */
 dtc_result dtc__journal_restore(dtc_instance *in, const char *name, uint64_t ckpt);
-/* dtcd's tick: warns (rate-limited) of a participant holding more than
- * max_files log files. */
-void dtc__journal_warn(dtc_instance *in, uint32_t max_files);
+/* dtcd's tick: warns (rate-limited) of a participant holding more log
+ * files than sh_journal_max_files. */
+void dtc__journal_warn(dtc_instance *in);
 
 /* ---- dlog_file.c: the files themselves ---------------------------------- */
 

@@ -53,7 +53,6 @@ struct dtc_instance {
      * each used only under its lock (dlog.c). */
     char dlog_dir[DTC_DATA_DIR_MAX];
     uint32_t dlog_file_size, dlog_files;
-    uint32_t journal_max_files; /* dtcd's: warn past it (journal.c) */
     bool dlog_group;
     int dlog_wfd, dlog_sfd;
     uint64_t dlog_wno, dlog_sno;

@@ -396,6 +396,8 @@ static bool info_of(const dtc_instance *in, uint32_t i, dtc_journal_info *o)
     o->behind_bytes = end > c ? end - c : 0;
     uint64_t cur = in->hdr->sh_dlog_fileno, cf = c / in->dlog_file_size;
     o->held_files = cur >= cf ? cur - cf + 1 : 1;
+    o->max_files = atomic_load(&in->hdr->sh_journal_max_files);
+    o->over_bound = o->max_files != 0 && o->held_files > o->max_files;
     return true;
 }
 
@@ -445,14 +447,15 @@ dtc_result dtc_journal_release(dtc_instance *in, const char *name)
     return rc;
 }
 
-void dtc__journal_warn(dtc_instance *in, uint32_t max_files)
+void dtc__journal_warn(dtc_instance *in)
 {
     static int64_t next_ns; /* dtcd's own: once a minute at most */
+    uint32_t max_files = atomic_load(&in->hdr->sh_journal_max_files);
     if (max_files == 0 || dtc__now_ns() < next_ns)
         return;
     for (uint32_t i = 0; i < DTC_JOURNAL_PARTS_MAX; i++) {
         dtc_journal_info o;
-        if (!info_of(in, i, &o) || o.held_files <= max_files)
+        if (!info_of(in, i, &o) || !o.over_bound)
             continue;
         dtc_log(DTC_LOG_WARN, "journal_behind", NULL, o.name,
                 "held_files=%llu max_files=%u behind_bytes=%llu checkpoint_lsn=%llu "

@@ -446,5 +446,5 @@ void dtc__dlog_maintain(dtc_instance *in)
         uint64_t keep = cur - in->dlog_files + 1;
         dtc__dlog_prune(in->dlog_dir, keep < jkeep ? keep : jkeep);
     }
-    dtc__journal_warn(in, in->journal_max_files);
+    dtc__journal_warn(in);
 }

@@ -320,6 +320,9 @@ struct dtc_shm_header {
      * jn_gen changes when an entry is freed, so a participant's cached
      * index is checked. */
     pthread_mutex_t sh_journal_lock;
+    /* dtcd's --journal-max-files (atomic store at its start; 0: none):
+     * status and metrics flag a participant holding more files. */
+    _Atomic uint32_t sh_journal_max_files;
     struct dtc_shm_journal {
         char jn_name[DTC_NAME_MAX]; /* "" : free */
         _Atomic uint32_t jn_gen;
