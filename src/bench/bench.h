@@ -33,7 +33,11 @@
 #define BENCH_MODES_ALL                                                    \
     (1u << MODE_FLOOR | 1u << MODE_FLOOR_WAKE | 1u << MODE_NOOP | 1u << MODE_SERVICES      \
      | 1u << MODE_SERVICES_NOFSYNC | 1u << MODE_PG | 1u << MODE_PG_NOFSYNC               \
-     | 1u << MODE_NOOP_NOLOG)
+     | 1u << MODE_NOOP_NOLOG | 1u << MODE_NOOP_JOURNAL)
+/* The prepare record dtc-noop journals in noop-journal, and how often it
+ * checkpoints (commit records). */
+#define BENCH_JOURNAL_BYTES "128"
+#define BENCH_JOURNAL_CKPT "1000"
 
 enum bench_mode {
     MODE_FLOOR = 0,       /* bare mutex+condvar exchange, no dtc */
@@ -46,6 +50,7 @@ enum bench_mode {
     MODE_PG_NOFSYNC,      /* same with fsync=off, synchronous_commit=off */
     MODE_NOOP_NOLOG,      /* noop against a dtcd without its decision log */
     MODE_SERVICES_PG,     /* services with dtc-pg as payment (svc_pg.c) */
+    MODE_NOOP_JOURNAL,    /* noop journaling a prepare record (dtc-noop --journal) */
     MODE_COUNT
 };
 
