@@ -161,7 +161,7 @@
 #include "dtc/dtc.h"
 
 #define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
-#define DTC_LAYOUT_VERSION 6u /* 4: latency histograms, participant errors;
+#define DTC_LAYOUT_VERSION 7u /* 4: latency histograms, participant errors;
                                  5: answers by kind (yes, no, error);
                                  6: the decision log's last error;
                                  7: the instance journal */
