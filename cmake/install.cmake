@@ -23,8 +23,10 @@ include(CMakePackageConfigHelpers)
 set(DTC_PROGRAMS dtcd dtcctl dtc-bench dtc-load dtc-noop
     dtc-inventory dtc-payment dtc-order dtc-shipping dtc-pg dtc-exporter)
 
-# --version: one helper (src/common/version_opt.c) for every program.
-add_library(dtc_version_opt STATIC ${PROJECT_SOURCE_DIR}/src/common/version_opt.c)
+# --version, --log-level and checked option values (src/common/): one
+# helper each for every program.
+add_library(dtc_version_opt STATIC ${PROJECT_SOURCE_DIR}/src/common/version_opt.c
+                                   ${PROJECT_SOURCE_DIR}/src/common/cli_opt.c)
 target_include_directories(dtc_version_opt PUBLIC ${PROJECT_SOURCE_DIR}/src/common)
 target_link_libraries(dtc_version_opt PUBLIC dtc)
 # dtcsvc: the services' framework (participants/svc.c parses their options).

@@ -11,6 +11,7 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_opt.h"
 #include "svc.h"
 
 typedef struct bench {
@@ -102,8 +104,11 @@ static void parse(int argc, char **argv, bench *b, const char **dir)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 't' || c == 'H' || c == 'k') {
-            unsigned long v = strtoul(optarg, NULL, 10);
-            *(c == 't' ? &b->b_txns : c == 'H' ? &b->b_horizon : &b->b_keys) = v;
+            uint64_t v = 0;
+            const char *opt = c == 't' ? "--txns" : c == 'H' ? "--horizon" : "--keys";
+            if (dtc__opt_uint("dtc-ledger-bench", opt, optarg, c == 'k', ULONG_MAX, NULL, &v))
+                exit(2);
+            *(c == 't' ? &b->b_txns : c == 'H' ? &b->b_horizon : &b->b_keys) = (unsigned long)v;
         } else if (c == 'd') {
             *dir = optarg;
         } else if (c == 'n') {

@@ -15,6 +15,7 @@
  *                                 the log's end)
  * With --journal it replays its records at start and prints each one:
  *   replay kind=prepared|committed|rolled_back txid=T outcome=O payload=P
+ * Every value is checked: a bad one is one line on stderr, exit 2.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "dtc/dtc.h"
+#include "cli_opt.h"
 #include "part_proc.h"
 #include "version_opt.h"
 
@@ -126,16 +128,55 @@ static dtc_result replay(void)
     return rc;
 }
 
-/* A count 0..max, nothing else; -1 if bad. */
-static long count(const char *opt, const char *s, long max)
+#define NOOP_STR_(x) #x
+#define NOOP_STR(x) NOOP_STR_(x)
+static const char noop_usage[] =
+    "usage: dtc-noop [--instance I] [--name N] [--vote yes|no|error] [--delay-ms N]\n"
+    "                [--fail-commit N] [--fail-rollback N] [--journal BYTES]\n"
+    "                [--journal-checkpoint N] [--log-level LEVEL] [--help] [--version]\n"
+    "A participant that keeps no data and answers every request at once.\n"
+    "  --instance NAME      dtc instance (default $DTC_INSTANCE or \"default\")\n"
+    "  --name NAME          participant name (default \"noop\")\n"
+    "  --vote yes|no|error  its prepare vote (default yes)\n"
+    "  --delay-ms N         sleep N ms (0.." NOOP_STR(DTC_TIMEOUT_MAX_MS) ") in every prepare\n"
+    "  --fail-commit N      fail the first N commits (0..1000000)\n"
+    "  --fail-rollback N    fail the first N rollbacks (0..1000000)\n"
+    "  --journal BYTES      journal a prepare record of BYTES (0.." NOOP_STR(DTC_JOURNAL_REC_MAX) ") bytes\n"
+    "                       in the instance's decision log (docs/journal.md),\n"
+    "                       a commit or rollback record, and replay at start\n"
+    "  --journal-checkpoint N  checkpoint after every N of those (0: never)\n"
+    "  --log-level LEVEL    error, warn (default), info or debug\n"
+    "  --help               this text\n"
+    "  --version            print the version and exit\n";
+
+/* One option's value; 0, or -1 after one line saying what is wrong. */
+static int noop_opt(int c, const char *arg, const char **name, const char **level)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (s[0] < '0' || s[0] > '9' || *end != '\0' || v > max) {
-        fprintf(stderr, "dtc-noop: --%s: want 0..%ld, got '%s'\n", opt, max, s);
+    uint64_t v = 0;
+    int rc = 0;
+    switch (c) {
+    case 'n': *name = arg; return dtc__opt_name("dtc-noop", "--name", arg);
+    case 'L': *level = arg; return 0;
+    case 'v':
+        if (strcmp(arg, "yes") == 0 || strcmp(arg, "no") == 0 || strcmp(arg, "error") == 0) {
+            vote = arg[0] == 'y' ? DTC_VOTE_YES : arg[0] == 'n' ? DTC_VOTE_NO : DTC_VOTE_ERROR;
+            return 0;
+        }
+        fprintf(stderr, "dtc-noop: --vote: '%s': want yes, no or error\n", arg);
         return -1;
+    case 'd': rc = dtc__opt_uint("dtc-noop", "--delay-ms", arg, 0, DTC_TIMEOUT_MAX_MS, NULL, &v);
+              delay_ms = (long)v; return rc;
+    case 'f': rc = dtc__opt_uint("dtc-noop", "--fail-commit", arg, 0, 1000000, NULL, &v);
+              fail_commits = (long)v; return rc;
+    case 'r': rc = dtc__opt_uint("dtc-noop", "--fail-rollback", arg, 0, 1000000, NULL, &v);
+              fail_rollbacks = (long)v; return rc;
+    case 'j': rc = dtc__opt_uint("dtc-noop", "--journal", arg, 0, DTC_JOURNAL_REC_MAX, NULL, &v);
+              journal_bytes = (long)v; return rc;
+    case 'c': rc = dtc__opt_uint("dtc-noop", "--journal-checkpoint", arg, 0, 1000000000, NULL,
+                                 &v);
+              journal_ckpt = (long)v; return rc;
+    default: return -1;
     }
-    return v;
 }
 
 int main(int argc, char **argv)
@@ -145,48 +186,36 @@ int main(int argc, char **argv)
         {"vote", required_argument, 0, 'v'},     {"delay-ms", required_argument, 0, 'd'},
         {"fail-commit", required_argument, 0, 'f'},
         {"fail-rollback", required_argument, 0, 'r'}, {"version", no_argument, 0, 'V'},
-        {"log-level", required_argument, 0, 'L'}, {"journal", required_argument, 0, 'j'},
-        {"journal-checkpoint", required_argument, 0, 'c'},
+        {"log-level", required_argument, 0, 'L'}, {"help", no_argument, 0, 'h'},
+        {"journal", required_argument, 0, 'j'}, {"journal-checkpoint", required_argument, 0, 'c'},
         {0, 0, 0, 0}};
     const char *instance = NULL, *name = "noop", *level = NULL;
+    char inst[DTC_INSTANCE_MAX];
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'i': instance = optarg; break;
-        case 'n': name = optarg; break;
-        case 'v':
-            vote = strcmp(optarg, "no") == 0      ? DTC_VOTE_NO
-                   : strcmp(optarg, "error") == 0 ? DTC_VOTE_ERROR
-                                                  : DTC_VOTE_YES;
-            break;
-        case 'd': delay_ms = strtol(optarg, NULL, 10); break;
-        case 'f': fail_commits = strtol(optarg, NULL, 10); break;
-        case 'r': fail_rollbacks = strtol(optarg, NULL, 10); break;
+        case 'h': fputs(noop_usage, stdout); return fflush(stdout) == 0 ? 0 : 1;
         case 'V': return dtc__version_print(argv[0]);
-        case 'L': level = optarg; break;
-        case 'j':
-            if ((journal_bytes = count("journal", optarg, DTC_JOURNAL_REC_MAX)) < 0)
-                return 2;
-            break;
-        case 'c':
-            if ((journal_ckpt = count("journal-checkpoint", optarg, 1000000000L)) < 0)
-                return 2;
-            break;
+        case '?': fputs("Try 'dtc-noop --help'.\n", stderr); return 2;
         default:
-            fprintf(stderr, "usage: dtc-noop --instance I --name N [--vote yes|no|error] "
-                            "[--delay-ms N] [--fail-commit N] [--fail-rollback N]\n"
-                            "                [--journal BYTES] [--journal-checkpoint N]\n"
-                            "                [--log-level LEVEL] [--version]\n");
-            return 2;
+            if (noop_opt(c, optarg, &name, &level) != 0)
+                return 2;
         }
     }
+    if (optind < argc) {
+        fprintf(stderr, "dtc-noop: unexpected argument '%s' (try --help)\n", argv[optind]);
+        return 2;
+    }
+    if (dtc__opt_instance("dtc-noop", instance, inst) != 0)
+        return 2;
     dtc_log_init(DTC_LOG_WARN);
     if (level != NULL && dtc__log_level_opt(argv[0], level) != 0)
         return 2;
     part_catch_signals(); /* SIGTERM/SIGINT stop it, SIGHUP does not, SIGPIPE ignored */
     dtc_instance *in = NULL;
     dtc_participant *p = NULL;
-    dtc_result rc = dtc_open(instance, &in);
+    dtc_result rc = dtc_open(inst, &in);
     if (rc == DTC_OK)
         rc = dtc_participant_register(in, name, &p);
     part = p;

@@ -20,6 +20,7 @@
 #include "svc_horizon.h"
 #include "part_proc.h"
 #include "svc_int.h"
+#include "cli_opt.h"
 
 _Static_assert(STORE_WHY_MAX == DTC_REASON_MAX, "reason buffers differ");
 _Static_assert(STORE_PAYLOAD_MAX == DTC_PAYLOAD_MAX, "payload limits differ");
@@ -302,17 +303,10 @@ static int serve(svc *s)
     dtc_participant *p = NULL;
     dtc_participant_ops ops = {on_enlist, on_prepare, on_commit, on_rollback, on_flush, s};
     char resolved[DTC_INSTANCE_MAX];
-    if (dtc_resolve_instance(s->sv_o.instance, resolved) != DTC_OK) {
-        const char *env = getenv("DTC_INSTANCE");
-        if (s->sv_o.instance == NULL)
-            fprintf(stderr, "dtc-%s: bad instance name in $DTC_INSTANCE: '%s': want "
-                    "[A-Za-z0-9._-]{1,%d}\n", s->sv_schema->ss_service, env ? env : "",
-                    DTC_INSTANCE_MAX - 1);
-        else
-            fprintf(stderr, "dtc-%s: bad instance name '%s': want [A-Za-z0-9._-]{1,%d}\n",
-                    s->sv_schema->ss_service, s->sv_o.instance, DTC_INSTANCE_MAX - 1);
+    char prog[DTC_NAME_MAX + 8];
+    snprintf(prog, sizeof prog, "dtc-%s", s->sv_schema->ss_service);
+    if (dtc__opt_instance(prog, s->sv_o.instance, resolved) != 0)
         return 2;
-    }
     dtc_result rc = part_attach(s->sv_o.instance, s->sv_o.name, &inst);
     if (part_stopped_waiting(rc, s->sv_o.name))
         return 0;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "svc_int.h"
+#include "cli_opt.h"
 #include "version_opt.h"
 
 /* ---- options ------------------------------------------------------------- */
@@ -31,7 +32,8 @@ static void usage(const store_schema *schema, FILE *out)
             "  --fail-commit P         fail commit with probability P (0..1)\n"
             "  --delay-prepare-ms N    sleep N ms in every prepare\n"
             "  --crash-at OP           SIGKILL itself on prepare|commit|rollback\n"
-            "                          ($DTC_CRASH_AT=store.after_write etc.: see store.h)\n"
+            "                          ($DTC_CRASH_AT=store.after_write etc.: see store.h;\n"
+            "                          only in a -DDTC_CRASH_POINTS=ON build)\n"
             "  --compact-min N         compact the state file once its log exceeds\n"
             "                          max(N, snapshot lines) lines (default 1024; tests)\n"
             "  --dump                  print the state file and exit\n"
@@ -76,18 +78,21 @@ static int parse_crash(const char *s, dtc_op *out)
     return -1;
 }
 
-static int valid_name(const char *s)
+/* --name: DTC_NAME_RULE, and no leading '.' (it names NAME.state). */
+static int name_opt(const char *prog, const char *arg)
 {
-    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
-    return n > 0 && s[n] == '\0' && n < DTC_NAME_MAX && s[0] != '.';
+    if (dtc__opt_name(prog, "--name", arg) != 0)
+        return -1;
+    return arg[0] != '.' ? 0 : bad(prog, "bad --name '%s': must not start with '.'", arg);
 }
 
 /* One option; -1 if its argument is bad. */
 static int take_opt(svc *s, int c, const char *arg, const char *prog)
 {
-    char *end, why[STORE_WHY_MAX];
+    char why[STORE_WHY_MAX];
     store_op op;
-    unsigned long ms;
+    uint64_t v = 0;
+    int rc;
     switch (c) {
     case 'i':
         s->sv_o.instance = arg; /* "" would silently mean $DTC_INSTANCE / default */
@@ -95,7 +100,7 @@ static int take_opt(svc *s, int c, const char *arg, const char *prog)
     case 'd': s->sv_o.data_dir = arg; return 0;
     case 'n':
         s->sv_o.name = arg;
-        return valid_name(arg) ? 0 : bad(prog, "bad --name '%s': want [A-Za-z0-9._-]{1,31}", arg);
+        return name_opt(prog, arg);
     case 's':
         if (store_parse_seed(s->sv_schema, arg, &op, why, sizeof why) != 0)
             return bad(prog, "%s", why);
@@ -108,20 +113,16 @@ static int take_opt(svc *s, int c, const char *arg, const char *prog)
         return parse_prob(arg, &s->sv_o.fail_commit) == 0
                    ? 0 : bad(prog, "bad --fail-commit '%s': want a probability 0..1", arg);
     case 'D':
-        errno = 0;
-        ms = strtoul(arg, &end, 10);
-        s->sv_o.delay_prepare_ms = (unsigned)ms;
-        return arg[0] >= '0' && arg[0] <= '9' && *end == '\0' && errno == 0 && ms <= 3600000
-                   ? 0 : bad(prog, "bad --delay-prepare-ms '%s': want 0..3600000", arg);
+        rc = dtc__opt_uint(prog, "--delay-prepare-ms", arg, 0, DTC_TIMEOUT_MAX_MS, NULL, &v);
+        s->sv_o.delay_prepare_ms = (unsigned)v;
+        return rc;
     case 'K':
         return parse_crash(arg, &s->sv_o.crash_at) == 0
                    ? 0 : bad(prog, "bad --crash-at '%s': want prepare, commit or rollback", arg);
     case 'M':
-        errno = 0;
-        s->sv_o.compact_min = strtoul(arg, &end, 10);
-        return arg[0] >= '0' && arg[0] <= '9' && *end == '\0' && errno == 0
-                       && s->sv_o.compact_min >= 1 && s->sv_o.compact_min <= 100000000
-                   ? 0 : bad(prog, "bad --compact-min '%s': want 1..100000000", arg);
+        rc = dtc__opt_uint(prog, "--compact-min", arg, 1, 100000000, NULL, &v);
+        s->sv_o.compact_min = (unsigned long)v;
+        return rc;
     case 'u': s->sv_o.dump = 1; return 0;
     case 'F': s->sv_o.no_fsync = 1; return 0;
     case 'g': s->sv_o.group = 1; return 0;

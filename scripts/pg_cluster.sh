@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # pg_cluster.sh - a throwaway PostgreSQL cluster for the scripts (sourced
-# by demo-pg.sh and stress.sh --pg; the C tests use src/bench/pg_cluster.c).
+# by demo-pg.sh and stress.sh --pg; the C tests use src/kit/pg_cluster.c).
 #
 #   pgc_start DIR   initdb into DIR/pg (DIR must exist, fresh), socket in
 #                   DIR, port from our pid, no TCP, trust for user dtcpg,

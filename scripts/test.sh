@@ -36,7 +36,7 @@ run_pass() {
     local dir=$1
     shift
     dtc_log "=== $dir: configure"
-    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDTC_WERROR=ON \
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDTC_WERROR=ON -DDTC_CRASH_POINTS=ON \
         -DDTC_LONG_TESTS="$long" "$@"
     dtc_log "=== $dir: build"
     cmake --build "$dir" -j "$(nproc)"

@@ -953,6 +953,7 @@ START_TEST(empty_transaction_commits)
 }
 END_TEST
 
+#ifdef DTC_CRASH_POINTS /* else $DTC_CRASH_AT is ignored (check_fault_off) */
 START_TEST(fault_point_kills)
 {
     setenv("DTC_CRASH_AT", "test.point:2", 1);
@@ -961,6 +962,7 @@ START_TEST(fault_point_kills)
     dtc__fault("test.point"); /* second: SIGKILL */
 }
 END_TEST
+#endif
 
 /* Batched log lines are written in order, at the end of the batch or at
  * once before a warning; none is lost. */
@@ -1204,13 +1206,48 @@ START_TEST(lock_held_recorded)
     ck_assert_int_eq(dtc__txn_lock(inst, ts), DTC_OK);
     ck_assert(dtc__lock_held(&ts->ts_lock));
     ck_assert(!dtc__lock_held(&other->ts_lock));
-    ck_assert_int_eq(dtc__reg_lock(inst), DTC_OK); /* two at once */
-    ck_assert(dtc__lock_held(&inst->hdr->sh_reg_lock));
+    ck_assert_int_eq(dtc__locks_held(), 1);
     dtc__unlock(&ts->ts_lock);
     ck_assert(!dtc__lock_held(&ts->ts_lock));
-    ck_assert(dtc__lock_held(&inst->hdr->sh_reg_lock));
+    /* two at once, in the lock order: the registry, then a slot */
+    struct dtc_part_slot *ps = dtc__part(inst, 0);
+    ck_assert_int_eq(dtc__reg_lock(inst), DTC_OK);
+    ck_assert_int_eq(dtc__part_lock(inst, ps), DTC_OK);
+    ck_assert(dtc__lock_held(&inst->hdr->sh_reg_lock) && dtc__lock_held(&ps->ps_lock));
+    ck_assert_int_eq(dtc__locks_held(), 2);
     dtc__unlock(&inst->hdr->sh_reg_lock);
+    ck_assert(dtc__lock_held(&ps->ps_lock));
+    dtc__unlock(&ps->ps_lock);
     ck_assert(!dtc__lock_held(&inst->hdr->sh_reg_lock));
+    ck_assert_int_eq(dtc__locks_held(), 0);
+}
+END_TEST
+
+/* Locks taken against shm.h's lock order abort (DTC_ASSERT), even when
+ * nothing deadlocked: a txn slot's lock, then the registry. */
+START_TEST(lock_order_txn_then_registry_aborts)
+{
+    dtc__segment_unlink(inst_name); /* the abort skips the teardown */
+    ck_assert_int_eq(dtc__txn_lock(inst, dtc__txn(inst, 0)), DTC_OK);
+    dtc__reg_lock(inst);
+}
+END_TEST
+
+/* ... two participant slots at once */
+START_TEST(lock_order_two_part_slots_aborts)
+{
+    dtc__segment_unlink(inst_name);
+    ck_assert_int_eq(dtc__part_lock(inst, dtc__part(inst, 0)), DTC_OK);
+    dtc__part_lock(inst, dtc__part(inst, 1));
+}
+END_TEST
+
+/* ... the group-commit lock, which is taken alone, under a slot's lock */
+START_TEST(lock_order_flush_lock_not_alone_aborts)
+{
+    dtc__segment_unlink(inst_name);
+    ck_assert_int_eq(dtc__txn_lock(inst, dtc__txn(inst, 0)), DTC_OK);
+    dtc__lock_try(inst, &inst->hdr->sh_dlog_flush_lock, NULL, NULL);
 }
 END_TEST
 
@@ -1254,6 +1291,9 @@ Suite *core_suite(void)
 #if DTC_ASSERTS
     tcase_add_test(seg, lock_held_recorded);
     tcase_add_test_raise_signal(seg, precondition_aborts, SIGABRT);
+    tcase_add_test_raise_signal(seg, lock_order_txn_then_registry_aborts, SIGABRT);
+    tcase_add_test_raise_signal(seg, lock_order_two_part_slots_aborts, SIGABRT);
+    tcase_add_test_raise_signal(seg, lock_order_flush_lock_not_alone_aborts, SIGABRT);
 #endif
     suite_add_tcase(s, seg);
     TCase *bounded = tcase_create("bounded");
@@ -1279,7 +1319,9 @@ Suite *core_suite(void)
     tcase_add_test(pure, log_journal_stream);
     tcase_add_test(pure, log_journal_elsewhere);
     tcase_add_test(pure, metrics_text_no_segment);
+#ifdef DTC_CRASH_POINTS
     tcase_add_test_raise_signal(pure, fault_point_kills, SIGKILL);
+#endif
     suite_add_tcase(s, pure);
     return s;
 }

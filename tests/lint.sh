@@ -57,7 +57,7 @@ fi
 #  - bugprone-easily-swappable-parameters: flags every function with two
 #    adjacent parameters of one type (idx, gen); a C API cannot name them.
 #  - bugprone-reserved-identifier, cert-dcl37-c, cert-dcl51-cpp: the
-#    dtc__ prefix is the project's internal namespace (style.md), as
+#    dtc__ prefix is the project's internal namespace (include/dtc/dtc.h declares dtc_ names only), as
 #    uv__ is libuv's; no identifier starts with _ or __.
 #  - cert-err33-c: any unchecked result of 100 library functions.  All of
 #    its hits (274, audited) are output to stdout/stderr, snprintf that

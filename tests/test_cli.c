@@ -21,6 +21,27 @@ static void teardown(void)
 
 static h_result res; /* large: not on the stack */
 
+/* A usage error: exit 2, nothing on stdout, stderr has every `want`. */
+static void want_usage(const char *what, const char *const want[])
+{
+    ck_assert_msg(res.code == 2, "%s: exit %d out=%s err=%s", what, res.code, res.out,
+                  res.err);
+    ck_assert_msg(res.out[0] == '\0', "%s: stdout: %s", what, res.out);
+    for (size_t k = 0; want[k] != NULL; k++)
+        ck_assert_msg(strstr(res.err, want[k]) != NULL, "%s: no '%s' in stderr: %s", what,
+                      want[k], res.err);
+}
+
+#define WANT(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* A bad option value is one line on stderr, nothing more. */
+static void want_one_line(const char *what)
+{
+    const char *nl = strchr(res.err, '\n');
+    ck_assert_msg(nl != NULL && nl[1] == '\0', "%s: not one line: %s", what, res.err);
+}
+
+
 /* Checks "txid <uuid>\n" as the first line; returns the rest. */
 static const char *after_txid(const char *out)
 {
@@ -190,6 +211,12 @@ START_TEST(test_cli_run_json_and_txns_filters)
     ck_assert_msg(res.code == 2 && strstr(res.err, "--state"), "%d %s", res.code, res.err);
     h_run(&res, 10000, "dtcctl", "--instance", I, "txns", "--older-than", "5 parsecs", NULL);
     ck_assert_msg(res.code == 2 && strstr(res.err, "--older-than"), "%d %s", res.code, res.err);
+    /* a bare number has no unit: refused (it was read as seconds), in one line */
+    h_run(&res, 10000, "dtcctl", "--instance", I, "txns", "--older-than", "5", NULL);
+    want_usage("--older-than 5", WANT("--older-than", "'5'", "with its unit", "500ms"));
+    want_one_line("--older-than 5");
+    h_run(&res, 10000, "dtcctl", "--instance", I, "txns", "--older-than=2m", NULL);
+    ck_assert_msg(res.code == 0 && strstr(res.out, idstr) == NULL, "%s", res.out);
     ck_assert_int_eq(dtc_rollback_transaction(h_inst(), &id, NULL), DTC_OK);
 }
 END_TEST
@@ -289,19 +316,6 @@ START_TEST(test_cli_run_duplicate_participant)
 }
 END_TEST
 
-/* A usage error: exit 2, nothing on stdout, stderr has every `want`. */
-static void want_usage(const char *what, const char *const want[])
-{
-    ck_assert_msg(res.code == 2, "%s: exit %d out=%s err=%s", what, res.code, res.out,
-                  res.err);
-    ck_assert_msg(res.out[0] == '\0', "%s: stdout: %s", what, res.out);
-    for (size_t k = 0; want[k] != NULL; k++)
-        ck_assert_msg(strstr(res.err, want[k]) != NULL, "%s: no '%s' in stderr: %s", what,
-                      want[k], res.err);
-}
-
-#define WANT(...) ((const char *const[]){__VA_ARGS__, NULL})
-
 /* A dtcd and one noop participant "m1" for the message tests. */
 static const char *msg_setup(const char *tag)
 {
@@ -388,6 +402,7 @@ START_TEST(test_cli_msg_bad_participant_name)
     h_run(&res, 5000, "dtcctl", "--instance", I, "run", "-p", "m1=x", "-p", "inv entory=x",
           NULL);
     want_usage("inv entory", WANT("bad participant name 'inv entory'", "[A-Za-z0-9._-]{1,31}"));
+    want_one_line("inv entory");
     h_run(&res, 5000, "dtcctl", "--instance", I, "run", "-p", "../inventory=x", NULL);
     want_usage("../inventory", WANT("bad participant name '../inventory'"));
     msg_no_begin(0);
@@ -448,9 +463,12 @@ START_TEST(test_cli_dtcd_numbers)
 {
     h_init("cli-dtcd-num");
     run_dtcd("--tick-ms", "abc");
-    want_usage("--tick-ms abc", WANT("dtcd: --tick-ms: not a number: abc"));
+    want_usage("--tick-ms abc", WANT("dtcd: --tick-ms: not a number: 'abc' (want 1..60000)"));
+    want_one_line("--tick-ms abc");
     run_dtcd("--tick-ms=abc", NULL);
-    want_usage("--tick-ms=abc", WANT("dtcd: --tick-ms: not a number: abc"));
+    want_usage("--tick-ms=abc", WANT("dtcd: --tick-ms: not a number: 'abc'"));
+    run_dtcd("--tick-ms", "0");
+    want_usage("--tick-ms 0", WANT("dtcd: --tick-ms: out of range: '0' (want 1..60000)"));
     static const char *const bad[] = {" 5", "+5", "-5", "5 ", "0x5", ""};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         run_dtcd("--tick-ms", bad[k]);
@@ -465,6 +483,10 @@ START_TEST(test_cli_dtcd_limits)
     h_init("cli-dtcd-lim");
     run_dtcd("--max-txns", "5000");
     want_usage("--max-txns 5000", WANT("--max-txns", "5000", "1..1024"));
+    want_one_line("--max-txns 5000"); /* it was followed by the 17-line usage */
+    run_dtcd("--orphan-timeout-ms", "3600001");
+    want_usage("--orphan-timeout-ms", WANT("--orphan-timeout-ms", "1..3600000"));
+    want_one_line("--orphan-timeout-ms 3600001");
     run_dtcd("--max-participants", "0");
     want_usage("--max-participants 0", WANT("--max-participants", "0", "1..128"));
     run_dtcd("--max-parts", "33");
@@ -520,6 +542,78 @@ START_TEST(test_cli_seed_key_too_long)
 }
 END_TEST
 
+/* dtcctl on getopt_long: attached short values, "--", --version after a
+ * command names dtcctl (it said "run (dtc) ..."), a missing value */
+START_TEST(test_cli_getopt)
+{
+    const char *I = msg_setup("cli-getopt");
+    h_run(&res, 5000, "dtcctl", "--instance", I, "run", "-pm1=x", NULL);
+    ck_assert_msg(res.code == 0, "-pm1=x: exit %d out=%s err=%s", res.code, res.out, res.err);
+    h_run(&res, 5000, "dtcctl", "run", "--version", NULL);
+    ck_assert_msg(res.code == 0 && strncmp(res.out, "dtcctl (dtc) ", 13) == 0, "%s", res.out);
+    h_run(&res, 5000, "dtcctl", "--instance", I, "show", "--",
+          "00000000-0000-4000-8000-000000000000", NULL);
+    ck_assert_msg(res.code == 2 && strstr(res.err, "bad TXID") == NULL
+                      && strstr(res.err, "unknown option") == NULL, "show --: %d %s", res.code,
+                  res.err);
+    h_run(&res, 5000, "dtcctl", "--instance", I, "run", "-p", "m1=x", "--prepare-timeout-ms",
+          NULL);
+    want_usage("missing value", WANT("option '--prepare-timeout-ms' needs a value"));
+    h_run(&res, 5000, "dtcctl", "--instance", I, "run", "-p", "m1=x", "--prepare-timeout-ms",
+          "5s", NULL);
+    want_usage("5s", WANT("--prepare-timeout-ms", "not a number", "'5s'"));
+    want_one_line("--prepare-timeout-ms 5s");
+    msg_no_begin(1);
+}
+END_TEST
+
+/* dtc-noop: --help, checked numbers and votes (--help was "unrecognized
+ * option", --delay-ms abc was 0, --vote maybe was yes) */
+START_TEST(test_cli_noop_options)
+{
+    h_init("cli-noop");
+    h_run(&res, 3000, "dtc-noop", "--help", NULL);
+    ck_assert_msg(res.code == 0 && strstr(res.out, "--delay-ms") != NULL, "exit %d out=%s err=%s",
+                  res.code, res.out, res.err);
+    static const char *const bad[][2] = {{"--delay-ms", "abc"}, {"--delay-ms", "-1"},
+                                         {"--delay-ms", "3600001"}, {"--fail-commit", "1x"},
+                                         {"--fail-rollback", ""}, {"--vote", "maybe"},
+                                         {"--name", "a/b"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        h_run(&res, 3000, "dtc-noop", "--instance", h_instance(), bad[k][0], bad[k][1], NULL);
+        want_usage(bad[k][0], WANT(bad[k][0], bad[k][1]));
+        want_one_line(bad[k][0]);
+    }
+    h_run(&res, 3000, "dtc-noop", "--instance", h_instance(), "--delay-ms", "5", "stray", NULL);
+    want_usage("stray", WANT("unexpected argument 'stray'"));
+}
+END_TEST
+
+/* every program takes --help (exit 0, usage on stdout) and names a bad
+ * option value in one line */
+START_TEST(test_cli_help_everywhere)
+{
+    h_init("cli-help");
+    static const char *const progs[] = {"dtcd", "dtcctl", "dtc-noop", "dtc-inventory",
+                                        "dtc-payment", "dtc-order", "dtc-shipping", "dtc-pg",
+                                        "dtc-bench", "dtc-load"};
+    for (size_t k = 0; k < sizeof progs / sizeof progs[0]; k++) {
+        if (!h_have_program(progs[k]))
+            continue;
+        h_run(&res, 3000, progs[k], "--help", NULL);
+        ck_assert_msg(res.code == 0 && strstr(res.out, "usage") != NULL, "%s --help: %d %s %s",
+                      progs[k], res.code, res.out, res.err);
+    }
+    h_run(&res, 3000, "dtc-payment", "--data-dir", h_data_dir(), "--delay-prepare-ms", "x",
+          NULL);
+    want_usage("dtc-payment --delay-prepare-ms x", WANT("--delay-prepare-ms", "'x'", "0..3600000"));
+    want_one_line("dtc-payment --delay-prepare-ms x");
+    h_run(&res, 3000, "dtc-bench", "--repeat", "51", NULL);
+    want_usage("dtc-bench --repeat 51", WANT("--repeat", "'51'", "1..50"));
+    want_one_line("dtc-bench --repeat 51");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli");
@@ -542,6 +636,9 @@ int main(void)
     tcase_add_test(tc, test_cli_dtcd_instance);
     tcase_add_test(tc, test_cli_seed_key_too_long);
     tcase_add_test(tc, test_cli_run_json_and_txns_filters);
+    tcase_add_test(tc, test_cli_noop_options);
+    tcase_add_test(tc, test_cli_getopt);
+    tcase_add_test(tc, test_cli_help_everywhere);
     suite_add_tcase(s, tc);
     return h_run_suite(s);
 }

@@ -665,7 +665,7 @@ START_TEST(test_bad_input_dtcctl)
         {{"--instance", I, "run", "-p", longname, NULL}, 2, "longer than"},
         {{"--instance", I, "run", NULL}, 2, "at least one"},
         {{"--instance", I, "run", "-p", "payment=x", "--prepare-timeout-ms", "abc", NULL}, 2,
-         "bad number"},
+         "--prepare-timeout-ms: not a number: 'abc'"},
         {{"--instance", I, "retry", "not-a-txid", NULL}, 2, "bad TXID"},
         {{"--instance", I, "resolve", "not-a-txid", "--commit", NULL}, 2, "bad TXID"},
         {{"--instance", I, "retry", "00000000-0000-4000-8000-000000000000", NULL}, 2, NULL},

@@ -120,6 +120,15 @@ const char *dtc_result_name(dtc_result rc);
 #define DTC_INSTANCE_MAX 48    /* instance name, including the NUL */
 #define DTC_JOURNAL_REC_MAX 4096 /* bytes of one journal record (dtc_journal_*) */
 #define DTC_JOURNAL_PARTS_MAX 64 /* participants using the journal, per instance */
+/* The characters of a participant or instance name (its rule, as the
+ * messages print it: DTC_NAME_RULE "{1,31}" for a participant,
+ * "{1,47}" for an instance); dtc_name_valid checks it. */
+#define DTC_NAME_RULE "[A-Za-z0-9._-]"
+/* The cap on every deadline of dtc_txn_options (and on the operator's
+ * and tools' millisecond options that feed one): one hour. */
+#define DTC_TIMEOUT_MAX_MS 3600000
+/* The cap on dtc_txn_options.max_retries. */
+#define DTC_RETRIES_MAX 100
 
 #define DTC_DEFAULT_MAX_TXNS 100
 #define DTC_DEFAULT_MAX_PARTS_PER_TXN 10
@@ -154,8 +163,12 @@ dtc_result dtc_open(const char *name, dtc_instance **out);
 void dtc_close(dtc_instance **inst);
 /* The instance name actually used (after the NULL / env default). */
 const char *dtc_instance_name(const dtc_instance *inst);
-/* Resolves NULL / $DTC_INSTANCE / "default" into buf; validates it. */
+/* Resolves NULL / $DTC_INSTANCE / "default" into buf; validates it
+ * (DTC_ETOOBIG if too long, DTC_EINVAL if not DTC_NAME_RULE). */
 dtc_result dtc_resolve_instance(const char *name, char buf[DTC_INSTANCE_MAX]);
+/* True if name is 1..size-1 characters of DTC_NAME_RULE: a participant
+ * name with size DTC_NAME_MAX, an instance name with DTC_INSTANCE_MAX. */
+bool dtc_name_valid(const char *name, size_t size);
 
 /* ---- transaction ids --------------------------------------------------- */
 
@@ -214,6 +227,8 @@ typedef enum dtc_op {
 const char *dtc_op_name(dtc_op op);
 
 typedef struct dtc_txn_options {
+    /* Each deadline is 1..DTC_TIMEOUT_MAX_MS, max_retries at most
+     * DTC_RETRIES_MAX (dtc_begin refuses others with DTC_EINVAL). */
     uint32_t prepare_timeout_ms;  /* default 5000 */
     uint32_t commit_timeout_ms;   /* default 5000: whole commit phase */
     uint32_t rollback_timeout_ms; /* default 5000: whole rollback phase */

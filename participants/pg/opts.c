@@ -18,6 +18,7 @@
 
 #include "fspath.h"
 #include "pg.h"
+#include "cli_opt.h"
 #include "version_opt.h"
 
 static void usage(FILE *out)
@@ -58,10 +59,10 @@ static int bad(const char *fmt, ...)
     return -1;
 }
 
+/* DTC_NAME_RULE, shorter than max, no leading '.'. */
 static int valid_word(const char *s, size_t max)
 {
-    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
-    return n > 0 && s[n] == '\0' && n < max && s[0] != '.';
+    return dtc_name_valid(s, max) && s[0] != '.';
 }
 
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -97,7 +98,8 @@ static int take_statement(pg_opts *o, const char *arg)
     char verb[PG_VERB_MAX];
     const char *sql = split(arg, verb);
     if (sql == NULL || sql[0] == '\0')
-        return bad("bad --statement '%s': want VERB=SQL, VERB [A-Za-z0-9._-]{1,31}", arg);
+        return bad("bad --statement '%s': want VERB=SQL, VERB " DTC_NAME_RULE "{1,%d}", arg,
+                   PG_VERB_MAX - 1);
     if (find_stmt(o, verb) != NULL)
         return bad("--statement %s given twice", verb);
     if (o->nstmts >= PG_STMTS_MAX)
@@ -189,15 +191,17 @@ static int check_conninfo(const pg_opts *o, int from_file)
 
 static int take_opt(pg_opts *o, int c, const char *arg, const char **rows, int *nrows)
 {
-    long v;
+    uint64_t v = 0;
+    int rc;
     switch (c) {
     case 'i':
         o->instance = arg;
         return arg[0] != '\0' ? 0 : bad("%s", "--instance: the instance name is empty");
     case 'n':
         o->name = arg;
-        return valid_word(arg, DTC_NAME_MAX) ? 0
-                                             : bad("bad --name '%s': want [A-Za-z0-9._-]{1,31}", arg);
+        if (dtc__opt_name("dtc-pg", "--name", arg) != 0)
+            return -1;
+        return arg[0] != '.' ? 0 : bad("bad --name '%s': must not start with '.'", arg);
     case 'c':
         if (o->conninfo != NULL)
             return bad("%s", "--conninfo and --conninfo-file: give one");
@@ -207,20 +211,17 @@ static int take_opt(pg_opts *o, int c, const char *arg, const char **rows, int *
     case 's': return take_statement(o, arg);
     case 'r': return take_rows(arg, rows, nrows);
     case 'p':
-        if (parse_long(arg, 1, PG_POOL_MAX, &v) != 0)
-            return bad("bad --pool '%s': want 1..%d", arg, PG_POOL_MAX);
+        rc = dtc__opt_uint("dtc-pg", "--pool", arg, 1, PG_POOL_MAX, NULL, &v);
         o->pool = (int)v;
-        return 0;
+        return rc;
     case 't':
-        if (parse_long(arg, 10, 600000, &v) != 0)
-            return bad("bad --op-timeout-ms '%s': want 10..600000", arg);
+        rc = dtc__opt_uint("dtc-pg", "--op-timeout-ms", arg, 10, 600000, NULL, &v);
         o->op_timeout_ms = (int)v;
-        return 0;
+        return rc;
     case 'R':
-        if (parse_long(arg, 0, 100, &v) != 0)
-            return bad("bad --retries '%s': want 0..100", arg);
+        rc = dtc__opt_uint("dtc-pg", "--retries", arg, 0, DTC_RETRIES_MAX, NULL, &v);
         o->retries = (int)v;
-        return 0;
+        return rc;
     default: return bad("%s", "bad usage");
     }
 }

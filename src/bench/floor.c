@@ -1,14 +1,14 @@
 /*
- * floor.c - the floor of dtc's design on this machine (ipc-costs.md, "A
- * bare 2PC exchange"): the same message pattern with no transaction
+ * floor.c - the floor of dtc's design on this machine (a bare 2PC
+ * exchange; docs/performance.md, "The coordination grid"): the same message pattern with no transaction
  * logic.  Its own small shared segment (an anonymous MAP_SHARED mapping:
  * nothing to unlink) holds one slot per participant process (robust
  * process-shared mutex, CLOCK_MONOTONIC condvar, request ring) and one per
  * coordinator thread (mutex, condvar, answers outstanding).  A
  * transaction: PREPARE pushed to N rings, N votes, COMMIT to N, N acks.
  * Participants serve every pending request per wake-up; everyone signals
- * under the lock: the floor ipc-costs.md measured (about 55,000 txn/s at
- * N=3, C=16), the one the issue's target is stated against.
+ * under the lock: the floor measured before dtc was built (about 55,000
+ * txn/s at N=3, C=16), the one dtc's throughput target is stated against.
  *
  * The wake variant (mode floor-wake) uses dtc's own wake-up scheme
  * instead: participants pace themselves as dtc's do (src/libdtc/pace.h: busy,

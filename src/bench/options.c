@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "cli_opt.h"
 #include "version_opt.h"
 
 static const char *const mode_names[MODE_COUNT] = {"floor", "noop", "services",
@@ -137,16 +138,20 @@ static void defaults(struct bench_opts *o)
     o->bin_dir = dir[0] ? dir : ".";
 }
 
-/* One option; 0 or -1. */
+/* One option; 0, -1 (bad) or -2 (bad, already said in one line). */
 static int apply(struct bench_opts *o, int c, const char *arg)
 {
     char *end = NULL;
+    uint64_t v = 0;
+    int rc;
     switch (c) {
     case 'p': return (o->nnparts = parse_list(arg, o->nparts, BENCH_MAX_PARTS)) > 0 ? 0 : -1;
     case 'c': return (o->nncoords = parse_list(arg, o->ncoords, BENCH_MAX_COORDS)) > 0 ? 0 : -1;
     case 's': o->seconds = strtod(arg, &end); return *end || o->seconds <= 0 || o->seconds > 3600 ? -1 : 0;
-    case 't': o->txns = strtol(arg, &end, 10); return *end || o->txns < 1 ? -1 : 0;
-    case 'r': o->repeat = (int)strtol(arg, &end, 10); return *end || o->repeat < 1 || o->repeat > 50 ? -1 : 0;
+    case 't': rc = dtc__opt_uint("dtc-bench", "--txns", arg, 1, LONG_MAX, NULL, &v);
+              o->txns = (long)v; return rc ? -2 : 0;
+    case 'r': rc = dtc__opt_uint("dtc-bench", "--repeat", arg, 1, 50, NULL, &v);
+              o->repeat = (int)v; return rc ? -2 : 0;
     case 'm': return parse_modes(arg, &o->modes);
     case 'q': o->quick = 1; o->seconds = 0.3; return 0;
     case 'j': o->format = BENCH_FMT_JSON; return 0;
@@ -181,14 +186,15 @@ int bench_parse_options(int argc, char **argv, struct bench_opts *o)
             o->log_level = optarg; /* applied after dtc_log_init (grid.c) */
             continue;
         }
-        if (apply(o, c, optarg) != 0) {
-            fprintf(stderr, "dtc-bench: bad option %s\n", argv[optind - 1]);
-            usage(stderr);
+        int rc = c == '?' ? -2 : apply(o, c, optarg);
+        if (rc == -1)
+            fprintf(stderr, "dtc-bench: bad value for %s: '%s' (see --help)\n",
+                    argv[optind - 1], optarg);
+        if (rc != 0)
             return 2;
-        }
     }
     if (optind != argc) {
-        usage(stderr);
+        fprintf(stderr, "dtc-bench: unexpected argument '%s' (see --help)\n", argv[optind]);
         return 2;
     }
     return 0;

@@ -1,8 +1,8 @@
 /*
  * pg.c - the PostgreSQL peer of the benchmark (modes pg and pg-nofsync):
  * the same two-phase commit done by PostgreSQL 15 itself, over
- * BENCH_PG_DBS databases of one cluster (one WAL), as fsync-costs.md
- * measured it.  Each database holds acct(id int primary key, bal bigint)
+ * BENCH_PG_DBS databases of one cluster (one WAL), as docs/performance.md
+ * reports it.  Each database holds acct(id int primary key, bal bigint)
  * with one row per client thread, so transactions never conflict.
  *
  * Client thread t has one libpq connection per database.  A transaction:

@@ -4,30 +4,25 @@
  */
 #include "version_opt.h"
 
+#include "cli_opt.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #include "dtc/dtc.h"
-
-static const char *prog_name(const char *argv0)
-{
-    const char *slash = argv0 != NULL ? strrchr(argv0, '/') : NULL;
-    const char *name = slash != NULL ? slash + 1 : argv0;
-    return name == NULL || name[0] == '\0' ? "dtc" : name;
-}
 
 int dtc__log_level_opt(const char *argv0, const char *level)
 {
     if (level != NULL && dtc_log_set_level(level) == DTC_OK)
         return 0;
     fprintf(stderr, "%s: --log-level: '%s': want error, warn, info or debug\n",
-            prog_name(argv0), level != NULL ? level : "");
+            dtc__prog_name(argv0), level != NULL ? level : "");
     return -1;
 }
 
 int dtc__version_print(const char *argv0)
 {
-    const char *name = prog_name(argv0);
+    const char *name = dtc__prog_name(argv0);
     printf("%s (dtc) %s\n", name, dtc_version());
     return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }

@@ -15,10 +15,9 @@
 #include "dtc/dtc.h"
 
 enum { EXIT_DONE = 0, EXIT_ABORTED = 1, EXIT_FAIL = 2 };
-/* What dtc_resolve_instance and dtc_enlist accept (src/names.c). */
-#define NAME_RULE "[A-Za-z0-9._-]"
-/* The library's cap on every phase deadline (coord.c options_ok). */
-#define TIMEOUT_MAX_MS 3600000u
+/* A constant of dtc.h as a string literal, for the help texts. */
+#define CTL_STR_(x) #x
+#define CTL_STR(x) CTL_STR_(x)
 /* Parse results: go on, or stop with this exit code. */
 enum { PARSE_GO = -1 };
 
@@ -31,25 +30,35 @@ struct ctl_opts {
 
 /* Prints "dtcctl: MSG" and a hint on stderr; returns EXIT_FAIL. */
 int ctl_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A bad option value: "dtcctl: MSG", one line on stderr; EXIT_FAIL. */
+int ctl_value_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "dtcctl: WHAT: RESULT: text" on stderr; returns EXIT_FAIL. */
 int ctl_lib_error(const char *what, dtc_result rc);
 /* Flushes stdout; a write error (full disk, closed pipe) is a failure. */
 int ctl_finish_output(int code);
-/* Matches "--long VALUE", "--long=VALUE" or "-s VALUE" (shrt may be NULL)
- * at argv[*i].  Returns 1 and sets *val (advancing *i past a separate
- * value), 0 if argv[*i] is another option, -1 if the value is missing. */
-int ctl_opt_value(int argc, char **argv, int *i, const char *lng, const char *shrt,
-              const char **val);
-/* Decimal 1..UINT32_MAX, nothing else (no sign, no spaces, no suffix). */
-bool ctl_parse_u32(const char *s, uint32_t *out);
-/* Options every command takes: --instance, --json, --help.  Returns 1 if
- * consumed, 0 if not one of them, or -1 with an exit code in *code (help
- * printed or error). */
-int ctl_common_opt(int argc, char **argv, int *i, struct ctl_opts *g, const char *cmd,
-               const char *help, int *code);
-/* Options of status, txns, participants: only the common ones. */
+/* The codes of the options every command takes ('h' is --help / -h). */
+enum { CTL_OPT_INSTANCE = 256, CTL_OPT_JSON, CTL_OPT_LOG_LEVEL, CTL_OPT_VERSION };
+
+struct option;
+/* One command's option parsing: the common options plus its own (own:
+ * a getopt_long table ending with a zeroed entry, codes below 256;
+ * shorts: their short letters as in getopt's optstring, e.g. "p:"). */
+struct ctl_parse {
+    struct ctl_opts *g;
+    const char *cmd;   /* the command's name; NULL: the global options */
+    const char *help;  /* printed by --help */
+    const struct option *own;
+    const char *shorts;
+    int (*take)(void *ctx, int c, const char *arg); /* PARSE_GO or exit code */
+    void *ctx;
+};
+/* getopt_long over argv[1..argc): PARSE_GO with the operands (options
+ * removed, in order) at argv[*first..argc), or an exit code after a
+ * message (one line for a bad value) or --help / --version. */
+int ctl_getopt(int argc, char **argv, const struct ctl_parse *p, int *first);
+/* Options of status, participants, metrics: only the common ones. */
 int ctl_parse_list_opts(int argc, char **argv, struct ctl_opts *g, const char *cmd,
-                    const char *help);
+                        const char *help);
 /* Opens the instance of g: PARSE_GO, or an exit code after a message. */
 int ctl_open_instance(const struct ctl_opts *g, dtc_instance **out);
 /* The instance name of g, resolved into name (PARSE_GO), else a usage

@@ -74,24 +74,17 @@ void ctl_journal_json(const dtc_journal_info *v, size_t n, int oldest)
 
 int ctl_cmd_journal_release(struct ctl_opts *g, int argc, char **argv)
 {
-    const char *name = NULL;
-    for (int i = 1; i < argc; i++) {
-        int code = EXIT_FAIL;
-        int m = ctl_common_opt(argc, argv, &i, g, "journal-release", release_help, &code);
-        if (m < 0)
-            return code;
-        if (m == 0 && argv[i][0] == '-')
-            return ctl_usage_error("journal-release", "unknown option '%s'", argv[i]);
-        if (m == 0 && name != NULL)
-            return ctl_usage_error("journal-release", "unexpected argument '%s'", argv[i]);
-        if (m == 0)
-            name = argv[i];
-    }
-    if (name == NULL)
-        return ctl_usage_error("journal-release", "missing participant name");
-    dtc_instance *inst = NULL;
-    int code = ctl_open_instance(g, &inst);
+    const struct ctl_parse p = {g, "journal-release", release_help, NULL, NULL, NULL, NULL};
+    int first = 0, code = ctl_getopt(argc, argv, &p, &first);
     if (code != PARSE_GO)
+        return code;
+    if (first + 1 < argc)
+        return ctl_usage_error("journal-release", "unexpected argument '%s'", argv[first + 1]);
+    if (first >= argc)
+        return ctl_usage_error("journal-release", "missing participant name");
+    const char *name = argv[first];
+    dtc_instance *inst = NULL;
+    if ((code = ctl_open_instance(g, &inst)) != PARSE_GO)
         return code;
     dtc_result rc = dtc_journal_release(inst, name);
     dtc_close(&inst);

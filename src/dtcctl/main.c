@@ -78,6 +78,7 @@ static const struct command {
 int main(int argc, char **argv)
 {
     struct ctl_opts g = {NULL, false};
+    const struct ctl_parse p = {&g, NULL, main_help, NULL, NULL, NULL, NULL};
     int i = 1;
     /* The outcome lines say what the library's warnings would; DTC_LOG=warn
      * (or info, debug) brings them back on stderr. */
@@ -85,14 +86,9 @@ int main(int argc, char **argv)
     /* A closed stdout (dtcctl run | head -1) must not kill run between
      * its begin and its commit: the write fails, ctl_finish_output says so. */
     signal(SIGPIPE, SIG_IGN);
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        int code = EXIT_FAIL;
-        int m = ctl_common_opt(argc, argv, &i, &g, NULL, main_help, &code);
-        if (m < 0)
-            return code;
-        if (m == 0)
-            return ctl_usage_error(NULL, "unknown option '%s'", argv[i]);
-    }
+    int code = ctl_getopt(argc, argv, &p, &i);
+    if (code != PARSE_GO)
+        return code;
     if (i >= argc)
         return ctl_usage_error(NULL, "missing command (status, txns, "
                            "participants, run, retry, resolve, show, metrics, top, "

@@ -3,6 +3,7 @@
  * resolve (then the outcome they led to, read back), and show (how it
  * ended, from its slot or the decision log).
  */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -46,33 +47,39 @@ static const char resolve_help[] =
 
 /* ---- retry, resolve ------------------------------------------------------ */
 
+enum { OPT_COMMIT = 1, OPT_ROLLBACK };
+
+/* resolve's --commit / --rollback: one decision, said once. */
+static int decision_take(void *ctx, int c, const char *v)
+{
+    int *decision = ctx, d = c == OPT_COMMIT;
+    (void)v;
+    if (*decision == d)
+        return ctl_usage_error("resolve", "'%s' given twice: say it once",
+                               d ? "--commit" : "--rollback");
+    if (*decision >= 0)
+        return ctl_usage_error("resolve", "--commit and --rollback: say one, not both");
+    *decision = d;
+    return PARSE_GO;
+}
+
 /* TXID plus, for resolve (decision != NULL), --commit or --rollback. */
 static int parse_txid_cmd(int argc, char **argv, struct ctl_opts *g,
                           const char *help, dtc_txid *id, int *decision, bool json_ok)
 {
+    static const struct option own[] = {{"commit", no_argument, NULL, OPT_COMMIT},
+                                        {"rollback", no_argument, NULL, OPT_ROLLBACK},
+                                        {NULL, 0, NULL, 0}};
     const char *cmd = argv[0], *txid = NULL;
-    for (int i = 1; i < argc; i++) {
-        int code = EXIT_FAIL;
-        int m = ctl_common_opt(argc, argv, &i, g, cmd, help, &code);
-        if (m < 0)
-            return code;
-        if (m > 0)
-            continue;
-        if (decision && (strcmp(argv[i], "--commit") == 0
-                         || strcmp(argv[i], "--rollback") == 0)) {
-            int d = strcmp(argv[i], "--commit") == 0;
-            if (*decision == d)
-                return ctl_usage_error(cmd, "'%s' given twice: say it once", argv[i]);
-            if (*decision >= 0)
-                return ctl_usage_error(cmd, "--commit and --rollback: say one, not both");
-            *decision = d;
-        } else if (argv[i][0] == '-')
-            return ctl_usage_error(cmd, "unknown option '%s'", argv[i]);
-        else if (txid != NULL)
-            return ctl_usage_error(cmd, "unexpected argument '%s'", argv[i]);
-        else
-            txid = argv[i];
-    }
+    const struct ctl_parse p = {g, cmd, help, decision ? own : NULL, NULL, decision_take,
+                                decision};
+    int first = 0, code = ctl_getopt(argc, argv, &p, &first);
+    if (code != PARSE_GO)
+        return code;
+    if (first + 1 < argc)
+        return ctl_usage_error(cmd, "unexpected argument '%s'", argv[first + 1]);
+    if (first < argc)
+        txid = argv[first];
     if (g->json && !json_ok)
         return ctl_usage_error(cmd, "%s has no --json output", cmd);
     if (txid == NULL || dtc_txid_parse(txid, id) != DTC_OK)

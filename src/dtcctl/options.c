@@ -3,11 +3,13 @@
  * messages and exit codes, and attaching to the instance.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_opt.h"
 #include "dtcctl.h"
 #include "version_opt.h"
 
@@ -23,6 +25,18 @@ int ctl_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry 'dtcctl %s%s--help'.\n", cmd ? cmd : "",
             cmd ? " " : "");
+    return EXIT_FAIL;
+}
+
+/* A bad option value: "dtcctl: MSG", one line; returns EXIT_FAIL. */
+int ctl_value_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("dtcctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
     return EXIT_FAIL;
 }
 
@@ -43,116 +57,99 @@ int ctl_finish_output(int code)
     return code;
 }
 
-/* ---- option parsing -------------------------------------------------------- */
+/* ---- option parsing (getopt_long) ---------------------------------------- */
 
-/* Matches "--long VALUE", "--long=VALUE" or "-s VALUE" (shrt may be NULL)
- * at argv[*i].  Returns 1 and sets *val (advancing *i past a separate
- * value), 0 if argv[*i] is another option, -1 if the value is missing. */
-int ctl_opt_value(int argc, char **argv, int *i, const char *lng,
-                     const char *shrt, const char **val)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(lng);
-    if (strncmp(a, lng, n) == 0 && a[n] == '=') {
-        *val = a + n + 1;
-        return 1;
-    }
-    if (strcmp(a, lng) != 0 && (shrt == NULL || strcmp(a, shrt) != 0))
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *val = argv[++*i];
-    return 1;
-}
+/* The options every command takes, ahead of a command's own. */
+static const struct option common_opts[] = {
+    {"instance", required_argument, NULL, CTL_OPT_INSTANCE},
+    {"json", no_argument, NULL, CTL_OPT_JSON},
+    {"log-level", required_argument, NULL, CTL_OPT_LOG_LEVEL},
+    {"version", no_argument, NULL, CTL_OPT_VERSION},
+    {"help", no_argument, NULL, 'h'},
+};
+#define COMMON_N (sizeof common_opts / sizeof common_opts[0])
+#define OWN_MAX 8
 
-/* Decimal 1..UINT32_MAX, nothing else (no sign, no spaces, no suffix). */
-bool ctl_parse_u32(const char *s, uint32_t *out)
+/* A common option: PARSE_GO, or an exit code (help, version, error). */
+static int take_common(int c, const char *arg, struct ctl_opts *g, const char *help)
 {
-    char *end;
-    unsigned long long v;
-    if (s[0] < '0' || s[0] > '9')
-        return false;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v == 0 || v > UINT32_MAX)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
-/* Options every command takes: --instance, --json (if json_ok), --help.
- * Returns 1 if consumed, 0 if not one of them, or an exit code via *code
- * (help printed or error) with return value -1. */
-int ctl_common_opt(int argc, char **argv, int *i, struct ctl_opts *g,
-                      const char *cmd, const char *help, int *code)
-{
-    const char *v;
-    int m = ctl_opt_value(argc, argv, i, "--instance", NULL, &v);
-    if (m < 0) {
-        *code = ctl_usage_error(cmd, "option '--instance' needs a value");
-        return -1;
-    }
-    if (m > 0 && v[0] == '\0') {
-        *code = ctl_usage_error(cmd, "option '--instance': the instance name is empty");
-        return -1;
-    }
-    if (m > 0) {
-        g->instance = v;
-        return 1;
-    }
-    if (strcmp(argv[*i], "--json") == 0) {
-        g->json = true;
-        return 1;
-    }
-    if ((m = ctl_opt_value(argc, argv, i, "--log-level", NULL, &v)) != 0) {
-        if (m < 0 || dtc__log_level_opt(argv[0], v) != 0) {
-            *code = EXIT_FAIL;
-            return -1;
-        }
-        return 1;
-    }
-    if (strcmp(argv[*i], "--version") == 0) {
-        *code = dtc__version_print(argv[0]) == 0 ? EXIT_DONE : EXIT_FAIL;
-        return -1;
-    }
-    if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0) {
+    switch (c) {
+    case CTL_OPT_INSTANCE:
+        if (arg[0] == '\0')
+            return ctl_value_error("option '--instance': the instance name is empty");
+        g->instance = arg;
+        return PARSE_GO;
+    case CTL_OPT_JSON: g->json = true; return PARSE_GO;
+    case CTL_OPT_LOG_LEVEL: return dtc__log_level_opt("dtcctl", arg) == 0 ? PARSE_GO : EXIT_FAIL;
+    case CTL_OPT_VERSION: return dtc__version_print("dtcctl") == 0 ? EXIT_DONE : EXIT_FAIL;
+    default: /* 'h' */
         fputs(help, stdout);
-        *code = ctl_finish_output(EXIT_DONE);
-        return -1;
+        return ctl_finish_output(EXIT_DONE);
     }
-    return 0;
 }
 
-/* Options of status, txns, participants: only the common ones. */
-int ctl_parse_list_opts(int argc, char **argv, struct ctl_opts *g,
-                           const char *cmd, const char *help)
+/* What getopt_long refused ('?' unknown, ':' value missing), said once. */
+static int refused(int c, char **argv, const char *cmd)
 {
-    for (int i = 1; i < argc; i++) {
-        int code = EXIT_FAIL;
-        int m = ctl_common_opt(argc, argv, &i, g, cmd, help, &code);
-        if (m < 0)
+    const char *what = optind > 0 ? argv[optind - 1] : "";
+    char shrt[3] = {'-', (char)optopt, '\0'};
+    if (strncmp(what, "--", 2) != 0 && optopt > ' ' && optopt < 127)
+        what = shrt; /* "-x", or a letter within "-px" */
+    if (c == ':')
+        return ctl_usage_error(cmd, "option '%s' needs a value", what);
+    return ctl_usage_error(cmd, "unknown option '%s'", what);
+}
+
+int ctl_getopt(int argc, char **argv, const struct ctl_parse *p, int *first)
+{
+    struct option all[COMMON_N + OWN_MAX + 1];
+    size_t n = COMMON_N;
+    memcpy(all, common_opts, sizeof common_opts);
+    for (size_t k = 0; p->own != NULL && p->own[k].name != NULL && k < OWN_MAX; k++)
+        all[n++] = p->own[k];
+    memset(&all[n], 0, sizeof all[n]);
+    char shorts[16];
+    /* "+": the global options stop at the command's name; ":": a missing
+     * value is ':', told apart from an unknown option ('?'). */
+    snprintf(shorts, sizeof shorts, "%s:h%s", p->cmd == NULL ? "+" : "",
+             p->shorts != NULL ? p->shorts : "");
+    int c;
+    optind = 0; /* a full reset: main parsed with another optstring */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
+        int code;
+        if (c == 'h' || c >= CTL_OPT_INSTANCE)
+            code = take_common(c, optarg, p->g, p->help);
+        else if (c != '?' && c != ':' && p->take != NULL)
+            code = p->take(p->ctx, c, optarg);
+        else
+            return refused(c, argv, p->cmd);
+        if (code != PARSE_GO)
             return code;
-        if (m == 0 && argv[i][0] == '-')
-            return ctl_usage_error(cmd, "unknown option '%s'", argv[i]);
-        if (m == 0)
-            return ctl_usage_error(cmd, "unexpected argument '%s'", argv[i]);
     }
+    *first = optind;
     return PARSE_GO;
 }
 
+/* Options of status, participants, metrics: only the common ones. */
+int ctl_parse_list_opts(int argc, char **argv, struct ctl_opts *g, const char *cmd,
+                        const char *help)
+{
+    const struct ctl_parse p = {g, cmd, help, NULL, NULL, NULL, NULL};
+    int first = 0, code = ctl_getopt(argc, argv, &p, &first);
+    if (code != PARSE_GO)
+        return code;
+    if (first < argc)
+        return ctl_usage_error(cmd, "unexpected argument '%s'", argv[first]);
+    return PARSE_GO;
+}
 
 /* ---- attaching ----------------------------------------------------------- */
 
 int ctl_instance_name(const struct ctl_opts *g, char name[DTC_INSTANCE_MAX])
 {
-    dtc_result rc = dtc_resolve_instance(g->instance, name);
-    if (rc != DTC_OK && g->instance == NULL)
-        return ctl_usage_error(NULL, "bad instance name in $DTC_INSTANCE: '%s': want "
-                           NAME_RULE "{1,%d}", getenv("DTC_INSTANCE"),
-                           DTC_INSTANCE_MAX - 1);
-    if (rc != DTC_OK)
-        return ctl_usage_error(NULL, "bad instance name '%s': want " NAME_RULE "{1,%d}",
-                           g->instance, DTC_INSTANCE_MAX - 1);
+    if (dtc__opt_instance("dtcctl", g->instance, name) != 0)
+        return EXIT_FAIL;
     return PARSE_GO;
 }
 

@@ -3,12 +3,14 @@
  * and its outcome line (exit 0 committed, 1 aborted or heuristic).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_opt.h"
 #include "dtcctl.h"
 
 struct run_part {
@@ -23,6 +25,7 @@ struct run_args {
     dtc_txn_options opts;
 };
 
+_Static_assert(DTC_NAME_MAX == 32 && DTC_TIMEOUT_MAX_MS == 3600000, "run_help's numbers");
 static const char run_help[] =
     "usage: dtcctl [--instance NAME] run --participant NAME=PAYLOAD ...\n"
     "                 [--prepare-timeout-ms N] [--commit-timeout-ms N] [--json]\n"
@@ -48,8 +51,8 @@ static const char run_help[] =
     "  -p, --participant NAME=PAYLOAD  enlist NAME with PAYLOAD (repeatable)\n"
     "  --prepare-timeout-ms N          phase-one deadline (default 5000)\n"
     "  --commit-timeout-ms N           phase-two deadline (default 5000)\n"
-    "Deadlines are 1..3600000 ms (at most 1 hour).  A participant NAME is\n"
-    "[A-Za-z0-9._-]{1,31}, each at most once per transaction (else\n"
+    "Deadlines are 1.." CTL_STR(DTC_TIMEOUT_MAX_MS) " ms (at most 1 hour).  A participant NAME\n"
+    "is " DTC_NAME_RULE "{1,31}, each at most once per transaction (else\n"
     "'aborted DTC_EDUPLICATE NAME: ...', exit 1).\n"
     "--json prints one object instead: txid, outcome (committed, aborted,\n"
     "heuristic, unknown), result, cause and the transaction as txns --json\n"
@@ -63,77 +66,57 @@ static int parse_part(const char *arg, struct run_part *p)
     const char *eq = strchr(arg, '=');
     size_t n = eq ? (size_t)(eq - arg) : 0;
     if (eq == NULL)
-        return ctl_usage_error("run", "--participant wants NAME=PAYLOAD, got '%s'",
-                           arg);
+        return ctl_value_error("--participant: want NAME=PAYLOAD, got '%s'", arg);
     if (n == 0)
-        return ctl_usage_error("run", "empty participant name in '%s'", arg);
+        return ctl_value_error("--participant: empty participant name in '%s'", arg);
     if (n >= DTC_NAME_MAX)
-        return ctl_usage_error("run", "participant name longer than %d bytes: "
-                           "'%.*s'", DTC_NAME_MAX - 1, (int)n, arg);
+        return ctl_value_error("--participant: name longer than %d bytes: "
+                               "'%.*s'", DTC_NAME_MAX - 1, (int)n, arg);
     memcpy(p->name, arg, n);
     p->name[n] = '\0';
-    if (strspn(p->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                        "0123456789._-") != n)
-        return ctl_usage_error("run", "bad participant name '%s': want " NAME_RULE
-                           "{1,%d}", p->name, DTC_NAME_MAX - 1);
+    if (!dtc_name_valid(p->name, DTC_NAME_MAX))
+        return ctl_value_error("--participant: bad participant name '%s': want " DTC_NAME_RULE
+                               "{1,%d}", p->name, DTC_NAME_MAX - 1);
     p->payload = eq + 1;
     p->len = strlen(p->payload);
     if (p->len > DTC_PAYLOAD_MAX)
-        return ctl_usage_error("run", "payload for '%s' longer than %d bytes",
-                           p->name, DTC_PAYLOAD_MAX);
+        return ctl_value_error("--participant: payload for '%s' longer than %d bytes",
+                               p->name, DTC_PAYLOAD_MAX);
     return PARSE_GO;
 }
 
-/* The --*-timeout-ms options: 1 consumed, 0 not one, -1 error (*code). */
-static int run_timeout_opt(int argc, char **argv, int *i, struct run_args *ra,
-                           int *code)
+enum { OPT_PREPARE_MS = 1, OPT_COMMIT_MS };
+
+/* One of run's own options (getopt_long). */
+static int run_take(void *ctx, int c, const char *v)
 {
-    static const char *const names[] = {"--prepare-timeout-ms",
-                                        "--commit-timeout-ms"};
-    uint32_t *dst[] = {&ra->opts.prepare_timeout_ms,
-                       &ra->opts.commit_timeout_ms};
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        const char *v;
-        int m = ctl_opt_value(argc, argv, i, names[k], NULL, &v);
-        if (m == 0)
-            continue;
-        if (m < 0)
-            *code = ctl_usage_error("run", "option '%s' needs a value", names[k]);
-        else if (!ctl_parse_u32(v, dst[k]) || *dst[k] > TIMEOUT_MAX_MS)
-            *code = ctl_usage_error("run", "option '%s': bad number '%s' (want "
-                                "1..%u ms: at most 1 hour)", names[k], v,
-                                TIMEOUT_MAX_MS);
-        else
-            return 1;
-        return -1;
+    struct run_args *ra = ctx;
+    if (c == 'p') {
+        int code = parse_part(v, &ra->parts[ra->nparts]);
+        ra->nparts += code == PARSE_GO;
+        return code;
     }
-    return 0;
+    const char *opt = c == OPT_PREPARE_MS ? "--prepare-timeout-ms" : "--commit-timeout-ms";
+    uint32_t *dst = c == OPT_PREPARE_MS ? &ra->opts.prepare_timeout_ms
+                                        : &ra->opts.commit_timeout_ms;
+    return dtc__opt_u32("dtcctl", opt, v, 1, DTC_TIMEOUT_MAX_MS, " ms: at most 1 hour",
+                        dst) == 0 ? PARSE_GO : EXIT_FAIL;
 }
 
 static int parse_run(int argc, char **argv, struct ctl_opts *g,
                      struct run_args *ra)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int code = EXIT_FAIL;
-        int m = ctl_common_opt(argc, argv, &i, g, "run", run_help, &code);
-        if (m == 0)
-            m = run_timeout_opt(argc, argv, &i, ra, &code);
-        if (m < 0)
-            return code;
-        if (m > 0)
-            continue;
-        m = ctl_opt_value(argc, argv, &i, "--participant", "-p", &v);
-        if (m < 0)
-            return ctl_usage_error("run", "option '%s' needs a value", argv[i]);
-        if (m == 0)
-            return ctl_usage_error("run", "%s '%s'", argv[i][0] == '-'
-                               ? "unknown option" : "unexpected argument",
-                               argv[i]);
-        if ((code = parse_part(v, &ra->parts[ra->nparts])) != PARSE_GO)
-            return code;
-        ra->nparts++;
-    }
+    static const struct option own[] = {
+        {"participant", required_argument, NULL, 'p'},
+        {"prepare-timeout-ms", required_argument, NULL, OPT_PREPARE_MS},
+        {"commit-timeout-ms", required_argument, NULL, OPT_COMMIT_MS},
+        {NULL, 0, NULL, 0}};
+    const struct ctl_parse p = {g, "run", run_help, own, "p:", run_take, ra};
+    int first = 0, code = ctl_getopt(argc, argv, &p, &first);
+    if (code != PARSE_GO)
+        return code;
+    if (first < argc)
+        return ctl_usage_error("run", "unexpected argument '%s'", argv[first]);
     if (ra->nparts == 0)
         return ctl_usage_error("run", "at least one --participant NAME=PAYLOAD "
                            "is needed");

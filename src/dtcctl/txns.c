@@ -11,6 +11,7 @@
  * "request=prepare answer=pending vote=none".  Text and JSON use the same
  * words; "reason_code" is the machine-readable part of the reason.
  */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_opt.h"
 #include "dtcctl.h"
 
 static const char txns_help[] =
@@ -34,8 +36,11 @@ static const char txns_help[] =
     "cause (dtc.h, \"What each outcome carries\").\n"
     "--state keeps only those states (ACTIVE, PREPARING, PREPARED,\n"
     "COMMITTING, COMMITTED, ABORTING, ABORTED, HEURISTIC; any case);\n"
-    "--older-than keeps transactions at least that old (e.g. 500ms, 30s,\n"
-    "5m, 2h).\n";
+    "--older-than keeps transactions at least that old: a number with its\n"
+    "unit, ms, s, m or h (e.g. 500ms, 30s, 5m, 2h; a bare number is refused),\n"
+    "at most 1000h.\n";
+
+#define TXNS_AGE_MAX_MS (1000ull * 3600000) /* --older-than: 1000h */
 
 struct txn_filter {
     unsigned states;    /* bit per dtc_txn_state; 0: all */
@@ -234,45 +239,31 @@ static bool parse_states(const char *v, unsigned *mask)
     return *mask != 0 && strlen(v) < sizeof buf;
 }
 
-/* "500ms", "30s", "5m", "2h" (a bare number is seconds) into ms. */
-static bool parse_duration(const char *v, uint64_t *ms)
+enum { OPT_STATE = 1, OPT_OLDER };
+
+static int txns_take(void *ctx, int c, const char *v)
 {
-    char *end;
-    if (v[0] < '0' || v[0] > '9')
-        return false;
-    unsigned long long n = strtoull(v, &end, 10);
-    uint64_t unit = strcmp(end, "ms") == 0 ? 1 : strcmp(end, "m") == 0 ? 60000
-                    : strcmp(end, "h") == 0 ? 3600000
-                    : (strcmp(end, "s") == 0 || *end == '\0') ? 1000 : 0;
-    if (unit == 0 || n > UINT64_MAX / unit / 2)
-        return false;
-    *ms = n * unit;
-    return true;
+    struct txn_filter *f = ctx;
+    if (c == OPT_OLDER) /* with its unit: a bare number is refused */
+        return dtc__opt_duration_ms("dtcctl", "--older-than", v, 0, TXNS_AGE_MAX_MS,
+                                    &f->min_age_ms) == 0 ? PARSE_GO : EXIT_FAIL;
+    if (parse_states(v, &f->states))
+        return PARSE_GO;
+    return ctl_value_error("--state: want STATE[,STATE...] (e.g. PREPARING,HEURISTIC), "
+                           "got '%s'", v);
 }
 
 static int parse_txns(int argc, char **argv, struct ctl_opts *g, struct txn_filter *f)
 {
-    for (int i = 1; i < argc; i++) {
-        int code = EXIT_FAIL, m = ctl_common_opt(argc, argv, &i, g, "txns", txns_help, &code);
-        const char *v = NULL;
-        if (m < 0)
-            return code;
-        if (m > 0)
-            continue;
-        if ((m = ctl_opt_value(argc, argv, &i, "--state", NULL, &v)) != 0) {
-            if (m < 0 || !parse_states(v, &f->states))
-                return ctl_usage_error("txns", "--state: want STATE[,STATE...] (e.g. "
-                                       "PREPARING,HEURISTIC), got '%s'", v ? v : "");
-        } else if ((m = ctl_opt_value(argc, argv, &i, "--older-than", NULL, &v)) != 0) {
-            if (m < 0 || !parse_duration(v, &f->min_age_ms))
-                return ctl_usage_error("txns", "--older-than: want a duration like 500ms, "
-                                       "30s, 5m or 2h, got '%s'", v ? v : "");
-        } else {
-            return ctl_usage_error("txns", "%s '%s'",
-                                   argv[i][0] == '-' ? "unknown option" : "unexpected argument",
-                                   argv[i]);
-        }
-    }
+    static const struct option own[] = {{"state", required_argument, NULL, OPT_STATE},
+                                        {"older-than", required_argument, NULL, OPT_OLDER},
+                                        {NULL, 0, NULL, 0}};
+    const struct ctl_parse p = {g, "txns", txns_help, own, NULL, txns_take, f};
+    int first = 0, code = ctl_getopt(argc, argv, &p, &first);
+    if (code != PARSE_GO)
+        return code;
+    if (first < argc)
+        return ctl_usage_error("txns", "unexpected argument '%s'", argv[first]);
     return PARSE_GO;
 }
 

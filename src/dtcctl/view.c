@@ -3,10 +3,12 @@
  * metrics prints the library's rendering (dtc_metrics_text, the text
  * dtc-exporter serves), top the live view (top.c) of a snapshot (snap.c).
  */
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli_opt.h"
 #include "dtcctl.h"
 #include "view.h"
 
@@ -55,34 +57,34 @@ int ctl_cmd_metrics(struct ctl_opts *g, int argc, char **argv)
     return ctl_finish_output(EXIT_DONE);
 }
 
+enum { OPT_INTERVAL = 1, OPT_FRAMES };
+
+static int top_take(void *ctx, int c, const char *v)
+{
+    struct top_opts *o = ctx;
+    int rc = c == OPT_INTERVAL
+                 ? dtc__opt_u32("dtcctl", "--interval-ms", v, 1, DTC_TIMEOUT_MAX_MS, NULL,
+                                &o->interval_ms)
+                 : dtc__opt_u32("dtcctl", "--frames", v, 1, UINT32_MAX, NULL, &o->frames);
+    return rc == 0 ? PARSE_GO : EXIT_FAIL;
+}
+
 int ctl_cmd_top(struct ctl_opts *g, int argc, char **argv)
 {
+    static const struct option own[] = {{"interval-ms", required_argument, NULL, OPT_INTERVAL},
+                                        {"frames", required_argument, NULL, OPT_FRAMES},
+                                        {NULL, 0, NULL, 0}};
     struct top_opts o = {1000, 0};
-    for (int i = 1; i < argc; i++) {
-        int code = EXIT_FAIL, m = ctl_common_opt(argc, argv, &i, g, "top", top_help, &code);
-        const char *v = NULL;
-        if (m < 0)
-            return code;
-        if (m > 0)
-            continue;
-        uint32_t *dst = NULL;
-        if ((m = ctl_opt_value(argc, argv, &i, "--interval-ms", NULL, &v)) != 0)
-            dst = &o.interval_ms;
-        else if ((m = ctl_opt_value(argc, argv, &i, "--frames", NULL, &v)) != 0)
-            dst = &o.frames;
-        if (m < 0)
-            return ctl_usage_error("top", "option '%s' needs a value", argv[i]);
-        if (dst == NULL)
-            return ctl_usage_error("top", "unknown option '%s'", argv[i]);
-        if (!ctl_parse_u32(v, dst) || (dst == &o.interval_ms && o.interval_ms > TIMEOUT_MAX_MS))
-            return ctl_usage_error("top", "bad value '%s': want 1..%u", v,
-                               dst == &o.interval_ms ? TIMEOUT_MAX_MS : UINT32_MAX);
-    }
+    const struct ctl_parse p = {g, "top", top_help, own, NULL, top_take, &o};
+    int first = 0, code = ctl_getopt(argc, argv, &p, &first);
+    if (code != PARSE_GO)
+        return code;
+    if (first < argc)
+        return ctl_usage_error("top", "unexpected argument '%s'", argv[first]);
     if (g->json)
         return ctl_usage_error("top", "top has no --json (use 'dtcctl metrics' or 'status --json')");
     dtc_instance *inst = NULL;
-    int code = ctl_open_instance(g, &inst);
-    if (code != PARSE_GO)
+    if ((code = ctl_open_instance(g, &inst)) != PARSE_GO)
         return code;
     code = view_top(inst, &o);
     dtc_close(&inst);

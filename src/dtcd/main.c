@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dtc/dtc.h"
+#include "cli_opt.h"
 #include "version_opt.h"
 
 static volatile sig_atomic_t stop;
@@ -41,72 +42,41 @@ static void usage(FILE *f)
             "A damaged log makes dtcd refuse to start, changing nothing; --salvage\n"
             "(with no dtcd running) then reports the damage and what a repair would\n"
             "lose, and --salvage=apply repairs it, keeping a copy of each file.\n"
-            "Limits: max-txns 1..%d, max-parts 1..%d, max-participants 1..%d.\n"
-            "NAME is [A-Za-z0-9._-]{1,47}.  The segment is created 0600 (0660 with\n"
+            "Limits: max-txns 1..%d, max-parts 1..%d, max-participants 1..%d;\n"
+            "tick-ms 1..60000, orphan-timeout-ms 1..%d, shutdown-grace-ms 0..%d,\n"
+            "dlog-file-mb 1..1024, dlog-files 3..4096, journal-max-files 1..1000000.\n"
+            "NAME is " DTC_NAME_RULE "{1,%d}.  The segment is created 0600 (0660 with\n"
             "--group); an existing one is taken over only if this user owns it and\n"
             "its mode is 0600 or 0660.  SIGHUP reopens --log-file (after a rotation).\n"
             "Under systemd (Type=notify) it sends READY=1 once recovery is done,\n"
             "STATUS= lines, STOPPING=1 on SIGTERM, and feeds WatchdogSec=.\n",
-            DTC_LIMIT_MAX_TXNS, DTC_LIMIT_MAX_PARTS_PER_TXN, DTC_LIMIT_MAX_PARTICIPANTS);
+            DTC_LIMIT_MAX_TXNS, DTC_LIMIT_MAX_PARTS_PER_TXN, DTC_LIMIT_MAX_PARTICIPANTS,
+            DTC_TIMEOUT_MAX_MS, DTC_TIMEOUT_MAX_MS, DTC_INSTANCE_MAX - 1);
 }
 
-/* Decimal digits only (no space, sign or suffix), 0..4294967295. */
-static int number(const char *opt, const char *s, uint32_t *out)
-{
-    char *end;
-    if (s[0] < '0' || s[0] > '9') {
-        fprintf(stderr, "dtcd: --%s: not a number: %s\n", opt, s);
-        return -1;
-    }
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0') {
-        fprintf(stderr, "dtcd: --%s: not a number: %s\n", opt, s);
-        return -1;
-    }
-    if (errno != 0 || v > 0xffffffffULL) {
-        fprintf(stderr, "dtcd: --%s: out of range: %s (want 0..4294967295)\n", opt, s);
-        return -1;
-    }
-    *out = (uint32_t)v;
-    return 0;
-}
-
-/* Names the first limit out of range; 0 if all are within. */
-static int limits_check(const dtc_limits *l)
+/* The numeric options: their ranges, checked by one helper (cli_opt.h). */
+static int number(int c, const char *s, dtc_supervisor_config *cfg)
 {
     const struct {
+        int c;
         const char *opt;
-        uint32_t v, max;
-    } lim[] = {{"max-txns", l->max_txns, DTC_LIMIT_MAX_TXNS},
-               {"max-parts", l->max_parts_per_txn, DTC_LIMIT_MAX_PARTS_PER_TXN},
-               {"max-participants", l->max_participants, DTC_LIMIT_MAX_PARTICIPANTS}};
-    for (size_t k = 0; k < sizeof lim / sizeof lim[0]; k++)
-        if (lim[k].v < 1 || lim[k].v > lim[k].max) {
-            fprintf(stderr, "dtcd: --%s %u out of range (want 1..%u)\n", lim[k].opt,
-                    (unsigned)lim[k].v, (unsigned)lim[k].max);
-            return -1;
-        }
-    return 0;
-}
-
-/* The instance name: --instance (never empty), else $DTC_INSTANCE, else
- * "default"; a bad one is named with where it came from and the rule. */
-static int instance_check(const char *opt, char buf[DTC_INSTANCE_MAX])
-{
-    if (opt != NULL && opt[0] == '\0') {
-        fprintf(stderr, "dtcd: --instance: the instance name is empty\n");
-        return -1;
-    }
-    if (dtc_resolve_instance(opt, buf) == DTC_OK)
-        return 0;
-    if (opt == NULL)
-        fprintf(stderr, "dtcd: bad instance name in $DTC_INSTANCE: '%s': want "
-                        "[A-Za-z0-9._-]{1,%d}\n", getenv("DTC_INSTANCE"), DTC_INSTANCE_MAX - 1);
-    else
-        fprintf(stderr, "dtcd: bad instance name '%s': want [A-Za-z0-9._-]{1,%d}\n", opt,
-                DTC_INSTANCE_MAX - 1);
-    return -1;
+        uint32_t lo, hi, *dst;
+    } nums[] = {
+        {'t', "--max-txns", 1, DTC_LIMIT_MAX_TXNS, &cfg->limits.max_txns},
+        {'p', "--max-parts", 1, DTC_LIMIT_MAX_PARTS_PER_TXN, &cfg->limits.max_parts_per_txn},
+        {'P', "--max-participants", 1, DTC_LIMIT_MAX_PARTICIPANTS, &cfg->limits.max_participants},
+        {'k', "--tick-ms", 1, 60000, &cfg->tick_ms},
+        {'o', "--orphan-timeout-ms", 1, DTC_TIMEOUT_MAX_MS, &cfg->orphan_timeout_ms},
+        {'s', "--shutdown-grace-ms", 0, DTC_TIMEOUT_MAX_MS, &cfg->shutdown_grace_ms},
+        {'m', "--dlog-file-mb", 1, 1024, &cfg->log_file_mb},
+        {'f', "--dlog-files", 3, 4096, &cfg->log_files},
+        {'J', "--journal-max-files", 1, 1000000, &cfg->journal_max_files},
+    };
+    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
+        if (nums[k].c == c)
+            return dtc__opt_u32("dtcd", nums[k].opt, s, nums[k].lo, nums[k].hi, NULL,
+                                nums[k].dst) != 0;
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -128,25 +98,15 @@ int main(int argc, char **argv)
     cfg.ready_fd = 1;
     const char *log_file = NULL, *log_level = NULL;
     char instance[DTC_INSTANCE_MAX];
-    int c, bad = 0, idx = 0;
-    while (!bad && (c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
-        const char *n = opts[idx].name; /* set for every long option */
+    int c, bad = 0;
+    while (!bad && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'i': cfg.instance = optarg; break;
         case 'l': log_file = optarg; break;
         case 'L': log_level = optarg; break;
         case 'g': cfg.group_access = 1; break;
-        case 't': bad = number(n, optarg, &cfg.limits.max_txns); break;
-        case 'p': bad = number(n, optarg, &cfg.limits.max_parts_per_txn); break;
-        case 'P': bad = number(n, optarg, &cfg.limits.max_participants); break;
-        case 'k': bad = number(n, optarg, &cfg.tick_ms); break;
-        case 'o': bad = number(n, optarg, &cfg.orphan_timeout_ms); break;
-        case 's': bad = number(n, optarg, &cfg.shutdown_grace_ms); break;
         case 'd': cfg.data_dir = optarg; break;
         case 'N': cfg.no_decision_log = 1; break;
-        case 'm': bad = number(n, optarg, &cfg.log_file_mb); break;
-        case 'f': bad = number(n, optarg, &cfg.log_files); break;
-        case 'J': bad = number(n, optarg, &cfg.journal_max_files); break;
         case 'S':
             cfg.salvage = optarg == NULL ? 1 : strcmp(optarg, "apply") == 0 ? 2 : 0;
             if (cfg.salvage == 0) {
@@ -156,17 +116,18 @@ int main(int argc, char **argv)
             break;
         case 'h': usage(stdout); return 0;
         case 'V': return dtc__version_print(argv[0]);
-        default: bad = 1;
+        case '?': /* getopt_long said which option */
+            fputs("Try 'dtcd --help'.\n", stderr);
+            return 2;
+        default: bad = number(c, optarg, &cfg); /* one line said why */
         }
     }
-    if (bad || optind != argc) {
-        usage(stderr);
-        return 2;
+    if (!bad && optind != argc) {
+        fprintf(stderr, "dtcd: unexpected argument '%s' (try --help)\n", argv[optind]);
+        bad = 1;
     }
-    if (limits_check(&cfg.limits) != 0 || instance_check(cfg.instance, instance) != 0) {
-        usage(stderr);
+    if (bad || dtc__opt_instance("dtcd", cfg.instance, instance) != 0)
         return 2;
-    }
     cfg.instance = instance;
     dtc_log_init(DTC_LOG_INFO);
     if (log_level != NULL && dtc__log_level_opt(argv[0], log_level) != 0)

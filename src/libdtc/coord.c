@@ -36,11 +36,11 @@ void dtc_txn_options_default(dtc_txn_options *o)
 
 static bool options_ok(const dtc_txn_options *o)
 {
-    const uint32_t hour = 3600u * 1000u;
-    return o->prepare_timeout_ms > 0 && o->prepare_timeout_ms <= hour
-           && o->commit_timeout_ms > 0 && o->commit_timeout_ms <= hour
-           && o->rollback_timeout_ms > 0 && o->rollback_timeout_ms <= hour
-           && o->max_retries <= 100;
+    const uint32_t cap = DTC_TIMEOUT_MAX_MS;
+    return o->prepare_timeout_ms > 0 && o->prepare_timeout_ms <= cap
+           && o->commit_timeout_ms > 0 && o->commit_timeout_ms <= cap
+           && o->rollback_timeout_ms > 0 && o->rollback_timeout_ms <= cap
+           && o->max_retries <= DTC_RETRIES_MAX;
 }
 
 /* With ts_lock held on a FREE slot: makes it ours. */
@@ -129,7 +129,7 @@ static dtc_result try_slot(dtc_instance *in, uint32_t i, const dtc_txid *id, str
     if (dtc__txn_lock(in, ts) != DTC_OK)
         return DTC_ECORRUPT;
     if (ts->ts_state != DTC_TXN_FREE && memcmp(ts->ts_txid, id->bytes, 16) == 0) {
-        *r = (struct txn_ref){in, ts, i, ts->ts_gen, 0, 0};
+        *r = (struct txn_ref){in, ts, i, ts->ts_gen, 0, 0, true};
         return DTC_OK;
     }
     dtc__unlock(&ts->ts_lock);
@@ -233,9 +233,9 @@ static dtc_result begin_call(dtc_instance *in, const dtc_txid *id, struct txn_re
 
 dtc_result dtc__txn_end_call(struct txn_ref *r, dtc_result rc, dtc_txn_info *report)
 {
-    DTC_ASSERT(rc == DTC_ECORRUPT || dtc__lock_held(&r->ts->ts_lock));
+    DTC_ASSERT(!r->locked || dtc__lock_held(&r->ts->ts_lock));
     struct dtc_txn_slot *ts = r->ts;
-    if (rc == DTC_ECORRUPT)
+    if (!r->locked) /* re-taking the lock failed (DTC_ECORRUPT) */
         return rc;
     /* Still ours: report and free it if it ended.  Taken over (dtcd
      * adopted it: DTC_EABORTED): report what the slot says, leave it. */
@@ -245,7 +245,7 @@ dtc_result dtc__txn_end_call(struct txn_ref *r, dtc_result rc, dtc_txn_info *rep
         ts->ts_touch_ns = dtc__now_ns();
         dtc__txn_release(r);
     }
-    dtc__unlock(&ts->ts_lock);
+    dtc__txn_unlock(r);
     return rc;
 }
 

@@ -83,6 +83,7 @@ static void raise_durable(struct dtc_shm_header *h, uint64_t to)
 /* With sh_dlog_lock: writes encoded bytes at sh_dlog_end. */
 static dtc_result put(dtc_instance *in, const unsigned char *buf, size_t len)
 {
+    DTC_ASSERT(dtc__lock_held(&in->hdr->sh_dlog_lock));
     struct dtc_shm_header *h = in->hdr;
     uint64_t no = h->sh_dlog_fileno, end = h->sh_dlog_end;
     int fd = fd_for(in, no, &in->dlog_wfd, &in->dlog_wno);
@@ -143,6 +144,7 @@ static bool live_copy(dtc_instance *in, uint32_t i, struct dtc__dlog_rec *r)
 /* With sh_dlog_lock: the checkpoint at the head of a new file. */
 static dtc_result checkpoint(dtc_instance *in)
 {
+    DTC_ASSERT(dtc__lock_held(&in->hdr->sh_dlog_lock));
     struct dtc__dlog_rec r;
     uint32_t copied = 0;
     for (uint32_t i = 0; i < in->max_txns; i++) {
@@ -190,6 +192,7 @@ static dtc_result file_id(dtc_instance *in, int fd, uint64_t no, struct dtc__dlo
  * writes the checkpoint there. */
 static dtc_result switch_file(dtc_instance *in)
 {
+    DTC_ASSERT(dtc__lock_held(&in->hdr->sh_dlog_lock));
     struct dtc_shm_header *h = in->hdr;
     int fd = fd_for(in, h->sh_dlog_fileno, &in->dlog_wfd, &in->dlog_wno);
     if (fd < 0 || fdatasync(fd) != 0) {
@@ -217,6 +220,7 @@ static dtc_result switch_file(dtc_instance *in)
 
 dtc_result dtc__dlog_append(dtc_instance *in, const struct dtc__dlog_rec *r, uint64_t *end)
 {
+    DTC_ASSERT(dtc__locks_held() <= 1); /* at most the record's ts_lock */
     unsigned char buf[DTC_DLOG_REC_MAX];
     struct dtc_shm_header *h = in->hdr;
     /* Half the limit: a driver holds its ts_lock here (shm.h, "No lock
@@ -243,6 +247,7 @@ dtc_result dtc__dlog_append(dtc_instance *in, const struct dtc__dlog_rec *r, uin
 /* With sh_dlog_flush_lock: one sync of everything written so far. */
 static dtc_result lead(dtc_instance *in, uint64_t upto)
 {
+    DTC_ASSERT(dtc__lock_held(&in->hdr->sh_dlog_flush_lock));
     struct dtc_shm_header *h = in->hdr;
     sched_yield(); /* coordinators about to write their records do it now:
                     * one sync covers more (measured: 4.9 -> 6.4 commits
@@ -278,6 +283,7 @@ static void futex_wake_all(_Atomic uint32_t *addr)
 
 dtc_result dtc__dlog_flush(dtc_instance *in, uint64_t upto)
 {
+    DTC_ASSERT(dtc__locks_held() == 0); /* it may wait for a sync */
     struct dtc_shm_header *h = in->hdr;
     int64_t give_up = dtc__now_ns() + dtc__lock_limit_ns(); /* bounded like a lock */
     for (;;) {

@@ -256,7 +256,7 @@ const char *dtc__dlog_file_header_check(const unsigned char hdr[DTC_DLOG_FILE_HD
 void dtc__dlog_id_hex(const struct dtc__dlog_id *id, char buf[33])
 {
     for (int i = 0; i < 16; i++)
-        snprintf(buf + 2 * i, 3, "%02x", id->log_id[i]);
+        snprintf(buf + (size_t)2 * i, 3, "%02x", id->log_id[i]);
 }
 
 bool dtc__dlog_id_eq(const struct dtc__dlog_id *a, const struct dtc__dlog_id *b)

@@ -3,7 +3,11 @@
  * DTC_ASSERTS builds) aborts; named crash points for tests:
  * $DTC_CRASH_AT=<point>[:<n>]
  * makes the process SIGKILL itself the n-th time (default 1st) it reaches
- * <point>.  The points (grep dtc__fault for the call sites):
+ * <point>.  Only in a build configured with -DDTC_CRASH_POINTS=ON (the
+ * tests'): elsewhere $DTC_CRASH_AT is ignored, with one warning, so that
+ * an environment variable cannot make a production process kill itself.
+ * The points (grep dtc__fault for the call sites; tests/docs_check.py
+ * checks this list against them):
  *
  *   coordinator:  coord.after_begin, coord.after_enlist,
  *                 coord.mid_prepare:k (after sending k prepares),
@@ -23,6 +27,14 @@
  *   any process:  lock.txn, lock.part, lock.reg, lock.wake (just after
  *                 taking that lock: the process dies holding it;
  *                 lock.wake: a participant's wake lock, before signalling)
+ *   decision log: dlog.after_write (a record written, not synced),
+ *                 dlog.before_sync, dlog.after_sync (durable, nobody
+ *                 told yet), dlog.after_switch (a new file, the old one
+ *                 synced), dlog.after_rename (a spare file renamed into
+ *                 place, its header not yet written)
+ *   dtc-pg:       pg.after_prepare (PREPARE TRANSACTION done, the vote
+ *                 unsent), pg.after_commit (COMMIT PREPARED done, the
+ *                 answer unsent); through dtc_fault
  *   services:     store.after_write (state lines written, not fsynced),
  *                 store.after_sync (fsynced, the batch's answers not yet
  *                 published), store.before_rename (compaction tmp written
@@ -51,6 +63,11 @@ static void fault_load(void)
     atomic_store(&fault_armed, 0);
     if (env == NULL || env[0] == '\0')
         return;
+#ifndef DTC_CRASH_POINTS
+    dtc_log(DTC_LOG_WARN, "fault", NULL, NULL,
+            "env=DTC_CRASH_AT action=ignored why=\"built without DTC_CRASH_POINTS\"");
+    return;
+#endif
     size_t len = strcspn(env, ":");
     if (len >= sizeof fault_point)
         return;

@@ -33,9 +33,13 @@
 #endif
 _Noreturn void dtc__assert_fail(const char *cond, const char *file, int line,
                                 const char *func);
-/* Whether this thread holds m, taken through dtc__lock (lock.c).  Only
- * defined with DTC_ASSERTS: use it inside DTC_ASSERT only. */
+/* Whether this thread holds m, taken through dtc__lock (lock.c); how
+ * many locks it holds ("with no lock held": DTC_ASSERT(dtc__locks_held()
+ * == 0)).  Only defined with DTC_ASSERTS: use them inside DTC_ASSERT only.
+ * With DTC_ASSERTS every lock taken is also checked against shm.h's lock
+ * order (taking one out of order aborts). */
 bool dtc__lock_held(const pthread_mutex_t *m);
+unsigned dtc__locks_held(void);
 
 /* An attachment to a segment (process-local). */
 struct dtc_instance {
@@ -392,7 +396,7 @@ void dtc__lb_finish(struct dtc__lbuf *l);
 
 /* ---- names.c: which names are valid ------------------------------------- */
 
-bool dtc__name_valid(const char *name); /* [A-Za-z0-9._-]{1,31} */
+bool dtc__name_valid(const char *name); /* dtc_name_valid(name, DTC_NAME_MAX) */
 /* A NUL-terminated string of printable ASCII within size bytes. */
 bool dtc__text_safe(const char *s, size_t size);
 /* A NUL-terminated valid participant name within size bytes. */

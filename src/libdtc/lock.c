@@ -12,7 +12,8 @@
  *
  * Also the initializers of the segment's process-shared robust mutexes
  * and CLOCK_MONOTONIC condvars, and (built with DTC_ASSERTS) the record
- * of which locks this thread holds, for DTC_ASSERT(dtc__lock_held(m)).
+ * of which locks this thread holds, for DTC_ASSERT(dtc__lock_held(m)),
+ * which also asserts shm.h's lock order at every lock taken.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -69,27 +70,89 @@ int dtc__cond_init(pthread_cond_t *c)
     return rc;
 }
 
-/* ---- which locks this thread holds (DTC_ASSERTS builds only) ----------- */
+/* ---- which locks this thread holds, and the lock order ------------------ */
+
+/* The classes of shm.h's lock order.  LK_OTHER: a mutex this file does not
+ * know (not checked). */
+enum lock_class { LK_OTHER, LK_REG, LK_PS, LK_TS, LK_WAKE, LK_DLOG, LK_JOURNAL, LK_ALONE };
 
 #if DTC_ASSERTS
+/* Which slot of an array m lies in (NULL if outside it). */
+static char *slot_of(const pthread_mutex_t *m, char *base, uint32_t n, size_t size)
+{
+    const char *p = (const char *)m;
+    if (size == 0 || p < base || p >= base + (size_t)n * size)
+        return NULL;
+    return base + (size_t)(p - base) / size * size;
+}
+
+static enum lock_class lock_class(const dtc_instance *in, const pthread_mutex_t *m)
+{
+    struct dtc_shm_header *h = in->hdr;
+    if (m == &h->sh_reg_lock)
+        return LK_REG;
+    if (m == &h->sh_dlog_lock)
+        return LK_DLOG;
+    if (m == &h->sh_journal_lock)
+        return LK_JOURNAL;
+    if (m == &h->sh_sup_lock || m == &h->sh_dlog_flush_lock)
+        return LK_ALONE;
+    struct dtc_txn_slot *ts = (struct dtc_txn_slot *)slot_of(
+        m, (char *)h + in->txn_off, in->max_txns, in->txn_slot_size);
+    if (ts != NULL)
+        return m == &ts->ts_lock ? LK_TS : m == &ts->ts_wake.wk_lock ? LK_WAKE : LK_OTHER;
+    struct dtc_part_slot *ps = (struct dtc_part_slot *)slot_of(
+        m, (char *)h + in->part_off, in->max_participants, in->part_slot_size);
+    if (ps != NULL)
+        return m == &ps->ps_lock ? LK_PS : m == &ps->ps_wake.wk_lock ? LK_WAKE : LK_OTHER;
+    return LK_OTHER;
+}
+
+/* May a lock of class c be taken while one of class held is held?  The
+ * order of shm.h: sh_reg_lock, then one ps_lock, then that slot's wk_lock;
+ * a ts_lock with nothing held, then its wk_lock or sh_dlog_lock; wk_lock
+ * and sh_dlog_lock are leaves; sh_journal_lock with nothing held, then
+ * sh_dlog_lock; sh_sup_lock and sh_dlog_flush_lock are taken alone. */
+static bool order_allows(enum lock_class held, enum lock_class c)
+{
+    if (held == LK_OTHER || c == LK_OTHER)
+        return true;
+    switch (c) {
+    case LK_PS: return held == LK_REG;
+    case LK_WAKE: return held == LK_REG || held == LK_PS || held == LK_TS;
+    case LK_DLOG: return held == LK_TS || held == LK_JOURNAL;
+    default: return false; /* LK_REG, LK_TS, LK_JOURNAL, LK_ALONE: with nothing held */
+    }
+}
+
 #define HELD_MAX 8 /* the lock order nests at most three */
 static _Thread_local const pthread_mutex_t *held[HELD_MAX];
+static _Thread_local enum lock_class held_class[HELD_MAX];
 static _Thread_local unsigned nheld;
 static _Thread_local bool held_lost; /* more than HELD_MAX: cannot tell */
 
-static void held_add(const pthread_mutex_t *m)
+/* Records m as held; a lock taken against the lock order is a bug
+ * (DTC_ASSERT: abort) even when it did not deadlock this time. */
+static void held_add(const dtc_instance *in, const pthread_mutex_t *m)
 {
-    if (nheld < HELD_MAX)
+    enum lock_class c = lock_class(in, m);
+    for (unsigned i = 0; i < nheld; i++)
+        DTC_ASSERT(order_allows(held_class[i], c)); /* shm.h's LOCK ORDER */
+    if (nheld < HELD_MAX) {
+        held_class[nheld] = c;
         held[nheld++] = m;
-    else
+    } else {
         held_lost = true;
+    }
 }
 
 static void held_drop(const pthread_mutex_t *m)
 {
     for (unsigned i = nheld; i-- > 0;)
         if (held[i] == m) {
-            held[i] = held[--nheld];
+            nheld--;
+            held[i] = held[nheld];
+            held_class[i] = held_class[nheld];
             return;
         }
 }
@@ -101,8 +164,13 @@ bool dtc__lock_held(const pthread_mutex_t *m)
             return true;
     return held_lost;
 }
+
+unsigned dtc__locks_held(void)
+{
+    return held_lost ? HELD_MAX + 1 : nheld;
+}
 #else
-#define held_add(m) ((void)(m))
+#define held_add(in, m) ((void)(in), (void)(m))
 #define held_drop(m) ((void)(m))
 #endif
 
@@ -118,6 +186,8 @@ static const char *lock_name(const dtc_instance *in, const pthread_mutex_t *m)
         return "supervisor";
     if (m == &h->sh_dlog_flush_lock)
         return "dlog_flush";
+    if (m == &h->sh_journal_lock)
+        return "journal";
     return "slot";
 }
 
@@ -128,7 +198,7 @@ static dtc_result owner_died(dtc_instance *in, pthread_mutex_t *m, dtc__repair_f
 {
     dtc_log(DTC_LOG_WARN, "lock_owner_died", NULL, NULL, "lock=%s action=repair",
             lock_name(in, m));
-    held_add(m); /* the repair runs with it held */
+    held_add(in, m); /* the repair runs with it held */
     int ok = repair != NULL ? repair(in, obj) : 0;
     pthread_mutex_consistent(m);
     if (ok != 0) {
@@ -145,7 +215,7 @@ dtc_result dtc__lock_try(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn re
     DTC_ASSERT(!in->readonly); /* a PROT_READ mapping: a lock would fault */
     int rc = pthread_mutex_trylock(m);
     if (rc == 0) {
-        held_add(m);
+        held_add(in, m);
         return DTC_OK;
     }
     if (rc == EBUSY)
@@ -176,7 +246,7 @@ dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn
         rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &abs);
     }
     if (rc == 0) {
-        held_add(m);
+        held_add(in, m);
         return DTC_OK;
     }
     if (rc == ETIMEDOUT) {

@@ -8,22 +8,27 @@
 
 #include "internal.h"
 
-/* One character of a participant or instance name: [A-Za-z0-9._-]. */
+/* One character of a participant or instance name: DTC_NAME_RULE. */
 static bool name_char(char c)
 {
     return isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-';
 }
 
-bool dtc__name_valid(const char *name)
+bool dtc_name_valid(const char *name, size_t size)
 {
     size_t n = 0;
     if (name == NULL)
         return false;
     for (; name[n] != '\0'; n++) {
-        if (n >= DTC_NAME_MAX - 1 || !name_char(name[n]))
+        if (n + 1 >= size || !name_char(name[n]))
             return false;
     }
     return n > 0;
+}
+
+bool dtc__name_valid(const char *name)
+{
+    return dtc_name_valid(name, DTC_NAME_MAX);
 }
 
 dtc_result dtc_resolve_instance(const char *name, char buf[DTC_INSTANCE_MAX])
@@ -34,9 +39,8 @@ dtc_result dtc_resolve_instance(const char *name, char buf[DTC_INSTANCE_MAX])
         name = "default";
     if (strlen(name) >= DTC_INSTANCE_MAX)
         return DTC_ETOOBIG;
-    for (const char *p = name; *p; p++)
-        if (!name_char(*p))
-            return DTC_EINVAL;
+    if (!dtc_name_valid(name, DTC_INSTANCE_MAX))
+        return DTC_EINVAL;
     memcpy(buf, name, strlen(name) + 1);
     return DTC_OK;
 }

@@ -124,6 +124,7 @@ static dtc_result find_quarantined(dtc_instance *in, const dtc_txid *id, uint32_
 static int rescue_read(dtc_instance *in, const struct dtc_txn_slot *ts, struct rescued *out,
                        uint32_t *n)
 {
+    DTC_ASSERT(dtc__lock_held(&ts->ts_lock));
     uint32_t st = ts->ts_state;
     if (st >= DTC_TXN_STATE_COUNT || st == DTC_TXN_COMMITTING || st == DTC_TXN_COMMITTED)
         return -1;
@@ -151,6 +152,7 @@ static int rescue_read(dtc_instance *in, const struct dtc_txn_slot *ts, struct r
 static void rescue_rebuild(dtc_instance *in, struct dtc_txn_slot *ts, const struct rescued *res,
                            uint32_t n)
 {
+    DTC_ASSERT(dtc__lock_held(&ts->ts_lock));
     ts->ts_gen++;
     ts->ts_nentries = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -173,9 +175,9 @@ static void rescue_rebuild(dtc_instance *in, struct dtc_txn_slot *ts, const stru
     ts->ts_deadline_ns = 0;
     ts->ts_dlsn = 0;
     ts->ts_dtype = 0;
-    if (ts->ts_rollback_ms == 0 || ts->ts_rollback_ms > 3600u * 1000u)
+    if (ts->ts_rollback_ms == 0 || ts->ts_rollback_ms > DTC_TIMEOUT_MAX_MS)
         ts->ts_rollback_ms = 30000;
-    if (ts->ts_max_retries > 100)
+    if (ts->ts_max_retries > DTC_RETRIES_MAX)
         ts->ts_max_retries = 3;
     ts->ts_flags &= DTC_TS_COMMIT_FAILED;
     dtc__wake_renew(in, &ts->ts_wake, &ts->ts_cond);
@@ -212,7 +214,8 @@ static dtc_result resolve_quarantined(dtc_instance *in, const dtc_txid *id, dtc_
                 "slot=%u why=quarantined_unreadable what=\"state or a participant name\"", idx);
         return DTC_ECORRUPT;
     }
-    for (uint32_t i = 0; i < n; i++) /* no slot lock held: lock order */
+    DTC_ASSERT(dtc__locks_held() == 0); /* no slot lock held: lock order */
+    for (uint32_t i = 0; i < n; i++)
         res[i].found = dtc__part_find(in, res[i].name, &res[i].part, &res[i].pgen) == DTC_OK;
     for (int tries = 0;; tries++) {
         bool q;
@@ -233,7 +236,7 @@ static dtc_result resolve_quarantined(dtc_instance *in, const dtc_txid *id, dtc_
     rescue_rebuild(in, ts, res, n);
     dtc_log(DTC_LOG_WARN, "resolve", id, NULL, "outcome=rollback slot=%u was=quarantined entries=%u",
             idx, n);
-    struct txn_ref r = {in, ts, idx, ts->ts_gen, dtc__new_token(in), DTC_DLOG_F_OPERATOR};
+    struct txn_ref r = {in, ts, idx, ts->ts_gen, dtc__new_token(in), DTC_DLOG_F_OPERATOR, true};
     operator_take(&r);
     rc = dtc__txn_drive(&r, DTC_TXN_ABORTED, DTC_OK);
     return dtc__txn_end_call(&r, rc, report);

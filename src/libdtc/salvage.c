@@ -59,7 +59,7 @@ static void guess(int fd, uint64_t no, uint32_t size, uint64_t off)
 static bool write_skips(int fd, uint64_t base, uint64_t from, uint64_t to)
 {
     static unsigned char buf[DTC_DLOG_REC_MAX];
-    const uint64_t max = DTC_DLOG_REC_MAX / 8 * 8;
+    const uint64_t max = (uint64_t)DTC_DLOG_REC_MAX / 8 * 8;
     while (from < to) {
         uint64_t c = to - from > max ? max : to - from;
         if (to - from - c != 0 && to - from - c < DTC_DLOG_REC_HDR)

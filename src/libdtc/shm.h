@@ -65,6 +65,8 @@
  *   held; sh_dlog_lock may be taken under it (journal_lock, then
  *   dlog_lock: a checkpoint's record); the switch reads the table
  *   without it (unlocked peeks, validated).
+ *   Checked: with DTC_ASSERTS (the sanitizer build) lock.c classifies
+ *   every lock taken and aborts on one taken against this order.
  *
  * NO LOCK WAITS FOREVER.  Every lock is taken with a limit,
  * DTC_LOCK_LIMIT_MS (10 s; $DTC_LOCK_LIMIT_MS overrides it, read once per

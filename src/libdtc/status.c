@@ -13,6 +13,7 @@
 
 dtc_result dtc_get_status(dtc_instance *in, dtc_status *out)
 {
+    DTC_ASSERT(dtc__locks_held() == 0); /* each slot locked alone */
     if (in == NULL || out == NULL)
         return DTC_EINVAL;
     struct dtc_shm_header *h = in->hdr;
@@ -78,6 +79,7 @@ dtc_result dtc_list_participants(dtc_instance *in, dtc_participant_info *arr, si
 
 dtc_result dtc_list_transactions(dtc_instance *in, dtc_txn_info *arr, size_t cap, size_t *n)
 {
+    DTC_ASSERT(dtc__locks_held() == 0); /* each slot locked alone */
     if (in == NULL || n == NULL || (cap > 0 && arr == NULL))
         return DTC_EINVAL;
     *n = 0;

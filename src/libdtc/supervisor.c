@@ -75,7 +75,7 @@ static void *finish_thread(void *arg)
     struct finisher *f = arg;
     struct sup *s = f->s;
     struct dtc_txn_slot *ts = dtc__txn(s->in, f->idx);
-    struct txn_ref r = {s->in, ts, f->idx, f->gen, f->token, 0};
+    struct txn_ref r = {s->in, ts, f->idx, f->gen, f->token, 0, true};
     if (dtc__txn_lock(s->in, ts) == DTC_OK) {
         dtc_result rc = DTC_OK;
         if (ts->ts_gen == f->gen && ts->ts_driver == f->token) {
@@ -83,20 +83,20 @@ static void *finish_thread(void *arg)
             dtc_txid id;
             memcpy(id.bytes, ts->ts_txid, 16);
             rc = dtc__txn_drive(&r, DTC_TXN_ABORTED, DTC_EABORTED);
-            /* DTC_ECORRUPT: the slot was quarantined under us and the
-             * lock is no longer held; leave the slot alone. */
-            dtc_log(rc == DTC_ECORRUPT ? DTC_LOG_ERROR : DTC_LOG_INFO, "finished", &id, NULL,
+            /* !r.locked: the slot was quarantined under us and the lock
+             * is no longer held; leave the slot alone. */
+            dtc_log(r.locked ? DTC_LOG_INFO : DTC_LOG_ERROR, "finished", &id, NULL,
                     "by=dtcd state=%s result=%s",
-                    rc == DTC_ECORRUPT ? "QUARANTINED" : dtc_txn_state_name(ts->ts_state),
+                    r.locked ? dtc_txn_state_name(ts->ts_state) : "QUARANTINED",
                     dtc_result_name(rc));
-            if (rc != DTC_ECORRUPT && ts->ts_gen == f->gen && ts->ts_driver == f->token) {
+            if (r.locked && ts->ts_gen == f->gen && ts->ts_driver == f->token) {
                 ts->ts_driver = 0;
                 if (!dtc__proc_alive(ts->ts_owner_pid, ts->ts_owner_start))
                     dtc__txn_release(&r); /* nobody left to tell */
             }
         }
-        if (rc != DTC_ECORRUPT)
-            dtc__unlock(&ts->ts_lock);
+        if (r.locked)
+            dtc__txn_unlock(&r);
     }
     atomic_store(&s->adopting[f->idx], 0);
     atomic_fetch_sub(&s->threads, 1);
@@ -178,7 +178,7 @@ static void check_txn(struct sup *s, uint32_t idx, bool stopping, int64_t now)
     if (ts->ts_state != DTC_TXN_FREE && !atomic_load(&s->adopting[idx])) {
         bool dead = !alive(s, ts->ts_owner_pid, ts->ts_owner_start);
         const char *why = needs_adoption(s, ts, dead, stopping, now);
-        struct txn_ref r = {s->in, ts, idx, ts->ts_gen, 0, 0};
+        struct txn_ref r = {s->in, ts, idx, ts->ts_gen, 0, 0, true};
         /* the owner's own token: its driver died with it */
         bool driver_gone = ts->ts_driver == 0 || (pid_t)(ts->ts_driver >> 32) == ts->ts_owner_pid;
         if (why != NULL)

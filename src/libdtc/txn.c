@@ -184,6 +184,21 @@ static bool journal_before(struct txn_ref *r, uint64_t end)
     return true;
 }
 
+void dtc__txn_unlock(struct txn_ref *r)
+{
+    DTC_ASSERT_HELD(r);
+    r->locked = false;
+    dtc__unlock(&r->ts->ts_lock);
+}
+
+dtc_result dtc__txn_relock(struct txn_ref *r)
+{
+    DTC_ASSERT(!r->locked);
+    dtc_result rc = dtc__txn_lock(r->in, r->ts);
+    r->locked = rc == DTC_OK;
+    return rc;
+}
+
 /* With ts_lock held: makes the slot's decision `type` durable (unless it
  * already is) before the caller acts on it.  Drops ts_lock across the
  * group commit (nobody waits for another process holding a lock) and
@@ -205,9 +220,9 @@ static dtc_result log_decision(struct txn_ref *r, uint8_t type)
     if (type == DTC_DLOG_COMMIT && !journal_before(r, end))
         return DTC_ELOG;
     ts->ts_deadline_ns = dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000;
-    dtc__unlock(&ts->ts_lock);
+    dtc__txn_unlock(r);
     dtc_result rc = dtc__dlog_flush(r->in, end);
-    if (dtc__txn_lock(r->in, ts) != DTC_OK)
+    if (dtc__txn_relock(r) != DTC_OK)
         return DTC_ECORRUPT;
     if (ts->ts_gen != r->gen || ts->ts_driver != r->token)
         return DTC_EABORTED;
@@ -257,8 +272,8 @@ static void log_outcome(struct txn_ref *r)
 
 /* rc is log_decision's: a decision that could not be made durable
  * (DTC_ELOG, ts_lock held) is not acted upon; the slot waits for an
- * operator.  Any other rc is returned as it is (after DTC_ECORRUPT the
- * lock is not held). */
+ * operator.  Any other rc is returned as it is (r->locked says whether
+ * the lock is still held). */
 static dtc_result log_failed(struct txn_ref *r, dtc_result rc)
 {
     if (rc != DTC_ELOG)
@@ -360,8 +375,9 @@ static bool any_failed(const dtc_instance *in, const struct dtc_txn_slot *ts)
  * Sends `op` to every entry and waits until all answered yes, the
  * deadline passed, or (prepare) one answered otherwise.  Failed commit
  * and rollback deliveries are retried up to max_retries times.  Called
- * and returns with ts_lock held.  DTC_EABORTED if the slot was taken
- * over by another driver meanwhile.
+ * with ts_lock held; returns with it held unless it could not be re-taken
+ * (r->locked says, txn.h).  DTC_EABORTED if the slot was taken over by
+ * another driver meanwhile.
  */
 static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
 {
@@ -381,10 +397,10 @@ static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
     }
     for (;;) {
         if (ns > 0) {
-            dtc__unlock(&ts->ts_lock);
+            dtc__txn_unlock(r);
             push_all(r, op, s, ns);
             ns = 0;
-            if (dtc__txn_lock(r->in, ts) != DTC_OK)
+            if (dtc__txn_relock(r) != DTC_OK)
                 return DTC_ECORRUPT;
         }
         if (ts->ts_gen != r->gen || ts->ts_driver != r->token)
@@ -407,7 +423,7 @@ static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
         /* Re-acquired by the wait, not by dtc__txn_lock: the slot may
          * have been scribbled on (or quarantined) while we slept. */
         if (dtc__txn_check(r->in, ts) != 0) {
-            dtc__unlock(&ts->ts_lock);
+            dtc__txn_unlock(r);
             return DTC_ECORRUPT;
         }
     }
@@ -560,8 +576,9 @@ static dtc_result phase_commit(struct txn_ref *r)
 
 /*
  * Drives the slot (ts_lock held, r->token installed) towards `goal`:
- * DTC_TXN_PREPARED, DTC_TXN_COMMITTED or DTC_TXN_ABORTED.  Returns with
- * ts_lock held, in a state at least as far as the goal allows.
+ * DTC_TXN_PREPARED, DTC_TXN_COMMITTED or DTC_TXN_ABORTED.  Returns in a
+ * state at least as far as the goal allows, with ts_lock held unless it
+ * could not be re-taken: r->locked says which (txn.h), whatever the code.
  */
 dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why)
 {

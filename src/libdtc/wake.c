@@ -19,6 +19,7 @@ static int wake_repair(dtc_instance *in, void *obj)
 
 bool dtc__wake_claim(struct dtc_wake *w)
 {
+    DTC_ASSERT(dtc__locks_held() >= 1); /* the slot's */
     if (w->wk_sleepers == 0 || w->wk_sent)
         return false;
     w->wk_sent = 1;
@@ -27,6 +28,7 @@ bool dtc__wake_claim(struct dtc_wake *w)
 
 void dtc__wake_send(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c)
 {
+    DTC_ASSERT(dtc__locks_held() == 0); /* the slot's released first */
     if (atomic_load(&w->wk_suspect) == DTC_WAKE_STUCK)
         return; /* never waited on again; the sleeper's wait slice wakes it */
     bool timed_out;
@@ -43,6 +45,7 @@ void dtc__wake_send(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c)
 
 void dtc__wake_renew(dtc_instance *in, struct dtc_wake *w, pthread_cond_t *c)
 {
+    DTC_ASSERT(dtc__locks_held() >= 1); /* the slot's */
     bool timed_out = false;
     if (atomic_load(&w->wk_suspect) == DTC_WAKE_STUCK
         || dtc__lock_within(in, &w->wk_lock, wake_repair, w, dtc__lock_limit_ns() / 2,

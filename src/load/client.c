@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "dtc/dtc.h"
+#include "cli_opt.h"
 #include "load.h"
 
 const char *const load_svc_names[LOAD_NSVC] = {"inventory", "payment", "order", "shipping"};
@@ -145,16 +147,6 @@ static long count_begun(const char *path)
     return n;
 }
 
-static int parse_long(const char *s, long lo, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (s[0] == '\0' || *end != '\0' || errno != 0 || v < lo)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static int parse_opts(copts *o, int argc, char **argv)
 {
@@ -167,24 +159,34 @@ static int parse_opts(copts *o, int argc, char **argv)
         {"incarnation", required_argument, NULL, 'I'},
         {NULL, 0, NULL, 0}};
     long v;
-    int c;
+    int c, idx = 0;
     memset(o, 0, sizeof *o);
     o->skus = 6;
     o->accounts = 5;
     o->zones = 4;
     o->max_qty = 3;
     o->max_cents = 20000;
-    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", lo, &idx)) != -1) {
         switch (c) {
         case 'i': o->instance = optarg; continue;
         case 'o': o->out = optarg; continue;
-        case 's': o->seed = strtoull(optarg, NULL, 10); continue;
+        case 's':
+            if (dtc__opt_uint("dtc-load run", "--seed", optarg, 0, UINT64_MAX, NULL, &o->seed))
+                return -1;
+            continue;
         default: break;
         }
-        if (c == '?' || parse_long(optarg, c == 'n' || c == 'c' || c == 'I' ? 0 : 1, &v) != 0) {
+        if (c == '?') {
             fprintf(stderr, "dtc-load run: bad option (see dtc-load --help)\n");
             return -1;
         }
+        uint64_t u = 0;
+        char opt[32];
+        snprintf(opt, sizeof opt, "--%s", lo[idx].name);
+        if (dtc__opt_uint("dtc-load run", opt, optarg,
+                          c == 'n' || c == 'c' || c == 'I' ? 0 : 1, LONG_MAX, NULL, &u) != 0)
+            return -1;
+        v = (long)u;
         switch (c) {
         case 'c': o->client = (int)v; break;
         case 'k': o->skus = v; break;

@@ -1,6 +1,6 @@
 /*
  * fuzz_dlog.c - libFuzzer target: the decision log's decoders
- * (src/dlog_format.c: dtc__dlog_decode, dtc__dlog_peek,
+ * (src/libdtc/dlog_format.c: dtc__dlog_decode, dtc__dlog_peek,
  * dtc__dlog_file_header_check), layout in src/libdtc/dlog.h.
  *
  * Input: one flags byte, then the bytes of a log file region.

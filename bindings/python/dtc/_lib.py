@@ -2,7 +2,7 @@
 
 Every struct here mirrors include/dtc/dtc.h field by field, in order; the
 python_bindings test compares each one's size and field offsets with the
-C compiler's (tests/layout.c), so a layout change in dtc.h fails loudly.
+C compiler's (bindings/python/tests/layout.c), so a layout change in dtc.h fails loudly.
 The library is found through $DTC_LIBRARY, else next to an installed
 package (PREFIX/lib/python3*/dist-packages/dtc -> PREFIX/lib...), else the
 dynamic linker's own search (ctypes.util.find_library, libdtc.so.MAJOR),
