@@ -68,6 +68,8 @@ struct store {
     size_t st_log_lines;        /* items after "checkpoint" */
     size_t st_compact_min;
     void (*st_fault)(const char *point); /* crash points; NULL: none */
+    const store_journal *st_journal; /* journal mode; NULL: the own file */
+    uint64_t st_journal_lsn;    /* the loaded snapshot's "journal LSN" */
     htab st_recs;               /* key -> store_rec */
     htab st_txns;               /* txid -> store_txn */
     htab st_ledger;             /* txid -> store_led */
