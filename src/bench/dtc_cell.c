@@ -106,7 +106,10 @@ static int start_one(struct bench_dtc *d, int mode, int k, int max_coords, const
         bench_svcpg_command(&a, d->o->bin_dir, d->instance, k, max_coords, d->names[k]);
     else
         bench_svc_command(&a, d->o->bin_dir, d->instance, data, k,
-                          mode == MODE_SERVICES_NOFSYNC, max_coords, d->names[k]);
+                          mode == MODE_SERVICES_NOFSYNC     ? BENCH_SVC_NOFSYNC
+                          : mode == MODE_SERVICES_OWNFSYNC ? BENCH_SVC_OWNFSYNC
+                                                           : BENCH_SVC_JOURNAL,
+                          max_coords, d->names[k]);
     snprintf(err, sizeof err, "%s/%s.%d.err", d->dir, d->names[k], d->sets);
     return bench_spawn_ready(a.argv, err, 20000, &d->parts[k]);
 }

@@ -237,6 +237,8 @@ static int grid_n(struct grid *g, int n)
         return -1;
     if (((modes >> MODE_SERVICES) & 1) && services(g, MODE_SERVICES, n) != 0)
         return -1;
+    if (((modes >> MODE_SERVICES_OWNFSYNC) & 1) && services(g, MODE_SERVICES_OWNFSYNC, n) != 0)
+        return -1;
     if (((modes >> MODE_SERVICES_NOFSYNC) & 1) && services(g, MODE_SERVICES_NOFSYNC, n) != 0)
         return -1;
     if ((modes >> MODE_SERVICES_PG) & 1) {
@@ -318,7 +320,7 @@ int bench_run(const struct bench_opts *o)
         return 2;
     int rc = 0;
     unsigned need_dtc = 1u << MODE_NOOP | 1u << MODE_SERVICES | 1u << MODE_SERVICES_NOFSYNC
-                        | 1u << MODE_SERVICES_PG;
+                        | 1u << MODE_SERVICES_PG | 1u << MODE_SERVICES_OWNFSYNC;
     if ((eff.modes & need_dtc) != 0 && bench_dtc_start(&eff, 0, &g.dtc) != 0)
         rc = -1;
     if (rc == 0 && (eff.modes & (1u << MODE_NOOP_NOLOG | 1u << MODE_SERVICES_NOFSYNC)) != 0
