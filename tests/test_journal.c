@@ -71,8 +71,11 @@ static dtc_result txn(const char *const names[], int n, const char *pay, bool co
     if (rc == DTC_OK && !commit && (rc = dtc_prepare_transaction(h_inst(), id, NULL)) == DTC_OK)
         return dtc_rollback_transaction(h_inst(), id, NULL) == DTC_OK ? DTC_EABORTED
                                                                        : DTC_ECORRUPT;
+    dtc_txn_info rep;
     if (rc == DTC_OK)
-        rc = dtc_commit_transaction(h_inst(), id, NULL);
+        rc = dtc_commit_transaction(h_inst(), id, &rep);
+    if (rc != DTC_OK && rc != DTC_EREFUSED)
+        h_report_print("journal txn", rc, &rep);
     return rc;
 }
 

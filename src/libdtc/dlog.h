@@ -222,7 +222,8 @@ int dtc__dlog_open_path(const char *path, int flags, const char **why);
 int dtc__dlog_open(const char *dir, uint64_t fileno, int flags);
 /* Makes DIR/dlog.spare: a zero-filled, synced file of file_size bytes. */
 dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group);
-/* Renames the spare (made now if missing) into file `fileno`, writes and
+/* Renames the spare (made now if missing, through dlog.spare.writer: not
+ * dtcd's temp name) into file `fileno`, writes and
  * syncs its header (log `id`, prev_end) and syncs the directory. */
 dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_size,
                                 bool group, const struct dtc__dlog_id *id, uint64_t prev_end);
