@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "part_proc.h"
 #include "svc_int.h"
 
 /* A log line as a journal record: "prepared TXID ..." from the prepare
@@ -85,7 +86,7 @@ static int replay(svc *s, uint64_t from)
     dtc_result rc;
     for (int i = 0;; i++) {
         rc = dtc_journal_replay(s->sv_part, from, replay_one, &x);
-        if ((rc != DTC_ERECOVERING && rc != DTC_ENOSUPERVISOR) || x.lines > 0)
+        if ((rc != DTC_ERECOVERING && rc != DTC_ENOSUPERVISOR) || x.lines > 0 || part_stop)
             break;
         if (i % 50 == 0)
             dtc_log(DTC_LOG_INFO, "journal_replay", NULL, s->sv_o.name, "waiting=dtcd_recovering");
