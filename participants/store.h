@@ -31,6 +31,8 @@
  *   applied TXID PAYLOAD             snapshot: ledger entry (not re-applied)
  *   compensated TXID                 snapshot: ledger entry
  *   prepared TXID PAYLOAD            snapshot: prepared txn, holding its keys
+ *   journal LSN                      snapshot: it reflects every journal
+ *                                    line below LSN (journal mode)
  *   checkpoint
  *   prepared TXID PAYLOAD            log: hold
  *   released TXID                    log: release
@@ -154,12 +156,36 @@ void store_set_compact_min(store *st, size_t n);
  * libdtc the store uses only fspath.h, to open its files).  Not called
  * inside store_open.
  *   store.after_write    store_flush: lines written, not yet fsynced
- *   store.after_sync     store_flush: fsynced, the batch's answers not
+ *                        (journal mode: in the journal, the mirror written)
+ *   store.after_sync     store_flush: fsynced (journal mode: nothing to
+ *                        sync), the batch's answers not
  *                        yet published
  *   store.before_rename  compaction: NAME.state.tmp written and fsynced,
  *                        not renamed
  *   store.after_rename   compaction: renamed, the directory not fsynced */
 void store_set_fault_hook(store *st, void (*fn)(const char *point));
+/* Journal mode (docs/journal.md): the log lines go to the instance
+ * journal instead of the file (sj_append, one record per line, no
+ * newline), store_flush syncs nothing, and the file holds only snapshots,
+ * each stamped "journal LSN": sj_position gives the LSN a snapshot taken
+ * now covers (every line appended so far), sj_flush makes the journal
+ * durable below it before the snapshot is synced, sj_checkpoint reports
+ * it once the snapshot is durable (renamed, directory synced).  Each
+ * returns 0 or -1.  NULL: the own file (the default). */
+typedef struct store_journal {
+    int (*sj_append)(void *ctx, const char *line, size_t len);
+    int (*sj_position)(void *ctx, uint64_t *lsn);
+    int (*sj_flush)(void *ctx, uint64_t lsn);
+    int (*sj_checkpoint)(void *ctx, uint64_t lsn);
+    void *sj_ctx;
+} store_journal;
+void store_set_journal(store *st, const store_journal *j);
+/* The "journal LSN" of the snapshot loaded (0: none). */
+uint64_t store_journal_lsn(const store *st);
+/* Replays one log line handed back by the journal (as a line of the
+ * file's log section would be): 0, or -1 with why. */
+int store_replay_line(store *st, const char *line, size_t len, char *why);
+
 /* Prints "KEY VALUE VERSION [NOTE]" lines sorted by key, then "ledger N". */
 void store_dump(const store *st, FILE *out);
 

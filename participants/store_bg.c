@@ -40,7 +40,7 @@ static void child_main(const store *st, int fd, pid_t parent)
                               killed now is restartable at once */
     unlink(st->st_old); /* the file the last switch replaced: freed here */
     w.sw_fd = fd;
-    store__write_snapshot(st, &w);
+    store__write_snapshot(st, &w, 0); /* own-file mode only: no journal stamp */
     if (w.sw_errno == 0 && !st->st_no_fsync && fsync(fd) != 0)
         w.sw_errno = errno;
     _exit(w.sw_errno == 0 ? 0 : w.sw_errno > 0 && w.sw_errno < 256 ? w.sw_errno : EIO);

@@ -69,7 +69,9 @@ static void sw_printf(snap_writer *w, const char *fmt, ...)
     w->sw_len += (size_t)n;
 }
 
-size_t store__write_snapshot(const store *st, snap_writer *w)
+/* Writes the whole state as a snapshot to w (stamped with the journal
+ * LSN it covers, 0: own-file mode); returns its item count. */
+size_t store__write_snapshot(const store *st, snap_writer *w, uint64_t lsn)
 {
     size_t n = 0, pos = 0;
     const store_rec *r;
@@ -95,6 +97,8 @@ size_t store__write_snapshot(const store *st, snap_writer *w)
             sw_printf(w, "prepared %s %s\n", tx->tx_id, tx->tx_payload);
             n++;
         }
+    if (lsn > 0)
+        sw_printf(w, "journal %" PRIu64 "\n", lsn);
     sw_printf(w, "checkpoint\n");
     sw_drain(w);
     return n;
@@ -176,7 +180,14 @@ int store_compact(store *st, char *why)
     }
     w->sw_errno = 0;
     w->sw_len = 0;
-    size_t n = store__write_snapshot(st, w);
+    uint64_t lsn = 0;
+    const store_journal *j = st->st_journal;
+    if (j != NULL && j->sj_position(j->sj_ctx, &lsn) != 0)
+        w->sw_errno = EIO;
+    size_t n = store__write_snapshot(st, w, lsn);
+    /* never a durable snapshot ahead of a durable journal (journal.md) */
+    if (w->sw_errno == 0 && j != NULL && j->sj_flush(j->sj_ctx, lsn) != 0)
+        w->sw_errno = EIO;
     int err = w->sw_errno;
     free(w);
     if (err != 0) {
@@ -188,5 +199,10 @@ int store_compact(store *st, char *why)
     if (store__switch(st, &fd, n, why) != 0)
         return -1;
     st->st_log_lines = 0;
+    if (j != NULL) {
+        st->st_journal_lsn = lsn;
+        if (j->sj_checkpoint(j->sj_ctx, lsn) != 0)
+            WHY("journal checkpoint at %" PRIu64 " failed (the log keeps more)", lsn);
+    }
     return 0;
 }

@@ -65,6 +65,14 @@ int store__append(store *st, char *why, const char *fmt, ...)
         WHY("state file write failed earlier; restart the participant");
         return -1;
     }
+    /* journal mode: the record is the durable copy; the file's log
+     * section only mirrors it, unsynced (--dump reads it) */
+    if (st->st_journal != NULL
+        && st->st_journal->sj_append(st->st_journal->sj_ctx, line, (size_t)n) != 0) {
+        WHY("journal append failed");
+        st->st_failed = 1;
+        return -1;
+    }
     line[n++] = '\n';
     if (st->st_wlen + (size_t)n > sizeof st->st_wbuf && store__drain(st, why) != 0)
         return -1;
@@ -214,6 +222,15 @@ static int load_line(store *st, char *line, int *snapshot, char *why)
         *snapshot = 0;
         return 0;
     }
+    if (strcmp(verb, "journal") == 0 && snap) {
+        int64_t lsn;
+        if (rest == NULL || parse_i64(rest, &lsn) != 0 || lsn <= 0) {
+            WHY("bad journal line");
+            return -1;
+        }
+        st->st_journal_lsn = (uint64_t)lsn;
+        return 0;
+    }
     if (snap && (strcmp(verb, "rec") == 0 || strcmp(verb, "gone") == 0))
         return load_rec(st, rest, verb[0] == 'r', why);
     txid = token(&rest);
@@ -272,8 +289,11 @@ static char *slurp(const store *st, const char *path, size_t *len, char *err, si
     return buf;
 }
 
-/* Replays the whole file; *good receives the length without a torn tail. */
-static int load_file(store *st, char *buf, size_t len, size_t *good,
+/* Replays the whole file; *good receives the length without a torn tail.
+ * A snapshot stamped "journal LSN" is followed by an unsynced mirror of
+ * journal records: a writer (readonly 0) stops at its checkpoint line
+ * and replays the journal instead (svc_journal.c); a reader shows it. */
+static int load_file(store *st, char *buf, size_t len, size_t *good, int readonly,
                      store_info *info, char *err, size_t errlen)
 {
     char why[STORE_WHY_MAX];
@@ -312,6 +332,8 @@ static int load_file(store *st, char *buf, size_t len, size_t *good,
             st->st_snap_lines++;
         else if (!was_snapshot)
             st->st_log_lines++;
+        if (was_snapshot && !snapshot && st->st_journal_lsn > 0 && !readonly)
+            break; /* the mirror: the journal has the truth */
     }
     if (lineno == 0 || snapshot) {
         snprintf(err, errlen, "%s: %s", st->st_path,
@@ -333,6 +355,30 @@ void store_set_fault_hook(store *st, void (*fn)(const char *point))
     st->st_fault = fn;
 }
 
+void store_set_journal(store *st, const store_journal *j)
+{
+    st->st_journal = j;
+}
+
+uint64_t store_journal_lsn(const store *st)
+{
+    return st->st_journal_lsn;
+}
+
+int store_replay_line(store *st, const char *line, size_t len, char *why)
+{
+    char buf[LINE_MAX_LEN];
+    int snapshot = 0;
+    if (len == 0 || len >= sizeof buf || memchr(line, '\n', len) != NULL
+        || memchr(line, '\0', len) != NULL) {
+        WHY("bad journal record (%zu bytes)", len);
+        return -1;
+    }
+    memcpy(buf, line, len);
+    buf[len] = '\0';
+    return load_line(st, buf, &snapshot, why);
+}
+
 int store_flush(store *st, char *why)
 {
     why[0] = '\0';
@@ -346,12 +392,15 @@ int store_flush(store *st, char *why)
     if (dirty)
         FAULT(st, "store.after_write");
     /* a background compaction that ended: its file, the tail (this batch
-     * included) appended and synced, becomes the state file; or one starts */
-    int switched = store__bg_step(st, why);
+     * included) appended and synced, becomes the state file; or one starts.
+     * On the journal compaction is synchronous (below): its snapshot is
+     * stamped with the journal's position and checkpointed there. */
+    int switched = st->st_journal == NULL ? store__bg_step(st, why) : 0;
     if (switched < 0)
         return -1;
     if (dirty) {
-        if (!switched && !st->st_no_fsync && fsync(st->st_fd) != 0) {
+        /* journal mode: the mirror is never synced, the journal is */
+        if (!switched && !st->st_no_fsync && st->st_journal == NULL && fsync(st->st_fd) != 0) {
             /* The kernel may have dropped the dirty pages: never retry. */
             WHY("fsync of %s failed: %s", st->st_path, strerror(errno));
             st->st_failed = 1;
@@ -360,6 +409,10 @@ int store_flush(store *st, char *why)
         st->st_dirty = 0;
         FAULT(st, "store.after_sync");
     }
+    size_t limit = st->st_snap_lines > st->st_compact_min ? st->st_snap_lines
+                                                          : st->st_compact_min;
+    if (st->st_journal != NULL && st->st_log_lines > limit && store_compact(st, why) != 0)
+        return st->st_failed ? -1 : 0; /* a failed compaction leaves why set */
     return 0; /* a failed compaction leaves a warning in why */
 }
 
@@ -387,7 +440,7 @@ static int open_existing(store *st, char *buf, size_t len, int flags,
                          store_info *info, char *err, size_t errlen)
 {
     size_t good = 0;
-    if (load_file(st, buf, len, &good, info, err, errlen) != 0)
+    if (load_file(st, buf, len, &good, flags & STORE_READONLY, info, err, errlen) != 0)
         return -1;
     if (flags & STORE_READONLY)
         return 0;

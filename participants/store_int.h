@@ -81,6 +81,8 @@ struct store {
     size_t st_bg_len, st_bg_cap; /* new file; NULL with st_bg_len > 0:
                                    out of memory, the compaction is dropped */
     void (*st_fault)(const char *point); /* crash points; NULL: none */
+    const store_journal *st_journal; /* journal mode; NULL: the own file */
+    uint64_t st_journal_lsn;    /* the loaded snapshot's "journal LSN" */
     htab st_recs;               /* key -> store_rec */
     htab st_txns;               /* txid -> store_txn */
     htab st_ledger;             /* txid -> store_led */
@@ -131,7 +133,7 @@ typedef struct snap_writer {
 } snap_writer;
 
 /* Writes the whole state as a snapshot to w; returns its item count. */
-size_t store__write_snapshot(const store *st, snap_writer *w);
+size_t store__write_snapshot(const store *st, snap_writer *w, uint64_t lsn);
 /* Creates NAME.state.tmp afresh: whatever is at its name (a stale tmp of
  * a crashed compaction, or a planted symlink) is unlinked, never
  * followed.  The fd, or -1 with why. */

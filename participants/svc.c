@@ -96,7 +96,9 @@ static dtc_vote on_prepare(void *ctx, const dtc_request *rq)
     if (inject(s, rq, s->sv_o.fail_prepare, "injected prepare failure"))
         return DTC_VOTE_ERROR;
     dtc_txid_format(&rq->txid, id);
+    s->sv_cur_rq = rq; /* the journal's prepare record (svc_journal.c) */
     store_vote v = store_prepare(s->sv_store, id, why);
+    s->sv_cur_rq = NULL;
     return to_vote(s, rq, "vote", v, why);
 }
 
@@ -318,7 +320,7 @@ static int serve(svc *s)
                 dtc_strerror(rc));
         return 1;
     }
-    if (open_store(s) != 0) {
+    if (open_store(s) != 0 || svc__journal_start(s, p) != 0) {
         s->sv_exit = 1;
     } else {
         recover(s, p);
@@ -330,10 +332,16 @@ static int serve(svc *s)
         }
     }
     svc_retire_free(&s->sv_hz);
-    dtc_participant_unregister(&p);
-    dtc_close(&inst);
+    /* the store first: its last flush may use the journal (svc_journal.c);
+     * a clean stop on the journal leaves a complete snapshot */
+    char why[STORE_WHY_MAX];
+    if (s->sv_store != NULL && s->sv_exit == 0 && svc__journal_on(s)
+        && store_compact(s->sv_store, why) != 0)
+        dtc_log(DTC_LOG_WARN, "stop", NULL, s->sv_o.name, "compact=failed error=\"%s\"", why);
     if (s->sv_store != NULL && store_close(&s->sv_store) != 0)
         s->sv_exit = 1;
+    dtc_participant_unregister(&p);
+    dtc_close(&inst);
     dtc_log(DTC_LOG_INFO, "stop", NULL, s->sv_o.name, "exit=%d", s->sv_exit);
     return s->sv_exit;
 }

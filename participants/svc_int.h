@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "dtc/dtc.h"
+#include "store.h"
 #include "svc.h"
 #include "svc_horizon.h"
 
@@ -22,6 +23,7 @@ typedef struct svc_opts {
     dtc_op crash_at;          /* DTC_OP_NONE: never */
     int dump;
     int no_fsync;             /* --no-fsync: benchmarks only */
+    int own_fsync;            /* --own-fsync: the state file's log, not the journal */
     int group;                /* --group: group-writable data allowed
                                  when the group is one of ours */
     unsigned long compact_min; /* --compact-min: 0 = the store's default */
@@ -36,7 +38,20 @@ typedef struct svc {
     int sv_keep_ledger;        /* $DTC_KEEP_LEDGER set: never retire ledger
                                   entries (audits that read every one) */
     svc_horizon sv_hz;         /* the ledger retirement pass going on */
+    /* The instance journal (svc_journal.c): the participant, the prepare
+     * callback's request while store_prepare runs, the store's hooks. */
+    dtc_participant *sv_part;
+    const dtc_request *sv_cur_rq;
+    store_journal sv_journal;
 } svc;
+
+/* svc_journal.c: with the store open and p registered, puts the store on
+ * the instance journal (unless --own-fsync or --no-fsync, or the instance
+ * has no decision log): replays its records after the snapshot's LSN,
+ * then stamps a snapshot.  0, or -1 (logged). */
+int svc__journal_start(svc *s, dtc_participant *p);
+/* Whether the store is on the journal. */
+int svc__journal_on(const svc *s);
 
 /* Parses argv into s->sv_o: 0 ok, 1 help or version printed, -1 bad usage
  * (message printed). */

@@ -39,6 +39,8 @@ static void usage(const store_schema *schema, FILE *out)
             "  --dump                  print the state file and exit\n"
             "  --no-fsync              write the state file without fsync (benchmarks:\n"
             "                          survives a process crash, not a power cut)\n"
+            "  --own-fsync             keep the log in the state file, fsynced per batch,\n"
+            "                          instead of the instance journal (docs/journal.md)\n"
             "  --log-file PATH         append log lines there (default stderr);\n"
             "                          SIGHUP reopens it (after a rotation)\n"
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
@@ -125,6 +127,7 @@ static int take_opt(svc *s, int c, const char *arg, const char *prog)
         return rc;
     case 'u': s->sv_o.dump = 1; return 0;
     case 'F': s->sv_o.no_fsync = 1; return 0;
+    case 'O': s->sv_o.own_fsync = 1; return 0;
     case 'g': s->sv_o.group = 1; return 0;
     case 'l':
         return dtc_log_to_file(arg) == DTC_OK
@@ -150,6 +153,7 @@ int svc__parse_opts(svc *s, int argc, char **argv)
         {"compact-min", required_argument, NULL, 'M'},
         {"dump", no_argument, NULL, 'u'},
         {"no-fsync", no_argument, NULL, 'F'},
+        {"own-fsync", no_argument, NULL, 'O'},
         {"group", no_argument, NULL, 'g'},
         {"log-file", required_argument, NULL, 'l'},
         {"log-level", required_argument, NULL, 'L'},

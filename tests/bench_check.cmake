@@ -2,8 +2,9 @@
 # cell).  Not a timed test: it never asserts a speed, only that the run
 # completes, every transaction committed (dtc-bench exits non-zero
 # otherwise) and the JSON output is well-formed, with one row per cell and
-# no failure.  Rows: 6 modes (floor, floor-wake, noop, noop-nolog,
-# services, services-nofsync) x 2 N x 2 C = 24, plus the PostgreSQL peer
+# no failure.  Rows: 8 modes (floor, floor-wake, noop, noop-nolog,
+# noop-journal, services, services-ownfsync, services-nofsync) x 2 N x 2 C
+# = 32, plus the PostgreSQL peer
 # once per C (pg and pg-nofsync, N=3) = 4.  Ratios: noop/noop-nolog at
 # each N and C (4), and services/pg at each N, C, fsync on and off (8).  The pg rows may be missing only when
 # dtc-bench was built without libpq; with libpq, PostgreSQL must run
@@ -21,7 +22,7 @@ string(JSON rows GET "${out}" rows)
 string(JSON ncells LENGTH "${out}" cells)
 string(JSON nskipped LENGTH "${out}" skipped)
 string(JSON nratios LENGTH "${out}" ratios)
-set(want 28)
+set(want 36)
 if(nskipped GREATER 0)
   math(EXPR lastskip "${nskipped} - 1")
   foreach(i RANGE ${lastskip})
@@ -30,7 +31,7 @@ if(nskipped GREATER 0)
       message(FATAL_ERROR "a mode was skipped: ${why}")
     endif()
   endforeach()
-  set(want 24)
+  set(want 32)
 endif()
 if(NOT rows EQUAL want OR NOT ncells EQUAL rows)
   message(FATAL_ERROR "expected ${want} rows, got rows=${rows} cells=${ncells}")

@@ -576,6 +576,97 @@ START_TEST(reload_keeps_state)
 }
 END_TEST
 
+/* A fake instance journal: records kept in memory, positions counted in
+ * records, and the order of flush and checkpoint calls. */
+struct fake_journal {
+    char lines[32][STORE_PAYLOAD_MAX + 64];
+    int n;
+    uint64_t durable, ckpt;
+    int calls_ok; /* every flush came before its checkpoint, for its LSN */
+};
+
+static int fj_append(void *ctx, const char *line, size_t len)
+{
+    struct fake_journal *j = ctx;
+    ck_assert_int_lt(j->n, 32);
+    ck_assert_uint_lt(len, sizeof j->lines[0]);
+    ck_assert_ptr_null(memchr(line, '\n', len));
+    memcpy(j->lines[j->n], line, len);
+    j->lines[j->n++][len] = '\0';
+    return 0;
+}
+
+static int fj_position(void *ctx, uint64_t *lsn)
+{
+    struct fake_journal *j = ctx;
+    *lsn = (uint64_t)j->n + 1; /* positions start at 1: 0 is "none" */
+    return 0;
+}
+
+static int fj_flush(void *ctx, uint64_t lsn)
+{
+    struct fake_journal *j = ctx;
+    j->durable = lsn > j->durable ? lsn : j->durable;
+    return 0;
+}
+
+static int fj_checkpoint(void *ctx, uint64_t lsn)
+{
+    struct fake_journal *j = ctx;
+    j->calls_ok &= j->durable >= lsn; /* never past what is durable */
+    j->ckpt = lsn;
+    return 0;
+}
+
+/* Journal mode: the log lines go to the journal (the file only mirrors
+ * them, unsynced); a compaction stamps "journal LSN" after making the
+ * journal durable there, then checkpoints; a reopening writer ignores the
+ * mirror and the journal's lines after the LSN rebuild the state; a
+ * reader (--dump) sees the mirror. */
+START_TEST(journal_mode)
+{
+    const char *dir = new_dir();
+    char why[STORE_WHY_MAX];
+    struct fake_journal fj = {.calls_ok = 1};
+    store_journal sj = {fj_append, fj_position, fj_flush, fj_checkpoint, &fj};
+    store *st = open_inv(dir);
+    ck_assert_uint_eq(store_journal_lsn(st), 0); /* created: no stamp */
+    store_set_journal(st, &sj);
+    run_commit(st, "t1", "reserve w 3");
+    ck_assert_int_eq(fj.n, 2);
+    ck_assert_str_eq(fj.lines[0], "prepared t1 reserve w 3");
+    ck_assert_str_eq(fj.lines[1], "applied t1 reserve w 3");
+    ck_assert_int_eq(store_compact(st, why), 0);
+    ck_assert_uint_eq(fj.ckpt, 3);
+    ck_assert_int_eq(fj.calls_ok, 1);
+    ck_assert_uint_eq(store_journal_lsn(st), 3);
+    ck_assert_int_eq(try_prepare(st, "t2", "reserve w 2", why), STORE_YES);
+    ck_assert_int_eq(store_flush(st, why), 0);
+    ck_assert_int_eq(fj.n, 3); /* after the stamp: only in the journal (and mirror) */
+    char *before = dump_text(st);
+    ck_assert_int_eq(store_close(&st), 0);
+    /* a reader shows the mirror */
+    char err[512];
+    store *ro = store_open(dir, "inventory", &svc_inventory, NULL, 0, STORE_READONLY, NULL, err,
+                           sizeof err);
+    ck_assert_msg(ro != NULL, "%s", err);
+    ck_assert_str_eq(store_get(ro, "w")->rc_holder, "t2");
+    store_close(&ro);
+    /* a writer stops at the stamp: t2 comes back from the journal only */
+    st = open_inv(dir);
+    ck_assert_uint_eq(store_journal_lsn(st), 3);
+    ck_assert_ptr_null(store_get(st, "w")->rc_holder);
+    ck_assert_int_eq(store_replay_line(st, fj.lines[2], strlen(fj.lines[2]), why), 0);
+    char *after = dump_text(st);
+    ck_assert_str_eq(after, before);
+    ck_assert_str_eq(store_get(st, "w")->rc_holder, "t2");
+    ck_assert_int_eq(store_replay_line(st, "bad line", 8, why), -1);
+    store_close(&st);
+    free(before);
+    free(after);
+}
+END_TEST
+
 START_TEST(readonly_dump)
 {
     const char *dir = new_dir();
@@ -1249,6 +1340,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, state_symlink_not_followed);
     tcase_add_test(tc, lock_symlink_refused);
     tcase_add_test(tc, fault_hook_points);
+    tcase_add_test(tc, journal_mode);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("ledger");

@@ -82,11 +82,13 @@ static pid_t start_dtcd(const char *const env[])
     return h_start_dtcd_env(extra, env);
 }
 
+/* The services sync their own state files here (--own-fsync): the file's
+ * write and fsync faults are what these cases inject. */
 static pid_t start_service(int i, const char *const env[])
 {
     const char *const *sd = seeds[i];
-    return h_start_service_env(services[i], services[i], env, "--compact-min", compact_min,
-                               sd[0], sd[1], sd[2], sd[3], NULL);
+    return h_start_service_env(services[i], services[i], env, "--own-fsync", "--compact-min",
+                               compact_min, sd[0], sd[1], sd[2], sd[3], NULL);
 }
 
 static void start_shop(pid_t svc[4])
@@ -306,11 +308,12 @@ END_TEST
 
 /* ---- dtcd's spare file ------------------------------------------------------ */
 
-/* The first spare is made at startup (and becomes the first log file);
- * the second one, in dtcd's tick, fails: dtcd logs it and serves on. */
-static const char *const spare_rules[] = {"open:EIO:2:dlog.spare.tmp",
-                                          "fdatasync:ENOSPC:2:dlog.spare.tmp",
-                                          "rename:EIO:2:dlog.spare.tmp"};
+/* The first spare is made at startup by the log's writer (through
+ * dlog.spare.writer) and becomes the first log file; the next one, in
+ * dtcd's tick (through dlog.spare.tmp), fails: dtcd logs it and serves on. */
+static const char *const spare_rules[] = {"open:EIO:1:dlog.spare.tmp",
+                                          "fdatasync:ENOSPC:1:dlog.spare.tmp",
+                                          "rename:EIO:1:dlog.spare.tmp"};
 
 START_TEST(test_iofault_spare)
 {

@@ -118,6 +118,8 @@ const char *dtc_result_name(dtc_result rc);
 #define DTC_REASON_MAX 128     /* vote / error reason, including the NUL */
 #define DTC_REASON_CODE_MAX 24 /* a reason's code (dtc_reason_split), incl. NUL */
 #define DTC_INSTANCE_MAX 48    /* instance name, including the NUL */
+#define DTC_JOURNAL_REC_MAX 4096 /* bytes of one journal record (dtc_journal_*) */
+#define DTC_JOURNAL_PARTS_MAX 64 /* participants using the journal, per instance */
 /* The characters of a participant or instance name (its rule, as the
  * messages print it: DTC_NAME_RULE "{1,31}" for a participant,
  * "{1,47}" for an instance); dtc_name_valid checks it. */
@@ -506,6 +508,106 @@ dtc_result dtc_participant_outcome(dtc_participant *p, const dtc_txid *id,
  * on the handle once this one began. */
 dtc_result dtc_participant_unregister(dtc_participant **p);
 
+/* ---- the instance journal (docs/journal.md) ------------------------------
+ *
+ * A participant may keep its prepare and commit records in the instance's
+ * decision log instead of syncing storage of its own: one group commit
+ * then makes a whole transaction durable.  The contract:
+ *
+ * - From its prepare callback, before voting yes, it appends its prepare
+ *   record (dtc_journal_prepare).  The record is not synced; the yes vote
+ *   carries its LSN.  The coordinator writes its COMMIT record after every
+ *   vote, so the COMMIT's sync covers every prepare record before it (the
+ *   log is durable as a prefix).  A yes vote thus promises: "my prepare
+ *   record is in the log before your decision".  An abort forces nothing:
+ *   a prepare record without a durable COMMIT is a presumed abort.
+ * - It appends its commit or rollback record (dtc_journal_done), unforced.
+ *   It applies a commit only when asked to, after the COMMIT is durable.
+ * - Its own storage becomes a checkpoint, written when it likes: call
+ *   dtc_journal_flush(lsn) BEFORE the storage that reflects its records
+ *   below lsn is made durable (never let durable storage run ahead of a
+ *   log that a host crash could shorten), then dtc_journal_checkpoint(lsn)
+ *   once it is.  The log keeps every record at or after the checkpoint.
+ * - At start, after registering, it loads its checkpoint and calls
+ *   dtc_journal_replay from the checkpoint's LSN before serving: its own
+ *   records, in log order, each with its transaction's outcome.  Replay
+ *   is idempotent for a participant that applies records idempotently: a
+ *   crash during replay hands the same records back again.
+ * - A participant that syncs its own storage (dtc_participant_ops.flush)
+ *   needs none of this; both kinds can be in one transaction. */
+
+typedef enum dtc_journal_kind {
+    DTC_JOURNAL_PREPARED = 0, /* a prepare record (dtc_journal_prepare) */
+    DTC_JOURNAL_COMMITTED,    /* a commit record (dtc_journal_done, committed) */
+    DTC_JOURNAL_ROLLED_BACK   /* a rollback record (dtc_journal_done, not) */
+} dtc_journal_kind;
+
+/* One of the participant's records, handed back by dtc_journal_replay. */
+typedef struct dtc_journal_record {
+    dtc_journal_kind kind;
+    dtc_txid txid;
+    uint64_t lsn, end;  /* where the record starts and ends in the log */
+    const void *rec;    /* its bytes, valid during the callback only */
+    size_t len;         /* <= DTC_JOURNAL_REC_MAX */
+    /* Its transaction's outcome, by dtc_participant_outcome's rule:
+     * COMMITTED (apply it), ABORTED (rolled back, or presumed abort),
+     * IN_FLIGHT or HEURISTIC (keep it prepared: the outcome will be
+     * delivered as a commit or rollback request).  For a commit or
+     * rollback record: COMMITTED or ABORTED, as the record says. */
+    dtc_outcome_kind outcome;
+} dtc_journal_record;
+
+/* Appends the prepare record of request rq (the one the prepare callback
+ * runs for) to the log, unsynced; *lsn (may be NULL) receives its end.
+ * The yes vote of this request then carries it.  DTC_EINVAL outside a
+ * prepare callback of p or with len > DTC_JOURNAL_REC_MAX; DTC_ESTATE if
+ * the instance has no decision log; DTC_ELOG if it cannot be written
+ * (then vote DTC_VOTE_ERROR); DTC_EREGFULL if DTC_JOURNAL_PARTS_MAX
+ * participants use the journal already. */
+dtc_result dtc_journal_prepare(dtc_participant *p, const dtc_request *rq, const void *rec,
+                               size_t len, uint64_t *lsn);
+/* Appends p's commit (committed != 0) or rollback record of `id`,
+ * unsynced; *lsn (may be NULL) receives its end.  Errors as above. */
+dtc_result dtc_journal_done(dtc_participant *p, const dtc_txid *id, int committed,
+                            const void *rec, size_t len, uint64_t *lsn);
+/* The log's end now: a checkpoint LSN for a participant whose storage
+ * reflects every record it has appended (an idle one too). */
+dtc_result dtc_journal_end(dtc_participant *p, uint64_t *lsn);
+/* Makes the log durable below lsn (one group commit, if not yet).
+ * DTC_EINVAL if nothing was written up to lsn. */
+dtc_result dtc_journal_flush(dtc_participant *p, uint64_t lsn);
+/* p's durable storage reflects every one of its records below lsn: the
+ * log may drop them.  Makes the log durable below lsn first (the rule
+ * above), then records the checkpoint (in the segment, and in the log for
+ * dtcd after a host crash).  DTC_EINVAL if lsn is past the log's end. */
+dtc_result dtc_journal_checkpoint(dtc_participant *p, uint64_t lsn);
+/* Hands p's own records at or after from_lsn back to fn, in log order
+ * (including ones a host crash would lose, while the host is up: see
+ * docs/journal.md for why that is consistent).  fn returns non-zero to
+ * stop.  DTC_ERECOVERING (or DTC_ENOSUPERVISOR) while dtcd has not
+ * replayed the log: nothing handed back, call again later. */
+typedef int (*dtc_journal_fn)(void *ctx, const dtc_journal_record *r);
+dtc_result dtc_journal_replay(dtc_participant *p, uint64_t from_lsn, dtc_journal_fn fn,
+                              void *ctx);
+
+/* A journal participant as dtcd keeps it (status, metrics). */
+typedef struct dtc_journal_info {
+    char name[DTC_NAME_MAX];
+    uint64_t checkpoint_lsn; /* the log holds its records from here */
+    uint64_t behind_bytes;   /* the log's end minus its checkpoint */
+    uint64_t held_files;     /* log files kept for it (its checkpoint's on) */
+    uint32_t max_files;      /* dtcd --journal-max-files (0: unknown) */
+    int over_bound;          /* held_files > max_files: warned of */
+} dtc_journal_info;
+
+/* The journal participants (at most cap into out; *n: how many exist). */
+dtc_result dtc_journal_list(dtc_instance *inst, dtc_journal_info *out, size_t cap, size_t *n);
+/* An operator's release of a participant that is gone for good: the log
+ * stops keeping its records (they are lost: a later replay of it hands
+ * back only records written after the release).  DTC_ENOTFOUND if it
+ * does not use the journal. */
+dtc_result dtc_journal_release(dtc_instance *inst, const char *name);
+
 /* ---- introspection (dtcctl) -------------------------------------------- */
 
 typedef struct dtc_counters {
@@ -602,6 +704,9 @@ dtc_result dtc_list_transactions(dtc_instance *inst, dtc_txn_info *arr,
 #define DTC_DLOG_FILE_MB 16       /* one preallocated log file */
 #define DTC_DLOG_FILES 8          /* files kept: the history and live set */
 #define DTC_DLOG_HISTORY_MIN 100000 /* outcomes answerable, at least */
+/* A journal participant holding more log files than this is warned of
+ * (dtcd's log, every minute; status, metrics): docs/journal.md. */
+#define DTC_JOURNAL_MAX_FILES 64
 
 typedef struct dtc_supervisor_config {
     const char *instance;   /* NULL: $DTC_INSTANCE or "default" */
@@ -624,6 +729,9 @@ typedef struct dtc_supervisor_config {
      * dtc_supervisor_run then returns DTC_OK if the log is (now) sound,
      * DTC_ELOG if damage remains. */
     int salvage;
+    /* Warn of a journal participant holding more log files than this
+     * (default DTC_JOURNAL_MAX_FILES; dtcd --journal-max-files). */
+    uint32_t journal_max_files;
 } dtc_supervisor_config;
 
 void dtc_supervisor_config_default(dtc_supervisor_config *c);

@@ -33,7 +33,11 @@
 #define BENCH_MODES_ALL                                                    \
     (1u << MODE_FLOOR | 1u << MODE_FLOOR_WAKE | 1u << MODE_NOOP | 1u << MODE_SERVICES      \
      | 1u << MODE_SERVICES_NOFSYNC | 1u << MODE_PG | 1u << MODE_PG_NOFSYNC               \
-     | 1u << MODE_NOOP_NOLOG)
+     | 1u << MODE_NOOP_NOLOG | 1u << MODE_NOOP_JOURNAL | 1u << MODE_SERVICES_OWNFSYNC)
+/* The prepare record dtc-noop journals in noop-journal, and how often it
+ * checkpoints (commit records). */
+#define BENCH_JOURNAL_BYTES "128"
+#define BENCH_JOURNAL_CKPT "1000"
 
 enum bench_mode {
     MODE_FLOOR = 0,       /* bare mutex+condvar exchange, no dtc */
@@ -46,6 +50,8 @@ enum bench_mode {
     MODE_PG_NOFSYNC,      /* same with fsync=off, synchronous_commit=off */
     MODE_NOOP_NOLOG,      /* noop against a dtcd without its decision log */
     MODE_SERVICES_PG,     /* services with dtc-pg as payment (svc_pg.c) */
+    MODE_NOOP_JOURNAL,    /* noop journaling a prepare record (dtc-noop --journal) */
+    MODE_SERVICES_OWNFSYNC, /* services syncing their own state files (--own-fsync) */
     MODE_COUNT
 };
 
@@ -185,9 +191,12 @@ struct bench_svc_argv {
     char *argv[16 + 2 * BENCH_MAX_COORDS];
     char buf[64 * (16 + 2 * BENCH_MAX_COORDS)];
 };
+/* How a service keeps its state: on the instance journal (the default),
+ * without any fsync, or syncing its own state file. */
+enum bench_svc_sync { BENCH_SVC_JOURNAL, BENCH_SVC_NOFSYNC, BENCH_SVC_OWNFSYNC };
 /* Builds the command of participant k (0-based) of a services run. */
 void bench_svc_command(struct bench_svc_argv *a, const char *bin_dir, const char *instance,
-                       const char *data_dir, int k, int nofsync, int max_coords,
+                       const char *data_dir, int k, enum bench_svc_sync sync, int max_coords,
                        char name[32]);
 /* Payload of participant k for coordinator `thread`, transaction seq of
  * the cell numbered epoch.  Returns its length (snprintf). */

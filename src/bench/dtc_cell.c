@@ -69,7 +69,9 @@ int bench_dtc_start(const struct bench_opts *o, int no_log, struct bench_dtc **o
     d->o = o;
     d->no_log = no_log;
     *out = d;
-    snprintf(d->instance, sizeof d->instance, "bench-%d%s", (int)getpid(), no_log ? "-nolog" : "");
+    static int started; /* a second dtcd with the log (noop-journal) needs its own name */
+    snprintf(d->instance, sizeof d->instance, "bench-%d%s%s", (int)getpid(), no_log ? "-nolog" : "",
+             !no_log && started++ > 0 ? "-journal" : "");
     snprintf(d->dir, sizeof d->dir, "%s/dtc-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (mkdtemp(d->dir) == NULL) {
         perror("dtc-bench: mkdtemp");
@@ -90,10 +92,13 @@ static int start_one(struct bench_dtc *d, int mode, int k, int max_coords, const
 {
     static struct bench_svc_argv a; /* large: not on the stack */
     char path[4200], err[400];
-    if (mode == MODE_NOOP) {
-        snprintf(d->names[k], sizeof d->names[k], "bn%d", k);
+    if (mode == MODE_NOOP || mode == MODE_NOOP_JOURNAL) {
+        bool j = mode == MODE_NOOP_JOURNAL;
+        snprintf(d->names[k], sizeof d->names[k], "%s%d", j ? "bj" : "bn", k);
         snprintf(path, sizeof path, "%s/dtc-noop", d->o->bin_dir);
-        char *argv[] = {path, "--instance", d->instance, "--name", d->names[k], NULL};
+        char *argv[] = {path, "--instance", d->instance, "--name", d->names[k],
+                        j ? "--journal" : NULL, BENCH_JOURNAL_BYTES,
+                        "--journal-checkpoint", BENCH_JOURNAL_CKPT, NULL};
         snprintf(err, sizeof err, "%s/%s.err", d->dir, d->names[k]);
         return bench_spawn_ready(argv, err, 10000, &d->parts[k]);
     }
@@ -101,7 +106,10 @@ static int start_one(struct bench_dtc *d, int mode, int k, int max_coords, const
         bench_svcpg_command(&a, d->o->bin_dir, d->instance, k, max_coords, d->names[k]);
     else
         bench_svc_command(&a, d->o->bin_dir, d->instance, data, k,
-                          mode == MODE_SERVICES_NOFSYNC, max_coords, d->names[k]);
+                          mode == MODE_SERVICES_NOFSYNC     ? BENCH_SVC_NOFSYNC
+                          : mode == MODE_SERVICES_OWNFSYNC ? BENCH_SVC_OWNFSYNC
+                                                           : BENCH_SVC_JOURNAL,
+                          max_coords, d->names[k]);
     snprintf(err, sizeof err, "%s/%s.%d.err", d->dir, d->names[k], d->sets);
     return bench_spawn_ready(a.argv, err, 20000, &d->parts[k]);
 }
@@ -127,7 +135,7 @@ static int dtc_txn(void *ctx, int thread, uint64_t seq)
     dtc_txid id;
     dtc_result rc = dtc_begin_transaction(d->in, NULL, &id);
     for (int k = 0; rc == DTC_OK && k < d->nparts; k++) {
-        int len = d->mode == MODE_NOOP
+        int len = d->mode == MODE_NOOP || d->mode == MODE_NOOP_JOURNAL
                       ? snprintf(payload, sizeof payload, "noop")
                       : bench_svc_payload_epoch(payload, sizeof payload, k, thread, seq, d->epoch);
         rc = dtc_enlist(d->in, &id, d->names[k], payload, (size_t)len);

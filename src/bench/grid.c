@@ -28,6 +28,7 @@ struct grid {
     const struct bench_opts *o;
     struct bench_dtc *dtc;
     struct bench_dtc *dtc_nolog;        /* noop-nolog: dtcd without its log */
+    struct bench_dtc *dtc_journal;      /* noop-journal: its own dtcd, with the log */
     double noop_tps[2][BENCH_MAX_LIST][BENCH_MAX_LIST]; /* [nolog][N index][C index] */
     double floor_tps[BENCH_MAX_LIST];   /* by C index, for the current N */
     double floor_n3[BENCH_MAX_LIST];    /* by C index, the floor at N=3 */
@@ -101,7 +102,9 @@ static bool nolog(int mode)
 static int run_dtc(struct grid *g, int at, struct bench_cell *cell)
 {
     struct bench_target t;
-    struct bench_dtc *dtc = nolog(cell->mode) ? g->dtc_nolog : g->dtc;
+    struct bench_dtc *dtc = nolog(cell->mode)                    ? g->dtc_nolog
+                            : cell->mode == MODE_NOOP_JOURNAL ? g->dtc_journal
+                                                              : g->dtc;
     bench_dtc_target(dtc, &t);
     long long before = bench_dtc_committed(dtc), syncs = bench_dtc_syncs(dtc);
     if (run_cell(g, at, &t, cell) != 0)
@@ -158,7 +161,8 @@ static int run_modes(struct grid *g, struct bench_floor *f[2], const int *modes,
         struct bench_target t;
         struct bench_cell *cell = &runs[i][r];
         *cell = (struct bench_cell){.mode = modes[i], .nparts = n, .ncoords = c, .run = r};
-        if (modes[i] == MODE_NOOP || modes[i] == MODE_NOOP_NOLOG) {
+        if (modes[i] == MODE_NOOP || modes[i] == MODE_NOOP_NOLOG
+            || modes[i] == MODE_NOOP_JOURNAL) {
             if (run_dtc(g, i, cell) != 0)
                 return -1;
             continue;
@@ -175,9 +179,10 @@ static int run_modes(struct grid *g, struct bench_floor *f[2], const int *modes,
 static int floor_and_noop(struct grid *g, int n)
 {
     const struct bench_opts *o = g->o;
-    static struct bench_cell runs[5][50];
-    static const int order[] = {MODE_FLOOR_WAKE, MODE_FLOOR_ENLIST, MODE_NOOP, MODE_NOOP_NOLOG};
-    int modes[5], nm = 0, rc = 0;
+    static struct bench_cell runs[6][50];
+    static const int order[] = {MODE_FLOOR_WAKE, MODE_FLOOR_ENLIST, MODE_NOOP, MODE_NOOP_NOLOG,
+                                MODE_NOOP_JOURNAL};
+    int modes[6], nm = 0, rc = 0;
     modes[nm++] = MODE_FLOOR;
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if ((o->modes >> order[i]) & 1)
@@ -193,6 +198,9 @@ static int floor_and_noop(struct grid *g, int n)
         rc = -1;
     if (((o->modes >> MODE_NOOP_NOLOG) & 1)
         && bench_dtc_participants(g->dtc_nolog, MODE_NOOP, n, max_coords(o)) != 0)
+        rc = -1;
+    if (((o->modes >> MODE_NOOP_JOURNAL) & 1)
+        && bench_dtc_participants(g->dtc_journal, MODE_NOOP_JOURNAL, n, max_coords(o)) != 0)
         rc = -1;
     for (int ci = 0; rc == 0 && ci < o->nncoords; ci++) {
         for (int r = 0; rc == 0 && r < o->repeat; r++)
@@ -228,6 +236,8 @@ static int grid_n(struct grid *g, int n)
     if (floor_and_noop(g, n) != 0)
         return -1;
     if (((modes >> MODE_SERVICES) & 1) && services(g, MODE_SERVICES, n) != 0)
+        return -1;
+    if (((modes >> MODE_SERVICES_OWNFSYNC) & 1) && services(g, MODE_SERVICES_OWNFSYNC, n) != 0)
         return -1;
     if (((modes >> MODE_SERVICES_NOFSYNC) & 1) && services(g, MODE_SERVICES_NOFSYNC, n) != 0)
         return -1;
@@ -310,11 +320,14 @@ int bench_run(const struct bench_opts *o)
         return 2;
     int rc = 0;
     unsigned need_dtc = 1u << MODE_NOOP | 1u << MODE_SERVICES | 1u << MODE_SERVICES_NOFSYNC
-                        | 1u << MODE_SERVICES_PG;
+                        | 1u << MODE_SERVICES_PG | 1u << MODE_SERVICES_OWNFSYNC;
     if ((eff.modes & need_dtc) != 0 && bench_dtc_start(&eff, 0, &g.dtc) != 0)
         rc = -1;
     if (rc == 0 && (eff.modes & (1u << MODE_NOOP_NOLOG | 1u << MODE_SERVICES_NOFSYNC)) != 0
         && bench_dtc_start(&eff, 1, &g.dtc_nolog) != 0)
+        rc = -1;
+    if (rc == 0 && (eff.modes & 1u << MODE_NOOP_JOURNAL) != 0
+        && bench_dtc_start(&eff, 0, &g.dtc_journal) != 0)
         rc = -1;
     bench_report_header(&eff);
     for (int i = 0; rc == 0 && i < eff.nnparts; i++) {
@@ -323,6 +336,7 @@ int bench_run(const struct bench_opts *o)
     }
     bench_dtc_stop(&g.dtc);
     bench_dtc_stop(&g.dtc_nolog);
+    bench_dtc_stop(&g.dtc_journal);
     bench_svcpg_stop();
     if (rc == 0)
         rc = pg_cells(&g);

@@ -20,7 +20,8 @@
 static const char *const mode_names[MODE_COUNT] = {"floor", "noop", "services",
                                                    "services-nofsync", "floor-enlist",
                                                    "floor-wake", "pg", "pg-nofsync",
-                                                   "noop-nolog", "services-pg"};
+                                                   "noop-nolog", "services-pg",
+                                                   "noop-journal", "services-ownfsync"};
 
 const char *bench_mode_name(int mode)
 {
@@ -34,14 +35,20 @@ static void usage(FILE *f)
             "                 [--seconds S | --txns K] [--repeat R] [--quick]\n"
             "                 [--format text|json|markdown] [--json (= --format json)]\n"
             "                 [--log-level error|warn|info|debug] [--version]\n"
-            "                 [--mode noop|noop-nolog|services|services-nofsync|floor|\n"
+            "                 [--mode noop|noop-nolog|noop-journal|services|\n"
+            "                         services-ownfsync|services-nofsync|floor|\n"
             "                         floor-wake|pg|pg-nofsync|services-pg|all[,...]]\n"
             "                 (services-pg: services with every payment participant\n"
             "                 played by dtc-pg on a throwaway cluster; not in all)\n"
             "                 (dtc modes run with dtcd's decision log, as deployed;\n"
             "                 noop-nolog: a second dtcd with --no-decision-log, the\n"
             "                 log's cost; services-nofsync runs there too: no fsync\n"
-            "                 anywhere, the peer of pg-nofsync; c/sync: commits per\n"
+            "                 anywhere, the peer of pg-nofsync; noop-journal:\n"
+            "                 dtc-noop --journal " BENCH_JOURNAL_BYTES ", a prepare record per participant\n"
+            "                 in the decision log that the COMMIT's group commit makes\n"
+            "                 durable, on a third dtcd; services: the four services on\n"
+            "                 the instance journal; services-ownfsync: each syncing its\n"
+            "                 own state file per batch (--own-fsync); c/sync: commits per\n"
             "                 decision log fdatasync, the group commit)\n"
             "                 (floor-wake: the floor with dtc's wake-up scheme, SCHED_BATCH\n"
             "                 participants signalled after unlock; floor-enlist: the floor\n"

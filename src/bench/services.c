@@ -5,7 +5,9 @@
  * its own keys (sku s<t>, account a<t>, zone z<t>, seeded with plenty), so
  * transactions never conflict: every one must commit.  Order ids carry
  * the cell's epoch, the thread, the sequence number and k, so they are
- * unique over the whole run.
+ * unique over the whole run.  services: on the instance journal;
+ * services-ownfsync: each syncing its own state file (--own-fsync);
+ * services-nofsync: no fsync anywhere (--no-fsync).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +32,7 @@ static int add(struct bench_svc_argv *a, int *argc, size_t *used, const char *s)
 }
 
 void bench_svc_command(struct bench_svc_argv *a, const char *bin_dir, const char *instance,
-                       const char *data_dir, int k, int nofsync, int max_coords,
+                       const char *data_dir, int k, enum bench_svc_sync sync, int max_coords,
                        char name[32])
 {
     char tmp[4096];
@@ -45,8 +47,8 @@ void bench_svc_command(struct bench_svc_argv *a, const char *bin_dir, const char
     add(a, &argc, &used, data_dir);
     add(a, &argc, &used, "--name");
     add(a, &argc, &used, name);
-    if (nofsync)
-        add(a, &argc, &used, "--no-fsync");
+    if (sync != BENCH_SVC_JOURNAL)
+        add(a, &argc, &used, sync == BENCH_SVC_NOFSYNC ? "--no-fsync" : "--own-fsync");
     for (int t = 0; seed_key[kind] != NULL && t < max_coords; t++) {
         char seed[64];
         snprintf(seed, sizeof seed, "%s%d=1000000000000", seed_key[kind], t);

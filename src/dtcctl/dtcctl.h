@@ -104,5 +104,12 @@ int ctl_cmd_resolve(struct ctl_opts *g, int argc, char **argv);      /* operate.
 int ctl_cmd_show(struct ctl_opts *g, int argc, char **argv);         /* operate.c */
 int ctl_cmd_metrics(struct ctl_opts *g, int argc, char **argv);      /* view.c */
 int ctl_cmd_top(struct ctl_opts *g, int argc, char **argv);          /* view.c */
+int ctl_cmd_journal_release(struct ctl_opts *g, int argc, char **argv); /* journal.c */
+/* journal.c: the journal participants into v (*n, at most cap); returns
+ * the index of the one holding the oldest file, -1 if none. */
+int ctl_journal_load(dtc_instance *inst, dtc_journal_info *v, size_t cap, size_t *n);
+/* status's journal lines (text), or its "journal" member (JSON). */
+void ctl_journal_text(const dtc_journal_info *v, size_t n, int oldest);
+void ctl_journal_json(const dtc_journal_info *v, size_t n, int oldest);
 
 #endif /* DTC_DTCCTL_H */

@@ -17,11 +17,13 @@ static const char status_help[] =
     "Prints the instance, segment size, layout version, limits, supervisor\n"
     "pid and liveness, whether it is shutting down, slots in use, corrupt\n"
     "(quarantined) slots, the event counters and the decision log (its\n"
-    "position, and its last write or sync error with since when).\n"
+    "position, and its last write or sync error with since when), and the\n"
+    "journal participants: which holds the oldest log file, how far behind.\n"
     "\n"
     "Usable as a health check: exit 0 if the supervisor is alive, the\n"
-    "decision log is not being replayed and not failing, and no slot is\n"
-    "corrupt; exit 1\n"
+    "decision log is not being replayed and not failing, no slot is\n"
+    "corrupt and no journal participant holds more log files than dtcd's\n"
+    "bound; exit 1\n"
     "otherwise (everything is still printed); exit 2 if there is no\n"
     "segment or it cannot be read.\n";
 
@@ -33,7 +35,13 @@ static const char parts_help[] =
 
 /* ---- status -------------------------------------------------------------- */
 
-static void status_text(const dtc_status *st)
+struct journal_view {
+    dtc_journal_info v[DTC_JOURNAL_PARTS_MAX];
+    size_t n;
+    int oldest;
+};
+
+static void status_text(const dtc_status *st, const struct journal_view *j)
 {
     const dtc_counters *c = &st->counters;
     printf("instance:        ");
@@ -75,9 +83,10 @@ static void status_text(const dtc_status *st)
         printf("decision log error: %s since %s (writes or syncs fail: %s)\n",
                dtc_result_name(st->dlog_error), when, dtc_strerror(st->dlog_error));
     }
+    ctl_journal_text(j->v, j->n, j->oldest);
 }
 
-static void status_json(const dtc_status *st)
+static void status_json(const dtc_status *st, const struct journal_view *j)
 {
     const dtc_counters *c = &st->counters;
     printf("{\"instance\":");
@@ -105,10 +114,12 @@ static void status_json(const dtc_status *st)
            ctl_json_bool(st->decision_log), ctl_json_bool(st->recovering), st->dlog_file,
            st->dlog_written_lsn, st->dlog_durable_lsn, st->dlog_records, st->dlog_syncs);
     if (st->dlog_error != DTC_OK)
-        printf(",\"error\":\"%s\",\"error_since_unix_ms\":%" PRId64 "}}\n",
+        printf(",\"error\":\"%s\",\"error_since_unix_ms\":%" PRId64 "}",
                dtc_result_name(st->dlog_error), st->dlog_error_since_ms);
     else
-        printf(",\"error\":null}}\n");
+        printf(",\"error\":null}");
+    ctl_journal_json(j->v, j->n, j->oldest);
+    printf("}\n");
 }
 
 /* Attaches and reads the status (needed by every list to size buffers). */
@@ -136,13 +147,17 @@ int ctl_cmd_status(struct ctl_opts *g, int argc, char **argv)
     code = ctl_load_status(g, &inst, &st);
     if (code != PARSE_GO)
         return code;
+    static struct journal_view j;
+    j.oldest = ctl_journal_load(inst, j.v, DTC_JOURNAL_PARTS_MAX, &j.n);
     if (g->json)
-        status_json(&st);
+        status_json(&st, &j);
     else
-        status_text(&st);
+        status_text(&st, &j);
     dtc_close(&inst);
     bool healthy = st.supervisor_alive && !st.recovering && st.corrupt_slots == 0
                    && st.dlog_error == DTC_OK;
+    for (size_t i = 0; i < j.n; i++)
+        healthy = healthy && !j.v[i].over_bound;
     return ctl_finish_output(healthy ? EXIT_DONE : EXIT_ABORTED);
 }
 

@@ -43,6 +43,8 @@ static const char main_help[] =
     "  metrics        counters, latency histograms and participants in the\n"
     "                 Prometheus text format\n"
     "  top            a live view, refreshed every second (q quits)\n"
+    "  journal-release NAME  stop keeping the log for a journal participant\n"
+    "                 that is gone for good (its unreplayed records are lost)\n"
     "\n"
     "options (also accepted after the command):\n"
     "  --instance NAME  instance to use (default: $DTC_INSTANCE, else "
@@ -70,6 +72,7 @@ static const struct command {
     {"show", ctl_cmd_show},
     {"metrics", ctl_cmd_metrics},
     {"top", ctl_cmd_top},
+    {"journal-release", ctl_cmd_journal_release},
 };
 
 int main(int argc, char **argv)
@@ -88,7 +91,8 @@ int main(int argc, char **argv)
         return code;
     if (i >= argc)
         return ctl_usage_error(NULL, "missing command (status, txns, "
-                           "participants, run, retry, resolve, show, metrics, top)");
+                           "participants, run, retry, resolve, show, metrics, top, "
+                           "journal-release)");
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
         if (strcmp(argv[i], commands[k].name) == 0)
             return commands[k].fn(&g, argc - i, argv + i);

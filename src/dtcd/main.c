@@ -31,6 +31,7 @@ static void usage(FILE *f)
             "            [--max-txns N] [--max-parts N] [--max-participants N]\n"
             "            [--tick-ms N] [--orphan-timeout-ms N] [--shutdown-grace-ms N]\n"
             "            [--dlog-file-mb N] [--dlog-files N] [--no-decision-log]\n"
+            "            [--journal-max-files N]\n"
             "            [--salvage[=apply]] [--version]\n"
             "Creates the shared-memory segment of instance NAME ($DTC_INSTANCE or\n"
             "\"default\"), supervises it in the foreground, removes it on SIGTERM.\n"
@@ -43,7 +44,7 @@ static void usage(FILE *f)
             "lose, and --salvage=apply repairs it, keeping a copy of each file.\n"
             "Limits: max-txns 1..%d, max-parts 1..%d, max-participants 1..%d;\n"
             "tick-ms 1..60000, orphan-timeout-ms 1..%d, shutdown-grace-ms 0..%d,\n"
-            "dlog-file-mb 1..1024, dlog-files 3..4096.\n"
+            "dlog-file-mb 1..1024, dlog-files 3..4096, journal-max-files 1..1000000.\n"
             "NAME is " DTC_NAME_RULE "{1,%d}.  The segment is created 0600 (0660 with\n"
             "--group); an existing one is taken over only if this user owns it and\n"
             "its mode is 0600 or 0660.  SIGHUP reopens --log-file (after a rotation).\n"
@@ -69,6 +70,7 @@ static int number(int c, const char *s, dtc_supervisor_config *cfg)
         {'s', "--shutdown-grace-ms", 0, DTC_TIMEOUT_MAX_MS, &cfg->shutdown_grace_ms},
         {'m', "--dlog-file-mb", 1, 1024, &cfg->log_file_mb},
         {'f', "--dlog-files", 3, 4096, &cfg->log_files},
+        {'J', "--journal-max-files", 1, 1000000, &cfg->journal_max_files},
     };
     for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++)
         if (nums[k].c == c)
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
         {"shutdown-grace-ms", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
         {"data-dir", required_argument, 0, 'd'}, {"no-decision-log", no_argument, 0, 'N'},
         {"dlog-file-mb", required_argument, 0, 'm'}, {"dlog-files", required_argument, 0, 'f'},
+        {"journal-max-files", required_argument, 0, 'J'},
         {"log-level", required_argument, 0, 'L'}, {"version", no_argument, 0, 'V'},
         {"salvage", optional_argument, 0, 'S'},
         {0, 0, 0, 0}};

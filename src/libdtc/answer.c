@@ -88,7 +88,7 @@ void dtc__entry_answer(struct dtc_txn_slot *ts, struct dtc_txn_entry *e,
 }
 
 bool dtc__answer_publish(dtc_instance *in, const struct dtc_ring_req *rq, uint32_t part,
-                         uint32_t pgen, dtc_entry_status st, const char *reason)
+                         uint32_t pgen, dtc_entry_status st, const char *reason, uint64_t jlsn)
 {
     struct dtc_txn_slot *ts = dtc__req_slot(in, rq);
     if (ts == NULL || dtc__txn_lock(in, ts) != DTC_OK)
@@ -96,6 +96,8 @@ bool dtc__answer_publish(dtc_instance *in, const struct dtc_ring_req *rq, uint32
     struct dtc_txn_entry *e = dtc__req_entry(in, ts, rq, part, pgen, true);
     bool wake = false;
     if (e != NULL) {
+        if (e->te_op == DTC_OP_PREPARE && e->te_status == DTC_ENTRY_PENDING)
+            e->te_jlsn = st == DTC_ENTRY_YES ? jlsn : 0; /* the vote's journal record */
         dtc__entry_answer(ts, e, st, reason);
         /* the driver waits for all answers, or for the first failure */
         wake = (ts->ts_pending == 0 || st != DTC_ENTRY_YES) && dtc__wake_claim(&ts->ts_wake);
@@ -128,6 +130,7 @@ void dtc__fail_requests(dtc_instance *in, const struct dtc_ring_req *reqs, size_
             dtc__answer_enlist(in, &reqs[k], part, pgen, DTC_ENTRY_ERROR,
                                "participant died before its enlist step");
         else
-            dtc__answer_publish(in, &reqs[k], part, pgen, DTC_ENTRY_DEAD, "participant died");
+            dtc__answer_publish(in, &reqs[k], part, pgen, DTC_ENTRY_DEAD, "participant died",
+                                0);
     }
 }

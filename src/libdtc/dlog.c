@@ -1,7 +1,8 @@
 /*
  * dlog.c - writing the decision log: append under sh_dlog_lock, group
  * commit under sh_dlog_flush_lock, and the switch to the next file with
- * its checkpoint (a copy of every live decision).
+ * its checkpoint (a copy of every live decision and of every journal
+ * participant's checkpoint, journal.c).
  *
  * Append: the writer reserves the record's place at sh_dlog_end, writes
  * it with one pwrite into the preallocated file, and only then advances
@@ -42,7 +43,8 @@ bool dtc__dlog_on(const dtc_instance *in)
 
 uint32_t dtc__dlog_min_file_size(uint32_t max_txns)
 {
-    uint64_t need = 2ull * (max_txns + 1u) * DTC_DLOG_REC_MAX + DTC_DLOG_FILE_HDR;
+    uint64_t need = 2ull * (max_txns + 1u) * DTC_DLOG_REC_MAX
+                    + 2ull * DTC_JOURNAL_PARTS_MAX * DTC_DLOG_JCKPT_MAX + DTC_DLOG_FILE_HDR;
     need = (need + DTC_DLOG_MIN_FILE - 1) / DTC_DLOG_MIN_FILE * DTC_DLOG_MIN_FILE;
     return (uint32_t)need;
 }
@@ -153,8 +155,19 @@ static dtc_result checkpoint(dtc_instance *in)
             return rc;
         copied++;
     }
-    dtc_log(DTC_LOG_INFO, "dlog_switch", NULL, NULL, "file=%016llx live_copied=%u",
-            (unsigned long long)in->hdr->sh_dlog_fileno, copied);
+    uint32_t journals = 0;
+    for (uint32_t i = 0; i < DTC_JOURNAL_PARTS_MAX; i++) {
+        uint64_t ckpt;
+        if (!dtc__journal_copy(in, i, &r, &ckpt))
+            continue;
+        dtc_result rc = put_rec(in, &r);
+        if (rc != DTC_OK)
+            return rc;
+        journals++;
+    }
+    dtc_log(DTC_LOG_INFO, "dlog_switch", NULL, NULL,
+            "file=%016llx live_copied=%u journal_copied=%u",
+            (unsigned long long)in->hdr->sh_dlog_fileno, copied, journals);
     return DTC_OK;
 }
 

@@ -44,6 +44,18 @@
  *               durable (its `synced`); holds no decision
  *   SKIP        written by `dtcd --salvage=apply` over damaged bytes
  *               (their copy kept in DIR/dlog.<no>.damaged-<time>)
+ * The instance journal (journal.c, docs/journal.md): records of the
+ * participants themselves, each with one entry (the participant's name)
+ * and then a payload (4-byte length, bytes):
+ *   JPREPARE    a participant's prepare record (opaque, at most
+ *               DTC_JOURNAL_REC_MAX bytes), not forced: the COMMIT that
+ *               follows every yes vote makes it durable (a prefix)
+ *   JDONE       its commit (DTC_DLOG_F_JCOMMITTED) or rollback record,
+ *               not forced
+ *   JCHECKPOINT its storage reflects all its records below the LSN in
+ *               the payload (8 bytes); DTC_DLOG_F_JRELEASE: an operator
+ *               dropped it.  Copied at a file switch (DTC_DLOG_F_COPY)
+ *               for every participant of the segment's journal table.
  * Operator resolves are COMMIT or COMPENSATE records with DTC_DLOG_F_OPERATOR.
  * A file switch copies every live decision (COMMITTING, compensating,
  * HEURISTIC slots) into the new file (DTC_DLOG_F_COPY), so the newest
@@ -80,8 +92,26 @@ enum dtc__dlog_type {
     DTC_DLOG_RETRY = 5,
     DTC_DLOG_MARK = 6,
     DTC_DLOG_SKIP = 7,
-    DTC_DLOG_TYPE_MAX = 7
+    DTC_DLOG_JPREPARE = 8,
+    DTC_DLOG_JDONE = 9,
+    DTC_DLOG_JCHECKPOINT = 10,
+    DTC_DLOG_TYPE_MAX = 10
 };
+
+/* A journal record's type (JPREPARE, JDONE, JCHECKPOINT). */
+static inline bool dtc__dlog_journal_type(uint8_t type)
+{
+    return type >= DTC_DLOG_JPREPARE && type <= DTC_DLOG_JCHECKPOINT;
+}
+
+/* The payload length field of a journal record. */
+#define DTC_DLOG_JLEN 4u
+/* The largest journal record fits in DTC_DLOG_REC_MAX. */
+_Static_assert(DTC_DLOG_REC_HDR + DTC_DLOG_ENTRY_HDR + DTC_NAME_MAX + DTC_DLOG_JLEN
+                   + DTC_JOURNAL_REC_MAX + 8 <= DTC_DLOG_REC_MAX,
+               "journal record larger than a log record may be");
+/* A JCHECKPOINT record's length, at most (copies at a file switch). */
+#define DTC_DLOG_JCKPT_MAX (DTC_DLOG_REC_HDR + DTC_DLOG_ENTRY_HDR + DTC_NAME_MAX + DTC_DLOG_JLEN + 8u)
 
 /* Which log a file belongs to: in every file header and DIR/dlog.control. */
 struct dtc__dlog_id {
@@ -92,6 +122,8 @@ struct dtc__dlog_id {
 #define DTC_DLOG_F_OPERATOR 0x1u /* an operator's decision (resolve) */
 #define DTC_DLOG_F_COPY 0x2u     /* a checkpoint copy at a file switch */
 #define DTC_DLOG_F_COMMIT_FAILED 0x4u /* the slot's DTC_TS_COMMIT_FAILED */
+#define DTC_DLOG_F_JCOMMITTED 0x10u /* JDONE: a commit (else a rollback) */
+#define DTC_DLOG_F_JRELEASE 0x20u   /* JCHECKPOINT: released by an operator */
 /* Bits 8..11: the slot's ts_adopt_why (why dtcd took it over; 0 none). */
 #define DTC_DLOG_F_ADOPT_SHIFT 8u
 #define DTC_DLOG_F_ADOPT_MASK 0xfu
@@ -115,6 +147,11 @@ struct dtc__dlog_rec {
     uint32_t nentries;     /* <= DTC_LIMIT_MAX_PARTS_PER_TXN */
     uint64_t lsn;          /* where it was read from (decode only) */
     uint64_t synced;       /* durable below this when written (decode only) */
+    /* A journal record's payload (dtc__dlog_journal_type): data_len bytes
+     * at data (encode: the caller's; decode: inside the decoded buffer,
+     * valid as long as it is; NULL and 0 for other types). */
+    const unsigned char *data;
+    uint32_t data_len;     /* <= DTC_JOURNAL_REC_MAX */
     struct dtc__dlog_entry entries[DTC_LIMIT_MAX_PARTS_PER_TXN];
 };
 
@@ -156,6 +193,24 @@ void dtc__dlog_path(const char *dir, uint64_t fileno, char *buf, size_t size);
 void dtc__dlog_rec_from_slot(const dtc_instance *in, const struct dtc_txn_slot *ts, uint8_t type,
                              uint16_t flags, struct dtc__dlog_rec *r);
 
+/* The encoded length of a journal record of participant `name` with
+ * data_len payload bytes. */
+size_t dtc__dlog_journal_len(const char *name, uint32_t data_len);
+
+/* ---- journal.c: the instance journal's table ---------------------------- */
+
+/* The JCHECKPOINT copy of journal table entry i (an unlocked peek,
+ * validated) into r, its payload in *ckpt; false if the entry is free. */
+bool dtc__journal_copy(dtc_instance *in, uint32_t i, struct dtc__dlog_rec *r, uint64_t *ckpt);
+/* The oldest file a journal participant needs (UINT64_MAX: none), and
+ * which entry (*who) it is. */
+uint64_t dtc__journal_keep_from(const dtc_instance *in, uint32_t *who);
+/* dtcd's replay: the entry of `name` with checkpoint ckpt. */
+dtc_result dtc__journal_restore(dtc_instance *in, const char *name, uint64_t ckpt);
+/* dtcd's tick: warns (rate-limited) of a participant holding more log
+ * files than sh_journal_max_files. */
+void dtc__journal_warn(dtc_instance *in);
+
 /* ---- dlog_file.c: the files themselves ---------------------------------- */
 
 /* Opens path with O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, then checks it
@@ -167,7 +222,8 @@ int dtc__dlog_open_path(const char *path, int flags, const char **why);
 int dtc__dlog_open(const char *dir, uint64_t fileno, int flags);
 /* Makes DIR/dlog.spare: a zero-filled, synced file of file_size bytes. */
 dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group);
-/* Renames the spare (made now if missing) into file `fileno`, writes and
+/* Renames the spare (made now if missing, through dlog.spare.writer: not
+ * dtcd's temp name) into file `fileno`, writes and
  * syncs its header (log `id`, prev_end) and syncs the directory. */
 dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_size,
                                 bool group, const struct dtc__dlog_id *id, uint64_t prev_end);

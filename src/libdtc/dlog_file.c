@@ -124,10 +124,12 @@ static int zero_fill(int fd, uint64_t from, uint64_t to)
     return 0;
 }
 
-dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group)
+/* Makes DIR/dlog.spare through the temp file DIR/<tmp_name>. */
+static dtc_result make_spare_via(const char *dir, const char *tmp_name, uint32_t file_size,
+                                 bool group)
 {
     char tmp[PATH_BUF], spare[PATH_BUF];
-    snprintf(tmp, sizeof tmp, "%s/dlog.spare.tmp", dir);
+    snprintf(tmp, sizeof tmp, "%s/%s", dir, tmp_name);
     snprintf(spare, sizeof spare, "%s/dlog.spare", dir);
     unlink(tmp); /* a leftover of a crash; never followed */
     int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, group ? 0660 : 0600);
@@ -147,6 +149,11 @@ dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group)
         return DTC_ELOG;
     }
     return DTC_OK;
+}
+
+dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group)
+{
+    return make_spare_via(dir, "dlog.spare.tmp", file_size, group);
 }
 
 /* rename(), never over an existing name (the directory is ours and only
@@ -187,8 +194,11 @@ dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_
     struct stat st;
     snprintf(spare, sizeof spare, "%s/dlog.spare", dir);
     dtc__dlog_path(dir, fileno, path, sizeof path);
+    /* Its own temp name: dtcd may be making dlog.spare.tmp right now (its
+     * tick), and unlinking that one under it made both fail.  Writers take
+     * this one under sh_dlog_lock, one at a time. */
     if ((lstat(spare, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != (off_t)file_size)
-        && dtc__dlog_make_spare(dir, file_size, group) != DTC_OK)
+        && make_spare_via(dir, "dlog.spare.writer", file_size, group) != DTC_OK)
         return DTC_ELOG;
     if (rename_new(spare, path) != 0) {
         log_errno("rename", spare);

@@ -95,10 +95,24 @@ size_t dtc__dlog_encode(const struct dtc__dlog_rec *r, uint64_t lsn, uint64_t sy
         memcpy(buf + pos + DTC_DLOG_ENTRY_HDR + nl, e->reason, rl);
         pos += DTC_DLOG_ENTRY_HDR + nl + rl;
     }
+    if (dtc__dlog_journal_type(r->type)) {
+        uint32_t dl = r->data_len <= DTC_JOURNAL_REC_MAX ? r->data_len : 0;
+        PUT(buf, pos, dl);
+        if (dl > 0)
+            memcpy(buf + pos + DTC_DLOG_JLEN, r->data, dl);
+        pos += DTC_DLOG_JLEN + dl;
+    }
     size_t len = (pos + 7) & ~(size_t)7;
     memset(buf + pos, 0, len - pos);
     seal(buf, len);
     return len;
+}
+
+size_t dtc__dlog_journal_len(const char *name, uint32_t data_len)
+{
+    size_t pos = DTC_DLOG_REC_HDR + DTC_DLOG_ENTRY_HDR + strnlen(name, DTC_NAME_MAX - 1)
+                 + DTC_DLOG_JLEN + (data_len <= DTC_JOURNAL_REC_MAX ? data_len : 0);
+    return (pos + 7) & ~(size_t)7;
 }
 
 size_t dtc__dlog_peek(const unsigned char *buf, size_t avail, uint64_t lsn, bool check,
@@ -122,7 +136,8 @@ size_t dtc__dlog_peek(const unsigned char *buf, size_t avail, uint64_t lsn, bool
     return len;
 }
 
-/* Decodes the entries of a checked record; false if they overrun it. */
+/* Decodes the entries of a checked record (and a journal record's
+ * payload); false if they overrun it. */
 static bool decode_entries(const unsigned char *buf, size_t len, struct dtc__dlog_rec *out)
 {
     size_t pos = DTC_DLOG_REC_HDR;
@@ -142,6 +157,16 @@ static bool decode_entries(const unsigned char *buf, size_t len, struct dtc__dlo
         e->reason[rl] = '\0';
         pos += DTC_DLOG_ENTRY_HDR + nl + rl;
     }
+    if (!dtc__dlog_journal_type(out->type))
+        return true;
+    uint32_t dl;
+    if (out->nentries != 1 || pos + DTC_DLOG_JLEN > len)
+        return false;
+    GET(buf, pos, dl);
+    if (dl > DTC_JOURNAL_REC_MAX || pos + DTC_DLOG_JLEN + dl > len)
+        return false;
+    out->data_len = dl;
+    out->data = dl > 0 ? buf + pos + DTC_DLOG_JLEN : NULL;
     return true;
 }
 

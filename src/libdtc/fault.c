@@ -32,6 +32,10 @@
  *                 told yet), dlog.after_switch (a new file, the old one
  *                 synced), dlog.after_rename (a spare file renamed into
  *                 place, its header not yet written)
+ *   journal:      journal.after_prepare (a participant's prepare record
+ *                 appended, unsynced, its vote not yet published),
+ *                 journal.after_checkpoint (a checkpoint in the segment
+ *                 and its record appended)
  *   dtc-pg:       pg.after_prepare (PREPARE TRANSACTION done, the vote
  *                 unsent), pg.after_commit (COMMIT PREPARED done, the
  *                 answer unsent); through dtc_fault

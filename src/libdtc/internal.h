@@ -83,6 +83,14 @@ struct dtc_participant {
     long batch_n;               /* requests of the batch whose answers may
                                    still be revised (dtc_participant_answer);
                                    0 outside serve_once's callbacks and flush */
+    /* The prepare callback running now (participant.c sets both around
+     * it): dtc_journal_prepare checks its request and stores the record's
+     * end where the vote will carry it. */
+    const dtc_request *cur_req;
+    uint64_t *cur_jlsn;
+    /* Our entry in the journal table (journal.c), checked by its gen. */
+    bool jhave;
+    uint32_t jidx, jgen;
 };
 
 /* ---- segment.c: create / attach / geometry ----------------------------- */
@@ -269,8 +277,9 @@ void dtc__entry_answer(struct dtc_txn_slot *ts, struct dtc_txn_entry *e,
 /* Without any lock: records participant (part, pgen)'s answer to rq and
  * wakes the driver when it waits for no more answers or st failed.
  * False if nobody awaits the answer any more. */
+/* jlsn: the end of the journal prepare record a yes vote carries (0: none). */
 bool dtc__answer_publish(dtc_instance *in, const struct dtc_ring_req *rq, uint32_t part,
-                         uint32_t pgen, dtc_entry_status st, const char *reason);
+                         uint32_t pgen, dtc_entry_status st, const char *reason, uint64_t jlsn);
 /* Without any lock: records the outcome of an enlist step (no wake-up:
  * the prepare reads it). */
 void dtc__answer_enlist(dtc_instance *in, const struct dtc_ring_req *rq, uint32_t part,

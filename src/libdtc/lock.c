@@ -74,7 +74,7 @@ int dtc__cond_init(pthread_cond_t *c)
 
 /* The classes of shm.h's lock order.  LK_OTHER: a mutex this file does not
  * know (not checked). */
-enum lock_class { LK_OTHER, LK_REG, LK_PS, LK_TS, LK_WAKE, LK_DLOG, LK_ALONE };
+enum lock_class { LK_OTHER, LK_REG, LK_PS, LK_TS, LK_WAKE, LK_DLOG, LK_JOURNAL, LK_ALONE };
 
 #if DTC_ASSERTS
 /* Which slot of an array m lies in (NULL if outside it). */
@@ -93,6 +93,8 @@ static enum lock_class lock_class(const dtc_instance *in, const pthread_mutex_t 
         return LK_REG;
     if (m == &h->sh_dlog_lock)
         return LK_DLOG;
+    if (m == &h->sh_journal_lock)
+        return LK_JOURNAL;
     if (m == &h->sh_sup_lock || m == &h->sh_dlog_flush_lock)
         return LK_ALONE;
     struct dtc_txn_slot *ts = (struct dtc_txn_slot *)slot_of(
@@ -109,8 +111,8 @@ static enum lock_class lock_class(const dtc_instance *in, const pthread_mutex_t 
 /* May a lock of class c be taken while one of class held is held?  The
  * order of shm.h: sh_reg_lock, then one ps_lock, then that slot's wk_lock;
  * a ts_lock with nothing held, then its wk_lock or sh_dlog_lock; wk_lock
- * and sh_dlog_lock are leaves; sh_sup_lock and sh_dlog_flush_lock are
- * taken alone. */
+ * and sh_dlog_lock are leaves; sh_journal_lock with nothing held, then
+ * sh_dlog_lock; sh_sup_lock and sh_dlog_flush_lock are taken alone. */
 static bool order_allows(enum lock_class held, enum lock_class c)
 {
     if (held == LK_OTHER || c == LK_OTHER)
@@ -118,8 +120,8 @@ static bool order_allows(enum lock_class held, enum lock_class c)
     switch (c) {
     case LK_PS: return held == LK_REG;
     case LK_WAKE: return held == LK_REG || held == LK_PS || held == LK_TS;
-    case LK_DLOG: return held == LK_TS;
-    default: return false; /* LK_REG, LK_TS, LK_ALONE: with nothing held */
+    case LK_DLOG: return held == LK_TS || held == LK_JOURNAL;
+    default: return false; /* LK_REG, LK_TS, LK_JOURNAL, LK_ALONE: with nothing held */
     }
 }
 
@@ -184,6 +186,8 @@ static const char *lock_name(const dtc_instance *in, const pthread_mutex_t *m)
         return "supervisor";
     if (m == &h->sh_dlog_flush_lock)
         return "dlog_flush";
+    if (m == &h->sh_journal_lock)
+        return "journal";
     return "slot";
 }
 

@@ -218,6 +218,33 @@ static void participants(FILE *out, const char *inst, const struct dtc__metrics_
     answers(out, inst, s);
 }
 
+/* The journal participants (journal.c): what each keeps of the log. */
+static void journal(FILE *out, const char *inst, dtc_instance *in)
+{
+    static const struct { const char *name, *help; } m[] = {
+        {"dtc_journal_retained_bytes",
+         "Log bytes kept for a journal participant: the log's end minus its checkpoint."},
+        {"dtc_journal_held_files", "Log files kept for a journal participant."},
+        {"dtc_journal_over_bound",
+         "1 if it holds more log files than dtcd --journal-max-files (warned of)."},
+    };
+    dtc_journal_info v[DTC_JOURNAL_PARTS_MAX];
+    size_t n = 0;
+    if (dtc_journal_list(in, v, DTC_JOURNAL_PARTS_MAX, &n) != DTC_OK || n == 0)
+        return;
+    n = n < DTC_JOURNAL_PARTS_MAX ? n : DTC_JOURNAL_PARTS_MAX;
+    for (unsigned k = 0; k < sizeof m / sizeof m[0]; k++) {
+        family(out, m[k].name, "gauge", m[k].help);
+        for (size_t i = 0; i < n; i++) {
+            char b[32];
+            uint64_t x = k == 0 ? v[i].behind_bytes : k == 1 ? v[i].held_files
+                                                             : (uint64_t)(v[i].over_bound != 0);
+            snprintf(b, sizeof b, "%" PRIu64, x);
+            sample(out, inst, m[k].name, "participant", v[i].name, NULL, NULL, b);
+        }
+    }
+}
+
 /* The text of instance inst: attaches read-only, reads, renders.  Returns
  * what attaching said (the text says dtc_up 0 unless DTC_OK). */
 static dtc_result render(FILE *out, const char *inst)
@@ -234,6 +261,7 @@ static dtc_result render(FILE *out, const char *inst)
         dlog_error(out, inst, &s.st);
         histograms(out, inst, &s);
         participants(out, inst, &s);
+        journal(out, inst, in);
     }
     if (in != NULL)
         dtc__metrics_snap_free(&s);

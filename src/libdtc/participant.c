@@ -94,6 +94,7 @@ struct dtc__work {
     dtc_entry_status answer;
     bool loaded;
     bool echoed; /* a prepare answering its enlist's no or error again */
+    uint64_t jlsn; /* the end of its journal prepare record (0: none) */
     char payload[DTC_PAYLOAD_MAX + 1];
     char reason[DTC_REASON_MAX];
 };
@@ -132,17 +133,23 @@ static dtc_entry_status vote_status(dtc_vote v)
 }
 
 /* Runs the callback of one loaded request. */
-static void run(const dtc_participant_ops *ops, struct dtc__work *w)
+static void run(dtc_participant *p, const dtc_participant_ops *ops, struct dtc__work *w)
 {
     dtc_request *rq = &w->req;
+    w->jlsn = 0;
     switch (w->rq.rq_op) {
     case DTC_OP_ENLIST:
         w->answer = vote_status(ops->enlist ? ops->enlist(ops->ctx, rq) : DTC_VOTE_YES);
         dtc__fault("part.enlist");
         break;
     case DTC_OP_PREPARE:
-        if (w->answer == DTC_ENTRY_PENDING)
+        if (w->answer == DTC_ENTRY_PENDING) {
+            p->cur_req = rq; /* dtc_journal_prepare's request */
+            p->cur_jlsn = &w->jlsn;
             w->answer = vote_status(ops->prepare(ops->ctx, rq));
+            p->cur_req = NULL;
+            p->cur_jlsn = NULL;
+        }
         dtc__fault("part.before_vote");
         break;
     case DTC_OP_COMMIT:
@@ -183,7 +190,8 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
         }
         if (!w->echoed)
             count_answer(p, w->answer);
-        bool awaited = dtc__answer_publish(p->in, &w->rq, p->idx, p->gen, w->answer, w->reason);
+        bool awaited = dtc__answer_publish(p->in, &w->rq, p->idx, p->gen, w->answer, w->reason,
+                                           w->jlsn);
         if (!awaited && w->rq.rq_op == DTC_OP_PREPARE && w->answer == DTC_ENTRY_YES) {
             dtc_log(DTC_LOG_WARN, "late_vote", &w->req.txid, p->name, "action=rollback");
             ops->rollback(ops->ctx, &w->req);
@@ -226,7 +234,7 @@ static dtc_result serve_batch(dtc_participant *p, const dtc_participant_ops *ops
         w->loaded = load(p, w);
         if (!w->loaded)
             continue;
-        run(ops, w);
+        run(p, ops, w);
         commits |= w->rq.rq_op == DTC_OP_COMMIT;
         /* An enlist step's outcome is published at once: it promises
          * nothing.  Only a no, an error or a reason is worth the slot's

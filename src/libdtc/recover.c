@@ -14,6 +14,8 @@
  * the outcome as they register again.  Only then is sh_recovering
  * cleared; until then nobody may presume an abort (DTC_ERECOVERING, or
  * DTC_ENOSUPERVISOR while no dtcd runs to finish the replay).
+ * Journal records (journal.c) rebuild the segment's journal table (each
+ * participant's newest checkpoint) and are never live decisions.
  * Replay is idempotent: a transaction that already has a slot (a dtcd
  * that died mid-replay) is left alone.
  */
@@ -34,6 +36,9 @@ struct live {
     struct hslot { unsigned char id[16]; uint32_t idx; uint8_t used; } *h; /* used: 0 1 2=tomb */
     size_t cap, used, tombs, count;
     int oom;
+    /* The journal table as the log tells it (journal.c) */
+    struct jpart { char name[DTC_NAME_MAX]; uint64_t ckpt; } jp[DTC_JOURNAL_PARTS_MAX];
+    uint32_t njp;
 };
 
 static size_t hash_id(const unsigned char *id)
@@ -139,10 +144,39 @@ static int keep(struct live *l, const struct dtc__dlog_rec *r)
     return 0;
 }
 
+/* A journal record: the participant's entry, its newest checkpoint (a
+ * release drops it; a record of one unknown makes it, from there). */
+static void journal_one(struct live *l, const struct dtc__dlog_rec *r)
+{
+    const char *name = r->entries[0].name;
+    uint32_t i = 0;
+    while (i < l->njp && strcmp(l->jp[i].name, name) != 0)
+        i++;
+    if (r->type == DTC_DLOG_JCHECKPOINT && (r->flags & DTC_DLOG_F_JRELEASE)) {
+        if (i < l->njp)
+            l->jp[i] = l->jp[--l->njp];
+        return;
+    }
+    if (i == l->njp) {
+        if (l->njp == DTC_JOURNAL_PARTS_MAX)
+            return; /* logged by dtc__journal_restore's limit, never reached by writers */
+        dtc__strcopy(l->jp[i].name, name, sizeof l->jp[i].name);
+        l->jp[i].ckpt = r->lsn;
+        l->njp++;
+    }
+    uint64_t c;
+    if (r->type == DTC_DLOG_JCHECKPOINT && r->data_len == sizeof c) {
+        memcpy(&c, r->data, sizeof c);
+        l->jp[i].ckpt = c;
+    }
+}
+
 static int replay_one(void *ctx, const struct dtc__dlog_rec *r)
 {
     struct live *l = ctx;
-    if (r->type == DTC_DLOG_END)
+    if (dtc__dlog_journal_type(r->type))
+        journal_one(l, r);
+    else if (r->type == DTC_DLOG_END)
         forget(l, r->txid.bytes);
     else if (r->type != DTC_DLOG_RETRY && keep(l, r) != 0)
         l->oom = 1;
@@ -367,10 +401,13 @@ dtc_result dtc__dlog_recover(dtc_instance *in)
         rc = place_all(in, &l); /* before any byte changes: a refusal changes nothing */
     if (rc == DTC_OK)
         rc = position(in, &s, &id);
+    for (uint32_t i = 0; rc == DTC_OK && i < l.njp; i++)
+        rc = dtc__journal_restore(in, l.jp[i].name, l.jp[i].ckpt);
     if (rc == DTC_OK) {
         atomic_store(&in->hdr->sh_recovering, 0);
         dtc_log(DTC_LOG_INFO, "recover", NULL, NULL,
-                "dir=%s live=%zu end_lsn=%llu file=%016llx ms=%lld", in->dlog_dir, l.count,
+                "dir=%s live=%zu journals=%u end_lsn=%llu file=%016llx ms=%lld", in->dlog_dir,
+                l.count, l.njp,
                 (unsigned long long)in->hdr->sh_dlog_end, (unsigned long long)in->hdr->sh_dlog_fileno,
                 (long long)((dtc__now_ns() - t0) / 1000000));
     } else {
@@ -403,6 +440,11 @@ void dtc__dlog_maintain(dtc_instance *in)
         next_try = dtc__now_ns() + 1000000000LL;
     dtc__dlog_mark(in, false);
     uint64_t cur = in->hdr->sh_dlog_fileno;
-    if (cur >= in->dlog_files)
-        dtc__dlog_prune(in->dlog_dir, cur - in->dlog_files + 1);
+    uint32_t holder;
+    uint64_t jkeep = dtc__journal_keep_from(in, &holder); /* its records are not copied */
+    if (cur >= in->dlog_files) {
+        uint64_t keep = cur - in->dlog_files + 1;
+        dtc__dlog_prune(in->dlog_dir, keep < jkeep ? keep : jkeep);
+    }
+    dtc__journal_warn(in);
 }

@@ -29,7 +29,8 @@
 static const char *type_name(unsigned t)
 {
     static const char *const n[] = {"?", "COMMIT", "COMPENSATE", "HEURISTIC", "END", "RETRY",
-                                    "MARK", "SKIP"};
+                                    "MARK", "SKIP", "JPREPARE", "JDONE",
+                                    "JCHECKPOINT"};
     return t <= DTC_DLOG_TYPE_MAX ? n[t] : "?";
 }
 

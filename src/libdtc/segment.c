@@ -249,6 +249,7 @@ static void header_init(struct dtc_shm_header *h, const char *inst, const dtc_li
     }
     dtc__mutex_init(&h->sh_dlog_lock);
     dtc__mutex_init(&h->sh_dlog_flush_lock);
+    dtc__mutex_init(&h->sh_journal_lock);
     h->sh_magic = DTC_SHM_MAGIC;
     h->sh_version = DTC_LAYOUT_VERSION;
     h->sh_format = DTC_FORMAT_WORD;

@@ -61,6 +61,10 @@
  *   peeks, validated).
  *   sh_dlog_flush_lock (group commit) and sh_sup_lock (supervisor
  *   identity) are never held with any other lock.
+ *   sh_journal_lock (the journal table) is taken with no other lock
+ *   held; sh_dlog_lock may be taken under it (journal_lock, then
+ *   dlog_lock: a checkpoint's record); the switch reads the table
+ *   without it (unlocked peeks, validated).
  *   Checked: with DTC_ASSERTS (the sanitizer build) lock.c classifies
  *   every lock taken and aborts on one taken against this order.
  *
@@ -159,9 +163,10 @@
 #include "dtc/dtc.h"
 
 #define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
-#define DTC_LAYOUT_VERSION 6u /* 4: latency histograms, participant errors;
+#define DTC_LAYOUT_VERSION 7u /* 4: latency histograms, participant errors;
                                  5: answers by kind (yes, no, error);
-                                 6: the decision log's last error */
+                                 6: the decision log's last error;
+                                 7: the instance journal */
 #define DTC_CACHELINE 64
 /* Nobody waits on a slot's condvar longer than this at a time, so a lost
  * wake-up (a waker died before signalling, a suspect condvar) costs no
@@ -304,6 +309,28 @@ struct dtc_shm_header {
     _Atomic uint32_t sh_dlog_error;
     _Atomic int64_t sh_dlog_error_ms;
 
+    /* ---- the instance journal (journal.c, docs/journal.md) ----------- */
+    /* Which participants keep records in the log and how far their own
+     * storage covers them (retention: no file holding a record at or
+     * after a jn_ckpt is deleted).  Written under sh_journal_lock (taken
+     * alone, or before sh_dlog_lock), by the participant (its entry made
+     * at its first record, its checkpoint), an operator (release) and
+     * dtcd's replay (before sh_recovering clears); read unlocked by the
+     * file switch, retention, status: a reader bounds the name (NUL
+     * within DTC_NAME_MAX) and takes jn_ckpt as a hint (retention keeps
+     * more, never less, than the smallest it reads: stores are 64-bit).
+     * jn_gen changes when an entry is freed, so a participant's cached
+     * index is checked. */
+    pthread_mutex_t sh_journal_lock;
+    /* dtcd's --journal-max-files (atomic store at its start; 0: none):
+     * status and metrics flag a participant holding more files. */
+    _Atomic uint32_t sh_journal_max_files;
+    struct dtc_shm_journal {
+        char jn_name[DTC_NAME_MAX]; /* "" : free */
+        _Atomic uint32_t jn_gen;
+        _Atomic uint64_t jn_ckpt;   /* LSN: its storage reflects all below */
+    } sh_journal[DTC_JOURNAL_PARTS_MAX];
+
     /* ---- metrics (metrics.c) ------------------------------------------ */
     /* Latency histograms, one per enum dtc_hist_kind: atomics added to
      * (relaxed) by whichever process timed the step, two per observation
@@ -332,6 +359,11 @@ struct dtc_txn_entry {
     uint16_t te_attempts;      /* deliveries of te_op */
     uint16_t te_payload_len;   /* <= DTC_PAYLOAD_MAX */
     int64_t te_next_retry_ns;  /* CLOCK_MONOTONIC, 0 = none */
+    /* End LSN of the participant's journal prepare record carried by its
+     * yes vote (0: none; it syncs its own storage).  The COMMIT record
+     * must come after it (txn.c checks, hostile input: never trusted
+     * beyond that check). */
+    uint64_t te_jlsn;
     char te_name[DTC_NAME_MAX];
     char te_reason[DTC_REASON_MAX];      /* last answer's reason */
     char te_vote_reason[DTC_REASON_MAX]; /* the prepare vote's reason */

@@ -310,6 +310,9 @@ static dtc_result attach(const dtc_supervisor_config *cfg, const char *name, dtc
     if (rc != DTC_OK)
         return rc;
     rc = dtc__segment_create(name, &cfg->limits, cfg->group_access, &dl, in);
+    if (rc == DTC_OK)
+        atomic_store(&(*in)->hdr->sh_journal_max_files,
+                     cfg->journal_max_files ? cfg->journal_max_files : DTC_JOURNAL_MAX_FILES);
     if (rc != DTC_EEXIST)
         return rc;
     if ((rc = dtc_open(name, in)) != DTC_OK) {
@@ -324,6 +327,8 @@ static dtc_result attach(const dtc_supervisor_config *cfg, const char *name, dtc
         dtc_close(in);
         return DTC_EEXIST;
     }
+    atomic_store(&(*in)->hdr->sh_journal_max_files,
+                 cfg->journal_max_files ? cfg->journal_max_files : DTC_JOURNAL_MAX_FILES);
     dtc_log(DTC_LOG_WARN, "reattach", NULL, NULL, "instance=%s previous_pid=%d", name,
             (int)h->sh_sup_pid);
     return DTC_OK;

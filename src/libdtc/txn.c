@@ -162,6 +162,28 @@ static void push_all(struct txn_ref *r, dtc_op op, struct send *s, size_t ns)
 }
 
 
+/* With ts_lock held: whether every journal prepare record the yes votes
+ * carry (te_jlsn) lies before the COMMIT record ending at `end`, so that
+ * its sync makes them durable too.  They were appended before the votes
+ * were published, hence before the COMMIT: anything else is a scribbled
+ * entry, and the decision is not acted upon. */
+static bool journal_before(struct txn_ref *r, uint64_t end)
+{
+    const struct dtc_txn_slot *ts = r->ts;
+    uint32_t n = ts->ts_nentries <= r->in->max_parts ? ts->ts_nentries : 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t j = ts->ts_entries[i].te_jlsn;
+        if (j >= end) {
+            dtc_txid id;
+            memcpy(id.bytes, ts->ts_txid, 16);
+            dtc_log(DTC_LOG_ERROR, "journal_after_commit", &id, NULL,
+                    "jlsn=%llu commit_end=%llu", (unsigned long long)j, (unsigned long long)end);
+            return false;
+        }
+    }
+    return true;
+}
+
 void dtc__txn_unlock(struct txn_ref *r)
 {
     DTC_ASSERT_HELD(r);
@@ -194,6 +216,8 @@ static dtc_result log_decision(struct txn_ref *r, uint8_t type)
      * the decision is not durable and is not acted upon; DTC_ECORRUPT
      * stays reserved for "the slot's lock is not held". */
     if (dtc__dlog_append(r->in, &rec, &end) != DTC_OK)
+        return DTC_ELOG;
+    if (type == DTC_DLOG_COMMIT && !journal_before(r, end))
         return DTC_ELOG;
     ts->ts_deadline_ns = dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000;
     dtc__txn_unlock(r);

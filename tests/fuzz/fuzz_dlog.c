@@ -28,6 +28,8 @@ static void same_rec(const struct dtc__dlog_rec *a, const struct dtc__dlog_rec *
     FUZZ_CHECK(a->commit_ms == b->commit_ms && a->rollback_ms == b->rollback_ms);
     FUZZ_CHECK(a->max_retries == b->max_retries && a->nentries == b->nentries);
     FUZZ_CHECK(memcmp(a->txid.bytes, b->txid.bytes, 16) == 0);
+    FUZZ_CHECK(a->data_len == b->data_len && a->data_len <= DTC_JOURNAL_REC_MAX);
+    FUZZ_CHECK(a->data_len == 0 || memcmp(a->data, b->data, a->data_len) == 0);
     for (uint32_t i = 0; i < a->nentries; i++) {
         const struct dtc__dlog_entry *x = &a->entries[i], *y = &b->entries[i];
         FUZZ_CHECK(strcmp(x->name, y->name) == 0 && strcmp(x->reason, y->reason) == 0);

@@ -1,7 +1,9 @@
 /*
  * gen_dlog_seeds.c - writes the seed inputs of fuzz_dlog (one flags byte,
  * then log bytes) into the directory given: a COMMIT record with two
- * entries, an END record without entries, and a file header.  Built and
+ * entries, an END record without entries, a file header, and the
+ * instance journal's records (a JPREPARE with its payload, a
+ * JCHECKPOINT).  Built and
  * run by hand after a format change (its output is committed):
  *   bash tests/fuzz/run.sh --build-only dlog
  *   clang -std=c11 -D_GNU_SOURCE -fsanitize=address,undefined -I include -I src \
@@ -56,6 +58,21 @@ int main(int argc, char **argv)
     r.state = DTC_TXN_COMMITTED;
     r.nentries = 0;
     put(argv[1], "end", 0, buf, dtc__dlog_encode(&r, DTC_DLOG_FILE_HDR, 0, buf));
+    static const char prep[] = "reserve sku-1 1 for o-17";
+    uint64_t ckpt = 3u * (1u << 20) + 512;
+    r.type = DTC_DLOG_JPREPARE;
+    r.flags = 0;
+    r.nentries = 1;
+    strcpy(r.entries[0].name, "inventory");
+    r.data = (const unsigned char *)prep;
+    r.data_len = sizeof prep - 1;
+    put(argv[1], "journal-prepare", 0, buf, dtc__dlog_encode(&r, DTC_DLOG_FILE_HDR, 0, buf));
+    r.type = DTC_DLOG_JCHECKPOINT;
+    r.flags = DTC_DLOG_F_COPY;
+    memset(r.txid.bytes, 0, 16);
+    r.data = (const unsigned char *)&ckpt;
+    r.data_len = sizeof ckpt;
+    put(argv[1], "journal-checkpoint", 0, buf, dtc__dlog_encode(&r, DTC_DLOG_FILE_HDR, 0, buf));
     struct dtc__dlog_id id = {.instance = "shop"};
     memset(id.log_id, 0x5a, sizeof id.log_id);
     dtc__dlog_file_header(hdr, 7, 1u << 24, &id, 6u * (1u << 24) + 4096);
