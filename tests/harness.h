@@ -94,6 +94,16 @@ int h_find_participant(const char *name, dtc_participant_info *out);
 /* dtc-noop --instance I --name NAME [extra...]; waits until registered.
  * Returns the pid or -1. */
 pid_t h_start_noop(const char *name, ...) __attribute__((sentinel));
+/* dtc-noop --journal BYTES as `name` (stdout in <dir>/<label>.out; env
+ * additions may be NULL); waits (20 s) until it has replayed its journal
+ * and prints ready.  Returns the pid. */
+pid_t h_start_jnoop(const char *name, const char *label, const char *bytes,
+                    const char *const env[]);
+/* A HEURISTIC transaction made by a coordinator that then exits: a commit
+ * that fails at participant "a" after one retry is compensated, "b"
+ * refuses its rollbacks (the caller started them: dtc-noop
+ * --fail-commit / --fail-rollback).  Its id into *id. */
+void h_heuristic_exited(dtc_txid *id);
 /* dtc-<service> --instance I --data-dir <dir>/data --name NAME [extra...];
  * waits until registered.  Returns the pid or -1. */
 pid_t h_start_service(const char *service, const char *name, ...)

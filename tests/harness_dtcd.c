@@ -222,3 +222,45 @@ int h_wait_idle(int timeout_ms)
         h_sleep_ms(10);
     }
 }
+
+pid_t h_start_jnoop(const char *name, const char *label, const char *bytes,
+                    const char *const env[])
+{
+    const char *const argv[] = {"--instance", h_instance(), "--name", name, "--journal", bytes,
+                                NULL};
+    pid_t pid = h_spawnv(label, "dtc-noop", argv, env);
+    ck_assert_int_gt(pid, 0);
+    char out[16384];
+    int64_t end = h_now_ms() + 20000;
+    for (h_read_output(label, "out", out, sizeof out); !strstr(out, "ready name=");
+         h_read_output(label, "out", out, sizeof out)) {
+        ck_assert_msg(h_now_ms() < end && h_alive(pid), "%s never got ready: %s", label, out);
+        h_sleep_ms(20);
+    }
+    return pid;
+}
+
+void h_heuristic_exited(dtc_txid *id)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = h_fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dtc_instance *in = NULL;
+        dtc_txn_options o;
+        dtc_txn_options_default(&o);
+        o.max_retries = 1;
+        if (dtc_open(h_instance(), &in) != DTC_OK || dtc_begin_transaction(in, &o, id) != DTC_OK
+            || write(fds[1], id, sizeof *id) != (ssize_t)sizeof *id
+            || dtc_enlist(in, id, "a", "x", 1) != DTC_OK || dtc_enlist(in, id, "b", "x", 1) != DTC_OK)
+            _exit(3);
+        _exit(dtc_commit_transaction(in, id, NULL) == DTC_EHEURISTIC ? 0 : 1);
+    }
+    ck_assert_int_eq(read(fds[0], id, sizeof *id), sizeof *id);
+    close(fds[0]);
+    close(fds[1]);
+    int st;
+    ck_assert_int_eq(h_wait(pid, 15000, &st), 1);
+    ck_assert_int_eq(h_exit_code(st), 0);
+}

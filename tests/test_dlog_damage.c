@@ -92,33 +92,6 @@ static void walk(void)
     munmap(p, file_size);
 }
 
-/* A commit that fails at "a" is compensated, "b" refuses its rollback:
- * HEURISTIC, made by a coordinator that then exits. */
-static void make_heuristic(dtc_txid *id)
-{
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = h_fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dtc_instance *in = NULL;
-        dtc_txn_options o;
-        dtc_txn_options_default(&o);
-        o.max_retries = 1;
-        if (dtc_open(h_instance(), &in) != DTC_OK || dtc_begin_transaction(in, &o, id) != DTC_OK
-            || write(fds[1], id, sizeof *id) != (ssize_t)sizeof *id
-            || dtc_enlist(in, id, "a", "x", 1) != DTC_OK || dtc_enlist(in, id, "b", "x", 1) != DTC_OK)
-            _exit(3);
-        _exit(dtc_commit_transaction(in, id, NULL) == DTC_EHEURISTIC ? 0 : 1);
-    }
-    ck_assert_int_eq(read(fds[0], id, sizeof *id), sizeof *id);
-    close(fds[0]);
-    close(fds[1]);
-    int st;
-    ck_assert_int_eq(h_wait(pid, 15000, &st), 1);
-    ck_assert_int_eq(h_exit_code(st), 0);
-}
-
 static void remove_segment(void)
 {
     char shm[DTC_INSTANCE_MAX + 8];
@@ -144,8 +117,8 @@ static void make_log(void)
     pid_t a = h_start_noop("a", "--fail-commit", "100", NULL);
     pid_t b = h_start_noop("b", "--fail-rollback", "100", NULL);
     ck_assert(a > 0 && b > 0);
-    make_heuristic(&live[0]);
-    make_heuristic(&live[1]);
+    h_heuristic_exited(&live[0]);
+    h_heuristic_exited(&live[1]);
     int64_t end = h_now_ms() + 5000;
     do {
         h_sleep_ms(50);

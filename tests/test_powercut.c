@@ -263,18 +263,7 @@ static const bool journal_durable[] = {false, false, false, true, true};
 
 static pid_t start_jnoop(const char *name, const char *label, const char *const env[])
 {
-    const char *const argv[] = {"--instance", h_instance(), "--name", name, "--journal", "48",
-                                NULL};
-    pid_t pid = h_spawnv(label, "dtc-noop", argv, env);
-    ck_assert_int_gt(pid, 0);
-    char out[16384];
-    int64_t end = h_now_ms() + 20000;
-    for (h_read_output(label, "out", out, sizeof out); !strstr(out, "ready name=");
-         h_read_output(label, "out", out, sizeof out)) {
-        ck_assert_msg(h_now_ms() < end && h_alive(pid), "%s never got ready: %s", label, out);
-        h_sleep_ms(20);
-    }
-    return pid;
+    return h_start_jnoop(name, label, "48", env);
 }
 
 static int run_jorder(int k, const char *const env[])

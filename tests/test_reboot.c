@@ -164,25 +164,7 @@ END_TEST
  * exits (as every dtcctl run does). */
 static void heuristic_by_exited_coordinator(dtc_txid *id, char txt[DTC_TXID_STRLEN])
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = h_fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dtc_instance *in = NULL;
-        dtc_txn_options o;
-        dtc_txn_options_default(&o);
-        o.max_retries = 1;
-        if (dtc_open(h_instance(), &in) != DTC_OK || dtc_begin_transaction(in, &o, id) != DTC_OK
-            || write(fds[1], id, sizeof *id) != (ssize_t)sizeof *id
-            || dtc_enlist(in, id, "a", "x", 1) != DTC_OK || dtc_enlist(in, id, "b", "x", 1) != DTC_OK)
-            _exit(3);
-        _exit(dtc_commit_transaction(in, id, NULL) == DTC_EHEURISTIC ? 0 : 1);
-    }
-    ck_assert_int_eq(read(fds[0], id, sizeof *id), sizeof *id);
-    int st;
-    ck_assert_int_eq(h_wait(pid, 15000, &st), 1);
-    ck_assert_int_eq(h_exit_code(st), 0);
+    h_heuristic_exited(id);
     dtc_txid_format(id, txt);
 }
 

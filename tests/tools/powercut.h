@@ -19,7 +19,7 @@
  *     PC_SYNC_END (result 0) precedes the PC_CUT; or it was made through an
  *     O_SYNC/O_DSYNC descriptor and its END precedes the cut.  Once a data
  *     change to X is not durable, no later one to X is (prefix-closed).
- *   - a name change (PC_CREATE, PC_RENAME, PC_UNLINK) is durable iff its
+ *   - a name change (PC_CREATE, PC_RENAME, PC_UNLINK, PC_LINK) is durable iff its
  *     END precedes the SYNC_BEGIN of a completed fsync of every directory
  *     whose entries it changed.
  *   - everything after the PC_CUT is undone.
@@ -43,6 +43,7 @@ enum pc_type {
     PC_END = 8,        /* (pid, seq) of a change, pc_result; CREATE: dev/ino */
     PC_CUT = 9,        /* the power cut (dtc-powercut cut) */
     PC_ERROR = 10,     /* the preload could not journal a change: apply fails */
+    PC_LINK = 11,      /* path1 = the new name; dir = its directory; ino = the file */
 };
 
 /* Header flags. */

@@ -61,8 +61,8 @@ static const char *type_name(int t)
 {
     static const char *const names[] = {"?", "WRITE", "TRUNC", "CREATE", "RENAME",
                                         "UNLINK", "SYNC_BEGIN", "SYNC_END", "END",
-                                        "CUT", "ERROR"};
-    return t >= 0 && t <= PC_ERROR ? names[t] : "?";
+                                        "CUT", "ERROR", "LINK"};
+    return t >= 0 && t <= PC_LINK ? names[t] : "?";
 }
 
 /* ---- reading the journal ------------------------------------------------------- */
@@ -192,6 +192,7 @@ static void match_ends(void)
         case PC_CREATE:
         case PC_RENAME:
         case PC_UNLINK:
+        case PC_LINK:
         case PC_SYNC_BEGIN:
             slots[s] = i;
             break;
@@ -231,6 +232,7 @@ static int is_durable(long i, long cut)
         return last_sync(e->h.pc_dev, e->h.pc_ino, cut) > e->end;
     case PC_CREATE:
     case PC_UNLINK:
+    case PC_LINK:
         return last_sync(e->h.pc_ddev, e->h.pc_dino, cut) > e->end;
     case PC_RENAME:
         return last_sync(e->h.pc_ddev, e->h.pc_dino, cut) > e->end
@@ -480,6 +482,16 @@ static int undo(long i, long cut)
         printf("undo %ld UNLINK %s (%s)\n", i, name, why);
         return 1;
     }
+    case PC_LINK: /* only the new name goes: the file keeps its others */
+        if (lstat(e->p[0], &sb) != 0 || (uint64_t)sb.st_ino != e->h.pc_ino
+            || (uint64_t)sb.st_dev != e->h.pc_dev)
+            return 0; /* never made, or its name taken by a later change kept */
+        if (unlink(e->p[0]) != 0) {
+            ERR("record %ld: cannot undo LINK %s: %s", i, e->p[0], strerror(errno));
+            return 0;
+        }
+        printf("undo %ld LINK %s (%s)\n", i, e->p[0], why);
+        return 1;
     default:
         return 0;
     }
@@ -547,7 +559,7 @@ static int cmd_apply(const char *journal)
         pc_ent *e = &ents[i];
         int t = e->h.pc_type;
         if (t != PC_WRITE && t != PC_TRUNC && t != PC_CREATE && t != PC_RENAME
-            && t != PC_UNLINK)
+            && t != PC_UNLINK && t != PC_LINK)
             continue;
         if (e->end >= 0 && e->result < 0) {
             failed++; /* the call failed: nothing happened */

@@ -14,11 +14,11 @@
  * (creation, O_TRUNC), write, pwrite/pwrite64, writev, pwritev/pwritev64,
  * ftruncate/ftruncate64, fallocate/fallocate64,
  * posix_fallocate/posix_fallocate64, fsync, fdatasync, rename, renameat,
- * unlink, unlinkat, fopen/fopen64 (creation and truncation only: stdio's
+ * unlink, unlinkat, link, linkat, fopen/fopen64 (creation and truncation only: stdio's
  * own writes call the kernel directly and are NOT seen, so code under test
  * must write with write/pwrite).  Not seen: mmap'ed writes, sync(),
  * syncfs(), sync_file_range (never durable here: conservative), mkdir,
- * link, renameat2, O_TMPFILE, the fortified __open_2.
+ * renameat2, O_TMPFILE, the fortified __open_2.
  *
  * There is no fd table: every call looks its descriptor up again (fstat for
  * the inode, /proc/self/fd for the path), so dup, fork, exec, close_range
@@ -78,6 +78,7 @@ static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_renameat)(int, const char *, int, const char *);
 static int (*real_unlinkat)(int, const char *, int);
+static int (*real_linkat)(int, const char *, int, const char *, int);
 static FILE *(*real_fopen)(const char *, const char *);
 static FILE *(*real_fopen64)(const char *, const char *);
 
@@ -844,6 +845,50 @@ PC_EXPORT int unlink(const char *path)
 PC_EXPORT int unlinkat(int dirfd, const char *path, int flags)
 {
     return pc_unlinkat(dirfd, path, flags);
+}
+
+/* A new name for an existing file (the services keep a replaced state
+ * file's inode named NAME.state.old): undone by removing that name. */
+static int pc_linkat(int ofd, const char *from, int nfd, const char *to, int flags)
+{
+    PC_REAL(linkat);
+    int e = errno;
+    if (!pc_enter())
+        return real_linkat(ofd, from, nfd, to, flags);
+    pc_name n;
+    struct stat sb;
+    int follow = (flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW;
+    if (!pc_resolve(nfd, to, &n) || fstatat(ofd, from, &sb, follow) != 0) {
+        pc_leave();
+        errno = e;
+        return real_linkat(ofd, from, nfd, to, flags);
+    }
+    pc_rec h;
+    memset(&h, 0, sizeof h);
+    h.pc_type = PC_LINK;
+    h.pc_seq = pc_next_seq();
+    h.pc_dev = sb.st_dev;
+    h.pc_ino = sb.st_ino;
+    h.pc_ddev = n.dst.st_dev;
+    h.pc_dino = n.dst.st_ino;
+    pc_append(&h, n.full, NULL, NULL, NULL, 0);
+    errno = e;
+    int r = real_linkat(ofd, from, nfd, to, flags);
+    e = errno;
+    pc_end(h.pc_seq, r, NULL);
+    pc_leave();
+    errno = e;
+    return r;
+}
+
+PC_EXPORT int link(const char *from, const char *to)
+{
+    return pc_linkat(AT_FDCWD, from, AT_FDCWD, to, 0);
+}
+
+PC_EXPORT int linkat(int ofd, const char *from, int nfd, const char *to, int flags)
+{
+    return pc_linkat(ofd, from, nfd, to, flags);
 }
 
 /* ---- setup --------------------------------------------------------------------------- */
