@@ -20,13 +20,13 @@ instance=deb-pkg-$$
 pids=()
 cc=${CC:-cc}
 
+# shellcheck source=scripts/lib.sh
+source "$src/scripts/lib.sh" # the process kit: dtc_start, dtc_wait_ready, dtc_stop
+
 cleanup() {
     local p
     for p in "${pids[@]}"; do
-        kill -TERM "$p" 2>/dev/null || true
-    done
-    for p in "${pids[@]}"; do
-        wait "$p" 2>/dev/null || true
+        dtc_stop "$p" 5 || true # SIGTERM, SIGKILL after 5 s (scripts/lib.sh)
     done
     rm -rf "$tmp"
 }
@@ -35,16 +35,6 @@ trap cleanup EXIT
 die() {
     echo "deb_package: $*" >&2
     exit 1
-}
-
-# wait_for SECONDS CMD...: until CMD succeeds, at most SECONDS.
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@" 2>/dev/null; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.05
-    done
 }
 
 # ---- build ------------------------------------------------------------------
@@ -140,12 +130,12 @@ grep -qx "ExecStart=/usr/bin/dtcd --instance %i --data-dir /var/lib/dtc/%i \$DTC
 echo "deb_package: dtcd, dtc-inventory and dtcctl from $bin, instance $instance"
 "$bin/dtcd" --instance "$instance" --data-dir "$tmp/data" >"$tmp/dtcd.out" 2>"$tmp/dtcd.err" &
 pids+=($!)
-wait_for 20 grep -q '^ready' "$tmp/dtcd.out" || die "dtcd not ready: $(cat "$tmp/dtcd.err")"
+dtc_wait_ready 20 "${pids[-1]}" dtc_has_ready "$tmp/dtcd.out" || die "dtcd not ready: $(cat "$tmp/dtcd.err")"
 mkdir "$tmp/inventory"
 "$bin/dtc-inventory" --instance "$instance" --data-dir "$tmp/inventory" --seed sku-1=5 \
     >"$tmp/inventory.out" 2>"$tmp/inventory.err" &
 pids+=($!)
-wait_for 20 grep -q '^ready' "$tmp/inventory.out" || die "dtc-inventory: $(cat "$tmp/inventory.err")"
+dtc_wait_ready 20 "${pids[-1]}" dtc_has_ready "$tmp/inventory.out" || die "dtc-inventory: $(cat "$tmp/inventory.err")"
 out=$("$bin/dtcctl" --instance "$instance" run -p "inventory=reserve sku-1 2") || die "dtcctl run: $out"
 echo "$out"
 [[ $(tail -n 1 <<<"$out") == committed* ]] || die "dtcctl run did not commit"
@@ -156,7 +146,7 @@ txid=$(awk '$1 == "txid" { print $2 }' <<<"$out")
 # prefix is where it lies) runs a transaction too, with ROOT's dtc-noop.
 "$bin/dtc-noop" --instance "$instance" --name noop-deb >"$tmp/noop.out" 2>&1 &
 pids+=($!)
-wait_for 20 grep -q '^ready' "$tmp/noop.out" || die "dtc-noop: $(cat "$tmp/noop.out")"
+dtc_wait_ready 20 "${pids[-1]}" dtc_has_ready "$tmp/noop.out" || die "dtc-noop: $(cat "$tmp/noop.out")"
 export PKG_CONFIG_PATH=$root/usr/lib/$ma/pkgconfig
 # shellcheck disable=SC2046 # pkg-config's flags split into words on purpose
 "$cc" $(pkg-config --cflags dtc) "$src/tests/install/client.c" -o "$tmp/client" \
@@ -167,8 +157,8 @@ out=$("$tmp/client" "$instance" noop-deb) || die "client: $out"
 [[ $out == committed\ * ]] || die "client: '$out'"
 echo "deb_package: client: $out"
 
-kill -TERM "${pids[1]}"
-wait "${pids[1]}" || die "dtc-inventory did not stop cleanly"
+dtc_stop "${pids[1]}" 10 || die "dtc-inventory did not stop cleanly"
+unset "pids[1]" # stopped: cleanup never signals its pid again
 dump=$("$bin/dtc-inventory" --dump --data-dir "$tmp/inventory" --name inventory)
 [[ $(awk '$1 == "sku-1" { print $2 }' <<<"$dump") == 3 ]] || die "inventory after one reserve of 2: $dump"
 echo "deb_package: ok"

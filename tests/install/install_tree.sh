@@ -21,13 +21,13 @@ prefix=$tmp/prefix
 instance=inst-tree-$$
 pids=()
 
+# shellcheck source=scripts/lib.sh
+source "$here/../../scripts/lib.sh" # the process kit: dtc_start, dtc_wait_ready, dtc_stop
+
 cleanup() {
     local p
     for p in "${pids[@]}"; do
-        kill -TERM "$p" 2>/dev/null || true
-    done
-    for p in "${pids[@]}"; do
-        wait "$p" 2>/dev/null || true
+        dtc_stop "$p" 5 || true # SIGTERM, SIGKILL after 5 s (scripts/lib.sh)
     done
     rm -rf "$tmp"
 }
@@ -36,16 +36,6 @@ trap cleanup EXIT
 die() {
     echo "install_tree: $*" >&2
     exit 1
-}
-
-# wait_for SECONDS CMD...: until CMD succeeds, at most SECONDS.
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.05
-    done
 }
 
 echo "install_tree: cmake --install $build --prefix $prefix"
@@ -127,13 +117,13 @@ echo "install_tree: dtcd and dtc-noop from $prefix/bin, instance $instance"
 "$prefix/bin/dtcd" --instance "$instance" --data-dir "$tmp/data" \
     --log-file "$tmp/dtcd.log" >"$tmp/dtcd.out" 2>&1 &
 pids+=($!)
-wait_for 10 grep -q '^ready' "$tmp/dtcd.out" || die "dtcd not ready: $(cat "$tmp/dtcd.out")"
+dtc_wait_ready 10 "${pids[-1]}" dtc_has_ready "$tmp/dtcd.out" || die "dtcd not ready: $(cat "$tmp/dtcd.out")"
 "$prefix/bin/dtc-noop" --instance "$instance" --name noop-tree >"$tmp/noop.out" 2>&1 &
 pids+=($!)
 registered() {
     [[ $("$prefix/bin/dtcctl" --instance "$instance" participants 2>/dev/null) == *noop-tree* ]]
 }
-wait_for 10 registered || die "dtc-noop did not register: $(cat "$tmp/noop.out")"
+dtc_wait_ready 10 "${pids[-1]}" registered || die "dtc-noop did not register: $(cat "$tmp/noop.out")"
 
 for c in client-pc client-static client-cmake; do
     out=$("$tmp/out/$c" "$instance" noop-tree) || die "$c failed"
