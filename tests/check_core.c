@@ -1163,6 +1163,36 @@ START_TEST(log_journal_stream)
 }
 END_TEST
 
+/* A line torn by a process killed mid-write (stress_chaos: "ts=2026-12-0"
+ * then the next process's line glued to it) is ended by the next process
+ * that logs to the file: dtc_log_to_file, and dtc_log_init on a stderr
+ * that is that file. */
+START_TEST(log_ends_torn_line)
+{
+    for (int via_stderr = 1; via_stderr >= 0; via_stderr--) { /* stderr first: log_to_file stays */
+        char path[] = "/tmp/dtc-torn-XXXXXX", lines[8][256];
+        int fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, "ts=2026-12-0", 12), 12);
+        if (via_stderr) {
+            ck_assert_int_ge(dup2(fd, 2), 0);
+            dtc_log_init(DTC_LOG_INFO);
+        } else {
+            dtc_log_init(DTC_LOG_INFO);
+            ck_assert_int_eq(dtc_log_to_file(path), DTC_OK);
+        }
+        close(fd);
+        dtc_log(DTC_LOG_ERROR, "after_torn", NULL, NULL, "k=v");
+        int n = read_lines(path, lines, 8);
+        ck_assert_msg(n == 2, "via_stderr=%d: %d lines, first: %s", via_stderr, n, lines[0]);
+        ck_assert_str_eq(lines[0], "ts=2026-12-0\n");
+        ck_assert_int_eq(strncmp(lines[1], "ts=", 3), 0);
+        ck_assert_ptr_nonnull(strstr(lines[1], " event=after_torn k=v"));
+        unlink(path);
+    }
+}
+END_TEST
+
 /* $JOURNAL_STREAM naming another file (stderr redirected away from the
  * journal), or unset: the lines are as ever, ts= and pid= first. */
 START_TEST(log_journal_elsewhere)
@@ -1423,6 +1453,7 @@ Suite *core_suite(void)
     tcase_add_test(pure, log_batching);
     tcase_add_test(pure, log_journal_stream);
     tcase_add_test(pure, log_journal_elsewhere);
+    tcase_add_test(pure, log_ends_torn_line);
     tcase_add_test(pure, metrics_text_no_segment);
 #ifdef DTC_CRASH_POINTS
     tcase_add_test_raise_signal(pure, fault_point_kills, SIGKILL);

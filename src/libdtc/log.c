@@ -110,9 +110,35 @@ static int level_of(const char *name)
     return -1;
 }
 
+/* A process killed in the middle of a write can leave its last line torn
+ * (a SIGKILL can cut a write to a file short).  The next process logging
+ * to that file ends the torn line first, so its own lines, and every one
+ * after them, start on a line of their own. */
+static void end_torn_line(int fd)
+{
+    struct stat sb;
+    char last, self[32];
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+        return;
+    /* fd is write-only: the last byte is read through a descriptor of
+     * its own to the same file */
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    int r = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (r < 0)
+        return;
+    struct stat rs;
+    if (fstat(r, &rs) == 0 && rs.st_dev == sb.st_dev && rs.st_ino == sb.st_ino
+        && pread(r, &last, 1, sb.st_size - 1) == 1 && last != '\n') {
+        ssize_t w = write(fd, "\n", 1);
+        (void)w;
+    }
+    close(r);
+}
+
 void dtc_log_init(dtc_log_level dflt)
 {
     atomic_store(&log_journal, journal_check());
+    end_torn_line(atomic_load(&log_fd));
     const char *env = getenv("DTC_LOG");
     int lvl = env != NULL ? level_of(env) : -1;
     if (env != NULL && lvl < 0) { /* said even when the level hides warnings */
@@ -139,7 +165,10 @@ static volatile sig_atomic_t reopen_asked;
 
 static int open_log(const char *path)
 {
-    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd >= 0)
+        end_torn_line(fd);
+    return fd;
 }
 
 dtc_result dtc_log_to_file(const char *path)
