@@ -339,14 +339,48 @@ static int ended(pid_t pid, const char *what)
     return 1;
 }
 
+/* What a process that did not stop is doing, for the failure report:
+ * its kernel wait channel and stack, and its threads' backtraces when
+ * gdb is installed (bounded: gdb gets 20 s). */
+static void show_stuck(pid_t pid)
+{
+    static const char *const files[] = {"wchan", "stack"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[64], buf[2048];
+        snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, files[i]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (n > 0) {
+            buf[n] = '\0';
+            fprintf(stderr, "segfuzz: pid %d %s: %s\n", (int)pid, files[i], buf);
+        }
+    }
+    if (access("/usr/bin/gdb", X_OK) != 0)
+        return;
+    char cmd[160];
+    snprintf(cmd, sizeof cmd,
+             "timeout 20 /usr/bin/gdb -batch -nx -p %d -ex 'thread apply all bt' 1>&2 "
+             "2>/dev/null </dev/null",
+             (int)pid);
+    if (system(cmd) != 0)
+        fprintf(stderr, "segfuzz: gdb could not show pid %d\n", (int)pid);
+}
+
 /* Stops one of ours; a signal other than our SIGTERM / SIGKILL is a
  * failure (it died before we asked), and so is a SIGKILL (it did not
- * stop within timeout_ms). */
+ * stop within timeout_ms; what it was doing is shown first). */
 static void stop_proc(pid_t pid, const char *what, int timeout_ms)
 {
     if (pid <= 0 || ended(pid, what))
         return;
-    int st = h_stop(pid, timeout_ms);
+    kill(pid, SIGTERM); /* our unreaped child: the pid cannot be reused */
+    int st = -1;
+    if (!h_wait(pid, timeout_ms, &st)) {
+        show_stuck(pid);
+        st = h_stop(pid, 0);
+    }
     if (st != -1 && WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM)
         sf_fail("%s (pid %d) did not stop on SIGTERM within %d ms (signal %d)", what, (int)pid,
              timeout_ms, WTERMSIG(st));
@@ -367,6 +401,10 @@ static int start_all(void)
 }
 
 #define SF_DTCD_STOP_MS 9000
+/* A participant or the coordinator asked to stop may be inside one lock
+ * wait, bounded by DTC_LOCK_LIMIT_MS (10 s, shm.h: a lock held by a
+ * process that a scribble made look alive, say), then a wait slice. */
+#define SF_STOP_MS 12000
 
 /* Everything stopped by pid, the segment and the decision log removed,
  * everything restarted. */
@@ -376,7 +414,7 @@ static void reset(const char *why)
         fprintf(stderr, "segfuzz: reset after scribble %ld: %s\n", sf.scribbles, why);
     sf.resets++;
     unmap_segment();
-    stop_proc(sf.coord, "coordinator", 3000);
+    stop_proc(sf.coord, "coordinator", SF_STOP_MS);
     sf.coord = -1;
     /* dtcd before the participants: they answer its rollbacks.  Its stop
      * is bounded by design: the grace (1 s, harness), 4 graces more for
@@ -391,7 +429,7 @@ static void reset(const char *why)
         h_stop_dtcd(0); /* forgets it, closes the harness's handle */
     }
     for (int i = 0; i < SF_NPARTS; i++) {
-        stop_proc(sf.parts[i], sf_names[i], 3000);
+        stop_proc(sf.parts[i], sf_names[i], SF_STOP_MS);
         sf.parts[i] = -1;
     }
     scan_reports();
