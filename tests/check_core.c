@@ -491,6 +491,76 @@ START_TEST(wake_lock_owner_died)
 }
 END_TEST
 
+/* One waiter in a slot's condvar, forked: it waits one wait slice. */
+static pid_t fork_waiter(struct dtc_part_slot *ps, int ms)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (dtc__part_lock(inst, ps) != DTC_OK)
+            _exit(3);
+        dtc__wake_wait(inst, &ps->ps_wake, &ps->ps_cond, &ps->ps_lock, NULL, NULL,
+                       dtc__now_ns() + (int64_t)ms * 1000000);
+        dtc__unlock(&ps->ps_lock);
+        _exit(0);
+    }
+    return pid;
+}
+
+/* A waker, forked: 0 if its signal returned within 3 s. */
+static int wake_returns(struct dtc_part_slot *ps)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dtc__wake_send(inst, &ps->ps_wake, &ps->ps_cond);
+        _exit(0);
+    }
+    int st = -1;
+    for (int i = 0; i < 300 && waitpid(pid, &st, WNOHANG) == 0; i++)
+        usleep(10000);
+    if (waitpid(pid, &st, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        return -1;
+    }
+    return 0;
+}
+
+/* A condvar re-initialized while a live waiter is inside it (the slot
+ * taken over from an owner that a scribbled pid made look dead): the
+ * waiter's return leaves glibc's counters of the fresh condvar below
+ * zero (checked on glibc 2.36: __g_refs and __wrefs wrap).  The next
+ * signal, with a new waiter inside, must still return (a wake-up it
+ * misses is bounded by the wait slice); a signal that blocked here
+ * would hang the answering participant. */
+START_TEST(wake_renewed_under_live_waiter)
+{
+    dtc_participant *p;
+    ck_assert_int_eq(dtc_participant_register(inst, "renewed", &p), DTC_OK);
+    uint32_t idx, gen;
+    ck_assert_int_eq(dtc__part_find(inst, "renewed", &idx, &gen), DTC_OK);
+    struct dtc_part_slot *ps = dtc__part(inst, idx);
+    int st;
+    pid_t first = fork_waiter(ps, 150);
+    usleep(50000); /* inside its wait */
+    ck_assert_int_eq(dtc__part_lock(inst, ps), DTC_OK);
+    dtc__wake_renew(inst, &ps->ps_wake, &ps->ps_cond);
+    dtc__unlock(&ps->ps_lock);
+    ck_assert_int_eq(waitpid(first, &st, 0), first); /* returned from the renewed one */
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    pid_t second = fork_waiter(ps, 2000);
+    usleep(50000);
+    ck_assert_int_eq(dtc__part_lock(inst, ps), DTC_OK);
+    bool claimed = dtc__wake_claim(&ps->ps_wake);
+    dtc__unlock(&ps->ps_lock);
+    ck_assert(claimed);
+    ck_assert_msg(wake_returns(ps) == 0, "the signal hung on a condvar renewed under a waiter");
+    ck_assert_int_eq(waitpid(second, &st, 0), second);
+    dtc_participant_unregister(&p);
+}
+END_TEST
+
 /* A participant handle serves one call at a time.  From inside a
  * callback, unregistering is refused (DTC_EBUSY, the handle intact: it
  * used to free the batch the callback ran in) and so is a nested serve;
@@ -1414,6 +1484,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, reregister_scribbled_ring);
     tcase_add_test(seg, unregister_scribbled_ring);
     tcase_add_test(seg, wake_lock_owner_died);
+    tcase_add_test(seg, wake_renewed_under_live_waiter);
     tcase_add_test(seg, participant_busy_refused);
     tcase_add_test(seg, pace_idle_returns_to_other);
     tcase_add_test(seg, begin_refused_on_shutdown);
