@@ -491,6 +491,29 @@ START_TEST(wake_lock_owner_died)
 }
 END_TEST
 
+/* dtc_close while a participant registered through the handle still
+ * serves: the segment stays mapped for it (it used to be unmapped under
+ * the serving participant: a crash, or a use-after-free), and the
+ * participant's unregister detaches it. */
+START_TEST(close_while_participant_serves)
+{
+    dtc_instance *in2 = NULL;
+    ck_assert_int_eq(dtc_open(inst_name, &in2), DTC_OK);
+    dtc_participant *p;
+    ck_assert_int_eq(dtc_participant_register(in2, "outlives", &p), DTC_OK);
+    dtc_close(&in2);
+    ck_assert_ptr_null(in2);
+    dtc_participant_ops ops = {NULL, vote_yes, done_ok, done_ok, NULL, NULL};
+    unsigned served = 9;
+    ck_assert_int_eq(dtc_participant_serve_once(p, &ops, 10, &served), DTC_OK);
+    ck_assert_uint_eq(served, 0);
+    uint32_t idx, gen;
+    ck_assert_int_eq(dtc__part_find(inst, "outlives", &idx, &gen), DTC_OK); /* still live */
+    ck_assert_int_eq(dtc_participant_unregister(&p), DTC_OK);
+    ck_assert_int_eq(dtc__part_find(inst, "outlives", &idx, &gen), DTC_EUNKNOWN);
+}
+END_TEST
+
 /* One waiter in a slot's condvar, forked: it waits one wait slice. */
 static pid_t fork_waiter(struct dtc_part_slot *ps, int ms)
 {
@@ -1485,6 +1508,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, unregister_scribbled_ring);
     tcase_add_test(seg, wake_lock_owner_died);
     tcase_add_test(seg, wake_renewed_under_live_waiter);
+    tcase_add_test(seg, close_while_participant_serves);
     tcase_add_test(seg, participant_busy_refused);
     tcase_add_test(seg, pace_idle_returns_to_other);
     tcase_add_test(seg, begin_refused_on_shutdown);

@@ -158,8 +158,10 @@ typedef struct dtc_instance dtc_instance;
  * user, or a mode other than 0600/0660), DTC_EMAGIC, DTC_EVERSION,
  * DTC_ESIZE or DTC_ECORRUPT without touching the segment. */
 dtc_result dtc_open(const char *name, dtc_instance **out);
-/* Detaches and frees the handle (*inst = NULL).  Unregister its
- * participants first: no call on it or on them may still run. */
+/* Drops the handle (*inst = NULL): detached and freed at once, or, while
+ * participants registered through it remain, when the last of them is
+ * unregistered (they go on serving meanwhile).  No call on the handle
+ * itself may run or follow. */
 void dtc_close(dtc_instance **inst);
 /* The instance name actually used (after the NULL / env default). */
 const char *dtc_instance_name(const dtc_instance *inst);

@@ -63,7 +63,16 @@ struct dtc_instance {
     pid_t pid;            /* this process */
     uint64_t start_time;  /* this process's /proc start time */
     bool readonly;        /* mapped PROT_READ (dtc__open_readonly): no lock, no write */
+    /* References to this handle: 1 from dtc_open until dtc_close, 1 per
+     * registered participant until its unregister.  The last release
+     * detaches and frees it (dtc__instance_release), so a dtc_close
+     * while a participant still serves leaves the mapping to it. */
+    atomic_uint refs;
 };
+
+/* Takes one more reference to in / drops one (segment.c). */
+void dtc__instance_hold(dtc_instance *in);
+void dtc__instance_release(dtc_instance *in);
 
 /* pace.c: how a serving thread schedules itself: pace.h (dtc-bench's
  * floor paces its participants with it too). */

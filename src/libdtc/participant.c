@@ -55,6 +55,7 @@ dtc_result dtc_participant_register(dtc_instance *in, const char *name,
         return rc;
     }
     p->in = in;
+    dtc__instance_hold(in);
     p->idx = idx;
     snprintf(p->name, sizeof p->name, "%s", name);
     dtc_log(DTC_LOG_INFO, "register", NULL, name, "slot=%u gen=%u", idx, p->gen);
@@ -79,10 +80,12 @@ dtc_result dtc_participant_unregister(dtc_participant **pp)
         return DTC_EBUSY; /* a serve runs: its batch is still in use */
     }
     dtc__part_reclaim(p->in, p->idx, p->gen, "unregistered");
+    dtc_instance *in = p->in;
     free(p->work);
     free(p->batch);
     free(p);
     *pp = NULL;
+    dtc__instance_release(in); /* the last reference after a dtc_close */
     return DTC_OK;
 }
 

@@ -122,6 +122,7 @@ static dtc_instance *instance_new(const char *name, struct dtc_shm_header *h, si
     snprintf(in->name, sizeof in->name, "%s", name);
     in->hdr = h;
     in->size = size;
+    atomic_init(&in->refs, 1); /* the open's */
     in->max_txns = h->sh_max_txns;
     in->max_parts = h->sh_max_parts_per_txn;
     in->max_participants = h->sh_max_participants;
@@ -223,14 +224,29 @@ dtc_result dtc__open_readonly(const char *name, dtc_instance **out)
     return attach(name, true, out);
 }
 
+void dtc__instance_hold(dtc_instance *in)
+{
+    DTC_ASSERT(atomic_load(&in->refs) > 0);
+    atomic_fetch_add(&in->refs, 1);
+}
+
+void dtc__instance_release(dtc_instance *in)
+{
+    DTC_ASSERT(atomic_load(&in->refs) > 0);
+    if (atomic_fetch_sub(&in->refs, 1) != 1)
+        return;
+    dtc__dlog_detach(in);
+    munmap(in->hdr, in->size);
+    free(in);
+}
+
 void dtc_close(dtc_instance **inst)
 {
     if (inst == NULL || *inst == NULL)
         return;
-    dtc__dlog_detach(*inst);
-    munmap((*inst)->hdr, (*inst)->size);
-    free(*inst);
+    dtc_instance *in = *inst;
     *inst = NULL;
+    dtc__instance_release(in); /* a participant still registered keeps it */
 }
 
 const char *dtc_instance_name(const dtc_instance *inst)
