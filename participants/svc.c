@@ -320,7 +320,7 @@ static int serve(svc *s)
                 dtc_strerror(rc));
         return 1;
     }
-    if (open_store(s) != 0 || svc__journal_start(s, p) != 0) {
+    if (open_store(s) != 0 || svc__journal_start(s, inst, p) != 0) {
         s->sv_exit = 1;
     } else {
         recover(s, p);

@@ -45,11 +45,12 @@ typedef struct svc {
     store_journal sv_journal;
 } svc;
 
-/* svc_journal.c: with the store open and p registered, puts the store on
- * the instance journal (unless --own-fsync or --no-fsync, or the instance
- * has no decision log): replays its records after the snapshot's LSN,
- * then stamps a snapshot.  0, or -1 (logged). */
-int svc__journal_start(svc *s, dtc_participant *p);
+/* svc_journal.c: with the store open and p registered, replays its
+ * records after the snapshot's LSN from the instance journal, then puts
+ * the store on the journal and stamps a snapshot, or, with --own-fsync or
+ * --no-fsync, writes a complete state file and releases its hold on the
+ * log.  0, or -1 (logged). */
+int svc__journal_start(svc *s, dtc_instance *in, dtc_participant *p);
 /* Whether the store is on the journal. */
 int svc__journal_on(const svc *s);
 

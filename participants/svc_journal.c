@@ -103,23 +103,49 @@ static int replay(svc *s, uint64_t from)
     return 0;
 }
 
-int svc__journal_start(svc *s, dtc_participant *p)
+/* Own-file mode (--own-fsync, --no-fsync): the records a run on the
+ * journal left after its snapshot were replayed; a complete state file
+ * now holds them, and the log stops keeping this service's records. */
+static int leave_journal(svc *s, dtc_instance *in, uint64_t from)
+{
+    char why[STORE_WHY_MAX];
+    if (from > 0 && store_compact(s->sv_store, why) != 0) {
+        dtc_log(DTC_LOG_ERROR, "journal", NULL, s->sv_o.name, "leave=failed error=\"%s\"", why);
+        return -1;
+    }
+    dtc_result rc = dtc_journal_release(in, s->sv_o.name);
+    if (rc == DTC_OK)
+        dtc_log(DTC_LOG_INFO, "journal", NULL, s->sv_o.name, "mode=own_file left=journal");
+    return rc == DTC_OK || rc == DTC_ENOTFOUND || rc == DTC_ESTATE ? 0 : -1;
+}
+
+int svc__journal_start(svc *s, dtc_instance *in, dtc_participant *p)
 {
     uint64_t lsn;
     char why[STORE_WHY_MAX];
     s->sv_part = p;
-    if (s->sv_o.own_fsync || s->sv_o.no_fsync)
-        return 0;
+    /* A snapshot without an LSN was written by the own-file mode (its log
+     * section complete) or just created: nothing of it is in the journal.
+     * With one, its later records are in the journal only: replayed
+     * whatever the mode now. */
+    uint64_t from = store_journal_lsn(s->sv_store);
     if (dtc_journal_end(p, &lsn) != DTC_OK) {
-        dtc_log(DTC_LOG_WARN, "journal", NULL, s->sv_o.name,
-                "mode=own_file why=\"the instance has no decision log\"");
+        if (from > 0) {
+            dtc_log(DTC_LOG_ERROR, "journal", NULL, s->sv_o.name,
+                    "error=\"the state file goes on in the journal after lsn %llu, but the "
+                    "instance has no decision log: start dtcd with its data directory\"",
+                    (unsigned long long)from);
+            return -1;
+        }
+        if (!s->sv_o.own_fsync && !s->sv_o.no_fsync)
+            dtc_log(DTC_LOG_WARN, "journal", NULL, s->sv_o.name,
+                    "mode=own_file why=\"the instance has no decision log\"");
         return 0;
     }
-    /* A snapshot without an LSN was written by the own-file mode (its log
-     * section complete) or just created: nothing of it is in the journal. */
-    uint64_t from = store_journal_lsn(s->sv_store);
     if (from > 0 && replay(s, from) != 0)
         return -1;
+    if (s->sv_o.own_fsync || s->sv_o.no_fsync)
+        return leave_journal(s, in, from);
     s->sv_journal = (store_journal){j_append, j_position, j_flush, j_checkpoint, s};
     store_set_journal(s->sv_store, &s->sv_journal);
     if (store_compact(s->sv_store, why) != 0) { /* stamps the LSN it covers */

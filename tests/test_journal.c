@@ -269,6 +269,43 @@ START_TEST(test_stays_away_held_then_released)
 }
 END_TEST
 
+/* A service on the journal, killed, restarted in its own-file mode
+ * (--own-fsync, then --no-fsync): its records after its last snapshot
+ * are in the journal only; the restart replays them before it leaves
+ * the journal (it used to skip them: the committed reservation was
+ * gone), writes a complete state file, and releases its hold on the
+ * log. */
+static void switch_case(const char *flag)
+{
+    h_init("jn-switch");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    pid_t inv = h_start_service("inventory", "inventory", "--seed", "sku-1=10", NULL);
+    ck_assert_int_gt(inv, 0);
+    static const char *const one[] = {"inventory"};
+    dtc_txid id;
+    ck_assert_int_eq(txn(one, 1, "reserve sku-1 3", true, &id), DTC_OK);
+    ck_assert_int_eq(h_wait_idle(5000), 1);
+    h_kill9(inv);
+    ck_assert_int_gt(h_start_service("inventory", "inventory", flag, NULL), 0);
+    h_dump d;
+    ck_assert_int_eq(h_dump_service("inventory", "inventory", &d), 0);
+    const h_rec *r = h_dump_get(&d, "sku-1");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_msg(strcmp(r->value, "7") == 0, "%s: sku-1 %s after the switch (want 7)", flag,
+                  r->value);
+    dtc_journal_info ji[8];
+    size_t n = 9;
+    ck_assert_int_eq(dtc_journal_list(h_inst(), ji, 8, &n), DTC_OK);
+    for (size_t i = 0; i < n && i < 8; i++)
+        ck_assert_msg(strcmp(ji[i].name, "inventory") != 0, "%s: still holds the log", flag);
+}
+
+START_TEST(test_switch_to_own_file_replays)
+{
+    switch_case(_i == 0 ? "--own-fsync" : "--no-fsync");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("journal");
@@ -280,6 +317,7 @@ int main(void)
     tcase_add_test(tc, test_killed_after_prepare_in_doubt);
 #endif
     tcase_add_test(tc, test_stays_away_held_then_released);
+    tcase_add_loop_test(tc, test_switch_to_own_file_replays, 0, 2);
     suite_add_tcase(s, tc);
     return h_run_suite(s);
 }
