@@ -1,5 +1,5 @@
 /*
- * noop.c - dtc-noop, a participant that keeps no data: it
+ * main.c - dtc-noop, a participant that keeps no data: it
  * answers every request at once with a configurable vote.  Used by tests
  * (limits, crashes, condvar hazards) and by the benchmark as the pure
  * cost of coordination.
