@@ -1,27 +1,23 @@
 /*
- * store_file.c - the store's state file DATA_DIR/NAME.state: loading and
- * replaying it, appending log lines (buffered, one write per flush), the
- * group-commit fsync, open/close and dump; compaction (write
- * NAME.state.tmp, fsync, rename, fsync the directory) is store_compact.c,
- * and in the background, as store_flush does it, store_bg.c.
+ * store_file.c - the store's bottom layer: the state file
+ * DATA_DIR/NAME.state as bytes (store_file.h): appending log lines
+ * (buffered, one write per flush), the group-commit fsync, reading it
+ * whole, its lock, and a compaction's temp file renamed into place
+ * (write NAME.state.tmp, fsync, rename, fsync the directory).  It knows
+ * nothing of records: what the lines say is store.c's (writing) and
+ * store_open.c's (loading), when to compact store_compact.c's and
+ * store_bg.c's.
  * Every byte of the file goes through write(2) (never stdio).  Every
  * file (NAME.state, NAME.lock, the compaction's NAME.state.tmp) is
  * opened through dtc__fs_open (fspath.h): a symlink, FIFO or directory
  * planted at its name, or a file of another user's or writable by
  * others, is refused with a message naming it (the temp name is
- * unlinked, then created O_EXCL).  A new state file is
- * fsynced, renamed into place and its directory fsynced before store_open
- * returns, so nothing is answered from a file a power cut could lose.
+ * unlinked, then created O_EXCL).
  * Crash points (the fault hook, see store_set_fault_hook in store.h):
- * store.after_write, store.after_sync, store.before_rename,
- * store.after_rename.
- * Format: see store.h.  A torn last line (no newline: a crash mid-append)
- * is cut off with a warning; any other bad line refuses the load with its
- * line number, so state is never silently lost.
+ * store.before_rename, store.after_rename.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -29,240 +25,75 @@
 #include <unistd.h>
 
 #include "fspath.h"
-#include "store_int.h"
+#include "store_file.h"
+
+int store__file_init(store_file *f, const char *dir, const char *name, int flags)
+{
+    f->sf_no_fsync = (flags & STORE_NO_FSYNC) != 0;
+    f->sf_fs_opts = (flags & STORE_GROUP) ? DTC_FS_GROUP : 0;
+    f->sf_fd = f->sf_lock_fd = -1;
+    if ((f->sf_dir = strdup(dir)) == NULL
+        || asprintf(&f->sf_path, "%s/%s.state", dir, name) < 0
+        || asprintf(&f->sf_tmp, "%s/%s.state.tmp", dir, name) < 0
+        || asprintf(&f->sf_old, "%s/%s.state.old", dir, name) < 0)
+        return -1;
+    return 0;
+}
 
 /* ---- appending ----------------------------------------------------------- */
 
-/* Writes the buffered lines out (one write(2)). */
-int store__drain(store *st, char *why)
+int store__file_drain(store_file *f, char *why)
 {
-    if (st->st_wlen == 0)
+    if (f->sf_wlen == 0)
         return 0;
-    ssize_t w = write(st->st_fd, st->st_wbuf, st->st_wlen);
-    if (w != (ssize_t)st->st_wlen) {
+    ssize_t w = write(f->sf_fd, f->sf_wbuf, f->sf_wlen);
+    if (w != (ssize_t)f->sf_wlen) {
         /* A partial line would corrupt the middle of the log: stop here. */
         WHY("state file write failed: %s", w < 0 ? strerror(errno) : "short write");
-        st->st_failed = 1;
+        f->sf_failed = 1;
         return -1;
     }
-    store__bg_tail(st, st->st_wbuf, st->st_wlen); /* a compaction runs: for its file */
-    st->st_wlen = 0;
+    if (f->sf_watch != NULL) /* a compaction runs: for its file */
+        f->sf_watch(f->sf_watch_ctx, f->sf_wbuf, f->sf_wlen);
+    f->sf_wlen = 0;
     return 0;
 }
 
-int store__append(store *st, char *why, const char *fmt, ...)
+int store__file_put(store_file *f, const char *line, size_t n, char *why)
 {
-    char line[LINE_MAX_LEN];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (st->st_fd < 0 || n < 0 || n >= (int)sizeof line - 1) {
-        WHY("cannot log to the state file (read-only or line too long)");
+    if (f->sf_wlen + n > sizeof f->sf_wbuf && store__file_drain(f, why) != 0)
         return -1;
-    }
-    if (st->st_failed) {
-        WHY("state file write failed earlier; restart the participant");
-        return -1;
-    }
-    /* journal mode: the record is the durable copy; the file's log
-     * section only mirrors it, unsynced (--dump reads it) */
-    if (st->st_journal != NULL
-        && st->st_journal->sj_append(st->st_journal->sj_ctx, line, (size_t)n) != 0) {
-        WHY("journal append failed");
-        st->st_failed = 1;
-        return -1;
-    }
-    line[n++] = '\n';
-    if (st->st_wlen + (size_t)n > sizeof st->st_wbuf && store__drain(st, why) != 0)
-        return -1;
-    memcpy(st->st_wbuf + st->st_wlen, line, (size_t)n);
-    st->st_wlen += (size_t)n;
-    st->st_dirty = 1;
-    st->st_log_lines++;
+    memcpy(f->sf_wbuf + f->sf_wlen, line, n);
+    f->sf_wlen += n;
+    f->sf_dirty = 1;
     return 0;
 }
 
-/* ---- loading ------------------------------------------------------------- */
-
-/* Cuts the next space-separated token off *p (NULL if none). */
-static char *token(char **p)
+int store__file_sync(store_file *f, char *why)
 {
-    char *t = *p, *sp;
-    if (t == NULL || *t == '\0')
-        return NULL;
-    sp = strchr(t, ' ');
-    *p = sp ? sp + 1 : NULL;
-    if (sp)
-        *sp = '\0';
-    return t;
-}
-
-static int parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = s ? strtoll(s, &end, 10) : 0;
-    if (s == NULL || *s == '\0' || *end != '\0' || errno == ERANGE)
+    if (!f->sf_no_fsync && fsync(f->sf_fd) != 0) {
+        /* The kernel may have dropped the dirty pages: never retry. */
+        WHY("fsync of %s failed: %s", f->sf_path, strerror(errno));
+        f->sf_failed = 1;
         return -1;
-    *out = v;
+    }
     return 0;
 }
 
-/* "rec KEY VALUE VERSION [NOTE]" and "gone KEY VERSION". */
-static int load_rec(store *st, char *rest, int present, char *why)
-{
-    char *key = token(&rest), *val = present ? token(&rest) : "0";
-    char *ver = token(&rest), *note = present ? token(&rest) : NULL;
-    int64_t v, version;
-    store_rec *r;
-    if (key == NULL || !store__valid_key(key)
-        || parse_i64(val, &v) != 0 || parse_i64(ver, &version) != 0 || version <= 0
-        || v < 0 || rest != NULL || (note && !store__valid_note(note))) {
-        WHY("bad record line");
-        return -1;
-    }
-    if (store__rec_find(st, key) != NULL) {
-        WHY("duplicate record %s", key);
-        return -1;
-    }
-    if ((r = store__rec_get(st, key)) == NULL) {
-        WHY("out of memory");
-        return -1;
-    }
-    r->rc_value = v;
-    r->rc_present = present;
-    r->rc_version = (uint64_t)version;
-    STORE_COPY(r->rc_note, note ? note : "");
-    return 0;
-}
+/* ---- reading, locking, opening ------------------------------------------ */
 
-/* "prepared TXID PAYLOAD": a promise; reload it holding its keys. */
-static int load_prepared(store *st, const char *txid, const char *payload, char *why)
+char *store__file_read(const store_file *f, size_t *len, char *err, size_t errlen)
 {
-    store_txn *tx;
-    const store_rec *r;
-    if (htab_get(&st->st_txns, txid) || htab_get(&st->st_ledger, txid)) {
-        WHY("transaction %s seen twice", txid);
-        return -1;
-    }
-    if ((tx = store__txn_new(st, txid, payload, why)) == NULL)
-        return -1;
-    if ((r = store__held_by_other(st, tx)) != NULL) {
-        WHY("%s held by two prepared transactions", r->rc_key);
-        return -1;
-    }
-    for (int i = 0; i < tx->tx_ops.so_n; i++)
-        if (store__rec_get(st, tx->tx_ops.so_op[i].op_key) == NULL) {
-            WHY("out of memory");
-            return -1;
-        }
-    store__hold(st, tx);
-    return 0;
-}
-
-/* Ledger lines: snapshot entries, or log lines replayed. */
-static int load_ledger(store *st, const char *verb, const char *txid,
-                       const char *payload, int snapshot, char *why)
-{
-    store_txn *tx = htab_get(&st->st_txns, txid);
-    store_led *ld = htab_get(&st->st_ledger, txid);
-    int applied = strcmp(verb, "applied") == 0;
-    if (snapshot) {
-        store_ops ops;
-        if (ld != NULL || tx != NULL) {
-            WHY("transaction %s seen twice", txid);
-            return -1;
-        }
-        if (applied && st->st_schema->ss_parse(payload, &ops, why, STORE_WHY_MAX) != 0)
-            return -1;
-        if (store__ledger_add(st, txid, applied ? LED_APPLIED : LED_COMPENSATED,
-                              applied ? payload : NULL) == NULL) {
-            WHY("out of memory");
-            return -1;
-        }
-        return 0;
-    }
-    if (applied) {
-        if (tx == NULL || !tx->tx_prepared || payload == NULL
-            || strcmp(tx->tx_payload, payload) != 0) {
-            WHY("applied %s without a matching prepared line", txid);
-            return -1;
-        }
-        return store__apply_txn(st, tx, 0, why);
-    }
-    if (ld == NULL || ld->ld_state != LED_APPLIED) {
-        WHY("compensated %s that is not applied", txid);
-        return -1;
-    }
-    return store__compensate(st, ld, 0, why);
-}
-
-static int load_released(store *st, const char *txid, char *why)
-{
-    store_txn *tx = htab_get(&st->st_txns, txid);
-    if (tx == NULL || !tx->tx_prepared) {
-        WHY("released %s that is not prepared", txid);
-        return -1;
-    }
-    store__txn_drop(st, tx);
-    return 0;
-}
-
-/* One line after the header.  *snapshot is cleared by "checkpoint". */
-static int load_line(store *st, char *line, int *snapshot, char *why)
-{
-    char *rest = line, *verb = token(&rest), *txid;
-    int snap = *snapshot;
-    if (verb == NULL) {
-        WHY("empty line");
-        return -1;
-    }
-    if (strcmp(verb, "checkpoint") == 0 && snap && rest == NULL) {
-        *snapshot = 0;
-        return 0;
-    }
-    if (strcmp(verb, "journal") == 0 && snap) {
-        int64_t lsn;
-        if (rest == NULL || parse_i64(rest, &lsn) != 0 || lsn <= 0) {
-            WHY("bad journal line");
-            return -1;
-        }
-        st->st_journal_lsn = (uint64_t)lsn;
-        return 0;
-    }
-    if (snap && (strcmp(verb, "rec") == 0 || strcmp(verb, "gone") == 0))
-        return load_rec(st, rest, verb[0] == 'r', why);
-    txid = token(&rest);
-    if (txid == NULL || !store__valid_txid(txid)) {
-        WHY("bad or missing transaction id");
-        return -1;
-    }
-    if (strcmp(verb, "prepared") == 0 && rest != NULL)
-        return load_prepared(st, txid, rest, why);
-    if (strcmp(verb, "applied") == 0 && rest != NULL)
-        return load_ledger(st, verb, txid, rest, snap, why);
-    if (strcmp(verb, "compensated") == 0 && rest == NULL)
-        return load_ledger(st, verb, txid, NULL, snap, why);
-    if (strcmp(verb, "released") == 0 && rest == NULL && !snap)
-        return load_released(st, txid, why);
-    WHY("unexpected '%.20s' line", verb);
-    return -1;
-}
-
-/* The whole file at path (checked: fspath.h), NUL-terminated; NULL with
- * err filled, and errno ENOENT if there is none. */
-static char *slurp(const store *st, const char *path, size_t *len, char *err, size_t errlen)
-{
-    int fd = dtc__fs_open(path, O_RDONLY, 0, st->st_fs_opts, err, errlen);
-    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-    if (f == NULL && fd >= 0) {
+    const char *path = f->sf_path;
+    int fd = dtc__fs_open(path, O_RDONLY, 0, f->sf_fs_opts, err, errlen);
+    FILE *in = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (in == NULL && fd >= 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         close(fd);
     }
     char *buf = NULL;
     size_t cap = 0, n = 0;
-    if (f == NULL)
+    if (in == NULL)
         return NULL;
     for (;;) {
         if (n + 4096 + 1 > cap) {
@@ -271,13 +102,13 @@ static char *slurp(const store *st, const char *path, size_t *len, char *err, si
                 break;
             buf = nb;
         }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        size_t r = fread(buf + n, 1, cap - n - 1, in);
         n += r;
         if (r == 0)
             break;
     }
-    if (ferror(f) || buf == NULL || n + 1 > cap) {
-        snprintf(err, errlen, "%s: %s", path, ferror(f) ? "read error" : "out of memory");
+    if (ferror(in) || buf == NULL || n + 1 > cap) {
+        snprintf(err, errlen, "%s: %s", path, ferror(in) ? "read error" : "out of memory");
         free(buf);
         buf = NULL;
         errno = EIO;
@@ -285,295 +116,122 @@ static char *slurp(const store *st, const char *path, size_t *len, char *err, si
         buf[n] = '\0';
         *len = n;
     }
-    fclose(f);
+    fclose(in);
     return buf;
 }
 
-/* Replays the whole file; *good receives the length without a torn tail.
- * A snapshot stamped "journal LSN" is followed by an unsynced mirror of
- * journal records: a writer (readonly 0) stops at its checkpoint line
- * and replays the journal instead (svc_journal.c); a reader shows it. */
-static int load_file(store *st, char *buf, size_t len, size_t *good, int readonly,
-                     store_info *info, char *err, size_t errlen)
-{
-    char why[STORE_WHY_MAX];
-    int snapshot = 1;
-    unsigned lineno = 0;
-    for (size_t off = 0; off < len; lineno++) {
-        char *line = buf + off, *nl = memchr(line, '\n', len - off);
-        if (nl == NULL) {
-            if (lineno == 0)
-                break; /* a torn header is a damaged file */
-            info->si_torn_line = lineno + 1;
-            break;
-        }
-        *nl = '\0';
-        off = (size_t)(nl - buf) + 1;
-        *good = off;
-        if (strlen(line) != (size_t)(nl - line)) {
-            snprintf(err, errlen, "%s:%u: NUL byte in line", st->st_path, lineno + 1);
-            return -1;
-        }
-        if (lineno == 0) {
-            if (strncmp(line, STATE_MAGIC, strlen(STATE_MAGIC)) != 0
-                || strcmp(line + strlen(STATE_MAGIC), st->st_schema->ss_service) != 0) {
-                snprintf(err, errlen, "%s:1: not a 'dtc-state 1 %s' file", st->st_path,
-                         st->st_schema->ss_service);
-                return -1;
-            }
-            continue;
-        }
-        int was_snapshot = snapshot;
-        if (load_line(st, line, &snapshot, why) != 0) {
-            snprintf(err, errlen, "%s:%u: %s", st->st_path, lineno + 1, why);
-            return -1;
-        }
-        if (was_snapshot && snapshot)
-            st->st_snap_lines++;
-        else if (!was_snapshot)
-            st->st_log_lines++;
-        if (was_snapshot && !snapshot && st->st_journal_lsn > 0 && !readonly)
-            break; /* the mirror: the journal has the truth */
-    }
-    if (lineno == 0 || snapshot) {
-        snprintf(err, errlen, "%s: %s", st->st_path,
-                 lineno == 0 ? "empty or torn header" : "no checkpoint line");
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- settings and flush (compaction: store_compact.c) ------------------- */
-
-void store_set_compact_min(store *st, size_t n)
-{
-    st->st_compact_min = n;
-}
-
-void store_set_fault_hook(store *st, void (*fn)(const char *point))
-{
-    st->st_fault = fn;
-}
-
-void store_set_journal(store *st, const store_journal *j)
-{
-    st->st_journal = j;
-}
-
-uint64_t store_journal_lsn(const store *st)
-{
-    return st->st_journal_lsn;
-}
-
-int store_replay_line(store *st, const char *line, size_t len, char *why)
-{
-    char buf[LINE_MAX_LEN];
-    int snapshot = 0;
-    if (len == 0 || len >= sizeof buf || memchr(line, '\n', len) != NULL
-        || memchr(line, '\0', len) != NULL) {
-        WHY("bad journal record (%zu bytes)", len);
-        return -1;
-    }
-    memcpy(buf, line, len);
-    buf[len] = '\0';
-    return load_line(st, buf, &snapshot, why);
-}
-
-int store_flush(store *st, char *why)
-{
-    why[0] = '\0';
-    if (st->st_failed) {
-        WHY("state file write failed earlier; restart the participant");
-        return -1;
-    }
-    if (store__drain(st, why) != 0)
-        return -1;
-    int dirty = st->st_dirty;
-    if (dirty)
-        FAULT(st, "store.after_write");
-    /* a background compaction that ended: its file, the tail (this batch
-     * included) appended and synced, becomes the state file; or one starts.
-     * On the journal compaction is synchronous (below): its snapshot is
-     * stamped with the journal's position and checkpointed there. */
-    int switched = st->st_journal == NULL ? store__bg_step(st, why) : 0;
-    if (switched < 0)
-        return -1;
-    if (dirty) {
-        /* journal mode: the mirror is never synced, the journal is */
-        if (!switched && !st->st_no_fsync && st->st_journal == NULL && fsync(st->st_fd) != 0) {
-            /* The kernel may have dropped the dirty pages: never retry. */
-            WHY("fsync of %s failed: %s", st->st_path, strerror(errno));
-            st->st_failed = 1;
-            return -1;
-        }
-        st->st_dirty = 0;
-        FAULT(st, "store.after_sync");
-    }
-    size_t limit = st->st_snap_lines > st->st_compact_min ? st->st_snap_lines
-                                                          : st->st_compact_min;
-    if (st->st_journal != NULL && st->st_log_lines > limit && store_compact(st, why) != 0)
-        return st->st_failed ? -1 : 0; /* a failed compaction leaves why set */
-    return 0; /* a failed compaction leaves a warning in why */
-}
-
-/* ---- open / close -------------------------------------------------------- */
-
-static int take_lock(store *st, const char *name, char *err, size_t errlen)
+int store__file_lock(store_file *f, const char *name, char *err, size_t errlen)
 {
     char *path;
-    if (asprintf(&path, "%s/%s.lock", st->st_dir, name) < 0)
+    if (asprintf(&path, "%s/%s.lock", f->sf_dir, name) < 0)
         return -1;
     /* 0600: whoever may open it, even read-only, could hold its flock */
-    int fd = dtc__fs_open(path, O_RDWR | O_CREAT, 0600, st->st_fs_opts | DTC_FS_SECRET, err,
+    int fd = dtc__fs_open(path, O_RDWR | O_CREAT, 0600, f->sf_fs_opts | DTC_FS_SECRET, err,
                           errlen);
     int rc = fd >= 0 ? flock(fd, LOCK_EX | LOCK_NB) : -1;
     if (fd >= 0 && rc != 0)
         snprintf(err, errlen, "%s: %s", path,
                  errno == EWOULDBLOCK ? "state in use by another process" : strerror(errno));
-    st->st_lock_fd = fd;
+    f->sf_lock_fd = fd;
     free(path);
     return rc;
 }
 
-/* Loads an existing file; a torn tail is cut off unless read-only. */
-static int open_existing(store *st, char *buf, size_t len, int flags,
-                         store_info *info, char *err, size_t errlen)
+int store__file_open_append(store_file *f, size_t good, size_t len, char *err, size_t errlen)
 {
-    size_t good = 0;
-    if (load_file(st, buf, len, &good, flags & STORE_READONLY, info, err, errlen) != 0)
+    f->sf_fd = dtc__fs_open(f->sf_path, O_WRONLY | O_APPEND, 0, f->sf_fs_opts, err, errlen);
+    if (f->sf_fd < 0)
         return -1;
-    if (flags & STORE_READONLY)
-        return 0;
-    st->st_fd = dtc__fs_open(st->st_path, O_WRONLY | O_APPEND, 0, st->st_fs_opts, err, errlen);
-    if (st->st_fd < 0)
-        return -1;
-    if (good < len && (ftruncate(st->st_fd, (off_t)good) != 0 || fsync(st->st_fd) != 0)) {
-        snprintf(err, errlen, "%s: %s", st->st_path, strerror(errno));
+    if (good < len && (ftruncate(f->sf_fd, (off_t)good) != 0 || fsync(f->sf_fd) != 0)) {
+        snprintf(err, errlen, "%s: %s", f->sf_path, strerror(errno));
         return -1;
     }
     return 0;
 }
 
-/* No file yet: seeds become the first snapshot. */
-static int create_new(store *st, const char *const *seeds, size_t nseeds,
-                      char *err, size_t errlen)
+void store__file_close(store_file *f)
 {
-    char why[STORE_WHY_MAX];
-    if (store__seed(st, seeds, nseeds, why) != 0 || store_compact(st, why) != 0) {
-        snprintf(err, errlen, "%s: %s", st->st_path, why);
-        return -1;
+    if (f->sf_fd >= 0)
+        close(f->sf_fd);
+    if (f->sf_lock_fd >= 0) {
+        unlink(f->sf_old); /* ours while we hold the lock */
+        close(f->sf_lock_fd);
     }
-    return 0;
+    free(f->sf_dir);
+    free(f->sf_path);
+    free(f->sf_tmp);
+    free(f->sf_old);
 }
 
-store *store_open(const char *dir, const char *name, const store_schema *schema,
-                  const char *const *seeds, size_t nseeds, int flags,
-                  store_info *info, char *err, size_t errlen)
-{
-    store *st = calloc(1, sizeof *st);
-    store_info dummy = {0};
-    char *buf = NULL;
-    size_t len = 0;
-    int rc = -1;
-    info = info ? info : &dummy;
-    memset(info, 0, sizeof *info);
-    if (st != NULL) {
-        st->st_no_fsync = (flags & STORE_NO_FSYNC) != 0;
-        st->st_fs_opts = (flags & STORE_GROUP) ? DTC_FS_GROUP : 0;
-    }
-    snprintf(err, errlen, "out of memory");
-    if (st == NULL)
-        return NULL;
-    st->st_schema = schema;
-    st->st_fd = st->st_lock_fd = st->st_bg_fd = -1;
-    st->st_compact_min = 1024;
-    htab_init(&st->st_recs);
-    htab_init(&st->st_txns);
-    htab_init(&st->st_ledger);
-    if ((st->st_dir = strdup(dir)) == NULL
-        || asprintf(&st->st_path, "%s/%s.state", dir, name) < 0
-        || asprintf(&st->st_tmp, "%s/%s.state.tmp", dir, name) < 0
-        || asprintf(&st->st_old, "%s/%s.state.old", dir, name) < 0)
-        goto out;
-    if (!(flags & STORE_READONLY) && take_lock(st, name, err, errlen) != 0)
-        goto out;
-    if (!(flags & STORE_READONLY))
-        unlink(st->st_old); /* a replaced file's name, left by a crash */
-    buf = slurp(st, st->st_path, &len, err, errlen);
-    if (buf != NULL) {
-        info->si_seeds_ignored = nseeds > 0;
-        rc = open_existing(st, buf, len, flags, info, err, errlen);
-    } else if (errno != ENOENT) {
-        /* err says what is wrong */
-    } else if (flags & STORE_READONLY) {
-        snprintf(err, errlen, "%s: no state file", st->st_path);
-    } else {
-        info->si_created = 1;
-        rc = create_new(st, seeds, nseeds, err, errlen);
-    }
-out:
-    free(buf);
-    if (rc != 0) {
-        st->st_failed = 1;
-        store_close(&st);
-        return NULL;
-    }
-    info->si_prepared = (unsigned)st->st_txns.ht_count;
-    info->si_records = st->st_recs.ht_count;
-    info->si_ledger = st->st_ledger.ht_count;
-    return st;
-}
+/* ---- a compaction's new file --------------------------------------------- */
 
-int store_close(store **stp)
+static int fsync_dir(const char *dir)
 {
-    store *st = *stp;
-    char why[STORE_WHY_MAX];
-    int rc = 0;
-    if (st == NULL)
-        return 0;
-    if (!st->st_failed && st->st_fd >= 0)
-        rc = store_flush(st, why);
-    if (!st->st_failed && store__bg_finish(st, why) != 0)
-        rc = -1;
-    store__bg_abandon(st); /* failed: the old file is the state */
-    if (st->st_fd >= 0)
-        close(st->st_fd);
-    if (st->st_lock_fd >= 0) {
-        unlink(st->st_old); /* ours while we hold the lock */
-        close(st->st_lock_fd);
-    }
-    store__free_all(st);
-    free(st->st_dir);
-    free(st->st_path);
-    free(st->st_tmp);
-    free(st->st_old);
-    free(st);
-    *stp = NULL;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 ? fsync(fd) : -1;
+    if (fd >= 0)
+        close(fd);
     return rc;
 }
 
-/* ---- dump ----------------------------------------------------------------- */
-
-static int by_key(const void *a, const void *b)
+int store__file_create_tmp(const store_file *f, char *why)
 {
-    return strcmp((*(const store_rec *const *)a)->rc_key,
-                  (*(const store_rec *const *)b)->rc_key);
+    if (unlink(f->sf_tmp) != 0 && errno != ENOENT) {
+        WHY("cannot remove stale %s: %s", f->sf_tmp, strerror(errno));
+        return -1;
+    }
+    return dtc__fs_open(f->sf_tmp, O_WRONLY | O_CREAT | O_EXCL, 0600, f->sf_fs_opts, why,
+                        STORE_WHY_MAX);
 }
 
-void store_dump(const store *st, FILE *out)
+/* The temp file, complete (fd closed), renamed over the state file: 0;
+ * -1 with why (the old file stays: the temp file is removed). */
+static int rename_in(store_file *f, int fd, char *why)
 {
-    /* an array of pointers: sizeof *v is a pointer's size, as meant */
-    const store_rec **v = calloc(st->st_recs.ht_count + 1, sizeof *v); // NOLINT(bugprone-sizeof-expression)
-    const store_rec *r;
-    size_t n = 0, pos = 0;
-    while (v != NULL && (r = htab_next(&st->st_recs, &pos)) != NULL)
-        if (r->rc_present)
-            v[n++] = r;
-    if (n > 1)
-        qsort(v, n, sizeof *v, by_key); // NOLINT(bugprone-sizeof-expression): pointers sorted
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "%s %" PRId64 " %" PRIu64 "%s%s\n", v[i]->rc_key, v[i]->rc_value,
-                v[i]->rc_version, v[i]->rc_note[0] ? " " : "", v[i]->rc_note);
-    fprintf(out, "ledger %zu\n", store_ledger_count(st));
-    free(v);
+    int err = 0;
+    if (!f->sf_no_fsync && fsync(fd) != 0)
+        err = errno;
+    if (close(fd) != 0 && err == 0)
+        err = errno;
+    if (err != 0) {
+        WHY("cannot write %s: %s", f->sf_tmp, strerror(err));
+        unlink(f->sf_tmp);
+        return -1;
+    }
+    FAULT(f, "store.before_rename");
+    /* the old file keeps a name: closing it below then frees nothing (ms
+     * for a large file); the next compaction's child removes the name */
+    if (f->sf_fd >= 0 && (unlink(f->sf_old) == 0 || errno == ENOENT))
+        (void)link(f->sf_path, f->sf_old); /* failing: a slower close */
+    if (rename(f->sf_tmp, f->sf_path) != 0) {
+        WHY("cannot rename %s: %s", f->sf_tmp, strerror(errno));
+        unlink(f->sf_tmp);
+        unlink(f->sf_old);
+        return -1;
+    }
+    FAULT(f, "store.after_rename");
+    return 0;
+}
+
+int store__file_switch(store_file *f, int *fdp, char *why)
+{
+    int fd = *fdp;
+    *fdp = -1;
+    if (rename_in(f, fd, why) != 0)
+        return -1;
+    /* From here on the new file is the state: failing to use it is fatal. */
+    fd = dtc__fs_open(f->sf_path, O_WRONLY | O_APPEND, 0, f->sf_fs_opts, why, STORE_WHY_MAX);
+    if (fd >= 0 && !f->sf_no_fsync && fsync_dir(f->sf_dir) != 0)
+        WHY("cannot sync %s: %s", f->sf_dir, strerror(errno));
+    if (fd < 0 || why[0] != '\0') {
+        f->sf_failed = 1;
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (f->sf_fd >= 0)
+        close(f->sf_fd);
+    f->sf_fd = fd;
+    f->sf_dirty = 0;
+    return 0;
 }

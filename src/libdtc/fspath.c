@@ -4,7 +4,7 @@
  * openat(O_PATH | O_NOFOLLOW | O_DIRECTORY) and fstat of each component,
  * and opening files O_NOFOLLOW | O_NONBLOCK, then fstat.  Used by dtcd's
  * decision log (dlog_file.c), the services (participants/svc/svc.c,
- * participants/store/: store_file.c, store_compact.c) and dtc-pg's --conninfo-file.
+ * participants/store/store_file.c) and dtc-pg's --conninfo-file.
  */
 #include "fspath.h"
 
