@@ -227,8 +227,7 @@ int main(int argc, char **argv)
         dtc_close(&in);
         return 1;
     }
-    printf("ready name=%s pid=%d\n", name, (int)getpid());
-    fflush(stdout);
+    part_ready(name);
     dtc_participant_ops ops = {NULL, prepare, commit, rollback, NULL, NULL};
     rc = dtc_participant_serve(p, &ops, &part_stop);
     dtc_participant_unregister(&p);
