@@ -29,7 +29,7 @@ add_library(dtc_version_opt STATIC ${PROJECT_SOURCE_DIR}/src/common/version_opt.
                                    ${PROJECT_SOURCE_DIR}/src/common/cli_opt.c)
 target_include_directories(dtc_version_opt PUBLIC ${PROJECT_SOURCE_DIR}/src/common)
 target_link_libraries(dtc_version_opt PUBLIC dtc)
-# dtcsvc: the services' framework (participants/svc.c parses their options).
+# dtcsvc: the services' framework (participants/svc/svc_opts.c parses their options).
 target_link_libraries(dtcsvc PUBLIC dtc_version_opt)
 foreach(prog ${DTC_PROGRAMS})
   if(TARGET ${prog})

@@ -46,7 +46,8 @@ if ! cppcheck --enable=warning,portability --error-exitcode=1 --inline-suppr \
         --std=c11 -q -j2 -D_GNU_SOURCE -DDTC_BENCH_HAVE_LIBPQ=1 \
         -I "$src/include" -I "$src/src" -I "$src/src/libdtc" -I "$src/src/bench" -I "$src/src/load" \
         -I "$src/src/kit" -I "$src/src/dtcctl" \
-        -I "$src/participants" "${files[@]}"; then
+        -I "$src/participants/proc" -I "$src/participants/store" \
+        -I "$src/participants/svc" "${files[@]}"; then
     echo "lint: cppcheck found the problems above" >&2
     status=1
 fi

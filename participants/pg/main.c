@@ -67,8 +67,7 @@ static int serve(const pg_opts *o)
         pool.p_reconnected = 0;
         int pending = pg_recover(&x, 0);
         dtc_log(DTC_LOG_INFO, "start", NULL, o->name, "pool=%d statements=%d", o->pool, o->nstmts);
-        printf("ready name=%s pid=%ld\n", o->name, (long)getpid());
-        fflush(stdout);
+        part_ready(o->name);
         if ((rc = serve_loop(&x, &ops, pending)) != DTC_OK) {
             dtc_log(DTC_LOG_ERROR, "serve", NULL, o->name, "error=%s", dtc_strerror(rc));
             exit_code = 1;

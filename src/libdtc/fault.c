@@ -44,7 +44,7 @@
  *                 published), store.before_rename (compaction tmp written
  *                 and fsynced, not renamed), store.after_rename (renamed,
  *                 the directory not yet fsynced); called through the
- *                 store's fault hook (participants/store.h), not dtc__fault
+ *                 store's fault hook (participants/store/store.h), not dtc__fault
  */
 #include <signal.h>
 #include <stdatomic.h>

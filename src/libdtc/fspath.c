@@ -3,8 +3,8 @@
  * in it (src/common/fspath.h says the rule): a walk from "/" with
  * openat(O_PATH | O_NOFOLLOW | O_DIRECTORY) and fstat of each component,
  * and opening files O_NOFOLLOW | O_NONBLOCK, then fstat.  Used by dtcd's
- * decision log (dlog_file.c), the services (participants/svc.c,
- * store_file.c, store_compact.c) and dtc-pg's --conninfo-file.
+ * decision log (dlog_file.c), the services (participants/svc/svc.c,
+ * participants/store/store_file.c) and dtc-pg's --conninfo-file.
  */
 #include "fspath.h"
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_state.c - libFuzzer target: the participant store's state-file
- * loader (participants/store_file.c, layout in store.h).
+ * loader (participants/store/store_file.c, layout in store.h).
  *
  * The input becomes DIR/fuzz.state in a private temp dir; store_open
  * loads it read-only (no lock, no truncation, no compaction) with the

@@ -70,7 +70,7 @@ cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
         -Wall -Wextra -Wno-unused-parameter
         -I "$root/include" -I "$root/src" -I "$root/src/libdtc" -I "$root/src/common"
-        -I "$root/participants" -I "$root/src/kit" -I "$here")
+        -I "$root/participants/store" -I "$root/participants/svc" -I "$root/src/kit" -I "$here")
 # shellcheck disable=SC2054
 ldflags=(-fsanitize=fuzzer,address,undefined -luuid -lpthread -lrt)
 
@@ -101,11 +101,11 @@ build_lib() {
     local objs=() src obj pids=() rc=0
     local -A extra=()
     for src in "$root"/src/libdtc/*.c "$root"/src/common/*.c "$root"/src/kit/htab.c \
-               "$root"/participants/store*.c \
+               "$root"/participants/store/*.c \
                "$root"/tests/tools/logfmt_lint.c; do
         extra[$src]=""
     done
-    for src in "$root"/participants/{inventory,payment,order,shipping}.c; do
+    for src in "$root"/participants/services/{inventory,payment,order,shipping}.c; do
         extra[$src]="-DSVC_NO_MAIN"
     done
     for src in "$root"/src/dtcctl/*.c; do

@@ -1,13 +1,14 @@
 /*
- * ledger_bench.c - drives the record store through many transactions
- * (enlist, prepare, commit, flush in batches of 64, STORE_NO_FSYNC) with
- * the ledger retired every 10,000 transactions against a stand-in
- * coordinator that holds the newest --horizon transactions, and prints
- * the state file's size, the compactions' cost, and how long a restart
- * (load) and a dump take at the end.  --no-retire shows the unbounded
- * ledger for comparison.  Not a test: numbers for README "Participant
- * state file".  Usage: dtc-ledger-bench [--txns N] [--horizon N]
- *                      [--keys N] [--dir DIR] [--no-retire]
+ * main.c - dtc-ledger-bench: drives the record store through many
+ * transactions (enlist, prepare, commit, flush in batches of 64,
+ * STORE_NO_FSYNC) with the ledger retired every 10,000 transactions
+ * against a stand-in coordinator that holds the newest --horizon
+ * transactions, and prints the state file's size, the compactions' cost,
+ * and how long a restart (load) and a dump take at the end.  --no-retire
+ * shows the unbounded ledger for comparison.  Not a test: numbers for
+ * docs/state-file.md ("Cost over many transactions").
+ * Usage: dtc-ledger-bench [--txns N] [--horizon N] [--keys N] [--dir DIR]
+ *                         [--no-retire]
  */
 #include <fcntl.h>
 #include <getopt.h>

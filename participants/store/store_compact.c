@@ -10,30 +10,18 @@
  * compaction (store_compact: at creation, and for callers that want it
  * now); store_flush compacts in the background instead (store_bg.c), with
  * the snapshot writer and the switch to the new file shared from here.
- * Crash points:
- * store.before_rename, store.after_rename.
+ * The file's side (the temp file, its rename, the crash points
+ * store.before_rename and store.after_rename) is store_file.c's.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "fspath.h"
-#include "store_int.h"
-
-int store__fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = fd >= 0 ? fsync(fd) : -1;
-    if (fd >= 0)
-        close(fd);
-    return rc;
-}
+#include "store_compact.h"
 
 static void sw_drain(snap_writer *w)
 {
@@ -104,56 +92,11 @@ size_t store__write_snapshot(const store *st, snap_writer *w, uint64_t lsn)
     return n;
 }
 
-int store__create_tmp(const store *st, char *why)
-{
-    if (unlink(st->st_tmp) != 0 && errno != ENOENT) {
-        WHY("cannot remove stale %s: %s", st->st_tmp, strerror(errno));
-        return -1;
-    }
-    return dtc__fs_open(st->st_tmp, O_WRONLY | O_CREAT | O_EXCL, 0600, st->st_fs_opts, why,
-                        STORE_WHY_MAX);
-}
-
 int store__switch(store *st, int *fdp, size_t items, char *why)
 {
-    int fd = *fdp, err = 0;
-    *fdp = -1;
-    if (!st->st_no_fsync && fsync(fd) != 0)
-        err = errno;
-    if (close(fd) != 0 && err == 0)
-        err = errno;
-    if (err != 0) {
-        WHY("cannot write %s: %s", st->st_tmp, strerror(err));
-        unlink(st->st_tmp);
+    if (store__file_switch(&st->st_file, fdp, why) != 0)
         return -1;
-    }
-    FAULT(st, "store.before_rename");
-    /* the old file keeps a name: closing it below then frees nothing (ms
-     * for a large file); the next compaction's child removes the name */
-    if (st->st_fd >= 0 && (unlink(st->st_old) == 0 || errno == ENOENT))
-        (void)link(st->st_path, st->st_old); /* failing: a slower close */
-    if (rename(st->st_tmp, st->st_path) != 0) {
-        WHY("cannot rename %s: %s", st->st_tmp, strerror(errno));
-        unlink(st->st_tmp);
-        unlink(st->st_old);
-        return -1;
-    }
-    FAULT(st, "store.after_rename");
-    /* From here on the new file is the state: failing to use it is fatal. */
-    fd = dtc__fs_open(st->st_path, O_WRONLY | O_APPEND, 0, st->st_fs_opts, why, STORE_WHY_MAX);
-    if (fd >= 0 && !st->st_no_fsync && store__fsync_dir(st->st_dir) != 0)
-        WHY("cannot sync %s: %s", st->st_dir, strerror(errno));
-    if (fd < 0 || why[0] != '\0') {
-        st->st_failed = 1;
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    if (st->st_fd >= 0)
-        close(st->st_fd);
-    st->st_fd = fd;
     st->st_snap_lines = items;
-    st->st_dirty = 0;
     return 0;
 }
 
@@ -161,20 +104,21 @@ int store_compact(store *st, char *why)
 {
     int fd;
     snap_writer *w;
+    store_file *f = &st->st_file;
     why[0] = '\0';
-    if (st->st_failed || st->st_lock_fd < 0) {
+    if (f->sf_failed || f->sf_lock_fd < 0) {
         WHY("store is failed or read-only");
         return -1;
     }
     if (store__bg_finish(st, why) != 0) /* one compaction at a time */
         return -1;
-    if (store__drain(st, why) != 0) /* the old file stays complete if we fail */
+    if (store__file_drain(f, why) != 0) /* the old file stays complete if we fail */
         return -1;
     if ((w = malloc(sizeof *w)) == NULL) {
-        WHY("cannot compact %s: out of memory", st->st_path);
+        WHY("cannot compact %s: out of memory", f->sf_path);
         return -1;
     }
-    if ((fd = w->sw_fd = store__create_tmp(st, why)) < 0) {
+    if ((fd = w->sw_fd = store__file_create_tmp(f, why)) < 0) {
         free(w);
         return -1;
     }
@@ -191,9 +135,9 @@ int store_compact(store *st, char *why)
     int err = w->sw_errno;
     free(w);
     if (err != 0) {
-        WHY("cannot write %s: %s", st->st_tmp, strerror(err));
+        WHY("cannot write %s: %s", f->sf_tmp, strerror(err));
         close(fd);
-        unlink(st->st_tmp);
+        unlink(f->sf_tmp);
         return -1;
     }
     if (store__switch(st, &fd, n, why) != 0)

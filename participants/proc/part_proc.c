@@ -1,9 +1,11 @@
 /*
- * part_proc.c - a participant program's signals and its attaching to the
- * instance (part_proc.h).
+ * part_proc.c - a participant program's signals, its attaching to the
+ * instance and its ready line (part_proc.h).
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "part_proc.h"
 
@@ -51,4 +53,10 @@ bool part_stopped_waiting(dtc_result rc, const char *name)
         return false;
     dtc_log(DTC_LOG_INFO, "stop", NULL, name, "exit=0 why=stopped_while_waiting_for_dtcd");
     return true;
+}
+
+void part_ready(const char *name)
+{
+    printf("ready name=%s pid=%ld\n", name, (long)getpid());
+    fflush(stdout);
 }

@@ -1,5 +1,5 @@
 /*
- * noop.c - dtc-noop, a participant that keeps no data: it
+ * main.c - dtc-noop, a participant that keeps no data: it
  * answers every request at once with a configurable vote.  Used by tests
  * (limits, crashes, condvar hazards) and by the benchmark as the pure
  * cost of coordination.
@@ -227,8 +227,7 @@ int main(int argc, char **argv)
         dtc_close(&in);
         return 1;
     }
-    printf("ready name=%s pid=%d\n", name, (int)getpid());
-    fflush(stdout);
+    part_ready(name);
     dtc_participant_ops ops = {NULL, prepare, commit, rollback, NULL, NULL};
     rc = dtc_participant_serve(p, &ops, &part_stop);
     dtc_participant_unregister(&p);

@@ -1,87 +1,24 @@
 /*
- * store_file.c - the store's state file DATA_DIR/NAME.state: loading and
- * replaying it, appending log lines (buffered, one write per flush), the
- * group-commit fsync, open/close and dump; compaction (write
- * NAME.state.tmp, fsync, rename, fsync the directory) is store_compact.c,
- * and in the background, as store_flush does it, store_bg.c.
- * Every byte of the file goes through write(2) (never stdio).  Every
- * file (NAME.state, NAME.lock, the compaction's NAME.state.tmp) is
- * opened through dtc__fs_open (fspath.h): a symlink, FIFO or directory
- * planted at its name, or a file of another user's or writable by
- * others, is refused with a message naming it (the temp name is
- * unlinked, then created O_EXCL).  A new state file is
- * fsynced, renamed into place and its directory fsynced before store_open
- * returns, so nothing is answered from a file a power cut could lose.
+ * store_open.c - the store as a whole, on top of its layers (store_file.h
+ * the file, store_int.h the records, store_compact.h compaction):
+ * store_open loads and replays the state file, store_flush is the group
+ * commit (and starts compactions), store_close; the settings, a journal
+ * record's replay, and the dump.  A new state file is fsynced, renamed
+ * into place and its directory fsynced before store_open returns, so
+ * nothing is answered from a file a power cut could lose.
  * Crash points (the fault hook, see store_set_fault_hook in store.h):
- * store.after_write, store.after_sync, store.before_rename,
- * store.after_rename.
+ * store.after_write, store.after_sync.
  * Format: see store.h.  A torn last line (no newline: a crash mid-append)
  * is cut off with a warning; any other bad line refuses the load with its
  * line number, so state is never silently lost.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "fspath.h"
-#include "store_int.h"
-
-/* ---- appending ----------------------------------------------------------- */
-
-/* Writes the buffered lines out (one write(2)). */
-int store__drain(store *st, char *why)
-{
-    if (st->st_wlen == 0)
-        return 0;
-    ssize_t w = write(st->st_fd, st->st_wbuf, st->st_wlen);
-    if (w != (ssize_t)st->st_wlen) {
-        /* A partial line would corrupt the middle of the log: stop here. */
-        WHY("state file write failed: %s", w < 0 ? strerror(errno) : "short write");
-        st->st_failed = 1;
-        return -1;
-    }
-    store__bg_tail(st, st->st_wbuf, st->st_wlen); /* a compaction runs: for its file */
-    st->st_wlen = 0;
-    return 0;
-}
-
-int store__append(store *st, char *why, const char *fmt, ...)
-{
-    char line[LINE_MAX_LEN];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (st->st_fd < 0 || n < 0 || n >= (int)sizeof line - 1) {
-        WHY("cannot log to the state file (read-only or line too long)");
-        return -1;
-    }
-    if (st->st_failed) {
-        WHY("state file write failed earlier; restart the participant");
-        return -1;
-    }
-    /* journal mode: the record is the durable copy; the file's log
-     * section only mirrors it, unsynced (--dump reads it) */
-    if (st->st_journal != NULL
-        && st->st_journal->sj_append(st->st_journal->sj_ctx, line, (size_t)n) != 0) {
-        WHY("journal append failed");
-        st->st_failed = 1;
-        return -1;
-    }
-    line[n++] = '\n';
-    if (st->st_wlen + (size_t)n > sizeof st->st_wbuf && store__drain(st, why) != 0)
-        return -1;
-    memcpy(st->st_wbuf + st->st_wlen, line, (size_t)n);
-    st->st_wlen += (size_t)n;
-    st->st_dirty = 1;
-    st->st_log_lines++;
-    return 0;
-}
+#include "store_compact.h"
 
 /* ---- loading ------------------------------------------------------------- */
 
@@ -250,45 +187,6 @@ static int load_line(store *st, char *line, int *snapshot, char *why)
     return -1;
 }
 
-/* The whole file at path (checked: fspath.h), NUL-terminated; NULL with
- * err filled, and errno ENOENT if there is none. */
-static char *slurp(const store *st, const char *path, size_t *len, char *err, size_t errlen)
-{
-    int fd = dtc__fs_open(path, O_RDONLY, 0, st->st_fs_opts, err, errlen);
-    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-    if (f == NULL && fd >= 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        close(fd);
-    }
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    if (f == NULL)
-        return NULL;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            char *nb = realloc(buf, cap = cap * 2 + 8192);
-            if (nb == NULL)
-                break;
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    if (ferror(f) || buf == NULL || n + 1 > cap) {
-        snprintf(err, errlen, "%s: %s", path, ferror(f) ? "read error" : "out of memory");
-        free(buf);
-        buf = NULL;
-        errno = EIO;
-    } else {
-        buf[n] = '\0';
-        *len = n;
-    }
-    fclose(f);
-    return buf;
-}
-
 /* Replays the whole file; *good receives the length without a torn tail.
  * A snapshot stamped "journal LSN" is followed by an unsynced mirror of
  * journal records: a writer (readonly 0) stops at its checkpoint line
@@ -311,13 +209,13 @@ static int load_file(store *st, char *buf, size_t len, size_t *good, int readonl
         off = (size_t)(nl - buf) + 1;
         *good = off;
         if (strlen(line) != (size_t)(nl - line)) {
-            snprintf(err, errlen, "%s:%u: NUL byte in line", st->st_path, lineno + 1);
+            snprintf(err, errlen, "%s:%u: NUL byte in line", st->st_file.sf_path, lineno + 1);
             return -1;
         }
         if (lineno == 0) {
             if (strncmp(line, STATE_MAGIC, strlen(STATE_MAGIC)) != 0
                 || strcmp(line + strlen(STATE_MAGIC), st->st_schema->ss_service) != 0) {
-                snprintf(err, errlen, "%s:1: not a 'dtc-state 1 %s' file", st->st_path,
+                snprintf(err, errlen, "%s:1: not a 'dtc-state 1 %s' file", st->st_file.sf_path,
                          st->st_schema->ss_service);
                 return -1;
             }
@@ -325,7 +223,7 @@ static int load_file(store *st, char *buf, size_t len, size_t *good, int readonl
         }
         int was_snapshot = snapshot;
         if (load_line(st, line, &snapshot, why) != 0) {
-            snprintf(err, errlen, "%s:%u: %s", st->st_path, lineno + 1, why);
+            snprintf(err, errlen, "%s:%u: %s", st->st_file.sf_path, lineno + 1, why);
             return -1;
         }
         if (was_snapshot && snapshot)
@@ -336,14 +234,14 @@ static int load_file(store *st, char *buf, size_t len, size_t *good, int readonl
             break; /* the mirror: the journal has the truth */
     }
     if (lineno == 0 || snapshot) {
-        snprintf(err, errlen, "%s: %s", st->st_path,
+        snprintf(err, errlen, "%s: %s", st->st_file.sf_path,
                  lineno == 0 ? "empty or torn header" : "no checkpoint line");
         return -1;
     }
     return 0;
 }
 
-/* ---- settings and flush (compaction: store_compact.c) ------------------- */
+/* ---- settings and flush -------------------------------------------------- */
 
 void store_set_compact_min(store *st, size_t n)
 {
@@ -352,7 +250,7 @@ void store_set_compact_min(store *st, size_t n)
 
 void store_set_fault_hook(store *st, void (*fn)(const char *point))
 {
-    st->st_fault = fn;
+    st->st_file.sf_fault = fn;
 }
 
 void store_set_journal(store *st, const store_journal *j)
@@ -381,16 +279,17 @@ int store_replay_line(store *st, const char *line, size_t len, char *why)
 
 int store_flush(store *st, char *why)
 {
+    store_file *f = &st->st_file;
     why[0] = '\0';
-    if (st->st_failed) {
+    if (f->sf_failed) {
         WHY("state file write failed earlier; restart the participant");
         return -1;
     }
-    if (store__drain(st, why) != 0)
+    if (store__file_drain(f, why) != 0)
         return -1;
-    int dirty = st->st_dirty;
+    int dirty = f->sf_dirty;
     if (dirty)
-        FAULT(st, "store.after_write");
+        FAULT(f, "store.after_write");
     /* a background compaction that ended: its file, the tail (this batch
      * included) appended and synced, becomes the state file; or one starts.
      * On the journal compaction is synchronous (below): its snapshot is
@@ -400,40 +299,19 @@ int store_flush(store *st, char *why)
         return -1;
     if (dirty) {
         /* journal mode: the mirror is never synced, the journal is */
-        if (!switched && !st->st_no_fsync && st->st_journal == NULL && fsync(st->st_fd) != 0) {
-            /* The kernel may have dropped the dirty pages: never retry. */
-            WHY("fsync of %s failed: %s", st->st_path, strerror(errno));
-            st->st_failed = 1;
+        if (!switched && st->st_journal == NULL && store__file_sync(f, why) != 0)
             return -1;
-        }
-        st->st_dirty = 0;
-        FAULT(st, "store.after_sync");
+        f->sf_dirty = 0;
+        FAULT(f, "store.after_sync");
     }
     size_t limit = st->st_snap_lines > st->st_compact_min ? st->st_snap_lines
                                                           : st->st_compact_min;
     if (st->st_journal != NULL && st->st_log_lines > limit && store_compact(st, why) != 0)
-        return st->st_failed ? -1 : 0; /* a failed compaction leaves why set */
+        return f->sf_failed ? -1 : 0; /* a failed compaction leaves why set */
     return 0; /* a failed compaction leaves a warning in why */
 }
 
 /* ---- open / close -------------------------------------------------------- */
-
-static int take_lock(store *st, const char *name, char *err, size_t errlen)
-{
-    char *path;
-    if (asprintf(&path, "%s/%s.lock", st->st_dir, name) < 0)
-        return -1;
-    /* 0600: whoever may open it, even read-only, could hold its flock */
-    int fd = dtc__fs_open(path, O_RDWR | O_CREAT, 0600, st->st_fs_opts | DTC_FS_SECRET, err,
-                          errlen);
-    int rc = fd >= 0 ? flock(fd, LOCK_EX | LOCK_NB) : -1;
-    if (fd >= 0 && rc != 0)
-        snprintf(err, errlen, "%s: %s", path,
-                 errno == EWOULDBLOCK ? "state in use by another process" : strerror(errno));
-    st->st_lock_fd = fd;
-    free(path);
-    return rc;
-}
 
 /* Loads an existing file; a torn tail is cut off unless read-only. */
 static int open_existing(store *st, char *buf, size_t len, int flags,
@@ -444,14 +322,7 @@ static int open_existing(store *st, char *buf, size_t len, int flags,
         return -1;
     if (flags & STORE_READONLY)
         return 0;
-    st->st_fd = dtc__fs_open(st->st_path, O_WRONLY | O_APPEND, 0, st->st_fs_opts, err, errlen);
-    if (st->st_fd < 0)
-        return -1;
-    if (good < len && (ftruncate(st->st_fd, (off_t)good) != 0 || fsync(st->st_fd) != 0)) {
-        snprintf(err, errlen, "%s: %s", st->st_path, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return store__file_open_append(&st->st_file, good, len, err, errlen);
 }
 
 /* No file yet: seeds become the first snapshot. */
@@ -460,7 +331,7 @@ static int create_new(store *st, const char *const *seeds, size_t nseeds,
 {
     char why[STORE_WHY_MAX];
     if (store__seed(st, seeds, nseeds, why) != 0 || store_compact(st, why) != 0) {
-        snprintf(err, errlen, "%s: %s", st->st_path, why);
+        snprintf(err, errlen, "%s: %s", st->st_file.sf_path, why);
         return -1;
     }
     return 0;
@@ -477,36 +348,30 @@ store *store_open(const char *dir, const char *name, const store_schema *schema,
     int rc = -1;
     info = info ? info : &dummy;
     memset(info, 0, sizeof *info);
-    if (st != NULL) {
-        st->st_no_fsync = (flags & STORE_NO_FSYNC) != 0;
-        st->st_fs_opts = (flags & STORE_GROUP) ? DTC_FS_GROUP : 0;
-    }
     snprintf(err, errlen, "out of memory");
     if (st == NULL)
         return NULL;
     st->st_schema = schema;
-    st->st_fd = st->st_lock_fd = st->st_bg_fd = -1;
+    st->st_bg_fd = -1;
     st->st_compact_min = 1024;
     htab_init(&st->st_recs);
     htab_init(&st->st_txns);
     htab_init(&st->st_ledger);
-    if ((st->st_dir = strdup(dir)) == NULL
-        || asprintf(&st->st_path, "%s/%s.state", dir, name) < 0
-        || asprintf(&st->st_tmp, "%s/%s.state.tmp", dir, name) < 0
-        || asprintf(&st->st_old, "%s/%s.state.old", dir, name) < 0)
+    store_file *f = &st->st_file;
+    if (store__file_init(f, dir, name, flags) != 0)
         goto out;
-    if (!(flags & STORE_READONLY) && take_lock(st, name, err, errlen) != 0)
+    if (!(flags & STORE_READONLY) && store__file_lock(f, name, err, errlen) != 0)
         goto out;
     if (!(flags & STORE_READONLY))
-        unlink(st->st_old); /* a replaced file's name, left by a crash */
-    buf = slurp(st, st->st_path, &len, err, errlen);
+        unlink(f->sf_old); /* a replaced file's name, left by a crash */
+    buf = store__file_read(f, &len, err, errlen);
     if (buf != NULL) {
         info->si_seeds_ignored = nseeds > 0;
         rc = open_existing(st, buf, len, flags, info, err, errlen);
     } else if (errno != ENOENT) {
         /* err says what is wrong */
     } else if (flags & STORE_READONLY) {
-        snprintf(err, errlen, "%s: no state file", st->st_path);
+        snprintf(err, errlen, "%s: no state file", f->sf_path);
     } else {
         info->si_created = 1;
         rc = create_new(st, seeds, nseeds, err, errlen);
@@ -514,7 +379,7 @@ store *store_open(const char *dir, const char *name, const store_schema *schema,
 out:
     free(buf);
     if (rc != 0) {
-        st->st_failed = 1;
+        f->sf_failed = 1;
         store_close(&st);
         return NULL;
     }
@@ -531,22 +396,13 @@ int store_close(store **stp)
     int rc = 0;
     if (st == NULL)
         return 0;
-    if (!st->st_failed && st->st_fd >= 0)
+    if (!st->st_file.sf_failed && st->st_file.sf_fd >= 0)
         rc = store_flush(st, why);
-    if (!st->st_failed && store__bg_finish(st, why) != 0)
+    if (!st->st_file.sf_failed && store__bg_finish(st, why) != 0)
         rc = -1;
     store__bg_abandon(st); /* failed: the old file is the state */
-    if (st->st_fd >= 0)
-        close(st->st_fd);
-    if (st->st_lock_fd >= 0) {
-        unlink(st->st_old); /* ours while we hold the lock */
-        close(st->st_lock_fd);
-    }
+    store__file_close(&st->st_file);
     store__free_all(st);
-    free(st->st_dir);
-    free(st->st_path);
-    free(st->st_tmp);
-    free(st->st_old);
     free(st);
     *stp = NULL;
     return rc;

@@ -11,12 +11,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
-
-#define WHY(...) snprintf(why, STORE_WHY_MAX, __VA_ARGS__)
 
 /* ---- validation and parsing helpers ------------------------------------ */
 
@@ -172,6 +171,38 @@ int store_parse_seed(const store_schema *schema, const char *kv, store_op *op,
         snprintf(why, len, "bad seed '%.60s': %s", kv, inner + strlen("malformed payload: "));
         return -1;
     }
+    return 0;
+}
+
+/* ---- logging ------------------------------------------------------------- */
+
+int store__append(store *st, char *why, const char *fmt, ...)
+{
+    char line[LINE_MAX_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (st->st_file.sf_fd < 0 || n < 0 || n >= (int)sizeof line - 1) {
+        WHY("cannot log to the state file (read-only or line too long)");
+        return -1;
+    }
+    if (st->st_file.sf_failed) {
+        WHY("state file write failed earlier; restart the participant");
+        return -1;
+    }
+    /* journal mode: the record is the durable copy; the file's log
+     * section only mirrors it, unsynced (--dump reads it) */
+    if (st->st_journal != NULL
+        && st->st_journal->sj_append(st->st_journal->sj_ctx, line, (size_t)n) != 0) {
+        WHY("journal append failed");
+        st->st_file.sf_failed = 1;
+        return -1;
+    }
+    line[n++] = '\n';
+    if (store__file_put(&st->st_file, line, (size_t)n, why) != 0)
+        return -1;
+    st->st_log_lines++;
     return 0;
 }
 
@@ -345,7 +376,7 @@ int store__apply_txn(store *st, store_txn *tx, int log, char *why)
         return -1;
     if (store__ledger_add(st, tx->tx_id, LED_APPLIED, tx->tx_payload) == NULL) {
         WHY("out of memory");
-        st->st_failed |= log;
+        st->st_file.sf_failed |= log;
         return -1;
     }
     apply_plan(st, &tx->tx_ops, +1, &pl);
@@ -411,7 +442,7 @@ void store__free_all(store *st)
 
 static int usable(const store *st, const char *txid, char *why)
 {
-    if (st->st_failed) {
+    if (st->st_file.sf_failed) {
         WHY("state file write failed earlier; restart the participant");
         return 0;
     }
@@ -577,5 +608,5 @@ size_t store_log_lines(const store *st)
 
 int store_failed(const store *st)
 {
-    return st->st_failed;
+    return st->st_file.sf_failed;
 }

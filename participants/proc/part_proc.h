@@ -1,7 +1,8 @@
 /*
  * part_proc.h - what every participant program does as a process, around
- * its serve loop (the services' svc.c and dtc-pg): its signals and its
- * attaching to an instance whose dtcd may not be up yet.
+ * its serve loop (the services' svc.c, dtc-noop and dtc-pg): its signals,
+ * its attaching to an instance whose dtcd may not be up yet, and its
+ * ready line.
  */
 #ifndef DTC_PART_PROC_H
 #define DTC_PART_PROC_H
@@ -31,5 +32,10 @@ dtc_result part_attach(const char *instance, const char *name, dtc_instance **ou
  * stopped before its instance came up ends "inactive", not "failed").
  * Logs the stop as participant `name`. */
 bool part_stopped_waiting(dtc_result rc, const char *name);
+
+/* Prints "ready name=NAME pid=PID" on stdout and flushes it: registered,
+ * recovered, serving from now on (what the kit's dtc_kit_wait_ready and
+ * scripts/lib.sh's dtc_wait_ready wait for). */
+void part_ready(const char *name);
 
 #endif

@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store_int.h"
+#include "store_compact.h"
 
 /* The child: the snapshot into fd, then _exit (no atexit handler, no
  * stdio buffer of the parent's flushed twice). */
@@ -36,15 +36,18 @@ static void child_main(const store *st, int fd, pid_t parent)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(ECHILD); /* the service died before the line above */
-    close(st->st_lock_fd); /* the flock stays the service's alone: a service
-                              killed now is restartable at once */
-    unlink(st->st_old); /* the file the last switch replaced: freed here */
+    close(st->st_file.sf_lock_fd); /* the flock stays the service's alone:
+                                      a service killed now is restartable
+                                      at once */
+    unlink(st->st_file.sf_old); /* the file the last switch replaced: freed here */
     w.sw_fd = fd;
     store__write_snapshot(st, &w, 0); /* own-file mode only: no journal stamp */
-    if (w.sw_errno == 0 && !st->st_no_fsync && fsync(fd) != 0)
+    if (w.sw_errno == 0 && !st->st_file.sf_no_fsync && fsync(fd) != 0)
         w.sw_errno = errno;
     _exit(w.sw_errno == 0 ? 0 : w.sw_errno > 0 && w.sw_errno < 256 ? w.sw_errno : EIO);
 }
+
+static void keep_tail(void *ctx, const char *buf, size_t len);
 
 static void reset(store *st)
 {
@@ -53,6 +56,7 @@ static void reset(store *st)
     free(st->st_bg_tail);
     st->st_bg_pid = 0;
     st->st_bg_fd = -1;
+    st->st_file.sf_watch = NULL;
     st->st_bg_tail = NULL;
     st->st_bg_len = st->st_bg_cap = 0;
 }
@@ -60,26 +64,31 @@ static void reset(store *st)
 /* Forks the child; a failure to start is a warning (why) only. */
 static void start(store *st, char *why)
 {
-    int fd = store__create_tmp(st, why);
+    int fd = store__file_create_tmp(&st->st_file, why);
     if (fd < 0)
         return;
     pid_t parent = getpid(), pid = fork();
     if (pid == 0)
         child_main(st, fd, parent);
     if (pid < 0) {
-        WHY("cannot compact %s: fork: %s", st->st_path, strerror(errno));
+        WHY("cannot compact %s: fork: %s", st->st_file.sf_path, strerror(errno));
         close(fd);
-        unlink(st->st_tmp);
+        unlink(st->st_file.sf_tmp);
         return;
     }
     st->st_bg_pid = pid;
     st->st_bg_fd = fd;
     st->st_bg_items = st->st_recs.ht_count + st->st_ledger.ht_count + st->st_txns.ht_count;
     st->st_bg_log_lines = st->st_log_lines;
+    st->st_file.sf_watch = keep_tail;
+    st->st_file.sf_watch_ctx = st;
 }
 
-void store__bg_tail(store *st, const char *buf, size_t len)
+/* The state file's watcher while a child runs: lines written since the
+ * fork, kept for the new file. */
+static void keep_tail(void *ctx, const char *buf, size_t len)
 {
+    store *st = ctx;
     if (st->st_bg_pid <= 0 || len == 0 || (st->st_bg_tail == NULL && st->st_bg_len > 0))
         return; /* none running, or out of memory already */
     if (st->st_bg_len + len > st->st_bg_cap) {
@@ -129,8 +138,8 @@ static int finish(store *st, int status, char *why)
     if (err == 0)
         err = write_tail(st);
     if (err != 0) {
-        WHY("cannot compact %s in the background: %s", st->st_path, strerror(err));
-        unlink(st->st_tmp);
+        WHY("cannot compact %s in the background: %s", st->st_file.sf_path, strerror(err));
+        unlink(st->st_file.sf_tmp);
         reset(st);
         return 0;
     }
@@ -138,7 +147,7 @@ static int finish(store *st, int status, char *why)
     if (rc == 0)
         st->st_log_lines = tail_lines;
     reset(st);
-    return rc == 0 ? 1 : st->st_failed ? -1 : 0;
+    return rc == 0 ? 1 : st->st_file.sf_failed ? -1 : 0;
 }
 
 /* waitpid for the child, blocking or not: 1 ended (*status), 0 not yet. */
@@ -193,6 +202,6 @@ void store__bg_abandon(store *st)
         return;
     kill(st->st_bg_pid, SIGKILL);
     reap(st, 1, &status);
-    unlink(st->st_tmp);
+    unlink(st->st_file.sf_tmp);
     reset(st);
 }

@@ -324,8 +324,7 @@ static int serve(svc *s)
         s->sv_exit = 1;
     } else {
         recover(s, p);
-        printf("ready name=%s pid=%ld\n", s->sv_o.name, (long)getpid());
-        fflush(stdout);
+        part_ready(s->sv_o.name);
         if ((rc = serve_loop(s, inst, p, &ops)) != DTC_OK) {
             dtc_log(DTC_LOG_ERROR, "serve", NULL, s->sv_o.name, "error=%s", dtc_strerror(rc));
             s->sv_exit = 1;
