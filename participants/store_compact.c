@@ -11,7 +11,9 @@
  * now); store_flush compacts in the background instead (store_bg.c), with
  * the snapshot writer and the switch to the new file shared from here.
  * Crash points:
- * store.before_rename, store.after_rename.
+ * store.before_rename, store.after_rename, and on the journal
+ * store.before_checkpoint (renamed, the directory synced, the stamp not
+ * yet reported as the checkpoint).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -114,11 +116,11 @@ int store__create_tmp(const store *st, char *why)
                         STORE_WHY_MAX);
 }
 
-int store__switch(store *st, int *fdp, size_t items, char *why)
+int store__switch(store *st, int *fdp, int sync_file, size_t items, char *why)
 {
     int fd = *fdp, err = 0;
     *fdp = -1;
-    if (!st->st_no_fsync && fsync(fd) != 0)
+    if (sync_file && !st->st_no_fsync && fsync(fd) != 0)
         err = errno;
     if (close(fd) != 0 && err == 0)
         err = errno;
@@ -196,13 +198,19 @@ int store_compact(store *st, char *why)
         unlink(st->st_tmp);
         return -1;
     }
-    if (store__switch(st, &fd, n, why) != 0)
+    if (store__switch(st, &fd, 1, n, why) != 0)
         return -1;
     st->st_log_lines = 0;
-    if (j != NULL) {
-        st->st_journal_lsn = lsn;
-        if (j->sj_checkpoint(j->sj_ctx, lsn) != 0)
-            WHY("journal checkpoint at %" PRIu64 " failed (the log keeps more)", lsn);
-    }
+    if (j != NULL)
+        store__journal_ckpt(st, lsn, why);
     return 0;
+}
+
+void store__journal_ckpt(store *st, uint64_t lsn, char *why)
+{
+    const store_journal *j = st->st_journal;
+    FAULT(st, "store.before_checkpoint");
+    st->st_journal_lsn = lsn;
+    if (j->sj_checkpoint(j->sj_ctx, lsn) != 0)
+        WHY("journal checkpoint at %" PRIu64 " failed (the log keeps more)", lsn);
 }

@@ -77,6 +77,8 @@ struct store {
     int st_bg_fd;               /* NAME.state.tmp, shared with the child */
     size_t st_bg_items;         /* the snapshot's items (about: a bound) */
     size_t st_bg_log_lines;     /* st_log_lines when the child was forked */
+    uint64_t st_bg_lsn;         /* journal mode: the journal's end when the
+                                   child was forked, its snapshot's stamp */
     char *st_bg_tail;           /* lines written since the fork, for the */
     size_t st_bg_len, st_bg_cap; /* new file; NULL with st_bg_len > 0:
                                    out of memory, the compaction is dropped */
@@ -140,11 +142,18 @@ size_t store__write_snapshot(const store *st, snap_writer *w, uint64_t lsn);
 int store__create_tmp(const store *st, char *why);
 int store__fsync_dir(const char *dir);
 /* Makes the complete temp file *fdp (closed here, *fdp = -1) the state
- * file: fsync, rename over NAME.state, fsync the directory (no fsync with
+ * file: fsync (only with sync_file: journal mode's background child
+ * synced its snapshot itself, and what follows it is the unsynced
+ * mirror), rename over NAME.state, fsync the directory (no fsync with
  * STORE_NO_FSYNC), append to it from now on.  0; -1 with why: before the
  * rename the old file stays (the temp file is removed), after it the
  * store is failed. */
-int store__switch(store *st, int *fdp, size_t items, char *why);
+int store__switch(store *st, int *fdp, int sync_file, size_t items, char *why);
+/* Journal mode, once a snapshot stamped lsn is the state file (renamed,
+ * directory synced): the crash point store.before_checkpoint, then the
+ * stamp is the store's and lsn is reported as its checkpoint (a failure
+ * is a warning in why: the log keeps more). */
+void store__journal_ckpt(store *st, uint64_t lsn, char *why);
 /* store_bg.c.  store_flush, once the lines are written: finishes a
  * background compaction whose child is done (waiting for it when the log
  * has grown past the threshold again meanwhile); starts one when the log
