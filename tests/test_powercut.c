@@ -30,6 +30,13 @@
  * after the COMMIT before its delivery.  Their replay after the restart
  * must show every acknowledged order committed at both, and the crashed
  * one all-or-nothing.
+ *
+ * A participant in doubt (test_powercut_participant_in_doubt): a service
+ * on the journal killed right after its yes vote (its prepare record
+ * journaled), the transaction then committed or aborted, the service
+ * restarted and replaying, then the cut: after it settled, or at its
+ * first checkpoint after the replay.  All-or-nothing at the four
+ * services, as dtcctl show says.
  */
 #include <check.h>
 #include <limits.h>
