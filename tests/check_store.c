@@ -578,6 +578,33 @@ END_TEST
 
 /* A fake instance journal: records kept in memory, positions counted in
  * records, and the order of flush and checkpoint calls. */
+/* What the fake journal and the fault hook saw, in order (this process:
+ * a background compaction's child records into its own copy). */
+static char jevents[64][48];
+static int njevents;
+
+static void jevent(const char *e)
+{
+    if (njevents < 64)
+        snprintf(jevents[njevents++], sizeof jevents[0], "%s", e);
+}
+
+static void jevent_lsn(const char *what, uint64_t lsn)
+{
+    char e[48];
+    snprintf(e, sizeof e, "%s %llu", what, (unsigned long long)lsn);
+    jevent(e);
+}
+
+/* The index of the first event e at or after from; -1 if none. */
+static int jevent_at(const char *e, int from)
+{
+    for (int i = from < 0 ? 0 : from; i < njevents; i++)
+        if (strcmp(jevents[i], e) == 0)
+            return i;
+    return -1;
+}
+
 struct fake_journal {
     char lines[32][STORE_PAYLOAD_MAX + 64];
     int n;
@@ -607,6 +634,7 @@ static int fj_flush(void *ctx, uint64_t lsn)
 {
     struct fake_journal *j = ctx;
     j->durable = lsn > j->durable ? lsn : j->durable;
+    jevent_lsn("flush", lsn);
     return 0;
 }
 
@@ -615,6 +643,7 @@ static int fj_checkpoint(void *ctx, uint64_t lsn)
     struct fake_journal *j = ctx;
     j->calls_ok &= j->durable >= lsn; /* never past what is durable */
     j->ckpt = lsn;
+    jevent_lsn("ckpt", lsn);
     return 0;
 }
 
@@ -664,6 +693,131 @@ START_TEST(journal_mode)
     store_close(&st);
     free(before);
     free(after);
+}
+END_TEST
+
+/* The background compaction's hook: records every point (in this
+ * process); a child (another pid) SIGKILLs itself at store.bg_before_sync
+ * while bg_kill_child is set. */
+static pid_t bg_main_pid;
+static int bg_kill_child;
+
+static void bg_hook(const char *point)
+{
+    if (getpid() != bg_main_pid) {
+        if (bg_kill_child && strcmp(point, "store.bg_before_sync") == 0)
+            kill(getpid(), SIGKILL);
+        return;
+    }
+    jevent(point);
+}
+
+/* A journal-mode store with compactions after 2 log lines: t1 and t2
+ * committed, so the second flush forked a compaction stamped 5 (4 lines
+ * journaled before it). */
+static store *bg_journal_store(const char *dir, struct fake_journal *fj, store_journal *sj)
+{
+    *sj = (store_journal){fj_append, fj_position, fj_flush, fj_checkpoint, fj};
+    bg_main_pid = getpid();
+    njevents = 0;
+    store *st = open_inv(dir);
+    store_set_journal(st, sj);
+    store_set_compact_min(st, 2);
+    store_set_fault_hook(st, bg_hook);
+    run_commit(st, "t1", "reserve w 1");
+    ck_assert_int_eq(jevent_at("store.before_rename", 0), -1); /* none yet */
+    run_commit(st, "t2", "reserve w 1");
+    return st;
+}
+
+/* Flushes until event e was seen (the child ended and was reaped), at
+ * most 10 s; the last flush's warning in why. */
+static void bg_flush_until(store *st, const char *e, char *why)
+{
+    for (int i = 0; i < 1000 && jevent_at(e, 0) < 0; i++) {
+        ck_assert_int_eq(store_flush(st, why), 0);
+        usleep(10000);
+    }
+    ck_assert_msg(jevent_at(e, 0) >= 0, "never saw %s", e);
+}
+
+/* On the journal a compaction runs in the background: its snapshot is
+ * stamped with the journal's end at the fork (5), not with the end when
+ * it is renamed in (t3 was journaled meanwhile, at 5); the journal is
+ * flushed to the stamp before the rename, and the stamp is reported as
+ * the checkpoint only after the rename and the directory's sync.  A
+ * writer reopening it replays t3 from the journal after the stamp. */
+START_TEST(journal_background_compaction)
+{
+    const char *dir = new_dir();
+    char why[STORE_WHY_MAX];
+    static struct fake_journal fj;
+    store_journal sj;
+    memset(&fj, 0, sizeof fj);
+    fj.calls_ok = 1;
+    store *st = bg_journal_store(dir, &fj, &sj);
+    ck_assert_int_eq(fj.n, 4);
+    /* the flush that forked returned before anything was renamed in */
+    ck_assert_int_eq(jevent_at("store.before_rename", 0), -1);
+    ck_assert_ptr_null(strstr(read_text(state_path(dir, "inventory")), "\njournal "));
+    ck_assert_int_eq(try_prepare(st, "t3", "reserve w 2", why), STORE_YES);
+    ck_assert_int_eq(fj.n, 5); /* journaled while the child runs */
+    bg_flush_until(st, "ckpt 5", why);
+    ck_assert_uint_eq(fj.ckpt, 5);
+    ck_assert_uint_eq(store_journal_lsn(st), 5);
+    ck_assert_int_eq(fj.calls_ok, 1);
+    int f = jevent_at("flush 5", 0), br = jevent_at("store.before_rename", f);
+    int ar = jevent_at("store.after_rename", br), bc = jevent_at("store.before_checkpoint", ar);
+    ck_assert_msg(f >= 0 && br > f && ar > br && bc > ar && jevent_at("ckpt 5", 0) > bc,
+                  "order: flush %d, before_rename %d, after_rename %d, before_checkpoint %d", f,
+                  br, ar, bc);
+    ck_assert_int_eq(jevent_at("store.bg_before_sync", 0), -1); /* the child's, not ours */
+    /* the snapshot, then t3 in the mirror (the tail) */
+    ck_assert_ptr_nonnull(strstr(read_text(state_path(dir, "inventory")),
+                                 "\njournal 5\ncheckpoint\nprepared t3 reserve w 2\n"));
+    char *before = dump_text(st);
+    store_close(&st);
+    st = open_inv(dir);
+    ck_assert_uint_eq(store_journal_lsn(st), 5);
+    ck_assert_ptr_null(store_get(st, "w")->rc_holder); /* the mirror is not read */
+    for (int i = 4; i < fj.n; i++) /* the journal's records from the stamp */
+        ck_assert_int_eq(store_replay_line(st, fj.lines[i], strlen(fj.lines[i]), why), 0);
+    char *after = dump_text(st);
+    ck_assert_str_eq(after, before);
+    store_close(&st);
+    free(before);
+    free(after);
+}
+END_TEST
+
+/* A background compaction whose child dies before syncing its snapshot
+ * (killed at store.bg_before_sync) reports no checkpoint and leaves the
+ * state file as it was (no stamp); the service passes the same crash
+ * point when it reaps the child.  The next compaction checkpoints. */
+START_TEST(journal_background_child_killed)
+{
+    const char *dir = new_dir(), *path = state_path(dir, "inventory");
+    char why[STORE_WHY_MAX], tmp[600];
+    static struct fake_journal fj;
+    store_journal sj;
+    memset(&fj, 0, sizeof fj);
+    fj.calls_ok = 1;
+    bg_kill_child = 1;
+    store *st = bg_journal_store(dir, &fj, &sj);
+    bg_kill_child = 0; /* the next child lives */
+    bg_flush_until(st, "store.bg_before_sync", why);
+    ck_assert_msg(strstr(why, "cannot compact") != NULL, "no warning: '%s'", why);
+    ck_assert_uint_eq(fj.ckpt, 0);
+    ck_assert_uint_eq(store_journal_lsn(st), 0);
+    ck_assert_int_eq(jevent_at("store.before_rename", 0), -1);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    ck_assert_int_eq(access(tmp, F_OK), -1);
+    ck_assert_ptr_null(strstr(read_text(path), "\njournal "));
+    run_commit(st, "t3", "reserve w 1"); /* a new compaction, stamped 7 */
+    bg_flush_until(st, "ckpt 7", why);
+    ck_assert_uint_eq(store_journal_lsn(st), 7);
+    ck_assert_int_eq(fj.calls_ok, 1);
+    store_close(&st);
 }
 END_TEST
 
@@ -1341,6 +1495,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, lock_symlink_refused);
     tcase_add_test(tc, fault_hook_points);
     tcase_add_test(tc, journal_mode);
+    tcase_add_test(tc, journal_background_compaction);
+    tcase_add_test(tc, journal_background_child_killed);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("ledger");

@@ -3,19 +3,23 @@
  * service crashed at each of its state-file crash points.
  *
  * Every process runs under the power-cut preload (h_powercut_env:
- * libdtc_powercut.so journals file changes under the test's directory);
- * dtcd keeps its decision log in <dir>/dlog, under the tracked root.  One
- * loop iteration per crash point (store.after_write, store.after_sync,
- * store.before_rename, store.after_rename), each crashing a different
- * service (DTC_CRASH_AT in its env; --compact-min 2 makes compactions, and
- * so the rename points, frequent).  A forked coordinator runs orders; once
- * the service has died (and a little more traffic), the power is cut
- * (dtc-powercut cut), every process the test started is SIGKILLed, the
- * journal applied (what was not durable is undone), and everything
- * restarted without the preload.  After the in-doubt transactions settle
- * (h_wait_idle), the four services must agree, all-or-nothing: equal
- * ledgers, one order record per committed order, and stock, capacity and
- * money conserved (initial - committed * amount).
+ * libdtc_powercut.so journals file changes under the test's directory),
+ * the coordinators too (dtcctl run: a real power cut sees every process's
+ * syncs, the preload only those of the processes it runs in); dtcd keeps
+ * its decision log in <dir>/dlog, under the tracked root, so the services
+ * are on the instance journal.  One loop iteration per crash point
+ * (store.after_write, store.after_sync, store.before_rename,
+ * store.after_rename, store.bg_before_sync, store.before_checkpoint), each
+ * crashing one service (DTC_CRASH_AT in its env; --compact-min 2 makes
+ * background compactions, and so the rename and checkpoint points,
+ * frequent).  Orders run one dtcctl each until the service has died;
+ * then the power is cut (dtc-powercut cut), every process the test
+ * started is SIGKILLed, the journal applied (what was not durable is
+ * undone), and everything restarted without the preload.  After the
+ * in-doubt transactions settle (h_wait_idle), the four services must
+ * agree, all-or-nothing: equal ledgers, one order record per committed
+ * order, every order dtcctl reported committed among them, and stock,
+ * capacity and money conserved (initial - committed * amount).
  *
  * The cut also removes the segment: /dev/shm does not survive a power
  * cut, so the restarted dtcd knows only what its decision log kept.
@@ -26,6 +30,13 @@
  * after the COMMIT before its delivery.  Their replay after the restart
  * must show every acknowledged order committed at both, and the crashed
  * one all-or-nothing.
+ *
+ * A participant in doubt (test_powercut_participant_in_doubt): a service
+ * on the journal killed right after its yes vote (its prepare record
+ * journaled), the transaction then committed or aborted, the service
+ * restarted and replaying, then the cut: after it settled, or at its
+ * first checkpoint after the replay.  All-or-nothing at the four
+ * services, as dtcctl show says.
  */
 #include <check.h>
 #include <limits.h>
@@ -43,8 +54,13 @@
 #define ORDERS 8        /* sku-1 has 10 units: every order can commit */
 #define ORDER_CENTS 250
 
-static const char *const points[] = {"store.after_write", "store.after_sync",
-                                     "store.before_rename", "store.after_rename"};
+/* Each point's first hit is at start (the compaction after the replay)
+ * for the rename and checkpoint points: ":2" is then the first background
+ * compaction's.  store.bg_before_sync is hit in the compaction's child
+ * (its count starts afresh in each child): ":1". */
+static const char *const points[] = {"store.after_write:2",       "store.after_sync:2",
+                                     "store.before_rename:2",     "store.after_rename:2",
+                                     "store.bg_before_sync:1",    "store.before_checkpoint:2"};
 static const char *const services[] = {"inventory", "payment", "order", "shipping"};
 static const char *const seeds[4][4] = {
     {"--seed", "sku-1=10", "--seed", "sku-2=1"},
@@ -74,24 +90,42 @@ static pid_t start_service(int i, const char *const env[])
                                sd[0], sd[1], sd[2], sd[3], NULL);
 }
 
-/* The coordinator: ORDERS orders, failures ignored (a dead service makes
- * some roll back or wait in doubt).  Exits 0. */
-static void run_orders(void)
+/* Starts order k: dtcctl run under env (the preload: the coordinator's
+ * writes and syncs of the decision log are seen, as every process's are
+ * by a real power cut), its output in <dir>/ord-K.out. */
+static pid_t spawn_order(int k, const char *const env[])
 {
-    alarm(30); /* a hang kills the child */
-    dtc_instance *in;
-    if (dtc_open(h_instance(), &in) != DTC_OK)
-        _exit(10);
-    for (int i = 0; i < ORDERS; i++) {
-        char id[32];
-        snprintf(id, sizeof id, "o-%d", i);
-        dtc_txn_info rep;
-        h_order(in, id, "sku-1", 1, "alice", ORDER_CENTS, "zone-a", NULL, &rep);
-    }
-    dtc_close(&in);
-    _exit(0);
+    char ord[64], ship[64], label[32];
+    snprintf(ord, sizeof ord, "order=create o-%d alice %d", k, ORDER_CENTS);
+    snprintf(ship, sizeof ship, "shipping=schedule o-%d zone-a", k);
+    snprintf(label, sizeof label, "ord-%d", k);
+    const char *const argv[] = {"--instance", h_instance(), "run", "-p", "inventory=reserve sku-1 1",
+                                "-p", "payment=charge alice 250", "-p", ord, "-p", ship, NULL};
+    pid_t pid = h_spawnv(label, "dtcctl", argv, env);
+    ck_assert_int_gt(pid, 0);
+    return pid;
 }
 
+/* Whether order k's dtcctl, ended with status st, reported it committed. */
+static int order_told(int k, int st)
+{
+    char label[32], out[512];
+    snprintf(label, sizeof label, "ord-%d", k);
+    h_read_output(label, "out", out, sizeof out);
+    return h_exit_code(st) == 0 && strstr(out, "\ncommitted\n") != NULL;
+}
+
+/* One order to its end (at most 20 s); 1 if reported committed. */
+static int run_order(int k, const char *const env[])
+{
+    pid_t pid = spawn_order(k, env);
+    int st;
+    if (!h_wait(pid, 20000, &st)) {
+        h_kill9(pid);
+        return 0;
+    }
+    return order_told(k, st);
+}
 
 /* pc: the preload's environment; crash: the same plus DTC_CRASH_AT at
  * point (with suffix, e.g. ":2"), its text in crash_at. */
@@ -143,7 +177,7 @@ static void restart_all(void)
 START_TEST(test_powercut_service_crash_points)
 {
     const char *point = points[_i];
-    int victim = _i; /* a different service for each point */
+    int victim = _i % 4; /* a different service for each point */
     h_init("powercut");
     if (!h_have_shop() || !h_have_program("dtc-powercut"))
         ck_abort_msg("dtc-powercut or a service is not built");
@@ -151,7 +185,7 @@ START_TEST(test_powercut_service_crash_points)
 
     const char *pc[8], *crash[10];
     char crash_at[96];
-    crash_env(pc, crash, crash_at, sizeof crash_at, point, ":2");
+    crash_env(pc, crash, crash_at, sizeof crash_at, point, "");
 
     ck_assert_int_gt(start_dtcd(pc), 0);
     pid_t svc[4];
@@ -159,23 +193,30 @@ START_TEST(test_powercut_service_crash_points)
         svc[i] = start_service(i, i == victim ? crash : pc);
         ck_assert_msg(svc[i] > 0, "%s did not start", services[i]);
     }
-
-    pid_t coord = h_fork();
-    ck_assert_int_ge(coord, 0);
-    if (coord == 0)
-        run_orders();
-    /* Until the victim dies at its point (or the orders are all done). */
-    int64_t end = h_now_ms() + 20000;
-    while (h_now_ms() < end && h_alive(svc[victim]) && h_alive(coord))
-        h_sleep_ms(10);
+    /* Orders until the victim dies at its point, then the cut (the
+     * running order's dtcctl killed by it: given time, it would give up
+     * on the dead victim's commit and compensate, a heuristic outcome) */
+    int told[ORDERS] = {0};
+    pid_t coord = -1;
+    for (int k = 0; k < ORDERS && h_alive(svc[victim]); k++) {
+        int st, ended = 0;
+        int64_t end = h_now_ms() + 20000;
+        coord = spawn_order(k, pc);
+        while (!ended && h_alive(svc[victim]) && h_now_ms() < end)
+            ended = h_wait(coord, 10, &st);
+        if (ended) {
+            told[k] = order_told(k, st);
+            coord = -1;
+        }
+    }
     int victim_died = !h_alive(svc[victim]);
-    h_sleep_ms(100); /* a little more traffic, then the cut */
+    h_sleep_ms(100);
     ck_assert_msg(victim_died, "%s never reached %s", services[victim], point);
     power_cut(svc, coord);
     restart_all();
     char what[128];
     snprintf(what, sizeof what, "%s in %s", point, services[victim]);
-    check_shop(what);
+    h_shop_check(what, ORDER_CENTS, told, ORDERS);
 }
 END_TEST
 
@@ -194,18 +235,6 @@ static const char *const coord_points[] = {"dlog.after_write", "dlog.before_sync
  * reached the disk.  Nothing after the hole was acknowledged: dtcd must
  * recover (a torn tail, not damage) and roll the crashed order back. */
 static const bool coord_reorder[] = {false, false, false, false, false, true};
-
-static int run_order(int k, const char *const env[])
-{
-    char ord[64], ship[64];
-    snprintf(ord, sizeof ord, "order=create o-%d alice %d", k, ORDER_CENTS);
-    snprintf(ship, sizeof ship, "shipping=schedule o-%d zone-a", k);
-    const char *const argv[] = {"--instance", h_instance(), "run", "-p", "inventory=reserve sku-1 1",
-                                "-p", "payment=charge alice 250", "-p", ord, "-p", ship, NULL};
-    h_result r;
-    h_runv(&r, 20000, env, "dtcctl", argv);
-    return r.code == 0 && strstr(r.out, "committed") != NULL;
-}
 
 START_TEST(test_powercut_coordinator_crash_points)
 {
@@ -345,6 +374,180 @@ START_TEST(test_powercut_journal_crash_points)
 }
 END_TEST
 
+/* A participant killed between its journaled prepare and the decision,
+ * restarted, then a power cut.  payment (on the journal) journals its
+ * prepare record of order o-2, votes yes and is SIGKILLed right after
+ * (part.after_vote:3, its third vote); inventory answers 300 ms later
+ * (--delay-prepare-ms), yes (the COMMIT is made durable: o-2 commits) or
+ * no (o-2 aborts, nothing forced).  payment restarts under the preload
+ * and replays its records; then the power is cut, either once it
+ * checkpointed and settled o-2, or at its first checkpoint after the
+ * replay (the compaction after the replay: before the rename, or renamed
+ * and the directory synced but its LSN not reported).  After everything
+ * restarted: o-0 and o-1 (acknowledged) are committed, o-2 is committed
+ * at all four services or at none as decided, nothing created (h_shop_check),
+ * and dtcctl show says the same. */
+static const struct {
+    bool commit;
+    const char *restart_crash; /* NULL: the cut once o-2 is settled */
+} doubt_cases[] = {
+    {true, NULL},
+    {false, NULL},
+    {true, "DTC_CRASH_AT=store.before_checkpoint:1"},
+    {false, "DTC_CRASH_AT=store.before_rename:1"},
+    {true, "DTC_CRASH_AT=store.before_rename:1"},
+};
+
+/* Starts a service with extra arguments a, b (may be NULL). */
+static pid_t start_service_x(int i, const char *const env[], const char *a, const char *b)
+{
+    const char *const *sd = seeds[i];
+    if (a == NULL)
+        return start_service(i, env);
+    return h_start_service_env(services[i], services[i], env, "--compact-min", "2", a, b,
+                               sd[0], sd[1], sd[2], sd[3], NULL);
+}
+
+/* The txid dtcctl run printed first (its output file), within 10 s. */
+static void run_txid(const char *label, dtc_txid *id)
+{
+    char out[512];
+    int64_t end = h_now_ms() + 10000;
+    for (;;) {
+        h_read_output(label, "out", out, sizeof out);
+        const char *t = strstr(out, "txid ");
+        if (t != NULL && strlen(t) >= 5 + DTC_TXID_STRLEN - 1) {
+            char s[DTC_TXID_STRLEN];
+            memcpy(s, t + 5, sizeof s - 1);
+            s[sizeof s - 1] = '\0';
+            ck_assert_int_eq(dtc_txid_parse(s, id), DTC_OK);
+            return;
+        }
+        ck_assert_msg(h_now_ms() < end, "dtcctl printed no txid: '%s'", out);
+        h_sleep_ms(10);
+    }
+}
+
+/* Until the decision is acted upon: a commit or rollback was sent (a
+ * commit only once the COMMIT record is durable), or the slot ended. */
+static void wait_decided(const dtc_txid *id, bool commit)
+{
+    dtc_op want = commit ? DTC_OP_COMMIT : DTC_OP_ROLLBACK;
+    int64_t end = h_now_ms() + 15000;
+    for (;;) {
+        dtc_txn_info ti;
+        dtc_result rc = dtc_transaction_status(h_inst(), id, &ti);
+        if (rc != DTC_OK && !commit)
+            return; /* ended: aborted */
+        for (uint32_t i = 0; rc == DTC_OK && i < ti.nentries && i < DTC_LIMIT_MAX_PARTS_PER_TXN; i++)
+            if (ti.entries[i].op == want)
+                return;
+        ck_assert_msg(h_now_ms() < end, "o-2 was never decided (%s)", dtc_result_name(rc));
+        h_sleep_ms(10);
+    }
+}
+
+/* What dtcctl show TXID says: its outcome ("committed", "aborted", ...),
+ * "never" when the log has no decision (exit 2, DTC_ENOTFOUND: presumed
+ * abort), else its error. */
+static void show_outcome(const dtc_txid *id, char *word, size_t size)
+{
+    char s[DTC_TXID_STRLEN];
+    dtc_txid_format(id, s);
+    h_result r;
+    h_runv(&r, 20000, NULL, "dtcctl",
+           (const char *const[]){"--instance", h_instance(), "show", s, NULL});
+    const char *o = strstr(r.out, "outcome:");
+    if (r.code == 0 && o != NULL) {
+        o += strspn(o + 8, " ") + 8;
+        snprintf(word, size, "%.*s", (int)strcspn(o, " \n"), o);
+    } else if (r.code == 2 && strstr(r.err, "DTC_ENOTFOUND") != NULL) {
+        snprintf(word, size, "never");
+    } else {
+        snprintf(word, size, "exit %d: %.200s", r.code, r.err);
+    }
+}
+
+START_TEST(test_powercut_participant_in_doubt)
+{
+    bool commit = doubt_cases[_i].commit;
+    const char *restart_crash = doubt_cases[_i].restart_crash;
+    h_init("powercut-doubt");
+    if (!h_have_shop() || !h_have_program("dtc-powercut"))
+        ck_abort_msg("dtc-powercut or a service is not built");
+    snprintf(dlog, sizeof dlog, "%s/dlog", h_dir());
+    const char *pc[8], *crash[10], *again[10];
+    char crash_at[96];
+    crash_env(pc, crash, crash_at, sizeof crash_at, "part.after_vote", ":3");
+    size_t n = h_powercut_env(pc, 8); /* again: pc + the restart's crash */
+    memcpy(again, pc, n * sizeof *pc);
+    again[n] = restart_crash;
+    again[n + 1] = NULL;
+    ck_assert_int_gt(start_dtcd(pc), 0);
+    pid_t svc[4];
+    for (int i = 0; i < 4; i++) {
+        svc[i] = i == 0 ? start_service_x(0, pc, "--delay-prepare-ms", "300")
+                        : start_service(i, i == 1 ? crash : pc);
+        ck_assert_msg(svc[i] > 0, "%s did not start", services[i]);
+    }
+    int told[3];
+    for (int k = 0; k < 2; k++)
+        told[k] = run_order(k, pc);
+    ck_assert_msg(told[0] && told[1], "the orders before the crash did not commit");
+    /* o-2: payment votes yes and dies; inventory decides */
+    /* a long commit timeout: given up on, the commit would be compensated */
+    const char *const argv[] = {"--instance", h_instance(), "run", "--commit-timeout-ms", "60000",
+                                "-p",
+                                commit ? "inventory=reserve sku-1 1" : "inventory=reserve sku-2 5",
+                                "-p", "payment=charge alice 250", "-p",
+                                "order=create o-2 alice 250", "-p", "shipping=schedule o-2 zone-a",
+                                NULL};
+    pid_t coord = h_spawnv("doubt", "dtcctl", argv, pc);
+    ck_assert_int_gt(coord, 0);
+    dtc_txid id;
+    run_txid("doubt", &id);
+    int st;
+    ck_assert_msg(h_wait(svc[1], 15000, &st) == 1, "payment did not die after its vote");
+    wait_decided(&id, commit);
+    if (restart_crash == NULL) {
+        svc[1] = start_service(1, pc);
+        ck_assert_msg(svc[1] > 0, "payment did not restart");
+        dtc_outcome o = {0};
+        int64_t end = h_now_ms() + 20000;
+        while (!(dtc_transaction_outcome(h_inst(), &id, &o) == DTC_OK
+                 && o.kind != DTC_OUTCOME_IN_FLIGHT)
+               && h_now_ms() < end)
+            h_sleep_ms(20);
+        ck_assert_int_eq(o.kind, commit ? DTC_OUTCOME_COMMITTED : DTC_OUTCOME_ABORTED);
+    } else { /* it replays, then dies at its first checkpoint */
+        const char *const pargv[] = {"--instance", h_instance(), "--data-dir", h_data_dir(),
+                                     "--name", "payment", "--compact-min", "2", NULL};
+        svc[1] = h_spawnv("payment-again", "dtc-payment", pargv, again);
+        ck_assert_int_gt(svc[1], 0);
+        ck_assert_msg(h_wait(svc[1], 20000, &st) == 1, "payment did not die restarting");
+        char err[16384];
+        h_read_output("payment-again", "err", err, sizeof err);
+        ck_assert_msg(strstr(err, "event=journal_replay") != NULL && strstr(err, "action=sigkill"),
+                      "payment did not replay, then die at its checkpoint: %s", err);
+    }
+    power_cut(svc, coord);
+    restart_all();
+    told[2] = commit; /* a commit was sent: its COMMIT record was durable */
+    char what[128];
+    snprintf(what, sizeof what, "o-2 %s, restarted payment %s", commit ? "committed" : "aborted",
+             restart_crash ? restart_crash : "settled");
+    int committed = h_shop_check(what, ORDER_CENTS, told, 3);
+    ck_assert_msg(committed == (commit ? 3 : 2), "%s: %d orders committed", what, committed);
+    char word[256];
+    show_outcome(&id, word, sizeof word);
+    if (commit)
+        ck_assert_str_eq(word, "committed");
+    else /* its abort forced nothing: aborted, or no decision at all */
+        ck_assert_msg(strcmp(word, "aborted") == 0 || strcmp(word, "never") == 0,
+                      "%s: dtcctl show says %s", what, word);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("powercut");
@@ -357,6 +560,8 @@ int main(void)
                         (int)(sizeof coord_points / sizeof coord_points[0]));
     tcase_add_loop_test(tc, test_powercut_journal_crash_points, 0,
                         (int)(sizeof journal_points / sizeof journal_points[0]));
+    tcase_add_loop_test(tc, test_powercut_participant_in_doubt, 0,
+                        (int)(sizeof doubt_cases / sizeof doubt_cases[0]));
     suite_add_tcase(s, tc);
     return h_run_suite(s);
 }

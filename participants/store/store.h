@@ -162,16 +162,25 @@ void store_set_compact_min(store *st, size_t n);
  *                        yet published
  *   store.before_rename  compaction: NAME.state.tmp written and fsynced,
  *                        not renamed
- *   store.after_rename   compaction: renamed, the directory not fsynced */
+ *   store.after_rename   compaction: renamed, the directory not fsynced
+ *   store.before_checkpoint  journal mode: renamed and the directory
+ *                        synced, the stamp not yet reported (sj_checkpoint)
+ *   store.bg_before_sync a background compaction's child: the snapshot
+ *                        written, not fsynced (called in the child; the
+ *                        service calls it too when it reaps a child killed
+ *                        by SIGKILL, so a hook that kills takes both) */
 void store_set_fault_hook(store *st, void (*fn)(const char *point));
 /* Journal mode (docs/journal.md): the log lines go to the instance
  * journal instead of the file (sj_append, one record per line, no
  * newline), store_flush syncs nothing, and the file holds only snapshots,
  * each stamped "journal LSN": sj_position gives the LSN a snapshot taken
  * now covers (every line appended so far), sj_flush makes the journal
- * durable below it before the snapshot is synced, sj_checkpoint reports
- * it once the snapshot is durable (renamed, directory synced).  Each
- * returns 0 or -1.  NULL: the own file (the default). */
+ * durable below it before the snapshot becomes the state file (renamed),
+ * sj_checkpoint reports it once the snapshot is durable (synced, renamed,
+ * directory synced).  store_flush compacts in the background here too
+ * (store_bg.c): the stamp is read before the fork, and the lines
+ * journaled while the child runs lie after it.  Each returns 0 or -1.
+ * NULL: the own file (the default). */
 typedef struct store_journal {
     int (*sj_append)(void *ctx, const char *line, size_t len);
     int (*sj_position)(void *ctx, uint64_t *lsn);

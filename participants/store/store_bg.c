@@ -17,6 +17,23 @@
  * NAME.state.old (the file the last switch replaced, whose blocks and
  * pages it frees by removing that name), and dies with the service
  * (PR_SET_PDEATHSIG).
+ *
+ * On the instance journal (docs/state-file.md) the same, with the journal's
+ * order: the snapshot is stamped "journal LSN" with the journal's end read
+ * just before the fork (every line appended so far is below it, and the
+ * memory the child copies reflects exactly those); the lines journaled
+ * while the child runs lie at or after LSN, so a replay from that stamp
+ * redoes them.  When the child is done (the snapshot synced), the flush
+ * makes the journal durable up to LSN (never a durable snapshot ahead of
+ * the log; usually done already by a COMMIT's group commit), appends the
+ * tail (the unsynced mirror: not synced), renames, syncs the directory,
+ * and only then reports LSN as the checkpoint (store__journal_ckpt).  The
+ * batch that finishes it waits for the directory's sync alone.
+ *
+ * Crash point store.bg_before_sync: the child has written the snapshot,
+ * not synced it.  The child dies there, and so does the service when it
+ * finds its child killed (as if the whole service had died at that
+ * moment): the count of DTC_CRASH_AT=POINT:N is the child's.
  */
 #include <errno.h>
 #include <signal.h>
@@ -30,7 +47,7 @@
 
 /* The child: the snapshot into fd, then _exit (no atexit handler, no
  * stdio buffer of the parent's flushed twice). */
-static void child_main(const store *st, int fd, pid_t parent)
+static void child_main(const store *st, int fd, pid_t parent, uint64_t lsn)
 {
     static snap_writer w; /* the child's own copy: large, not on the stack */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -41,7 +58,8 @@ static void child_main(const store *st, int fd, pid_t parent)
                                       at once */
     unlink(st->st_file.sf_old); /* the file the last switch replaced: freed here */
     w.sw_fd = fd;
-    store__write_snapshot(st, &w, 0); /* own-file mode only: no journal stamp */
+    store__write_snapshot(st, &w, lsn);
+    FAULT(&st->st_file, "store.bg_before_sync");
     if (w.sw_errno == 0 && !st->st_file.sf_no_fsync && fsync(fd) != 0)
         w.sw_errno = errno;
     _exit(w.sw_errno == 0 ? 0 : w.sw_errno > 0 && w.sw_errno < 256 ? w.sw_errno : EIO);
@@ -59,17 +77,27 @@ static void reset(store *st)
     st->st_file.sf_watch = NULL;
     st->st_bg_tail = NULL;
     st->st_bg_len = st->st_bg_cap = 0;
+    st->st_bg_lsn = 0;
 }
 
-/* Forks the child; a failure to start is a warning (why) only. */
+/* Forks the child; a failure to start is a warning (why) only.  Called
+ * by store_flush after the buffered lines were written: every line is in
+ * the file (and the journal), none waits to join the tail. */
 static void start(store *st, char *why)
 {
+    uint64_t lsn = 0;
+    const store_journal *j = st->st_journal;
+    /* the stamp: every line appended so far is in memory and below it */
+    if (j != NULL && j->sj_position(j->sj_ctx, &lsn) != 0) {
+        WHY("cannot compact %s: the journal's position is unknown", st->st_file.sf_path);
+        return;
+    }
     int fd = store__file_create_tmp(&st->st_file, why);
     if (fd < 0)
         return;
     pid_t parent = getpid(), pid = fork();
     if (pid == 0)
-        child_main(st, fd, parent);
+        child_main(st, fd, parent, lsn);
     if (pid < 0) {
         WHY("cannot compact %s: fork: %s", st->st_file.sf_path, strerror(errno));
         close(fd);
@@ -80,6 +108,7 @@ static void start(store *st, char *why)
     st->st_bg_fd = fd;
     st->st_bg_items = st->st_recs.ht_count + st->st_ledger.ht_count + st->st_txns.ht_count;
     st->st_bg_log_lines = st->st_log_lines;
+    st->st_bg_lsn = lsn;
     st->st_file.sf_watch = keep_tail;
     st->st_file.sf_watch_ctx = st;
 }
@@ -130,11 +159,26 @@ static int write_tail(store *st)
     return 0;
 }
 
+/* Why the child failed (an errno), 0 if it succeeded.  A child killed by
+ * SIGKILL may have died at its crash point: the service then passes the
+ * same point (and dies there when it is the one set). */
+static int child_error(store *st, int status)
+{
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        FAULT(&st->st_file, "store.bg_before_sync");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+}
+
 /* The child has ended with status: the switch, or a warning. */
 static int finish(store *st, int status, char *why)
 {
-    int err = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+    int err = child_error(st, status);
     size_t tail_lines = st->st_log_lines - st->st_bg_log_lines;
+    const store_journal *j = st->st_journal;
+    uint64_t lsn = st->st_bg_lsn;
+    /* the journal durable below the stamp before the snapshot is the state */
+    if (err == 0 && j != NULL && j->sj_flush(j->sj_ctx, lsn) != 0)
+        err = EIO;
     if (err == 0)
         err = write_tail(st);
     if (err != 0) {
@@ -143,10 +187,14 @@ static int finish(store *st, int status, char *why)
         reset(st);
         return 0;
     }
-    int rc = store__switch(st, &st->st_bg_fd, st->st_bg_items, why);
+    /* own file: the tail must be durable; journal: the child synced the
+     * snapshot, the tail is the unsynced mirror */
+    int rc = store__switch(st, &st->st_bg_fd, j == NULL, st->st_bg_items, why);
     if (rc == 0)
         st->st_log_lines = tail_lines;
     reset(st);
+    if (rc == 0 && j != NULL)
+        store__journal_ckpt(st, lsn, why);
     return rc == 0 ? 1 : st->st_file.sf_failed ? -1 : 0;
 }
 

@@ -11,7 +11,9 @@
  * now); store_flush compacts in the background instead (store_bg.c), with
  * the snapshot writer and the switch to the new file shared from here.
  * The file's side (the temp file, its rename, the crash points
- * store.before_rename and store.after_rename) is store_file.c's.
+ * store.before_rename and store.after_rename) is store_file.c's; on the
+ * journal, store.before_checkpoint (renamed, the directory synced, the
+ * stamp not yet reported as the checkpoint) is here.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -92,9 +94,9 @@ size_t store__write_snapshot(const store *st, snap_writer *w, uint64_t lsn)
     return n;
 }
 
-int store__switch(store *st, int *fdp, size_t items, char *why)
+int store__switch(store *st, int *fdp, int sync_file, size_t items, char *why)
 {
-    if (store__file_switch(&st->st_file, fdp, why) != 0)
+    if (store__file_switch(&st->st_file, fdp, sync_file, why) != 0)
         return -1;
     st->st_snap_lines = items;
     return 0;
@@ -140,13 +142,19 @@ int store_compact(store *st, char *why)
         unlink(f->sf_tmp);
         return -1;
     }
-    if (store__switch(st, &fd, n, why) != 0)
+    if (store__switch(st, &fd, 1, n, why) != 0)
         return -1;
     st->st_log_lines = 0;
-    if (j != NULL) {
-        st->st_journal_lsn = lsn;
-        if (j->sj_checkpoint(j->sj_ctx, lsn) != 0)
-            WHY("journal checkpoint at %" PRIu64 " failed (the log keeps more)", lsn);
-    }
+    if (j != NULL)
+        store__journal_ckpt(st, lsn, why);
     return 0;
+}
+
+void store__journal_ckpt(store *st, uint64_t lsn, char *why)
+{
+    const store_journal *j = st->st_journal;
+    FAULT(&st->st_file, "store.before_checkpoint");
+    st->st_journal_lsn = lsn;
+    if (j->sj_checkpoint(j->sj_ctx, lsn) != 0)
+        WHY("journal checkpoint at %" PRIu64 " failed (the log keeps more)", lsn);
 }

@@ -27,7 +27,12 @@ typedef struct snap_writer {
 size_t store__write_snapshot(const store *st, snap_writer *w, uint64_t lsn);
 /* store__file_switch (store_file.h), the new file's snapshot holding
  * `items` items: 0, or -1 with why. */
-int store__switch(store *st, int *fdp, size_t items, char *why);
+int store__switch(store *st, int *fdp, int sync_file, size_t items, char *why);
+/* Journal mode, once a snapshot stamped lsn is the state file (renamed,
+ * directory synced): the crash point store.before_checkpoint, then the
+ * stamp is the store's and lsn is reported as its checkpoint (a failure
+ * is a warning in why: the log keeps more). */
+void store__journal_ckpt(store *st, uint64_t lsn, char *why);
 /* store_bg.c.  store_flush, once the lines are written: finishes a
  * background compaction whose child is done (waiting for it when the log
  * has grown past the threshold again meanwhile); starts one when the log

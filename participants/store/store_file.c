@@ -186,10 +186,10 @@ int store__file_create_tmp(const store_file *f, char *why)
 
 /* The temp file, complete (fd closed), renamed over the state file: 0;
  * -1 with why (the old file stays: the temp file is removed). */
-static int rename_in(store_file *f, int fd, char *why)
+static int rename_in(store_file *f, int fd, int sync_file, char *why)
 {
     int err = 0;
-    if (!f->sf_no_fsync && fsync(fd) != 0)
+    if (sync_file && !f->sf_no_fsync && fsync(fd) != 0)
         err = errno;
     if (close(fd) != 0 && err == 0)
         err = errno;
@@ -213,11 +213,11 @@ static int rename_in(store_file *f, int fd, char *why)
     return 0;
 }
 
-int store__file_switch(store_file *f, int *fdp, char *why)
+int store__file_switch(store_file *f, int *fdp, int sync_file, char *why)
 {
     int fd = *fdp;
     *fdp = -1;
-    if (rename_in(f, fd, why) != 0)
+    if (rename_in(f, fd, sync_file, why) != 0)
         return -1;
     /* From here on the new file is the state: failing to use it is fatal. */
     fd = dtc__fs_open(f->sf_path, O_WRONLY | O_APPEND, 0, f->sf_fs_opts, why, STORE_WHY_MAX);

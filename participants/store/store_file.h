@@ -65,11 +65,13 @@ int store__file_sync(store_file *f, char *why);
  * followed.  The fd, or -1 with why. */
 int store__file_create_tmp(const store_file *f, char *why);
 /* Makes the complete temp file *fdp (closed here, *fdp = -1) the state
- * file: fsync, rename over NAME.state, fsync the directory (no fsync with
+ * file: fsync (only with sync_file: a journal-mode background child synced
+ * its snapshot itself, and what follows it is the unsynced mirror),
+ * rename over NAME.state, fsync the directory (no fsync with
  * STORE_NO_FSYNC), append to it from now on.  0; -1 with why: before the
  * rename the old file stays (the temp file is removed), after it the
  * store is failed.  Crash points store.before_rename, store.after_rename. */
-int store__file_switch(store_file *f, int *fdp, char *why);
+int store__file_switch(store_file *f, int *fdp, int sync_file, char *why);
 /* Closes the descriptors (the lock last, NAME.state.old removed while it
  * is held) and frees the names. */
 void store__file_close(store_file *f);

@@ -68,6 +68,8 @@ struct store {
     int st_bg_fd;               /* NAME.state.tmp, shared with the child */
     size_t st_bg_items;         /* the snapshot's items (about: a bound) */
     size_t st_bg_log_lines;     /* st_log_lines when the child was forked */
+    uint64_t st_bg_lsn;         /* journal mode: the journal's end when the
+                                   child was forked, its snapshot's stamp */
     char *st_bg_tail;           /* lines written since the fork, for the */
     size_t st_bg_len, st_bg_cap; /* new file; NULL with st_bg_len > 0:
                                    out of memory, the compaction is dropped */

@@ -291,10 +291,10 @@ int store_flush(store *st, char *why)
     if (dirty)
         FAULT(f, "store.after_write");
     /* a background compaction that ended: its file, the tail (this batch
-     * included) appended and synced, becomes the state file; or one starts.
-     * On the journal compaction is synchronous (below): its snapshot is
-     * stamped with the journal's position and checkpointed there. */
-    int switched = st->st_journal == NULL ? store__bg_step(st, why) : 0;
+     * included) appended, becomes the state file (synced too in own-file
+     * mode; on the journal its stamp then becomes the checkpoint); or one
+     * starts (store_bg.c). */
+    int switched = store__bg_step(st, why);
     if (switched < 0)
         return -1;
     if (dirty) {
@@ -304,10 +304,6 @@ int store_flush(store *st, char *why)
         f->sf_dirty = 0;
         FAULT(f, "store.after_sync");
     }
-    size_t limit = st->st_snap_lines > st->st_compact_min ? st->st_snap_lines
-                                                          : st->st_compact_min;
-    if (st->st_journal != NULL && st->st_log_lines > limit && store_compact(st, why) != 0)
-        return f->sf_failed ? -1 : 0; /* a failed compaction leaves why set */
     return 0; /* a failed compaction leaves a warning in why */
 }
 

@@ -270,9 +270,11 @@ static void recover(svc *s, dtc_participant *p)
     free(ids);
 }
 
-/* Serves batches until stopped, re-checking prepared transactions and
- * starting a pass of ledger retirement every second (see recover,
- * svc_horizon.c); the pass goes a small step after every batch. */
+/* Serves batches until stopped, re-checking prepared transactions,
+ * starting a pass of ledger retirement and flushing (store_flush: a
+ * finished background compaction) every second (see recover,
+ * svc_horizon.c); the pass goes a small step after every batch.  A
+ * failed flush stops the loop (on_flush set sv_exit). */
 static dtc_result serve_loop(svc *s, dtc_instance *inst, dtc_participant *p,
                              const dtc_participant_ops *ops)
 {
@@ -288,6 +290,10 @@ static dtc_result serve_loop(svc *s, dtc_instance *inst, dtc_participant *p,
                 recover(s, p);
             if (!s->sv_keep_ledger)
                 svc_retire_begin(&s->sv_hz, s->sv_store, inst);
+            /* an idle service too finishes a background compaction whose
+             * child is done (on the journal: its checkpoint) */
+            if (on_flush(s) != 0)
+                return DTC_OK;
             last = now;
         }
         svc_retire_step(&s->sv_hz, s->sv_store);

@@ -43,8 +43,13 @@
  *                 store.after_sync (fsynced, the batch's answers not yet
  *                 published), store.before_rename (compaction tmp written
  *                 and fsynced, not renamed), store.after_rename (renamed,
- *                 the directory not yet fsynced); called through the
- *                 store's fault hook (participants/store/store.h), not dtc__fault
+ *                 the directory not yet fsynced), store.before_checkpoint
+ *                 (journal: the snapshot renamed in and the directory
+ *                 fsynced, its LSN not yet reported), store.bg_before_sync
+ *                 (a background compaction's child wrote the snapshot,
+ *                 not fsynced: the child dies, then the service when it
+ *                 reaps it); called through the store's fault hook
+ *                 (participants/store/store.h), not dtc__fault
  */
 #include <signal.h>
 #include <stdatomic.h>
