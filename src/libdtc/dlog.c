@@ -135,8 +135,9 @@ static bool live_copy(dtc_instance *in, uint32_t i, struct dtc__dlog_rec *r)
                    : st == DTC_TXN_HEURISTIC                                  ? DTC_DLOG_HEURISTIC
                    : st == DTC_TXN_ABORTING && (flags & DTC_TS_COMMIT_FAILED) ? DTC_DLOG_COMPENSATE
                                                                               : 0;
-    if (type == 0 || (flags & DTC_TS_QUARANTINED))
-        return false;
+    if (type == 0 || (flags & DTC_TS_QUARANTINED)
+        || (type == DTC_DLOG_COMMIT && (flags & DTC_TS_NO_DECISION)))
+        return false; /* a commit without a decision record has none to copy */
     dtc__dlog_rec_from_slot(in, ts, type, DTC_DLOG_F_COPY, r);
     return ts->ts_gen == gen && ts->ts_state == st;
 }

@@ -38,7 +38,9 @@
  *   HEURISTIC   a mixed outcome kept for an operator, forced
  *   END         the transaction ended (committed or aborted): every
  *               participant answered; not forced (losing it only makes
- *               recovery redeliver an idempotent outcome)
+ *               recovery redeliver an idempotent outcome).  A one-phase
+ *               commit and one whose every vote was read-only have an
+ *               END and no COMMIT (txn.c; DTC_DLOG_F_ONE_PHASE)
  *   RETRY       an operator's retry (not forced; for the record)
  *   MARK        dtcd's note, when the log went quiet, of how far it is
  *               durable (its `synced`); holds no decision
@@ -124,6 +126,7 @@ struct dtc__dlog_id {
 #define DTC_DLOG_F_COMMIT_FAILED 0x4u /* the slot's DTC_TS_COMMIT_FAILED */
 #define DTC_DLOG_F_JCOMMITTED 0x10u /* JDONE: a commit (else a rollback) */
 #define DTC_DLOG_F_JRELEASE 0x20u   /* JCHECKPOINT: released by an operator */
+#define DTC_DLOG_F_ONE_PHASE 0x40u  /* END: committed in one phase (no COMMIT) */
 /* Bits 8..11: the slot's ts_adopt_why (why dtcd took it over; 0 none). */
 #define DTC_DLOG_F_ADOPT_SHIFT 8u
 #define DTC_DLOG_F_ADOPT_MASK 0xfu

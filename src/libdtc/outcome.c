@@ -68,6 +68,7 @@ static void from_record(const struct dtc__dlog_rec *r, dtc_outcome *out)
     t->result = r->result < DTC_RESULT_COUNT ? (dtc_result)r->result : DTC_ECORRUPT;
     uint32_t why = (uint32_t)r->flags >> DTC_DLOG_F_ADOPT_SHIFT & DTC_DLOG_F_ADOPT_MASK;
     t->adopted = why != 0;
+    t->one_phase = (r->flags & DTC_DLOG_F_ONE_PHASE) != 0;
     dtc__strcopy(t->adopted_why, dtc__adopt_why_name(why), sizeof t->adopted_why);
     set_result(out);
     out->from_log = 1;
