@@ -57,10 +57,11 @@ static void from_record(const struct dtc__dlog_rec *r, dtc_outcome *out)
     for (uint32_t i = 0; i < r->nentries; i++) {
         dtc_entry_info *e = &t->entries[i];
         memcpy(e->name, r->entries[i].name, sizeof e->name);
-        e->op = r->state == DTC_TXN_COMMITTED || r->type == DTC_DLOG_COMMIT ? DTC_OP_COMMIT
-                                                                           : DTC_OP_ROLLBACK;
         e->status = (dtc_entry_status)r->entries[i].status;
         e->vote = (dtc_entry_status)r->entries[i].vote;
+        e->op = e->vote == DTC_ENTRY_READONLY ? DTC_OP_PREPARE /* out of phase two */
+                : r->state == DTC_TXN_COMMITTED || r->type == DTC_DLOG_COMMIT ? DTC_OP_COMMIT
+                                                                             : DTC_OP_ROLLBACK;
         e->next_retry_ms = -1;
         dtc__entry_info_reason(e, r->entries[i].reason, "");
     }
