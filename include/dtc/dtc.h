@@ -339,7 +339,13 @@ dtc_result dtc_enlist(dtc_instance *inst, const dtc_txid *id, const char *name,
 dtc_result dtc_prepare_transaction(dtc_instance *inst, const dtc_txid *id,
                                    dtc_txn_info *report);
 /* Phase two (runs phase one first on an ACTIVE transaction).  DTC_OK once
- * every participant committed, else the outcome's result (above).  The
+ * every participant committed, else the outcome's result (above).  An
+ * ACTIVE transaction with one enlistment commits in one phase (XA's
+ * TMONEPHASE): prepare, then commit, with no decision record between: the
+ * single vote decides (dtc_txn_info.one_phase; not if its yes vote
+ * carries a journal record, whose durability needs the COMMIT record).
+ * Read-only voters (DTC_VOTE_READONLY) are sent no commit; if every vote
+ * is read-only there is no decision record either (docs/api.md).  The
  * slot is freed on return unless the outcome is DTC_EHEURISTIC.  Called
  * again once the slot is gone, it answers from the outcome (decision
  * log): DTC_OK if it committed, the abort's cause if it was rolled back;

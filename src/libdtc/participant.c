@@ -13,6 +13,9 @@
  *
  * A yes vote that arrives after its coordinator moved on (timeout, slot
  * reused) is rolled back here at once: nobody else would release it.
+ * A read-only vote holds nothing (no rollback then) and may not carry a
+ * journal record (one would be handed back in doubt by replay): such a
+ * vote is published as an error.
  *
  * Until the flush returns, a callback's answer may be revised
  * (dtc_participant_answer): a participant that sends its work off and
