@@ -15,7 +15,8 @@
  *
  * Every record carries how far the log was durable when it was written
  * (the damage rule, dlog_read.c); dtcd adds a MARK when the log goes
- * quiet (dtc__dlog_mark), so the newest synced records are covered too.
+ * quiet (dtc__dlog_mark), so the newest synced records are covered too,
+ * and syncs a log left unsynced for a tick (records nobody forces).
  * A write or sync failure is noted for status (dtc__dlog_note).
  *
  * Every process keeps its own descriptors (one for writing, one for
@@ -335,7 +336,16 @@ void dtc__dlog_mark(dtc_instance *in, bool force)
     struct dtc_shm_header *h = in->hdr;
     uint64_t d = atomic_load(&h->sh_dlog_durable), w = atomic_load(&h->sh_dlog_written);
     bool quiet = d == w && d == seen;
+    /* Written, not synced, and nobody synced for a tick: records that no
+     * sync of their own covers (the END of a one-phase or all-read-only
+     * commit, its only record; journal done records) are made durable
+     * within a tick or two, never left to the next decision. */
+    bool lagging = w > d && d == seen;
     seen = d;
+    if (lagging && !force && dtc__dlog_on(in)) {
+        dtc__dlog_flush(in, w);
+        return;
+    }
     uint64_t first = h->sh_dlog_fileno * in->dlog_file_size + DTC_DLOG_FILE_HDR;
     if (!dtc__dlog_on(in) || (!force && !quiet) || d <= mark_end || d <= first)
         return;

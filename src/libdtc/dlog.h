@@ -326,7 +326,9 @@ dtc_result dtc__dlog_recover(dtc_instance *in);
 dtc_result dtc__dlog_salvage(const char *dir, const char *instance, bool group, bool apply);
 /* Writes a MARK (how far the log is durable) and syncs it, if the log
  * has been quiet for a tick with something durable since the last MARK
- * (dtcd's tick, and at a clean stop with force). */
+ * (dtcd's tick, and at a clean stop with force).  Without force, a log
+ * written past its durable end with no sync for a tick is synced instead
+ * (the unforced records: ENDs, journal done records). */
 void dtc__dlog_mark(dtc_instance *in, bool force);
 /* Records a write or sync result of the log for status and metrics
  * (sh_dlog_error, sh_dlog_error_ms): an error and since when, cleared
