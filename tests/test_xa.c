@@ -315,6 +315,55 @@ START_TEST(test_one_phase_journal_logs)
 }
 END_TEST
 
+/* A participant that journals a prepare record and then votes read-only
+ * breaks the contract (replay would hand the record back in doubt): the
+ * vote is published as an error and the transaction rolls back. */
+static dtc_participant *jro;
+
+static dtc_vote jro_prepare(void *ctx, const dtc_request *rq)
+{
+    (void)ctx;
+    return dtc_journal_prepare(jro, rq, "rec", 3, NULL) == DTC_OK ? DTC_VOTE_READONLY
+                                                                  : DTC_VOTE_ERROR;
+}
+
+static int jro_done(void *ctx, const dtc_request *rq)
+{
+    (void)ctx;
+    return dtc_journal_done(jro, &rq->txid, rq->op == DTC_OP_COMMIT, NULL, 0, NULL) == DTC_OK
+               ? 0 : -1;
+}
+
+START_TEST(test_readonly_after_journal_record_is_error)
+{
+    h_init("xa-jro");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    pid_t pid = h_fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dtc_instance *in = NULL;
+        dtc_participant_ops ops = {NULL, jro_prepare, jro_done, jro_done, NULL, NULL};
+        if (dtc_open(h_instance(), &in) != DTC_OK
+            || dtc_participant_register(in, "jro", &jro) != DTC_OK)
+            _exit(3);
+        for (int64_t end = h_now_ms() + 20000; h_now_ms() < end;)
+            if (dtc_participant_serve_once(jro, &ops, 100, NULL) != DTC_OK)
+                _exit(4);
+        _exit(0);
+    }
+    ck_assert(h_wait_participant("jro", pid, 10000));
+    dtc_txid id;
+    dtc_txn_info rep;
+    ck_assert_int_eq(txn((const char *const[]){"jro", NULL}, false, &id, &rep), DTC_EPARTICIPANT);
+    const dtc_entry_info *e = entry(&rep, "jro");
+    ck_assert_int_eq(e->vote, DTC_ENTRY_ERROR);
+    ck_assert_msg(strstr(e->reason, "read-only vote after a journal prepare record"), "%s",
+                  e->reason);
+    expect_everywhere(&id, DTC_OUTCOME_ABORTED, 0);
+    ck_assert_uint_eq(metric("dtc_readonly_votes_total"), 0);
+}
+END_TEST
+
 /* ---- crash points ------------------------------------------------------- */
 
 #ifdef DTC_CRASH_POINTS
@@ -491,8 +540,9 @@ static void pc_cut_and_restart(pid_t inv, pid_t coord)
 
 /* Scenario 0: the cut comes while the third order is COMMITTING with no
  * decision record (its coordinator died there; dtcd is stopped, so
- * nobody finishes it): the inventory's prepared order is presumed
- * aborted after the restart, and nobody was told it committed.
+ * nobody finishes it): the inventory keeps it prepared meanwhile
+ * (dtc_participant_outcome: in flight), and it is presumed aborted after
+ * the restart; nobody was told it committed.
  * Scenario 1: the cut comes after the inventory applied (and synced) the
  * third order's commit, before it answered: it keeps the commit; dtc has
  * no record of it (DTC_ENOTFOUND: unknown here, never "aborted").
@@ -530,6 +580,10 @@ START_TEST(test_xa_powercut_one_phase)
     if (_i == 0) {
         ck_assert(h_wait(coord, 15000, &st) == 1 && h_exit_code(st) == 128 + 9);
         coord = -1;
+        /* the inventory re-checks its in-doubt order every second: a
+         * one-phase COMMITTING is in flight (no durable decision), so it
+         * must keep it prepared, not commit it on its own */
+        h_sleep_ms(2500);
     } else {
         ck_assert(h_wait(inv, 15000, &st) == 1 && h_exit_code(st) == 128 + 9);
     }
@@ -570,6 +624,7 @@ int main(void)
     tcase_add_test(tc, test_all_readonly_no_decision_record);
     tcase_add_test(tc, test_one_phase);
     tcase_add_test(tc, test_one_phase_journal_logs);
+    tcase_add_test(tc, test_readonly_after_journal_record_is_error);
     suite_add_tcase(s, tc);
 #ifdef DTC_CRASH_POINTS
     TCase *tcr = tcase_create("crash");

@@ -113,9 +113,12 @@ dtc_result dtc_participant_outcome(dtc_participant *p, const dtc_txid *id,
         return DTC_ESYS;
     dtc_result rc = dtc_transaction_outcome(p->in, id, o);
     *kind = rc == DTC_OK ? o->kind : DTC_OUTCOME_IN_FLIGHT;
-    /* decided, still being delivered: the decision is durable (COMMITTING
-     * is entered only after it is logged; an abort is presumed anyway) */
-    if (rc == DTC_OK && o->kind == DTC_OUTCOME_IN_FLIGHT && o->info.state == DTC_TXN_COMMITTING)
+    /* decided, still being delivered: the decision is durable (it is
+     * logged before any commit is sent; an abort is presumed anyway).  A
+     * one-phase commit has no durable decision: a host crash would make
+     * it a presumed abort, so its participant commits only when asked. */
+    if (rc == DTC_OK && o->kind == DTC_OUTCOME_IN_FLIGHT && o->info.state == DTC_TXN_COMMITTING
+        && !o->info.one_phase)
         *kind = DTC_OUTCOME_COMMITTED;
     if (rc == DTC_OK && o->kind == DTC_OUTCOME_IN_FLIGHT && o->info.state == DTC_TXN_ABORTING)
         *kind = DTC_OUTCOME_ABORTED;
