@@ -572,7 +572,7 @@ START_TEST(test_xa_powercut_one_phase)
         pid_t c = pc_order(k, pc, &id[k]);
         ck_assert(h_wait(c, 15000, &st) == 1 && h_exit_code(st) == 0);
     }
-    h_sleep_ms(300); /* several ticks: dtcd syncs the unforced ENDs */
+    h_sleep_ms(800); /* several ticks: dtcd syncs the unforced ENDs */
     if (_i == 0)
         ck_assert_int_eq(kill(h_dtcd_pid(), SIGSTOP), 0); /* nobody finishes order 2 */
     pid_t coord = pc_order(2, _i == 0 ? crash : pc, &id[2]);

@@ -332,16 +332,21 @@ void dtc__dlog_note(dtc_instance *in, dtc_result rc)
 
 void dtc__dlog_mark(dtc_instance *in, bool force)
 {
-    static uint64_t seen, mark_end; /* dtcd's own: the one process that marks */
+    static uint64_t seen, seen_w, mark_end; /* dtcd's own: the one process that marks */
     struct dtc_shm_header *h = in->hdr;
     uint64_t d = atomic_load(&h->sh_dlog_durable), w = atomic_load(&h->sh_dlog_written);
     bool quiet = d == w && d == seen;
-    /* Written, not synced, and nobody synced for a tick: records that no
-     * sync of their own covers (the END of a one-phase or all-read-only
-     * commit, its only record; journal done records) are made durable
-     * within a tick or two, never left to the next decision. */
-    bool lagging = w > d && d == seen;
+    /* Written, not synced, and neither written nor synced for a tick:
+     * records that no sync of their own covers (the END of a one-phase or
+     * all-read-only commit, its only record; journal done records) are
+     * made durable within two ticks or three, never left to the next
+     * decision (a record that its writer is about to sync was written
+     * within the tick: left to it).  Not while the log is failing
+     * (sh_dlog_error): that waits for the next decision or an operator,
+     * whose sync then clears it. */
+    bool lagging = w > d && d == seen && w == seen_w && atomic_load(&h->sh_dlog_error) == 0;
     seen = d;
+    seen_w = w;
     if (lagging && !force && dtc__dlog_on(in)) {
         dtc__dlog_flush(in, w);
         return;
