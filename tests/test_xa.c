@@ -299,6 +299,32 @@ START_TEST(test_one_phase)
 }
 END_TEST
 
+/* A one-phase commit that failed (compensated, then its rollback failed
+ * too: HEURISTIC): an operator's commit is a decision of its own, logged
+ * before it is sent, and not one-phase. */
+START_TEST(test_one_phase_heuristic_resolve_logs)
+{
+    h_init("xa-1pch");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_gt(h_start_noop("a", "--fail-commit", "2", "--fail-rollback", "2", NULL), 0);
+    dtc_txn_options o;
+    dtc_txn_options_default(&o);
+    o.max_retries = 1;
+    dtc_txid id;
+    dtc_txn_info rep;
+    ck_assert_int_eq(dtc_begin_transaction(h_inst(), &o, &id), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "a", "x", 1), DTC_OK);
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, &rep), DTC_EHEURISTIC);
+    ck_assert_int_eq(rep.one_phase, 0);
+    unsigned flags;
+    ck_assert(!HAS(log_types(&id, &flags), DTC_DLOG_COMMIT));
+    ck_assert_int_eq(dtc_resolve_transaction(h_inst(), &id, 1, &rep), DTC_OK);
+    ck_assert_msg(HAS(log_types(&id, &flags), DTC_DLOG_COMMIT),
+                  "the operator's commit was sent without a decision record");
+    expect_everywhere(&id, DTC_OUTCOME_COMMITTED, 0);
+}
+END_TEST
+
 /* A journal participant's yes needs the COMMIT's sync: no one-phase. */
 START_TEST(test_one_phase_journal_logs)
 {
@@ -624,6 +650,7 @@ int main(void)
     tcase_add_test(tc, test_all_readonly_no_decision_record);
     tcase_add_test(tc, test_one_phase);
     tcase_add_test(tc, test_one_phase_journal_logs);
+    tcase_add_test(tc, test_one_phase_heuristic_resolve_logs);
     tcase_add_test(tc, test_readonly_after_journal_record_is_error);
     suite_add_tcase(s, tc);
 #ifdef DTC_CRASH_POINTS

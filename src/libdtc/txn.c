@@ -526,7 +526,9 @@ static dtc_result log_rollback_decision(struct txn_ref *r)
 static dtc_result abort_txn(struct txn_ref *r, dtc_result why)
 {
     DTC_ASSERT_DRIVING(r);
-    r->ts->ts_flags &= ~DTC_TS_ONE_PHASE; /* it did not commit in one phase */
+    /* it did not commit in one phase; a later commit (an operator's, of
+     * a HEURISTIC outcome) is a decision of its own, logged as any */
+    r->ts->ts_flags &= ~(DTC_TS_ONE_PHASE | DTC_TS_NO_DECISION);
     if (r->ts->ts_state != DTC_TXN_ABORTING) {
         r->ts->ts_result = why == DTC_OK ? DTC_EABORTED : why;
         if (!dtc__txn_set_state(r, DTC_TXN_ABORTING))
