@@ -301,6 +301,7 @@ START_TEST(test_dlog_lock_stuck)
     h_init("rb-dlock");
     ck_assert_int_gt(h_start_dtcd(), 0);
     ck_assert_int_gt(h_start_noop("a", NULL), 0);
+    ck_assert_int_gt(h_start_noop("b", NULL), 0); /* two: a one-phase commit logs no decision */
     pid_t holder = h_fork();
     ck_assert_int_ge(holder, 0);
     if (holder == 0) {
@@ -318,6 +319,7 @@ START_TEST(test_dlog_lock_stuck)
     dtc_txn_info rep;
     ck_assert_int_eq(dtc_begin_transaction(h_inst(), NULL, &id), DTC_OK);
     ck_assert_int_eq(dtc_enlist(h_inst(), &id, "a", "x", 1), DTC_OK);
+    ck_assert_int_eq(dtc_enlist(h_inst(), &id, "b", "x", 1), DTC_OK);
     int64_t t0 = h_now_ms();
     ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, &rep), DTC_EHEURISTIC);
     ck_assert_int_lt(h_now_ms() - t0, 3000);

@@ -210,6 +210,9 @@ typedef enum dtc_entry_status {
     DTC_ENTRY_ERROR,    /* the participant reported an error */
     DTC_ENTRY_TIMEOUT,  /* no answer before the deadline */
     DTC_ENTRY_DEAD,     /* the participant died before answering */
+    DTC_ENTRY_READONLY, /* prepare: a read-only vote (DTC_VOTE_READONLY):
+                           it changed nothing, holds nothing, and is sent
+                           no commit or rollback (left out of phase two) */
     DTC_ENTRY_STATUS_COUNT
 } dtc_entry_status;
 
@@ -274,7 +277,8 @@ bool dtc_entry_failed(const dtc_entry_info *e);
 /* Whether the participant is prepared: it voted yes and was not rolled
  * back since (its last request a rollback it acknowledged).  An
  * operator's commit (dtc_resolve_transaction) needs every participant
- * prepared. */
+ * prepared but the read-only voters (DTC_ENTRY_READONLY: out of the
+ * transaction). */
 bool dtc_entry_prepared(const dtc_entry_info *e);
 /* Splits a reason "code: text" (code: 1..DTC_REASON_CODE_MAX-1 of
  * [a-z0-9_], starting with a letter or '_', then ": ") into code and text.
@@ -303,6 +307,10 @@ typedef struct dtc_txn_info {
     /* Why the supervisor took the transaction over ("" if it did not):
      * coordinator_died, coordinator_stalled, orphan_timeout, shutdown. */
     char adopted_why[DTC_REASON_CODE_MAX];
+    /* 1: committed (or committing) in one phase (docs/api.md "One-phase
+     * commit"): a single participant, no decision record; its vote was
+     * the decision. */
+    int one_phase;
 } dtc_txn_info;
 
 /* Starts a transaction; opts may be NULL (defaults).  DTC_ESHUTDOWN while
@@ -333,7 +341,13 @@ dtc_result dtc_enlist(dtc_instance *inst, const dtc_txid *id, const char *name,
 dtc_result dtc_prepare_transaction(dtc_instance *inst, const dtc_txid *id,
                                    dtc_txn_info *report);
 /* Phase two (runs phase one first on an ACTIVE transaction).  DTC_OK once
- * every participant committed, else the outcome's result (above).  The
+ * every participant committed, else the outcome's result (above).  An
+ * ACTIVE transaction with one enlistment commits in one phase (XA's
+ * TMONEPHASE): prepare, then commit, with no decision record between: the
+ * single vote decides (dtc_txn_info.one_phase; not if its yes vote
+ * carries a journal record, whose durability needs the COMMIT record).
+ * Read-only voters (DTC_VOTE_READONLY) are sent no commit; if every vote
+ * is read-only there is no decision record either (docs/api.md).  The
  * slot is freed on return unless the outcome is DTC_EHEURISTIC.  Called
  * again once the slot is gone, it answers from the outcome (decision
  * log): DTC_OK if it committed, the abort's cause if it was rolled back;
@@ -409,7 +423,16 @@ dtc_result dtc_transaction_outcome(dtc_instance *inst, const dtc_txid *id,
 typedef enum dtc_vote {
     DTC_VOTE_YES = 0, /* can commit: the work is prepared and durable */
     DTC_VOTE_NO,      /* refuses: cannot prepare (conflict, no stock...) */
-    DTC_VOTE_ERROR    /* failed: could not do the work (with a reason) */
+    DTC_VOTE_ERROR,   /* failed: could not do the work (with a reason) */
+    /* Read-only (XA_RDONLY): the request changes nothing here.  The
+     * participant keeps nothing for the transaction (no prepare record,
+     * no journal record: a dtc_journal_prepare before it turns the vote
+     * into an error) and has released whatever its enlist step held; it
+     * is sent no commit and no rollback whatever the outcome, and its
+     * entry ends with vote and status DTC_ENTRY_READONLY.  A transaction
+     * whose every participant votes read-only commits with no decision
+     * record (there is nothing to make durable): docs/api.md. */
+    DTC_VOTE_READONLY
 } dtc_vote;
 
 /* One request handed to a callback.  `reason` is a buffer the callback
@@ -490,7 +513,9 @@ dtc_result dtc_participant_serve(dtc_participant *p,
 /* The one recovery rule, for a participant that restarted with
  * transactions it holds prepared (the services, dtc-pg and the journal's
  * replay all use it): *kind says COMMITTED (commit it: the commit
- * decision is durable, COMMITTING or COMMITTED), ABORTED (roll it back:
+ * decision is durable, COMMITTING or COMMITTED; a one-phase commit's
+ * COMMITTING is IN_FLIGHT: no decision record makes it durable, so the
+ * commit is applied only when delivered), ABORTED (roll it back:
  * ABORTING or ABORTED, or an id the instance never decided, presumed
  * abort), IN_FLIGHT (not decided yet) or HEURISTIC (keep it prepared:
  * its outcome will be delivered).  Acting on COMMITTED or ABORTED before
@@ -614,6 +639,8 @@ dtc_result dtc_journal_release(dtc_instance *inst, const char *name);
 
 typedef struct dtc_counters {
     uint64_t begun, committed, aborted, timed_out, reclaimed, heuristic;
+    uint64_t readonly_votes; /* prepare votes that were read-only */
+    uint64_t one_phase;      /* transactions committed in one phase */
 } dtc_counters;
 
 typedef struct dtc_status {

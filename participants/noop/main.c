@@ -3,7 +3,7 @@
  * answers every request at once with a configurable vote.  Used by tests
  * (limits, crashes, condvar hazards) and by the benchmark as the pure
  * cost of coordination.
- *   dtc-noop --instance I --name N [--vote yes|no|error] [--delay-ms N]
+ *   dtc-noop --instance I --name N [--vote yes|no|error|readonly] [--delay-ms N]
  *            [--fail-commit N]   (fail the first N commits)
  *            [--fail-rollback N] (fail the first N rollbacks)
  *            [--journal BYTES]   (journal a prepare record of BYTES bytes,
@@ -70,7 +70,7 @@ static dtc_vote prepare(void *ctx, const dtc_request *rq)
         struct timespec t = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
         nanosleep(&t, NULL);
     }
-    if (vote != DTC_VOTE_YES)
+    if (vote == DTC_VOTE_NO || vote == DTC_VOTE_ERROR)
         snprintf(rq->reason, DTC_REASON_MAX, "noop configured to vote %s",
                  vote == DTC_VOTE_NO ? "no" : "error");
     return vote == DTC_VOTE_YES && journal_bytes >= 0 ? journal_prepare(rq) : vote;
@@ -131,13 +131,15 @@ static dtc_result replay(void)
 #define NOOP_STR_(x) #x
 #define NOOP_STR(x) NOOP_STR_(x)
 static const char noop_usage[] =
-    "usage: dtc-noop [--instance I] [--name N] [--vote yes|no|error] [--delay-ms N]\n"
+    "usage: dtc-noop [--instance I] [--name N] [--vote yes|no|error|readonly] [--delay-ms N]\n"
     "                [--fail-commit N] [--fail-rollback N] [--journal BYTES]\n"
     "                [--journal-checkpoint N] [--log-level LEVEL] [--help] [--version]\n"
     "A participant that keeps no data and answers every request at once.\n"
     "  --instance NAME      dtc instance (default $DTC_INSTANCE or \"default\")\n"
     "  --name NAME          participant name (default \"noop\")\n"
-    "  --vote yes|no|error  its prepare vote (default yes)\n"
+    "  --vote yes|no|error|readonly\n"
+    "                       its prepare vote (default yes; readonly: it changes\n"
+    "                       nothing, keeps no journal record, gets no commit)\n"
     "  --delay-ms N         sleep N ms (0.." NOOP_STR(DTC_TIMEOUT_MAX_MS) ") in every prepare\n"
     "  --fail-commit N      fail the first N commits (0..1000000)\n"
     "  --fail-rollback N    fail the first N rollbacks (0..1000000)\n"
@@ -158,11 +160,13 @@ static int noop_opt(int c, const char *arg, const char **name, const char **leve
     case 'n': *name = arg; return dtc__opt_name("dtc-noop", "--name", arg);
     case 'L': *level = arg; return 0;
     case 'v':
-        if (strcmp(arg, "yes") == 0 || strcmp(arg, "no") == 0 || strcmp(arg, "error") == 0) {
-            vote = arg[0] == 'y' ? DTC_VOTE_YES : arg[0] == 'n' ? DTC_VOTE_NO : DTC_VOTE_ERROR;
+        if (strcmp(arg, "yes") == 0 || strcmp(arg, "no") == 0 || strcmp(arg, "error") == 0
+            || strcmp(arg, "readonly") == 0) {
+            vote = arg[0] == 'y' ? DTC_VOTE_YES : arg[0] == 'n' ? DTC_VOTE_NO
+                   : arg[0] == 'e' ? DTC_VOTE_ERROR : DTC_VOTE_READONLY;
             return 0;
         }
-        fprintf(stderr, "dtc-noop: --vote: '%s': want yes, no or error\n", arg);
+        fprintf(stderr, "dtc-noop: --vote: '%s': want yes, no, error or readonly\n", arg);
         return -1;
     case 'd': rc = dtc__opt_uint("dtc-noop", "--delay-ms", arg, 0, DTC_TIMEOUT_MAX_MS, NULL, &v);
               delay_ms = (long)v; return rc;

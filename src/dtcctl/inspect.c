@@ -62,9 +62,9 @@ static void status_text(const dtc_status *st, const struct journal_view *j)
     printf("corrupt slots:   %" PRIu32 "\n", st->corrupt_slots);
     printf("counters:        begun=%" PRIu64 " committed=%" PRIu64
            " aborted=%" PRIu64 " timed_out=%" PRIu64 " reclaimed=%" PRIu64
-           " heuristic=%" PRIu64 "\n",
+           " heuristic=%" PRIu64 " readonly_votes=%" PRIu64 " one_phase=%" PRIu64 "\n",
            c->begun, c->committed, c->aborted, c->timed_out, c->reclaimed,
-           c->heuristic);
+           c->heuristic, c->readonly_votes, c->one_phase);
     if (!st->decision_log) {
         printf("decision log:    NONE (dtcd --no-decision-log: a reboot breaks atomicity)\n");
         return;
@@ -105,9 +105,10 @@ static void status_json(const dtc_status *st, const struct journal_view *j)
            st->participants_registered, st->corrupt_slots);
     printf(",\"counters\":{\"begun\":%" PRIu64 ",\"committed\":%" PRIu64
            ",\"aborted\":%" PRIu64 ",\"timed_out\":%" PRIu64
-           ",\"reclaimed\":%" PRIu64 ",\"heuristic\":%" PRIu64 "}",
+           ",\"reclaimed\":%" PRIu64 ",\"heuristic\":%" PRIu64
+           ",\"readonly_votes\":%" PRIu64 ",\"one_phase\":%" PRIu64 "}",
            c->begun, c->committed, c->aborted, c->timed_out, c->reclaimed,
-           c->heuristic);
+           c->heuristic, c->readonly_votes, c->one_phase);
     printf(",\"decision_log\":{\"enabled\":%s,\"recovering\":%s,\"file\":%" PRIu64
            ",\"written_lsn\":%" PRIu64 ",\"durable_lsn\":%" PRIu64 ",\"records\":%" PRIu64
            ",\"syncs\":%" PRIu64,

@@ -143,8 +143,8 @@ void ctl_print_outcome(const char *word, dtc_result result, const dtc_txn_info *
 /* Why entry e is not prepared (dtc_entry_prepared), or NULL if it is. */
 static const char *not_prepared_why(const dtc_entry_info *e)
 {
-    if (dtc_entry_prepared(e))
-        return NULL;
+    if (dtc_entry_prepared(e) || e->vote == DTC_ENTRY_READONLY)
+        return NULL; /* a read-only voter is out of the transaction */
     if (e->vote == DTC_ENTRY_YES)
         return "rolled back";
     return e->vote == DTC_ENTRY_NO ? "voted no"

@@ -132,6 +132,8 @@ void ctl_txn_text(const dtc_txn_info *t, bool from_log)
             putchar(')');
         }
     }
+    if (t->one_phase)
+        printf("  one_phase (no decision record)");
     printf("  participants=%" PRIu32 "%s\n", n,
            t->quarantined ? "  quarantined (damaged: resolve --rollback)" : "");
     if (n > DTC_LIMIT_MAX_PARTS_PER_TXN)
@@ -177,6 +179,7 @@ void ctl_txn_json(const dtc_txn_info *t, bool from_log)
         printf(",\"adopted_why\":");
         ctl_json_str(t->adopted_why, sizeof t->adopted_why);
     }
+    printf(",\"one_phase\":%s", ctl_json_bool(t->one_phase));
     printf(",\"quarantined\":%s,\"entries\":[", ctl_json_bool(t->quarantined));
     if (n > DTC_LIMIT_MAX_PARTS_PER_TXN)
         n = DTC_LIMIT_MAX_PARTS_PER_TXN;

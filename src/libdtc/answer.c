@@ -98,9 +98,12 @@ bool dtc__answer_publish(dtc_instance *in, const struct dtc_ring_req *rq, uint32
     if (e != NULL) {
         if (e->te_op == DTC_OP_PREPARE && e->te_status == DTC_ENTRY_PENDING)
             e->te_jlsn = st == DTC_ENTRY_YES ? jlsn : 0; /* the vote's journal record */
+        if (e->te_op == DTC_OP_PREPARE && st == DTC_ENTRY_READONLY)
+            atomic_fetch_add(&in->hdr->sh_readonly_votes, 1);
         dtc__entry_answer(ts, e, st, reason);
         /* the driver waits for all answers, or for the first failure */
-        wake = (ts->ts_pending == 0 || st != DTC_ENTRY_YES) && dtc__wake_claim(&ts->ts_wake);
+        bool fine = st == DTC_ENTRY_YES || st == DTC_ENTRY_READONLY;
+        wake = (ts->ts_pending == 0 || !fine) && dtc__wake_claim(&ts->ts_wake);
     }
     dtc__unlock(&ts->ts_lock);
     if (wake)

@@ -15,7 +15,8 @@
  *
  * Every record carries how far the log was durable when it was written
  * (the damage rule, dlog_read.c); dtcd adds a MARK when the log goes
- * quiet (dtc__dlog_mark), so the newest synced records are covered too.
+ * quiet (dtc__dlog_mark), so the newest synced records are covered too,
+ * and syncs a log left unsynced for a tick (records nobody forces).
  * A write or sync failure is noted for status (dtc__dlog_note).
  *
  * Every process keeps its own descriptors (one for writing, one for
@@ -135,8 +136,9 @@ static bool live_copy(dtc_instance *in, uint32_t i, struct dtc__dlog_rec *r)
                    : st == DTC_TXN_HEURISTIC                                  ? DTC_DLOG_HEURISTIC
                    : st == DTC_TXN_ABORTING && (flags & DTC_TS_COMMIT_FAILED) ? DTC_DLOG_COMPENSATE
                                                                               : 0;
-    if (type == 0 || (flags & DTC_TS_QUARANTINED))
-        return false;
+    if (type == 0 || (flags & DTC_TS_QUARANTINED)
+        || (type == DTC_DLOG_COMMIT && (flags & DTC_TS_NO_DECISION)))
+        return false; /* a commit without a decision record has none to copy */
     dtc__dlog_rec_from_slot(in, ts, type, DTC_DLOG_F_COPY, r);
     return ts->ts_gen == gen && ts->ts_state == st;
 }
@@ -330,11 +332,25 @@ void dtc__dlog_note(dtc_instance *in, dtc_result rc)
 
 void dtc__dlog_mark(dtc_instance *in, bool force)
 {
-    static uint64_t seen, mark_end; /* dtcd's own: the one process that marks */
+    static uint64_t seen, seen_w, mark_end; /* dtcd's own: the one process that marks */
     struct dtc_shm_header *h = in->hdr;
     uint64_t d = atomic_load(&h->sh_dlog_durable), w = atomic_load(&h->sh_dlog_written);
     bool quiet = d == w && d == seen;
+    /* Written, not synced, and neither written nor synced for a tick:
+     * records that no sync of their own covers (the END of a one-phase or
+     * all-read-only commit, its only record; journal done records) are
+     * made durable within two ticks or three, never left to the next
+     * decision (a record that its writer is about to sync was written
+     * within the tick: left to it).  Not while the log is failing
+     * (sh_dlog_error): that waits for the next decision or an operator,
+     * whose sync then clears it. */
+    bool lagging = w > d && d == seen && w == seen_w && atomic_load(&h->sh_dlog_error) == 0;
     seen = d;
+    seen_w = w;
+    if (lagging && !force && dtc__dlog_on(in)) {
+        dtc__dlog_flush(in, w);
+        return;
+    }
     uint64_t first = h->sh_dlog_fileno * in->dlog_file_size + DTC_DLOG_FILE_HDR;
     if (!dtc__dlog_on(in) || (!force && !quiet) || d <= mark_end || d <= first)
         return;

@@ -38,7 +38,9 @@
  *   HEURISTIC   a mixed outcome kept for an operator, forced
  *   END         the transaction ended (committed or aborted): every
  *               participant answered; not forced (losing it only makes
- *               recovery redeliver an idempotent outcome)
+ *               recovery redeliver an idempotent outcome).  A one-phase
+ *               commit and one whose every vote was read-only have an
+ *               END and no COMMIT (txn.c; DTC_DLOG_F_ONE_PHASE)
  *   RETRY       an operator's retry (not forced; for the record)
  *   MARK        dtcd's note, when the log went quiet, of how far it is
  *               durable (its `synced`); holds no decision
@@ -124,6 +126,7 @@ struct dtc__dlog_id {
 #define DTC_DLOG_F_COMMIT_FAILED 0x4u /* the slot's DTC_TS_COMMIT_FAILED */
 #define DTC_DLOG_F_JCOMMITTED 0x10u /* JDONE: a commit (else a rollback) */
 #define DTC_DLOG_F_JRELEASE 0x20u   /* JCHECKPOINT: released by an operator */
+#define DTC_DLOG_F_ONE_PHASE 0x40u  /* END: committed in one phase (no COMMIT) */
 /* Bits 8..11: the slot's ts_adopt_why (why dtcd took it over; 0 none). */
 #define DTC_DLOG_F_ADOPT_SHIFT 8u
 #define DTC_DLOG_F_ADOPT_MASK 0xfu
@@ -323,7 +326,9 @@ dtc_result dtc__dlog_recover(dtc_instance *in);
 dtc_result dtc__dlog_salvage(const char *dir, const char *instance, bool group, bool apply);
 /* Writes a MARK (how far the log is durable) and syncs it, if the log
  * has been quiet for a tick with something durable since the last MARK
- * (dtcd's tick, and at a clean stop with force). */
+ * (dtcd's tick, and at a clean stop with force).  Without force, a log
+ * written past its durable end with no sync for a tick is synced instead
+ * (the unforced records: ENDs, journal done records). */
 void dtc__dlog_mark(dtc_instance *in, bool force);
 /* Records a write or sync result of the log for status and metrics
  * (sh_dlog_error, sh_dlog_error_ms): an error and since when, cleared

@@ -278,6 +278,7 @@ void dtc__dlog_rec_from_slot(const dtc_instance *in, const struct dtc_txn_slot *
     memset(r, 0, offsetof(struct dtc__dlog_rec, entries));
     r->type = type;
     r->flags = (uint16_t)(flags | (ts->ts_flags & DTC_TS_COMMIT_FAILED ? DTC_DLOG_F_COMMIT_FAILED : 0)
+                          | (ts->ts_flags & DTC_TS_ONE_PHASE ? DTC_DLOG_F_ONE_PHASE : 0)
                           | (ts->ts_adopt_why & DTC_DLOG_F_ADOPT_MASK) << DTC_DLOG_F_ADOPT_SHIFT);
     r->result = ts->ts_result;
     r->state = ts->ts_state < DTC_TXN_STATE_COUNT ? ts->ts_state : DTC_TXN_FREE;

@@ -12,7 +12,9 @@
  *   coordinator:  coord.after_begin, coord.after_enlist,
  *                 coord.mid_prepare:k (after sending k prepares),
  *                 coord.before_decision (all votes in, nothing decided),
- *                 coord.after_commit_decision (COMMITTING, nothing sent),
+ *                 coord.after_commit_decision (COMMITTING, nothing sent;
+ *                 the decision logged, or not at all for a one-phase or
+ *                 all-read-only commit),
  *                 coord.mid_commit:k (after sending k commits),
  *                 coord.mid_rollback:k (after sending k rollbacks),
  *                 coord.before_end (COMMITTED or ABORTED, no END record

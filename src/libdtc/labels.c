@@ -12,7 +12,7 @@ static const char *const txn_states[DTC_TXN_STATE_COUNT] = {
     "FREE", "ACTIVE", "PREPARING", "PREPARED", "COMMITTING",
     "COMMITTED", "ABORTING", "ABORTED", "HEURISTIC"};
 static const char *const entry_statuses[DTC_ENTRY_STATUS_COUNT] = {
-    "idle", "pending", "yes", "no", "error", "timeout", "dead"};
+    "idle", "pending", "yes", "no", "error", "timeout", "dead", "readonly"};
 static const char *const ops[DTC_OP_COUNT] = {
     "none", "enlist", "prepare", "commit", "rollback"};
 /* ts_adopt_why codes: 0 is "not adopted". */

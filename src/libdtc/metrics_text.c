@@ -92,6 +92,11 @@ static void counters(FILE *out, const char *inst, const dtc_status *st)
          st->counters.reclaimed},
         {"dtc_transactions_heuristic_total", "Transactions that needed an operator.",
          st->counters.heuristic},
+        {"dtc_readonly_votes_total", "Prepare votes that were read-only (left out of phase two).",
+         st->counters.readonly_votes},
+        {"dtc_transactions_one_phase_total",
+         "Transactions committed in one phase (one participant, no decision record).",
+         st->counters.one_phase},
         {"dtc_decision_log_records_total", "Decision log records written.", st->dlog_records},
         {"dtc_decision_log_syncs_total", "Decision log fdatasync calls.", st->dlog_syncs},
     };

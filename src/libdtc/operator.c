@@ -243,7 +243,8 @@ static dtc_result resolve_quarantined(dtc_instance *in, const dtc_txid *id, dtc_
 }
 
 /* With ts_lock held on a HEURISTIC slot: whether every participant is
- * prepared (voted yes and was not rolled back since), the only case in
+ * prepared (voted yes and was not rolled back since; a read-only voter
+ * is left out), the only case in
  * which an operator's commit may be sent; if not, logs who is not. */
 static bool all_prepared(const struct txn_ref *r, const dtc_txid *id)
 {
@@ -253,8 +254,8 @@ static bool all_prepared(const struct txn_ref *r, const dtc_txid *id)
     uint32_t n = dtc__txn_nentries(r->in, r->ts);
     for (uint32_t i = 0; i < n; i++) {
         const struct dtc_txn_entry *e = &r->ts->ts_entries[i];
-        if (dtc__prepared(e->te_vote, e->te_op, e->te_status))
-            continue;
+        if (e->te_vote == DTC_ENTRY_READONLY || dtc__prepared(e->te_vote, e->te_op, e->te_status))
+            continue; /* a read-only voter is out of the transaction */
         const char *vote = e->te_vote < DTC_ENTRY_STATUS_COUNT && e->te_vote != DTC_ENTRY_IDLE
                                ? dtc_entry_status_name((dtc_entry_status)e->te_vote) : "none";
         int k = snprintf(who + len, sizeof who - len, "%s%.*s(%s%s)", len ? "," : "",

@@ -57,10 +57,11 @@ static void from_record(const struct dtc__dlog_rec *r, dtc_outcome *out)
     for (uint32_t i = 0; i < r->nentries; i++) {
         dtc_entry_info *e = &t->entries[i];
         memcpy(e->name, r->entries[i].name, sizeof e->name);
-        e->op = r->state == DTC_TXN_COMMITTED || r->type == DTC_DLOG_COMMIT ? DTC_OP_COMMIT
-                                                                           : DTC_OP_ROLLBACK;
         e->status = (dtc_entry_status)r->entries[i].status;
         e->vote = (dtc_entry_status)r->entries[i].vote;
+        e->op = e->vote == DTC_ENTRY_READONLY ? DTC_OP_PREPARE /* out of phase two */
+                : r->state == DTC_TXN_COMMITTED || r->type == DTC_DLOG_COMMIT ? DTC_OP_COMMIT
+                                                                             : DTC_OP_ROLLBACK;
         e->next_retry_ms = -1;
         dtc__entry_info_reason(e, r->entries[i].reason, "");
     }
@@ -68,6 +69,7 @@ static void from_record(const struct dtc__dlog_rec *r, dtc_outcome *out)
     t->result = r->result < DTC_RESULT_COUNT ? (dtc_result)r->result : DTC_ECORRUPT;
     uint32_t why = (uint32_t)r->flags >> DTC_DLOG_F_ADOPT_SHIFT & DTC_DLOG_F_ADOPT_MASK;
     t->adopted = why != 0;
+    t->one_phase = (r->flags & DTC_DLOG_F_ONE_PHASE) != 0;
     dtc__strcopy(t->adopted_why, dtc__adopt_why_name(why), sizeof t->adopted_why);
     set_result(out);
     out->from_log = 1;
@@ -111,9 +113,12 @@ dtc_result dtc_participant_outcome(dtc_participant *p, const dtc_txid *id,
         return DTC_ESYS;
     dtc_result rc = dtc_transaction_outcome(p->in, id, o);
     *kind = rc == DTC_OK ? o->kind : DTC_OUTCOME_IN_FLIGHT;
-    /* decided, still being delivered: the decision is durable (COMMITTING
-     * is entered only after it is logged; an abort is presumed anyway) */
-    if (rc == DTC_OK && o->kind == DTC_OUTCOME_IN_FLIGHT && o->info.state == DTC_TXN_COMMITTING)
+    /* decided, still being delivered: the decision is durable (it is
+     * logged before any commit is sent; an abort is presumed anyway).  A
+     * one-phase commit has no durable decision: a host crash would make
+     * it a presumed abort, so its participant commits only when asked. */
+    if (rc == DTC_OK && o->kind == DTC_OUTCOME_IN_FLIGHT && o->info.state == DTC_TXN_COMMITTING
+        && !o->info.one_phase)
         *kind = DTC_OUTCOME_COMMITTED;
     if (rc == DTC_OK && o->kind == DTC_OUTCOME_IN_FLIGHT && o->info.state == DTC_TXN_ABORTING)
         *kind = DTC_OUTCOME_ABORTED;

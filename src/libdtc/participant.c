@@ -13,6 +13,9 @@
  *
  * A yes vote that arrives after its coordinator moved on (timeout, slot
  * reused) is rolled back here at once: nobody else would release it.
+ * A read-only vote holds nothing (no rollback then) and may not carry a
+ * journal record (one would be handed back in doubt by replay): such a
+ * vote is published as an error.
  *
  * Until the flush returns, a callback's answer may be revised
  * (dtc_participant_answer): a participant that sends its work off and
@@ -132,7 +135,10 @@ static bool load(dtc_participant *p, struct dtc__work *w)
 
 static dtc_entry_status vote_status(dtc_vote v)
 {
-    return v == DTC_VOTE_YES ? DTC_ENTRY_YES : v == DTC_VOTE_NO ? DTC_ENTRY_NO : DTC_ENTRY_ERROR;
+    return v == DTC_VOTE_YES        ? DTC_ENTRY_YES
+           : v == DTC_VOTE_NO       ? DTC_ENTRY_NO
+           : v == DTC_VOTE_READONLY ? DTC_ENTRY_READONLY
+                                    : DTC_ENTRY_ERROR;
 }
 
 /* Runs the callback of one loaded request. */
@@ -143,6 +149,8 @@ static void run(dtc_participant *p, const dtc_participant_ops *ops, struct dtc__
     switch (w->rq.rq_op) {
     case DTC_OP_ENLIST:
         w->answer = vote_status(ops->enlist ? ops->enlist(ops->ctx, rq) : DTC_VOTE_YES);
+        if (w->answer == DTC_ENTRY_READONLY)
+            w->answer = DTC_ENTRY_YES; /* read-only is a prepare vote */
         dtc__fault("part.enlist");
         break;
     case DTC_OP_PREPARE:
@@ -170,7 +178,7 @@ static void run(dtc_participant *p, const dtc_participant_ops *ops, struct dtc__
 /* Counts an answer of the batch by kind (the metrics' yes, no, error). */
 static void count_answer(dtc_participant *p, dtc_entry_status answer)
 {
-    p->batch_answers[answer == DTC_ENTRY_YES ? DTC_ANSWER_YES
+    p->batch_answers[answer == DTC_ENTRY_YES || answer == DTC_ENTRY_READONLY ? DTC_ANSWER_YES
                      : answer == DTC_ENTRY_NO ? DTC_ANSWER_NO : DTC_ANSWER_ERROR]++;
 }
 
@@ -190,6 +198,12 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
         if (!flushed && w->answer == DTC_ENTRY_YES) {
             w->answer = DTC_ENTRY_ERROR;
             snprintf(w->reason, sizeof w->reason, "flush to stable storage failed");
+        }
+        if (w->answer == DTC_ENTRY_READONLY && w->jlsn != 0) {
+            /* a read-only voter keeps no record (dtc.h): this one wrote
+             * one, which replay would hand back in doubt */
+            w->answer = DTC_ENTRY_ERROR;
+            snprintf(w->reason, sizeof w->reason, "read-only vote after a journal prepare record");
         }
         if (!w->echoed)
             count_answer(p, w->answer);
@@ -279,7 +293,8 @@ dtc_result dtc_participant_serve_once(dtc_participant *p, const dtc_participant_
 dtc_result dtc_participant_answer(dtc_participant *p, const dtc_request *rq, dtc_vote v)
 {
     if (p == NULL || rq == NULL || p->work == NULL || p->batch_n <= 0
-        || (v != DTC_VOTE_YES && v != DTC_VOTE_NO && v != DTC_VOTE_ERROR))
+        || (v != DTC_VOTE_YES && v != DTC_VOTE_NO && v != DTC_VOTE_ERROR
+            && v != DTC_VOTE_READONLY))
         return DTC_EINVAL;
     /* rq must be the request a callback of this batch was handed */
     uintptr_t at = (uintptr_t)rq, first = (uintptr_t)&p->work[0].req;
@@ -289,6 +304,8 @@ dtc_result dtc_participant_answer(dtc_participant *p, const dtc_request *rq, dtc
     struct dtc__work *w = &p->work[k];
     if (k >= (size_t)p->batch_n || !w->loaded || w->rq.rq_op == DTC_OP_ENLIST)
         return DTC_EINVAL; /* an enlist step's answer is published at once */
+    if (w->rq.rq_op != DTC_OP_PREPARE && v == DTC_VOTE_READONLY)
+        return DTC_EINVAL; /* a vote, not a commit's or rollback's answer */
     if (w->rq.rq_op != DTC_OP_PREPARE && v == DTC_VOTE_NO)
         v = DTC_VOTE_ERROR; /* commit and rollback succeed or fail */
     w->answer = vote_status(v);

@@ -231,9 +231,12 @@ static void rebuild(dtc_instance *in, struct dtc_txn_slot *ts, const struct dtc_
     for (uint32_t i = 0; i < r->nentries; i++) {
         struct dtc_txn_entry *e = &ts->ts_entries[i];
         memset(e, 0, sizeof *e);
-        e->te_op = st == DTC_TXN_COMMITTING ? DTC_OP_COMMIT : DTC_OP_ROLLBACK;
-        e->te_status = r->entries[i].status == DTC_ENTRY_PENDING ? DTC_ENTRY_DEAD : r->entries[i].status;
         e->te_vote = r->entries[i].vote;
+        /* a read-only voter stays out of phase two (txn.c sends it nothing) */
+        e->te_op = e->te_vote == DTC_ENTRY_READONLY ? DTC_OP_PREPARE
+                   : st == DTC_TXN_COMMITTING      ? DTC_OP_COMMIT
+                                                   : DTC_OP_ROLLBACK;
+        e->te_status = r->entries[i].status == DTC_ENTRY_PENDING ? DTC_ENTRY_DEAD : r->entries[i].status;
         dtc__strcopy(e->te_name, r->entries[i].name, sizeof e->te_name);
         dtc__strcopy(e->te_reason, r->entries[i].reason, sizeof e->te_reason);
     }

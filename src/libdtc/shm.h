@@ -163,10 +163,13 @@
 #include "dtc/dtc.h"
 
 #define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
-#define DTC_LAYOUT_VERSION 7u /* 4: latency histograms, participant errors;
+#define DTC_LAYOUT_VERSION 8u /* 4: latency histograms, participant errors;
                                  5: answers by kind (yes, no, error);
                                  6: the decision log's last error;
-                                 7: the instance journal */
+                                 7: the instance journal;
+                                 8: read-only votes (DTC_ENTRY_READONLY in
+                                 te_status/te_vote), one-phase commit
+                                 (ts_flags), their counters */
 #define DTC_CACHELINE 64
 /* Nobody waits on a slot's condvar longer than this at a time, so a lost
  * wake-up (a waker died before signalling, a suspect condvar) costs no
@@ -256,6 +259,11 @@ struct dtc_shm_header {
     _Atomic uint64_t sh_reclaimed;
     _Atomic uint64_t sh_heuristic;
     _Atomic uint32_t sh_corrupt_slots; /* quarantined slots, see repair */
+    /* Read-only votes recorded in a slot (answer.c, by the participant
+     * publishing the vote), and transactions that reached COMMITTED in
+     * one phase (txn.c, by the driver); same rules as the counters above. */
+    _Atomic uint64_t sh_readonly_votes;
+    _Atomic uint64_t sh_one_phase;
 
     /* Participant registry lock (lock order 1): held while a participant
      * slot changes owner (register, unregister, reclaim), so that two
@@ -385,6 +393,14 @@ struct dtc_txn_entry {
 /* ts_lock was held past DTC_LOCK_LIMIT_MS: set (with QUARANTINED) without
  * the lock by the locker that gave up; the lock is never taken again. */
 #define DTC_TS_LOCK_STUCK 0x10u
+/* One-phase commit (txn.c): set by the driver that starts the commit of
+ * an ACTIVE transaction with one enlistment; cleared again if its yes
+ * vote carries a journal record (that record needs the COMMIT's sync). */
+#define DTC_TS_ONE_PHASE 0x20u
+/* COMMITTING without a decision record (one-phase, or every vote
+ * read-only), set by the driver before it leaves PREPARED: the file
+ * switch copies no COMMIT for it and no driver logs one. */
+#define DTC_TS_NO_DECISION 0x40u
 
 struct dtc_txn_slot {
     /* ts_lock guards every field below but ts_wake's own wk_lock and

@@ -33,7 +33,9 @@ dtc_result dtc_get_status(dtc_instance *in, dtc_status *out)
     out->corrupt_slots = atomic_load(&h->sh_corrupt_slots);
     out->counters = (dtc_counters){atomic_load(&h->sh_begun), atomic_load(&h->sh_committed),
                                    atomic_load(&h->sh_aborted), atomic_load(&h->sh_timed_out),
-                                   atomic_load(&h->sh_reclaimed), atomic_load(&h->sh_heuristic)};
+                                   atomic_load(&h->sh_reclaimed), atomic_load(&h->sh_heuristic),
+                                   atomic_load(&h->sh_readonly_votes),
+                                   atomic_load(&h->sh_one_phase)};
     out->recovering = atomic_load(&h->sh_recovering) != 0;
     out->decision_log = in->dlog_dir[0] != '\0';
     out->dlog_file = h->sh_dlog_fileno;
@@ -152,6 +154,10 @@ void dtc__txn_info_fill(const dtc_instance *in, const struct dtc_txn_slot *ts,
     out->owner_pid = ts->ts_owner_pid;
     out->adopted = (ts->ts_flags & DTC_TS_ADOPTED) != 0;
     out->quarantined = (ts->ts_flags & DTC_TS_QUARANTINED) != 0;
+    /* a candidate (DTC_TS_ONE_PHASE alone, while its vote is awaited) is
+     * not yet one-phase: only once its commit is decided without a record */
+    out->one_phase = (ts->ts_flags & (DTC_TS_ONE_PHASE | DTC_TS_NO_DECISION))
+                     == (DTC_TS_ONE_PHASE | DTC_TS_NO_DECISION);
     /* differences in unsigned arithmetic: a scribbled time (INT64_MIN,
      * INT64_MAX) must not overflow */
     int64_t now = dtc__now_ns(), begin = ts->ts_begin_ns;

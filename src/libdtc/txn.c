@@ -26,6 +26,24 @@
  * transaction is written unsynced.  A decision that cannot be logged is
  * never acted upon: the slot goes HEURISTIC for an operator.
  *
+ * The XA optimisations (docs/api.md, docs/failure-semantics.md):
+ *   - A read-only vote (DTC_ENTRY_READONLY) leaves its participant out of
+ *     phase two: no commit or rollback is ever armed for it.  If every
+ *     vote is read-only the commit needs no decision record: nobody holds
+ *     anything to commit or roll back (COMMITTING, nothing logged or sent,
+ *     COMMITTED, the END unforced).
+ *   - One-phase commit: a commit call on an ACTIVE transaction with one
+ *     enlistment (DTC_TS_ONE_PHASE) runs the same two rounds, prepare then
+ *     commit, with no decision record between: the single vote is the
+ *     decision (yes commits, anything else rolls back), as with XA's
+ *     xa_commit(TMONEPHASE), where the resource manager decides.  Nobody is
+ *     told "committed" before the participant acknowledged its durable
+ *     commit, so a lost decision (a host crash in COMMITTING) leaves only a
+ *     prepared participant nobody was told about, which then presumes
+ *     abort.  A yes vote carrying a journal record needs the COMMIT's sync
+ *     (the record is not durable without it): that commit is logged as
+ *     usual and is not one-phase.
+ *
  * Locking: ts_lock (and the decision log's lock under it), as the lock
  * order in shm.h says; released before every push onto a participant
  * ring and across every wait.
@@ -265,8 +283,12 @@ static void log_outcome(struct txn_ref *r)
     const char *by = dtc__adopt_why_name(ts->ts_adopt_why);
     if (ts->ts_state == DTC_TXN_COMMITTED)
         cause = DTC_OK;
+    bool one = (ts->ts_flags & DTC_TS_ONE_PHASE) != 0;
     dtc_log(heuristic ? DTC_LOG_ERROR : DTC_LOG_INFO, "outcome", &id, NULL,
-            by[0] ? "outcome=%s result=%s cause=%s adopted_why=%s" : "outcome=%s result=%s cause=%s",
+            one ? (by[0] ? "outcome=%s result=%s cause=%s one_phase=true adopted_why=%s"
+                         : "outcome=%s result=%s cause=%s one_phase=true")
+                : (by[0] ? "outcome=%s result=%s cause=%s adopted_why=%s"
+                         : "outcome=%s result=%s cause=%s"),
             kind, dtc_result_name(result), dtc_result_name(cause), by);
 }
 
@@ -393,7 +415,8 @@ static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
     uint32_t n = dtc__txn_nentries(r->in, ts);
     for (uint32_t i = 0; i < n; i++) {
         ts->ts_entries[i].te_attempts = 0;
-        arm(r, i, op, s, &ns);
+        if (op == DTC_OP_PREPARE || ts->ts_entries[i].te_vote != DTC_ENTRY_READONLY)
+            arm(r, i, op, s, &ns); /* a read-only voter is out of phase two */
     }
     for (;;) {
         if (ns > 0) {
@@ -503,6 +526,9 @@ static dtc_result log_rollback_decision(struct txn_ref *r)
 static dtc_result abort_txn(struct txn_ref *r, dtc_result why)
 {
     DTC_ASSERT_DRIVING(r);
+    /* it did not commit in one phase; a later commit (an operator's, of
+     * a HEURISTIC outcome) is a decision of its own, logged as any */
+    r->ts->ts_flags &= ~(DTC_TS_ONE_PHASE | DTC_TS_NO_DECISION);
     if (r->ts->ts_state != DTC_TXN_ABORTING) {
         r->ts->ts_result = why == DTC_OK ? DTC_EABORTED : why;
         if (!dtc__txn_set_state(r, DTC_TXN_ABORTING))
@@ -537,23 +563,67 @@ static dtc_result phase_prepare(struct txn_ref *r)
     return DTC_OK;
 }
 
+/* With ts_lock held, in PREPARED: sets DTC_TS_NO_DECISION if the commit
+ * needs no decision record (every vote read-only, or one-phase: the only
+ * vote a yes without a journal record), and keeps DTC_TS_ONE_PHASE only
+ * for a one-phase commit. */
+static void plan_commit(struct txn_ref *r)
+{
+    DTC_ASSERT_HELD(r);
+    struct dtc_txn_slot *ts = r->ts;
+    uint32_t n = dtc__txn_nentries(r->in, ts), yes = 0;
+    bool journal = false;
+    for (uint32_t i = 0; i < n; i++)
+        if (ts->ts_entries[i].te_vote != DTC_ENTRY_READONLY) {
+            yes++;
+            journal |= ts->ts_entries[i].te_jlsn != 0;
+        }
+    bool one_phase = (ts->ts_flags & DTC_TS_ONE_PHASE) && n == 1 && yes == 1 && !journal;
+    if (!one_phase)
+        ts->ts_flags &= ~DTC_TS_ONE_PHASE;
+    if (one_phase || yes == 0)
+        ts->ts_flags |= DTC_TS_NO_DECISION;
+}
+
+/* With ts_lock held, in COMMITTING: the commit decision made durable, or
+ * (DTC_TS_NO_DECISION) taken with no record at all. */
+static dtc_result decide_commit(struct txn_ref *r)
+{
+    DTC_ASSERT_DRIVING(r);
+    struct dtc_txn_slot *ts = r->ts;
+    dtc_txid id = txid_of(ts);
+    if (ts->ts_flags & DTC_TS_NO_DECISION) {
+        ts->ts_deadline_ns = dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000;
+        dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=commit record=none why=%s",
+                ts->ts_flags & DTC_TS_ONE_PHASE ? "one_phase" : "read_only");
+        return DTC_OK;
+    }
+    int64_t t0 = dtc__now_ns();
+    dtc_result rc = log_failed(r, log_decision(r, DTC_DLOG_COMMIT));
+    if (rc != DTC_OK)
+        return rc;
+    dtc__hist_add(r->in, DTC_HIST_DECISION, dtc__now_ns() - t0);
+    dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=commit lsn=%llu",
+            (unsigned long long)ts->ts_dlsn);
+    return DTC_OK;
+}
+
 /* With ts_lock held, in PREPARED or COMMITTING: the decision and phase
  * two.  A commit that still fails after its retries is compensated. */
 static dtc_result phase_commit(struct txn_ref *r)
 {
     DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
-    if (ts->ts_state == DTC_TXN_PREPARED && !dtc__txn_set_state(r, DTC_TXN_COMMITTING))
-        return DTC_ESTATE;
+    if (ts->ts_state == DTC_TXN_PREPARED) {
+        plan_commit(r);
+        if (!dtc__txn_set_state(r, DTC_TXN_COMMITTING))
+            return DTC_ESTATE;
+    }
     dtc_txid id = txid_of(ts);
-    int64_t t0 = dtc__now_ns();
-    dtc_result rc = log_failed(r, log_decision(r, DTC_DLOG_COMMIT));
+    dtc_result rc = decide_commit(r);
     if (rc != DTC_OK)
         return rc;
     int64_t t1 = dtc__now_ns();
-    dtc__hist_add(r->in, DTC_HIST_DECISION, t1 - t0);
-    dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=commit lsn=%llu",
-            (unsigned long long)ts->ts_dlsn);
     dtc__fault("coord.after_commit_decision");
     rc = deliver(r, DTC_OP_COMMIT, t1 + (int64_t)ts->ts_commit_ms * 1000000);
     if (rc != DTC_OK)
@@ -564,6 +634,8 @@ static dtc_result phase_commit(struct txn_ref *r)
         dtc__hist_add(r->in, DTC_HIST_TXN, t2 - ts->ts_begin_ns);
         dtc__txn_set_state(r, DTC_TXN_COMMITTED);
         atomic_fetch_add(&r->in->hdr->sh_committed, 1);
+        if (ts->ts_flags & DTC_TS_ONE_PHASE)
+            atomic_fetch_add(&r->in->hdr->sh_one_phase, 1);
         log_outcome(r);
         dtc__fault("coord.before_end");
         log_end(r);
@@ -588,6 +660,8 @@ dtc_result dtc__txn_drive(struct txn_ref *r, dtc_txn_state goal, dtc_result why)
     case DTC_TXN_ACTIVE:
         if (goal == DTC_TXN_ABORTED)
             return abort_txn(r, why);
+        if (goal == DTC_TXN_COMMITTED && dtc__txn_nentries(r->in, ts) == 1)
+            ts->ts_flags |= DTC_TS_ONE_PHASE; /* a candidate: plan_commit decides */
         {
             dtc_result rc = phase_prepare(r);
             if (rc != DTC_OK || goal == DTC_TXN_PREPARED)

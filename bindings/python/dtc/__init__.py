@@ -16,7 +16,7 @@ from .coordinator import Transaction, TransactionManager
 from .errors import *  # noqa: F401,F403 - one exception per result code
 from .errors import __all__ as _errors_all
 from .errors import check as _check
-from .participant import Participant
+from .participant import READ_ONLY, Participant
 from .report import Entry, Outcome, TxnReport
 
 __version__ = "0.1.0"
@@ -42,6 +42,6 @@ def log_to_file(path: str) -> None:
     _check(_lib.lib.dtc_log_to_file(_lib.c_text(str(path), "log file")))
 
 
-__all__ = ["TransactionManager", "Transaction", "Participant", "Outcome", "TxnReport",
+__all__ = ["TransactionManager", "Transaction", "Participant", "READ_ONLY", "Outcome", "TxnReport",
            "Entry", "library_path", "library_version", "set_log_level", "log_to_file",
            "__version__"] + _errors_all

@@ -82,7 +82,8 @@ class TxnInfo(ctypes.Structure):
                 ("quarantined", ctypes.c_int),
                 ("begin_unix_ms", ctypes.c_int64),
                 ("owner_alive", ctypes.c_int),
-                ("adopted_why", ctypes.c_char * REASON_CODE_MAX)]
+                ("adopted_why", ctypes.c_char * REASON_CODE_MAX),
+                ("one_phase", ctypes.c_int)]
 
 
 class Outcome(ctypes.Structure):
@@ -117,7 +118,8 @@ class ParticipantOps(ctypes.Structure):
 
 class Counters(ctypes.Structure):
     _fields_ = [(n, ctypes.c_uint64) for n in
-                ("begun", "committed", "aborted", "timed_out", "reclaimed", "heuristic")]
+                ("begun", "committed", "aborted", "timed_out", "reclaimed", "heuristic",
+                 "readonly_votes", "one_phase")]
 
 
 class Status(ctypes.Structure):

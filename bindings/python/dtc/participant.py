@@ -13,7 +13,10 @@
 commit and rollback are abstract: a subclass must define both (prepare
 votes yes unless overridden).  The library calls these methods from
 serve()'s thread, one request at a time.  prepare (and enlist) return
-True for yes, False for no, or raise for an error vote; commit and
+True for yes, False for no, or raise for an error vote; prepare may
+also return dtc.READ_ONLY: the request changes nothing here, the
+participant keeps nothing for it, and it is sent no commit or rollback
+(XA's read-only vote; from enlist it means yes); commit and
 rollback return normally on success or raise; the exception's text is
 the reason the coordinator sees.  Like the C callbacks they must be
 idempotent per transaction id.  The payload is str (UTF-8; undecodable
@@ -37,7 +40,18 @@ from . import _lib
 from .errors import BY_CODE, Result, check
 
 _lib_ = _lib.lib
-VOTE_YES, VOTE_NO, VOTE_ERROR = 0, 1, 2
+VOTE_YES, VOTE_NO, VOTE_ERROR, VOTE_READONLY = 0, 1, 2, 3
+
+
+class _ReadOnly:
+    """The type of READ_ONLY."""
+
+    def __repr__(self) -> str:
+        return "dtc.READ_ONLY"
+
+
+# What prepare returns for a read-only vote (DTC_VOTE_READONLY).
+READ_ONLY = _ReadOnly()
 
 
 def _set_reason(rq: _lib.Request, exc: BaseException) -> None:
@@ -86,8 +100,9 @@ class Participant(_lib.Closing, abc.ABC):
         """Enlist work step (records what the payload touches): a vote."""
         return True
 
-    def prepare(self, txid: str, payload: str) -> bool:
-        """The vote: True yes, False no, raise for an error vote."""
+    def prepare(self, txid: str, payload: str) -> Any:
+        """The vote: True yes, False no, READ_ONLY read-only (nothing to
+        change: no commit or rollback follows), raise for an error vote."""
         return True
 
     @abc.abstractmethod
@@ -222,7 +237,10 @@ class Participant(_lib.Closing, abc.ABC):
         def cb(_ctx: Any, rqp: Any) -> int:
             rq = rqp.contents
             try:
-                return VOTE_YES if getattr(self, method)(*self._args(rq)) else VOTE_NO
+                vote = getattr(self, method)(*self._args(rq))
+                if vote is READ_ONLY:
+                    return VOTE_READONLY if method == "prepare" else VOTE_YES
+                return VOTE_YES if vote else VOTE_NO
             except Exception as exc:  # noqa: BLE001 - an error vote
                 _set_reason(rq, exc)
             except BaseException as exc:  # KeyboardInterrupt...: after the batch

@@ -51,6 +51,8 @@ class TxnReport:
         self.cause = self.result
         self.adopted = bool(info.adopted)
         self.adopted_why = _lib.text(info.adopted_why)  # "coordinator_stalled", ... or ""
+        # committed in one phase: one participant, no decision record
+        self.one_phase = bool(info.one_phase)
         self.begin_unix_ms = None if from_log else info.begin_unix_ms
         self.owner_alive = None if from_log else bool(info.owner_alive)
         n = min(info.nentries, _lib.LIMIT_MAX_PARTS_PER_TXN)

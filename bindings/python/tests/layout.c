@@ -38,6 +38,7 @@ static void txn_structs(void)
     OFF(dtc_txn_info, nentries); OFF(dtc_txn_info, entries); OFF(dtc_txn_info, result);
     OFF(dtc_txn_info, quarantined); OFF(dtc_txn_info, begin_unix_ms);
     OFF(dtc_txn_info, owner_alive); OFF(dtc_txn_info, adopted_why);
+    OFF(dtc_txn_info, one_phase);
     SIZE(dtc_outcome);
     OFF(dtc_outcome, kind); OFF(dtc_outcome, result); OFF(dtc_outcome, from_log);
     OFF(dtc_outcome, end_unix_ms); OFF(dtc_outcome, info);
@@ -55,7 +56,8 @@ static void participant_structs(void)
     SIZE(dtc_counters);
     OFF(dtc_counters, begun); OFF(dtc_counters, committed); OFF(dtc_counters, aborted);
     OFF(dtc_counters, timed_out); OFF(dtc_counters, reclaimed);
-    OFF(dtc_counters, heuristic);
+    OFF(dtc_counters, heuristic); OFF(dtc_counters, readonly_votes);
+    OFF(dtc_counters, one_phase);
     SIZE(dtc_status);
     OFF(dtc_status, instance); OFF(dtc_status, limits); OFF(dtc_status, segment_size);
     OFF(dtc_status, layout_version); OFF(dtc_status, supervisor_pid);
@@ -83,6 +85,7 @@ int main(void)
     CONST(DTC_NAME_MAX); CONST(DTC_PAYLOAD_MAX); CONST(DTC_REASON_MAX);
     CONST(DTC_INSTANCE_MAX); CONST(DTC_LIMIT_MAX_PARTS_PER_TXN); CONST(DTC_TXID_STRLEN);
     CONST(DTC_RESULT_COUNT); CONST(DTC_VOTE_YES); CONST(DTC_VOTE_NO); CONST(DTC_VOTE_ERROR);
+    CONST(DTC_VOTE_READONLY);
     CONST(DTC_VERSION_MAJOR); CONST(DTC_VERSION_MINOR);
     printf("version %s\n", DTC_VERSION_STRING);
     return fflush(stdout) == 0 ? 0 : 1;

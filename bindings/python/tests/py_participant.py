@@ -3,7 +3,7 @@ its own process by the tests: it records every call in a file (one line
 per call: "METHOD TXID PAYLOAD") and votes as told.
 
 usage: py_participant.py --instance I --name N --log FILE
-                         [--vote yes|no|error] [--fail-commit]
+                         [--vote yes|no|error|readonly] [--fail-commit]
 """
 import argparse
 import os
@@ -27,6 +27,8 @@ class Recorder(dtc.Participant):
         self.note("prepare", txid, payload)
         if self.vote == "error":
             raise RuntimeError("ledger closed for %s" % payload)
+        if self.vote == "readonly":
+            return dtc.READ_ONLY
         return self.vote == "yes"
 
     def commit(self, txid, payload):
@@ -43,7 +45,7 @@ def main():
     ap.add_argument("--instance", required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--log", required=True)
-    ap.add_argument("--vote", choices=("yes", "no", "error"), default="yes")
+    ap.add_argument("--vote", choices=("yes", "no", "error", "readonly"), default="yes")
     ap.add_argument("--fail-commit", action="store_true")
     args = ap.parse_args()
     with Recorder(args) as p:

@@ -45,8 +45,9 @@ def test_constants_and_version_match_c():
     assert consts["DTC_INSTANCE_MAX"] == _lib.INSTANCE_MAX
     assert consts["DTC_LIMIT_MAX_PARTS_PER_TXN"] == _lib.LIMIT_MAX_PARTS_PER_TXN
     assert consts["DTC_TXID_STRLEN"] == _lib.TXID_STRLEN
-    assert (consts["DTC_VOTE_YES"], consts["DTC_VOTE_NO"], consts["DTC_VOTE_ERROR"]) == (
-        participant.VOTE_YES, participant.VOTE_NO, participant.VOTE_ERROR)
+    assert (consts["DTC_VOTE_YES"], consts["DTC_VOTE_NO"], consts["DTC_VOTE_ERROR"],
+            consts["DTC_VOTE_READONLY"]) == (participant.VOTE_YES, participant.VOTE_NO,
+                                             participant.VOTE_ERROR, participant.VOTE_READONLY)
     assert (consts["DTC_VERSION_MAJOR"], consts["DTC_VERSION_MINOR"]) == (
         _lib.ABI_MAJOR, _lib.ABI_MINOR)
     assert consts["DTC_RESULT_COUNT"] == len(errors.Result)

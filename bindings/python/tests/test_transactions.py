@@ -114,3 +114,35 @@ def test_python_commit_failure(cluster, tm):
     assert calls(ledger, tx.id)[0] == "prepare" and calls(ledger, tx.id)[-1] == "rollback"
     cluster.stop(inv)
     assert cluster.dump("inventory")["sku1"] == 10
+
+
+def test_python_read_only_vote_gets_no_commit(cluster, tm):
+    inv = cluster.service("inventory", "sku1=10")
+    ledger = cluster.py_participant("ledger", "--vote", "readonly")
+    with tm.transaction() as tx:
+        tx.enlist("inventory", "reserve sku1 2")
+        tx.enlist("ledger", "look acct1")
+    out = tx.outcome
+    assert out.kind == "committed" and out.result == "DTC_OK"
+    votes = {e.name: (e.vote, e.status) for e in out.entries}
+    assert votes == {"inventory": ("yes", "yes"), "ledger": ("readonly", "readonly")}
+    assert not out.report.one_phase
+    assert calls(ledger, tx.id) == ["prepare"]  # no commit, no rollback
+    cluster.stop(inv)
+    assert cluster.dump("inventory")["sku1"] == 8
+
+
+def test_python_one_phase_and_all_read_only(cluster, tm):
+    yes = cluster.py_participant("ledger")
+    ro = cluster.py_participant("audit", "--vote", "readonly")
+    with tm.transaction() as tx:
+        tx.enlist("ledger", "debit acct1 5")
+    out = tx.outcome
+    assert out.kind == "committed" and out.report.one_phase
+    assert calls(yes, tx.id) == ["prepare", "commit"]
+    with tm.transaction() as tx2:
+        tx2.enlist("audit", "look acct1")
+    out2 = tx2.outcome
+    assert out2.kind == "committed" and not out2.report.one_phase
+    assert [e.vote for e in out2.entries] == ["readonly"]
+    assert calls(ro, tx2.id) == ["prepare"]
