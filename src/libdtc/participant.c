@@ -78,6 +78,8 @@ dtc_result dtc_participant_unregister(dtc_participant **pp)
         dtc_log(DTC_LOG_WARN, "unregister_refused", NULL, p->name, "why=serving");
         return DTC_EBUSY; /* a serve runs: its batch is still in use */
     }
+    dtc__journal_write(p); /* its last records (unforced ones; logged if lost) */
+    dtc__journal_stage_free(p);
     dtc__part_reclaim(p->in, p->idx, p->gen, "unregistered");
     free(p->work);
     free(p->batch);
@@ -205,6 +207,26 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
         ops->flush(ops->ctx);
 }
 
+/* Takes the next batch (waiting up to timeout_ms).  Journal records
+ * still staged (commit and rollback records, unforced) ride with the next
+ * batch's write; when there is no next batch now they are written before
+ * the wait. */
+static long take(dtc_participant *p, int timeout_ms)
+{
+    int64_t deadline = dtc__now_ns() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+    if (dtc__journal_staged(p)) {
+        long n = dtc__ring_take(p->in, p->idx, p->gen, 0, false, p->batch);
+        if (n != 0)
+            return n;
+        dtc__journal_write(p); /* logged if it fails: unforced records */
+    }
+    /* Woken from a sleep while busy (pace.c), the take yields once first:
+     * the coordinators that are runnable (woken by our last answers) push
+     * their next requests before we take the batch, so one wake-up serves
+     * them all. */
+    return dtc__ring_take(p->in, p->idx, p->gen, deadline, dtc__pace_yield(&p->pace), p->batch);
+}
+
 static dtc_result serve_batch(dtc_participant *p, const dtc_participant_ops *ops,
                               int timeout_ms, unsigned *served)
 {
@@ -214,13 +236,7 @@ static dtc_result serve_batch(dtc_participant *p, const dtc_participant_ops *ops
         return DTC_ESYS;
     if (atomic_load(&p->in->hdr->sh_shutdown) == DTC_SHUT_GONE)
         return DTC_ENOSEGMENT; /* dtcd removed the segment */
-    /* Woken from a sleep while busy (pace.c), the take yields once first:
-     * the coordinators that are runnable (woken by our last answers) push
-     * their next requests before we take the batch, so one wake-up serves
-     * them all. */
-    long n = dtc__ring_take(p->in, p->idx, p->gen,
-                            dtc__now_ns() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000,
-                            dtc__pace_yield(&p->pace), p->batch);
+    long n = take(p, timeout_ms);
     if (n < 0)
         return DTC_ENOTALIVE;
     bool commits = false;
@@ -246,7 +262,10 @@ static dtc_result serve_batch(dtc_participant *p, const dtc_participant_ops *ops
             if (!w->echoed)
             count_answer(p, w->answer);
     }
-    bool flushed = n == 0 || ops->flush == NULL || ops->flush(ops->ctx) == 0;
+    /* the batch's prepare records (with the commit and rollback records
+     * staged before) in the log before any vote is published */
+    bool flushed = !dtc__journal_staged_prepare(p) || dtc__journal_batch_write(p) == DTC_OK;
+    flushed = flushed && (n == 0 || ops->flush == NULL || ops->flush(ops->ctx) == 0);
     p->batch_n = 0; /* answers final from here on */
     dtc__log_batch(false); /* logged before any answer is visible */
     if (commits)
