@@ -158,6 +158,8 @@ struct dtc__dlog_rec {
 /* ---- dlog_format.c: encoding, CRC32C, file names ------------------------ */
 
 uint32_t dtc__crc32c(uint32_t crc, const void *buf, size_t len);
+/* The same by the table alone (what the CPU's instruction must equal). */
+uint32_t dtc__crc32c_table(uint32_t crc, const void *buf, size_t len);
 /* Encodes r at position lsn, written when the log was durable below
  * `synced` (<= lsn), into buf (DTC_DLOG_REC_MAX bytes); returns the
  * record's length (a multiple of 8). */
