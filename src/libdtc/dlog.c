@@ -234,12 +234,13 @@ dtc_result dtc__dlog_append(dtc_instance *in, const struct dtc__dlog_rec *r, uin
     size_t len = encode_here(in, r, buf);
     /* The checkpoint goes at the head of the next file, which dtcd sizes
      * to hold a full one and more (dtc__dlog_min_file_size). */
-    if (h->sh_dlog_end + len > (no + 1) * in->dlog_file_size)
+    if (h->sh_dlog_end + len > (no + 1) * in->dlog_file_size) {
         rc = switch_file(in);
-    if (rc == DTC_OK) {
-        len = encode_here(in, r, buf); /* its LSN may have moved */
-        rc = put(in, buf, len, 1);
+        if (rc == DTC_OK)
+            len = encode_here(in, r, buf); /* its LSN moved */
     }
+    if (rc == DTC_OK)
+        rc = put(in, buf, len, 1);
     *end = h->sh_dlog_end;
     dtc__unlock(&h->sh_dlog_lock);
     return rc;
