@@ -445,8 +445,9 @@ START_TEST(staged_prepare_before_vote_done_on_idle)
 }
 END_TEST
 
-/* A staged commit record rides with the next batch's prepare record (one
- * write: back to back, in order); the last one is written at unregister. */
+/* A staged commit record goes to the log before the next batch's prepare
+ * record (with it, when that batch comes within the idle wait: back to
+ * back, in order); the last one is written at unregister. */
 START_TEST(staged_done_with_next_batch_and_at_unregister)
 {
     struct coord a = {.commit = false}, b = {.commit = false};
@@ -457,7 +458,7 @@ START_TEST(staged_done_with_next_batch_and_at_unregister)
     ck_assert_int_eq(run_phase(part, &b), 0);
     struct count ka = in_log(&a.id), kb = in_log(&b.id);
     ck_assert_int_eq(ka.dones, 1);
-    ck_assert_uint_eq(ka.done_end, kb.prepare_lsn); /* one write, in order */
+    ck_assert_uint_eq(ka.done_end, kb.prepare_lsn); /* back to back, in order */
     b.commit = true;
     ck_assert_int_eq(run_phase(part, &b), 0);
     ck_assert_int_eq(in_log(&b.id).dones, 0);

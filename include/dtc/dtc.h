@@ -572,7 +572,8 @@ dtc_result dtc_journal_prepare(dtc_participant *p, const dtc_request *rq, const 
                                size_t len, uint64_t *lsn);
 /* Appends p's commit (committed != 0) or rollback record of `id`,
  * unsynced.  Staged: written with p's next write (its next batch with a
- * prepare record, a serve that finds nothing to do, dtc_journal_end,
+ * prepare record, a serve that finds nothing to do for 5 ms or until its
+ * timeout, dtc_journal_end,
  * _flush, _checkpoint, _replay, unregister); a process that dies first
  * loses it, as a host crash loses an unsynced one.  With lsn (may be
  * NULL) it is written at once and *lsn receives its end.  Errors as

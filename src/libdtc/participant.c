@@ -207,23 +207,30 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
         ops->flush(ops->ctx);
 }
 
+/* How long staged journal records (commit and rollback records,
+ * unforced) wait for a next batch to ride with, when none is there. */
+#define JOURNAL_IDLE_NS (5 * 1000000LL)
+
 /* Takes the next batch (waiting up to timeout_ms).  Journal records
- * still staged (commit and rollback records, unforced) ride with the next
- * batch's write; when there is no next batch now they are written before
- * the wait. */
+ * still staged ride with the next batch's write; when no batch comes
+ * within JOURNAL_IDLE_NS (or the timeout) they are written, and the wait
+ * goes on.  Woken from a sleep while busy (pace.c), the take yields once
+ * first: the coordinators that are runnable (woken by our last answers)
+ * push their next requests before we take the batch, so one wake-up
+ * serves them all. */
 static long take(dtc_participant *p, int timeout_ms)
 {
-    int64_t deadline = dtc__now_ns() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+    int64_t now = dtc__now_ns();
+    int64_t deadline = now + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
     if (dtc__journal_staged(p)) {
-        long n = dtc__ring_take(p->in, p->idx, p->gen, 0, false, p->batch);
+        int64_t idle = now + JOURNAL_IDLE_NS < deadline ? now + JOURNAL_IDLE_NS : deadline;
+        long n = dtc__ring_take(p->in, p->idx, p->gen, idle, dtc__pace_yield(&p->pace), p->batch);
         if (n != 0)
             return n;
         dtc__journal_write(p); /* logged if it fails: unforced records */
+        if (idle >= deadline)
+            return 0;
     }
-    /* Woken from a sleep while busy (pace.c), the take yields once first:
-     * the coordinators that are runnable (woken by our last answers) push
-     * their next requests before we take the batch, so one wake-up serves
-     * them all. */
     return dtc__ring_take(p->in, p->idx, p->gen, deadline, dtc__pace_yield(&p->pace), p->batch);
 }
 
