@@ -8,7 +8,8 @@
  * the staged records (journal_stage.c): a batch's prepare records in the
  * log before its votes, commit records written with the next batch, when
  * the serve goes idle or at unregister, lost alone when the participant
- * process dies, and a stage written across file switches.
+ * process dies, a failed write that fails the batch's yes votes, and a
+ * stage written across file switches.
  * Each test gets its own segment and temp directory (CK_FORK).
  */
 #include <check.h>
@@ -467,6 +468,27 @@ START_TEST(staged_done_with_next_batch_and_at_unregister)
 }
 END_TEST
 
+/* A batch whose staged prepare record cannot be written publishes no yes
+ * vote: the vote is an error, the transaction is not committed, and the
+ * record is not in the log. */
+START_TEST(staged_write_failure_fails_the_vote)
+{
+    struct dtc_shm_header *h = inst->hdr;
+    uint64_t saved = h->sh_dlog_end;
+    h->sh_dlog_end = h->sh_dlog_fileno * inst->dlog_file_size; /* scribbled: writes fail */
+    struct coord c = {.commit = false};
+    int rc = run_phase(part, &c);
+    h->sh_dlog_end = saved;
+    ck_assert_int_eq(rc, 4);
+    ck_assert_msg(c.rc == DTC_EPARTICIPANT, "prepare: %s", dtc_result_name(c.rc));
+    ck_assert_int_eq(in_log(&c.id).prepares, 0);
+    dtc_outcome o; /* its END could not be written either: not found, presumed abort */
+    dtc_result orc = dtc_transaction_outcome(inst, &c.id, &o);
+    ck_assert_msg(orc == DTC_ENOTFOUND || (orc == DTC_OK && o.kind == DTC_OUTCOME_ABORTED),
+                  "outcome: %s", dtc_result_name(orc));
+}
+END_TEST
+
 static int keep_all(void *ctx, const dtc_journal_record *r)
 {
     struct seen *s = ctx;
@@ -579,6 +601,7 @@ static Suite *journal_suite(void)
     tcase_add_test(tc, staged_prepare_before_vote_done_on_idle);
     tcase_add_test(tc, staged_done_with_next_batch_and_at_unregister);
     tcase_add_test(tc, crash_loses_only_staged_done);
+    tcase_add_test(tc, staged_write_failure_fails_the_vote);
     tcase_add_test(tc, stage_across_file_switches);
     suite_add_tcase(s, tc);
     return s;
