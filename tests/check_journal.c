@@ -8,8 +8,9 @@
  * the staged records (journal_stage.c): a batch's prepare records in the
  * log before its votes, commit records written with the next batch, when
  * the serve goes idle or at unregister, lost alone when the participant
- * process dies, a failed write that fails the batch's yes votes, and a
- * stage written across file switches.
+ * process dies, a failed write that fails the batch's yes votes, a
+ * forked child that leaves the stage to its parent, and a stage written
+ * across file switches.
  * Each test gets its own segment and temp directory (CK_FORK).
  */
 #include <check.h>
@@ -545,6 +546,31 @@ START_TEST(crash_loses_only_staged_done)
 }
 END_TEST
 
+/* A forked child (a snapshot writer) that calls the journal does not
+ * write its copy of the parent's staged records: the parent writes them,
+ * once. */
+START_TEST(fork_child_leaves_the_stage_to_its_parent)
+{
+    dtc_txid id;
+    uint64_t end;
+    memset(id.bytes, 0x5e, 16);
+    ck_assert_int_eq(dtc_journal_done(part, &id, 1, "done", 4, NULL), DTC_OK);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(dtc_journal_end(part, &end) == DTC_OK && dtc_journal_flush(part, end) == DTC_OK
+                  ? 0
+                  : 1);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_int_eq(in_log(&id).dones, 0);
+    ck_assert(dtc__journal_staged(part));
+    ck_assert_int_eq(dtc_journal_end(part, &end), DTC_OK);
+    ck_assert_int_eq(in_log(&id).dones, 1);
+}
+END_TEST
+
 struct big {
     int n;
     uint64_t last_end;
@@ -602,6 +628,7 @@ static Suite *journal_suite(void)
     tcase_add_test(tc, staged_done_with_next_batch_and_at_unregister);
     tcase_add_test(tc, crash_loses_only_staged_done);
     tcase_add_test(tc, staged_write_failure_fails_the_vote);
+    tcase_add_test(tc, fork_child_leaves_the_stage_to_its_parent);
     tcase_add_test(tc, stage_across_file_switches);
     suite_add_tcase(s, tc);
     return s;

@@ -17,6 +17,13 @@
  * only those, and its replay hands back their prepare records with their
  * outcomes by the one rule, as after a host crash that lost them.
  *
+ * The stage belongs to the process that staged: a forked child (a
+ * snapshot writer that calls dtc_journal_flush, say) never writes its
+ * copy, which the parent writes; what the child's snapshot reflects of
+ * it is either rewritten later at a larger LSN (replayed again,
+ * idempotently) or about a vote never published (presumed abort) or a
+ * commit already durable.
+ *
  * A failed write drops what was staged and is remembered until the
  * serve's write of its batch reports it (dtc__journal_write), so no yes
  * vote whose record may be missing is ever published as a yes.
@@ -24,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dlog.h"
 
@@ -50,6 +58,7 @@ struct dtc__jstage {
     unsigned char *data;   /* the records' bytes */
     size_t used, cap;
     bool failed;           /* a write failed since the serve last asked */
+    pid_t pid;             /* the process that staged (a fork's copy is not ours) */
     uint64_t ends[STAGE_RECS];
     struct dtc__dlog_rec scratch;
     unsigned char enc[STAGE_ENC];
@@ -57,8 +66,8 @@ struct dtc__jstage {
 
 static struct dtc__jstage *stage_of(dtc_participant *p)
 {
-    if (p->jst == NULL)
-        p->jst = calloc(1, sizeof *p->jst);
+    if (p->jst == NULL && (p->jst = calloc(1, sizeof *p->jst)) != NULL)
+        p->jst->pid = getpid();
     return p->jst;
 }
 
@@ -92,25 +101,20 @@ static void fill(void *ctx, size_t i, struct dtc__dlog_rec *r)
 dtc_result dtc__journal_write(dtc_participant *p)
 {
     struct dtc__jstage *st = p->jst;
-    if (st == NULL)
-        return DTC_OK;
-    dtc_result rc = DTC_OK;
-    if (st->n > 0) {
-        uint32_t idx;
-        /* the table entry first: its checkpoint (the log's end when it is
-         * made) lies before every record of ours */
-        rc = dtc__journal_entry(p, &idx);
-        if (rc == DTC_OK)
-            rc = dtc__dlog_append_n(p->in, st->n, fill, p, &st->scratch, st->enc, sizeof st->enc,
-                                    st->ends) == DTC_OK
-                     ? DTC_OK
-                     : DTC_ELOG;
-        for (size_t i = 0; rc == DTC_OK && i < st->n; i++)
-            if (st->v[i].jlsn != NULL)
-                *st->v[i].jlsn = st->ends[i];
-        if (rc == DTC_OK && st->prepares > 0)
-            dtc__fault("journal.after_prepare");
-    }
+    if (st == NULL || st->n == 0 || st->pid != getpid())
+        return DTC_OK; /* nothing, or the parent's records (it writes them) */
+    uint32_t idx;
+    /* the table entry first: its checkpoint (the log's end when it is made)
+     * lies before every record of ours */
+    dtc_result rc = dtc__journal_entry(p, &idx);
+    if (rc == DTC_OK && dtc__dlog_append_n(p->in, st->n, fill, p, &st->scratch, st->enc,
+                                           sizeof st->enc, st->ends) != DTC_OK)
+        rc = DTC_ELOG;
+    for (size_t i = 0; rc == DTC_OK && i < st->n; i++)
+        if (st->v[i].jlsn != NULL)
+            *st->v[i].jlsn = st->ends[i];
+    if (rc == DTC_OK && st->prepares > 0)
+        dtc__fault("journal.after_prepare");
     if (rc != DTC_OK) {
         dtc_log(DTC_LOG_ERROR, "journal_write", NULL, p->name,
                 "records=%zu prepares=%zu result=%s", st->n, st->prepares, dtc_result_name(rc));
