@@ -5,9 +5,11 @@
  * One batch per wake-up: take every unanswered request from our ring
  * (ps_lock only), then for each request copy its entry out of the
  * transaction slot (ts_lock only), run the callback, and when the whole
- * batch ran call flush once (group commit: one fsync for the batch), and
- * only then publish the answers (ts_lock only, one slot at a time) and
- * advance the ring head.  So an answer is never visible before it is
+ * batch ran write its staged journal records if one is a prepare record
+ * (journal_stage.c: one write; commit and rollback records alone wait for
+ * the next batch, or 5 ms of idleness) and call flush once (group commit:
+ * one fsync for the batch), and only then publish the answers (ts_lock
+ * only, one slot at a time) and advance the ring head.  So an answer is never visible before it is
  * durable, and a participant that dies mid-batch leaves its requests in
  * the ring for dtcd to fail (dtc__fail_requests, answer.c).
  *
@@ -271,8 +273,8 @@ static dtc_result serve_batch(dtc_participant *p, const dtc_participant_ops *ops
     }
     /* the batch's prepare records (with the commit and rollback records
      * staged before) in the log before any vote is published */
-    bool flushed = !dtc__journal_staged_prepare(p) || dtc__journal_batch_write(p) == DTC_OK;
-    flushed = flushed && (n == 0 || ops->flush == NULL || ops->flush(ops->ctx) == 0);
+    bool journaled = !dtc__journal_staged_prepare(p) || dtc__journal_batch_write(p) == DTC_OK;
+    bool flushed = (n == 0 || ops->flush == NULL || ops->flush(ops->ctx) == 0) && journaled;
     p->batch_n = 0; /* answers final from here on */
     dtc__log_batch(false); /* logged before any answer is visible */
     if (commits)
