@@ -10,12 +10,14 @@
  * When: before a batch with a staged prepare record publishes any answer
  * (participant.c: the vote's promise "my record is in the log before your
  * decision" holds, as the COMMIT is written after every vote); when a
- * serve finds nothing to do for 5 ms (participant.c, take); at dtc_journal_end, _flush, _checkpoint,
- * _replay and at unregister; at once when a caller asks for a record's
- * LSN; and when the stage is full.  Commit and rollback records (unforced)
- * may thus wait for the next batch: a participant process that dies loses
- * only those, and its replay hands back their prepare records with their
- * outcomes by the one rule, as after a host crash that lost them.
+ * serve finds nothing to do for 5 ms (participant.c, take); at
+ * dtc_journal_end, _flush, _checkpoint, _replay and at unregister; at
+ * once when a caller asks for a record's LSN; and when the stage is full
+ * (STAGE_RECS records or STAGE_BYTES bytes).  Commit and rollback
+ * records (unforced) may thus wait for the next batch: a participant
+ * process that dies loses only those, and its replay hands back their
+ * prepare records with their outcomes by the one rule, as after a host
+ * crash that lost them.
  *
  * The stage belongs to the process that staged: a forked child (a
  * snapshot writer that calls dtc_journal_flush, say) never writes its
