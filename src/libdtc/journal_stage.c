@@ -39,9 +39,9 @@
 
 /* Bounds of the stage: past either, the records are written at once. */
 #define STAGE_RECS 1024u
-#define STAGE_BYTES (256u * 1024u)
+#define STAGE_BYTES ((size_t)256 * 1024)
 /* The encoding buffer: one pwrite for up to this much. */
-#define STAGE_ENC (64u * 1024u)
+#define STAGE_ENC ((size_t)64 * 1024)
 
 struct staged {
     uint8_t type;
