@@ -4,13 +4,22 @@
  * the journal records, replay order and outcomes, the checkpoint rule
  * (never past the log's end, the log made durable first), the table
  * rebuilt after a host crash, and retention (files kept for a
- * participant's checkpoint, freed by a checkpoint or a release).
+ * participant's checkpoint, freed by a checkpoint or a release), and
+ * the staged records (journal_stage.c): a batch's prepare records in the
+ * log before its votes, commit records written with the next batch, when
+ * the serve goes idle or at unregister, lost alone when the participant
+ * process dies, a failed write that fails the batch's yes votes, a
+ * forked child that leaves the stage to its parent, and a stage written
+ * across file switches.
  * Each test gets its own segment and temp directory (CK_FORK).
  */
 #include <check.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dlog.h"
@@ -321,6 +330,288 @@ START_TEST(retention)
 }
 END_TEST
 
+/* ---- staged records: a participant serving real transactions -------- */
+
+struct count {
+    const dtc_txid *id;
+    int prepares, dones;
+    uint64_t prepare_lsn, done_end, commit_lsn;
+};
+
+static int count_rec(void *ctx, const struct dtc__dlog_rec *r)
+{
+    struct count *c = ctx;
+    if (memcmp(r->txid.bytes, c->id->bytes, 16) != 0)
+        return 0;
+    if (r->type == DTC_DLOG_JPREPARE) {
+        c->prepares++;
+        c->prepare_lsn = r->lsn;
+    }
+    if (r->type == DTC_DLOG_JDONE) {
+        c->dones++;
+        c->done_end = r->lsn + dtc__dlog_journal_len(r->entries[0].name, r->data_len);
+    }
+    if (r->type == DTC_DLOG_COMMIT)
+        c->commit_lsn = r->lsn;
+    return 0;
+}
+
+/* What the log's files hold about transaction id. */
+static struct count in_log(const dtc_txid *id)
+{
+    struct count c = {.id = id};
+    struct dtc__dlog_scan_out s;
+    ck_assert_int_eq(dtc__dlog_scan(dir, NULL, count_rec, &c, false, &s), DTC_OK);
+    return c;
+}
+
+static dtc_participant *serving;
+
+static dtc_vote j_prepare(void *ctx, const dtc_request *rq)
+{
+    (void)ctx;
+    return dtc_journal_prepare(serving, rq, "prep", 4, NULL) == DTC_OK ? DTC_VOTE_YES
+                                                                      : DTC_VOTE_ERROR;
+}
+
+static int j_done(void *ctx, const dtc_request *rq)
+{
+    (void)ctx;
+    int committed = rq->op == DTC_OP_COMMIT;
+    return dtc_journal_done(serving, &rq->txid, committed, "done", 4, NULL) == DTC_OK ? 0 : -1;
+}
+
+struct coord {
+    dtc_txid id;
+    bool commit; /* commit the prepared transaction, else begin and prepare */
+    _Atomic int done;
+    dtc_result rc;
+};
+
+static void *coordinate(void *arg)
+{
+    struct coord *c = arg;
+    if (c->commit)
+        c->rc = dtc_commit_transaction(inst, &c->id, NULL);
+    else if ((c->rc = dtc_enlist(inst, &c->id, serving->name, "x", 1)) == DTC_OK)
+        c->rc = dtc_prepare_transaction(inst, &c->id, NULL);
+    atomic_store(&c->done, 1);
+    return NULL;
+}
+
+/* Runs phase one of a new transaction (c->commit false) or phase two of
+ * c with p serving; phase two stops serving with the batch that answered
+ * its one commit request.  0 if all went well (no ck_assert: a child
+ * process runs it too). */
+static int run_phase(dtc_participant *p, struct coord *c)
+{
+    pthread_t t;
+    serving = p;
+    atomic_store(&c->done, 0);
+    if (!c->commit && dtc_begin_transaction(inst, NULL, &c->id) != DTC_OK)
+        return 1;
+    if (pthread_create(&t, NULL, coordinate, c) != 0)
+        return 2;
+    dtc_participant_ops ops = {NULL, j_prepare, j_done, j_done, NULL, NULL};
+    unsigned served = 0;
+    for (int i = 0; i < 1000 && !atomic_load(&c->done) && !(c->commit && served > 0); i++)
+        if (dtc_participant_serve_once(p, &ops, 10, &served) != DTC_OK)
+            return 3;
+    pthread_join(t, NULL);
+    return c->rc == DTC_OK ? 0 : 4;
+}
+
+/* A yes vote's prepare record, staged by its callback, is in the log when
+ * the vote is seen, before the COMMIT; the commit record is staged, not
+ * written, when its answer is out, and the next serve that finds nothing
+ * to do writes it. */
+START_TEST(staged_prepare_before_vote_done_on_idle)
+{
+    struct coord c = {.commit = false};
+    ck_assert_int_eq(run_phase(part, &c), 0);
+    struct count k = in_log(&c.id); /* prepared: its vote was published */
+    ck_assert_int_eq(k.prepares, 1);
+    ck_assert(!dtc__journal_staged(part));
+    c.commit = true;
+    ck_assert_int_eq(run_phase(part, &c), 0);
+    k = in_log(&c.id);
+    ck_assert_uint_gt(k.commit_lsn, k.prepare_lsn);
+    ck_assert_int_eq(k.dones, 0); /* answered, staged */
+    ck_assert(dtc__journal_staged(part));
+    dtc_participant_ops ops = {NULL, j_prepare, j_done, j_done, NULL, NULL};
+    unsigned served = 1;
+    ck_assert_int_eq(dtc_participant_serve_once(part, &ops, 10, &served), DTC_OK);
+    ck_assert_uint_eq(served, 0);
+    ck_assert(!dtc__journal_staged(part));
+    ck_assert_int_eq(in_log(&c.id).dones, 1);
+}
+END_TEST
+
+/* A staged commit record goes to the log before the next batch's prepare
+ * record (with it, when that batch comes within the idle wait: back to
+ * back, in order); the last one is written at unregister. */
+START_TEST(staged_done_with_next_batch_and_at_unregister)
+{
+    struct coord a = {.commit = false}, b = {.commit = false};
+    ck_assert_int_eq(run_phase(part, &a), 0);
+    a.commit = true;
+    ck_assert_int_eq(run_phase(part, &a), 0);
+    ck_assert_int_eq(in_log(&a.id).dones, 0);
+    ck_assert_int_eq(run_phase(part, &b), 0);
+    struct count ka = in_log(&a.id), kb = in_log(&b.id);
+    ck_assert_int_eq(ka.dones, 1);
+    ck_assert_uint_eq(ka.done_end, kb.prepare_lsn); /* back to back, in order */
+    b.commit = true;
+    ck_assert_int_eq(run_phase(part, &b), 0);
+    ck_assert_int_eq(in_log(&b.id).dones, 0);
+    dtc_participant_unregister(&part);
+    ck_assert_int_eq(in_log(&b.id).dones, 1);
+}
+END_TEST
+
+/* A batch whose staged prepare record cannot be written publishes no yes
+ * vote: the vote is an error, the transaction is not committed, and the
+ * record is not in the log. */
+START_TEST(staged_write_failure_fails_the_vote)
+{
+    struct dtc_shm_header *h = inst->hdr;
+    uint64_t saved = h->sh_dlog_end;
+    h->sh_dlog_end = h->sh_dlog_fileno * inst->dlog_file_size; /* scribbled: writes fail */
+    struct coord c = {.commit = false};
+    int rc = run_phase(part, &c);
+    h->sh_dlog_end = saved;
+    ck_assert_int_eq(rc, 4);
+    ck_assert_msg(c.rc == DTC_EPARTICIPANT, "prepare: %s", dtc_result_name(c.rc));
+    ck_assert_int_eq(in_log(&c.id).prepares, 0);
+    dtc_outcome o; /* its END could not be written either: not found, presumed abort */
+    dtc_result orc = dtc_transaction_outcome(inst, &c.id, &o);
+    ck_assert_msg(orc == DTC_ENOTFOUND || (orc == DTC_OK && o.kind == DTC_OUTCOME_ABORTED),
+                  "outcome: %s", dtc_result_name(orc));
+}
+END_TEST
+
+static int keep_all(void *ctx, const dtc_journal_record *r)
+{
+    struct seen *s = ctx;
+    if (s->n < 16)
+        s->r[s->n] = *r;
+    s->n++;
+    return 0;
+}
+
+/* A participant process that dies with its commit record staged loses
+ * that record alone: its replay hands back the prepare record with the
+ * outcome of the durable decision (committed), and nothing else. */
+START_TEST(crash_loses_only_staged_done)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct coord c = {.commit = false};
+        dtc_participant *p;
+        if (dtc_open(inst_name, &inst) != DTC_OK) /* a handle of its own (its pid) */
+            _exit(9);
+        if (dtc_participant_register(inst, "jcrash", &p) != DTC_OK || run_phase(p, &c) != 0)
+            _exit(10);
+        c.commit = true;
+        if (run_phase(p, &c) != 0 || !dtc__journal_staged(p))
+            _exit(11);
+        if (write(fds[1], c.id.bytes, 16) != 16)
+            _exit(12);
+        raise(SIGKILL); /* dies with the commit record staged */
+        _exit(13);
+    }
+    close(fds[1]);
+    dtc_txid id;
+    ck_assert_int_eq(read(fds[0], id.bytes, 16), 16);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    close(fds[0]);
+    struct count k = in_log(&id);
+    ck_assert_int_eq(k.prepares, 1);
+    ck_assert_int_eq(k.dones, 0);
+    ck_assert_uint_gt(k.commit_lsn, k.prepare_lsn);
+    dtc_participant *p;
+    ck_assert_int_eq(dtc_participant_register(inst, "jcrash", &p), DTC_OK);
+    struct seen s = {0};
+    ck_assert_int_eq(dtc_journal_replay(p, 0, keep_all, &s), DTC_OK);
+    ck_assert_int_eq(s.n, 1);
+    ck_assert_int_eq(s.r[0].kind, DTC_JOURNAL_PREPARED);
+    ck_assert_mem_eq(s.r[0].txid.bytes, id.bytes, 16);
+    ck_assert_int_eq(s.r[0].outcome, DTC_OUTCOME_COMMITTED);
+    dtc_participant_unregister(&p);
+}
+END_TEST
+
+/* A forked child (a snapshot writer) that calls the journal does not
+ * write its copy of the parent's staged records: the parent writes them,
+ * once. */
+START_TEST(fork_child_leaves_the_stage_to_its_parent)
+{
+    dtc_txid id;
+    uint64_t end;
+    memset(id.bytes, 0x5e, 16);
+    ck_assert_int_eq(dtc_journal_done(part, &id, 1, "done", 4, NULL), DTC_OK);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(dtc_journal_end(part, &end) == DTC_OK && dtc_journal_flush(part, end) == DTC_OK
+                  ? 0
+                  : 1);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_int_eq(in_log(&id).dones, 0);
+    ck_assert(dtc__journal_staged(part));
+    ck_assert_int_eq(dtc_journal_end(part, &end), DTC_OK);
+    ck_assert_int_eq(in_log(&id).dones, 1);
+}
+END_TEST
+
+struct big {
+    int n;
+    uint64_t last_end;
+    bool ordered;
+};
+
+static int check_big(void *ctx, const dtc_journal_record *r)
+{
+    struct big *b = ctx;
+    unsigned char want = (unsigned char)b->n;
+    b->ordered &= r->lsn >= b->last_end && r->txid.bytes[0] == want && r->len == 4000
+                  && ((const unsigned char *)r->rec)[3999] == want;
+    b->last_end = r->end;
+    b->n++;
+    return 0;
+}
+
+/* A stage larger than the encoding buffer and than the rest of the file:
+ * written in several writes, across file switches, every record whole and
+ * in order. */
+START_TEST(stage_across_file_switches)
+{
+    static unsigned char rec[4000];
+    uint64_t first = inst->hdr->sh_dlog_fileno, end;
+    for (int i = 0; i < 600; i++) {
+        dtc_txid id = {{0}};
+        id.bytes[0] = (unsigned char)i;
+        memset(rec, i & 0xff, sizeof rec);
+        ck_assert_int_eq(dtc_journal_done(part, &id, 1, rec, sizeof rec, NULL), DTC_OK);
+    }
+    ck_assert_int_eq(dtc_journal_end(part, &end), DTC_OK); /* writes the rest */
+    ck_assert(!dtc__journal_staged(part));
+    ck_assert_uint_ge(inst->hdr->sh_dlog_fileno, first + 2);
+    struct big b = {.ordered = true};
+    ck_assert_int_eq(dtc_journal_replay(part, 0, check_big, &b), DTC_OK);
+    ck_assert_int_eq(b.n, 600);
+    ck_assert(b.ordered);
+    ck_assert_uint_le(b.last_end, end);
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
     Suite *s = suite_create("journal");
@@ -333,6 +624,12 @@ static Suite *journal_suite(void)
     tcase_add_test(tc, replay_refused_while_recovering);
     tcase_add_test(tc, checkpoint_rule);
     tcase_add_test(tc, retention);
+    tcase_add_test(tc, staged_prepare_before_vote_done_on_idle);
+    tcase_add_test(tc, staged_done_with_next_batch_and_at_unregister);
+    tcase_add_test(tc, crash_loses_only_staged_done);
+    tcase_add_test(tc, staged_write_failure_fails_the_vote);
+    tcase_add_test(tc, fork_child_leaves_the_stage_to_its_parent);
+    tcase_add_test(tc, stage_across_file_switches);
     suite_add_tcase(s, tc);
     return s;
 }

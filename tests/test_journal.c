@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "dlog.h"
 #include "harness.h"
 
 static h_result res;
@@ -51,6 +52,36 @@ static void crash_host(void)
     char shm[DTC_INSTANCE_MAX + 8];
     snprintf(shm, sizeof shm, "/dtc.%s", h_instance());
     ck_assert_int_eq(shm_unlink(shm), 0);
+}
+
+struct done_seen {
+    const dtc_txid *id;
+    const char *name;
+    bool found;
+};
+
+static int done_of(void *ctx, const struct dtc__dlog_rec *r)
+{
+    struct done_seen *d = ctx;
+    d->found |= r->type == DTC_DLOG_JDONE && memcmp(r->txid.bytes, d->id->bytes, 16) == 0
+                && strncmp(r->entries[0].name, d->name, DTC_NAME_MAX) == 0;
+    return 0;
+}
+
+/* Waits (10 s at most) until participant `name`'s commit or rollback
+ * record of id is in the log's files.  It is staged after its answer, and
+ * written with the participant's next batch or after 5 ms without one
+ * (docs/journal.md, "Staged records"); a participant process killed
+ * before loses it (its replay then gives the outcome alone).  A
+ * participant writes its records in order: the last one found, all are. */
+static void wait_done_record(const char *name, const dtc_txid *id)
+{
+    struct done_seen d = {id, name, false};
+    for (int64_t end = h_now_ms() + 10000; !d.found && h_now_ms() < end; h_sleep_ms(10)) {
+        struct dtc__dlog_scan_out s;
+        ck_assert_int_eq(dtc__dlog_scan(h_dlog_dir(), NULL, done_of, &d, true, &s), DTC_OK);
+    }
+    ck_assert_msg(d.found, "%s: its done record never reached the log", name);
 }
 
 /* One transaction over names[0..n) with payload pay; its result. */
@@ -110,6 +141,8 @@ START_TEST(test_reboot_replays_in_order)
                       "txn %d: %s", i, dtc_result_name(rc));
     }
     ck_assert_int_eq(h_wait_idle(5000), 1);
+    wait_done_record("ja", &ids[T - 1]); /* staged, then written when idle */
+    wait_done_record("jb", &ids[T - 1]);
     crash_host();
     ck_assert_int_gt(h_start_dtcd(), 0);
     start_jnoop("ja", "ja-2", NULL);
@@ -192,6 +225,7 @@ START_TEST(test_killed_after_prepare_in_doubt)
     ck_assert_int_eq(dtc_transaction_outcome(h_inst(), &id, &o), DTC_OK);
     ck_assert_int_eq(o.kind, DTC_OUTCOME_COMMITTED);
     /* and a later replay says it committed, with ja's commit record */
+    wait_done_record("ja", &id);
     crash_host();
     ck_assert_int_gt(h_start_dtcd(), 0);
     start_jnoop("ja", "ja-3", NULL);

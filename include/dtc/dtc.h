@@ -585,20 +585,32 @@ typedef struct dtc_journal_record {
 } dtc_journal_record;
 
 /* Appends the prepare record of request rq (the one the prepare callback
- * runs for) to the log, unsynced; *lsn (may be NULL) receives its end.
- * The yes vote of this request then carries it.  DTC_EINVAL outside a
- * prepare callback of p or with len > DTC_JOURNAL_REC_MAX; DTC_ESTATE if
- * the instance has no decision log; DTC_ELOG if it cannot be written
- * (then vote DTC_VOTE_ERROR); DTC_EREGFULL if DTC_JOURNAL_PARTS_MAX
+ * runs for) to the log, unsynced.  The record is staged (its bytes
+ * copied) and written with the batch's other records in one write before
+ * any answer of the batch is published; the yes vote of this request
+ * carries its end.  With lsn (may be NULL) it is written at once and
+ * *lsn receives its end (no batching).  DTC_EINVAL outside a prepare
+ * callback of p or with len > DTC_JOURNAL_REC_MAX; DTC_ESTATE if the
+ * instance has no decision log; DTC_ELOG if it cannot be written (then
+ * vote DTC_VOTE_ERROR; a staged record that cannot be written turns the
+ * batch's yes votes into errors); DTC_EREGFULL if DTC_JOURNAL_PARTS_MAX
  * participants use the journal already. */
 dtc_result dtc_journal_prepare(dtc_participant *p, const dtc_request *rq, const void *rec,
                                size_t len, uint64_t *lsn);
 /* Appends p's commit (committed != 0) or rollback record of `id`,
- * unsynced; *lsn (may be NULL) receives its end.  Errors as above. */
+ * unsynced.  Staged: written with p's next write (its next batch with a
+ * prepare record, a serve that finds nothing to do for 5 ms or until its
+ * timeout, dtc_journal_end,
+ * _flush, _checkpoint, _replay, unregister); a process that dies first
+ * loses it, as a host crash loses an unsynced one.  With lsn (may be
+ * NULL) it is written at once and *lsn receives its end.  Errors as
+ * above.  The journal calls of one handle are made by one thread at a
+ * time (its serving thread). */
 dtc_result dtc_journal_done(dtc_participant *p, const dtc_txid *id, int committed,
                             const void *rec, size_t len, uint64_t *lsn);
-/* The log's end now: a checkpoint LSN for a participant whose storage
- * reflects every record it has appended (an idle one too). */
+/* The log's end now, after writing p's staged records: a checkpoint LSN
+ * for a participant whose storage reflects every record it has appended
+ * (an idle one too). */
 dtc_result dtc_journal_end(dtc_participant *p, uint64_t *lsn);
 /* Makes the log durable below lsn (one group commit, if not yet).
  * DTC_EINVAL if nothing was written up to lsn. */

@@ -81,8 +81,9 @@ static void raise_durable(struct dtc_shm_header *h, uint64_t to)
         ;
 }
 
-/* With sh_dlog_lock: writes encoded bytes at sh_dlog_end. */
-static dtc_result put(dtc_instance *in, const unsigned char *buf, size_t len)
+/* With sh_dlog_lock: writes encoded bytes (`records` records) at
+ * sh_dlog_end. */
+static dtc_result put(dtc_instance *in, const unsigned char *buf, size_t len, uint32_t records)
 {
     DTC_ASSERT(dtc__lock_held(&in->hdr->sh_dlog_lock));
     struct dtc_shm_header *h = in->hdr;
@@ -107,7 +108,7 @@ static dtc_result put(dtc_instance *in, const unsigned char *buf, size_t len)
     dtc__fault("dlog.after_write");
     h->sh_dlog_end = end + len;
     atomic_store_explicit(&h->sh_dlog_written, end + len, memory_order_release);
-    atomic_fetch_add(&h->sh_dlog_records, 1);
+    atomic_fetch_add(&h->sh_dlog_records, records);
     return DTC_OK;
 }
 
@@ -123,7 +124,7 @@ static size_t encode_here(dtc_instance *in, const struct dtc__dlog_rec *r, unsig
 static dtc_result put_rec(dtc_instance *in, const struct dtc__dlog_rec *r)
 {
     unsigned char buf[DTC_DLOG_REC_MAX];
-    return put(in, buf, encode_here(in, r, buf));
+    return put(in, buf, encode_here(in, r, buf), 1);
 }
 
 /* A copy of slot i's decision if it is live, from an unlocked peek
@@ -235,13 +236,70 @@ dtc_result dtc__dlog_append(dtc_instance *in, const struct dtc__dlog_rec *r, uin
     size_t len = encode_here(in, r, buf);
     /* The checkpoint goes at the head of the next file, which dtcd sizes
      * to hold a full one and more (dtc__dlog_min_file_size). */
-    if (h->sh_dlog_end + len > (no + 1) * in->dlog_file_size)
+    if (h->sh_dlog_end + len > (no + 1) * in->dlog_file_size) {
         rc = switch_file(in);
-    if (rc == DTC_OK) {
-        len = encode_here(in, r, buf); /* its LSN may have moved */
-        rc = put(in, buf, len);
+        if (rc == DTC_OK)
+            len = encode_here(in, r, buf); /* its LSN moved */
     }
+    if (rc == DTC_OK)
+        rc = put(in, buf, len, 1);
     *end = h->sh_dlog_end;
+    dtc__unlock(&h->sh_dlog_lock);
+    return rc;
+}
+
+/* With sh_dlog_lock: encodes r right after the `used` bytes of buf that
+ * are not written yet (at LSN sh_dlog_end + used); writes them first,
+ * and switches to the next file, when r would not fit the file.  Returns
+ * its length (0: an error, rc set). */
+static size_t encode_next(dtc_instance *in, const struct dtc__dlog_rec *r, unsigned char *buf,
+                          size_t *used, uint32_t *pending, dtc_result *rc)
+{
+    struct dtc_shm_header *h = in->hdr;
+    uint64_t at = h->sh_dlog_end + *used, durable = atomic_load(&h->sh_dlog_durable);
+    size_t len = dtc__dlog_encode(r, at, durable < at ? durable : at, buf + *used);
+    if (at + len <= (h->sh_dlog_fileno + 1) * in->dlog_file_size)
+        return len;
+    *rc = *used > 0 ? put(in, buf, *used, *pending) : DTC_OK;
+    *used = 0;
+    *pending = 0;
+    if (*rc == DTC_OK)
+        *rc = switch_file(in);
+    if (*rc != DTC_OK)
+        return 0;
+    at = h->sh_dlog_end;
+    durable = atomic_load(&h->sh_dlog_durable);
+    return dtc__dlog_encode(r, at, durable < at ? durable : at, buf);
+}
+
+dtc_result dtc__dlog_append_n(dtc_instance *in, size_t n, dtc__dlog_fill_fn fill, void *ctx,
+                              struct dtc__dlog_rec *scratch, unsigned char *buf, size_t cap,
+                              uint64_t *ends)
+{
+    DTC_ASSERT(dtc__locks_held() == 0 && cap >= DTC_DLOG_REC_MAX);
+    struct dtc_shm_header *h = in->hdr;
+    dtc_result rc = dtc__lock_within(in, &h->sh_dlog_lock, NULL, NULL, dtc__lock_limit_ns() / 2,
+                                     NULL);
+    if (rc != DTC_OK)
+        return rc;
+    size_t used = 0;
+    uint32_t pending = 0;
+    for (size_t i = 0; i < n && rc == DTC_OK; i++) {
+        if (cap - used < DTC_DLOG_REC_MAX) { /* the buffer is full: out with it */
+            rc = put(in, buf, used, pending);
+            used = 0;
+            pending = 0;
+            if (rc != DTC_OK)
+                break;
+        }
+        fill(ctx, i, scratch);
+        size_t len = encode_next(in, scratch, buf, &used, &pending, &rc);
+        used += len;
+        pending++;
+        ends[i] = h->sh_dlog_end + used;
+    }
+    if (rc == DTC_OK && used > 0)
+        rc = put(in, buf, used, pending);
     dtc__unlock(&h->sh_dlog_lock);
     return rc;
 }

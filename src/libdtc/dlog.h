@@ -161,6 +161,8 @@ struct dtc__dlog_rec {
 /* ---- dlog_format.c: encoding, CRC32C, file names ------------------------ */
 
 uint32_t dtc__crc32c(uint32_t crc, const void *buf, size_t len);
+/* The same by the table alone (what the CPU's instruction must equal). */
+uint32_t dtc__crc32c_table(uint32_t crc, const void *buf, size_t len);
 /* Encodes r at position lsn, written when the log was durable below
  * `synced` (<= lsn), into buf (DTC_DLOG_REC_MAX bytes); returns the
  * record's length (a multiple of 8). */
@@ -205,6 +207,18 @@ size_t dtc__dlog_journal_len(const char *name, uint32_t data_len);
 /* The JCHECKPOINT copy of journal table entry i (an unlocked peek,
  * validated) into r, its payload in *ckpt; false if the entry is free. */
 bool dtc__journal_copy(dtc_instance *in, uint32_t i, struct dtc__dlog_rec *r, uint64_t *ckpt);
+/* p's entry in the table (made at its first record): DTC_OK, or
+ * DTC_EREGFULL / DTC_ECORRUPT. */
+dtc_result dtc__journal_entry(dtc_participant *p, uint32_t *idx);
+
+/* ---- journal_stage.c: a participant's records staged, written together -- */
+
+/* Stages a record of p (type JPREPARE or JDONE; len <= DTC_JOURNAL_REC_MAX,
+ * its bytes copied); *jlsn (if not NULL) receives its end once written.
+ * A full stage is written first.  DTC_OK, DTC_ESYS, or the write's error. */
+dtc_result dtc__journal_stage(dtc_participant *p, uint8_t type, uint16_t flags, const dtc_txid *id,
+                              const void *rec, size_t len, uint64_t *jlsn);
+
 /* The oldest file a journal participant needs (UINT64_MAX: none), and
  * which entry (*who) it is. */
 uint64_t dtc__journal_keep_from(const dtc_instance *in, uint32_t *who);
@@ -270,6 +284,17 @@ uint32_t dtc__dlog_min_file_size(uint32_t max_txns);
 /* Appends r (sh_dlog_lock inside; with at most one ts_lock held).
  * *end receives the LSN just past it: flush to it to make it durable. */
 dtc_result dtc__dlog_append(dtc_instance *in, const struct dtc__dlog_rec *r, uint64_t *end);
+/* Fills *r with the i-th record of a dtc__dlog_append_n. */
+typedef void (*dtc__dlog_fill_fn)(void *ctx, size_t i, struct dtc__dlog_rec *r);
+/* Appends n records, each built by fill into *scratch, taking
+ * sh_dlog_lock once (with no lock held): encoded back to back into buf
+ * (cap >= DTC_DLOG_REC_MAX bytes) and written with one pwrite for as
+ * many as fit it and the current file.  ends[i] receives the LSN just
+ * past record i.  On an error the records before the failing write are
+ * in the log, the others not. */
+dtc_result dtc__dlog_append_n(dtc_instance *in, size_t n, dtc__dlog_fill_fn fill, void *ctx,
+                              struct dtc__dlog_rec *scratch, unsigned char *buf, size_t cap,
+                              uint64_t *ends);
 /* Waits (leading or following the group commit) until everything below
  * `upto` is on stable storage.  With no lock held. */
 dtc_result dtc__dlog_flush(dtc_instance *in, uint64_t upto);

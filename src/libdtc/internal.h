@@ -100,7 +100,25 @@ struct dtc_participant {
     /* Our entry in the journal table (journal.c), checked by its gen. */
     bool jhave;
     uint32_t jidx, jgen;
+    /* Our journal records not yet in the log (journal_stage.c); NULL
+     * until the first. */
+    struct dtc__jstage *jst;
 };
+
+/* journal_stage.c: whether p has journal records staged; whether one of
+ * them is a prepare record (or a write that dropped one failed): then
+ * they are written before the batch's answers are published. */
+bool dtc__journal_staged(const dtc_participant *p);
+bool dtc__journal_staged_prepare(const dtc_participant *p);
+/* Writes everything p staged (one dtc__dlog_append_n).  DTC_OK, or
+ * DTC_ELOG / an error of the table: what was staged is dropped. */
+dtc_result dtc__journal_write(dtc_participant *p);
+/* The write of a batch's staged records: DTC_ELOG also if a write since
+ * the last one dropped a prepare record (then no yes vote of the batch
+ * may be published as a yes). */
+dtc_result dtc__journal_batch_write(dtc_participant *p);
+/* Frees p's stage (after its last write). */
+void dtc__journal_stage_free(dtc_participant *p);
 
 /* ---- segment.c: create / attach / geometry ----------------------------- */
 

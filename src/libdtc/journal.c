@@ -70,9 +70,7 @@ static int take_locked(dtc_instance *in, const char *name, uint64_t ckpt)
     return i;
 }
 
-/* p's entry in the table (made at its first record): DTC_OK, or
- * DTC_EREGFULL / DTC_ECORRUPT. */
-static dtc_result own_entry(dtc_participant *p, uint32_t *idx)
+dtc_result dtc__journal_entry(dtc_participant *p, uint32_t *idx)
 {
     struct dtc_shm_header *h = p->in->hdr;
     if (p->jhave && p->jidx < DTC_JOURNAL_PARTS_MAX
@@ -120,27 +118,23 @@ static void rec_init(struct dtc__dlog_rec *r, uint8_t type, uint16_t flags, cons
     r->data_len = (uint32_t)len;
 }
 
-/* Appends a prepare or done record of p. */
+/* Stages a prepare or done record of p (journal_stage.c); *jlsn receives
+ * its end when it is written.  With lsn: written at once, its end there. */
 static dtc_result append(dtc_participant *p, uint8_t type, uint16_t flags, const dtc_txid *id,
-                         const void *rec, size_t len, uint64_t *lsn)
+                         const void *rec, size_t len, uint64_t *jlsn, uint64_t *lsn)
 {
     if (len > DTC_JOURNAL_REC_MAX || (len > 0 && rec == NULL))
         return len > DTC_JOURNAL_REC_MAX ? DTC_ETOOBIG : DTC_EINVAL;
     if (!dtc__dlog_on(p->in))
         return DTC_ESTATE;
-    uint32_t idx;
-    dtc_result rc = own_entry(p, &idx);
-    if (rc != DTC_OK)
-        return rc;
-    struct dtc__dlog_rec *r = malloc(sizeof *r);
-    if (r == NULL)
-        return DTC_ESYS;
-    uint64_t end = 0;
-    rec_init(r, type, flags, p->name, id, rec, len);
-    rc = dtc__dlog_append(p->in, r, &end) == DTC_OK ? DTC_OK : DTC_ELOG;
-    free(r);
-    if (rc == DTC_OK && lsn != NULL)
-        *lsn = end;
+    uint64_t end = 0; /* its end, when written at once and nobody else asks */
+    if (jlsn == NULL && lsn != NULL)
+        jlsn = &end;
+    dtc_result rc = dtc__journal_stage(p, type, flags, id, rec, len, jlsn);
+    if (rc == DTC_OK && lsn != NULL) { /* asked for: written now */
+        rc = dtc__journal_write(p);
+        *lsn = *jlsn;
+    }
     return rc;
 }
 
@@ -149,15 +143,9 @@ dtc_result dtc_journal_prepare(dtc_participant *p, const dtc_request *rq, const 
 {
     if (p == NULL || rq == NULL || p->cur_req != rq || p->cur_jlsn == NULL)
         return DTC_EINVAL; /* only from the prepare callback running for rq */
-    uint64_t end = 0;
-    dtc_result rc = append(p, DTC_DLOG_JPREPARE, 0, &rq->txid, rec, len, &end);
-    if (rc == DTC_OK) {
-        dtc__fault("journal.after_prepare");
-        *p->cur_jlsn = end; /* the yes vote carries it */
-        if (lsn != NULL)
-            *lsn = end;
-    }
-    return rc;
+    /* the yes vote carries its end (p->cur_jlsn), set when it is written:
+     * at the latest before the batch's answers are published */
+    return append(p, DTC_DLOG_JPREPARE, 0, &rq->txid, rec, len, p->cur_jlsn, lsn);
 }
 
 dtc_result dtc_journal_done(dtc_participant *p, const dtc_txid *id, int committed,
@@ -165,7 +153,8 @@ dtc_result dtc_journal_done(dtc_participant *p, const dtc_txid *id, int committe
 {
     if (p == NULL || id == NULL)
         return DTC_EINVAL;
-    return append(p, DTC_DLOG_JDONE, committed ? DTC_DLOG_F_JCOMMITTED : 0, id, rec, len, lsn);
+    return append(p, DTC_DLOG_JDONE, committed ? DTC_DLOG_F_JCOMMITTED : 0, id, rec, len, NULL,
+                  lsn);
 }
 
 dtc_result dtc_journal_end(dtc_participant *p, uint64_t *lsn)
@@ -174,6 +163,8 @@ dtc_result dtc_journal_end(dtc_participant *p, uint64_t *lsn)
         return DTC_EINVAL;
     if (!dtc__dlog_on(p->in))
         return DTC_ESTATE;
+    if (dtc__journal_write(p) != DTC_OK) /* what it staged lies before the end */
+        return DTC_ELOG;
     *lsn = atomic_load_explicit(&p->in->hdr->sh_dlog_written, memory_order_acquire);
     return DTC_OK;
 }
@@ -184,6 +175,8 @@ dtc_result dtc_journal_flush(dtc_participant *p, uint64_t lsn)
         return DTC_EINVAL;
     if (!dtc__dlog_on(p->in))
         return DTC_ESTATE;
+    if (dtc__journal_write(p) != DTC_OK)
+        return DTC_ELOG;
     if (lsn > atomic_load_explicit(&p->in->hdr->sh_dlog_written, memory_order_acquire))
         return DTC_EINVAL;
     return dtc__dlog_flush(p->in, lsn) == DTC_OK ? DTC_OK : DTC_ELOG;
@@ -207,7 +200,7 @@ dtc_result dtc_journal_checkpoint(dtc_participant *p, uint64_t lsn)
     dtc_result rc = dtc_journal_flush(p, lsn); /* never past a durable log */
     uint32_t idx;
     if (rc == DTC_OK)
-        rc = own_entry(p, &idx);
+        rc = dtc__journal_entry(p, &idx);
     if (rc != DTC_OK)
         return rc;
     struct dtc_shm_header *h = p->in->hdr;
@@ -320,6 +313,8 @@ dtc_result dtc_journal_replay(dtc_participant *p, uint64_t from_lsn, dtc_journal
     dtc_result rc = dtc__recovering(p->in); /* nothing presumed while dtcd replays */
     if (rc != DTC_OK)
         return rc;
+    if (dtc__journal_write(p) != DTC_OK) /* replay reads the files */
+        return DTC_ELOG;
     struct replay x = {.p = p, .from = from_lsn};
     struct dtc__dlog_scan_out s;
     rc = dtc__dlog_scan(p->in->dlog_dir, NULL, collect, &x, false, &s);

@@ -5,9 +5,11 @@
  * One batch per wake-up: take every unanswered request from our ring
  * (ps_lock only), then for each request copy its entry out of the
  * transaction slot (ts_lock only), run the callback, and when the whole
- * batch ran call flush once (group commit: one fsync for the batch), and
- * only then publish the answers (ts_lock only, one slot at a time) and
- * advance the ring head.  So an answer is never visible before it is
+ * batch ran write its staged journal records if one is a prepare record
+ * (journal_stage.c: one write; commit and rollback records alone wait for
+ * the next batch, or 5 ms of idleness) and call flush once (group commit:
+ * one fsync for the batch), and only then publish the answers (ts_lock
+ * only, one slot at a time) and advance the ring head.  So an answer is never visible before it is
  * durable, and a participant that dies mid-batch leaves its requests in
  * the ring for dtcd to fail (dtc__fail_requests, answer.c).
  *
@@ -82,6 +84,8 @@ dtc_result dtc_participant_unregister(dtc_participant **pp)
         dtc_log(DTC_LOG_WARN, "unregister_refused", NULL, p->name, "why=serving");
         return DTC_EBUSY; /* a serve runs: its batch is still in use */
     }
+    dtc__journal_write(p); /* its last records (unforced ones; logged if lost) */
+    dtc__journal_stage_free(p);
     dtc__part_reclaim(p->in, p->idx, p->gen, "unregistered");
     dtc_instance *in = p->in;
     free(p->work);
@@ -222,6 +226,33 @@ static void publish_batch(dtc_participant *p, const dtc_participant_ops *ops, lo
         ops->flush(ops->ctx);
 }
 
+/* How long staged journal records (commit and rollback records,
+ * unforced) wait for a next batch to ride with, when none is there. */
+#define JOURNAL_IDLE_NS (5 * 1000000LL)
+
+/* Takes the next batch (waiting up to timeout_ms).  Journal records
+ * still staged ride with the next batch's write; when no batch comes
+ * within JOURNAL_IDLE_NS (or the timeout) they are written, and the wait
+ * goes on.  Woken from a sleep while busy (pace.c), the take yields once
+ * first: the coordinators that are runnable (woken by our last answers)
+ * push their next requests before we take the batch, so one wake-up
+ * serves them all. */
+static long take(dtc_participant *p, int timeout_ms)
+{
+    int64_t now = dtc__now_ns();
+    int64_t deadline = now + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+    if (dtc__journal_staged(p)) {
+        int64_t idle = now + JOURNAL_IDLE_NS < deadline ? now + JOURNAL_IDLE_NS : deadline;
+        long n = dtc__ring_take(p->in, p->idx, p->gen, idle, dtc__pace_yield(&p->pace), p->batch);
+        if (n != 0)
+            return n;
+        dtc__journal_write(p); /* logged if it fails: unforced records */
+        if (idle >= deadline)
+            return 0;
+    }
+    return dtc__ring_take(p->in, p->idx, p->gen, deadline, dtc__pace_yield(&p->pace), p->batch);
+}
+
 static dtc_result serve_batch(dtc_participant *p, const dtc_participant_ops *ops,
                               int timeout_ms, unsigned *served)
 {
@@ -231,13 +262,7 @@ static dtc_result serve_batch(dtc_participant *p, const dtc_participant_ops *ops
         return DTC_ESYS;
     if (atomic_load(&p->in->hdr->sh_shutdown) == DTC_SHUT_GONE)
         return DTC_ENOSEGMENT; /* dtcd removed the segment */
-    /* Woken from a sleep while busy (pace.c), the take yields once first:
-     * the coordinators that are runnable (woken by our last answers) push
-     * their next requests before we take the batch, so one wake-up serves
-     * them all. */
-    long n = dtc__ring_take(p->in, p->idx, p->gen,
-                            dtc__now_ns() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000,
-                            dtc__pace_yield(&p->pace), p->batch);
+    long n = take(p, timeout_ms);
     if (n < 0)
         return DTC_ENOTALIVE;
     bool commits = false;
@@ -263,7 +288,10 @@ static dtc_result serve_batch(dtc_participant *p, const dtc_participant_ops *ops
             if (!w->echoed)
             count_answer(p, w->answer);
     }
-    bool flushed = n == 0 || ops->flush == NULL || ops->flush(ops->ctx) == 0;
+    /* the batch's prepare records (with the commit and rollback records
+     * staged before) in the log before any vote is published */
+    bool journaled = !dtc__journal_staged_prepare(p) || dtc__journal_batch_write(p) == DTC_OK;
+    bool flushed = (n == 0 || ops->flush == NULL || ops->flush(ops->ctx) == 0) && journaled;
     p->batch_n = 0; /* answers final from here on */
     dtc__log_batch(false); /* logged before any answer is visible */
     if (commits)
