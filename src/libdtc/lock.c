@@ -479,14 +479,20 @@ static void note_corrupt(dtc_instance *in, const char *what)
 
 /* The one validation of a txn slot: every field a reader uses as a
  * count, index or string is in range of this process's own geometry. */
-bool dtc__txn_valid(const dtc_instance *in, const struct dtc_txn_slot *ts)
+static inline bool txn_valid(const dtc_instance *in, const struct dtc_txn_slot *ts)
 {
-    if (ts->ts_state >= DTC_TXN_STATE_COUNT || ts->ts_nentries > in->max_parts)
+    uint32_t n = ts->ts_nentries; /* read once: the loop's bound is the checked value */
+    if (ts->ts_state >= DTC_TXN_STATE_COUNT || n > in->max_parts)
         return false;
-    for (uint32_t i = 0; i < ts->ts_nentries; i++)
+    for (uint32_t i = 0; i < n; i++)
         if (!entry_valid(in, &ts->ts_entries[i]))
             return false;
     return true;
+}
+
+bool dtc__txn_valid(const dtc_instance *in, const struct dtc_txn_slot *ts)
+{
+    return txn_valid(in, ts);
 }
 
 /* With ts_lock held: quarantines (flag, count, log, once) a slot that
@@ -496,7 +502,7 @@ int dtc__txn_check(dtc_instance *in, struct dtc_txn_slot *ts)
     DTC_ASSERT(dtc__lock_held(&ts->ts_lock));
     if (ts->ts_flags & DTC_TS_QUARANTINED)
         return -1;
-    if (dtc__txn_valid(in, ts))
+    if (txn_valid(in, ts)) /* inlined: it runs at every lock */
         return 0;
     ts->ts_flags |= DTC_TS_QUARANTINED;
     note_corrupt(in, "txn");
