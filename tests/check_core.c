@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +382,83 @@ START_TEST(lock_owner_died_quarantine)
     }
     dtc_txid id;
     ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id), DTC_ETXNFULL);
+}
+END_TEST
+
+/* One string field of an entry, for txn_valid_verdict. */
+struct str_field {
+    size_t off, size;
+};
+#define STR_FIELD(f) {offsetof(struct dtc_txn_entry, f), sizeof(((struct dtc_txn_entry *)0)->f)}
+
+/* The validation run at every txn slot lock reads each string's last
+ * byte and checks the rest in full only when something is off: its
+ * verdict is the full check's.  A string whose last byte is not NUL but
+ * which ends earlier is sound; one with no NUL at all, or any bounded
+ * field out of range, is not, and the lock quarantines the slot. */
+START_TEST(txn_valid_verdict)
+{
+    static const struct str_field strs[] = {
+        STR_FIELD(te_name),          STR_FIELD(te_reason),  STR_FIELD(te_vote_reason),
+        STR_FIELD(te_enlist_reason), STR_FIELD(te_payload), STR_FIELD(te_failed_reason)};
+    struct dtc_txn_slot *ts = dtc__txn(inst, 2);
+    ts->ts_nentries = 2;
+    for (uint32_t i = 0; i < 2; i++) {
+        struct dtc_txn_entry *e = &ts->ts_entries[i];
+        memset(e, 0, sizeof *e);
+        snprintf(e->te_name, sizeof e->te_name, "n%u", i);
+    }
+    ck_assert(dtc__txn_valid(inst, ts));
+    struct dtc_txn_entry *e = &ts->ts_entries[1];
+    for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++) {
+        char *f = (char *)e + strs[k].off;
+        f[strs[k].size - 1] = 'x'; /* ended earlier: sound */
+        ck_assert_msg(dtc__txn_valid(inst, ts), "string %zu: NUL before its last byte", k);
+        memset(f, 'x', strs[k].size); /* no NUL anywhere */
+        ck_assert_msg(!dtc__txn_valid(inst, ts), "string %zu: unterminated", k);
+        memset(f, 0, strs[k].size);
+    }
+    ck_assert(dtc__txn_valid(inst, ts));
+    struct dtc_txn_entry good = *e;
+    e->te_part = inst->max_participants;
+    ck_assert(!dtc__txn_valid(inst, ts));
+    *e = good;
+    e->te_op = DTC_OP_COUNT;
+    ck_assert(!dtc__txn_valid(inst, ts));
+    *e = good;
+    e->te_status = DTC_ENTRY_STATUS_COUNT;
+    ck_assert(!dtc__txn_valid(inst, ts));
+    *e = good;
+    e->te_vote = DTC_ENTRY_STATUS_COUNT;
+    ck_assert(!dtc__txn_valid(inst, ts));
+    *e = good;
+    e->te_enlist_status = DTC_ENTRY_STATUS_COUNT;
+    ck_assert(!dtc__txn_valid(inst, ts));
+    *e = good;
+    e->te_payload_len = DTC_PAYLOAD_MAX + 1;
+    ck_assert(!dtc__txn_valid(inst, ts));
+    *e = good;
+    ts->ts_nentries = inst->max_parts + 1;
+    ck_assert(!dtc__txn_valid(inst, ts));
+    ts->ts_nentries = 2;
+
+    /* through the lock: ended early locks; unterminated quarantines */
+    e->te_reason[sizeof e->te_reason - 1] = 'x';
+    ck_assert_int_eq(dtc__txn_lock(inst, ts), DTC_OK);
+    dtc__unlock(&ts->ts_lock);
+    memset(e->te_reason, 'x', sizeof e->te_reason);
+    ck_assert_int_eq(dtc__txn_lock(inst, ts), DTC_ECORRUPT);
+    ck_assert(ts->ts_flags & DTC_TS_QUARANTINED);
+
+    /* a participant slot's name, checked the same way at its lock */
+    struct dtc_part_slot *ps = dtc__part(inst, 1);
+    memset(ps->ps_name, 0, sizeof ps->ps_name);
+    ps->ps_name[sizeof ps->ps_name - 1] = 'x';
+    ck_assert_int_eq(dtc__part_lock(inst, ps), DTC_OK);
+    dtc__unlock(&ps->ps_lock);
+    memset(ps->ps_name, 'x', sizeof ps->ps_name);
+    ck_assert_int_eq(dtc__part_lock(inst, ps), DTC_ECORRUPT);
+    ck_assert_uint_eq(ps->ps_state, DTC_PS_QUARANTINED);
 }
 END_TEST
 
@@ -1501,6 +1579,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, segment_create_twice);
     tcase_add_test(seg, lock_owner_died_repaired);
     tcase_add_test(seg, lock_owner_died_quarantine);
+    tcase_add_test(seg, txn_valid_verdict);
     tcase_add_test(seg, log_strict_logfmt);
     tcase_add_test(seg, log_level_names);
     tcase_add_test(seg, log_reopen);

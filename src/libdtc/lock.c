@@ -226,14 +226,15 @@ dtc_result dtc__lock_try(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn re
     return DTC_ECORRUPT;
 }
 
-dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
-                            void *obj, int64_t limit, bool *timed_out)
+/* The lock is busy (rc from the trylock): waits for it at most limit ns
+ * (0: the process's limit, read only now).  Out of line, so that the
+ * uncontended path stays a trylock and a return. */
+__attribute__((noinline)) static dtc_result lock_wait(dtc_instance *in, pthread_mutex_t *m,
+                                                      dtc__repair_fn repair, void *obj,
+                                                      int64_t limit, bool *timed_out, int rc)
 {
-    DTC_ASSERT(!in->readonly); /* a PROT_READ mapping: a lock would fault */
-    if (timed_out != NULL)
-        *timed_out = false;
-    /* The uncontended case first: no clock read, no deadline. */
-    int rc = pthread_mutex_trylock(m);
+    if (limit == 0)
+        limit = dtc__lock_limit_ns();
     if (rc == EBUSY) {
         struct timespec abs;
         clock_gettime(CLOCK_MONOTONIC, &abs);
@@ -264,16 +265,39 @@ dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn
     return owner_died(in, m, repair, obj);
 }
 
+/* The uncontended case first: no clock read, no deadline. */
+static inline dtc_result lock_bounded(dtc_instance *in, pthread_mutex_t *m,
+                                      dtc__repair_fn repair, void *obj, int64_t limit,
+                                      bool *timed_out)
+{
+    DTC_ASSERT(!in->readonly); /* a PROT_READ mapping: a lock would fault */
+    if (timed_out != NULL)
+        *timed_out = false;
+    int rc = pthread_mutex_trylock(m);
+    if (__builtin_expect(rc == 0, 1)) {
+        held_add(in, m);
+        return DTC_OK;
+    }
+    return lock_wait(in, m, repair, obj, limit, timed_out, rc);
+}
+
+dtc_result dtc__lock_within(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
+                            void *obj, int64_t limit, bool *timed_out)
+{
+    DTC_ASSERT(limit > 0);
+    return lock_bounded(in, m, repair, obj, limit, timed_out);
+}
+
 dtc_result dtc__lock_timed(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
                            void *obj, bool *timed_out)
 {
-    return dtc__lock_within(in, m, repair, obj, dtc__lock_limit_ns(), timed_out);
+    return lock_bounded(in, m, repair, obj, 0, timed_out);
 }
 
 dtc_result dtc__lock(dtc_instance *in, pthread_mutex_t *m, dtc__repair_fn repair,
                      void *obj)
 {
-    return dtc__lock_timed(in, m, repair, obj, NULL);
+    return lock_bounded(in, m, repair, obj, 0, NULL);
 }
 
 void dtc__unlock(pthread_mutex_t *m)
@@ -399,12 +423,17 @@ dtc_result dtc__reg_lock(dtc_instance *in)
     return rc;
 }
 
+/* Whether s holds a NUL within size bytes.  Its last byte first: writers
+ * write bounded strings into zeroed fields, so that byte is NUL in every
+ * string not scribbled on, and one read answers. */
 static bool str_terminated(const char *s, size_t size)
 {
-    return memchr(s, '\0', size) != NULL;
+    return s[size - 1] == '\0' || memchr(s, '\0', size - 1) != NULL;
 }
 
-static bool entry_valid(const dtc_instance *in, const struct dtc_txn_entry *e)
+/* The full check of an entry: every field a reader uses as an index,
+ * count or string in range. */
+static bool entry_valid_full(const dtc_instance *in, const struct dtc_txn_entry *e)
 {
     return e->te_part < in->max_participants && e->te_op < DTC_OP_COUNT
            && e->te_status < DTC_ENTRY_STATUS_COUNT && e->te_vote < DTC_ENTRY_STATUS_COUNT
@@ -418,6 +447,29 @@ static bool entry_valid(const dtc_instance *in, const struct dtc_txn_entry *e)
            && str_terminated(e->te_failed_reason, sizeof e->te_failed_reason);
 }
 
+#define LAST(field) ((unsigned char)(field)[sizeof(field) - 1])
+
+/* entry_valid_full's answer, cheaply: this runs at every lock of a txn
+ * slot, for every entry.  Writers write bounded strings into a zeroed
+ * entry, so each string's last byte stays NUL: when every bound holds and
+ * every last byte is NUL the entry is sound (a NUL within each string),
+ * found with a few reads and no branch per field.  Anything else (a
+ * scribble, or a string whose last byte is not NUL but which has a NUL
+ * earlier) gets the full check, which decides. */
+static bool entry_valid(const dtc_instance *in, const struct dtc_txn_entry *e)
+{
+    unsigned last = LAST(e->te_name) | LAST(e->te_reason) | LAST(e->te_vote_reason)
+                    | LAST(e->te_enlist_reason) | LAST(e->te_payload) | LAST(e->te_failed_reason);
+    bool bounded = (e->te_part < in->max_participants) & (e->te_op < DTC_OP_COUNT)
+                   & (e->te_status < DTC_ENTRY_STATUS_COUNT)
+                   & (e->te_vote < DTC_ENTRY_STATUS_COUNT)
+                   & (e->te_enlist_status < DTC_ENTRY_STATUS_COUNT)
+                   & (e->te_payload_len <= DTC_PAYLOAD_MAX);
+    if (__builtin_expect(bounded && last == 0, 1))
+        return true;
+    return entry_valid_full(in, e);
+}
+
 /* Logged before counted: whoever sees the count can find the line. */
 static void note_corrupt(dtc_instance *in, const char *what)
 {
@@ -427,14 +479,20 @@ static void note_corrupt(dtc_instance *in, const char *what)
 
 /* The one validation of a txn slot: every field a reader uses as a
  * count, index or string is in range of this process's own geometry. */
-bool dtc__txn_valid(const dtc_instance *in, const struct dtc_txn_slot *ts)
+static inline bool txn_valid(const dtc_instance *in, const struct dtc_txn_slot *ts)
 {
-    if (ts->ts_state >= DTC_TXN_STATE_COUNT || ts->ts_nentries > in->max_parts)
+    uint32_t n = ts->ts_nentries; /* read once: the loop's bound is the checked value */
+    if (ts->ts_state >= DTC_TXN_STATE_COUNT || n > in->max_parts)
         return false;
-    for (uint32_t i = 0; i < ts->ts_nentries; i++)
+    for (uint32_t i = 0; i < n; i++)
         if (!entry_valid(in, &ts->ts_entries[i]))
             return false;
     return true;
+}
+
+bool dtc__txn_valid(const dtc_instance *in, const struct dtc_txn_slot *ts)
+{
+    return txn_valid(in, ts);
 }
 
 /* With ts_lock held: quarantines (flag, count, log, once) a slot that
@@ -444,7 +502,7 @@ int dtc__txn_check(dtc_instance *in, struct dtc_txn_slot *ts)
     DTC_ASSERT(dtc__lock_held(&ts->ts_lock));
     if (ts->ts_flags & DTC_TS_QUARANTINED)
         return -1;
-    if (dtc__txn_valid(in, ts))
+    if (txn_valid(in, ts)) /* inlined: it runs at every lock */
         return 0;
     ts->ts_flags |= DTC_TS_QUARANTINED;
     note_corrupt(in, "txn");
