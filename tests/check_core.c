@@ -542,6 +542,15 @@ static int done_ok(void *ctx, const dtc_request *rq)
     return 0;
 }
 
+/* Registers `name` on inst: its handle in *p, its slot returned. */
+static struct dtc_part_slot *registered(const char *name, dtc_participant **p)
+{
+    ck_assert_int_eq(dtc_participant_register(inst, name, p), DTC_OK);
+    uint32_t idx, gen;
+    ck_assert_int_eq(dtc__part_find(inst, name, &idx, &gen), DTC_OK);
+    return dtc__part(inst, idx);
+}
+
 /* A pusher killed holding a participant's wake lock (it may have died
  * inside pthread_cond_signal): the next waker repairs it without
  * signalling and marks the condvar suspect; the participant re-initializes
@@ -549,10 +558,7 @@ static int done_ok(void *ctx, const dtc_request *rq)
 START_TEST(wake_lock_owner_died)
 {
     dtc_participant *p;
-    ck_assert_int_eq(dtc_participant_register(inst, "waker-test", &p), DTC_OK);
-    uint32_t idx, gen;
-    ck_assert_int_eq(dtc__part_find(inst, "waker-test", &idx, &gen), DTC_OK);
-    struct dtc_part_slot *ps = dtc__part(inst, idx);
+    struct dtc_part_slot *ps = registered("waker-test", &p);
     die_holding(&ps->ps_wake.wk_lock, NULL, 0);
     dtc__wake_send(inst, &ps->ps_wake, &ps->ps_cond); /* EOWNERDEAD: repaired, no signal */
     ck_assert_uint_eq(atomic_load(&ps->ps_wake.wk_suspect), DTC_WAKE_SUSPECT);
@@ -638,10 +644,7 @@ static int wake_returns(struct dtc_part_slot *ps)
 START_TEST(wake_renewed_under_live_waiter)
 {
     dtc_participant *p;
-    ck_assert_int_eq(dtc_participant_register(inst, "renewed", &p), DTC_OK);
-    uint32_t idx, gen;
-    ck_assert_int_eq(dtc__part_find(inst, "renewed", &idx, &gen), DTC_OK);
-    struct dtc_part_slot *ps = dtc__part(inst, idx);
+    struct dtc_part_slot *ps = registered("renewed", &p);
     int st;
     pid_t first = fork_waiter(ps, 150);
     usleep(50000); /* inside its wait */
@@ -815,10 +818,7 @@ START_TEST(lock_holder_stopped_part_reg)
 {
     ck_assert_int_eq(dtc__lock_limit_ns(), (int64_t)TEST_LIMIT_MS * 1000000);
     dtc_participant *p;
-    ck_assert_int_eq(dtc_participant_register(inst, "stuck", &p), DTC_OK);
-    uint32_t idx, gen;
-    ck_assert_int_eq(dtc__part_find(inst, "stuck", &idx, &gen), DTC_OK);
-    struct dtc_part_slot *ps = dtc__part(inst, idx);
+    struct dtc_part_slot *ps = registered("stuck", &p);
     pid_t child = stop_holding(&ps->ps_lock);
     int64_t t0 = dtc__now_ns();
     ck_assert_int_eq(dtc__part_lock(inst, ps), DTC_ECORRUPT);
@@ -857,10 +857,7 @@ END_TEST
 START_TEST(lock_holder_stopped_wake)
 {
     dtc_participant *p;
-    ck_assert_int_eq(dtc_participant_register(inst, "waker-stuck", &p), DTC_OK);
-    uint32_t idx, gen;
-    ck_assert_int_eq(dtc__part_find(inst, "waker-stuck", &idx, &gen), DTC_OK);
-    struct dtc_part_slot *ps = dtc__part(inst, idx);
+    struct dtc_part_slot *ps = registered("waker-stuck", &p);
     pid_t child = stop_holding(&ps->ps_wake.wk_lock);
     int64_t t0 = dtc__now_ns();
     dtc__wake_send(inst, &ps->ps_wake, &ps->ps_cond);
