@@ -6,8 +6,10 @@
  * services modes for that N, compared with the floor measured just
  * before.  Each cell runs --repeat times; the row is the median run by
  * throughput.  dtc rows are cross-checked against dtcd's committed
- * counter.  Then the PostgreSQL peer (pg, pg-nofsync): one cluster,
- * started once per mode, each C once (its N is its BENCH_PG_DBS
+ * counter, and their syncs per order are dtcd's decision log syncs plus
+ * the participants' own (dtc_participant_info.syncs) over that count.
+ * Then the PostgreSQL peer (pg, pg-nofsync): one cluster, started once
+ * per mode, each C once (its N is its BENCH_PG_DBS
  * databases; its floor ratio is to the floor at N=3, when the grid has
  * it); and the services/pg ratios at each C.  No PostgreSQL is not an
  * error: those rows say why.  Exit code 1 if any transaction failed or
