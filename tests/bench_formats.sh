@@ -9,9 +9,13 @@
 #      latency table of the same shape, every cell "p99 / p99.9 / max" equal
 #      to the same row of the text table, in that order of size; the
 #      noop/noop-nolog ratio table with one row per (C, N) whose ratio is
-#      num / den.
+#      num / den; the syncs table, a row per (mode, N) with its sync
+#      rounds (the mode's by design) and the syncs per order at each C,
+#      equal to the text table's rounds and syncs/tx columns (0 for the
+#      floors and noop-nolog, above 0 for noop at N=3: the decision log).
 #   2. --format json with --repeat 2: valid JSON on stdout, every cell with
-#      p99_us <= p999_us <= max_us, and on stderr one progress line
+#      p99_us <= p999_us <= max_us, sync_rounds and syncs_per_txn (0 for
+#      floor-wake; noop at N=1: 0 rounds, a one-phase commit), and on stderr one progress line
 #      "[k/total] ... run r/2" per run of a cell.
 #   3. plot-bench on that JSON writes a PNG (signature, size, dimensions).
 # Not timed: no speed is asserted.  Each dtc-bench uses its own instance
@@ -54,10 +58,15 @@ end = lines.index("```", 1)
 tps, tails = {}, {}
 if lines[1].split()[10:13] != ["p99us", "p99.9us", "maxus"]:
     die(f"text table header without p99, p99.9 and max: {lines[1]!r}")
+head = lines[1].split()
+if head[-3:] != ["rounds", "syncs/tx", "fail"]:
+    die(f"text table header without rounds and syncs/tx: {lines[1]!r}")
+syncs = {}
 for row in lines[2:end]:
     f = row.split()
     tps[(f[0], int(f[1]), int(f[2]))] = int(f[4])
     tails[(f[0], int(f[1]), int(f[2]))] = [int(x) for x in f[9:12]]
+    syncs[(f[0], int(f[1]), int(f[2]))] = (int(f[len(head) - 4]), f[len(head) - 3])
 if len(tps) != 4 * 2 * 2:
     die(f"{len(tps)} rows in the text table, want 16")
 cmd = [l for l in lines[end:] if l.startswith("`") and l.endswith("`") and "dtc-bench" in l]
@@ -133,6 +142,35 @@ for row in rows:
         die(f"ratio row {row!r} does not match the text table")
     if abs(r - a / b) > 0.006 + 1 / b:
         die(f"ratio row {row!r}: {a} / {b} is not {r}")
+legend = [i for i, l in enumerate(lines) if l.startswith("Sync rounds an order waits for")]
+if len(legend) != 1:
+    die("no syncs table")
+i = legend[0] + 2
+if lines[i] != "| mode | N | rounds | " + " | ".join(f"syncs/order C={c}" for c in Cs) + " |":
+    die(f"syncs header {lines[i]!r}")
+rows = []
+for l in lines[i + 2:]:
+    if not l.startswith("|"):
+        break
+    rows.append([x.strip() for x in l.strip("|").split("|")])
+want_rounds = {("floor", 1): 0, ("floor", 3): 0, ("floor-wake", 1): 0, ("floor-wake", 3): 0,
+               ("noop", 1): 0, ("noop", 3): 1, ("noop-nolog", 1): 0, ("noop-nolog", 3): 0}
+if sorted((r[0], int(r[1])) for r in rows) != sorted(want_rounds):
+    die(f"syncs table rows {[r[:2] for r in rows]}, want one per (mode, N)")
+for r in rows:
+    mode, n = r[0], int(r[1])
+    if int(r[2]) != want_rounds[(mode, n)]:
+        die(f"{mode} N={n}: {r[2]} rounds, want {want_rounds[(mode, n)]}")
+    for c, cell in zip(Cs, r[3:]):
+        text_rounds, text_syncs = syncs[(mode, n, c)]
+        if text_rounds != int(r[2]) or cell != text_syncs:
+            die(f"{mode} N={n} C={c}: {r[2]} rounds, {cell} syncs but the text table says "
+                f"{text_rounds}, {text_syncs}")
+        if mode == "noop" and n == 3:
+            if not float(cell) > 0:
+                die(f"noop N=3 C={c}: {cell} syncs per order, the decision log syncs")
+        elif mode != "noop" and float(cell) != 0:
+            die(f"{mode} N={n} C={c}: {cell} syncs per order, nothing is synced")
 print("bench_formats: markdown grid ok")
 EOF
 
@@ -150,6 +188,11 @@ for c in run["cells"]:
     if not 0 < c["p99_us"] <= c["p999_us"] <= c["max_us"]:
         sys.exit(f"bench_formats: {c['mode']} C={c['coordinators']}: p99 {c['p99_us']}, "
                  f"p99.9 {c['p999_us']}, max {c['max_us']}: want 0 < p99 <= p99.9 <= max")
+    want = (0, 0.0) if c["mode"] == "floor-wake" else (0, None)
+    got = (c.get("sync_rounds"), c.get("syncs_per_txn"))
+    if got[0] != want[0] or got[1] is None or (want[1] is not None and got[1] != want[1]):
+        sys.exit(f"bench_formats: {c['mode']} C={c['coordinators']}: sync_rounds, "
+                 f"syncs_per_txn {got}, want {want} (None: any number)")
 seen = {}
 for l in open(sys.argv[2]):
     m = re.match(r"dtc-bench: \[(\d+)/6\] (\S+) N=1 C=(\d+) run (\d)/2 \(0\.3 s\)\.\.\. [\d,]+ txn/s$",

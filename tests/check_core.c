@@ -942,6 +942,10 @@ START_TEST(metrics_take_no_lock)
     char *text = NULL;
     size_t len = 0;
     int64_t t0 = dtc__now_ns();
+    /* counting syncs takes no lock either (the participant's is held) */
+    ck_assert_int_eq(dtc_participant_count_syncs(p, 2), DTC_OK);
+    ck_assert_int_eq(dtc_participant_count_syncs(p, 1), DTC_OK);
+    ck_assert_int_eq(dtc_participant_count_syncs(NULL, 1), DTC_EINVAL);
     ck_assert_int_eq(dtc_metrics_text(inst_name, &text, &len), DTC_OK);
     ck_assert_int_lt(ms_since(t0), TEST_LIMIT_MS / 2);
     ck_assert_ptr_nonnull(text);
@@ -953,12 +957,21 @@ START_TEST(metrics_take_no_lock)
     snprintf(want, sizeof want,
              "dtc_transactions_in_flight{dtc_instance=\"%s\",state=\"ACTIVE\"} 1\n", inst_name);
     ck_assert_ptr_nonnull(strstr(text, want));
+    snprintf(want, sizeof want,
+             "dtc_participant_syncs_total{dtc_instance=\"%s\",participant=\"held\"} 3\n",
+             inst_name);
+    ck_assert_ptr_nonnull(strstr(text, want));
     free(text);
     ck_assert_uint_eq(ps->ps_state, DTC_PS_LIVE);
     ck_assert(!(ts->ts_flags & DTC_TS_QUARANTINED));
     ck_assert_uint_eq(atomic_load(&inst->hdr->sh_corrupt_slots), 0);
     stop_release(c1);
     stop_release(c2);
+    dtc_participant_info info[4];
+    size_t n = 0;
+    ck_assert_int_eq(dtc_list_participants(inst, info, 4, &n), DTC_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(info[0].syncs, 3);
     dtc_participant_unregister(&p);
 }
 END_TEST

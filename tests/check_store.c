@@ -1042,7 +1042,8 @@ int __wrap_fsync(int fd)
 
 /* --no-fsync (STORE_NO_FSYNC) is honoured by the flush and by compaction
  * (it fsynced the snapshot and the directory before); and without it,
- * both sync. */
+ * both sync.  store_syncs counts every one of them, and none with
+ * STORE_NO_FSYNC. */
 START_TEST(no_fsync_compacts_without_fsync)
 {
     char why[STORE_WHY_MAX], err[512];
@@ -1056,6 +1057,8 @@ START_TEST(no_fsync_compacts_without_fsync)
         run_commit(st, "t1", "reserve w 1");
         ck_assert_int_eq(store_compact(st, why), 0);
         run_commit(st, "t2", "reserve w 1");
+        uint64_t made = (uint64_t)atomic_load(&fsyncs);
+        ck_assert_uint_eq(store_syncs(st), made);
         store_close(&st);
         if (flags == STORE_NO_FSYNC)
             ck_assert_msg(atomic_load(&fsyncs) == 0, "%d fsync calls with STORE_NO_FSYNC",

@@ -2,7 +2,10 @@
  * test_order.c - orders through the four real services (dtc-inventory,
  * -payment, -order, -shipping): a committed order shows in every state
  * file with new values and versions; two concurrent orders on one SKU end
- * with exactly one committed and the other refused.
+ * with exactly one committed and the other refused; a service syncing
+ * its own state file (--own-fsync) counts its syncs in its slot
+ * (dtc_list_participants, dtcctl participants), services on the journal
+ * none per batch.
  */
 #include <check.h>
 #include <signal.h>
@@ -196,6 +199,65 @@ START_TEST(test_forked_child_stops_alone)
 }
 END_TEST
 
+/* The syncs every participant counted, by shop name (-1: not listed). */
+static void syncs_of(long long out[4])
+{
+    static const char *const names[4] = {"inventory", "payment", "order", "shipping"};
+    dtc_participant_info info[16];
+    size_t n = 0;
+    ck_assert_int_eq(dtc_list_participants(h_inst(), info, 16, &n), DTC_OK);
+    ck_assert_uint_le(n, 16);
+    for (int k = 0; k < 4; k++) {
+        out[k] = -1;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(info[i].name, names[k]) == 0)
+                out[k] = (long long)info[i].syncs;
+    }
+}
+
+/* dtcctl participants --json: the "syncs" of participant name, -1 if none. */
+static long long cli_syncs(const char *name)
+{
+    h_result r;
+    char key[64];
+    h_run(&r, 10000, "dtcctl", "--instance", h_instance(), "participants", "--json", NULL);
+    ck_assert_msg(r.code == 0 && h_json_valid(r.out), "exit %d: %s %s", r.code, r.out, r.err);
+    snprintf(key, sizeof key, "\"name\":\"%s\"", name);
+    const char *at = strstr(r.out, key), *syncs = at ? strstr(at, "\"syncs\":") : NULL;
+    const char *end = at ? strchr(at, '}') : NULL;
+    return syncs && syncs < end ? strtoll(syncs + strlen("\"syncs\":"), NULL, 10) : -1;
+}
+
+/* shipping --own-fsync syncs its state file at the prepare's and the
+ * commit's flush: both counted before it answers, so when the order
+ * returns; the three on the journal sync nothing of their own (the
+ * journal's flushes are the decision log's). */
+START_TEST(test_order_counts_own_syncs)
+{
+    h_init("order-syncs");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    const char *const own[] = {"--own-fsync", NULL};
+    ck_assert_int_eq(h_start_shop(own), 0);
+    long long b[4], a[4];
+    syncs_of(b);
+    for (int k = 0; k < 4; k++)
+        ck_assert_int_ge(b[k], 0);
+    dtc_txn_info rep;
+    dtc_result rc = h_order(h_inst(), "o-s", "sku-1", 1, "alice", 100, "zone-a", NULL, &rep);
+    if (rc != DTC_OK)
+        h_report_print("order", rc, &rep);
+    ck_assert_int_eq(rc, DTC_OK);
+    syncs_of(a);
+    ck_assert_msg(a[3] >= b[3] + 2, "shipping (--own-fsync): %lld syncs, then %lld", b[3], a[3]);
+    for (int k = 0; k < 3; k++)
+        ck_assert_msg(a[k] == b[k], "participant %d on the journal: %lld syncs, then %lld", k,
+                      b[k], a[k]);
+    ck_assert_int_eq(cli_syncs("shipping"), a[3]);
+    ck_assert_int_eq(cli_syncs("inventory"), a[0]);
+    h_fini();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("order");
@@ -206,6 +268,7 @@ int main(void)
     tcase_add_test(tc, test_forked_child_stops_alone);
     tcase_add_test(tc, test_order_same_sku_conflict);
     tcase_add_test(tc, test_order_same_sku_prepared_holds);
+    tcase_add_test(tc, test_order_counts_own_syncs);
     suite_add_tcase(s, tc);
     return h_run_suite(s);
 }

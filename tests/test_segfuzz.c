@@ -109,6 +109,7 @@ static const struct sf_field sf_fields[] = {
 
     PRT(ps_state, K_INT), PRT(ps_gen, K_INT), PRT(ps_name, K_STR), PRT(ps_pid, K_INT),
     PRT(ps_start, K_INT), PRT(ps_head, K_INT), PRT(ps_tail, K_INT), PRT(ps_served, K_INT),
+    PRT(ps_syncs, K_INT),
 
     RNG(rq_gen, K_INT), RNG(rq_txn, K_INT), RNG(rq_entry, K_INT), RNG(rq_op, K_INT),
     {R_RING, B_RING, "request", 0, sizeof(struct dtc_ring_req), K_BYTES},

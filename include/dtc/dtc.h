@@ -534,6 +534,15 @@ dtc_result dtc_participant_outcome(dtc_participant *p, const dtc_txid *id,
  * again once the serve returned.  The caller makes sure no call starts
  * on the handle once this one began. */
 dtc_result dtc_participant_unregister(dtc_participant **p);
+/* Adds n to the count of syncs (fsync, fdatasync, of files or
+ * directories) the participant made of its own storage, shown by
+ * dtc_list_participants (syncs), `dtcctl participants` and the metric
+ * dtc_participant_syncs_total.  Syncs of the instance journal are the
+ * decision log's (dtc_status.dlog_syncs): not counted here.  Any thread
+ * may call it, also during a serve; no lock is taken.  DTC_EINVAL if p
+ * is NULL; DTC_ENOTALIVE if the slot is no longer the handle's
+ * (reclaimed): nothing counted. */
+dtc_result dtc_participant_count_syncs(dtc_participant *p, unsigned n);
 
 /* ---- the instance journal (docs/journal.md) ------------------------------
  *
@@ -693,6 +702,9 @@ typedef struct dtc_participant_info {
     int64_t last_ns;    /* CLOCK_REALTIME of its last answer, 0 = none */
     uint64_t yes;       /* answers that were yes: enlist accepted, yes vote, done */
     uint64_t no;        /* answers that were no: refused at enlist or prepare */
+    uint64_t syncs;     /* syncs of its own storage it counted since registration
+                           (dtc_participant_count_syncs); journal flushes are
+                           decision-log syncs, counted in dtc_status.dlog_syncs */
 } dtc_participant_info;
 
 /* ---- metrics: latency histograms kept in the segment --------------------- */

@@ -610,3 +610,8 @@ int store_failed(const store *st)
 {
     return st->st_file.sf_failed;
 }
+
+uint64_t store_syncs(const store *st)
+{
+    return st->st_file.sf_syncs;
+}

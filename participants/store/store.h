@@ -247,6 +247,11 @@ int store_ledger_state(const store *st, const char *txid);
 /* Lines in the log section (after "checkpoint"). */
 size_t store_log_lines(const store *st);
 int store_failed(const store *st);
+/* fsync calls made for the store since it was opened: the state file's
+ * (per flush in own-file mode, a torn tail's cut), a compaction's temp
+ * file and directory, a background compaction's snapshot (counted when
+ * its child succeeded).  None with STORE_NO_FSYNC. */
+uint64_t store_syncs(const store *st);
 
 /* Parsing helpers for services' parsers; each fills why on failure with
  * "malformed payload: ...".  store_split checks the bytes (printable

@@ -173,6 +173,8 @@ static int child_error(store *st, int status)
 static int finish(store *st, int status, char *why)
 {
     int err = child_error(st, status);
+    if (err == 0 && !st->st_file.sf_no_fsync)
+        st->st_file.sf_syncs++; /* the child's fsync of the snapshot */
     size_t tail_lines = st->st_log_lines - st->st_bg_log_lines;
     const store_journal *j = st->st_journal;
     uint64_t lsn = st->st_bg_lsn;

@@ -69,9 +69,16 @@ int store__file_put(store_file *f, const char *line, size_t n, char *why)
     return 0;
 }
 
+/* fsync(fd), counted in sf_syncs. */
+static int counted_fsync(store_file *f, int fd)
+{
+    f->sf_syncs++;
+    return fsync(fd);
+}
+
 int store__file_sync(store_file *f, char *why)
 {
-    if (!f->sf_no_fsync && fsync(f->sf_fd) != 0) {
+    if (!f->sf_no_fsync && counted_fsync(f, f->sf_fd) != 0) {
         /* The kernel may have dropped the dirty pages: never retry. */
         WHY("fsync of %s failed: %s", f->sf_path, strerror(errno));
         f->sf_failed = 1;
@@ -142,7 +149,7 @@ int store__file_open_append(store_file *f, size_t good, size_t len, char *err, s
     f->sf_fd = dtc__fs_open(f->sf_path, O_WRONLY | O_APPEND, 0, f->sf_fs_opts, err, errlen);
     if (f->sf_fd < 0)
         return -1;
-    if (good < len && (ftruncate(f->sf_fd, (off_t)good) != 0 || fsync(f->sf_fd) != 0)) {
+    if (good < len && (ftruncate(f->sf_fd, (off_t)good) != 0 || counted_fsync(f, f->sf_fd) != 0)) {
         snprintf(err, errlen, "%s: %s", f->sf_path, strerror(errno));
         return -1;
     }
@@ -165,10 +172,10 @@ void store__file_close(store_file *f)
 
 /* ---- a compaction's new file --------------------------------------------- */
 
-static int fsync_dir(const char *dir)
+static int fsync_dir(store_file *f)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = fd >= 0 ? fsync(fd) : -1;
+    int fd = open(f->sf_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 ? counted_fsync(f, fd) : -1;
     if (fd >= 0)
         close(fd);
     return rc;
@@ -189,7 +196,7 @@ int store__file_create_tmp(const store_file *f, char *why)
 static int rename_in(store_file *f, int fd, int sync_file, char *why)
 {
     int err = 0;
-    if (sync_file && !f->sf_no_fsync && fsync(fd) != 0)
+    if (sync_file && !f->sf_no_fsync && counted_fsync(f, fd) != 0)
         err = errno;
     if (close(fd) != 0 && err == 0)
         err = errno;
@@ -221,7 +228,7 @@ int store__file_switch(store_file *f, int *fdp, int sync_file, char *why)
         return -1;
     /* From here on the new file is the state: failing to use it is fatal. */
     fd = dtc__fs_open(f->sf_path, O_WRONLY | O_APPEND, 0, f->sf_fs_opts, why, STORE_WHY_MAX);
-    if (fd >= 0 && !f->sf_no_fsync && fsync_dir(f->sf_dir) != 0)
+    if (fd >= 0 && !f->sf_no_fsync && fsync_dir(f) != 0)
         WHY("cannot sync %s: %s", f->sf_dir, strerror(errno));
     if (fd < 0 || why[0] != '\0') {
         f->sf_failed = 1;

@@ -12,6 +12,7 @@
 #define DTC_PARTICIPANTS_STORE_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "store.h"
@@ -30,6 +31,9 @@ typedef struct store_file {
     size_t sf_wlen;
     int sf_no_fsync;            /* STORE_NO_FSYNC: survives a process crash,
                                    not a power cut */
+    uint64_t sf_syncs;          /* fsync calls made on the state file, its temp
+                                   files and its directory (store_syncs), the
+                                   background child's counted when it succeeded */
     unsigned sf_fs_opts;        /* dtc__fs_open's options (DTC_FS_GROUP) */
     int sf_failed;              /* a write or fsync failed (or a layer above
                                    fell behind the file): refuse all */

@@ -6,6 +6,7 @@
  * store decides, svc.c only logs and injects faults.  See svc.h.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -146,6 +147,20 @@ static int on_rollback(void *ctx, const dtc_request *rq)
     return finish(s, rq, rc, out, why);
 }
 
+/* Tells the library the store's syncs since the last call (the
+ * participant's own syncs: dtcctl participants, the metrics).  Journal
+ * flushes are not among them: they are the decision log's. */
+static void tell_syncs(svc *s)
+{
+    uint64_t n = store_syncs(s->sv_store) - s->sv_syncs_told;
+    if (s->sv_part == NULL || n == 0)
+        return;
+    if (n > UINT_MAX)
+        n = UINT_MAX;
+    if (dtc_participant_count_syncs(s->sv_part, (unsigned)n) == DTC_OK)
+        s->sv_syncs_told += n;
+}
+
 /* After every batch: one fsync.  If it fails the answers become errors
  * (the library's job) and this process stops: its memory may be ahead of
  * the disk, and a restart reloads the truth. */
@@ -154,6 +169,7 @@ static int on_flush(void *ctx)
     svc *s = ctx;
     char why[STORE_WHY_MAX];
     int rc = store_flush(s->sv_store, why);
+    tell_syncs(s);
     if (rc != 0) {
         dtc_log(DTC_LOG_ERROR, "flush", NULL, s->sv_o.name, "error=%s action=stopping", why);
         s->sv_exit = 1;
@@ -330,6 +346,7 @@ static int serve(svc *s)
         s->sv_exit = 1;
     } else {
         recover(s, p);
+        tell_syncs(s); /* opening: a new state file, a torn tail cut */
         part_ready(s->sv_o.name);
         if ((rc = serve_loop(s, inst, p, &ops)) != DTC_OK) {
             dtc_log(DTC_LOG_ERROR, "serve", NULL, s->sv_o.name, "error=%s", dtc_strerror(rc));

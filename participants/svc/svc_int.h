@@ -43,6 +43,7 @@ typedef struct svc {
     dtc_participant *sv_part;
     const dtc_request *sv_cur_rq;
     store_journal sv_journal;
+    uint64_t sv_syncs_told;     /* the store's syncs told to the library so far */
 } svc;
 
 /* svc_journal.c: with the store open and p registered, replays its

@@ -129,6 +129,13 @@ struct bench_cell {
     double commits_per_sync; /* dtc modes with a decision log: commits per
                                 fdatasync of the log (group commit), 0 if none */
     double tps_min, tps_max; /* over the repeats */
+    /* Syncs per order, measured: the decision log's syncs plus every
+     * participant's own (dtc_participant_info.syncs) during the run, over
+     * the transactions committed.  Known (syncs_known 1) for the floor
+     * (0: no storage) and the dtc modes but services-pg, whose dtc-pg
+     * syncs are PostgreSQL's; never for pg (not counted). */
+    double syncs_per_txn;
+    int syncs_known;
 };
 
 struct bench_target {
@@ -142,6 +149,11 @@ struct bench_target {
 /* Runs C threads for o->seconds (or o->txns in total); fills *cell. */
 int bench_run_cell(const struct bench_opts *o, const struct bench_target *t,
                    struct bench_cell *cell);
+
+/* rounds.c: the syncs an order of `mode` at N = nparts waits for one
+ * after another, by the mode's design (its table says why); -1 for an
+ * unknown mode. */
+int bench_sync_rounds(int mode, int nparts);
 
 /* ---- child processes (procs.c) ---------------------------------------- */
 
@@ -183,6 +195,8 @@ long long bench_dtc_syncs(struct bench_dtc *d);
 int bench_dtc_participants(struct bench_dtc *d, int mode, int nparts, int max_coords);
 void bench_dtc_target(struct bench_dtc *d, struct bench_target *t);
 void bench_dtc_stop(struct bench_dtc **d);
+/* The participants' own syncs (dtc_list_participants' syncs, summed), or -1. */
+long long bench_dtc_part_syncs(struct bench_dtc *d);
 /* dtcd's committed counter (dtc_get_status), or -1. */
 long long bench_dtc_committed(struct bench_dtc *d);
 

@@ -167,6 +167,18 @@ long long bench_dtc_syncs(struct bench_dtc *d)
     return dtc_get_status(d->in, &st) == DTC_OK && st.decision_log ? (long long)st.dlog_syncs : -1;
 }
 
+long long bench_dtc_part_syncs(struct bench_dtc *d)
+{
+    dtc_participant_info info[BENCH_MAX_PARTS];
+    size_t n = 0;
+    if (dtc_list_participants(d->in, info, BENCH_MAX_PARTS, &n) != DTC_OK || n > BENCH_MAX_PARTS)
+        return -1;
+    long long sum = 0;
+    for (size_t k = 0; k < n; k++)
+        sum += (long long)info[k].syncs;
+    return sum;
+}
+
 long long bench_dtc_committed(struct bench_dtc *d)
 {
     dtc_status st;

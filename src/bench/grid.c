@@ -6,8 +6,10 @@
  * services modes for that N, compared with the floor measured just
  * before.  Each cell runs --repeat times; the row is the median run by
  * throughput.  dtc rows are cross-checked against dtcd's committed
- * counter.  Then the PostgreSQL peer (pg, pg-nofsync): one cluster,
- * started once per mode, each C once (its N is its BENCH_PG_DBS
+ * counter, and their syncs per order are dtcd's decision log syncs plus
+ * the participants' own (dtc_participant_info.syncs) over that count.
+ * Then the PostgreSQL peer (pg, pg-nofsync): one cluster, started once
+ * per mode, each C once (its N is its BENCH_PG_DBS
  * databases; its floor ratio is to the floor at N=3, when the grid has
  * it); and the services/pg ratios at each C.  No PostgreSQL is not an
  * error: those rows say why.  Exit code 1 if any transaction failed or
@@ -107,11 +109,21 @@ static int run_dtc(struct grid *g, int at, struct bench_cell *cell)
                                                               : g->dtc;
     bench_dtc_target(dtc, &t);
     long long before = bench_dtc_committed(dtc), syncs = bench_dtc_syncs(dtc);
+    long long own = bench_dtc_part_syncs(dtc);
     if (run_cell(g, at, &t, cell) != 0)
         return -1;
     long long after = bench_dtc_committed(dtc), synced = bench_dtc_syncs(dtc) - syncs;
+    long long own_after = bench_dtc_part_syncs(dtc);
     if (syncs >= 0 && synced > 0)
         cell->commits_per_sync = (double)(after - before) / (double)synced;
+    /* syncs per order: dtc-pg's are PostgreSQL's, not counted: unknown */
+    bool log_known = nolog(cell->mode) || (syncs >= 0 && synced >= 0);
+    if (cell->mode != MODE_SERVICES_PG && log_known && own >= 0 && own_after >= own
+        && before >= 0 && after > before) {
+        long long dlog = nolog(cell->mode) ? 0 : synced;
+        cell->syncs_per_txn = (double)(dlog + own_after - own) / (double)(after - before);
+        cell->syncs_known = 1;
+    }
     long long want = (long long)(cell->txns - cell->failures);
     if (before < 0 || after - before != want) {
         fprintf(stderr, "dtc-bench: %s N=%d C=%d: dtcd counted %lld commits, we %lld\n",
@@ -170,6 +182,7 @@ static int run_modes(struct grid *g, struct bench_floor *f[2], const int *modes,
         bench_floor_target(f[modes[i] == MODE_FLOOR_WAKE], modes[i] == MODE_FLOOR_ENLIST, &t);
         if (run_cell(g, i, &t, cell) != 0)
             return -1;
+        cell->syncs_known = 1; /* the floor keeps nothing: no sync */
     }
     return 0;
 }

@@ -5,7 +5,8 @@
  * [...], "skipped": [...], "ratios": [...], "rows": n} on stdout; or with
  * --format markdown the table in a code block, then the grid as Markdown
  * tables, two per mode (throughput; latency p99 / p99.9 / max), and the
- * ratio tables.  Every format shows p99.9 and max.  A mode that could not run (no
+ * syncs table (sync rounds and syncs per order), and the ratio tables.
+ * Every format shows p99.9 and max.  A mode that could not run (no
  * PostgreSQL) is a line saying why in the table and an entry of
  * "skipped" in the JSON, never a cell.  Progress (a line per run of a
  * cell, from a ticker thread while it runs) and errors go to stderr.
@@ -26,6 +27,8 @@ static struct md_cell {
     int mode, nparts, ncoords;
     double tps, floor_ratio;
     double p99_us, p999_us, max_us; /* the tails, for the latency tables */
+    double syncs_per_txn;           /* with syncs_known, for the syncs table */
+    int syncs_known;
 } cells[MODE_COUNT * BENCH_MAX_LIST * BENCH_MAX_LIST];
 static int ncells;
 
@@ -105,9 +108,18 @@ void bench_report_header(const struct bench_opts *o)
     }
     if (o->format == BENCH_FMT_MARKDOWN)
         printf("```text\n");
-    printf("%-16s %3s %4s %8s %9s %15s %6s %8s %8s %8s %8s %8s %8s %7s %6s %5s\n", "mode", "N",
-           "C", "txns", "txn/s", "txn/s min-max", "floor", "p50us", "p90us", "p99us", "p99.9us",
-           "maxus", "cpuus/tx", "cs/tx", "c/sync", "fail");
+    printf("%-16s %3s %4s %8s %9s %15s %6s %8s %8s %8s %8s %8s %8s %7s %6s %6s %7s %5s\n",
+           "mode", "N", "C", "txns", "txn/s", "txn/s min-max", "floor", "p50us", "p90us", "p99us",
+           "p99.9us", "maxus", "cpuus/tx", "cs/tx", "c/sync", "rounds", "syncs/tx", "fail");
+}
+
+/* The syncs per order as JSON ("syncs_per_txn": x, before the rounds),
+ * left out when not known. */
+static void json_syncs(const struct bench_cell *c)
+{
+    if (c->syncs_known)
+        printf(", \"syncs_per_txn\": %.3f", c->syncs_per_txn);
+    printf(", \"sync_rounds\": %d}", bench_sync_rounds(c->mode, c->nparts));
 }
 
 static void json_row(const struct bench_cell *c)
@@ -117,12 +129,13 @@ static void json_row(const struct bench_cell *c)
            "\"elapsed_s\": %.4f, \"tps\": %.1f, \"tps_min\": %.1f, \"tps_max\": %.1f, "
            "\"floor_ratio\": %.4f, \"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
            "\"p999_us\": %.1f, \"max_us\": %.1f, \"cpu_us_per_txn\": %.2f, "
-           "\"ctxsw_per_txn\": %.3f, \"commits_per_sync\": %.2f}",
+           "\"ctxsw_per_txn\": %.3f, \"commits_per_sync\": %.2f",
            printed ? "," : "", bench_mode_name(c->mode), c->nparts, c->ncoords,
            (unsigned long long)c->txns, (unsigned long long)c->failures, c->first_error,
            c->elapsed_s, c->tps, c->tps_min, c->tps_max, c->floor_ratio, c->lat.p50_us,
            c->lat.p90_us, c->lat.p99_us, c->lat.p999_us, c->lat.max_us, c->cpu_us_per_txn,
            c->ctxsw_per_txn, c->commits_per_sync);
+    json_syncs(c);
 }
 
 void bench_report_row(const struct bench_opts *o, const struct bench_cell *c)
@@ -130,7 +143,7 @@ void bench_report_row(const struct bench_opts *o, const struct bench_cell *c)
     if (ncells < (int)(sizeof cells / sizeof cells[0]))
         cells[ncells++] = (struct md_cell){c->mode, c->nparts, c->ncoords, c->tps,
                                            c->floor_ratio, c->lat.p99_us, c->lat.p999_us,
-                                           c->lat.max_us};
+                                           c->lat.max_us, c->syncs_per_txn, c->syncs_known};
     if (o->format == BENCH_FMT_JSON)
         json_row(c);
     else {
@@ -143,11 +156,14 @@ void bench_report_row(const struct bench_opts *o, const struct bench_cell *c)
         char cps[16] = "-"; /* commits per decision log sync: the group commit */
         if (c->commits_per_sync > 0)
             snprintf(cps, sizeof cps, "%.1f", c->commits_per_sync);
-        printf("%-16s %3d %4d %8llu %9.0f %15s %6s %8.0f %8.0f %8.0f %8.0f %8.0f %8.1f %7.2f %6s %5llu%s%s\n",
+        char spt[16] = "-"; /* syncs per order: unknown for pg, services-pg */
+        if (c->syncs_known)
+            snprintf(spt, sizeof spt, "%.2f", c->syncs_per_txn);
+        printf("%-16s %3d %4d %8llu %9.0f %15s %6s %8.0f %8.0f %8.0f %8.0f %8.0f %8.1f %7.2f %6s %6d %7s %5llu%s%s\n",
                bench_mode_name(c->mode), c->nparts, c->ncoords, (unsigned long long)c->txns,
                c->tps, range, ratio, c->lat.p50_us, c->lat.p90_us, c->lat.p99_us,
                c->lat.p999_us, c->lat.max_us, c->cpu_us_per_txn, c->ctxsw_per_txn, cps,
-               (unsigned long long)c->failures, c->first_error[0] ? " " : "", c->first_error);
+               bench_sync_rounds(c->mode, c->nparts), spt, (unsigned long long)c->failures, c->first_error[0] ? " " : "", c->first_error);
     }
     printed++;
     fflush(stdout);
@@ -451,6 +467,37 @@ static void md_ratios(const struct bench_ratio *r, int nr)
         printf("\n");
 }
 
+/* The syncs table: a row per (mode, N) in the order they ran, its sync
+ * rounds (by design), then the syncs per order measured at each C ("-":
+ * not run, or not known). */
+static void md_syncs(const struct bench_opts *o)
+{
+    printf("Sync rounds an order waits for (by design) and syncs per order (measured):\n\n"
+           "| mode | N | rounds |");
+    for (int ci = 0; ci < o->nncoords; ci++)
+        printf(" syncs/order C=%d |", o->ncoords[ci]);
+    printf("\n|---|---|---|");
+    for (int ci = 0; ci < o->nncoords; ci++)
+        printf("---|");
+    for (int i = 0; i < ncells; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = cells[j].mode == cells[i].mode && cells[j].nparts == cells[i].nparts;
+        if (seen)
+            continue;
+        printf("\n| %s | %d | %d |", bench_mode_name(cells[i].mode), cells[i].nparts,
+               bench_sync_rounds(cells[i].mode, cells[i].nparts));
+        for (int ci = 0; ci < o->nncoords; ci++) {
+            const struct md_cell *c = find(cells[i].mode, cells[i].nparts, o->ncoords[ci]);
+            if (c != NULL && c->syncs_known)
+                printf(" %.2f |", c->syncs_per_txn);
+            else
+                printf(" - |");
+        }
+    }
+    printf("\n\n");
+}
+
 static void md_footer(const struct bench_opts *o, const struct bench_ratio *r, int nr)
 {
     static const int order[] = {MODE_FLOOR,   MODE_FLOOR_WAKE,       MODE_FLOOR_ENLIST,
@@ -471,6 +518,8 @@ static void md_footer(const struct bench_opts *o, const struct bench_ratio *r, i
     printf(".\n\n");
     for (size_t i = 0; ncells > 0 && i < sizeof order / sizeof order[0]; i++)
         md_mode(o, order[i]);
+    if (ncells > 0)
+        md_syncs(o);
     md_ratios(r, nr);
 }
 

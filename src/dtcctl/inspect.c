@@ -31,7 +31,8 @@ static const char parts_help[] =
     "usage: dtcctl [--instance NAME] participants [--json]\n"
     "\n"
     "Lists registered participants: name, slot, pid, alive, pending\n"
-    "requests and requests served since registration.\n";
+    "requests, requests served and syncs of its own storage it counted\n"
+    "(journal flushes are the decision log's) since registration.\n";
 
 /* ---- status -------------------------------------------------------------- */
 
@@ -169,8 +170,8 @@ static void part_json(const dtc_participant_info *p)
     printf("{\"name\":");
     ctl_json_str(p->name, sizeof p->name);
     printf(",\"slot\":%" PRIu32 ",\"pid\":%ld,\"alive\":%s,\"pending\":%"
-           PRIu32 ",\"served\":%" PRIu64 "}", p->slot, (long)p->pid,
-           ctl_json_bool(p->alive), p->pending, p->served);
+           PRIu32 ",\"served\":%" PRIu64 ",\"syncs\":%" PRIu64 "}", p->slot, (long)p->pid,
+           ctl_json_bool(p->alive), p->pending, p->served, p->syncs);
 }
 
 static void part_text(const dtc_participant_info *p)
@@ -182,8 +183,8 @@ static void part_text(const dtc_participant_info *p)
         name[k] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
     }
     name[n] = '\0';
-    printf("%-31s %5" PRIu32 " %8ld %-5s %8" PRIu32 " %10" PRIu64 "\n", name,
-           p->slot, (long)p->pid, ctl_yes_no(p->alive), p->pending, p->served);
+    printf("%-31s %5" PRIu32 " %8ld %-5s %8" PRIu32 " %10" PRIu64 " %10" PRIu64 "\n", name,
+           p->slot, (long)p->pid, ctl_yes_no(p->alive), p->pending, p->served, p->syncs);
 }
 
 static void parts_print(const struct ctl_opts *g, const dtc_status *st,
@@ -194,8 +195,8 @@ static void parts_print(const struct ctl_opts *g, const dtc_status *st,
         ctl_json_str(st->instance, sizeof st->instance);
         printf(",\"count\":%zu,\"participants\":[", n);
     } else {
-        printf("%-31s %5s %8s %-5s %8s %10s\n", "NAME", "SLOT", "PID",
-               "ALIVE", "PENDING", "SERVED");
+        printf("%-31s %5s %8s %-5s %8s %10s %10s\n", "NAME", "SLOT", "PID",
+               "ALIVE", "PENDING", "SERVED", "SYNCS");
     }
     for (size_t k = 0; k < n; k++) {
         if (g->json && k > 0)

@@ -39,6 +39,7 @@ static bool part_read(const dtc_instance *in, uint32_t i, dtc_participant_info *
     o->no = LOAD(ps->ps_answers[DTC_ANSWER_NO]);
     o->errors = LOAD(ps->ps_answers[DTC_ANSWER_ERROR]);
     o->last_ns = LOAD(ps->ps_last_ns);
+    o->syncs = LOAD(ps->ps_syncs);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (LOAD(ps->ps_gen) != gen || LOAD(ps->ps_state) != DTC_PS_LIVE
         || !dtc__name_safe(name, sizeof name))

@@ -180,6 +180,8 @@ static void part_value(unsigned m, const dtc_participant_info *p, char *b, size_
         snprintf(b, size, "%" PRIu64, p->served);
     else if (m == 3)
         snprintf(b, size, "%" PRIu64, p->errors);
+    else if (m == 5)
+        snprintf(b, size, "%" PRIu64, p->syncs);
     else
         snprintf(b, size, "%.3f", (double)p->last_ns / 1e9);
 }
@@ -211,6 +213,9 @@ static void participants(FILE *out, const char *inst, const struct dtc__metrics_
          "Answers that were errors (a no vote is not an error: see answers_total)."},
         {"dtc_participant_last_answer_timestamp_seconds", "gauge",
          "When it last answered (0: never)."},
+        {"dtc_participant_syncs_total", "counter",
+         "Syncs of its own storage it counted since it registered (journal flushes are "
+         "decision log syncs)."},
     };
     for (unsigned k = 0; k < sizeof m / sizeof m[0]; k++) {
         family(out, m[k].name, m[k].type, m[k].help);

@@ -96,6 +96,18 @@ dtc_result dtc_participant_unregister(dtc_participant **pp)
     return DTC_OK;
 }
 
+dtc_result dtc_participant_count_syncs(dtc_participant *p, unsigned n)
+{
+    if (p == NULL)
+        return DTC_EINVAL;
+    struct dtc_part_slot *ps = dtc__part(p->in, p->idx); /* idx < max_participants */
+    if (__atomic_load_n(&ps->ps_gen, __ATOMIC_RELAXED) != p->gen
+        || __atomic_load_n(&ps->ps_state, __ATOMIC_RELAXED) != DTC_PS_LIVE)
+        return DTC_ENOTALIVE; /* reclaimed: the slot is someone else's now */
+    __atomic_fetch_add(&ps->ps_syncs, (uint64_t)n, __ATOMIC_RELAXED);
+    return DTC_OK;
+}
+
 /* ---- serving ---------------------------------------------------------- */
 
 struct dtc__work {

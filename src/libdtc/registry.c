@@ -173,6 +173,7 @@ static void slot_take(dtc_instance *in, struct dtc_part_slot *ps, const char *na
     ps->ps_served = 0;
     memset(ps->ps_answers, 0, sizeof ps->ps_answers);
     ps->ps_last_ns = 0;
+    __atomic_store_n(&ps->ps_syncs, 0, __ATOMIC_RELAXED);
     dtc__wake_renew(in, &ps->ps_wake, &ps->ps_cond);
     ps->ps_state = DTC_PS_LIVE;
 }

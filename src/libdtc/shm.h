@@ -163,13 +163,14 @@
 #include "dtc/dtc.h"
 
 #define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
-#define DTC_LAYOUT_VERSION 8u /* 4: latency histograms, participant errors;
+#define DTC_LAYOUT_VERSION 9u /* 4: latency histograms, participant errors;
                                  5: answers by kind (yes, no, error);
                                  6: the decision log's last error;
                                  7: the instance journal;
                                  8: read-only votes (DTC_ENTRY_READONLY in
                                  te_status/te_vote), one-phase commit
-                                 (ts_flags), their counters */
+                                 (ts_flags), their counters;
+                                 9: a participant's own syncs (ps_syncs) */
 #define DTC_CACHELINE 64
 /* Nobody waits on a slot's condvar longer than this at a time, so a lost
  * wake-up (a waker died before signalling, a suspect condvar) costs no
@@ -494,6 +495,13 @@ struct dtc_part_slot {
      * the lock by the metrics (metrics_read.c): bounded, never trusted. */
     uint64_t ps_answers[DTC_ANSWER_KINDS];
     int64_t ps_last_ns;
+    /* Written only by the participant process itself, atomically
+     * (__atomic_fetch_add, no lock), through dtc_participant_count_syncs:
+     * the syncs of its own storage (fsync, fdatasync) since it
+     * registered.  Reset at registration (under both locks).  A counter
+     * to show, never a count, index or size: read atomically, without
+     * trust. */
+    uint64_t ps_syncs;
     struct dtc_ring_req ps_ring[]; /* sh_ring_cap of them */
 };
 

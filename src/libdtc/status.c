@@ -72,6 +72,7 @@ dtc_result dtc_list_participants(dtc_instance *in, dtc_participant_info *arr, si
             o->no = ps->ps_answers[DTC_ANSWER_NO];
             o->errors = ps->ps_answers[DTC_ANSWER_ERROR];
             o->last_ns = ps->ps_last_ns;
+            o->syncs = __atomic_load_n(&ps->ps_syncs, __ATOMIC_RELAXED);
         }
         *n += ps->ps_state == DTC_PS_LIVE;
         dtc__unlock(&ps->ps_lock);

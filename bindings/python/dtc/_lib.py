@@ -155,7 +155,8 @@ class ParticipantInfo(ctypes.Structure):
                 ("errors", ctypes.c_uint64),
                 ("last_ns", ctypes.c_int64),
                 ("yes", ctypes.c_uint64),
-                ("no", ctypes.c_uint64)]
+                ("no", ctypes.c_uint64),
+                ("syncs", ctypes.c_uint64)]
 
 
 # Mirrored structs by their C name (the layout test walks this).

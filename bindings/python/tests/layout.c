@@ -76,6 +76,7 @@ static void participant_structs(void)
     OFF(dtc_participant_info, pending); OFF(dtc_participant_info, served);
     OFF(dtc_participant_info, errors); OFF(dtc_participant_info, last_ns);
     OFF(dtc_participant_info, yes); OFF(dtc_participant_info, no);
+    OFF(dtc_participant_info, syncs);
 }
 
 int main(void)
