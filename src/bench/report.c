@@ -108,7 +108,7 @@ void bench_report_header(const struct bench_opts *o)
     }
     if (o->format == BENCH_FMT_MARKDOWN)
         printf("```text\n");
-    printf("%-16s %3s %4s %8s %9s %15s %6s %8s %8s %8s %8s %8s %8s %7s %6s %6s %7s %5s\n",
+    printf("%-17s %3s %4s %8s %9s %15s %6s %8s %8s %8s %8s %8s %8s %7s %6s %6s %7s %5s\n",
            "mode", "N", "C", "txns", "txn/s", "txn/s min-max", "floor", "p50us", "p90us", "p99us",
            "p99.9us", "maxus", "cpuus/tx", "cs/tx", "c/sync", "rounds", "syncs/tx", "fail");
 }
@@ -159,7 +159,7 @@ void bench_report_row(const struct bench_opts *o, const struct bench_cell *c)
         char spt[16] = "-"; /* syncs per order: unknown for pg, services-pg */
         if (c->syncs_known)
             snprintf(spt, sizeof spt, "%.2f", c->syncs_per_txn);
-        printf("%-16s %3d %4d %8llu %9.0f %15s %6s %8.0f %8.0f %8.0f %8.0f %8.0f %8.1f %7.2f %6s %6d %7s %5llu%s%s\n",
+        printf("%-17s %3d %4d %8llu %9.0f %15s %6s %8.0f %8.0f %8.0f %8.0f %8.0f %8.1f %7.2f %6s %6d %7s %5llu%s%s\n",
                bench_mode_name(c->mode), c->nparts, c->ncoords, (unsigned long long)c->txns,
                c->tps, range, ratio, c->lat.p50_us, c->lat.p90_us, c->lat.p99_us,
                c->lat.p999_us, c->lat.max_us, c->cpu_us_per_txn, c->ctxsw_per_txn, cps,
@@ -172,7 +172,7 @@ void bench_report_row(const struct bench_opts *o, const struct bench_cell *c)
 void bench_report_skip(const struct bench_opts *o, int mode, int nparts, const char *why)
 {
     if (o->format != BENCH_FMT_JSON) {
-        printf("%-16s %3d %4s %s\n", bench_mode_name(mode), nparts, "-", why);
+        printf("%-17s %3d %4s %s\n", bench_mode_name(mode), nparts, "-", why);
         fflush(stdout);
     } else if (nskipped < MODE_COUNT) {
         skipped[nskipped].mode = mode;
@@ -500,10 +500,11 @@ static void md_syncs(const struct bench_opts *o)
 
 static void md_footer(const struct bench_opts *o, const struct bench_ratio *r, int nr)
 {
-    static const int order[] = {MODE_FLOOR,   MODE_FLOOR_WAKE,       MODE_FLOOR_ENLIST,
-                                MODE_NOOP,    MODE_NOOP_NOLOG,       MODE_SERVICES,
-                                MODE_SERVICES_NOFSYNC, MODE_SERVICES_PG, MODE_PG,
-                                MODE_PG_NOFSYNC};
+    static const int order[] = {MODE_FLOOR,        MODE_FLOOR_WAKE,        MODE_FLOOR_ENLIST,
+                                MODE_NOOP,         MODE_NOOP_JOURNAL,      MODE_NOOP_NOLOG,
+                                MODE_SERVICES,     MODE_SERVICES_OWNFSYNC, MODE_SERVICES_NOFSYNC,
+                                MODE_SERVICES_PG,  MODE_PG,                MODE_PG_NOFSYNC};
+    _Static_assert(sizeof order / sizeof order[0] == MODE_COUNT, "every mode has its table");
     char cmd[4096];
     command_line(o, cmd, sizeof cmd);
     printf("```\n\n`%s`\n\n", cmd);
