@@ -211,3 +211,12 @@ dtc_stop() {
     wait "$p" 2>/dev/null || st=$?
     return "$st"
 }
+
+# dtc_stop_all PID...: dtc_stop each (5 s, then SIGKILL), for a script's
+# cleanup trap; never fails.
+dtc_stop_all() {
+    local p
+    for p in "$@"; do
+        dtc_stop "$p" 5 || true
+    done
+}

@@ -140,6 +140,25 @@ static void crash_env(const char *pc[8], const char *crash[10], char *crash_at, 
     crash[n + 1] = NULL;
 }
 
+/* A case's environments: pc, the power-cut preload's; crash, the same
+ * plus DTC_CRASH_AT (its text in crash_at). */
+struct pc_env {
+    const char *pc[8], *crash[10];
+    char crash_at[96];
+};
+
+/* A case's start: the harness as `name` (the decision log under its
+ * directory), the environments for the crash point point+suffix, and
+ * dtcd under the preload. */
+static void case_start(struct pc_env *e, const char *name, const char *point,
+                       const char *suffix)
+{
+    h_init(name);
+    snprintf(dlog, sizeof dlog, "%s/dlog", h_dir());
+    crash_env(e->pc, e->crash, e->crash_at, sizeof e->crash_at, point, suffix);
+    ck_assert_int_gt(start_dtcd(e->pc), 0);
+}
+
 /* After the restart: the four services agree, all-or-nothing, money and
  * stock conserved (harness.h); returns the number of committed orders. */
 static int check_shop(const char *what)
@@ -178,19 +197,13 @@ START_TEST(test_powercut_service_crash_points)
 {
     const char *point = points[_i];
     int victim = _i % 4; /* a different service for each point */
-    h_init("powercut");
+    struct pc_env e;
+    case_start(&e, "powercut", point, "");
     if (!h_have_shop() || !h_have_program("dtc-powercut"))
         ck_abort_msg("dtc-powercut or a service is not built");
-    snprintf(dlog, sizeof dlog, "%s/dlog", h_dir());
-
-    const char *pc[8], *crash[10];
-    char crash_at[96];
-    crash_env(pc, crash, crash_at, sizeof crash_at, point, "");
-
-    ck_assert_int_gt(start_dtcd(pc), 0);
     pid_t svc[4];
     for (int i = 0; i < 4; i++) {
-        svc[i] = start_service(i, i == victim ? crash : pc);
+        svc[i] = start_service(i, i == victim ? e.crash : e.pc);
         ck_assert_msg(svc[i] > 0, "%s did not start", services[i]);
     }
     /* Orders until the victim dies at its point, then the cut (the
@@ -201,7 +214,7 @@ START_TEST(test_powercut_service_crash_points)
     for (int k = 0; k < ORDERS && h_alive(svc[victim]); k++) {
         int st, ended = 0;
         int64_t end = h_now_ms() + 20000;
-        coord = spawn_order(k, pc);
+        coord = spawn_order(k, e.pc);
         while (!ended && h_alive(svc[victim]) && h_now_ms() < end)
             ended = h_wait(coord, 10, &st);
         if (ended) {
@@ -239,22 +252,18 @@ static const bool coord_reorder[] = {false, false, false, false, false, true};
 START_TEST(test_powercut_coordinator_crash_points)
 {
     const char *point = coord_points[_i];
-    h_init("powercut-coord");
-    snprintf(dlog, sizeof dlog, "%s/dlog", h_dir());
-    const char *pc[8], *crash[10];
-    char crash_at[96];
-    crash_env(pc, crash, crash_at, sizeof crash_at, point, "");
-    ck_assert_int_gt(start_dtcd(pc), 0);
+    struct pc_env e;
+    case_start(&e, "powercut-coord", point, "");
     pid_t svc[4];
     for (int i = 0; i < 4; i++)
-        ck_assert_msg((svc[i] = start_service(i, pc)) > 0, "%s did not start", services[i]);
+        ck_assert_msg((svc[i] = start_service(i, e.pc)) > 0, "%s did not start", services[i]);
     int told[3];
     for (int k = 0; k < 2; k++)
-        told[k] = run_order(k, pc);
+        told[k] = run_order(k, e.pc);
     /* dtcd frozen: the cut comes at the crash itself, before dtcd could
      * adopt the dead coordinator's slot (and log its decision again) */
     ck_assert_int_eq(kill(h_dtcd_pid(), SIGSTOP), 0);
-    told[2] = run_order(2, crash);
+    told[2] = run_order(2, e.crash);
     ck_assert_msg(told[0] && told[1], "the orders before the crash did not commit");
     ck_assert_msg(!told[2], "dtcctl at %s was not killed", point);
     if (coord_reorder[_i])
@@ -328,20 +337,16 @@ START_TEST(test_powercut_journal_crash_points)
 {
     const char *point = journal_points[_i];
     bool in_part = strncmp(point, "journal.", 8) == 0;
-    h_init("powercut-journal");
-    snprintf(dlog, sizeof dlog, "%s/dlog", h_dir());
-    const char *pc[8], *crash[10];
-    char crash_at[96];
-    crash_env(pc, crash, crash_at, sizeof crash_at, point, "");
-    ck_assert_int_gt(start_dtcd(pc), 0);
-    pid_t ja = start_jnoop("ja", "ja-1", in_part ? crash : pc);
-    pid_t jb = start_jnoop("jb", "jb-1", pc);
+    struct pc_env e;
+    case_start(&e, "powercut-journal", point, "");
+    pid_t ja = start_jnoop("ja", "ja-1", in_part ? e.crash : e.pc);
+    pid_t jb = start_jnoop("jb", "jb-1", e.pc);
     int told[3];
     for (int k = 0; k < 2; k++)
-        told[k] = run_jorder(k, pc);
+        told[k] = run_jorder(k, e.pc);
     if (!in_part) /* as above: the cut comes at the crash itself */
         ck_assert_int_eq(kill(h_dtcd_pid(), SIGSTOP), 0);
-    told[2] = run_jorder(2, in_part ? pc : crash);
+    told[2] = run_jorder(2, in_part ? e.pc : e.crash);
     ck_assert_msg(told[0] && told[1], "the orders before the crash did not commit");
     ck_assert_msg(!told[2], "order 2 committed through a crash at %s", point);
     if (in_part)
@@ -472,27 +477,23 @@ START_TEST(test_powercut_participant_in_doubt)
 {
     bool commit = doubt_cases[_i].commit;
     const char *restart_crash = doubt_cases[_i].restart_crash;
-    h_init("powercut-doubt");
+    struct pc_env e;
+    case_start(&e, "powercut-doubt", "part.after_vote", ":3");
     if (!h_have_shop() || !h_have_program("dtc-powercut"))
         ck_abort_msg("dtc-powercut or a service is not built");
-    snprintf(dlog, sizeof dlog, "%s/dlog", h_dir());
-    const char *pc[8], *crash[10], *again[10];
-    char crash_at[96];
-    crash_env(pc, crash, crash_at, sizeof crash_at, "part.after_vote", ":3");
-    size_t n = h_powercut_env(pc, 8); /* again: pc + the restart's crash */
-    memcpy(again, pc, n * sizeof *pc);
+    const char *again[10];
+    size_t n = h_powercut_env(again, 8); /* again: pc + the restart's crash */
     again[n] = restart_crash;
     again[n + 1] = NULL;
-    ck_assert_int_gt(start_dtcd(pc), 0);
     pid_t svc[4];
     for (int i = 0; i < 4; i++) {
-        svc[i] = i == 0 ? start_service_x(0, pc, "--delay-prepare-ms", "300")
-                        : start_service(i, i == 1 ? crash : pc);
+        svc[i] = i == 0 ? start_service_x(0, e.pc, "--delay-prepare-ms", "300")
+                        : start_service(i, i == 1 ? e.crash : e.pc);
         ck_assert_msg(svc[i] > 0, "%s did not start", services[i]);
     }
     int told[3];
     for (int k = 0; k < 2; k++)
-        told[k] = run_order(k, pc);
+        told[k] = run_order(k, e.pc);
     ck_assert_msg(told[0] && told[1], "the orders before the crash did not commit");
     /* o-2: payment votes yes and dies; inventory decides */
     /* a long commit timeout: given up on, the commit would be compensated */
@@ -502,7 +503,7 @@ START_TEST(test_powercut_participant_in_doubt)
                                 "-p", "payment=charge alice 250", "-p",
                                 "order=create o-2 alice 250", "-p", "shipping=schedule o-2 zone-a",
                                 NULL};
-    pid_t coord = h_spawnv("doubt", "dtcctl", argv, pc);
+    pid_t coord = h_spawnv("doubt", "dtcctl", argv, e.pc);
     ck_assert_int_gt(coord, 0);
     dtc_txid id;
     run_txid("doubt", &id);
@@ -510,7 +511,7 @@ START_TEST(test_powercut_participant_in_doubt)
     ck_assert_msg(h_wait(svc[1], 15000, &st) == 1, "payment did not die after its vote");
     wait_decided(&id, commit);
     if (restart_crash == NULL) {
-        svc[1] = start_service(1, pc);
+        svc[1] = start_service(1, e.pc);
         ck_assert_msg(svc[1] > 0, "payment did not restart");
         dtc_outcome o = {0};
         int64_t end = h_now_ms() + 20000;

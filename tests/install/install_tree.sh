@@ -22,13 +22,10 @@ instance=inst-tree-$$
 pids=()
 
 # shellcheck source=scripts/lib.sh
-source "$here/../../scripts/lib.sh" # the process kit: dtc_start, dtc_wait_ready, dtc_stop
+source "$here/../../scripts/lib.sh" # the process kit: dtc_start, dtc_wait_ready, dtc_stop, dtc_stop_all
 
 cleanup() {
-    local p
-    for p in "${pids[@]}"; do
-        dtc_stop "$p" 5 || true # SIGTERM, SIGKILL after 5 s (scripts/lib.sh)
-    done
+    dtc_stop_all "${pids[@]}" # SIGTERM, SIGKILL after 5 s (scripts/lib.sh)
     rm -rf "$tmp"
 }
 trap cleanup EXIT
