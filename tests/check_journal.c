@@ -356,11 +356,14 @@ static int count_rec(void *ctx, const struct dtc__dlog_rec *r)
     return 0;
 }
 
-/* What the log's files hold about transaction id. */
+/* What the log holds about transaction id: its buffer written out
+ * (everything a participant wrote is in the segment's buffer or the
+ * files), then the files read. */
 static struct count in_log(const dtc_txid *id)
 {
     struct count c = {.id = id};
     struct dtc__dlog_scan_out s;
+    ck_assert_int_eq(dtc__dlog_write_out(inst), DTC_OK);
     ck_assert_int_eq(dtc__dlog_scan(dir, NULL, count_rec, &c, false, &s), DTC_OK);
     return c;
 }

@@ -276,6 +276,11 @@ START_TEST(test_powercut_coordinator_crash_points)
         ck_assert_msg(strstr(applied, "reordered") != NULL, "no hole was made: %s", applied);
     }
     restart_all();
+    if (coord_reorder[_i]) { /* the hole: valid bytes after it, a torn tail */
+        static char log[1 << 18];
+        h_read_output("dtcd", "err", log, sizeof log);
+        ck_assert_msg(strstr(log, "event=dlog_torn_tail") != NULL, "no torn tail after the hole");
+    }
     int committed = check_shop(point);
     ck_assert_int_ge(committed, 2); /* nothing acknowledged is lost */
     h_dump d;

@@ -49,6 +49,10 @@ static unsigned log_types(const dtc_txid *id, unsigned *flags)
 {
     unsigned types = 0;
     *flags = 0;
+    dtc_instance *in = NULL; /* what the segment's log buffer holds, to the files */
+    ck_assert_int_eq(dtc_open(h_instance(), &in), DTC_OK);
+    ck_assert_int_eq(dtc__dlog_write_out(in), DTC_OK);
+    dtc_close(&in);
     DIR *d = opendir(h_dlog_dir());
     ck_assert_ptr_nonnull(d);
     for (struct dirent *de; (de = readdir(d)) != NULL;) {

@@ -298,6 +298,11 @@ dtc_result dtc__dlog_append_n(dtc_instance *in, size_t n, dtc__dlog_fill_fn fill
 /* Waits (leading or following the group commit) until everything below
  * `upto` is on stable storage.  With no lock held. */
 dtc_result dtc__dlog_flush(dtc_instance *in, uint64_t upto);
+/* Writes what the log buffer holds beyond the files into the current
+ * file (not synced): before reading the files of a live instance.  With
+ * no lock held, or under sh_dlog_lock / sh_dlog_flush_lock.  DTC_OK
+ * (also for a read-only handle: it cannot, and leaves it to others). */
+dtc_result dtc__dlog_write_out(dtc_instance *in);
 /* Closes this process's cached file descriptors. */
 void dtc__dlog_detach(dtc_instance *in);
 

@@ -29,8 +29,9 @@
  *   any process:  lock.txn, lock.part, lock.reg, lock.wake (just after
  *                 taking that lock: the process dies holding it;
  *                 lock.wake: a participant's wake lock, before signalling)
- *   decision log: dlog.after_write (a record written, not synced),
- *                 dlog.before_sync, dlog.after_sync (durable, nobody
+ *   decision log: dlog.after_write (a record copied into the log
+ *                 buffer, not synced), dlog.after_filed (the buffer
+ *                 written into the file, not synced), dlog.before_sync, dlog.after_sync (durable, nobody
  *                 told yet), dlog.after_switch (a new file, the old one
  *                 synced), dlog.after_rename (a spare file renamed into
  *                 place, its header not yet written)

@@ -58,8 +58,9 @@ struct dtc_instance {
     char dlog_dir[DTC_DATA_DIR_MAX];
     uint32_t dlog_file_size, dlog_files;
     bool dlog_group;
-    int dlog_wfd, dlog_sfd;
-    uint64_t dlog_wno, dlog_sno;
+    int dlog_wfd, dlog_sfd, dlog_ofd;
+    uint64_t dlog_wno, dlog_sno, dlog_ono;
+    unsigned char *dlog_obuf; /* the file writer's checked copy (dlog.c) */
     pid_t pid;            /* this process */
     uint64_t start_time;  /* this process's /proc start time */
     bool readonly;        /* mapped PROT_READ (dtc__open_readonly): no lock, no write */

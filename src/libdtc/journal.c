@@ -313,8 +313,8 @@ dtc_result dtc_journal_replay(dtc_participant *p, uint64_t from_lsn, dtc_journal
     dtc_result rc = dtc__recovering(p->in); /* nothing presumed while dtcd replays */
     if (rc != DTC_OK)
         return rc;
-    if (dtc__journal_write(p) != DTC_OK) /* replay reads the files */
-        return DTC_ELOG;
+    if (dtc__journal_write(p) != DTC_OK || dtc__dlog_write_out(p->in) != DTC_OK)
+        return DTC_ELOG; /* replay reads the files */
     struct replay x = {.p = p, .from = from_lsn};
     struct dtc__dlog_scan_out s;
     rc = dtc__dlog_scan(p->in->dlog_dir, NULL, collect, &x, false, &s);

@@ -74,7 +74,9 @@ int dtc__cond_init(pthread_cond_t *c)
 
 /* The classes of shm.h's lock order.  LK_OTHER: a mutex this file does not
  * know (not checked). */
-enum lock_class { LK_OTHER, LK_REG, LK_PS, LK_TS, LK_WAKE, LK_DLOG, LK_JOURNAL, LK_ALONE };
+enum lock_class {
+    LK_OTHER, LK_REG, LK_PS, LK_TS, LK_WAKE, LK_DLOG, LK_JOURNAL, LK_FLUSH, LK_OUT, LK_ALONE
+};
 
 #if DTC_ASSERTS
 /* Which slot of an array m lies in (NULL if outside it). */
@@ -95,7 +97,11 @@ static enum lock_class lock_class(const dtc_instance *in, const pthread_mutex_t 
         return LK_DLOG;
     if (m == &h->sh_journal_lock)
         return LK_JOURNAL;
-    if (m == &h->sh_sup_lock || m == &h->sh_dlog_flush_lock)
+    if (m == &h->sh_dlog_flush_lock)
+        return LK_FLUSH;
+    if (m == &h->sh_dlog_out_lock)
+        return LK_OUT;
+    if (m == &h->sh_sup_lock)
         return LK_ALONE;
     struct dtc_txn_slot *ts = (struct dtc_txn_slot *)slot_of(
         m, (char *)h + in->txn_off, in->max_txns, in->txn_slot_size);
@@ -111,8 +117,10 @@ static enum lock_class lock_class(const dtc_instance *in, const pthread_mutex_t 
 /* May a lock of class c be taken while one of class held is held?  The
  * order of shm.h: sh_reg_lock, then one ps_lock, then that slot's wk_lock;
  * a ts_lock with nothing held, then its wk_lock or sh_dlog_lock; wk_lock
- * and sh_dlog_lock are leaves; sh_journal_lock with nothing held, then
- * sh_dlog_lock; sh_sup_lock and sh_dlog_flush_lock are taken alone. */
+ * is a leaf; sh_journal_lock with nothing held, then sh_dlog_lock;
+ * sh_dlog_out_lock under sh_dlog_lock or sh_dlog_flush_lock (or what
+ * those are under), and nothing under it; sh_sup_lock and
+ * sh_dlog_flush_lock are taken with nothing held. */
 static bool order_allows(enum lock_class held, enum lock_class c)
 {
     if (held == LK_OTHER || c == LK_OTHER)
@@ -121,7 +129,9 @@ static bool order_allows(enum lock_class held, enum lock_class c)
     case LK_PS: return held == LK_REG;
     case LK_WAKE: return held == LK_REG || held == LK_PS || held == LK_TS;
     case LK_DLOG: return held == LK_TS || held == LK_JOURNAL;
-    default: return false; /* LK_REG, LK_TS, LK_JOURNAL, LK_ALONE: with nothing held */
+    case LK_OUT:
+        return held == LK_DLOG || held == LK_FLUSH || held == LK_TS || held == LK_JOURNAL;
+    default: return false; /* LK_REG, LK_TS, LK_JOURNAL, LK_FLUSH, LK_ALONE: with nothing held */
     }
 }
 
@@ -186,6 +196,8 @@ static const char *lock_name(const dtc_instance *in, const pthread_mutex_t *m)
         return "supervisor";
     if (m == &h->sh_dlog_flush_lock)
         return "dlog_flush";
+    if (m == &h->sh_dlog_out_lock)
+        return "dlog_out";
     if (m == &h->sh_journal_lock)
         return "journal";
     return "slot";

@@ -96,7 +96,9 @@ dtc_result dtc_transaction_outcome(dtc_instance *in, const dtc_txid *id, dtc_out
     struct dtc__dlog_rec *r = malloc(sizeof *r);
     if (r == NULL)
         return DTC_ESYS;
-    rc = dtc__dlog_find(in->dlog_dir, id, r);
+    rc = dtc__dlog_write_out(in); /* the files hold what the buffer does */
+    if (rc == DTC_OK)
+        rc = dtc__dlog_find(in->dlog_dir, id, r);
     if (rc == DTC_OK)
         from_record(r, out);
     free(r);

@@ -342,6 +342,7 @@ static dtc_result position(dtc_instance *in, const struct dtc__dlog_scan_out *s,
         return DTC_ELOG;
     h->sh_dlog_fileno = last;
     h->sh_dlog_end = end;
+    atomic_store(&h->sh_dlog_filed, end);
     atomic_store(&h->sh_dlog_written, end);
     atomic_store(&h->sh_dlog_durable, end);
     return DTC_OK;

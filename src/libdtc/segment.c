@@ -138,7 +138,7 @@ static dtc_instance *instance_new(const char *name, struct dtc_shm_header *h, si
     memcpy(in->dlog_dir, h->sh_dlog_dir, sizeof in->dlog_dir);
     in->dlog_file_size = h->sh_dlog_file_size;
     in->dlog_files = h->sh_dlog_files;
-    in->dlog_wfd = in->dlog_sfd = -1;
+    in->dlog_wfd = in->dlog_sfd = in->dlog_ofd = -1;
     return in;
 }
 
@@ -265,6 +265,7 @@ static void header_init(struct dtc_shm_header *h, const char *inst, const dtc_li
     }
     dtc__mutex_init(&h->sh_dlog_lock);
     dtc__mutex_init(&h->sh_dlog_flush_lock);
+    dtc__mutex_init(&h->sh_dlog_out_lock);
     dtc__mutex_init(&h->sh_journal_lock);
     h->sh_magic = DTC_SHM_MAGIC;
     h->sh_version = DTC_LAYOUT_VERSION;

@@ -53,14 +53,19 @@
  *   own ts_wake.wk_lock and sh_dlog_lock: the coordinator releases it
  *   before pushing onto a participant ring, and a participant releases
  *   its ps_lock before it touches a txn slot.
- *   sh_dlog_lock (decision log writer) is a leaf: taken alone or with one
+ *   sh_dlog_lock (decision log writer) is taken alone or with one
  *   ts_lock held (ts_lock, then sh_dlog_lock: the driver writes its
- *   record while it holds its slot); nothing is taken while it is held,
- *   and nobody waits for a sync under it but the writer that switches
- *   files.  The switch copies live slots without their locks (unlocked
- *   peeks, validated).
+ *   record while it holds its slot); nothing but sh_dlog_out_lock is
+ *   taken while it is held, and nobody waits for a sync under it but the
+ *   writer that switches files.  The switch copies live slots without
+ *   their locks (unlocked peeks, validated).
+ *   sh_dlog_out_lock (the log buffer's file writer) is the innermost
+ *   leaf: taken alone, under sh_dlog_lock (a writer that needs room in
+ *   the buffer, the switch) or under sh_dlog_flush_lock (the leader of a
+ *   group commit); nothing is taken while it is held.
  *   sh_dlog_flush_lock (group commit) and sh_sup_lock (supervisor
- *   identity) are never held with any other lock.
+ *   identity) are held with no other lock but sh_dlog_out_lock under
+ *   the first.
  *   sh_journal_lock (the journal table) is taken with no other lock
  *   held; sh_dlog_lock may be taken under it (journal_lock, then
  *   dlog_lock: a checkpoint's record); the switch reads the table
@@ -120,7 +125,9 @@
  *     by a waiter that finds no other sleeper before it waits.
  *   - sh_sup_lock: nothing to repair (single-field writes).
  *   - sh_dlog_lock: nothing: sh_dlog_end moves only after a record is
- *     completely written, so a torn record is overwritten by the next.
+ *     completely copied, so a torn record is overwritten by the next.
+ *   - sh_dlog_out_lock: nothing: sh_dlog_filed moves only after the
+ *     pwrite returned, so the next holder writes the same bytes again.
  *   - sh_dlog_flush_lock: nothing: sh_dlog_durable moves only after a
  *     sync returned.
  *   Validation is not only for EOWNERDEAD: dtc__txn_lock and
@@ -163,14 +170,15 @@
 #include "dtc/dtc.h"
 
 #define DTC_SHM_MAGIC 0x44544353484d3031ULL /* "DTCSHM01", shows byte order */
-#define DTC_LAYOUT_VERSION 9u /* 4: latency histograms, participant errors;
+#define DTC_LAYOUT_VERSION 10u /* 4: latency histograms, participant errors;
                                  5: answers by kind (yes, no, error);
                                  6: the decision log's last error;
                                  7: the instance journal;
                                  8: read-only votes (DTC_ENTRY_READONLY in
                                  te_status/te_vote), one-phase commit
                                  (ts_flags), their counters;
-                                 9: a participant's own syncs (ps_syncs) */
+                                 9: a participant's own syncs (ps_syncs);
+                                 10: the decision log's buffer */
 #define DTC_CACHELINE 64
 /* Nobody waits on a slot's condvar longer than this at a time, so a lost
  * wake-up (a waker died before signalling, a suspect condvar) costs no
@@ -190,6 +198,9 @@
                 | DTC_PAYLOAD_MAX << 4 | (sizeof(pid_t) & 0xf)))
 
 #define DTC_DATA_DIR_MAX 200 /* decision log directory, including the NUL */
+/* The decision log's buffer in the segment (dlog.c): records are copied
+ * here and written to the file by whoever syncs next. */
+#define DTC_DLOG_BUF (1u << 20)
 
 /* ---- wake-up hand-off (wake.c) ------------------------------------------ */
 
@@ -283,17 +294,30 @@ struct dtc_shm_header {
      * refused with DTC_ERECOVERING: nothing may be presumed aborted. */
     _Atomic uint32_t sh_recovering;
     /* Writer state, under sh_dlog_lock (lock order: taken with at most one
-     * ts_lock held, never the other way round; no wait inside).  The
-     * current file's number, the LSN where the next record goes, the LSN
-     * of the last record written (its prev link).  A holder that dies
-     * mid-write leaves sh_dlog_end unchanged: the next writer overwrites
-     * the torn bytes.  Repair: none needed. */
+     * ts_lock held, never the other way round; no wait inside but for
+     * room in sh_dlog_buf and a file switch).  The current file's number
+     * and the LSN where the next record goes.  A record is copied into
+     * sh_dlog_buf at sh_dlog_end; a holder that dies mid-copy leaves
+     * sh_dlog_end unchanged: the next writer overwrites the torn bytes.
+     * Repair: none needed. */
     pthread_mutex_t sh_dlog_lock;
     uint64_t sh_dlog_fileno;
     uint64_t sh_dlog_end;
-    /* == sh_dlog_end, published (release) after each write: a flusher
-     * reads it without sh_dlog_lock. */
+    /* == sh_dlog_end, published (release) after each record is copied
+     * whole into sh_dlog_buf: a flusher and a reader read it without
+     * sh_dlog_lock.  Everything below it is in the log (buffer or file). */
     _Atomic uint64_t sh_dlog_written;
+    /* The file writer (dlog.c, "The log buffer"): sh_dlog_out_lock (a
+     * leaf: taken alone, under sh_dlog_lock or under sh_dlog_flush_lock)
+     * is held around the one pwrite of [sh_dlog_filed, sh_dlog_written)
+     * from sh_dlog_buf into the current file; sh_dlog_filed (atomic
+     * store under it, after the pwrite returned) says what the files
+     * hold.  Hostile input: a reader bounds it by sh_dlog_written, the
+     * buffer's size and the current file before it writes a byte.  A
+     * holder that dies mid-pwrite left sh_dlog_filed: the next one writes
+     * the same bytes again.  Repair: none needed. */
+    pthread_mutex_t sh_dlog_out_lock;
+    _Atomic uint64_t sh_dlog_filed;
     /* Group commit: one flusher at a time holds sh_dlog_flush_lock (never
      * with any other lock; taken with trylock only), syncs the file and
      * raises sh_dlog_durable to what was written before its sync.
@@ -350,6 +374,16 @@ struct dtc_shm_header {
         _Atomic uint64_t hi_bucket[DTC_HIST_BUCKETS]; /* le the bound, not cumulative */
         _Atomic uint64_t hi_sum_ns;
     } sh_hist[DTC_HIST_COUNT];
+
+    /* ---- the log buffer (dlog.c, "The log buffer") -------------------- */
+    /* The byte of LSN l is at sh_dlog_buf[l % DTC_DLOG_BUF].  Bytes
+     * [sh_dlog_end, ...) are written under sh_dlog_lock, never past
+     * sh_dlog_filed + DTC_DLOG_BUF (what the files hold may be
+     * overwritten); [sh_dlog_filed, sh_dlog_written) is read under
+     * sh_dlog_out_lock, copied out and checked record by record (CRC)
+     * before a byte reaches a file: a scribble here is refused, never
+     * written. */
+    unsigned char sh_dlog_buf[DTC_DLOG_BUF] __attribute__((aligned(DTC_CACHELINE)));
 } __attribute__((aligned(DTC_CACHELINE)));
 
 #define DTC_SHUT_DRAINING 1u

@@ -43,6 +43,7 @@ typedef struct pc_ent {
     int64_t result;     /* from the END */
     uint64_t new_dev, new_ino; /* CREATE: from the END */
     int durable;
+    int partial;        /* reordered: only its odd sectors reached the disk */
 } pc_ent;
 
 static pc_ent *ents;
@@ -266,9 +267,11 @@ static void close_prefixes(void)
 /* DTC_POWERCUT_REORDER=1 models a cut in the middle of a sync whose
  * pages reach the disk in any order: of the lost writes to a decision
  * log file (a path with "/dlog.0"), every second one per file, in
- * journal order, reached the disk anyway and is kept.  Such writes
- * append records (disjoint ranges), so keeping one never depends on
- * another. */
+ * journal order, reached the disk anyway and is kept; of the others,
+ * one that spans several 512-byte sectors kept every odd sector (of the
+ * file) and lost the even ones.  Such writes append records (disjoint
+ * ranges), so keeping one never depends on another. */
+#define PC_SECTOR 512u
 static int lost_log_write(const pc_ent *e, long cut)
 {
     return e->h.pc_type == PC_WRITE && !e->durable && e->end >= 0 && e->end <= cut
@@ -292,6 +295,10 @@ static void reorder(long cut)
             e->durable = 1;
             printf("note: record %ld (write of %s) reordered: reached the disk although no "
                    "sync covered it\n", i, e->p[0]);
+        } else if (e->h.pc_off / PC_SECTOR != (e->h.pc_off + e->h.pc_dlen - 1) / PC_SECTOR) {
+            e->partial = 1;
+            printf("note: record %ld (write of %s) reordered: its odd sectors reached the disk "
+                   "although no sync covered them\n", i, e->p[0]);
         }
     }
 }
@@ -345,7 +352,16 @@ static int write_back(const char *path, const pc_ent *e)
     uint64_t from = e->h.pc_off; /* WRITE: the range; TRUNC: the new size */
     size_t done = 0;
     while (done < e->h.pc_dlen) {
-        ssize_t w = pwrite(fd, e->data + done, e->h.pc_dlen - done, (off_t)(from + done));
+        size_t n = e->h.pc_dlen - done;
+        if (e->partial) { /* up to the sector's end; odd sectors stay */
+            uint64_t at = from + done, sec = at / PC_SECTOR;
+            n = (size_t)((sec + 1) * PC_SECTOR - at) < n ? (size_t)((sec + 1) * PC_SECTOR - at) : n;
+            if (sec % 2 == 1) {
+                done += n;
+                continue;
+            }
+        }
+        ssize_t w = pwrite(fd, e->data + done, n, (off_t)(from + done));
         if (w <= 0) {
             rc = -1;
             break;
