@@ -597,6 +597,58 @@ static void fill_files(int files)
     }
 }
 
+/* The log buffer (dlog.c): a record copied in is in no file until someone
+ * writes the buffer out; a scribbled record in the buffer is never
+ * written (its CRC is checked first): the write-out and the flush fail,
+ * the log's error is set, and the file keeps only what came before. */
+START_TEST(buffer_scribble_never_written)
+{
+    struct dtc__dlog_rec r;
+    struct seen s = {0};
+    struct dtc__dlog_scan_out o;
+    rec_init(&r, DTC_DLOG_COMMIT, 1, 2);
+    uint64_t e1 = append(&r), e2;
+    rec_init(&r, DTC_DLOG_COMMIT, 2, 2);
+    ck_assert_int_eq(dtc__dlog_append(inst, &r, &e2), DTC_OK);
+    ck_assert_uint_eq(atomic_load(&inst->hdr->sh_dlog_filed), e1); /* copied, not filed */
+    ck_assert_int_eq(dtc__dlog_scan(dir, NULL, count, &s, true, &o), DTC_OK);
+    ck_assert_int_eq(s.n, 1);
+    inst->hdr->sh_dlog_buf[(e1 + 40) % DTC_DLOG_BUF] ^= 0x10; /* record 2's txid */
+    ck_assert_int_eq(dtc__dlog_write_out(inst), DTC_ELOG);
+    ck_assert_int_eq(dtc__dlog_flush(inst, e2), DTC_ELOG);
+    ck_assert_uint_eq(atomic_load(&inst->hdr->sh_dlog_filed), e1);
+    ck_assert_uint_ne(atomic_load(&inst->hdr->sh_dlog_error), 0);
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(dtc__dlog_scan(dir, NULL, count, &s, true, &o), DTC_OK);
+    ck_assert_int_eq(s.n, 1); /* nothing of the scribbled record on disk */
+    ck_assert_uint_eq(o.end, e1);
+    ck_assert_uint_eq(o.torn_to, 0);
+}
+END_TEST
+
+/* More records than the buffer holds, each of a different size: the
+ * buffer wraps, a writer that finds no room writes it out itself, and
+ * the file holds every record, in order, once a reader drained it. */
+START_TEST(buffer_wraps_and_makes_room)
+{
+    struct dtc__dlog_rec r;
+    uint64_t first = inst->hdr->sh_dlog_end, end = first, n = 0;
+    while (end - first < 3ull * DTC_DLOG_BUF) {
+        rec_init(&r, DTC_DLOG_END, (unsigned char)n, 1 + (uint32_t)(n % 7));
+        ck_assert_int_eq(dtc__dlog_append(inst, &r, &end), DTC_OK);
+        n++;
+        uint64_t filed = atomic_load(&inst->hdr->sh_dlog_filed);
+        ck_assert_uint_le(end - filed, DTC_DLOG_BUF); /* never more than it holds */
+    }
+    ck_assert_uint_gt(atomic_load(&inst->hdr->sh_dlog_filed), first); /* room was made */
+    struct seen s = {0};
+    struct dtc__dlog_scan_out o;
+    ck_assert_int_eq(scan(&s, &o), DTC_OK); /* scan() writes the rest out first */
+    ck_assert_uint_eq(s.n, n);
+    ck_assert_uint_eq(o.end, end);
+}
+END_TEST
+
 START_TEST(switch_copies_live_and_prunes)
 {
     struct dtc__dlog_rec r;
@@ -833,6 +885,8 @@ static Suite *dlog_suite(void)
     tcase_add_test(tc, unused_last_file_taken_over);
     tcase_add_test(tc, salvage_reports_then_repairs);
     tcase_add_test(tc, damage_in_older_file);
+    tcase_add_test(tc, buffer_scribble_never_written);
+    tcase_add_test(tc, buffer_wraps_and_makes_room);
     tcase_add_test(tc, switch_copies_live_and_prunes);
     tcase_add_test(tc, switch_failure_is_an_error);
     tcase_add_test(tc, replay_live_set);

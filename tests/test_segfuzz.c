@@ -9,7 +9,9 @@
  * a limit, the sign bit, 0x80000000, huge 64-bit, the current value +-1)
  * into one field of the header, a txn slot, an entry, a participant slot,
  * a ring request or a wake structure (wk_sleepers, wk_sent, wk_suspect),
- * or fills a string field without a NUL.  The write is a plain store
+ * or fills a string field without a NUL, or writes 1 KiB of random bytes
+ * at a random place of the decision log's buffer (never written to a
+ * file: its CRCs are checked first).  The write is a plain store
  * without any lock, as a stray writer would do it.
  *
  * Never scribbled: the bytes of a pthread mutex or condvar (sh_*_lock,
@@ -90,6 +92,7 @@ static const struct sf_field sf_fields[] = {
     HDR(sh_one_phase, K_INT), HDR(sh_dlog_dir, K_STR),
     HDR(sh_dlog_file_size, K_INT), HDR(sh_dlog_files, K_INT), HDR(sh_recovering, K_INT),
     HDR(sh_dlog_fileno, K_INT), HDR(sh_dlog_end, K_INT), HDR(sh_dlog_written, K_INT),
+    HDR(sh_dlog_filed, K_INT), HDR(sh_dlog_buf, K_BYTES),
     HDR(sh_dlog_durable, K_INT), HDR(sh_dlog_flush_seq, K_INT), HDR(sh_dlog_syncs, K_INT),
     HDR(sh_dlog_records, K_INT), HDR(sh_dlog_error, K_INT), HDR(sh_dlog_error_ms, K_INT),
 
@@ -542,6 +545,8 @@ static void scribble_one(void)
     }
     unsigned char *p = base + f->off;
     ck_assert(p >= sf.seg && p + f->size <= sf.seg + sf.seg_size);
+    if (f->kind == K_BYTES && f->size > 1024) /* the log buffer: a random place in it */
+        p += rnd_below((uint32_t)(f->size - 1024));
     char *desc = sf.recent[sf.nrecent++ % 8];
     if (f->kind == K_INT) {
         uint64_t cur = load_int(p, f->size), v = value_for(f, cur);
