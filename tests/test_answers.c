@@ -478,7 +478,7 @@ START_TEST(test_service_logs_whole_payload)
 {
     h_init("ans-payload");
     ck_assert_int_gt(h_start_dtcd(), 0);
-    const char *const env[] = {"DTC_LOG=info", NULL};
+    const char *const env[] = {"DTC_LOG=debug", NULL}; /* a line per request: debug */
     ck_assert_int_gt(h_start_service_env("inventory", "inventory", env, "--seed", "sku-1=10", NULL),
                      0);
     const char *run[] = {"run", "-p", "inventory=reserve sku-1 2", NULL};

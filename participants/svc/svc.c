@@ -60,14 +60,17 @@ static int inject(svc *s, const dtc_request *rq, double p, const char *what)
 }
 
 /* The store's reasons may begin with a code ("code: text", dtc.h); the
- * log shows the text, the coordinator gets both. */
+ * log shows the text, the coordinator gets both.  A yes is logged at
+ * debug, a no (a business answer: out of stock) at info: at the default
+ * level a service writes no line per request (docs/operations.md, "Log
+ * levels"). */
 static dtc_vote to_vote(svc *s, const dtc_request *rq, const char *event,
                         store_vote v, const char *why)
 {
     char code[DTC_REASON_CODE_MAX];
     const char *text = dtc_reason_split(why, code);
-    dtc_log(DTC_LOG_INFO, event, &rq->txid, s->sv_o.name, "vote=%s reason=%s", vote_names[v],
-            text);
+    dtc_log(v == STORE_YES ? DTC_LOG_DEBUG : DTC_LOG_INFO, event, &rq->txid, s->sv_o.name,
+            "vote=%s reason=%s", vote_names[v], text);
     answer(rq, why);
     return v == STORE_YES ? DTC_VOTE_YES : v == STORE_NO ? DTC_VOTE_NO : DTC_VOTE_ERROR;
 }
@@ -78,7 +81,7 @@ static dtc_vote on_enlist(void *ctx, const dtc_request *rq)
     char id[DTC_TXID_STRLEN], why[STORE_WHY_MAX];
     dtc_txid_format(&rq->txid, id);
     store_vote v = store_enlist(s->sv_store, id, rq->payload, rq->payload_len, why);
-    dtc_log(DTC_LOG_INFO, "enlist", &rq->txid, s->sv_o.name, "payload=%.*s",
+    dtc_log(DTC_LOG_DEBUG, "enlist", &rq->txid, s->sv_o.name, "payload=%.*s",
             (int)strnlen(rq->payload, rq->payload_len), rq->payload);
     return to_vote(s, rq, "enlist", v, why);
 }
@@ -119,7 +122,8 @@ static int finish(svc *s, const dtc_request *rq, int rc, store_outcome out, cons
     }
     if (out == STORE_COMPENSATED)
         event = "compensate";
-    dtc_log(DTC_LOG_INFO, event, &rq->txid, s->sv_o.name, "outcome=%s", outcome_names[out]);
+    dtc_log(out == STORE_COMPENSATED ? DTC_LOG_INFO : DTC_LOG_DEBUG, event, &rq->txid,
+            s->sv_o.name, "outcome=%s", outcome_names[out]);
     return 0;
 }
 
