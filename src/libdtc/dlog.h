@@ -269,7 +269,8 @@ long dtc__dlog_list(const char *dir, uint64_t **out);
 dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from, uint32_t size);
 /* The file size of the newest valid log file in dir, 0 if none. */
 uint32_t dtc__dlog_existing_size(const char *dir);
-/* Deletes files numbered below `keep_from`. */
+/* Deletes files numbered below `keep_from`, oldest first, the directory
+ * synced after each (a power cut leaves no gap in the numbers). */
 void dtc__dlog_prune(const char *dir, uint64_t keep_from);
 /* Creates dir (parents 0755, itself 0700 or 0770) and checks it and
  * every directory on its path (dtc__fs_dir, fspath.h).  DTC_OK, or

@@ -356,6 +356,21 @@ long dtc__dlog_list(const char *dir, uint64_t **out)
     return (long)n;
 }
 
+/* Recycling old files.  What recovery needs is a run of consecutive
+ * numbered files whose first one starts with a copy of every live
+ * decision and journal checkpoint (a file switch copies them), and the
+ * files below it add only history: a file deleted here that a power cut
+ * brings back (its unlink never reached the disk) is read like any other
+ * old file and changes no outcome, and the next tick deletes it again.
+ * A gap does not read so well: the scan takes a missing middle file for
+ * damage (a decision or journal record may have been in it) and dtcd
+ * refuses the log.  So files go oldest first, and the directory is
+ * synced after each unlink, before the next one: a file system may write
+ * directory changes that no sync ordered in any order, and two unsynced
+ * unlinks could come back as "the older one restored, the newer one
+ * gone".  One sync per file deleted (one per file switch, in dtcd's tick,
+ * off the commit path).  A failed unlink or sync stops the pruning for
+ * this tick, for the same reason. */
 void dtc__dlog_prune(const char *dir, uint64_t keep_from)
 {
     uint64_t *v;
@@ -363,7 +378,19 @@ void dtc__dlog_prune(const char *dir, uint64_t keep_from)
     for (long i = 0; i < n && v[i] < keep_from; i++) {
         char path[PATH_BUF];
         dtc__dlog_path(dir, v[i], path, sizeof path);
-        if (unlink(path) == 0)
+        dtc__fault("dlog.prune_before_unlink");
+        bool gone = unlink(path) == 0;
+        if (!gone && errno != ENOENT) {
+            log_errno("prune", path);
+            break;
+        }
+        dtc__fault("dlog.prune_after_unlink");
+        if (dtc__dlog_sync_dir(dir) != 0) {
+            log_errno("prune_sync_dir", dir);
+            break;
+        }
+        dtc__fault("dlog.prune_after_sync");
+        if (gone)
             dtc_log(DTC_LOG_INFO, "dlog_prune", NULL, NULL, "file=%016llx",
                     (unsigned long long)v[i]);
     }
