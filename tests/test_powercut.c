@@ -694,6 +694,65 @@ START_TEST(test_powercut_log_recycling)
 }
 END_TEST
 
+/* The file switch under the same load: ja dies at its first switch,
+ * right after renaming the spare in (dlog.after_rename: the new file has
+ * no header yet) or once the log moved there, before the checkpoint
+ * copies (dlog.after_switch).  The next writer must go on: ja restarted,
+ * SWITCH_AFTER more orders must commit.  Then the cut and the restart
+ * (as above): no damage, every acknowledged order committed at both, the
+ * one ja died in not committed anywhere. */
+#define SWITCH_AFTER 10
+static const char *const switch_points[] = {"dlog.after_rename:1", "dlog.after_switch:1"};
+
+START_TEST(test_powercut_log_switch)
+{
+    const char *point = switch_points[_i];
+    enum { MAX_ORDERS = 1200 };
+    struct pc_env e;
+    case_env(&e, "powercut-switch", point, "");
+    ck_assert_int_gt(start_recycling_dtcd(e.pc), 0);
+    const char *const ckpt[] = {"--journal-checkpoint", "16", NULL};
+    pid_t svc[4] = {h_start_jnoopv("ja", "ja-1", "4096", ckpt, e.crash),
+                    h_start_jnoopv("jb", "jb-1", "4096", ckpt, e.pc), -1, -1};
+    static int told[MAX_ORDERS + SWITCH_AFTER];
+    int k = 0, died = -1;
+    for (; k < MAX_ORDERS && died < 0; k++) /* until ja dies at its first switch */
+        if (!(told[k] = run_jorder(k, e.pc)))
+            died = k;
+    int st;
+    ck_assert_msg(died >= 0 && h_wait(svc[0], 5000, &st) == 1 && WIFSIGNALED(st)
+                  && WTERMSIG(st) == SIGKILL, "ja never reached %s", point);
+    svc[0] = h_start_jnoopv("ja", "ja-1b", "4096", ckpt, e.pc);
+    for (int end = k + SWITCH_AFTER; k < end; k++)
+        ck_assert_msg(told[k] = run_jorder(k, e.pc), "%s: order %d after ja's crash: not "
+                      "committed", point, k);
+    power_cut(svc, -1);
+    ck_assert_msg(start_recycling_dtcd(NULL) > 0, "dtcd refused the log after %s", point);
+    char err[65536];
+    h_read_output("dtcd", "err", err, sizeof err);
+    ck_assert_msg(strstr(err, "event=dlog_damaged") == NULL, "%s: damage reported: %.300s",
+                  point, err);
+    pid_t ja = h_start_jnoop("ja", "ja-2", "48", NULL), jb = h_start_jnoop("jb", "jb-2", "48", NULL);
+    ck_assert_int_eq(h_wait_idle(20000), 1);
+    h_stop(ja, 5000);
+    h_stop(jb, 5000);
+    ck_assert_int_gt(h_start_jnoop("ja", "ja-3", "48", NULL), 0);
+    ck_assert_int_gt(h_start_jnoop("jb", "jb-3", "48", NULL), 0);
+    static char a[MAX_ORDERS + SWITCH_AFTER], b[MAX_ORDERS + SWITCH_AFTER];
+    replay_outcomes("ja-3", a, k);
+    replay_outcomes("jb-3", b, k);
+    for (int i = 0; i < k; i++) {
+        if (told[i])
+            ck_assert_msg(a[i] != 'a' && b[i] != 'a', "%s: acknowledged o-%d not committed "
+                          "(%c %c)", point, i, a[i] ? a[i] : '-', b[i] ? b[i] : '-');
+        else /* all-or-nothing: ja died in its prepare, or in its commit */
+            ck_assert_msg(!((a[i] == 'c' && b[i] == 'a') || (a[i] == 'a' && b[i] == 'c')),
+                          "%s: o-%d committed at one, aborted at the other", point, i);
+    }
+    ck_assert_msg(a[k - 1] == 'c' && b[k - 1] == 'c', "%s: the last order not replayed", point);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("powercut");
@@ -714,6 +773,8 @@ int main(void)
     tcase_set_timeout(rc, 120);
     tcase_add_loop_test(rc, test_powercut_log_recycling, 0,
                         (int)(sizeof recycle_cases / sizeof recycle_cases[0]));
+    tcase_add_loop_test(rc, test_powercut_log_switch, 0,
+                        (int)(sizeof switch_points / sizeof switch_points[0]));
     suite_add_tcase(s, rc);
     return h_run_suite(s);
 }

@@ -241,7 +241,9 @@ int dtc__dlog_open(const char *dir, uint64_t fileno, int flags);
 dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group);
 /* Renames the spare (made now if missing, through dlog.spare.writer: not
  * dtcd's temp name) into file `fileno`, writes and
- * syncs its header (log `id`, prev_end) and syncs the directory. */
+ * syncs its header (log `id`, prev_end) and syncs the directory.  A file
+ * `fileno` that a writer renamed in and died before using (every byte
+ * after its header zero) is taken as it is. */
 dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_size,
                                 bool group, const struct dtc__dlog_id *id, uint64_t prev_end);
 /* Writes and syncs the header of existing file `fileno`. */
