@@ -37,6 +37,13 @@
  * restarted and replaying, then the cut: after it settled, or at its
  * first checkpoint after the replay.  All-or-nothing at the four
  * services, as dtcctl show says.
+ *
+ * Log recycling (Check case "recycling"; test_powercut_log_recycling,
+ * test_powercut_log_switch): 1 MiB log files under journal load, dtcd
+ * killed while it deletes old files (dlog.prune_*, once with
+ * DTC_POWERCUT_REORDER=1), or a participant killed at its file switch
+ * (dlog.after_rename, dlog.after_switch), then the cut: dtcd recovers
+ * without reporting damage, every acknowledged order committed.
  */
 #include <check.h>
 #include <limits.h>
