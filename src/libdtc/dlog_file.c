@@ -406,7 +406,8 @@ long dtc__dlog_list(const char *dir, uint64_t **out)
  * decision and journal checkpoint (a file switch copies them), and the
  * files below it add only history: a file deleted here that a power cut
  * brings back (its unlink never reached the disk) is read like any other
- * old file and changes no outcome, and the next tick deletes it again.
+ * old file and changes no outcome, and is deleted again once the
+ * retention allows.
  * A gap does not read so well: the scan takes a missing middle file for
  * damage (a decision or journal record may have been in it) and dtcd
  * refuses the log.  So files go oldest first, and the directory is
@@ -415,23 +416,28 @@ long dtc__dlog_list(const char *dir, uint64_t **out)
  * unlinks could come back as "the older one restored, the newer one
  * gone".  One sync per file deleted (one per file switch, in dtcd's tick,
  * off the commit path).  A failed unlink or sync stops the pruning for
- * this tick, for the same reason. */
+ * this tick, for the same reason (logged once a minute at most: dtcd
+ * tries again every tick). */
 void dtc__dlog_prune(const char *dir, uint64_t keep_from)
 {
+    static int64_t quiet_until; /* dtcd's tick alone calls this */
     uint64_t *v;
     long n = dtc__dlog_list(dir, &v);
+    bool failed = false;
     for (long i = 0; i < n && v[i] < keep_from; i++) {
         char path[PATH_BUF];
         dtc__dlog_path(dir, v[i], path, sizeof path);
         dtc__fault("dlog.prune_before_unlink");
         bool gone = unlink(path) == 0;
-        if (!gone && errno != ENOENT) {
-            log_errno("prune", path);
+        if ((failed = !gone && errno != ENOENT)) {
+            if (dtc__now_ns() >= quiet_until)
+                log_errno("prune", path);
             break;
         }
         dtc__fault("dlog.prune_after_unlink");
-        if (dtc__dlog_sync_dir(dir) != 0) {
-            log_errno("prune_sync_dir", dir);
+        if ((failed = dtc__dlog_sync_dir(dir) != 0)) {
+            if (dtc__now_ns() >= quiet_until)
+                log_errno("prune_sync_dir", dir);
             break;
         }
         dtc__fault("dlog.prune_after_sync");
@@ -439,6 +445,8 @@ void dtc__dlog_prune(const char *dir, uint64_t keep_from)
             dtc_log(DTC_LOG_INFO, "dlog_prune", NULL, NULL, "file=%016llx",
                     (unsigned long long)v[i]);
     }
+    if (failed && dtc__now_ns() >= quiet_until)
+        quiet_until = dtc__now_ns() + 60000000000LL;
     free(v);
 }
 
