@@ -568,12 +568,14 @@ END_TEST
  * --journal 4096 participants take every order (about 120 orders a
  * file): ja checkpoints every 16 of its records, jb every RECYCLE_ORDERS,
  * so no file is deleted before jb's first checkpoint, after the last of
- * RECYCLE_ORDERS orders, which frees the oldest files at once (at least
- * two): dtcd's next tick deletes them in one go, and the point's second
+ * RECYCLE_ORDERS orders, which frees the oldest files at once (four):
+ * dtcd's next tick deletes them in one go, and the point's second
  * hit is at the second file, dlog.0000000000000002 (before its unlink,
  * after it with the directory not synced, after the sync).  One more
  * order is in flight at the cut (jc, a plain dtc-noop, takes 5 s to
- * prepare; ja and jb have journaled its prepare records).  Once more at
+ * prepare; ja and jb have journaled its prepare records; RECYCLE_ORDERS
+ * puts it in the middle of a file: a switch, which syncs the directory,
+ * would make the deletion durable before the cut).  Once more at
  * the unsynced unlink with DTC_POWERCUT_REORDER=1: of two unsynced unlinks
  * the newer one would reach the disk and the older one come back, a gap
  * in the file numbers that dtcd takes for damage, unless each unlink is
@@ -582,7 +584,7 @@ END_TEST
  * and read like any old file, and the replays of ja and jb (every record
  * of theirs the log still holds) agree order by order, every
  * acknowledged order committed and the one in flight not. */
-#define RECYCLE_ORDERS 600
+#define RECYCLE_ORDERS 660
 static const struct {
     const char *point;
     bool reorder;
