@@ -714,6 +714,50 @@ START_TEST(switch_failure_is_an_error)
 }
 END_TEST
 
+/* A writer killed between renaming the spare into the next file and
+ * writing its header leaves that file (all zero) behind: the next switch
+ * takes it as it is.  One with a byte in its body is never overwritten:
+ * that switch fails, the file unchanged. */
+START_TEST(switch_takes_a_file_renamed_in_unused)
+{
+    uint64_t no = inst->hdr->sh_dlog_fileno, end;
+    char path[300], cmd[700];
+    dtc__dlog_path(dir, no + 1, path, sizeof path);
+    snprintf(cmd, sizeof cmd, "truncate -s %u '%s' && chmod 600 '%s'", inst->dlog_file_size, path,
+             path);
+    ck_assert_int_eq(system(cmd), 0);
+    fill_files(1); /* asserts every append succeeds */
+    ck_assert_uint_eq(inst->hdr->sh_dlog_fileno, no + 1);
+    struct seen s = {0};
+    struct dtc__dlog_scan_out o;
+    ck_assert_int_eq(scan(&s, &o), DTC_OK);
+    ck_assert_uint_eq(o.last_file, no + 1);
+    /* the next one, with a byte past its header */
+    dtc__dlog_path(dir, no + 2, path, sizeof path);
+    snprintf(cmd, sizeof cmd, "truncate -s %u '%s' && chmod 600 '%s'", inst->dlog_file_size, path,
+             path);
+    ck_assert_int_eq(system(cmd), 0);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    ck_assert_int_eq(pwrite(fd, "x", 1, 4096), 1);
+    close(fd);
+    struct dtc__dlog_rec r;
+    rec_init(&r, DTC_DLOG_END, 0x33, 1);
+    dtc_result rc = DTC_OK;
+    for (long i = 0; rc == DTC_OK && i < 10000000; i++)
+        rc = dtc__dlog_append(inst, &r, &end);
+    ck_assert_int_eq(rc, DTC_ELOG);
+    ck_assert_uint_eq(inst->hdr->sh_dlog_fileno, no + 1);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_size, (off_t)inst->dlog_file_size);
+    unsigned char b = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    ck_assert_int_eq(pread(fd, &b, 1, 4096), 1);
+    close(fd);
+    ck_assert_int_eq(b, 'x');
+}
+END_TEST
+
 static int slot_state(unsigned char tag)
 {
     for (uint32_t i = 0; i < inst->max_txns; i++) {
@@ -889,6 +933,7 @@ static Suite *dlog_suite(void)
     tcase_add_test(tc, buffer_wraps_and_makes_room);
     tcase_add_test(tc, switch_copies_live_and_prunes);
     tcase_add_test(tc, switch_failure_is_an_error);
+    tcase_add_test(tc, switch_takes_a_file_renamed_in_unused);
     tcase_add_test(tc, replay_live_set);
     tcase_add_test(tc, replay_refuses_more_than_fits);
     tcase_add_test(tc, outcome_from_log);

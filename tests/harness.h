@@ -99,6 +99,9 @@ pid_t h_start_noop(const char *name, ...) __attribute__((sentinel));
  * and prints ready.  Returns the pid. */
 pid_t h_start_jnoop(const char *name, const char *label, const char *bytes,
                     const char *const env[]);
+/* The same with extra arguments (NULL-terminated, may be NULL). */
+pid_t h_start_jnoopv(const char *name, const char *label, const char *bytes,
+                     const char *const extra[], const char *const env[]);
 /* A HEURISTIC transaction made by a coordinator that then exits: a commit
  * that fails at participant "a" after one retry is compensated, "b"
  * refuses its rollbacks (the caller started them: dtc-noop

@@ -226,17 +226,30 @@ int h_wait_idle(int timeout_ms)
 pid_t h_start_jnoop(const char *name, const char *label, const char *bytes,
                     const char *const env[])
 {
-    const char *const argv[] = {"--instance", h_instance(), "--name", name, "--journal", bytes,
-                                NULL};
+    return h_start_jnoopv(name, label, bytes, NULL, env);
+}
+
+pid_t h_start_jnoopv(const char *name, const char *label, const char *bytes,
+                     const char *const extra[], const char *const env[])
+{
+    const char *argv[H_MAX_ARGS] = {"--instance", h_instance(), "--name", name, "--journal", bytes};
+    size_t n = 6;
+    for (size_t i = 0; extra && extra[i] && n < H_MAX_ARGS - 1; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
     pid_t pid = h_spawnv(label, "dtc-noop", argv, env);
     ck_assert_int_gt(pid, 0);
-    char out[16384];
+    size_t cap = 8u << 20; /* its replay comes first: one line per record */
+    char *out = malloc(cap);
+    ck_assert_ptr_nonnull(out);
     int64_t end = h_now_ms() + 20000;
-    for (h_read_output(label, "out", out, sizeof out); !strstr(out, "ready name=");
-         h_read_output(label, "out", out, sizeof out)) {
-        ck_assert_msg(h_now_ms() < end && h_alive(pid), "%s never got ready: %s", label, out);
+    for (h_read_output(label, "out", out, cap); !strstr(out, "ready name=");
+         h_read_output(label, "out", out, cap)) {
+        ck_assert_msg(h_now_ms() < end && h_alive(pid), "%s never got ready: %.1000s", label,
+                      out);
         h_sleep_ms(20);
     }
+    free(out);
     return pid;
 }
 

@@ -37,6 +37,13 @@
  * restarted and replaying, then the cut: after it settled, or at its
  * first checkpoint after the replay.  All-or-nothing at the four
  * services, as dtcctl show says.
+ *
+ * Log recycling (Check case "recycling"; test_powercut_log_recycling,
+ * test_powercut_log_switch): 1 MiB log files under journal load, dtcd
+ * killed while it deletes old files (dlog.prune_*, once with
+ * DTC_POWERCUT_REORDER=1), or a participant killed at its file switch
+ * (dlog.after_rename, dlog.after_switch), then the cut: dtcd recovers
+ * without reporting damage, every acknowledged order committed.
  */
 #include <check.h>
 #include <limits.h>
@@ -47,6 +54,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -147,15 +155,20 @@ struct pc_env {
     char crash_at[96];
 };
 
-/* A case's start: the harness as `name` (the decision log under its
- * directory), the environments for the crash point point+suffix, and
- * dtcd under the preload. */
-static void case_start(struct pc_env *e, const char *name, const char *point,
-                       const char *suffix)
+/* The harness as `name` (the decision log under its directory) and the
+ * environments for the crash point point+suffix. */
+static void case_env(struct pc_env *e, const char *name, const char *point, const char *suffix)
 {
     h_init(name);
     snprintf(dlog, sizeof dlog, "%s/dlog", h_dir());
     crash_env(e->pc, e->crash, e->crash_at, sizeof e->crash_at, point, suffix);
+}
+
+/* A case's start: case_env, then dtcd under the preload. */
+static void case_start(struct pc_env *e, const char *name, const char *point,
+                       const char *suffix)
+{
+    case_env(e, name, point, suffix);
     ck_assert_int_gt(start_dtcd(e->pc), 0);
 }
 
@@ -554,6 +567,206 @@ START_TEST(test_powercut_participant_in_doubt)
 }
 END_TEST
 
+/* Log recycling: dtcd deletes old log files in its tick (dlog_file.c,
+ * dtc__dlog_prune) and dies at a crash point in the middle; then the
+ * cut.  dtcd runs with 1 MiB files and --dlog-files 3; two dtc-noop
+ * --journal 4096 participants take every order (about 120 orders a
+ * file): ja checkpoints every 16 of its records, jb every RECYCLE_ORDERS,
+ * so no file is deleted before jb's first checkpoint, after the last of
+ * RECYCLE_ORDERS orders, which frees the oldest files at once (four):
+ * dtcd's next tick deletes them in one go, and the point's second
+ * hit is at the second file, dlog.0000000000000002 (before its unlink,
+ * after it with the directory not synced, after the sync).  One more
+ * order is in flight at the cut (jc, a plain dtc-noop, takes 5 s to
+ * prepare; ja and jb have journaled its prepare records; RECYCLE_ORDERS
+ * puts it in the middle of a file: a switch, which syncs the directory,
+ * would make the deletion durable before the cut).  Once more at
+ * the unsynced unlink with DTC_POWERCUT_REORDER=1: of two unsynced unlinks
+ * the newer one would reach the disk and the older one come back, a gap
+ * in the file numbers that dtcd takes for damage, unless each unlink is
+ * synced before the next one.  After the restart: dtcd recovers without
+ * reporting damage, a deleted file whose unlink was not durable is back
+ * and read like any old file, and the replays of ja and jb (every record
+ * of theirs the log still holds) agree order by order, every
+ * acknowledged order committed and the one in flight not. */
+#define RECYCLE_ORDERS 660
+static const struct {
+    const char *point;
+    bool reorder;
+} recycle_cases[] = {
+    {"dlog.prune_before_unlink:2", false},
+    {"dlog.prune_after_unlink:2", false},
+    {"dlog.prune_after_sync:2", false},
+    {"dlog.prune_after_unlink:2", true},
+};
+
+static pid_t start_recycling_dtcd(const char *const env[])
+{
+    const char *extra[] = {"--data-dir",  dlog, "--dlog-file-mb", "1",   "--dlog-files",
+                           "3",           "--max-txns", "16", "--journal-max-files", "100",
+                           NULL};
+    return h_start_dtcd_env(extra, env);
+}
+
+/* The outcome ja's or jb's replay gives order k's prepare record, into
+ * out[k] (0 none, 'c' committed, 'a' anything else), k < n. */
+static void replay_outcomes(const char *label, char *out, int n)
+{
+    size_t cap = 4u << 20;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    h_read_output(label, "out", text, cap);
+    memset(out, 0, (size_t)n);
+    for (char *line = text; line != NULL && *line != '\0';) {
+        char *nl = strchr(line, '\n');
+        if (nl != NULL)
+            *nl = '\0';
+        const char *o = strstr(line, " outcome="), *p = strstr(line, " payload=o-");
+        int k = p != NULL ? atoi(p + 11) : -1;
+        if (strncmp(line, "replay kind=prepared ", 21) == 0 && o != NULL && k >= 0 && k < n)
+            out[k] = strncmp(o + 9, "committed ", 10) == 0 ? 'c' : 'a';
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    free(text);
+}
+
+/* Runs orders 0 .. RECYCLE_ORDERS-1 (all must commit), then one in flight
+ * (its dtcctl's pid) that jc holds up. */
+static pid_t recycle_load(const char *const env[])
+{
+    for (int k = 0; k < RECYCLE_ORDERS; k++)
+        ck_assert_msg(run_jorder(k, env), "order %d did not commit", k);
+    char a[32], b[32];
+    snprintf(a, sizeof a, "ja=o-%d", RECYCLE_ORDERS);
+    snprintf(b, sizeof b, "jb=o-%d", RECYCLE_ORDERS);
+    const char *const argv[] = {"--instance", h_instance(), "run", "-p", a, "-p", b,
+                                "-p", "jc=x", NULL};
+    pid_t pid = h_spawnv("inflight", "dtcctl", argv, env);
+    ck_assert_int_gt(pid, 0);
+    return pid;
+}
+
+START_TEST(test_powercut_log_recycling)
+{
+    const char *point = recycle_cases[_i].point;
+    bool reorder = recycle_cases[_i].reorder;
+    struct pc_env e;
+    case_env(&e, "powercut-recycle", point, "");
+    pid_t dtcd = start_recycling_dtcd(e.crash);
+    ck_assert_int_gt(dtcd, 0);
+    const char *const ja_ckpt[] = {"--journal-checkpoint", "16", NULL};
+    char every[16];
+    snprintf(every, sizeof every, "%d", RECYCLE_ORDERS);
+    const char *const jb_ckpt[] = {"--journal-checkpoint", every, NULL};
+    pid_t svc[4] = {h_start_jnoopv("ja", "ja-1", "4096", ja_ckpt, e.pc),
+                    h_start_jnoopv("jb", "jb-1", "4096", jb_ckpt, e.pc),
+                    h_start_noop("jc", "--delay-ms", "5000", NULL), -1};
+    ck_assert_int_gt(svc[2], 0);
+    pid_t coord = recycle_load(e.pc);
+    int st;
+    ck_assert_msg(h_wait(dtcd, 10000, &st) == 1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+                  "dtcd never reached %s", point);
+    if (reorder)
+        ck_assert_int_eq(setenv("DTC_POWERCUT_REORDER", "1", 1), 0);
+    power_cut(svc, coord);
+    unsetenv("DTC_POWERCUT_REORDER");
+    char *applied = malloc(1u << 20);
+    ck_assert_ptr_nonnull(applied);
+    h_read_output("powercut", "apply", applied, 1u << 20);
+    char undo[PATH_MAX + 32];
+    snprintf(undo, sizeof undo, " UNLINK %s/dlog.0000000000000002 (", dlog);
+    if (strstr(point, "after_unlink") != NULL && !reorder) /* the unsynced unlink is undone */
+        ck_assert_msg(strstr(applied, undo) != NULL, "%s: dlog.0000000000000002 not back "
+                      "(<dir>/powercut.apply)", point);
+    free(applied);
+    ck_assert_msg(start_recycling_dtcd(NULL) > 0, "dtcd refused the log after a cut at %s",
+                  point);
+    char err[65536];
+    h_read_output("dtcd", "err", err, sizeof err);
+    ck_assert_msg(strstr(err, "event=dlog_damaged") == NULL && strstr(err, "dlog_refused") == NULL,
+                  "%s: damage reported: %.300s", point, err);
+    pid_t ja = h_start_jnoop("ja", "ja-2", "48", NULL), jb = h_start_jnoop("jb", "jb-2", "48", NULL);
+    ck_assert_int_eq(h_wait_idle(20000), 1); /* in doubt: delivered */
+    h_stop(ja, 5000);
+    h_stop(jb, 5000);
+    ck_assert_int_gt(h_start_jnoop("ja", "ja-3", "48", NULL), 0);
+    ck_assert_int_gt(h_start_jnoop("jb", "jb-3", "48", NULL), 0);
+    char a[RECYCLE_ORDERS + 1], b[RECYCLE_ORDERS + 1];
+    replay_outcomes("ja-3", a, RECYCLE_ORDERS + 1);
+    replay_outcomes("jb-3", b, RECYCLE_ORDERS + 1);
+    int seen = 0;
+    for (int k = 0; k < RECYCLE_ORDERS; k++) { /* every one acknowledged */
+        ck_assert_msg(a[k] != 'a' && b[k] != 'a', "%s: acknowledged o-%d not committed (%c %c)",
+                      point, k, a[k] ? a[k] : '-', b[k] ? b[k] : '-');
+        seen += a[k] == 'c' && b[k] == 'c';
+    }
+    /* the newest files hold the orders before the cut (about 120 a file) */
+    ck_assert_msg(a[RECYCLE_ORDERS - 1] == 'c' && seen >= 200,
+                  "%s: only %d orders replayed at both", point, seen);
+    ck_assert_msg(a[RECYCLE_ORDERS] != 'c' && b[RECYCLE_ORDERS] != 'c',
+                  "%s: the order in flight committed", point);
+}
+END_TEST
+
+/* The file switch under the same load: ja dies at its first switch,
+ * right after renaming the spare in (dlog.after_rename: the new file has
+ * no header yet) or once the log moved there, before the checkpoint
+ * copies (dlog.after_switch).  The next writer must go on: ja restarted,
+ * SWITCH_AFTER more orders must commit.  Then the cut and the restart
+ * (as above): no damage, every acknowledged order committed at both, the
+ * one ja died in not committed anywhere. */
+#define SWITCH_AFTER 10
+static const char *const switch_points[] = {"dlog.after_rename:1", "dlog.after_switch:1"};
+
+START_TEST(test_powercut_log_switch)
+{
+    const char *point = switch_points[_i];
+    enum { MAX_ORDERS = 1200 };
+    struct pc_env e;
+    case_env(&e, "powercut-switch", point, "");
+    ck_assert_int_gt(start_recycling_dtcd(e.pc), 0);
+    const char *const ckpt[] = {"--journal-checkpoint", "16", NULL};
+    pid_t svc[4] = {h_start_jnoopv("ja", "ja-1", "4096", ckpt, e.crash),
+                    h_start_jnoopv("jb", "jb-1", "4096", ckpt, e.pc), -1, -1};
+    static int told[MAX_ORDERS + SWITCH_AFTER];
+    int k = 0, died = -1;
+    for (; k < MAX_ORDERS && died < 0; k++) /* until ja dies at its first switch */
+        if (!(told[k] = run_jorder(k, e.pc)))
+            died = k;
+    int st;
+    ck_assert_msg(died >= 0 && h_wait(svc[0], 5000, &st) == 1 && WIFSIGNALED(st)
+                  && WTERMSIG(st) == SIGKILL, "ja never reached %s", point);
+    svc[0] = h_start_jnoopv("ja", "ja-1b", "4096", ckpt, e.pc);
+    for (int end = k + SWITCH_AFTER; k < end; k++)
+        ck_assert_msg(told[k] = run_jorder(k, e.pc), "%s: order %d after ja's crash: not "
+                      "committed", point, k);
+    power_cut(svc, -1);
+    ck_assert_msg(start_recycling_dtcd(NULL) > 0, "dtcd refused the log after %s", point);
+    char err[65536];
+    h_read_output("dtcd", "err", err, sizeof err);
+    ck_assert_msg(strstr(err, "event=dlog_damaged") == NULL, "%s: damage reported: %.300s",
+                  point, err);
+    pid_t ja = h_start_jnoop("ja", "ja-2", "48", NULL), jb = h_start_jnoop("jb", "jb-2", "48", NULL);
+    ck_assert_int_eq(h_wait_idle(20000), 1);
+    h_stop(ja, 5000);
+    h_stop(jb, 5000);
+    ck_assert_int_gt(h_start_jnoop("ja", "ja-3", "48", NULL), 0);
+    ck_assert_int_gt(h_start_jnoop("jb", "jb-3", "48", NULL), 0);
+    static char a[MAX_ORDERS + SWITCH_AFTER], b[MAX_ORDERS + SWITCH_AFTER];
+    replay_outcomes("ja-3", a, k);
+    replay_outcomes("jb-3", b, k);
+    for (int i = 0; i < k; i++) {
+        if (told[i])
+            ck_assert_msg(a[i] != 'a' && b[i] != 'a', "%s: acknowledged o-%d not committed "
+                          "(%c %c)", point, i, a[i] ? a[i] : '-', b[i] ? b[i] : '-');
+        else /* all-or-nothing: ja died in its prepare, or in its commit */
+            ck_assert_msg(!((a[i] == 'c' && b[i] == 'a') || (a[i] == 'a' && b[i] == 'c')),
+                          "%s: o-%d committed at one, aborted at the other", point, i);
+    }
+    ck_assert_msg(a[k - 1] == 'c' && b[k - 1] == 'c', "%s: the last order not replayed", point);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("powercut");
@@ -569,5 +782,13 @@ int main(void)
     tcase_add_loop_test(tc, test_powercut_participant_in_doubt, 0,
                         (int)(sizeof doubt_cases / sizeof doubt_cases[0]));
     suite_add_tcase(s, tc);
+    TCase *rc = tcase_create("recycling"); /* CK_RUN_CASE=recycling runs these alone */
+    tcase_add_checked_fixture(rc, NULL, teardown);
+    tcase_set_timeout(rc, 120);
+    tcase_add_loop_test(rc, test_powercut_log_recycling, 0,
+                        (int)(sizeof recycle_cases / sizeof recycle_cases[0]));
+    tcase_add_loop_test(rc, test_powercut_log_switch, 0,
+                        (int)(sizeof switch_points / sizeof switch_points[0]));
+    suite_add_tcase(s, rc);
     return h_run_suite(s);
 }

@@ -241,7 +241,9 @@ int dtc__dlog_open(const char *dir, uint64_t fileno, int flags);
 dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group);
 /* Renames the spare (made now if missing, through dlog.spare.writer: not
  * dtcd's temp name) into file `fileno`, writes and
- * syncs its header (log `id`, prev_end) and syncs the directory. */
+ * syncs its header (log `id`, prev_end) and syncs the directory.  A file
+ * `fileno` that a writer renamed in and died before using (every byte
+ * after its header zero) is taken as it is. */
 dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_size,
                                 bool group, const struct dtc__dlog_id *id, uint64_t prev_end);
 /* Writes and syncs the header of existing file `fileno`. */
@@ -269,7 +271,8 @@ long dtc__dlog_list(const char *dir, uint64_t **out);
 dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from, uint32_t size);
 /* The file size of the newest valid log file in dir, 0 if none. */
 uint32_t dtc__dlog_existing_size(const char *dir);
-/* Deletes files numbered below `keep_from`. */
+/* Deletes files numbered below `keep_from`, oldest first, the directory
+ * synced after each (a power cut leaves no gap in the numbers). */
 void dtc__dlog_prune(const char *dir, uint64_t keep_from);
 /* Creates dir (parents 0755, itself 0700 or 0770) and checks it and
  * every directory on its path (dtc__fs_dir, fspath.h).  DTC_OK, or

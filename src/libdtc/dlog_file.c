@@ -187,6 +187,45 @@ dtc_result dtc__dlog_write_header(const char *dir, uint64_t fileno, uint32_t fil
     return ok ? DTC_OK : DTC_ELOG;
 }
 
+/* True if the n bytes at p are all zero. */
+static bool all_zero(const unsigned char *p, size_t n)
+{
+    return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/* True if log file `no` is a spare that a writer renamed in and died
+ * (SIGKILL, OOM) before it was used: a regular file of ours, file_size
+ * bytes, its header zero or this log's header of file `no` (written, the
+ * writer dead before it moved the log there), every byte after it zero.
+ * Such a file never held a record (records follow a synced header and
+ * the move); left there, every later switch would fail on its name. */
+static bool renamed_unused(const char *dir, uint64_t no, uint32_t file_size,
+                           const struct dtc__dlog_id *id)
+{
+    unsigned char hdr[DTC_DLOG_FILE_HDR];
+    struct stat st;
+    size_t cap = ZERO_CHUNK / 16;
+    unsigned char *chunk = malloc(cap);
+    int fd = chunk == NULL ? -1 : dtc__dlog_open(dir, no, O_RDONLY);
+    bool ok = fd >= 0 && fstat(fd, &st) == 0 && st.st_size == (off_t)file_size
+              && pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr;
+    if (ok && !all_zero(hdr, sizeof hdr)) {
+        struct dtc__dlog_id fid;
+        uint32_t size;
+        uint64_t prev;
+        ok = dtc__dlog_file_header_check(hdr, no, &size, &fid, &prev) == NULL
+             && size == file_size && dtc__dlog_id_eq(&fid, id);
+    }
+    for (uint64_t off = DTC_DLOG_FILE_HDR; ok && off < file_size; off += cap) {
+        size_t n = file_size - off < cap ? (size_t)(file_size - off) : cap;
+        ok = pread(fd, chunk, n, (off_t)off) == (ssize_t)n && all_zero(chunk, n);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(chunk);
+    return ok;
+}
+
 dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_size, bool group,
                                 const struct dtc__dlog_id *id, uint64_t prev_end)
 {
@@ -194,6 +233,12 @@ dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_
     struct stat st;
     snprintf(spare, sizeof spare, "%s/dlog.spare", dir);
     dtc__dlog_path(dir, fileno, path, sizeof path);
+    if (lstat(path, &st) == 0 && renamed_unused(dir, fileno, file_size, id)) {
+        dtc_log(DTC_LOG_WARN, "dlog_spare_reused", NULL, NULL,
+                "file=%016llx why=\"renamed in by a writer that died before using it\"",
+                (unsigned long long)fileno);
+        return dtc__dlog_write_header(dir, fileno, file_size, id, prev_end);
+    }
     /* Its own temp name: dtcd may be making dlog.spare.tmp right now (its
      * tick), and unlinking that one under it made both fail.  Writers take
      * this one under sh_dlog_lock, one at a time. */
@@ -356,24 +401,53 @@ long dtc__dlog_list(const char *dir, uint64_t **out)
     return (long)n;
 }
 
+/* Recycling old files.  What recovery needs is a run of consecutive
+ * numbered files whose first one starts with a copy of every live
+ * decision and journal checkpoint (a file switch copies them), and the
+ * files below it add only history: a file deleted here that a power cut
+ * brings back (its unlink never reached the disk) is read like any other
+ * old file and changes no outcome, and is deleted again once the
+ * retention allows.
+ * A gap does not read so well: the scan takes a missing middle file for
+ * damage (a decision or journal record may have been in it) and dtcd
+ * refuses the log.  So files go oldest first, and the directory is
+ * synced after each unlink, before the next one: a file system may write
+ * directory changes that no sync ordered in any order, and two unsynced
+ * unlinks could come back as "the older one restored, the newer one
+ * gone".  One sync per file deleted (one per file switch, in dtcd's tick,
+ * off the commit path).  A failed unlink or sync stops the pruning for
+ * this tick, for the same reason (logged once a minute at most: dtcd
+ * tries again every tick). */
 void dtc__dlog_prune(const char *dir, uint64_t keep_from)
 {
+    static int64_t quiet_until; /* dtcd's tick alone calls this */
     uint64_t *v;
     long n = dtc__dlog_list(dir, &v);
+    bool failed = false;
     for (long i = 0; i < n && v[i] < keep_from; i++) {
         char path[PATH_BUF];
         dtc__dlog_path(dir, v[i], path, sizeof path);
-        if (unlink(path) == 0)
+        dtc__fault("dlog.prune_before_unlink");
+        bool gone = unlink(path) == 0;
+        if ((failed = !gone && errno != ENOENT)) {
+            if (dtc__now_ns() >= quiet_until)
+                log_errno("prune", path);
+            break;
+        }
+        dtc__fault("dlog.prune_after_unlink");
+        if ((failed = dtc__dlog_sync_dir(dir) != 0)) {
+            if (dtc__now_ns() >= quiet_until)
+                log_errno("prune_sync_dir", dir);
+            break;
+        }
+        dtc__fault("dlog.prune_after_sync");
+        if (gone)
             dtc_log(DTC_LOG_INFO, "dlog_prune", NULL, NULL, "file=%016llx",
                     (unsigned long long)v[i]);
     }
+    if (failed && dtc__now_ns() >= quiet_until)
+        quiet_until = dtc__now_ns() + 60000000000LL;
     free(v);
-}
-
-/* True if the n bytes at p are all zero. */
-static bool all_zero(const unsigned char *p, size_t n)
-{
-    return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
 dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from, uint32_t size)

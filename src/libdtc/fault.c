@@ -34,7 +34,11 @@
  *                 written into the file, not synced), dlog.before_sync, dlog.after_sync (durable, nobody
  *                 told yet), dlog.after_switch (a new file, the old one
  *                 synced), dlog.after_rename (a spare file renamed into
- *                 place, its header not yet written)
+ *                 place, its header not yet written),
+ *                 dlog.prune_before_unlink (dtcd's tick: an old file
+ *                 about to be deleted), dlog.prune_after_unlink (deleted,
+ *                 the directory not yet synced), dlog.prune_after_sync
+ *                 (the deletion durable, the next file not yet deleted)
  *   journal:      journal.after_prepare (a participant's prepare record
  *                 appended, unsynced, its vote not yet published),
  *                 journal.after_checkpoint (a checkpoint in the segment

@@ -23,6 +23,8 @@
  *     END precedes the SYNC_BEGIN of a completed fsync of every directory
  *     whose entries it changed.
  *   - everything after the PC_CUT is undone.
+ *   - with DTC_POWERCUT_REORDER=1, some lost writes and unlinks of
+ *     decision log files are kept anyway (powercut_apply.c, reorder()).
  */
 #ifndef DTC_POWERCUT_H
 #define DTC_POWERCUT_H

@@ -270,7 +270,11 @@ static void close_prefixes(void)
  * journal order, reached the disk anyway and is kept; of the others,
  * one that spans several 512-byte sectors kept every odd sector (of the
  * file) and lost the even ones.  Such writes append records (disjoint
- * ranges), so keeping one never depends on another. */
+ * ranges), so keeping one never depends on another.  It also models a
+ * file system that writes directory changes no sync ordered in any
+ * order: of the lost unlinks of decision log files, every second one per
+ * directory, in journal order, reached the disk anyway (the older file
+ * comes back, the newer one stays gone). */
 #define PC_SECTOR 512u
 static int lost_log_write(const pc_ent *e, long cut)
 {
@@ -278,29 +282,48 @@ static int lost_log_write(const pc_ent *e, long cut)
            && e->result >= 0 && strstr(e->p[0], "/dlog.0") != NULL;
 }
 
+static int lost_log_unlink(const pc_ent *e, long cut)
+{
+    return e->h.pc_type == PC_UNLINK && !e->durable && e->end >= 0 && e->end <= cut
+           && e->result == 0 && strstr(e->p[0], "/dlog.0") != NULL;
+}
+
+/* Keeps every second entry per (dev, ino) that lost() selects (for an
+ * unlink: per directory). */
+static void reorder_some(long cut, int (*lost)(const pc_ent *, long), const char *what)
+{
+    for (long i = nents - 1; i >= 0; i--) {
+        pc_ent *e = &ents[i];
+        long nth = 0;
+        if (!lost(e, cut))
+            continue;
+        int dir = e->h.pc_type == PC_UNLINK;
+        uint64_t dev = dir ? e->h.pc_ddev : e->h.pc_dev, ino = dir ? e->h.pc_dino : e->h.pc_ino;
+        for (long k = 0; k < i; k++) {
+            const pc_ent *o = &ents[k];
+            nth += lost(o, cut) && (dir ? o->h.pc_ddev : o->h.pc_dev) == dev
+                   && (dir ? o->h.pc_dino : o->h.pc_ino) == ino;
+        }
+        if (nth % 2 == 1) {
+            e->durable = 1;
+            printf("note: record %ld (%s %s) reordered: reached the disk although no "
+                   "sync covered it\n", i, what, e->p[0]);
+        } else if (e->h.pc_type == PC_WRITE
+                   && e->h.pc_off / PC_SECTOR != (e->h.pc_off + e->h.pc_dlen - 1) / PC_SECTOR) {
+            e->partial = 1;
+            printf("note: record %ld (%s %s) reordered: its odd sectors reached the disk "
+                   "although no sync covered them\n", i, what, e->p[0]);
+        }
+    }
+}
+
 static void reorder(long cut)
 {
     const char *on = getenv("DTC_POWERCUT_REORDER");
     if (on == NULL || strcmp(on, "1") != 0)
         return;
-    for (long i = nents - 1; i >= 0; i--) {
-        pc_ent *e = &ents[i];
-        long nth = 0;
-        if (!lost_log_write(e, cut))
-            continue;
-        for (long k = 0; k < i; k++)
-            nth += lost_log_write(&ents[k], cut) && ents[k].h.pc_dev == e->h.pc_dev
-                   && ents[k].h.pc_ino == e->h.pc_ino;
-        if (nth % 2 == 1) {
-            e->durable = 1;
-            printf("note: record %ld (write of %s) reordered: reached the disk although no "
-                   "sync covered it\n", i, e->p[0]);
-        } else if (e->h.pc_off / PC_SECTOR != (e->h.pc_off + e->h.pc_dlen - 1) / PC_SECTOR) {
-            e->partial = 1;
-            printf("note: record %ld (write of %s) reordered: its odd sectors reached the disk "
-                   "although no sync covered them\n", i, e->p[0]);
-        }
-    }
+    reorder_some(cut, lost_log_write, "write of");
+    reorder_some(cut, lost_log_unlink, "unlink of");
 }
 
 /* ---- finding files by inode -------------------------------------------------------- */
