@@ -202,7 +202,7 @@ static pid_t start_pg_how(const char *retries, const char *const env[], const ch
         "--rows", "debit=1",
         "--statement", "note=INSERT INTO orders VALUES ($1, $2)",
         "--statement", "audit=INSERT INTO orders VALUES ($2, $1)", /* $2: the txid */
-        "--retries", retries ? retries : "4", NULL};
+        "--retries", retries ? retries : "4", "--log-level", "debug", NULL}; /* lines read */
     pg_pid = h_spawnv("pg", "dtc-pg", argv, env);
     ck_assert_int_gt(pg_pid, 0);
     if (!h_wait_participant("pg", pg_pid, 10000)) {

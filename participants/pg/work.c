@@ -32,7 +32,8 @@ static void answer(const dtc_request *rq, const char *why)
 static dtc_vote vote(pg_ctx *x, const dtc_request *rq, dtc_vote v, const char *why)
 {
     static const char *const names[] = {"yes", "no", "error"};
-    dtc_log(v == DTC_VOTE_YES ? DTC_LOG_INFO : DTC_LOG_WARN, "vote", &rq->txid, x->x_o->name,
+    /* a line per request only at debug (docs/operations.md, "Log levels") */
+    dtc_log(v == DTC_VOTE_YES ? DTC_LOG_DEBUG : DTC_LOG_WARN, "vote", &rq->txid, x->x_o->name,
             "vote=%s reason=%s", names[v], why);
     answer(rq, why);
     return v;
@@ -77,7 +78,7 @@ static dtc_vote on_enlist(void *ctx, const dtc_request *rq)
 {
     pg_ctx *x = ctx;
     char why[DTC_REASON_MAX] = "";
-    dtc_log(DTC_LOG_INFO, "enlist", &rq->txid, x->x_o->name, "payload=%.*s",
+    dtc_log(DTC_LOG_DEBUG, "enlist", &rq->txid, x->x_o->name, "payload=%.*s",
             (int)strnlen(rq->payload, DTC_PAYLOAD_MAX), rq->payload);
     if (pg_pool_find(x->x_pool, &rq->txid) != NULL)
         return DTC_VOTE_YES; /* already running */
@@ -355,7 +356,7 @@ static int finish_done(pg_ctx *x, const dtc_request *rq, int commit, int rc, cha
     if (commit)
         dtc_fault("pg.after_commit");
     pg_gid(x->x_o, &rq->txid, gid);
-    dtc_log(DTC_LOG_INFO, event, &rq->txid, x->x_o->name, "result=done gid=%s", gid);
+    dtc_log(DTC_LOG_DEBUG, event, &rq->txid, x->x_o->name, "result=done gid=%s", gid);
     return 0;
 }
 
@@ -468,7 +469,7 @@ static int rollback_open(pg_ctx *x, pg_conn *c, const dtc_request *rq)
     }
     /* a broken connection: the server rolled the transaction back */
     pg_release(c);
-    dtc_log(DTC_LOG_INFO, "rollback", &rq->txid, x->x_o->name, "result=done why=not_prepared");
+    dtc_log(DTC_LOG_DEBUG, "rollback", &rq->txid, x->x_o->name, "result=done why=not_prepared");
     return 0;
 }
 
@@ -478,7 +479,8 @@ static int on_rollback(void *ctx, const dtc_request *rq)
     settle(x, &rq->txid); /* its prepare's verdict first (a redelivery) */
     pg_conn *c = pg_pool_find(x->x_pool, &rq->txid);
     if (c == NULL && pg_unprepared_has(x->x_pool, &rq->txid)) {
-        dtc_log(DTC_LOG_INFO, "rollback", &rq->txid, x->x_o->name, "result=done why=never_prepared");
+        dtc_log(DTC_LOG_DEBUG, "rollback", &rq->txid, x->x_o->name,
+                "result=done why=never_prepared");
         return 0;
     }
     return c != NULL ? rollback_open(x, c, rq) : finish(x, rq, 0);
