@@ -767,28 +767,29 @@ START_TEST(test_powercut_log_switch)
 }
 END_TEST
 
+/* A case of the suite: its teardown and timeout. */
+static TCase *add_case(Suite *s, const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_set_timeout(tc, 120);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
+#define ADD_LOOP(tc, fn, cases) \
+    tcase_add_loop_test(tc, fn, 0, (int)(sizeof cases / sizeof cases[0]))
+
 int main(void)
 {
     Suite *s = suite_create("powercut");
-    TCase *tc = tcase_create("services");
-    tcase_add_checked_fixture(tc, NULL, teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_powercut_service_crash_points, 0,
-                        (int)(sizeof points / sizeof points[0]));
-    tcase_add_loop_test(tc, test_powercut_coordinator_crash_points, 0,
-                        (int)(sizeof coord_points / sizeof coord_points[0]));
-    tcase_add_loop_test(tc, test_powercut_journal_crash_points, 0,
-                        (int)(sizeof journal_points / sizeof journal_points[0]));
-    tcase_add_loop_test(tc, test_powercut_participant_in_doubt, 0,
-                        (int)(sizeof doubt_cases / sizeof doubt_cases[0]));
-    suite_add_tcase(s, tc);
-    TCase *rc = tcase_create("recycling"); /* CK_RUN_CASE=recycling runs these alone */
-    tcase_add_checked_fixture(rc, NULL, teardown);
-    tcase_set_timeout(rc, 120);
-    tcase_add_loop_test(rc, test_powercut_log_recycling, 0,
-                        (int)(sizeof recycle_cases / sizeof recycle_cases[0]));
-    tcase_add_loop_test(rc, test_powercut_log_switch, 0,
-                        (int)(sizeof switch_points / sizeof switch_points[0]));
-    suite_add_tcase(s, rc);
+    TCase *tc = add_case(s, "services");
+    ADD_LOOP(tc, test_powercut_service_crash_points, points);
+    ADD_LOOP(tc, test_powercut_coordinator_crash_points, coord_points);
+    ADD_LOOP(tc, test_powercut_journal_crash_points, journal_points);
+    ADD_LOOP(tc, test_powercut_participant_in_doubt, doubt_cases);
+    TCase *rc = add_case(s, "recycling"); /* CK_RUN_CASE=recycling runs these alone */
+    ADD_LOOP(rc, test_powercut_log_recycling, recycle_cases);
+    ADD_LOOP(rc, test_powercut_log_switch, switch_points);
     return h_run_suite(s);
 }
