@@ -11,6 +11,8 @@
  *  - dtcctl run killed at coord.after_commit_decision: dtcd finishes the
  *    commit at all four services.  Killed at coord.before_decision or
  *    coord.after_enlist: rolled back, nothing applied, the SKU not held.
+ *    Killed at dlog.after_filed (holding the log's writer locks): finished
+ *    one way everywhere, the next order commits, the log healthy.
  *
  * Every transaction that might hang runs in a forked child that the test
  * waits for with a deadline.
@@ -235,6 +237,41 @@ static void crash_before_decision(const char *tag, const char *point)
     ck_assert(h_wait_idle(1000));
 }
 
+/* dtcctl killed at dlog.after_filed: its COMMIT record copied from the
+ * log buffer into the file, not synced, the process dead while holding
+ * the log's file-writer lock (sh_dlog_out_lock) and the group commit's
+ * (sh_dlog_flush_lock).  dtcd finishes the order one way at every
+ * service, the next order commits (both locks taken over from the dead
+ * holder), and the log is healthy. */
+START_TEST(test_crash_holding_the_log_writer)
+{
+    h_init("crash-filed");
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
+    ck_assert_int_eq(h_start_shop(NULL), 0);
+    h_dump before[4], after[4];
+    ck_assert_int_eq(h_dump_shop(before), 0);
+
+    crashing_order("dlog.after_filed", "o-300");
+
+    ck_assert_msg(h_wait_idle(10000), "the dead coordinator's transaction was not finished");
+    ck_assert_int_eq(h_dump_shop(after), 0);
+    bool committed = h_dump_get(&after[2], "order:o-300") != NULL;
+    ck_assert_int_eq(h_dump_get(&after[3], "ship:o-300") != NULL, committed); /* all or none */
+    ck_assert_int_eq(value_of(&after[0], "sku-1"), value_of(&before[0], "sku-1") - 3 * committed);
+    ck_assert_int_eq(value_of(&after[1], "alice"),
+                     value_of(&before[1], "alice") - 3000 * committed);
+    dtc_txn_info rep;
+    dtc_result rc = h_order(h_inst(), "o-301", "sku-1", 3, "alice", 3000, "zone-a", NULL, &rep);
+    if (rc != DTC_OK)
+        h_report_print("following order", rc, &rep);
+    ck_assert_int_eq(rc, DTC_OK);
+    dtc_status st;
+    ck_assert_int_eq(dtc_get_status(h_inst(), &st), DTC_OK);
+    ck_assert_int_eq(st.dlog_error, 0);
+    ck_assert_uint_eq(st.counters.committed, 1u + committed);
+}
+END_TEST
+
 START_TEST(test_crash_before_decision)
 {
     crash_before_decision("crash-before", "coord.before_decision");
@@ -264,6 +301,7 @@ int main(void)
     tcase_add_test(ts, test_crash_after_commit_decision);
     tcase_add_test(ts, test_crash_before_decision);
     tcase_add_test(ts, test_crash_after_enlist);
+    tcase_add_test(ts, test_crash_holding_the_log_writer);
     suite_add_tcase(s, ts);
 #endif
     return h_run_suite(s);
