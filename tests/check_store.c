@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dtc/dtc.h"
+#include "htab.h"
 #include "svc.h"
 
 static char base[64];
@@ -1454,12 +1455,50 @@ START_TEST(retire_stops_at_mark)
 }
 END_TEST
 
+/* The kit's hash table against a plain array: a sliding window of keys
+ * put, got, replaced and deleted (backward shift), through many grows,
+ * with keys that share long prefixes (txids, "o-N"). */
+START_TEST(htab_matches_a_model)
+{
+    enum { N = 20000, WINDOW = 3000 };
+    static char keys[N][40];
+    static int vals[N];
+    htab h;
+    htab_init(&h);
+    for (int i = 0; i < N; i++) {
+        if (i % 2)
+            snprintf(keys[i], sizeof keys[i], "o-%d", i);
+        else
+            snprintf(keys[i], sizeof keys[i], "0000%04x-aaaa-4bbb-8ccc-%012d", i & 0xffff, i);
+        vals[i] = i;
+        ck_assert_int_eq(htab_put(&h, keys[i], &vals[i]), 0);
+        ck_assert_int_eq(htab_put(&h, keys[i], &vals[i]), 0); /* a replace: same count */
+        if (i >= WINDOW) {
+            char probe[40];
+            memcpy(probe, keys[i - WINDOW], sizeof probe); /* by contents, not pointer */
+            ck_assert_ptr_eq(htab_del(&h, probe), &vals[i - WINDOW]);
+            ck_assert_ptr_null(htab_del(&h, probe));
+        }
+        if (i % 997 == 0)
+            for (int k = 0; k <= i; k++)
+                ck_assert_ptr_eq(htab_get(&h, keys[k]), k + WINDOW > i ? &vals[k] : NULL);
+    }
+    ck_assert_uint_eq(h.ht_count, WINDOW);
+    size_t pos = 0, seen = 0;
+    for (int *v; (v = htab_next(&h, &pos)) != NULL; seen++)
+        ck_assert_int_ge(*v, N - WINDOW);
+    ck_assert_uint_eq(seen, WINDOW);
+    htab_deinit(&h);
+}
+END_TEST
+
 /* ---- suite ----------------------------------------------------------------- */
 
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
     TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, htab_matches_a_model);
     tcase_add_test(tc, parse_valid);
     tcase_add_loop_test(tc, parse_malformed, 0, (int)(sizeof bad_payloads / sizeof bad_payloads[0]));
     tcase_add_test(tc, seed_parsing);
@@ -1512,6 +1551,7 @@ static Suite *store_suite(void)
     suite_add_tcase(s, tc);
     return s;
 }
+
 
 int main(void)
 {

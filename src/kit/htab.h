@@ -15,6 +15,9 @@
 typedef struct htab_slot {
     const char *hs_key; /* NULL: empty */
     void *hs_val;
+    size_t hs_hash;     /* the key's hash: compared before the key (a probe
+                         * past another key touches no key's memory), and
+                         * reused by growing and deleting */
 } htab_slot;
 
 typedef struct htab {
