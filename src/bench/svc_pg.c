@@ -115,8 +115,9 @@ void bench_svcpg_command(struct bench_svc_argv *a, const char *bin_dir, const ch
     snprintf(stmt, sizeof stmt,
              "charge=UPDATE acct%d SET bal = bal - $2::bigint WHERE id = $1 AND bal >= $2::bigint",
              k);
-    /* pg_cluster.c allows 3 * max_coords + 10 connections */
-    snprintf(pool, sizeof pool, "%d", max_coords < 8 ? max_coords : 8);
+    /* one connection per coordinator, as pg's driver has three (a full
+     * pool is a no vote); pg_cluster.c allows 3 * max_coords + 10 */
+    snprintf(pool, sizeof pool, "%d", max_coords < 64 ? max_coords : 64);
     const char *const args[] = {path,         "--instance", instance, "--name", name,
                                 "--conninfo", ci,           "--statement", stmt, "--rows",
                                 "charge=1",   "--pool",     pool,     NULL};
