@@ -1227,6 +1227,26 @@ START_TEST(begin_refused_rate_limited)
 }
 END_TEST
 
+/* A log file whose writer was SIGKILLed in the middle of a line: the cut
+ * last line (no newline) is not a record to lint; a bad complete line
+ * still is. */
+START_TEST(lint_skips_a_cut_last_line)
+{
+    char path[] = "/tmp/check_core_lint.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    static const char good[] = "ts=2026-12-07T07:14:54.171085Z level=warn pid=1 event=enlist\n";
+    static const char cut[] = "ts=2026-12-07T07:14:54.171085Z level=warn pid=1 event=enlist tx";
+    ck_assert_int_eq(write(fd, good, strlen(good)), (ssize_t)strlen(good));
+    ck_assert_int_eq(write(fd, cut, strlen(cut) - 2), (ssize_t)strlen(cut) - 2); /* "event=enlist " */
+    ck_assert_int_eq(logfmt_lint_file(path, 0), 0);
+    ck_assert_int_eq(write(fd, "\n", 1), 1); /* the same line, whole: not logfmt */
+    ck_assert_int_eq(logfmt_lint_file(path, 0), 1);
+    close(fd);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(empty_transaction_commits)
 {
     dtc_txid id;
@@ -1601,6 +1621,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, participant_busy_refused);
     tcase_add_test(seg, pace_idle_returns_to_other);
     tcase_add_test(seg, begin_refused_on_shutdown);
+    tcase_add_test(seg, lint_skips_a_cut_last_line);
     tcase_add_test(seg, empty_transaction_commits);
     tcase_add_test(seg, readonly_attach_cannot_write);
     tcase_add_test(seg, metrics_hostile_segment);

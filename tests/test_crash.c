@@ -12,7 +12,9 @@
  *    commit at all four services.  Killed at coord.before_decision or
  *    coord.after_enlist: rolled back, nothing applied, the SKU not held.
  *    Killed at dlog.after_filed (holding the log's writer locks): finished
- *    one way everywhere, the next order commits, the log healthy.
+ *    one way everywhere, the next order commits, the log healthy.  Killed
+ *    at dlog.before_sync: the one recovery rule says in flight, not
+ *    committed, while the COMMIT is not synced.
  *
  * Every transaction that might hang runs in a forked child that the test
  * waits for with a deadline.
@@ -272,6 +274,40 @@ START_TEST(test_crash_holding_the_log_writer)
 }
 END_TEST
 
+/* The one recovery rule while a COMMIT is written but not synced: dtcctl
+ * killed at dlog.before_sync (dtcd stopped, so nobody takes its slot
+ * over).  The slot reads COMMITTING, yet a host crash now would make the
+ * transaction a presumed abort: a participant asking must hear "in
+ * flight", not "committed" (it said committed before the fix).  Then dtcd
+ * finishes the order one way at every service. */
+START_TEST(test_crash_outcome_before_the_sync)
+{
+    h_init("crash-unsynced");
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
+    ck_assert_int_eq(h_start_shop(NULL), 0);
+    ck_assert_int_eq(kill(h_dtcd_pid(), SIGSTOP), 0);
+    crashing_order("dlog.before_sync", "o-400");
+    dtc_txn_info t[4];
+    size_t n = 0;
+    ck_assert_int_eq(dtc_list_transactions(h_inst(), t, 4, &n), DTC_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(t[0].state, DTC_TXN_COMMITTING);
+    dtc_participant *probe = NULL;
+    ck_assert_int_eq(dtc_participant_register(h_inst(), "probe", &probe), DTC_OK);
+    dtc_outcome_kind kind;
+    ck_assert_int_eq(dtc_participant_outcome(probe, &t[0].id, &kind), DTC_OK);
+    ck_assert_msg(kind == DTC_OUTCOME_IN_FLIGHT, "an unsynced commit read as %s",
+                  dtc_outcome_name(kind));
+    ck_assert_int_eq(dtc_participant_unregister(&probe), DTC_OK);
+    ck_assert_int_eq(kill(h_dtcd_pid(), SIGCONT), 0);
+    ck_assert_msg(h_wait_idle(10000), "the dead coordinator's transaction was not finished");
+    h_dump after[4];
+    ck_assert_int_eq(h_dump_shop(after), 0);
+    bool committed = h_dump_get(&after[2], "order:o-400") != NULL;
+    ck_assert_int_eq(h_dump_get(&after[3], "ship:o-400") != NULL, committed); /* all or none */
+}
+END_TEST
+
 START_TEST(test_crash_before_decision)
 {
     crash_before_decision("crash-before", "coord.before_decision");
@@ -302,6 +338,7 @@ int main(void)
     tcase_add_test(ts, test_crash_before_decision);
     tcase_add_test(ts, test_crash_after_enlist);
     tcase_add_test(ts, test_crash_holding_the_log_writer);
+    tcase_add_test(ts, test_crash_outcome_before_the_sync);
     suite_add_tcase(s, ts);
 #endif
     return h_run_suite(s);

@@ -803,6 +803,16 @@ START_TEST(test_reboot_with_pg_prepared)
            && h_now_ms() < end)
         h_sleep_ms(10);
     ck_assert_int_eq(ti.state, DTC_TXN_COMMITTING);
+    /* COMMITTING comes before the COMMIT record is synced: the reboot
+     * keeps the decision once the one recovery rule calls it committed */
+    dtc_participant *probe = NULL;
+    ck_assert_int_eq(dtc_participant_register(h_inst(), "probe", &probe), DTC_OK);
+    dtc_outcome_kind kind = DTC_OUTCOME_IN_FLIGHT;
+    while (dtc_participant_outcome(probe, &a, &kind) == DTC_OK && kind != DTC_OUTCOME_COMMITTED
+           && h_now_ms() < end + 5000)
+        h_sleep_ms(10);
+    ck_assert_int_eq(kind, DTC_OUTCOME_COMMITTED);
+    ck_assert_int_eq(dtc_participant_unregister(&probe), DTC_OK);
     /* the reboot */
     dtc_participant_info parts[16];
     size_t n = 0;

@@ -93,7 +93,8 @@ static const struct sf_field sf_fields[] = {
     HDR(sh_dlog_file_size, K_INT), HDR(sh_dlog_files, K_INT), HDR(sh_recovering, K_INT),
     HDR(sh_dlog_fileno, K_INT), HDR(sh_dlog_end, K_INT), HDR(sh_dlog_written, K_INT),
     HDR(sh_dlog_filed, K_INT), HDR(sh_dlog_buf, K_BYTES),
-    HDR(sh_dlog_durable, K_INT), HDR(sh_dlog_flush_seq, K_INT), HDR(sh_dlog_syncs, K_INT),
+    HDR(sh_dlog_durable, K_INT), HDR(sh_dlog_sync_no, K_INT),
+    HDR(sh_dlog_sync_target, K_INT), HDR(sh_dlog_sync_done, K_INT), HDR(sh_dlog_syncs, K_INT),
     HDR(sh_dlog_records, K_INT), HDR(sh_dlog_error, K_INT), HDR(sh_dlog_error_ms, K_INT),
 
     TXN(ts_state, K_INT), TXN(ts_gen, K_INT), TXN(ts_flags, K_INT), TXN(ts_nentries, K_INT),

@@ -382,6 +382,18 @@ dtc_result dtc_rollback_transaction(dtc_instance *in, const dtc_txid *id,
     return dtc__txn_end_call(&r, dtc__txn_drive(&r, DTC_TXN_ABORTED, DTC_OK), report);
 }
 
+bool dtc__txn_commit_durable(dtc_instance *in, const dtc_txid *id)
+{
+    struct txn_ref r;
+    if (!dtc__dlog_on(in))
+        return true; /* no log: nothing is ever more durable than this */
+    if (dtc__txn_acquire(in, id, &r) != DTC_OK)
+        return false;
+    bool durable = r.ts->ts_dlsn != 0 && r.ts->ts_dtype == DTC_DLOG_COMMIT;
+    dtc__unlock(&r.ts->ts_lock);
+    return durable;
+}
+
 dtc_result dtc_transaction_status(dtc_instance *in, const dtc_txid *id,
                                   dtc_txn_info *out)
 {

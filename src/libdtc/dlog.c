@@ -22,11 +22,14 @@
  * that dies loses nothing it copied in; a host crash loses what no sync
  * covered, as it always did.
  *
- * Flush (group commit, leader/follower): whoever takes
- * sh_dlog_flush_lock first writes out and syncs everything in the log so
- * far and raises sh_dlog_durable; the others sleep on sh_dlog_flush_seq,
- * are all woken at once when the sync ends, and return if it covered
- * their records, else one of them leads the next sync.
+ * Flush (group commit, leader/follower, by generation): whoever takes
+ * sh_dlog_flush_lock first leads sync number k: it writes out and syncs
+ * everything in the log so far and raises sh_dlog_durable.  The others
+ * sleep on the futex word of the sync that will cover them (shm.h,
+ * "Group commit by generation"): those whose record the leader wrote out
+ * are all woken when sync k ends; of those whose record came after, one
+ * is woken to lead sync k + 1 and the rest sleep on until it ends (a
+ * wake-all would wake them only to sleep again).
  *
  * Every record carries how far the log was durable when it was copied
  * in (the damage rule, dlog_read.c); dtcd adds a MARK when the log goes
@@ -491,6 +494,7 @@ static dtc_result lead(dtc_instance *in, uint64_t upto)
         sched_yield();
     dtc_result rc = dtc__dlog_write_out(in);
     uint64_t target = atomic_load(&h->sh_dlog_filed);
+    atomic_store(&h->sh_dlog_sync_target, target); /* waiters past it wait for the next */
     if (target < upto) /* never written, or the buffer could not be written out */
         return rc != DTC_OK ? rc : DTC_ELOG;
     int fd = fd_for(in, (target - 1) / in->dlog_file_size, &in->dlog_sfd, &in->dlog_sno);
@@ -514,9 +518,33 @@ static void futex_wait(_Atomic uint32_t *addr, uint32_t val, long ns)
     syscall(SYS_futex, addr, FUTEX_WAIT, val, &t, NULL, 0);
 }
 
-static void futex_wake_all(_Atomic uint32_t *addr)
+static void futex_wake(_Atomic uint32_t *addr, int n)
 {
-    syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    syscall(SYS_futex, addr, FUTEX_WAKE, n, NULL, NULL, 0);
+}
+
+/* The word the end of sync g bumps (shm.h, "Group commit by generation"). */
+static _Atomic uint32_t *gen_word(struct dtc_shm_header *h, uint64_t g)
+{
+    return &h->sh_dlog_gen_seq[g % 2];
+}
+
+/* With sh_dlog_flush_lock: sync number k (unless upto is durable
+ * already), then its waiters woken, and one waiter for the next. */
+static dtc_result lead_sync(dtc_instance *in, uint64_t upto)
+{
+    struct dtc_shm_header *h = in->hdr;
+    uint64_t k = atomic_load(&h->sh_dlog_sync_no) + 1;
+    atomic_store(&h->sh_dlog_sync_target, UINT64_MAX);
+    atomic_store(&h->sh_dlog_sync_no, k);
+    dtc_result rc = atomic_load(&h->sh_dlog_durable) >= upto ? DTC_OK : lead(in, upto);
+    atomic_store(&h->sh_dlog_sync_done, k);
+    atomic_fetch_add(gen_word(h, k), 1);
+    atomic_fetch_add(gen_word(h, k + 1), 1);
+    dtc__unlock(&h->sh_dlog_flush_lock);
+    futex_wake(gen_word(h, k), INT_MAX);
+    futex_wake(gen_word(h, k + 1), 1);
+    return rc;
 }
 
 dtc_result dtc__dlog_flush(dtc_instance *in, uint64_t upto)
@@ -532,21 +560,32 @@ dtc_result dtc__dlog_flush(dtc_instance *in, uint64_t upto)
                     (unsigned long long)upto);
             return DTC_ECORRUPT;
         }
-        uint32_t seq = atomic_load(&h->sh_dlog_flush_seq);
+        /* The sync that will cover us: the one under way, unless our
+         * record lies past what it writes (then the next one); never one
+         * that ended.  Its end stores sh_dlog_sync_done before it bumps
+         * the word, so a word read while sh_dlog_sync_done stays put
+         * cannot have missed that bump. */
+        uint64_t done = atomic_load(&h->sh_dlog_sync_done);
+        uint64_t k = atomic_load(&h->sh_dlog_sync_no), t = atomic_load(&h->sh_dlog_sync_target);
+        uint64_t g = upto > t ? k + 1 : k;
+        g = g > done ? g : done + 1;
+        _Atomic uint32_t *w = gen_word(h, g);
+        uint32_t seq = atomic_load(w);
+        if (atomic_load(&h->sh_dlog_sync_done) != done)
+            continue; /* a sync ended meanwhile: look again */
+        if (atomic_load(&h->sh_dlog_durable) >= upto)
+            return DTC_OK;
         /* its holder died: nothing to repair, durable moved only after a sync */
         dtc_result rc = dtc__lock_try(in, &h->sh_dlog_flush_lock, NULL, NULL);
-        if (rc == DTC_EBUSY) { /* someone syncs: wait for its wake, a slice at most */
-            futex_wait(&h->sh_dlog_flush_seq, seq, DTC_WAIT_SLICE_MS * 1000000L / 10);
+        if (rc == DTC_EBUSY) { /* someone syncs: wait for our sync's wake, a slice at most */
+            futex_wait(w, seq, DTC_WAIT_SLICE_MS * 1000000L / 10);
             continue;
         }
         if (rc != DTC_OK)
             return DTC_ECORRUPT;
-        dtc_result lrc = atomic_load(&h->sh_dlog_durable) >= upto ? DTC_OK : lead(in, upto);
-        atomic_fetch_add(&h->sh_dlog_flush_seq, 1);
-        dtc__unlock(&h->sh_dlog_flush_lock);
-        futex_wake_all(&h->sh_dlog_flush_seq);
-        if (lrc != DTC_OK)
-            return lrc;
+        rc = lead_sync(in, upto);
+        if (rc != DTC_OK)
+            return rc;
     }
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dlog.h"
+#include "txn.h"
 
 static const char *const outcome_names[DTC_OUTCOME_COUNT] = {
     [DTC_OUTCOME_IN_FLIGHT] = "in-flight",
@@ -115,12 +116,16 @@ dtc_result dtc_participant_outcome(dtc_participant *p, const dtc_txid *id,
         return DTC_ESYS;
     dtc_result rc = dtc_transaction_outcome(p->in, id, o);
     *kind = rc == DTC_OK ? o->kind : DTC_OUTCOME_IN_FLIGHT;
-    /* decided, still being delivered: the decision is durable (it is
-     * logged before any commit is sent; an abort is presumed anyway).  A
-     * one-phase commit has no durable decision: a host crash would make
-     * it a presumed abort, so its participant commits only when asked. */
+    /* decided, still being delivered: committed once the decision is
+     * durable (it is logged before any commit is sent; an abort is
+     * presumed anyway).  A slot is COMMITTING from before its COMMIT
+     * record is synced: until then a host crash would make it a presumed
+     * abort, so it is still in flight (the log's record, read once the
+     * slot is gone, is durable or nobody acted on it).  A one-phase
+     * commit has no durable decision: its participant commits only when
+     * asked. */
     if (rc == DTC_OK && o->kind == DTC_OUTCOME_IN_FLIGHT && o->info.state == DTC_TXN_COMMITTING
-        && !o->info.one_phase)
+        && !o->info.one_phase && (o->from_log || dtc__txn_commit_durable(p->in, id)))
         *kind = DTC_OUTCOME_COMMITTED;
     if (rc == DTC_OK && o->kind == DTC_OUTCOME_IN_FLIGHT && o->info.state == DTC_TXN_ABORTING)
         *kind = DTC_OUTCOME_ABORTED;

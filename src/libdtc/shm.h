@@ -325,12 +325,23 @@ struct dtc_shm_header {
      * that dies raised nothing: the next one syncs again. */
     pthread_mutex_t sh_dlog_flush_lock;
     _Atomic uint64_t sh_dlog_durable;
-    /* Bumped by each flusher after its sync (success or not), then every
-     * process waiting for it is woken at once (FUTEX_WAKE, shared): the
-     * waiters check sh_dlog_durable in parallel instead of taking the
-     * flush lock one after another.  Waits are sliced, so a flusher that
-     * dies before its wake costs one slice. */
-    _Atomic uint32_t sh_dlog_flush_seq;
+    /* Group commit by generation (dlog.c, dtc__dlog_flush).  The leader
+     * of sync number sh_dlog_sync_no (stored when it takes the flush
+     * lock, with sh_dlog_sync_target = UINT64_MAX: not known yet) stores
+     * its target, what its sync covers, once it has written the buffer
+     * out; after the sync it stores sh_dlog_sync_done, bumps
+     * sh_dlog_gen_seq[k % 2] and wakes every waiter there (the sync
+     * covered them), then bumps sh_dlog_gen_seq[(k + 1) % 2] and wakes
+     * one waiter there (the next leader).  A waiter sleeps on the word of
+     * the sync that will cover it: k if its record is not past the
+     * target (or the target is not known), k + 1 if it is.  All written
+     * by the flush lock's holder (atomics); read by waiters only to pick
+     * a word and to see a sync already ended: a wrong value costs a
+     * wake-up or a slice (waits are sliced), never a wrong answer. */
+    _Atomic uint64_t sh_dlog_sync_no;
+    _Atomic uint64_t sh_dlog_sync_target;
+    _Atomic uint64_t sh_dlog_sync_done;
+    _Atomic uint32_t sh_dlog_gen_seq[2];
     _Atomic uint64_t sh_dlog_syncs;   /* counter: fdatasync calls */
     _Atomic uint64_t sh_dlog_records; /* counter: records written */
     /* The log's last write or sync failure (dtc__dlog_note): its

@@ -46,6 +46,11 @@ void dtc__txn_end_orphan(struct txn_ref *r);
 void dtc__txn_unlock(struct txn_ref *r);
 dtc_result dtc__txn_relock(struct txn_ref *r);
 dtc_result dtc__txn_acquire(dtc_instance *in, const dtc_txid *id, struct txn_ref *r);
+/* Whether live transaction id's commit decision is durable: its COMMIT
+ * record synced (ts_dlsn is set only after the sync, or at replay).  A
+ * slot turns COMMITTING before that: the one recovery rule must not
+ * call it committed yet.  false if the slot is gone (ask again). */
+bool dtc__txn_commit_durable(dtc_instance *in, const dtc_txid *id);
 /* coord.c: ends a call (ts_lock held if r->locked): fills report (also
  * from a slot dtcd took over meanwhile), and if the slot is still ours
  * frees it once terminal and gives up the driver token; unlocks. */

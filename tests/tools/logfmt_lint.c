@@ -118,8 +118,10 @@ long logfmt_lint_file(const char *path, int records_only)
         const char *why;
         size_t col;
         no++;
-        if (len > 0 && line[len - 1] == '\n')
-            len--;
+        if (len > 0 && line[len - 1] != '\n')
+            break; /* the last line, cut: its writer was killed in the middle
+                    * of the write (SIGKILL ends a write to a file short) */
+        len--;
         if (records_only && strncmp(line, "ts=", 3) != 0)
             continue;
         if (logfmt_lint_line(line, (size_t)len, &why, &col) != 0 && bad++ < 10)
