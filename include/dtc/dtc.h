@@ -513,7 +513,8 @@ dtc_result dtc_participant_serve(dtc_participant *p,
 /* The one recovery rule, for a participant that restarted with
  * transactions it holds prepared (the services, dtc-pg and the journal's
  * replay all use it): *kind says COMMITTED (commit it: the commit
- * decision is durable, COMMITTING or COMMITTED; a one-phase commit's
+ * decision is durable: COMMITTED, or COMMITTING once its COMMIT record is
+ * synced (before that it is IN_FLIGHT); a one-phase commit's
  * COMMITTING is IN_FLIGHT: no decision record makes it durable, so the
  * commit is applied only when delivered), ABORTED (roll it back:
  * ABORTING or ABORTED, or an id the instance never decided, presumed
