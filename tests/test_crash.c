@@ -166,6 +166,15 @@ static void crashing_order(const char *point, const char *order_id)
                   res.code, res.out, res.err);
 }
 
+/* A case of the services: dtcd (fast ticks) and the four services of
+ * instance `tag`. */
+static void start_shop_case(const char *tag)
+{
+    h_init(tag);
+    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
+    ck_assert_int_eq(h_start_shop(NULL), 0);
+}
+
 static long value_of(const h_dump *d, const char *key)
 {
     const h_rec *r = h_dump_get(d, key);
@@ -174,9 +183,7 @@ static long value_of(const h_dump *d, const char *key)
 
 START_TEST(test_crash_after_commit_decision)
 {
-    h_init("crash-commit");
-    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
-    ck_assert_int_eq(h_start_shop(NULL), 0);
+    start_shop_case("crash-commit");
     h_dump before[4], after[4];
     ck_assert_int_eq(h_dump_shop(before), 0);
 
@@ -209,9 +216,7 @@ END_TEST
 
 static void crash_before_decision(const char *tag, const char *point)
 {
-    h_init(tag);
-    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
-    ck_assert_int_eq(h_start_shop(NULL), 0);
+    start_shop_case(tag);
     h_dump before[4], after[4];
     ck_assert_int_eq(h_dump_shop(before), 0);
 
@@ -247,9 +252,7 @@ static void crash_before_decision(const char *tag, const char *point)
  * holder), and the log is healthy. */
 START_TEST(test_crash_holding_the_log_writer)
 {
-    h_init("crash-filed");
-    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
-    ck_assert_int_eq(h_start_shop(NULL), 0);
+    start_shop_case("crash-filed");
     h_dump before[4], after[4];
     ck_assert_int_eq(h_dump_shop(before), 0);
 
@@ -282,9 +285,7 @@ END_TEST
  * finishes the order one way at every service. */
 START_TEST(test_crash_outcome_before_the_sync)
 {
-    h_init("crash-unsynced");
-    ck_assert_int_gt(h_start_dtcdv((const char *const[]){"--tick-ms", "20", NULL}), 0);
-    ck_assert_int_eq(h_start_shop(NULL), 0);
+    start_shop_case("crash-unsynced");
     ck_assert_int_eq(kill(h_dtcd_pid(), SIGSTOP), 0);
     crashing_order("dlog.before_sync", "o-400");
     dtc_txn_info t[4];
