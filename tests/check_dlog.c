@@ -649,6 +649,52 @@ START_TEST(buffer_wraps_and_makes_room)
 }
 END_TEST
 
+/* Journal records of exact lengths fill the current file to its last
+ * byte; the next record switches files (the buffer holds nothing the
+ * file lacks: nothing to write out, not an error), and every record is
+ * read back. */
+START_TEST(file_filled_to_its_last_byte)
+{
+    static unsigned char data[DTC_JOURNAL_REC_MAX];
+    struct dtc__dlog_rec r;
+    memset(&r, 0, sizeof r);
+    r.type = DTC_DLOG_JDONE;
+    r.nentries = 1;
+    snprintf(r.entries[0].name, DTC_NAME_MAX, "filler");
+    r.data = data;
+    struct dtc_shm_header *h = inst->hdr;
+    uint64_t no = h->sh_dlog_fileno, file_end = (no + 1) * inst->dlog_file_size, end;
+    size_t maxlen = dtc__dlog_journal_len("filler", DTC_JOURNAL_REC_MAX);
+    size_t minlen = dtc__dlog_journal_len("filler", 0);
+    int n = 0;
+    while (h->sh_dlog_end < file_end) {
+        uint64_t left = file_end - h->sh_dlog_end;
+        size_t want = left >= maxlen + minlen || left == maxlen ? maxlen
+                      : left <= maxlen                        ? (size_t)left
+                                                              : (size_t)left - minlen;
+        uint32_t d = want > minlen + 8 ? (uint32_t)(want - minlen - 8) : 0;
+        while (dtc__dlog_journal_len("filler", d) < want)
+            d++;
+        ck_assert_uint_eq(dtc__dlog_journal_len("filler", d), want);
+        r.data_len = d;
+        ck_assert_int_eq(dtc__dlog_append(inst, &r, &end), DTC_OK);
+        n++;
+    }
+    ck_assert_uint_eq(h->sh_dlog_end, file_end); /* to its last byte */
+    ck_assert_uint_eq(h->sh_dlog_fileno, no);
+    ck_assert_int_eq(dtc__dlog_flush(inst, end), DTC_OK);
+    rec_init(&r, DTC_DLOG_COMMIT, 7, 2);
+    ck_assert_int_eq(dtc__dlog_append(inst, &r, &end), DTC_OK); /* the switch */
+    ck_assert_uint_eq(h->sh_dlog_fileno, no + 1);
+    ck_assert_int_eq(dtc__dlog_flush(inst, end), DTC_OK);
+    struct seen s = {0};
+    struct dtc__dlog_scan_out o;
+    ck_assert_int_eq(scan(&s, &o), DTC_OK);
+    ck_assert_int_eq(s.n, n + 1);
+    ck_assert_uint_eq(o.end, end);
+}
+END_TEST
+
 START_TEST(switch_copies_live_and_prunes)
 {
     struct dtc__dlog_rec r;
@@ -931,6 +977,7 @@ static Suite *dlog_suite(void)
     tcase_add_test(tc, damage_in_older_file);
     tcase_add_test(tc, buffer_scribble_never_written);
     tcase_add_test(tc, buffer_wraps_and_makes_room);
+    tcase_add_test(tc, file_filled_to_its_last_byte);
     tcase_add_test(tc, switch_copies_live_and_prunes);
     tcase_add_test(tc, switch_failure_is_an_error);
     tcase_add_test(tc, switch_takes_a_file_renamed_in_unused);

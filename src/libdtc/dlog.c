@@ -16,9 +16,9 @@
  * commit, a writer that finds the buffer full, the file switch, and a
  * reader of the files (dtc__dlog_write_out: an outcome lookup, a
  * participant's replay).  Measured why: a pwrite under sh_dlog_lock
- * made every coordinator queue behind it (dtc-bench noop N=3: 27.7k /
- * 45.0k txn/s at C=16 / 64 with it, 43.9k / 65.2k with no write at all;
- * docs/performance.md).  The buffer lives in the segment, so a process
+ * made every coordinator queue behind it (dtc-bench noop N=3, C=64, two
+ * alternating rounds: 40.9k / 37.3k txn/s with it, 48.3k / 50.1k with
+ * the buffer; docs/performance.md).  The buffer lives in the segment, so a process
  * that dies loses nothing it copied in; a host crash loses what no sync
  * covered, as it always did.
  *
@@ -151,12 +151,10 @@ static size_t whole_records(const unsigned char *buf, size_t n, uint64_t at, boo
 }
 
 /* With sh_dlog_out_lock: the range to write out, [*from, *to) in file
- * *no; false (logged) if the segment's positions are out of bounds. */
+ * *no (not empty); false (logged) if the segment's positions are out of
+ * bounds. */
 static bool out_range(dtc_instance *in, uint64_t *from, uint64_t *to, uint64_t *no)
 {
-    struct dtc_shm_header *h = in->hdr;
-    *from = atomic_load(&h->sh_dlog_filed);
-    *to = atomic_load_explicit(&h->sh_dlog_written, memory_order_acquire);
     uint64_t size = in->dlog_file_size;
     *no = *from / size;
     if (*to >= *from && *to - *from <= DTC_DLOG_BUF && *from >= *no * size + DTC_DLOG_FILE_HDR
@@ -174,13 +172,14 @@ static dtc_result out_locked(dtc_instance *in)
 {
     DTC_ASSERT(dtc__lock_held(&in->hdr->sh_dlog_out_lock));
     struct dtc_shm_header *h = in->hdr;
-    uint64_t from, to, no;
+    uint64_t from = atomic_load(&h->sh_dlog_filed), no;
+    uint64_t to = atomic_load_explicit(&h->sh_dlog_written, memory_order_acquire);
+    if (from == to) /* nothing (also a file filled to its last byte) */
+        return DTC_OK;
     if (!out_range(in, &from, &to, &no)) {
         dtc__dlog_note(in, DTC_ELOG);
         return DTC_ELOG;
     }
-    if (from == to)
-        return DTC_OK;
     if (in->dlog_obuf == NULL && (in->dlog_obuf = malloc(OUT_CHUNK)) == NULL)
         return DTC_ESYS;
     int fd = fd_for(in, no, &in->dlog_ofd, &in->dlog_ono);
