@@ -1163,6 +1163,43 @@ START_TEST(answer_revised_in_flush)
 }
 END_TEST
 
+/* The ids alone: every slot in use listed (a count past cap), the same
+ * ids as the full listing, a quarantined slot counted, never listed. */
+START_TEST(transaction_ids_listed)
+{
+    dtc_txid id[3], got[4];
+    size_t n = 9, quar = 9;
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(dtc_begin_transaction(inst, NULL, &id[i]), DTC_OK);
+    ck_assert_int_eq(dtc_list_transaction_ids(inst, got, 2, &n, &quar), DTC_OK);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(quar, 0);
+    ck_assert_int_eq(dtc_list_transaction_ids(inst, got, 4, &n, &quar), DTC_OK);
+    ck_assert_uint_eq(n, 3);
+    for (int i = 0; i < 3; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < n; k++)
+            seen += memcmp(got[k].bytes, id[i].bytes, sizeof id[i].bytes) == 0;
+        ck_assert_int_eq(seen, 1);
+    }
+    struct dtc_txn_slot *ts = NULL;
+    for (uint32_t i = 0; i < inst->max_txns && ts == NULL; i++)
+        if (memcmp(dtc__txn(inst, i)->ts_txid, id[1].bytes, sizeof id[1].bytes) == 0)
+            ts = dtc__txn(inst, i);
+    ck_assert_ptr_nonnull(ts);
+    ts->ts_flags |= DTC_TS_QUARANTINED;
+    ck_assert_int_eq(dtc_list_transaction_ids(inst, got, 4, &n, &quar), DTC_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(quar, 1);
+    for (size_t k = 0; k < n; k++)
+        ck_assert(memcmp(got[k].bytes, id[1].bytes, sizeof id[1].bytes) != 0);
+    ck_assert_int_eq(dtc_list_transaction_ids(inst, NULL, 1, &n, &quar), DTC_EINVAL);
+    ck_assert_int_eq(dtc_list_transaction_ids(inst, NULL, 0, &n, NULL), DTC_EINVAL);
+    ck_assert_int_eq(dtc_list_transaction_ids(inst, NULL, 0, &n, &quar), DTC_OK);
+    ck_assert_uint_eq(n, 2);
+}
+END_TEST
+
 START_TEST(begin_refused_on_shutdown)
 {
     dtc_txid id;
@@ -1621,6 +1658,7 @@ Suite *core_suite(void)
     tcase_add_test(seg, participant_busy_refused);
     tcase_add_test(seg, pace_idle_returns_to_other);
     tcase_add_test(seg, begin_refused_on_shutdown);
+    tcase_add_test(seg, transaction_ids_listed);
     tcase_add_test(seg, lint_skips_a_cut_last_line);
     tcase_add_test(seg, empty_transaction_commits);
     tcase_add_test(seg, readonly_attach_cannot_write);

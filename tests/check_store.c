@@ -13,6 +13,7 @@
 #include <check.h>
 #include <stdatomic.h>
 #include <ftw.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -702,10 +703,18 @@ END_TEST
  * while bg_kill_child is set. */
 static pid_t bg_main_pid;
 static int bg_kill_child;
+static char bg_policy_path[600]; /* the child writes its policy there */
 
 static void bg_hook(const char *point)
 {
     if (getpid() != bg_main_pid) {
+        if (bg_policy_path[0] && strcmp(point, "store.bg_before_sync") == 0) {
+            FILE *f = fopen(bg_policy_path, "w");
+            if (f != NULL) {
+                fprintf(f, "%d", sched_getscheduler(0));
+                fclose(f);
+            }
+        }
         if (bg_kill_child && strcmp(point, "store.bg_before_sync") == 0)
             kill(getpid(), SIGKILL);
         return;
@@ -713,9 +722,9 @@ static void bg_hook(const char *point)
     jevent(point);
 }
 
-/* A journal-mode store with compactions after 2 log lines: t1 and t2
- * committed, so the second flush forked a compaction stamped 5 (4 lines
- * journaled before it). */
+/* A journal-mode store with a 2-line snapshot (w, x) and compactions
+ * after twice that: t0, t1 and t2 committed, so the third flush forked a
+ * compaction stamped 7 (6 lines journaled before it). */
 static store *bg_journal_store(const char *dir, struct fake_journal *fj, store_journal *sj)
 {
     *sj = (store_journal){fj_append, fj_position, fj_flush, fj_checkpoint, fj};
@@ -725,6 +734,7 @@ static store *bg_journal_store(const char *dir, struct fake_journal *fj, store_j
     store_set_journal(st, sj);
     store_set_compact_min(st, 2);
     store_set_fault_hook(st, bg_hook);
+    run_commit(st, "t0", "reserve w 1");
     run_commit(st, "t1", "reserve w 1");
     ck_assert_int_eq(jevent_at("store.before_rename", 0), -1); /* none yet */
     run_commit(st, "t2", "reserve w 1");
@@ -743,8 +753,8 @@ static void bg_flush_until(store *st, const char *e, char *why)
 }
 
 /* On the journal a compaction runs in the background: its snapshot is
- * stamped with the journal's end at the fork (5), not with the end when
- * it is renamed in (t3 was journaled meanwhile, at 5); the journal is
+ * stamped with the journal's end at the fork (7), not with the end when
+ * it is renamed in (t3 was journaled meanwhile, at 7); the journal is
  * flushed to the stamp before the rename, and the stamp is reported as
  * the checkpoint only after the rename and the directory's sync.  A
  * writer reopening it replays t3 from the journal after the stamp. */
@@ -756,32 +766,38 @@ START_TEST(journal_background_compaction)
     store_journal sj;
     memset(&fj, 0, sizeof fj);
     fj.calls_ok = 1;
+    snprintf(bg_policy_path, sizeof bg_policy_path, "%s/policy", dir);
     store *st = bg_journal_store(dir, &fj, &sj);
-    ck_assert_int_eq(fj.n, 4);
+    ck_assert_int_eq(fj.n, 6);
     /* the flush that forked returned before anything was renamed in */
     ck_assert_int_eq(jevent_at("store.before_rename", 0), -1);
     ck_assert_ptr_null(strstr(read_text(state_path(dir, "inventory")), "\njournal "));
     ck_assert_int_eq(try_prepare(st, "t3", "reserve w 2", why), STORE_YES);
-    ck_assert_int_eq(fj.n, 5); /* journaled while the child runs */
-    bg_flush_until(st, "ckpt 5", why);
-    ck_assert_uint_eq(fj.ckpt, 5);
-    ck_assert_uint_eq(store_journal_lsn(st), 5);
+    ck_assert_int_eq(fj.n, 7); /* journaled while the child runs */
+    bg_flush_until(st, "ckpt 7", why);
+    ck_assert_uint_eq(fj.ckpt, 7);
+    ck_assert_uint_eq(store_journal_lsn(st), 7);
     ck_assert_int_eq(fj.calls_ok, 1);
-    int f = jevent_at("flush 5", 0), br = jevent_at("store.before_rename", f);
+    int f = jevent_at("flush 7", 0), br = jevent_at("store.before_rename", f);
     int ar = jevent_at("store.after_rename", br), bc = jevent_at("store.before_checkpoint", ar);
-    ck_assert_msg(f >= 0 && br > f && ar > br && bc > ar && jevent_at("ckpt 5", 0) > bc,
+    ck_assert_msg(f >= 0 && br > f && ar > br && bc > ar && jevent_at("ckpt 7", 0) > bc,
                   "order: flush %d, before_rename %d, after_rename %d, before_checkpoint %d", f,
                   br, ar, bc);
     ck_assert_int_eq(jevent_at("store.bg_before_sync", 0), -1); /* the child's, not ours */
+    /* the child ran as idle-priority work: never ahead of a service */
+    char idle[16];
+    snprintf(idle, sizeof idle, "%d", SCHED_IDLE);
+    ck_assert_str_eq(read_text(bg_policy_path), idle);
+    bg_policy_path[0] = '\0';
     /* the snapshot, then t3 in the mirror (the tail) */
     ck_assert_ptr_nonnull(strstr(read_text(state_path(dir, "inventory")),
-                                 "\njournal 5\ncheckpoint\nprepared t3 reserve w 2\n"));
+                                 "\njournal 7\ncheckpoint\nprepared t3 reserve w 2\n"));
     char *before = dump_text(st);
     store_close(&st);
     st = open_inv(dir);
-    ck_assert_uint_eq(store_journal_lsn(st), 5);
+    ck_assert_uint_eq(store_journal_lsn(st), 7);
     ck_assert_ptr_null(store_get(st, "w")->rc_holder); /* the mirror is not read */
-    for (int i = 4; i < fj.n; i++) /* the journal's records from the stamp */
+    for (int i = 6; i < fj.n; i++) /* the journal's records from the stamp */
         ck_assert_int_eq(store_replay_line(st, fj.lines[i], strlen(fj.lines[i]), why), 0);
     char *after = dump_text(st);
     ck_assert_str_eq(after, before);
@@ -814,9 +830,9 @@ START_TEST(journal_background_child_killed)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     ck_assert_int_eq(access(tmp, F_OK), -1);
     ck_assert_ptr_null(strstr(read_text(path), "\njournal "));
-    run_commit(st, "t3", "reserve w 1"); /* a new compaction, stamped 7 */
-    bg_flush_until(st, "ckpt 7", why);
-    ck_assert_uint_eq(store_journal_lsn(st), 7);
+    run_commit(st, "t3", "reserve w 1"); /* a new compaction, stamped 9 */
+    bg_flush_until(st, "ckpt 9", why);
+    ck_assert_uint_eq(store_journal_lsn(st), 9);
     ck_assert_int_eq(fj.calls_ok, 1);
     store_close(&st);
 }

@@ -751,6 +751,16 @@ dtc_result dtc_list_participants(dtc_instance *inst, dtc_participant_info *arr,
                                  size_t cap, size_t *n);
 dtc_result dtc_list_transactions(dtc_instance *inst, dtc_txn_info *arr,
                                  size_t cap, size_t *n);
+/* The ids of the transactions slots hold now, each slot read under its
+ * own lock: up to cap into ids, *n the number of such slots (may be more
+ * than cap).  A quarantined slot's id cannot be trusted: it is not
+ * listed, *quarantined counts them.  What a participant needs to know
+ * whether a transaction can still reach it (docs/api.md), without what
+ * dtc_list_transactions also reads (entries, reasons, the owner's
+ * liveness from /proc): cheap enough for a serve loop.  DTC_EINVAL if n
+ * or quarantined is NULL, or ids is NULL with cap > 0. */
+dtc_result dtc_list_transaction_ids(dtc_instance *inst, dtc_txid *ids, size_t cap,
+                                    size_t *n, size_t *quarantined);
 
 /* ---- supervisor -------------------------------------------------------- */
 

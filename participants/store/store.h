@@ -137,7 +137,7 @@ store_vote store_prepare(store *st, const char *txid, char *why);
 int store_commit(store *st, const char *txid, store_outcome *out, char *why);
 int store_rollback(store *st, const char *txid, store_outcome *out, char *why);
 /* One fsync of everything appended since the last flush.  When the log
- * section outgrows the snapshot it compacts in the background: a forked
+ * section outgrows twice the snapshot it compacts in the background: a forked
  * child writes the snapshot while the caller goes on, and a later flush
  * appends what was logged meanwhile and renames the new file in (that
  * flush syncs the new file and the directory instead of the old file;
@@ -149,7 +149,7 @@ int store_flush(store *st, char *why);
 /* Rewrites the file as a snapshot now (tmp, fsync, rename, fsync dir),
  * after finishing a background compaction that runs. */
 int store_compact(store *st, char *why);
-/* Compaction threshold: log lines > max(n, snapshot lines).  Default 1024. */
+/* Compaction threshold: log lines > max(n, 2 x snapshot lines).  Default 1024. */
 void store_set_compact_min(store *st, size_t n);
 /* Crash points for tests: fn (NULL: none) is called with the point's name
  * at each of them and may kill the process (svc.c passes dtc_fault; of

@@ -1,6 +1,6 @@
 /*
  * store_bg.c - compaction off the request path.  When the log section has
- * outgrown the snapshot, store_flush forks: the child writes the state as
+ * outgrown twice the snapshot, store_flush forks: the child writes the state as
  * it was at the fork (its copy-on-write memory) to NAME.state.tmp, fsyncs
  * it (not with STORE_NO_FSYNC) and exits with 0 or the errno that stopped
  * it; the service goes on serving meanwhile, appending to NAME.state as
@@ -36,14 +36,30 @@
  * moment): the count of DTC_CRASH_AT=POINT:N is the child's.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "store_compact.h"
+
+/* The child runs as background work: SCHED_IDLE, so that any service or
+ * coordinator waking up takes the CPU from it at once (at the default
+ * priority, and even at nice 10, the child's 5-50 ms of CPU came in
+ * slices of 1.5-7 ms that every waking service waited behind:
+ * docs/performance.md "Tails").  It still runs whenever a CPU is idle,
+ * and a service that waits for it (a tail outgrown, store__bg_step)
+ * leaves the CPU to it.  Nice 19 if the policy is refused. */
+static void background(void)
+{
+    struct sched_param sp = {.sched_priority = 0};
+    if (sched_setscheduler(0, SCHED_IDLE, &sp) != 0)
+        (void)setpriority(PRIO_PROCESS, 0, 19);
+}
 
 /* The child: the snapshot into fd, then _exit (no atexit handler, no
  * stdio buffer of the parent's flushed twice). */
@@ -57,6 +73,7 @@ static void child_main(const store *st, int fd, pid_t parent, uint64_t lsn)
                                       a service killed now is restartable
                                       at once */
     unlink(st->st_file.sf_old); /* the file the last switch replaced: freed here */
+    background();
     w.sw_fd = fd;
     store__write_snapshot(st, &w, lsn);
     FAULT(&st->st_file, "store.bg_before_sync");
@@ -216,10 +233,19 @@ static int reap(store *st, int block, int *status)
     }
 }
 
+/* Log lines past which a compaction starts, or a running one is waited
+ * for: twice the snapshot (each compaction writes the whole snapshot: at
+ * once its size, the snapshots cost a service as much CPU as its log
+ * lines), and at least st_compact_min. */
+static size_t limit_of(const store *st)
+{
+    size_t twice = st->st_snap_lines * 2;
+    return twice > st->st_compact_min ? twice : st->st_compact_min;
+}
+
 int store__bg_step(store *st, char *why)
 {
-    size_t limit = st->st_snap_lines > st->st_compact_min ? st->st_snap_lines
-                                                          : st->st_compact_min;
+    size_t limit = limit_of(st);
     int status, switched = 0;
     if (st->st_bg_pid > 0) {
         /* a log that outgrew the threshold again waits: the tail is bounded */
@@ -228,8 +254,7 @@ int store__bg_step(store *st, char *why)
             return 0;
         if ((switched = finish(st, status, why)) < 0)
             return -1;
-        limit = st->st_snap_lines > st->st_compact_min ? st->st_snap_lines
-                                                       : st->st_compact_min;
+        limit = limit_of(st);
     }
     if (st->st_bg_pid == 0 && st->st_log_lines > limit && why[0] == '\0')
         start(st, why);

@@ -248,23 +248,54 @@ static int open_store(svc *s)
 }
 
 
+static int txid_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Keeps ids[0..n) (sorted here) as the prepared transactions of this
+ * check, for the next; returns the ones of them that were already
+ * prepared at the last check, moved to the front (all of them if all). */
+static size_t age(svc *s, char (*ids)[STORE_TXID_MAX], size_t n, bool all)
+{
+    size_t k = 0;
+    qsort(ids, n, sizeof *ids, txid_cmp);
+    char (*keep)[STORE_TXID_MAX] = n ? malloc(n * sizeof *keep) : NULL;
+    if (keep != NULL)
+        memcpy(keep, ids, n * sizeof *keep);
+    for (size_t i = 0; i < n; i++)
+        if (all || (s->sv_aged != NULL
+                    && bsearch(ids[i], s->sv_aged, s->sv_naged, sizeof *ids, txid_cmp) != NULL))
+            memmove(ids[k++], ids[i], sizeof *ids);
+    free(s->sv_aged);
+    s->sv_aged = keep;
+    s->sv_naged = keep ? n : 0;
+    return k;
+}
+
 /* Prepared transactions whose coordinator is gone get the outcome dtc
  * knows: committed ones are committed, aborted ones (or ones the instance
  * never decided: presumed abort) released; in-flight and HEURISTIC ones
  * are kept (their outcome will be delivered), and so is everything while
- * dtcd is still replaying its decision log.  Run at start (a restarted
- * participant's reloaded prepared transactions) and then every second
- * between batches, never during one, so no request of this process races
- * with it: a transaction found in flight at start may have given up on
- * this participant just before it registered. */
-static void recover(svc *s, dtc_participant *p)
+ * dtcd is still replaying its decision log.  Run at start (all: a
+ * restarted participant's reloaded prepared transactions) and then every
+ * second between batches, never during one, so no request of this
+ * process races with it: a transaction found in flight at start may have
+ * given up on this participant just before it registered.  The checks
+ * between batches ask only about transactions prepared at the check
+ * before too: a busy service always has some prepared for a moment, and
+ * asking about each of them every second was a stall of milliseconds in
+ * every service at once (docs/performance.md, "Tails"). */
+static void recover(svc *s, dtc_participant *p, bool all)
 {
     size_t n = store_prepared_ids(s->sv_store, NULL, 0);
     char (*ids)[STORE_TXID_MAX] = n ? calloc(n, sizeof *ids) : NULL;
     char why[STORE_WHY_MAX];
     bool waiting = false;
+    size_t acted = 0;
     n = ids ? store_prepared_ids(s->sv_store, ids, n) : 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t asked = age(s, ids, n, all);
+    for (size_t i = 0; i < asked; i++) {
         dtc_txid id;
         dtc_outcome_kind kind;
         store_outcome out;
@@ -278,6 +309,7 @@ static void recover(svc *s, dtc_participant *p)
         int frc = commit ? store_commit(s->sv_store, ids[i], &out, why)
                          : store_rollback(s->sv_store, ids[i], &out, why);
         char code[DTC_REASON_CODE_MAX];
+        acted++;
         dtc_log(frc ? DTC_LOG_WARN : DTC_LOG_INFO, "recover", &id, s->sv_o.name,
                 "outcome=%s action=%s error=%s", dtc_outcome_name(kind),
                 commit ? "commit" : "release", frc ? dtc_reason_split(why, code) : "none");
@@ -285,7 +317,7 @@ static void recover(svc *s, dtc_participant *p)
     if (waiting)
         dtc_log(DTC_LOG_INFO, "recover", NULL, s->sv_o.name,
                 "waiting=dtcd_recovering prepared=%zu note=\"nothing presumed until its log is replayed\"", n);
-    if (n > 0 && store_flush(s->sv_store, why) != 0)
+    if ((all ? n : acted) > 0 && store_flush(s->sv_store, why) != 0)
         dtc_log(DTC_LOG_ERROR, "recover", NULL, s->sv_o.name, "error=%s", why);
     free(ids);
 }
@@ -307,7 +339,7 @@ static dtc_result serve_loop(svc *s, dtc_instance *inst, dtc_participant *p,
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec > last.tv_sec) {
             if (store_prepared_ids(s->sv_store, NULL, 0) > 0)
-                recover(s, p);
+                recover(s, p, false);
             if (!s->sv_keep_ledger)
                 svc_retire_begin(&s->sv_hz, s->sv_store, inst);
             /* an idle service too finishes a background compaction whose
@@ -349,7 +381,7 @@ static int serve(svc *s)
     if (open_store(s) != 0 || svc__journal_start(s, inst, p) != 0) {
         s->sv_exit = 1;
     } else {
-        recover(s, p);
+        recover(s, p, true);
         tell_syncs(s); /* opening: a new state file, a torn tail cut */
         part_ready(s->sv_o.name);
         if ((rc = serve_loop(s, inst, p, &ops)) != DTC_OK) {
@@ -358,6 +390,7 @@ static int serve(svc *s)
         }
     }
     svc_retire_free(&s->sv_hz);
+    free(s->sv_aged);
     /* the store first: its last flush may use the journal (svc_journal.c);
      * a clean stop on the journal leaves a complete snapshot */
     char why[STORE_WHY_MAX];

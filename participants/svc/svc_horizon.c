@@ -37,8 +37,8 @@ static int usable(dtc_instance *inst, dtc_status *s)
 int svc_retire_begin(svc_horizon *hz, store *st, dtc_instance *inst)
 {
     dtc_status before, after;
-    dtc_txn_info *arr = NULL;
-    size_t n = 0;
+    dtc_txid *ids = NULL;
+    size_t n = 0, quarantined = 0;
     int rc = -1;
     hz->hz_active = 0;
     htab_deinit(&hz->hz_set);
@@ -54,13 +54,12 @@ int svc_retire_begin(svc_horizon *hz, store *st, dtc_instance *inst)
             return -1;
         hz->hz_cap = cap;
     }
-    arr = calloc(cap, sizeof *arr);
-    if (arr == NULL || dtc_list_transactions(inst, arr, cap, &n) != DTC_OK || n > cap)
+    ids = calloc(cap, sizeof *ids);
+    if (ids == NULL || dtc_list_transaction_ids(inst, ids, cap, &n, &quarantined) != DTC_OK
+        || n > cap || quarantined > 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        if (arr[i].quarantined)
-            goto out;
-        dtc_txid_format(&arr[i].id, hz->hz_ids[i]);
+        dtc_txid_format(&ids[i], hz->hz_ids[i]);
         if (htab_put(&hz->hz_set, hz->hz_ids[i], hz->hz_ids[i]) != 0)
             goto out;
     }
@@ -73,7 +72,7 @@ int svc_retire_begin(svc_horizon *hz, store *st, dtc_instance *inst)
     hz->hz_active = 1;
     rc = 0;
 out:
-    free(arr);
+    free(ids);
     return rc;
 }
 

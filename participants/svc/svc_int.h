@@ -38,6 +38,10 @@ typedef struct svc {
     int sv_keep_ledger;        /* $DTC_KEEP_LEDGER set: never retire ledger
                                   entries (audits that read every one) */
     svc_horizon sv_hz;         /* the ledger retirement pass going on */
+    /* The transactions prepared at the last recovery check, sorted: the
+     * next check asks only about those still prepared (recover). */
+    char (*sv_aged)[STORE_TXID_MAX];
+    size_t sv_naged;
     /* The instance journal (svc_journal.c): the participant, the prepare
      * callback's request while store_prepare runs, the store's hooks. */
     dtc_participant *sv_part;

@@ -2,7 +2,8 @@
  * status.c - reporting: read-only snapshots of a segment for dtcctl and
  * tests (header and counters, participant slots, transaction slots), and
  * the one way a transaction slot becomes a dtc_txn_info, the reasons of
- * its entries split into code and text.  Each slot is read under its own
+ * its entries split into code and text; the ids alone, for a participant
+ * that asks once a second which transactions slots still hold.  Each slot is read under its own
  * lock, one at a time.
  */
 #include <stdio.h>
@@ -97,6 +98,29 @@ dtc_result dtc_list_transactions(dtc_instance *in, dtc_txn_info *arr, size_t cap
         if (used && *n < cap)
             dtc__txn_info_fill(in, ts, &arr[*n]);
         *n += used;
+        dtc__unlock(&ts->ts_lock);
+    }
+    return DTC_OK;
+}
+
+dtc_result dtc_list_transaction_ids(dtc_instance *in, dtc_txid *ids, size_t cap, size_t *n,
+                                   size_t *quarantined)
+{
+    DTC_ASSERT(dtc__locks_held() == 0); /* each slot locked alone */
+    if (in == NULL || n == NULL || quarantined == NULL || (cap > 0 && ids == NULL))
+        return DTC_EINVAL;
+    *n = 0;
+    *quarantined = 0;
+    for (uint32_t i = 0; i < in->max_txns; i++) {
+        struct dtc_txn_slot *ts = dtc__txn(in, i);
+        bool quar;
+        if ((ts->ts_state == DTC_TXN_FREE && !(ts->ts_flags & DTC_TS_QUARANTINED))
+            || dtc__txn_lock_any(in, ts, &quar) != DTC_OK)
+            continue;
+        if (quar)
+            (*quarantined)++; /* its id cannot be trusted: not listed */
+        else if (ts->ts_state != DTC_TXN_FREE && (*n)++ < cap)
+            memcpy(ids[*n - 1].bytes, ts->ts_txid, sizeof ids[*n - 1].bytes);
         dtc__unlock(&ts->ts_lock);
     }
     return DTC_OK;
