@@ -8,8 +8,9 @@
  *  - A coordinator killed while asleep waiting for votes (--max-txns 1, so
  *    the next transactions reuse its slot and condvar): dtcd adopts and
  *    rolls it back, later transactions complete in bounded time.
- *  - dtcctl run killed at coord.after_commit_decision: dtcd finishes the
- *    commit at all four services.  Killed at coord.before_decision or
+ *  - dtcctl run killed at coord.after_commit_decision, or at
+ *    coord.commit_told_early (the services told, the COMMIT not synced):
+ *    dtcd finishes the commit at all four services, once each.  Killed at coord.before_decision or
  *    coord.after_enlist: rolled back, nothing applied, the SKU not held.
  *    Killed at dlog.after_filed (holding the log's writer locks): finished
  *    one way everywhere, the next order commits, the log healthy.  Killed
@@ -181,13 +182,20 @@ static long value_of(const h_dump *d, const char *key)
     return r ? strtol(r->value, NULL, 10) : -999999;
 }
 
+/* Killed after the decision was synced, or before, once the services
+ * (on the journal) were told to commit (told early): dtcd adopts the
+ * COMMITTING slot, logs the COMMIT again if it was not synced, and
+ * finishes the commit everywhere, each service applying it once. */
+static const char *const decided_points[] = {"coord.after_commit_decision",
+                                             "coord.commit_told_early"};
+
 START_TEST(test_crash_after_commit_decision)
 {
-    start_shop_case("crash-commit");
+    start_shop_case(_i == 0 ? "crash-commit" : "crash-early");
     h_dump before[4], after[4];
     ck_assert_int_eq(h_dump_shop(before), 0);
 
-    crashing_order("coord.after_commit_decision", "o-100");
+    crashing_order(decided_points[_i], "o-100");
 
     /* The supervisor finishes the commit everywhere. */
     int64_t end = h_now_ms() + 8000;
@@ -335,7 +343,8 @@ int main(void)
     TCase *ts = tcase_create("services");
     tcase_add_checked_fixture(ts, NULL, teardown);
     tcase_set_timeout(ts, 40);
-    tcase_add_test(ts, test_crash_after_commit_decision);
+    tcase_add_loop_test(ts, test_crash_after_commit_decision, 0,
+                        (int)(sizeof decided_points / sizeof decided_points[0]));
     tcase_add_test(ts, test_crash_before_decision);
     tcase_add_test(ts, test_crash_after_enlist);
     tcase_add_test(ts, test_crash_holding_the_log_writer);

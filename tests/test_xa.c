@@ -4,7 +4,9 @@
  *
  *  - Read-only: a read-only voter next to a yes voter gets no commit (and
  *    no rollback when another votes no); its entry says readonly; every
- *    vote read-only commits with no decision record (an END only).
+ *    vote read-only commits with no decision record (an END only), and
+ *    returns only once the log is durable past what its voters could
+ *    have read (a commit told early).
  *  - One-phase: a commit call on a transaction with one participant
  *    writes no COMMIT record; its answer is the participant's vote
  *    (committed / aborted); an explicit prepare first is two-phase.
@@ -253,6 +255,21 @@ START_TEST(test_all_readonly_no_decision_record)
     expect_everywhere(&id, DTC_OUTCOME_COMMITTED, 0);
     ck_assert_uint_eq(metric("dtc_readonly_votes_total"), 3);
     ck_assert_uint_eq(metric("dtc_transactions_one_phase_total"), 0);
+    /* A record in the log, not synced (as a journal participant's commit
+     * record is while a commit told early waits for its sync): a read-only
+     * voter may have read what it did, so the read-only commit returns
+     * only once the log is durable past it. */
+    dtc_participant *jp;
+    ck_assert_int_eq(dtc_participant_register(h_inst(), "jx", &jp), DTC_OK);
+    uint64_t lsn = 0;
+    ck_assert_int_eq(dtc_journal_done(jp, &id, 1, "x", 1, &lsn), DTC_OK);
+    dtc_status st;
+    ck_assert_int_eq(dtc_get_status(h_inst(), &st), DTC_OK);
+    ck_assert_uint_lt(st.dlog_durable_lsn, lsn); /* written, not synced */
+    ck_assert_int_eq(txn((const char *const[]){"ro1", NULL}, false, &id, &rep), DTC_OK);
+    ck_assert_int_eq(dtc_get_status(h_inst(), &st), DTC_OK);
+    ck_assert_uint_ge(st.dlog_durable_lsn, lsn);
+    ck_assert_int_eq(dtc_participant_unregister(&jp), DTC_OK);
 }
 END_TEST
 

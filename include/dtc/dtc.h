@@ -559,7 +559,12 @@ dtc_result dtc_participant_count_syncs(dtc_participant *p, unsigned n);
  *   record is in the log before your decision".  An abort forces nothing:
  *   a prepare record without a durable COMMIT is a presumed abort.
  * - It appends its commit or rollback record (dtc_journal_done), unforced.
- *   It applies a commit only when asked to, after the COMMIT is durable.
+ *   It applies a commit only when asked to: as soon as the COMMIT is in
+ *   the log, while its group commit runs (its commit record and whatever
+ *   later transactions see of it follow the COMMIT in the same log: a
+ *   host crash loses them together; nobody outside is told "committed"
+ *   before the sync).  So before telling anything outside the host about
+ *   a commit, it calls dtc_journal_flush up to its commit record's end.
  * - Its own storage becomes a checkpoint, written when it likes: call
  *   dtc_journal_flush(lsn) BEFORE the storage that reflects its records
  *   below lsn is made durable (never let durable storage run ahead of a

@@ -259,7 +259,8 @@ static int txid_cmp(const void *a, const void *b)
 static size_t age(svc *s, char (*ids)[STORE_TXID_MAX], size_t n, bool all)
 {
     size_t k = 0;
-    qsort(ids, n, sizeof *ids, txid_cmp);
+    if (n > 0)
+        qsort(ids, n, sizeof *ids, txid_cmp);
     char (*keep)[STORE_TXID_MAX] = n ? malloc(n * sizeof *keep) : NULL;
     if (keep != NULL)
         memcpy(keep, ids, n * sizeof *keep);

@@ -12,9 +12,12 @@
  *   coordinator:  coord.after_begin, coord.after_enlist,
  *                 coord.mid_prepare:k (after sending k prepares),
  *                 coord.before_decision (all votes in, nothing decided),
- *                 coord.after_commit_decision (COMMITTING, nothing sent;
- *                 the decision logged, or not at all for a one-phase or
- *                 all-read-only commit),
+ *                 coord.commit_told_early (the COMMIT in the log, not
+ *                 yet synced, sent to the journal participants only),
+ *                 coord.after_commit_decision (COMMITTING, the decision
+ *                 logged, or not at all for a one-phase or all-read-only
+ *                 commit; nothing sent, or only to the journal
+ *                 participants: told early),
  *                 coord.mid_commit:k (after sending k commits),
  *                 coord.mid_rollback:k (after sending k rollbacks),
  *                 coord.before_end (COMMITTED or ABORTED, no END record

@@ -23,8 +23,14 @@
  * Durability (dlog.h): the COMMIT decision, a compensation and a
  * HEURISTIC outcome are written to the decision log and synced (group
  * commit) before anything is sent that depends on them; the end of every
- * transaction is written unsynced.  A decision that cannot be logged is
- * never acted upon: the slot goes HEURISTIC for an operator.
+ * transaction is written unsynced.  One exception, by design: a
+ * participant on the instance journal (its yes vote carried a journal
+ * record) is told to commit as soon as the COMMIT is in the log, while
+ * the group commit runs (commit_early: its commit record follows the
+ * COMMIT in the same log, so a host crash loses both; docs/journal.md,
+ * "Told early"); nobody is told "committed" before the COMMIT is durable.
+ * A decision that cannot be logged is never acted upon by anyone else:
+ * the slot goes HEURISTIC for an operator.
  *
  * The XA optimisations (docs/api.md, docs/failure-semantics.md):
  *   - A read-only vote (DTC_ENTRY_READONLY) leaves its participant out of
@@ -217,28 +223,37 @@ dtc_result dtc__txn_relock(struct txn_ref *r)
     return rc;
 }
 
-/* With ts_lock held: makes the slot's decision `type` durable (unless it
- * already is) before the caller acts on it.  Drops ts_lock across the
- * group commit (nobody waits for another process holding a lock) and
- * re-checks that we still drive the slot. */
-static dtc_result log_decision(struct txn_ref *r, uint8_t type)
+/* With ts_lock held: appends the slot's decision `type` to the log
+ * (unsynced); *end receives its end, 0 if it is durable already (an
+ * adopted slot).  Any failure of the log (I/O, a lock that timed out) is
+ * DTC_ELOG: the decision is not durable and is not acted upon;
+ * DTC_ECORRUPT stays reserved for "the slot's lock is not held". */
+static dtc_result decision_append(struct txn_ref *r, uint8_t type, uint64_t *end)
 {
     DTC_ASSERT_HELD(r);
     struct dtc_txn_slot *ts = r->ts;
+    *end = 0;
     if (!dtc__dlog_on(r->in) || (ts->ts_dlsn != 0 && ts->ts_dtype == type))
         return DTC_OK;
     struct dtc__dlog_rec rec;
-    uint64_t end;
     dtc__dlog_rec_from_slot(r->in, ts, type, r->dlog_flags, &rec);
-    /* Any failure of the log (I/O, a lock that timed out) is DTC_ELOG:
-     * the decision is not durable and is not acted upon; DTC_ECORRUPT
-     * stays reserved for "the slot's lock is not held". */
-    if (dtc__dlog_append(r->in, &rec, &end) != DTC_OK)
+    if (dtc__dlog_append(r->in, &rec, end) != DTC_OK)
         return DTC_ELOG;
-    if (type == DTC_DLOG_COMMIT && !journal_before(r, end))
+    if (type == DTC_DLOG_COMMIT && !journal_before(r, *end))
         return DTC_ELOG;
     ts->ts_deadline_ns = dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000;
-    dtc__txn_unlock(r);
+    return DTC_OK;
+}
+
+/* Waits for the log to be durable below `end` (without ts_lock: nobody
+ * waits for another process holding a lock), re-takes the lock,
+ * re-checks that we still drive the slot, and records the decision
+ * `type` (0: none) as durable at end.  decision_sync: the same from
+ * under the lock (end 0: durable already). */
+static dtc_result decision_sync_unlocked(struct txn_ref *r, uint8_t type, uint64_t end)
+{
+    DTC_ASSERT(!r->locked);
+    struct dtc_txn_slot *ts = r->ts;
     dtc_result rc = dtc__dlog_flush(r->in, end);
     if (dtc__txn_relock(r) != DTC_OK)
         return DTC_ECORRUPT;
@@ -246,9 +261,29 @@ static dtc_result log_decision(struct txn_ref *r, uint8_t type)
         return DTC_EABORTED;
     if (rc != DTC_OK)
         return DTC_ELOG;
-    ts->ts_dlsn = end;
-    ts->ts_dtype = type;
+    if (type != 0) {
+        ts->ts_dlsn = end;
+        ts->ts_dtype = type;
+    }
     return DTC_OK;
+}
+
+static dtc_result decision_sync(struct txn_ref *r, uint8_t type, uint64_t end)
+{
+    DTC_ASSERT_HELD(r);
+    if (end == 0)
+        return DTC_OK;
+    dtc__txn_unlock(r);
+    return decision_sync_unlocked(r, type, end);
+}
+
+/* With ts_lock held: makes the slot's decision `type` durable (unless it
+ * already is) before the caller acts on it. */
+static dtc_result log_decision(struct txn_ref *r, uint8_t type)
+{
+    uint64_t end;
+    dtc_result rc = decision_append(r, type, &end);
+    return rc != DTC_OK ? rc : decision_sync(r, type, end);
 }
 
 /* With ts_lock held, the slot just ended (COMMITTED or ABORTED): its
@@ -393,31 +428,52 @@ static bool any_failed(const dtc_instance *in, const struct dtc_txn_slot *ts)
     return false;
 }
 
+/* Who a phase's sends go to (a read-only voter is out of phase two):
+ * everyone, or, for a commit told early (phase_commit), the entries whose
+ * yes vote carried a journal record, then the others. */
+enum arm_set { ARM_ALL, ARM_JOURNAL, ARM_OWN };
+
+/* With ts_lock held: a new phase; answers still awaited from the last one
+ * no longer count (a late yes vote is rolled back by the participant
+ * itself). */
+static void phase_start(struct txn_ref *r)
+{
+    struct dtc_txn_slot *ts = r->ts;
+    ts->ts_pending = 0;
+    uint32_t n = dtc__txn_nentries(r->in, ts);
+    for (uint32_t i = 0; i < n; i++)
+        ts->ts_entries[i].te_attempts = 0;
+}
+
+/* With ts_lock held: arms `op` for the entries of `set`. */
+static void arm_set(struct txn_ref *r, dtc_op op, enum arm_set set, struct send *s, size_t *ns)
+{
+    struct dtc_txn_slot *ts = r->ts;
+    uint32_t n = dtc__txn_nentries(r->in, ts);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct dtc_txn_entry *e = &ts->ts_entries[i];
+        if (op != DTC_OP_PREPARE && e->te_vote == DTC_ENTRY_READONLY)
+            continue;
+        if (set == ARM_ALL || (set == ARM_JOURNAL) == (e->te_jlsn != 0))
+            arm(r, i, op, s, ns);
+    }
+}
+
 /*
- * Sends `op` to every entry and waits until all answered yes, the
- * deadline passed, or (prepare) one answered otherwise.  Failed commit
- * and rollback deliveries are retried up to max_retries times.  Called
- * with ts_lock held; returns with it held unless it could not be re-taken
- * (r->locked says, txn.h).  DTC_EABORTED if the slot was taken over by
- * another driver meanwhile.
+ * Pushes the armed sends s[0..ns) and waits until every entry of the
+ * phase answered yes, the deadline passed, or (prepare) one answered
+ * otherwise.  Failed commit and rollback deliveries are retried up to
+ * max_retries times.  Called with ts_lock held; returns with it held
+ * unless it could not be re-taken (r->locked says, txn.h).  DTC_EABORTED
+ * if the slot was taken over by another driver meanwhile.
  */
-static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
+static dtc_result deliver_wait(struct txn_ref *r, dtc_op op, int64_t deadline, struct send *s,
+                               size_t ns)
 {
     DTC_ASSERT_DRIVING(r);
     struct dtc_txn_slot *ts = r->ts;
-    struct send s[DTC_LIMIT_MAX_PARTS_PER_TXN];
-    size_t ns = 0;
     bool first_failure_stops = op == DTC_OP_PREPARE;
     uint32_t retries = first_failure_stops ? 0 : ts->ts_max_retries;
-    /* A new phase: answers still awaited from the last one no longer
-     * count (a late yes vote is rolled back by the participant itself). */
-    ts->ts_pending = 0;
-    uint32_t n = dtc__txn_nentries(r->in, ts);
-    for (uint32_t i = 0; i < n; i++) {
-        ts->ts_entries[i].te_attempts = 0;
-        if (op == DTC_OP_PREPARE || ts->ts_entries[i].te_vote != DTC_ENTRY_READONLY)
-            arm(r, i, op, s, &ns); /* a read-only voter is out of phase two */
-    }
     for (;;) {
         if (ns > 0) {
             dtc__txn_unlock(r);
@@ -450,6 +506,17 @@ static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
             return DTC_ECORRUPT;
         }
     }
+}
+
+/* Sends `op` to every entry of the phase and waits (deliver_wait). */
+static dtc_result deliver(struct txn_ref *r, dtc_op op, int64_t deadline)
+{
+    DTC_ASSERT_DRIVING(r);
+    struct send s[DTC_LIMIT_MAX_PARTS_PER_TXN];
+    size_t ns = 0;
+    phase_start(r);
+    arm_set(r, op, ARM_ALL, s, &ns);
+    return deliver_wait(r, op, deadline, s, ns);
 }
 
 /* With ts_lock held: DTC_OK if every entry answered yes, else the result
@@ -593,6 +660,19 @@ static dtc_result decide_commit(struct txn_ref *r)
     struct dtc_txn_slot *ts = r->ts;
     dtc_txid id = txid_of(ts);
     if (ts->ts_flags & DTC_TS_NO_DECISION) {
+        /* read-only voters may have read what a commit told early made
+         * visible: the log durable up to what they could have seen
+         * before anyone is told (a one-phase voter has storage of its
+         * own, never told early) */
+        if (!(ts->ts_flags & DTC_TS_ONE_PHASE) && dtc__dlog_on(r->in)) {
+            uint64_t seen = atomic_load(&r->in->hdr->sh_dlog_written);
+            if (seen > atomic_load(&r->in->hdr->sh_dlog_durable)) {
+                dtc__txn_unlock(r);
+                dtc_result rc = log_failed(r, decision_sync_unlocked(r, 0, seen));
+                if (rc != DTC_OK)
+                    return rc;
+            }
+        }
         ts->ts_deadline_ns = dtc__now_ns() + (int64_t)ts->ts_commit_ms * 1000000;
         dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=commit record=none why=%s",
                 ts->ts_flags & DTC_TS_ONE_PHASE ? "one_phase" : "read_only");
@@ -608,6 +688,61 @@ static dtc_result decide_commit(struct txn_ref *r)
     return DTC_OK;
 }
 
+/* With ts_lock held, in COMMITTING: whether the commit is told early to
+ * the entries whose yes vote carried a journal record (commit_early): a
+ * COMMIT still to log, and such an entry. */
+static bool tell_early(struct txn_ref *r)
+{
+    DTC_ASSERT_HELD(r);
+    const struct dtc_txn_slot *ts = r->ts;
+    if (!dtc__dlog_on(r->in) || (ts->ts_flags & DTC_TS_NO_DECISION)
+        || (ts->ts_dlsn != 0 && ts->ts_dtype == DTC_DLOG_COMMIT))
+        return false;
+    uint32_t n = dtc__txn_nentries(r->in, ts);
+    for (uint32_t i = 0; i < n; i++)
+        if (ts->ts_entries[i].te_vote != DTC_ENTRY_READONLY && ts->ts_entries[i].te_jlsn != 0)
+            return true;
+    return false;
+}
+
+/* With ts_lock held, in COMMITTING: the COMMIT logged, the journal
+ * entries told to commit as soon as it is in the log, while its group
+ * commit runs, and the others once it is durable; then waits for every
+ * answer (deliver_wait).  A journal participant's commit record follows
+ * the COMMIT in the same log, so a host crash that loses the COMMIT
+ * loses what it did with it too, and nobody outside is told "committed"
+ * before the COMMIT is durable (docs/journal.md, "Told early"); a
+ * participant with storage of its own must never run ahead of the
+ * decision.  *t1: when phase two began. */
+static dtc_result commit_early(struct txn_ref *r, int64_t *t1)
+{
+    DTC_ASSERT_DRIVING(r);
+    struct dtc_txn_slot *ts = r->ts;
+    struct send s[DTC_LIMIT_MAX_PARTS_PER_TXN];
+    size_t ns = 0;
+    uint64_t end;
+    int64_t t0 = dtc__now_ns();
+    dtc_result rc = log_failed(r, decision_append(r, DTC_DLOG_COMMIT, &end));
+    if (rc != DTC_OK)
+        return rc;
+    *t1 = dtc__now_ns();
+    phase_start(r);
+    arm_set(r, DTC_OP_COMMIT, ARM_JOURNAL, s, &ns);
+    dtc__txn_unlock(r);
+    push_all(r, DTC_OP_COMMIT, s, ns);
+    ns = 0;
+    dtc__fault("coord.commit_told_early");
+    if ((rc = log_failed(r, decision_sync_unlocked(r, DTC_DLOG_COMMIT, end))) != DTC_OK)
+        return rc;
+    dtc__hist_add(r->in, DTC_HIST_DECISION, dtc__now_ns() - t0);
+    dtc_txid id = txid_of(ts);
+    dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=commit lsn=%llu told_early=journal",
+            (unsigned long long)ts->ts_dlsn);
+    dtc__fault("coord.after_commit_decision");
+    arm_set(r, DTC_OP_COMMIT, ARM_OWN, s, &ns);
+    return deliver_wait(r, DTC_OP_COMMIT, *t1 + (int64_t)ts->ts_commit_ms * 1000000, s, ns);
+}
+
 /* With ts_lock held, in PREPARED or COMMITTING: the decision and phase
  * two.  A commit that still fails after its retries is compensated. */
 static dtc_result phase_commit(struct txn_ref *r)
@@ -620,12 +755,15 @@ static dtc_result phase_commit(struct txn_ref *r)
             return DTC_ESTATE;
     }
     dtc_txid id = txid_of(ts);
-    dtc_result rc = decide_commit(r);
-    if (rc != DTC_OK)
-        return rc;
-    int64_t t1 = dtc__now_ns();
-    dtc__fault("coord.after_commit_decision");
-    rc = deliver(r, DTC_OP_COMMIT, t1 + (int64_t)ts->ts_commit_ms * 1000000);
+    int64_t t1 = 0;
+    dtc_result rc;
+    if (tell_early(r)) {
+        rc = commit_early(r, &t1);
+    } else if ((rc = decide_commit(r)) == DTC_OK) {
+        t1 = dtc__now_ns();
+        dtc__fault("coord.after_commit_decision");
+        rc = deliver(r, DTC_OP_COMMIT, t1 + (int64_t)ts->ts_commit_ms * 1000000);
+    }
     if (rc != DTC_OK)
         return rc;
     if (outcome(r->in, ts, DTC_OP_COMMIT) == DTC_OK) {
