@@ -27,9 +27,11 @@
  * The instance journal (docs/journal.md): two dtc-noop --journal
  * participants under the preload, orders by dtcctl run; a cut at the
  * participant's journal write, before and after the group commit, and
- * after the COMMIT before its delivery.  Their replay after the restart
- * must show every acknowledged order committed at both, and the crashed
- * one all-or-nothing.
+ * after the COMMIT before its delivery, and while it is told early (before
+ * its sync), also with a participant that crashed and restarted after
+ * applying it.  Their replay after the restart must show every
+ * acknowledged order committed at both, and the crashed one
+ * all-or-nothing.
  *
  * A participant in doubt (test_powercut_participant_in_doubt): a service
  * on the journal killed right after its yes vote (its prepare record
@@ -407,6 +409,55 @@ START_TEST(test_powercut_journal_crash_points)
         ck_assert_msg(strcmp(a, "in-flight") != 0 && strcmp(b, "in-flight") != 0,
                       "%s: order 2 still in doubt", point);
     }
+}
+END_TEST
+
+/* Told early, then the participant crashes and restarts before the
+ * COMMIT is synced: dtcctl is killed right after telling ja and jb to
+ * commit order 2 (coord.commit_told_early, dtcd frozen: nobody syncs the
+ * COMMIT), ja applies it and dies (part.after_commit_apply:3) and is
+ * restarted with the host up.  Its replay must not call order 2 aborted
+ * (in flight, or committed by its own commit record, which follows the
+ * COMMIT in the log); the power cut then loses the COMMIT and every
+ * record after it: order 2 is rolled back at both, orders 0 and 1 kept. */
+START_TEST(test_powercut_told_early_restart)
+{
+    struct pc_env e, p;
+    case_start(&e, "powercut-early", "coord.commit_told_early", "");
+    crash_env(p.pc, p.crash, p.crash_at, sizeof p.crash_at, "part.after_commit_apply", ":3");
+    pid_t ja = start_jnoop("ja", "ja-1", p.crash);
+    pid_t jb = start_jnoop("jb", "jb-1", e.pc);
+    for (int k = 0; k < 2; k++)
+        ck_assert_msg(run_jorder(k, e.pc), "order %d did not commit", k);
+    ck_assert_int_eq(kill(h_dtcd_pid(), SIGSTOP), 0);
+    ck_assert_msg(!run_jorder(2, e.crash), "order 2 committed through the crash");
+    for (int64_t end = h_now_ms() + 10000; h_alive(ja) && h_now_ms() < end;)
+        h_sleep_ms(10);
+    ck_assert_msg(!h_alive(ja), "ja did not crash after applying order 2");
+    ja = start_jnoop("ja", "ja-2", e.pc);
+    char a[32], b[32];
+    replayed("ja-2", 2, a, sizeof a);
+    ck_assert_msg(strcmp(a, "in-flight") == 0 || strcmp(a, "committed") == 0,
+                  "ja's replay before the cut: order 2 is %s", a);
+    pid_t svc[4] = {ja, jb, -1, -1};
+    power_cut(svc, -1);
+    ck_assert_int_gt(start_dtcd(NULL), 0);
+    ja = start_jnoop("ja", "ja-3", NULL);
+    jb = start_jnoop("jb", "jb-3", NULL);
+    ck_assert_int_eq(h_wait_idle(20000), 1);
+    h_stop(ja, 5000);
+    h_stop(jb, 5000);
+    start_jnoop("ja", "ja-4", NULL);
+    start_jnoop("jb", "jb-4", NULL);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_str_eq(replayed("ja-4", k, a, sizeof a), "committed");
+        ck_assert_str_eq(replayed("jb-4", k, b, sizeof b), "committed");
+    }
+    replayed("ja-4", 2, a, sizeof a);
+    replayed("jb-4", 2, b, sizeof b);
+    ck_assert_msg(strcmp(a, "committed") != 0 && strcmp(a, "in-flight") != 0
+                      && strcmp(b, "committed") != 0 && strcmp(b, "in-flight") != 0,
+                  "order 2 after the cut: %s at ja, %s at jb (want rolled back)", a, b);
 }
 END_TEST
 
@@ -800,6 +851,7 @@ int main(void)
     ADD_LOOP(tc, test_powercut_service_crash_points, points);
     ADD_LOOP(tc, test_powercut_coordinator_crash_points, coord_points);
     ADD_LOOP(tc, test_powercut_journal_crash_points, journal_points);
+    tcase_add_test(tc, test_powercut_told_early_restart);
     ADD_LOOP(tc, test_powercut_participant_in_doubt, doubt_cases);
     TCase *rc = add_case(s, "recycling"); /* CK_RUN_CASE=recycling runs these alone */
     ADD_LOOP(rc, test_powercut_log_recycling, recycle_cases);
