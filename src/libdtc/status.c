@@ -81,48 +81,74 @@ dtc_result dtc_list_participants(dtc_instance *in, dtc_participant_info *arr, si
     return DTC_OK;
 }
 
-dtc_result dtc_list_transactions(dtc_instance *in, dtc_txn_info *arr, size_t cap, size_t *n)
+/* Calls fn for every transaction slot in use (or quarantined), each
+ * under its own lock, one at a time. */
+typedef void (*txn_visit_fn)(dtc_instance *in, struct dtc_txn_slot *ts, bool quarantined,
+                             void *ctx);
+
+static void each_txn(dtc_instance *in, txn_visit_fn fn, void *ctx)
 {
     DTC_ASSERT(dtc__locks_held() == 0); /* each slot locked alone */
-    if (in == NULL || n == NULL || (cap > 0 && arr == NULL))
-        return DTC_EINVAL;
-    *n = 0;
     for (uint32_t i = 0; i < in->max_txns; i++) {
         struct dtc_txn_slot *ts = dtc__txn(in, i);
         bool quarantined;
         if ((ts->ts_state == DTC_TXN_FREE && !(ts->ts_flags & DTC_TS_QUARANTINED))
             || dtc__txn_lock_any(in, ts, &quarantined) != DTC_OK)
             continue;
-        /* a quarantined slot is listed (flagged), whatever its state says */
-        bool used = ts->ts_state != DTC_TXN_FREE || quarantined;
-        if (used && *n < cap)
-            dtc__txn_info_fill(in, ts, &arr[*n]);
-        *n += used;
+        if (ts->ts_state != DTC_TXN_FREE || quarantined)
+            fn(in, ts, quarantined, ctx);
         dtc__unlock(&ts->ts_lock);
     }
+}
+
+struct info_list {
+    dtc_txn_info *arr;
+    size_t cap, n;
+};
+
+static void add_info(dtc_instance *in, struct dtc_txn_slot *ts, bool quarantined, void *ctx)
+{
+    struct info_list *l = ctx;
+    (void)quarantined; /* listed, flagged, whatever its state says */
+    if (l->n < l->cap)
+        dtc__txn_info_fill(in, ts, &l->arr[l->n]);
+    l->n++;
+}
+
+dtc_result dtc_list_transactions(dtc_instance *in, dtc_txn_info *arr, size_t cap, size_t *n)
+{
+    if (in == NULL || n == NULL || (cap > 0 && arr == NULL))
+        return DTC_EINVAL;
+    struct info_list l = {arr, cap, 0};
+    each_txn(in, add_info, &l);
+    *n = l.n;
     return DTC_OK;
+}
+
+struct id_list {
+    dtc_txid *ids;
+    size_t cap, n, quarantined;
+};
+
+static void add_id(dtc_instance *in, struct dtc_txn_slot *ts, bool quarantined, void *ctx)
+{
+    struct id_list *l = ctx;
+    (void)in;
+    if (quarantined)
+        l->quarantined++; /* its id cannot be trusted: not listed */
+    else if (l->n++ < l->cap)
+        memcpy(l->ids[l->n - 1].bytes, ts->ts_txid, sizeof l->ids[l->n - 1].bytes);
 }
 
 dtc_result dtc_list_transaction_ids(dtc_instance *in, dtc_txid *ids, size_t cap, size_t *n,
                                    size_t *quarantined)
 {
-    DTC_ASSERT(dtc__locks_held() == 0); /* each slot locked alone */
     if (in == NULL || n == NULL || quarantined == NULL || (cap > 0 && ids == NULL))
         return DTC_EINVAL;
-    *n = 0;
-    *quarantined = 0;
-    for (uint32_t i = 0; i < in->max_txns; i++) {
-        struct dtc_txn_slot *ts = dtc__txn(in, i);
-        bool quar;
-        if ((ts->ts_state == DTC_TXN_FREE && !(ts->ts_flags & DTC_TS_QUARANTINED))
-            || dtc__txn_lock_any(in, ts, &quar) != DTC_OK)
-            continue;
-        if (quar)
-            (*quarantined)++; /* its id cannot be trusted: not listed */
-        else if (ts->ts_state != DTC_TXN_FREE && (*n)++ < cap)
-            memcpy(ids[*n - 1].bytes, ts->ts_txid, sizeof ids[*n - 1].bytes);
-        dtc__unlock(&ts->ts_lock);
-    }
+    struct id_list l = {ids, cap, 0, 0};
+    each_txn(in, add_id, &l);
+    *n = l.n;
+    *quarantined = l.quarantined;
     return DTC_OK;
 }
 
