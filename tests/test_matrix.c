@@ -58,6 +58,9 @@ static const struct row rows[] = {
     {"coord.mid_prepare:1", W_COORD, 0, 0, E_ABORT, S_NONE},
     {"coord.mid_prepare:3", W_COORD, 0, 0, E_ABORT, S_NONE},
     {"coord.before_decision", W_COORD, 0, 0, E_ABORT, S_NONE},
+    /* the services (on the journal) told to commit, the COMMIT not yet
+     * synced: dtcd adopts the slot, logs it again and finishes it */
+    {"coord.commit_told_early", W_COORD, 0, 0, E_COMMIT, S_NONE},
     {"coord.after_commit_decision", W_COORD, 0, 0, E_COMMIT, S_NONE},
     {"coord.mid_commit:1", W_COORD, 0, 0, E_COMMIT, S_NONE},
     {"coord.mid_commit:3", W_COORD, 0, 0, E_COMMIT, S_NONE},
