@@ -3,8 +3,8 @@
  * tests (header and counters, participant slots, transaction slots), and
  * the one way a transaction slot becomes a dtc_txn_info, the reasons of
  * its entries split into code and text; the ids alone, for a participant
- * that asks once a second which transactions slots still hold.  Each slot is read under its own
- * lock, one at a time.
+ * that asks once a second which transactions the slots still hold.  Each
+ * slot is read under its own lock, one at a time (each_txn).
  */
 #include <stdio.h>
 #include <string.h>
