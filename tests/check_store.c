@@ -1508,6 +1508,56 @@ START_TEST(htab_matches_a_model)
 }
 END_TEST
 
+/* Growing is incremental: the put that grows moves no more than
+ * HTAB_MOVE_STEP old slots, every later put and delete as many, each key
+ * stays reachable and is iterated once while both tables are live, and
+ * the old table is gone before the next grow. */
+START_TEST(htab_grows_a_step_at_a_time)
+{
+    enum { N = 5000 };
+    static char keys[N][16];
+    static int vals[N];
+    htab h;
+    htab_init(&h);
+    int grows = 0, checked = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+        vals[i] = i;
+        size_t cap = h.ht_cap;
+        const htab_slot *old = h.ht_old;
+        ck_assert_int_eq(htab_put(&h, keys[i], &vals[i]), 0);
+        if (h.ht_cap != cap) {
+            grows++;
+            ck_assert_ptr_null(old); /* the last grow had finished */
+            if (cap > 0) {
+                ck_assert_ptr_nonnull(h.ht_old);
+                ck_assert_uint_eq(h.ht_old_cap, cap);
+                ck_assert_uint_le(h.ht_old_next, HTAB_MOVE_STEP);
+            }
+        } else if (h.ht_old != NULL) {
+            ck_assert_uint_le(h.ht_old_next, (size_t)(i + 1) * HTAB_MOVE_STEP);
+        }
+        if (h.ht_old != NULL && h.ht_old_next > h.ht_old_cap / 2 && checked < grows) {
+            checked = grows; /* halfway through a move: every key, once */
+            for (int k = 0; k <= i; k++)
+                ck_assert_ptr_eq(htab_get(&h, keys[k]), &vals[k]);
+            ck_assert_ptr_eq(htab_del(&h, keys[0]), &vals[0]);
+            ck_assert_ptr_null(htab_get(&h, keys[0]));
+            ck_assert_int_eq(htab_put(&h, keys[0], &vals[0]), 0);
+            size_t pos = 0, seen = 0;
+            static unsigned char once[N];
+            memset(once, 0, sizeof once);
+            for (int *v; (v = htab_next(&h, &pos)) != NULL; seen++)
+                ck_assert_uint_eq(once[*v]++, 0);
+            ck_assert_uint_eq(seen, (size_t)i + 1);
+        }
+    }
+    ck_assert_int_ge(grows, 9);
+    ck_assert_int_ge(checked, 8);
+    htab_deinit(&h);
+}
+END_TEST
+
 /* ---- suite ----------------------------------------------------------------- */
 
 static Suite *store_suite(void)
@@ -1515,6 +1565,7 @@ static Suite *store_suite(void)
     Suite *s = suite_create("store");
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, htab_matches_a_model);
+    tcase_add_test(tc, htab_grows_a_step_at_a_time);
     tcase_add_test(tc, parse_valid);
     tcase_add_loop_test(tc, parse_malformed, 0, (int)(sizeof bad_payloads / sizeof bad_payloads[0]));
     tcase_add_test(tc, seed_parsing);
