@@ -729,6 +729,58 @@ START_TEST(switch_copies_live_and_prunes)
 }
 END_TEST
 
+/* dtcd's spare is made a step at a time: each step zero-fills no more
+ * than its budget of DIR/dlog.spare.tmp, the last one syncs and renames
+ * it to dlog.spare; a job dropped halfway leaves no temp file.  (Made at
+ * once, a 16 MiB spare's writeback held the log's group commits for 4-9
+ * ms.) */
+START_TEST(spare_made_in_steps)
+{
+    enum { SIZE = 10u << 20, STEP = 4u << 20 };
+    char tmp[300], spare[300];
+    struct stat st;
+    snprintf(tmp, sizeof tmp, "%s/dlog.spare.tmp", dir);
+    snprintf(spare, sizeof spare, "%s/dlog.spare", dir);
+    remove(spare);
+    struct dtc__spare_job job = {.sj_fd = -1};
+    for (uint64_t want = STEP; want < SIZE; want += STEP) {
+        ck_assert_int_eq(dtc__dlog_spare_step(dir, SIZE, false, &job, STEP), 0);
+        ck_assert_int_eq(stat(tmp, &st), 0);
+        ck_assert_int_eq(st.st_size, (off_t)want);
+        ck_assert_int_ne(access(spare, F_OK), 0);
+    }
+    ck_assert_int_eq(dtc__dlog_spare_step(dir, SIZE, false, &job, STEP), 1);
+    ck_assert_int_eq(job.sj_fd, -1);
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    ck_assert_int_eq(stat(spare, &st), 0);
+    ck_assert_int_eq(st.st_size, (off_t)SIZE);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_uint_ge((uint64_t)st.st_blocks * 512, SIZE); /* written, not a hole */
+    /* dropped halfway: the temp file goes with it */
+    ck_assert_int_eq(dtc__dlog_spare_step(dir, SIZE, false, &job, STEP), 0);
+    ck_assert_int_eq(access(tmp, F_OK), 0);
+    dtc__dlog_spare_drop(dir, &job);
+    ck_assert_int_eq(job.sj_fd, -1);
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+}
+END_TEST
+
+/* A spare step keeps up with the log: twice what it grew since the last
+ * tick, at least DTC_DLOG_SPARE_STEP, at most a whole file; a segment
+ * that went backwards (scribbled, or a new one) paces nothing. */
+START_TEST(spare_keeps_the_logs_pace)
+{
+    enum { SIZE = 64u << 20 };
+    struct dtc__spare_job job = {.sj_fd = -1};
+    ck_assert_uint_eq(dtc__dlog_spare_budget(&job, 1000, SIZE), DTC_DLOG_SPARE_STEP);
+    ck_assert_uint_eq(dtc__dlog_spare_budget(&job, 1000 + (5u << 20), SIZE), 10u << 20);
+    ck_assert_uint_eq(dtc__dlog_spare_budget(&job, 1000 + (5u << 20), SIZE), DTC_DLOG_SPARE_STEP);
+    ck_assert_uint_eq(dtc__dlog_spare_budget(&job, UINT64_MAX, SIZE), SIZE);
+    ck_assert_uint_eq(dtc__dlog_spare_budget(&job, 7, SIZE), DTC_DLOG_SPARE_STEP);
+    ck_assert_uint_eq(dtc__dlog_spare_budget(&job, 7 + (40u << 20), SIZE), SIZE);
+}
+END_TEST
+
 /* The file switch cannot rename a spare into place (a directory sits at
  * dlog.spare, so making one fails too): the append that needs the switch
  * fails with DTC_ELOG (its caller acts on nothing), what was written
@@ -980,6 +1032,8 @@ static Suite *dlog_suite(void)
     tcase_add_test(tc, file_filled_to_its_last_byte);
     tcase_add_test(tc, switch_copies_live_and_prunes);
     tcase_add_test(tc, switch_failure_is_an_error);
+    tcase_add_test(tc, spare_made_in_steps);
+    tcase_add_test(tc, spare_keeps_the_logs_pace);
     tcase_add_test(tc, switch_takes_a_file_renamed_in_unused);
     tcase_add_test(tc, replay_live_set);
     tcase_add_test(tc, replay_refuses_more_than_fits);

@@ -80,6 +80,7 @@ void dtc__dlog_detach(dtc_instance *in)
     if (in->dlog_ofd >= 0)
         close(in->dlog_ofd);
     in->dlog_wfd = in->dlog_sfd = in->dlog_ofd = -1;
+    dtc__dlog_spare_drop(in->dlog_dir, &in->dlog_spare);
     free(in->dlog_obuf);
     in->dlog_obuf = NULL;
 }

@@ -23,6 +23,7 @@
 
 #define PATH_BUF (DTC_DATA_DIR_MAX + 64)
 #define ZERO_CHUNK (1u << 20)
+#define SPARE_PIECE (256u << 10) /* dtcd's spare goes to the disk in such pieces */
 
 static void log_errno(const char *what, const char *path)
 {
@@ -109,35 +110,50 @@ int dtc__dlog_open(const char *dir, uint64_t fileno, int flags)
     return dtc__dlog_open_path(path, flags, NULL);
 }
 
-/* Writes file_size zero bytes at fd's start: allocated, written blocks,
- * so that later overwrites sync no metadata. */
-static int zero_fill(int fd, uint64_t from, uint64_t to)
+static const unsigned char zeros[ZERO_CHUNK];
+
+/* Writes zero bytes over [from, to) of fd: allocated, written blocks, so
+ * that later overwrites sync no metadata.  With push, each piece of
+ * SPARE_PIECE bytes is sent to the disk before the next is written
+ * (sync_file_range, no cache flush): no log sync ever finds more than
+ * one piece in the disk's queue ahead of its own record. */
+static int zero_fill(int fd, uint64_t from, uint64_t to, bool push)
 {
-    static const unsigned char zeros[ZERO_CHUNK];
+    size_t most = push ? SPARE_PIECE : ZERO_CHUNK;
     while (from < to) {
-        size_t n = to - from < ZERO_CHUNK ? (size_t)(to - from) : ZERO_CHUNK;
+        size_t n = to - from < most ? (size_t)(to - from) : most;
         ssize_t w = pwrite(fd, zeros, n, (off_t)from);
         if (w <= 0)
+            return -1;
+        if (push && sync_file_range(fd, (off_t)from, w, SYNC_FILE_RANGE_WAIT_BEFORE
+                                    | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0)
             return -1;
         from += (uint64_t)w;
     }
     return 0;
 }
 
-/* Makes DIR/dlog.spare through the temp file DIR/<tmp_name>. */
-static dtc_result make_spare_via(const char *dir, const char *tmp_name, uint32_t file_size,
-                                 bool group)
+/* Creates DIR/<tmp_name> afresh (a leftover of a crash is removed, never
+ * followed); the descriptor or -1. */
+static int create_tmp(const char *dir, const char *tmp_name, bool group)
+{
+    char tmp[PATH_BUF];
+    snprintf(tmp, sizeof tmp, "%s/%s", dir, tmp_name);
+    unlink(tmp);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, group ? 0660 : 0600);
+    if (fd < 0)
+        log_errno("create", tmp);
+    return fd;
+}
+
+/* The filled temp file DIR/<tmp_name> (fd, closed here) becomes
+ * DIR/dlog.spare: synced, renamed, directory synced. */
+static dtc_result place_spare(const char *dir, const char *tmp_name, int fd)
 {
     char tmp[PATH_BUF], spare[PATH_BUF];
     snprintf(tmp, sizeof tmp, "%s/%s", dir, tmp_name);
     snprintf(spare, sizeof spare, "%s/dlog.spare", dir);
-    unlink(tmp); /* a leftover of a crash; never followed */
-    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, group ? 0660 : 0600);
-    if (fd < 0) {
-        log_errno("create", tmp);
-        return DTC_ELOG;
-    }
-    int rc = zero_fill(fd, 0, file_size) == 0 && fdatasync(fd) == 0 ? 0 : -1;
+    int rc = fdatasync(fd);
     close(fd);
     if (rc == 0)
         rc = rename(tmp, spare);
@@ -151,9 +167,67 @@ static dtc_result make_spare_via(const char *dir, const char *tmp_name, uint32_t
     return DTC_OK;
 }
 
+/* Makes DIR/dlog.spare through the temp file DIR/<tmp_name> at once. */
+static dtc_result make_spare_via(const char *dir, const char *tmp_name, uint32_t file_size,
+                                 bool group)
+{
+    int fd = create_tmp(dir, tmp_name, group);
+    if (fd < 0)
+        return DTC_ELOG;
+    if (zero_fill(fd, 0, file_size, false) != 0) {
+        log_errno("make_spare", tmp_name);
+        close(fd);
+        return DTC_ELOG;
+    }
+    return place_spare(dir, tmp_name, fd);
+}
+
 dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group)
 {
     return make_spare_via(dir, "dlog.spare.tmp", file_size, group);
+}
+
+int dtc__dlog_spare_step(const char *dir, uint32_t file_size, bool group,
+                         struct dtc__spare_job *job, uint64_t budget)
+{
+    if (job->sj_fd < 0) {
+        if ((job->sj_fd = create_tmp(dir, "dlog.spare.tmp", group)) < 0)
+            return -1;
+        job->sj_done = 0;
+    }
+    uint64_t to = job->sj_done + budget < file_size ? job->sj_done + budget : file_size;
+    int rc = zero_fill(job->sj_fd, job->sj_done, to, true);
+    if (rc == 0 && (job->sj_done = to) < file_size)
+        return 0;
+    if (rc != 0) {
+        log_errno("make_spare", "dlog.spare.tmp");
+        close(job->sj_fd);
+        job->sj_fd = -1;
+        return -1;
+    }
+    int fd = job->sj_fd;
+    job->sj_fd = -1;
+    return place_spare(dir, "dlog.spare.tmp", fd) == DTC_OK ? 1 : -1;
+}
+
+uint64_t dtc__dlog_spare_budget(struct dtc__spare_job *job, uint64_t written, uint32_t file_size)
+{
+    /* written is the segment's: only a pace, bounded here, never an index */
+    uint64_t grew = written > job->sj_seen ? written - job->sj_seen : 0;
+    job->sj_seen = written;
+    uint64_t budget = grew < file_size / 2 ? 2 * grew : file_size;
+    return budget > DTC_DLOG_SPARE_STEP ? budget : DTC_DLOG_SPARE_STEP;
+}
+
+void dtc__dlog_spare_drop(const char *dir, struct dtc__spare_job *job)
+{
+    char tmp[PATH_BUF];
+    if (job->sj_fd < 0)
+        return;
+    close(job->sj_fd);
+    job->sj_fd = -1;
+    snprintf(tmp, sizeof tmp, "%s/dlog.spare.tmp", dir);
+    unlink(tmp);
 }
 
 /* rename(), never over an existing name (the directory is ours and only
@@ -461,7 +535,7 @@ dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from,
         ssize_t r = pread(fd, chunk, n, (off_t)off);
         ok = r == (ssize_t)n;
         if (ok && !all_zero(chunk, n)) {
-            ok = zero_fill(fd, off, off + n) == 0;
+            ok = zero_fill(fd, off, off + n, false) == 0;
             cleared += n;
         }
     }

@@ -41,6 +41,14 @@ _Noreturn void dtc__assert_fail(const char *cond, const char *file, int line,
 bool dtc__lock_held(const pthread_mutex_t *m);
 unsigned dtc__locks_held(void);
 
+/* A spare log file in the making, a step per dtcd tick
+ * (dtc__dlog_spare_step, dlog.h); sj_fd -1 when none is. */
+struct dtc__spare_job {
+    int sj_fd;
+    uint64_t sj_done;  /* bytes zero-filled so far */
+    uint64_t sj_seen;  /* sh_dlog_written at the last step (the log's pace) */
+};
+
 /* An attachment to a segment (process-local). */
 struct dtc_instance {
     char name[DTC_INSTANCE_MAX];
@@ -61,6 +69,7 @@ struct dtc_instance {
     int dlog_wfd, dlog_sfd, dlog_ofd;
     uint64_t dlog_wno, dlog_sno, dlog_ono;
     unsigned char *dlog_obuf; /* the file writer's checked copy (dlog.c) */
+    struct dtc__spare_job dlog_spare; /* dtcd's spare in the making (recover.c) */
     pid_t pid;            /* this process */
     uint64_t start_time;  /* this process's /proc start time */
     bool readonly;        /* mapped PROT_READ (dtc__open_readonly): no lock, no write */

@@ -438,9 +438,12 @@ void dtc__dlog_maintain(dtc_instance *in)
     if (!dtc__dlog_on(in) || atomic_load(&in->hdr->sh_recovering))
         return;
     static int64_t next_try; /* after a failure: once a second, not every tick */
+    struct dtc__spare_job *job = &in->dlog_spare;
+    uint64_t budget = dtc__dlog_spare_budget(job, atomic_load(&in->hdr->sh_dlog_written),
+                                             in->dlog_file_size);
     snprintf(spare, sizeof spare, "%s/dlog.spare", in->dlog_dir);
-    if (lstat(spare, &st) != 0 && dtc__now_ns() >= next_try
-        && dtc__dlog_make_spare(in->dlog_dir, in->dlog_file_size, in->dlog_group) != DTC_OK)
+    if ((job->sj_fd >= 0 || (lstat(spare, &st) != 0 && dtc__now_ns() >= next_try))
+        && dtc__dlog_spare_step(in->dlog_dir, in->dlog_file_size, in->dlog_group, job, budget) < 0)
         next_try = dtc__now_ns() + 1000000000LL;
     dtc__dlog_mark(in, false);
     uint64_t cur = in->hdr->sh_dlog_fileno;

@@ -138,7 +138,7 @@ static dtc_instance *instance_new(const char *name, struct dtc_shm_header *h, si
     memcpy(in->dlog_dir, h->sh_dlog_dir, sizeof in->dlog_dir);
     in->dlog_file_size = h->sh_dlog_file_size;
     in->dlog_files = h->sh_dlog_files;
-    in->dlog_wfd = in->dlog_sfd = in->dlog_ofd = -1;
+    in->dlog_wfd = in->dlog_sfd = in->dlog_ofd = in->dlog_spare.sj_fd = -1;
     return in;
 }
 
