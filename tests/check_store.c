@@ -12,7 +12,9 @@
  */
 #include <check.h>
 #include <stdatomic.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 
 #include "dtc/dtc.h"
 #include "htab.h"
+#include "store_compact.h"
 #include "svc.h"
 
 static char base[64];
@@ -1508,6 +1511,52 @@ START_TEST(htab_matches_a_model)
 }
 END_TEST
 
+/* The background child's snapshot goes to the disk SNAP_PUSH bytes at a
+ * time, so that its fsync finds little left to write (the synchronous
+ * compaction's writer does not push). */
+START_TEST(snapshot_pushed_in_pieces)
+{
+    enum { N = 40000 };
+    static char seed_text[N][24];
+    static const char *seeds[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(seed_text[i], sizeof seed_text[i], "sku%06d=%d", i, i);
+        seeds[i] = seed_text[i];
+    }
+    const char *dir = new_dir();
+    store *st = open_seeded(&svc_inventory, dir, seeds, N, NULL);
+    for (int push = 0; push <= 1; push++) {
+        char path[300];
+        snprintf(path, sizeof path, "%s/snap.%d", dir, push);
+        snap_writer *w = calloc(1, sizeof *w);
+        ck_assert_ptr_nonnull(w);
+        w->sw_fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        ck_assert_int_ge(w->sw_fd, 0);
+        w->sw_push = push;
+        ck_assert_uint_ge(store__write_snapshot(st, w, 0), N);
+        ck_assert_int_eq(w->sw_errno, 0);
+        struct stat sb;
+        ck_assert_int_eq(fstat(w->sw_fd, &sb), 0);
+        ck_assert_uint_eq(w->sw_written, (uint64_t)sb.st_size);
+        ck_assert_uint_gt(w->sw_written, 2 * SNAP_PUSH);
+        if (push) /* all but the last piece sent */
+            ck_assert_uint_lt(w->sw_written - w->sw_pushed, SNAP_PUSH + sizeof w->sw_buf);
+        else
+            ck_assert_uint_eq(w->sw_pushed, 0);
+        close(w->sw_fd);
+        free(w);
+    }
+    /* the synchronous compaction's writer, in memory that was not zero
+     * (M_PERTURB fills every allocation): it pushes nothing, fails nothing */
+    char why[STORE_WHY_MAX];
+    mallopt(M_PERTURB, 0x2a); /* allocations filled with 0xd5 bytes */
+    int rc = store_compact(st, why);
+    mallopt(M_PERTURB, 0);
+    ck_assert_msg(rc == 0, "store_compact: %s", why);
+    store_close(&st);
+}
+END_TEST
+
 /* Growing is incremental: the put that grows moves no more than
  * HTAB_MOVE_STEP old slots, every later put and delete as many, each key
  * stays reachable and is iterated once while both tables are live, and
@@ -1566,6 +1615,7 @@ static Suite *store_suite(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, htab_matches_a_model);
     tcase_add_test(tc, htab_grows_a_step_at_a_time);
+    tcase_add_test(tc, snapshot_pushed_in_pieces);
     tcase_add_test(tc, parse_valid);
     tcase_add_loop_test(tc, parse_malformed, 0, (int)(sizeof bad_payloads / sizeof bad_payloads[0]));
     tcase_add_test(tc, seed_parsing);

@@ -149,8 +149,13 @@ int store_flush(store *st, char *why);
 /* Rewrites the file as a snapshot now (tmp, fsync, rename, fsync dir),
  * after finishing a background compaction that runs. */
 int store_compact(store *st, char *why);
-/* Compaction threshold: log lines > max(n, 2 x snapshot lines).  Default 1024. */
+/* Compaction threshold: log lines > max(n, 2 x snapshot lines). */
 void store_set_compact_min(store *st, size_t n);
+/* The default: a service of a few records would otherwise compact every
+ * few dozen milliseconds under load, and each compaction's fsync and
+ * rename hold the instance journal's group commits for milliseconds
+ * (docs/performance.md "Tails"); 16384 lines replay in a few ms. */
+#define STORE_COMPACT_MIN_DEFAULT 16384
 /* Crash points for tests: fn (NULL: none) is called with the point's name
  * at each of them and may kill the process (svc.c passes dtc_fault; of
  * libdtc the store uses only fspath.h, to open its files).  Not called

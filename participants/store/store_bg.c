@@ -75,6 +75,7 @@ static void child_main(const store *st, int fd, pid_t parent, uint64_t lsn)
     unlink(st->st_file.sf_old); /* the file the last switch replaced: freed here */
     background();
     w.sw_fd = fd;
+    w.sw_push = !st->st_file.sf_no_fsync;
     store__write_snapshot(st, &w, lsn);
     FAULT(&st->st_file, "store.bg_before_sync");
     if (w.sw_errno == 0 && !st->st_file.sf_no_fsync && fsync(fd) != 0)

@@ -16,6 +16,7 @@
  * stamp not yet reported as the checkpoint) is here.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +38,15 @@ static void sw_drain(snap_writer *w)
         else
             off += (size_t)n;
     }
+    w->sw_written += off;
     w->sw_len = 0;
+    if (w->sw_push && w->sw_errno == 0 && w->sw_written - w->sw_pushed >= SNAP_PUSH) {
+        if (sync_file_range(w->sw_fd, (off_t)w->sw_pushed, (off_t)(w->sw_written - w->sw_pushed),
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE
+                                | SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+            w->sw_errno = errno;
+        w->sw_pushed = w->sw_written;
+    }
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -116,7 +125,7 @@ int store_compact(store *st, char *why)
         return -1;
     if (store__file_drain(f, why) != 0) /* the old file stays complete if we fail */
         return -1;
-    if ((w = malloc(sizeof *w)) == NULL) {
+    if ((w = calloc(1, sizeof *w)) == NULL) { /* zeroed: no push, nothing written */
         WHY("cannot compact %s: out of memory", f->sf_path);
         return -1;
     }
@@ -124,8 +133,6 @@ int store_compact(store *st, char *why)
         free(w);
         return -1;
     }
-    w->sw_errno = 0;
-    w->sw_len = 0;
     uint64_t lsn = 0;
     const store_journal *j = st->st_journal;
     if (j != NULL && j->sj_position(j->sj_ctx, &lsn) != 0)

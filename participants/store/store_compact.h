@@ -8,6 +8,7 @@
 #ifndef DTC_PARTICIPANTS_STORE_COMPACT_H
 #define DTC_PARTICIPANTS_STORE_COMPACT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,10 +16,18 @@
 
 /* The snapshot's writer: lines gathered in a buffer, written out with
  * write(2) (stdio would hide them from the power-cut preload's journal);
- * the first failure sticks in sw_errno. */
+ * the first failure sticks in sw_errno.  With sw_push (the background
+ * child), every SNAP_PUSH bytes written are sent to the disk at once
+ * (sync_file_range, no cache flush), so that the final fsync finds little
+ * left: a multi-megabyte snapshot flushed in one go held the instance
+ * journal's group commits behind it for 4-7 ms (docs/performance.md
+ * "Tails"). */
+#define SNAP_PUSH (256u << 10)
 typedef struct snap_writer {
     int sw_fd;
     int sw_errno;
+    bool sw_push;
+    uint64_t sw_written, sw_pushed; /* bytes written, and sent to the disk */
     size_t sw_len;
     char sw_buf[16384];
 } snap_writer;

@@ -349,7 +349,7 @@ store *store_open(const char *dir, const char *name, const store_schema *schema,
         return NULL;
     st->st_schema = schema;
     st->st_bg_fd = -1;
-    st->st_compact_min = 1024;
+    st->st_compact_min = STORE_COMPACT_MIN_DEFAULT;
     htab_init(&st->st_recs);
     htab_init(&st->st_txns);
     htab_init(&st->st_ledger);
