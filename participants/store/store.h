@@ -154,7 +154,7 @@ void store_set_compact_min(store *st, size_t n);
 /* The default: a service of a few records would otherwise compact every
  * few dozen milliseconds under load, and each compaction's fsync and
  * rename hold the instance journal's group commits for milliseconds
- * (docs/performance.md "Tails"); 16384 lines replay in a few ms. */
+ * (docs/performance.md, "Three stalls removed"). */
 #define STORE_COMPACT_MIN_DEFAULT 16384
 /* Crash points for tests: fn (NULL: none) is called with the point's name
  * at each of them and may kill the process (svc.c passes dtc_fault; of

@@ -20,8 +20,8 @@
  * child), every SNAP_PUSH bytes written are sent to the disk at once
  * (sync_file_range, no cache flush), so that the final fsync finds little
  * left: a multi-megabyte snapshot flushed in one go held the instance
- * journal's group commits behind it for 4-7 ms (docs/performance.md
- * "Tails"). */
+ * journal's group commits behind it for 4-7 ms (docs/performance.md,
+ * "Three stalls removed"). */
 #define SNAP_PUSH (256u << 10)
 typedef struct snap_writer {
     int sw_fd;

@@ -237,16 +237,15 @@ void dtc__journal_warn(dtc_instance *in);
 int dtc__dlog_open_path(const char *path, int flags, const char **why);
 /* The same for log file `fileno` of dir. */
 int dtc__dlog_open(const char *dir, uint64_t fileno, int flags);
-/* Makes DIR/dlog.spare: a zero-filled, synced file of file_size bytes. */
-dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group);
-/* The same a step at a time (dtcd's ticks): each step zero-fills up to
- * `budget` more bytes of DIR/dlog.spare.tmp, sending them to the disk in
- * 256 KiB pieces, so that the log's group commits never queue behind a
- * whole file's writeback (a 16 MiB spare written and synced at once held
- * them for 4-9 ms: docs/performance.md "Tails").  The last step syncs it
- * and renames it to dlog.spare.  1 placed, 0
- * more steps needed, -1 failed (logged; the temp file removed).
- * The job is dtcd's own (struct dtc__spare_job, internal.h). */
+/* Makes DIR/dlog.spare, a zero-filled, synced file of file_size bytes,
+ * a step at a time (dtcd's ticks): each step zero-fills up to `budget`
+ * more bytes of DIR/dlog.spare.tmp, sending them to the disk in 256 KiB
+ * pieces, so that the log's group commits never queue behind a whole
+ * file's writeback (a 16 MiB spare written and synced at once held them
+ * for 4-9 ms: docs/performance.md, "Three stalls removed").  The last
+ * step syncs it and renames it to dlog.spare.  1 placed, 0 more steps
+ * needed, -1 failed (logged; the temp file removed).  The job is dtcd's
+ * own (struct dtc__spare_job, internal.h). */
 int dtc__dlog_spare_step(const char *dir, uint32_t file_size, bool group,
                          struct dtc__spare_job *job, uint64_t budget);
 /* A step's budget: twice what the log grew since the last call (written:

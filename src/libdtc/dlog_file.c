@@ -167,7 +167,8 @@ static dtc_result place_spare(const char *dir, const char *tmp_name, int fd)
     return DTC_OK;
 }
 
-/* Makes DIR/dlog.spare through the temp file DIR/<tmp_name> at once. */
+/* Makes DIR/dlog.spare through the temp file DIR/<tmp_name> at once (the
+ * writer's, when dtcd has none ready). */
 static dtc_result make_spare_via(const char *dir, const char *tmp_name, uint32_t file_size,
                                  bool group)
 {
@@ -180,11 +181,6 @@ static dtc_result make_spare_via(const char *dir, const char *tmp_name, uint32_t
         return DTC_ELOG;
     }
     return place_spare(dir, tmp_name, fd);
-}
-
-dtc_result dtc__dlog_make_spare(const char *dir, uint32_t file_size, bool group)
-{
-    return make_spare_via(dir, "dlog.spare.tmp", file_size, group);
 }
 
 int dtc__dlog_spare_step(const char *dir, uint32_t file_size, bool group,
@@ -201,8 +197,7 @@ int dtc__dlog_spare_step(const char *dir, uint32_t file_size, bool group,
         return 0;
     if (rc != 0) {
         log_errno("make_spare", "dlog.spare.tmp");
-        close(job->sj_fd);
-        job->sj_fd = -1;
+        dtc__dlog_spare_drop(dir, job);
         return -1;
     }
     int fd = job->sj_fd;
