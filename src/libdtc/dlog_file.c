@@ -24,6 +24,7 @@
 #define PATH_BUF (DTC_DATA_DIR_MAX + 64)
 #define ZERO_CHUNK (1u << 20)
 #define SPARE_PIECE (256u << 10) /* dtcd's spare goes to the disk in such pieces */
+#define SPARE_TMP "dlog.spare.tmp" /* dtcd's spare in the making */
 
 static void log_errno(const char *what, const char *path)
 {
@@ -187,22 +188,22 @@ int dtc__dlog_spare_step(const char *dir, uint32_t file_size, bool group,
                          struct dtc__spare_job *job, uint64_t budget)
 {
     if (job->sj_fd < 0) {
-        if ((job->sj_fd = create_tmp(dir, "dlog.spare.tmp", group)) < 0)
+        if ((job->sj_fd = create_tmp(dir, SPARE_TMP, group)) < 0)
             return -1;
         job->sj_done = 0;
     }
     uint64_t to = job->sj_done + budget < file_size ? job->sj_done + budget : file_size;
-    int rc = zero_fill(job->sj_fd, job->sj_done, to, true);
-    if (rc == 0 && (job->sj_done = to) < file_size)
-        return 0;
-    if (rc != 0) {
-        log_errno("make_spare", "dlog.spare.tmp");
+    if (zero_fill(job->sj_fd, job->sj_done, to, true) != 0) {
+        log_errno("make_spare", SPARE_TMP);
         dtc__dlog_spare_drop(dir, job);
         return -1;
     }
+    job->sj_done = to;
+    if (to < file_size)
+        return 0;
     int fd = job->sj_fd;
     job->sj_fd = -1;
-    return place_spare(dir, "dlog.spare.tmp", fd) == DTC_OK ? 1 : -1;
+    return place_spare(dir, SPARE_TMP, fd) == DTC_OK ? 1 : -1;
 }
 
 uint64_t dtc__dlog_spare_budget(struct dtc__spare_job *job, uint64_t written, uint32_t file_size)
@@ -221,7 +222,7 @@ void dtc__dlog_spare_drop(const char *dir, struct dtc__spare_job *job)
         return;
     close(job->sj_fd);
     job->sj_fd = -1;
-    snprintf(tmp, sizeof tmp, "%s/dlog.spare.tmp", dir);
+    snprintf(tmp, sizeof tmp, "%s/" SPARE_TMP, dir);
     unlink(tmp);
 }
 
