@@ -20,6 +20,7 @@
 
 #include "dlog.h"
 #include "harness.h"
+#include "txn.h"
 
 static h_result res;
 
@@ -206,11 +207,15 @@ START_TEST(test_killed_after_prepare_in_doubt)
     ck_assert_int_eq(h_wait(ja, 10000, &st), 1); /* killed at its crash point */
     dtc_txn_info ti;
     int64_t end = h_now_ms() + 5000;
+    /* COMMITTING is published before the COMMIT record is synced (the
+     * commit is told early): wait for the sync too, or the replay may
+     * rightly call it in flight */
     while (!(dtc_transaction_status(h_inst(), &id, &ti) == DTC_OK
-             && ti.state == DTC_TXN_COMMITTING)
+             && ti.state == DTC_TXN_COMMITTING && dtc__txn_commit_durable(h_inst(), &id))
            && h_now_ms() < end)
         h_sleep_ms(10);
     ck_assert_int_eq(ti.state, DTC_TXN_COMMITTING); /* decided; ja not told */
+    ck_assert(dtc__txn_commit_durable(h_inst(), &id));
     start_jnoop("ja", "ja-2", NULL);
     char out[8192];
     h_read_output("ja-2", "out", out, sizeof out);
