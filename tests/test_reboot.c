@@ -20,6 +20,7 @@
 
 #include "harness.h"
 #include "internal.h"
+#include "txn.h"
 
 static h_result res;
 
@@ -146,6 +147,10 @@ START_TEST(test_reboot_mid_commit)
     dtc_txid id;
     ck_assert_int_eq(read(fds[0], &id, sizeof id), sizeof id);
     wait_state(&id, DTC_TXN_COMMITTING);
+    /* COMMITTING comes before the COMMIT record's sync (told early) */
+    for (int64_t end = h_now_ms() + 5000; !dtc__txn_commit_durable(h_inst(), &id) && h_now_ms() < end;)
+        h_sleep_ms(10);
+    ck_assert(dtc__txn_commit_durable(h_inst(), &id));
     h_sleep_ms(150); /* inventory, order, shipping applied; payment failing */
     crash_host(coord);
     ck_assert_int_gt(h_start_dtcd(), 0);
