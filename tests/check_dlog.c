@@ -765,6 +765,83 @@ START_TEST(spare_made_in_steps)
 }
 END_TEST
 
+/* A file of n bytes of `byte` at DIR/name, mode 0600; its inode. */
+static ino_t make_file(const char *d, const char *name, size_t n, int byte)
+{
+    char path[400];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", d, name);
+    unsigned char *b = malloc(n);
+    ck_assert_ptr_nonnull(b);
+    memset(b, byte, n);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, b, n), (ssize_t)n);
+    ck_assert_int_eq(fstat(fd, &st), 0);
+    close(fd);
+    free(b);
+    return st.st_ino;
+}
+
+/* The inode at DIR/name, 0 if none. */
+static ino_t inode_at(const char *d, const char *name)
+{
+    char path[400];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", d, name);
+    return lstat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* Pruning with dtcd's spare job idle and no spare: the oldest pruned file
+ * becomes the spare (renamed, then zero-filled over its own blocks by the
+ * steps), the others are unlinked; with a spare already there, or a file
+ * of another size, nothing is recycled.  (An unlink made the disk discard
+ * a file's blocks, and the log's syncs waited behind it.) */
+START_TEST(pruned_file_becomes_the_spare)
+{
+    enum { SIZE = 2u << 20 };
+    char d[280], path[400];
+    snprintf(d, sizeof d, "%s/recycle", dir);
+    ck_assert_int_eq(mkdir(d, 0700), 0);
+    ino_t first = make_file(d, "dlog.0000000000000001", SIZE, 0xab);
+    make_file(d, "dlog.0000000000000002", SIZE, 0xab);
+    make_file(d, "dlog.0000000000000003", SIZE, 0xab);
+    struct dtc__spare_job job = {.sj_fd = -1};
+    dtc__dlog_prune(d, 3, SIZE, &job);
+    ck_assert_int_ge(job.sj_fd, 0);
+    ck_assert_uint_eq(inode_at(d, "dlog.0000000000000001"), 0);
+    ck_assert_uint_eq(inode_at(d, "dlog.0000000000000002"), 0);
+    ck_assert_uint_ne(inode_at(d, "dlog.0000000000000003"), 0);
+    ck_assert_uint_eq(inode_at(d, "dlog.spare.tmp"), first);
+    while (dtc__dlog_spare_step(d, SIZE, false, &job, 1u << 20) == 0)
+        ;
+    ck_assert_int_eq(job.sj_fd, -1);
+    ck_assert_uint_eq(inode_at(d, "dlog.spare"), first);
+    snprintf(path, sizeof path, "%s/dlog.spare", d);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    long nonzero = 0, total = 0;
+    for (int c; (c = fgetc(f)) != EOF; total++)
+        nonzero += c != 0;
+    fclose(f);
+    ck_assert_int_eq(total, SIZE);
+    ck_assert_int_eq(nonzero, 0);
+    /* a spare is there: the next pruned file is unlinked */
+    dtc__dlog_prune(d, 4, SIZE, &job);
+    ck_assert_int_eq(job.sj_fd, -1);
+    ck_assert_uint_eq(inode_at(d, "dlog.0000000000000003"), 0);
+    ck_assert_uint_eq(inode_at(d, "dlog.spare.tmp"), 0);
+    ck_assert_uint_eq(inode_at(d, "dlog.spare"), first);
+    /* no spare, but a file of another size: unlinked, not taken */
+    ck_assert_int_eq(remove(path), 0);
+    make_file(d, "dlog.0000000000000004", SIZE / 2, 0xab);
+    dtc__dlog_prune(d, 5, SIZE, &job);
+    ck_assert_int_eq(job.sj_fd, -1);
+    ck_assert_uint_eq(inode_at(d, "dlog.0000000000000004"), 0);
+    ck_assert_uint_eq(inode_at(d, "dlog.spare.tmp"), 0);
+}
+END_TEST
+
 /* A spare step keeps up with the log: twice what it grew since the last
  * tick, at least DTC_DLOG_SPARE_STEP, at most a whole file; a segment
  * that went backwards (scribbled, or a new one) paces nothing. */
@@ -1034,6 +1111,7 @@ static Suite *dlog_suite(void)
     tcase_add_test(tc, switch_failure_is_an_error);
     tcase_add_test(tc, spare_made_in_steps);
     tcase_add_test(tc, spare_keeps_the_logs_pace);
+    tcase_add_test(tc, pruned_file_becomes_the_spare);
     tcase_add_test(tc, switch_takes_a_file_renamed_in_unused);
     tcase_add_test(tc, replay_live_set);
     tcase_add_test(tc, replay_refuses_more_than_fits);

@@ -287,8 +287,12 @@ dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from,
 /* The file size of the newest valid log file in dir, 0 if none. */
 uint32_t dtc__dlog_existing_size(const char *dir);
 /* Deletes files numbered below `keep_from`, oldest first, the directory
- * synced after each (a power cut leaves no gap in the numbers). */
-void dtc__dlog_prune(const char *dir, uint64_t keep_from);
+ * synced after each (a power cut leaves no gap in the numbers).  With a
+ * job (dtcd's) that is idle while no DIR/dlog.spare exists, the first
+ * one of file_size bytes is not unlinked but renamed to be that job's
+ * spare (zero-filled over its own blocks by the next steps). */
+void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
+                     struct dtc__spare_job *job);
 /* Creates dir (parents 0755, itself 0700 or 0770) and checks it and
  * every directory on its path (dtc__fs_dir, fspath.h).  DTC_OK, or
  * DTC_ELOG with a log line naming the check that failed. */

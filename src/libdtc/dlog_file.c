@@ -471,6 +471,40 @@ long dtc__dlog_list(const char *dir, uint64_t **out)
     return (long)n;
 }
 
+/* True if DIR/dlog.spare exists (whatever it is: the writer checks it). */
+static bool spare_exists(const char *dir)
+{
+    char spare[PATH_BUF];
+    struct stat st;
+    snprintf(spare, sizeof spare, "%s/dlog.spare", dir);
+    return lstat(spare, &st) == 0 || errno != ENOENT;
+}
+
+/* Takes old log file `path` as dtcd's spare in the making: renamed to
+ * SPARE_TMP, its written blocks then zero-filled in place by the spare's
+ * steps.  Its name leaves the log exactly as an unlink would (the caller
+ * syncs the directory), yet nothing is freed: on a file system mounted
+ * with discard, an unlink makes the disk discard the file's blocks, and
+ * the log's syncs queued behind that (docs/performance.md, "Old log files
+ * recycled").  True if taken (job holds it); false, nothing changed. */
+static bool recycle(const char *dir, const char *path, uint32_t file_size,
+                    struct dtc__spare_job *job)
+{
+    char tmp[PATH_BUF];
+    struct stat st;
+    snprintf(tmp, sizeof tmp, "%s/" SPARE_TMP, dir);
+    int fd = dtc__dlog_open_path(path, O_RDWR, NULL); /* type, owner, mode checked */
+    if (fd < 0)
+        return false;
+    if (fstat(fd, &st) != 0 || st.st_size != (off_t)file_size || rename(path, tmp) != 0) {
+        close(fd);
+        return false;
+    }
+    job->sj_fd = fd;
+    job->sj_done = 0;
+    return true;
+}
+
 /* Recycling old files.  What recovery needs is a run of consecutive
  * numbered files whose first one starts with a copy of every live
  * decision and journal checkpoint (a file switch copies them), and the
@@ -488,17 +522,20 @@ long dtc__dlog_list(const char *dir, uint64_t **out)
  * off the commit path).  A failed unlink or sync stops the pruning for
  * this tick, for the same reason (logged once a minute at most: dtcd
  * tries again every tick). */
-void dtc__dlog_prune(const char *dir, uint64_t keep_from)
+void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
+                     struct dtc__spare_job *job)
 {
     static int64_t quiet_until; /* dtcd's tick alone calls this */
     uint64_t *v;
     long n = dtc__dlog_list(dir, &v);
-    bool failed = false;
+    bool failed = false, want_spare = job != NULL && job->sj_fd < 0 && !spare_exists(dir);
     for (long i = 0; i < n && v[i] < keep_from; i++) {
         char path[PATH_BUF];
         dtc__dlog_path(dir, v[i], path, sizeof path);
         dtc__fault("dlog.prune_before_unlink");
-        bool gone = unlink(path) == 0;
+        bool recycled = want_spare && recycle(dir, path, file_size, job);
+        want_spare = want_spare && !recycled;
+        bool gone = recycled || unlink(path) == 0;
         if ((failed = !gone && errno != ENOENT)) {
             if (dtc__now_ns() >= quiet_until)
                 log_errno("prune", path);

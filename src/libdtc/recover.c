@@ -441,17 +441,17 @@ void dtc__dlog_maintain(dtc_instance *in)
     struct dtc__spare_job *job = &in->dlog_spare;
     uint64_t budget = dtc__dlog_spare_budget(job, atomic_load(&in->hdr->sh_dlog_written),
                                              in->dlog_file_size);
+    uint64_t cur = in->hdr->sh_dlog_fileno;
+    uint32_t holder;
+    uint64_t jkeep = dtc__journal_keep_from(in, &holder); /* its records are not copied */
+    if (cur >= in->dlog_files) { /* first: a pruned file may become the spare */
+        uint64_t keep = cur - in->dlog_files + 1;
+        dtc__dlog_prune(in->dlog_dir, keep < jkeep ? keep : jkeep, in->dlog_file_size, job);
+    }
     snprintf(spare, sizeof spare, "%s/dlog.spare", in->dlog_dir);
     if ((job->sj_fd >= 0 || (lstat(spare, &st) != 0 && dtc__now_ns() >= next_try))
         && dtc__dlog_spare_step(in->dlog_dir, in->dlog_file_size, in->dlog_group, job, budget) < 0)
         next_try = dtc__now_ns() + 1000000000LL;
     dtc__dlog_mark(in, false);
-    uint64_t cur = in->hdr->sh_dlog_fileno;
-    uint32_t holder;
-    uint64_t jkeep = dtc__journal_keep_from(in, &holder); /* its records are not copied */
-    if (cur >= in->dlog_files) {
-        uint64_t keep = cur - in->dlog_files + 1;
-        dtc__dlog_prune(in->dlog_dir, keep < jkeep ? keep : jkeep);
-    }
     dtc__journal_warn(in);
 }
