@@ -736,6 +736,7 @@ static store *bg_journal_store(const char *dir, struct fake_journal *fj, store_j
     store *st = open_inv(dir);
     store_set_journal(st, sj);
     store_set_compact_min(st, 2);
+    store_set_compact_factor(st, 2);
     store_set_fault_hook(st, bg_hook);
     run_commit(st, "t0", "reserve w 1");
     run_commit(st, "t1", "reserve w 1");
@@ -949,6 +950,40 @@ START_TEST(corrupt_line_refused)
 }
 END_TEST
 
+/* A compaction starts once the log outgrows STORE_COMPACT_FACTOR (4)
+ * times the snapshot, not before: each one forks, and the fork's
+ * copy-on-write stalls the service (store.h). */
+START_TEST(compaction_waits_for_the_factor)
+{
+    const char *dir = new_dir();
+    char why[STORE_WHY_MAX], id[16];
+    store *st = open_inv(dir);
+    make_history(st);
+    store_set_compact_min(st, 1);
+    ck_assert_int_eq(store_compact(st, why), 0);
+    size_t snap = st->st_snap_lines;
+    ck_assert_uint_gt(snap, 2);
+    bool past_twice = false;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(id, sizeof id, "r%d", i);
+        ck_assert_int_eq(try_prepare(st, id, "reserve x 1", why), STORE_YES);
+        store_outcome out;
+        ck_assert_int_eq(store_rollback(st, id, &out, why), 0);
+        ck_assert_int_eq(store_flush(st, why), 0);
+        size_t lines = store_log_lines(st);
+        if (lines > STORE_COMPACT_FACTOR * snap) {
+            ck_assert_int_gt(st->st_bg_pid, 0); /* started by this flush */
+            break;
+        }
+        ck_assert_int_eq(st->st_bg_pid, 0);
+        past_twice |= lines > 2 * snap;
+    }
+    ck_assert_int_gt(st->st_bg_pid, 0);
+    ck_assert(past_twice);
+    ck_assert_int_eq(store_close(&st), 0);
+}
+END_TEST
+
 START_TEST(compaction_keeps_state)
 {
     const char *dir = new_dir(), *path = state_path(dir, "inventory");
@@ -956,6 +991,7 @@ START_TEST(compaction_keeps_state)
     store *st = open_inv(dir);
     make_history(st);
     store_set_compact_min(st, 4);
+    store_set_compact_factor(st, 2);
     for (int i = 0; i < 20; i++) { /* rolled back: only log lines */
         snprintf(id, sizeof id, "r%d", i);
         ck_assert_int_eq(try_prepare(st, id, "reserve x 1", why), STORE_YES);
@@ -1016,6 +1052,7 @@ START_TEST(background_compaction_loses_nothing)
     char why[STORE_WHY_MAX], id[16], tmp[600];
     store *st = open_inv(dir);
     store_set_compact_min(st, 4);
+    store_set_compact_factor(st, 2);
     for (int i = 0; i < 60; i++) { /* 8 commits, the rest rolled back */
         store_outcome out;
         snprintf(id, sizeof id, "c%d", i);
@@ -1645,6 +1682,7 @@ static Suite *store_suite(void)
     tcase_add_loop_test(tc, corrupt_line_refused, 0,
                         (int)(sizeof corrupt_cases / sizeof corrupt_cases[0]));
     tcase_add_test(tc, compaction_keeps_state);
+    tcase_add_test(tc, compaction_waits_for_the_factor);
     tcase_add_test(tc, background_compaction_loses_nothing);
     tcase_add_test(tc, no_fsync_compacts_without_fsync);
     tcase_add_test(tc, second_open_locked);

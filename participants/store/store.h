@@ -137,7 +137,7 @@ store_vote store_prepare(store *st, const char *txid, char *why);
 int store_commit(store *st, const char *txid, store_outcome *out, char *why);
 int store_rollback(store *st, const char *txid, store_outcome *out, char *why);
 /* One fsync of everything appended since the last flush.  When the log
- * section outgrows twice the snapshot it compacts in the background: a forked
+ * section outgrows STORE_COMPACT_FACTOR times the snapshot it compacts in the background: a forked
  * child writes the snapshot while the caller goes on, and a later flush
  * appends what was logged meanwhile and renames the new file in (that
  * flush syncs the new file and the directory instead of the old file;
@@ -149,8 +149,19 @@ int store_flush(store *st, char *why);
 /* Rewrites the file as a snapshot now (tmp, fsync, rename, fsync dir),
  * after finishing a background compaction that runs. */
 int store_compact(store *st, char *why);
-/* Compaction threshold: log lines > max(n, 2 x snapshot lines). */
+/* Compaction threshold: log lines > max(n, factor x snapshot lines). */
 void store_set_compact_min(store *st, size_t n);
+/* The factor (at least 1; STORE_COMPACT_FACTOR unless set: tests that
+ * pin a compaction's moment set 2). */
+void store_set_compact_factor(store *st, size_t f);
+/* Each compaction writes the whole snapshot, so the factor sets what
+ * snapshots cost against log lines (1/factor of them), and how much log a
+ * restart replays (at most factor x the snapshot) and the file holds.
+ * 4, not 2: at C=64 every compaction's fork and its copy-on-write faults
+ * stall the service, and half as many of them took the services' p99.9
+ * from 12.0 to 9.6 ms (medians of six alternating pairs; docs/
+ * performance.md, "Compactions at four snapshots"). */
+#define STORE_COMPACT_FACTOR 4
 /* The default: a service of a few records would otherwise compact every
  * few dozen milliseconds under load, and each compaction's fsync and
  * rename hold the instance journal's group commits for milliseconds

@@ -1,6 +1,6 @@
 /*
  * store_bg.c - compaction off the request path.  When the log section has
- * outgrown twice the snapshot, store_flush forks: the child writes the state as
+ * outgrown STORE_COMPACT_FACTOR times the snapshot, store_flush forks: the child writes the state as
  * it was at the fork (its copy-on-write memory) to NAME.state.tmp, fsyncs
  * it (not with STORE_NO_FSYNC) and exits with 0 or the errno that stopped
  * it; the service goes on serving meanwhile, appending to NAME.state as
@@ -235,13 +235,12 @@ static int reap(store *st, int block, int *status)
 }
 
 /* Log lines past which a compaction starts, or a running one is waited
- * for: twice the snapshot (each compaction writes the whole snapshot: at
- * once its size, the snapshots cost a service as much CPU as its log
- * lines), and at least st_compact_min. */
+ * for: st_compact_factor times the snapshot (STORE_COMPACT_FACTOR, store.h),
+ * and at least st_compact_min. */
 static size_t limit_of(const store *st)
 {
-    size_t twice = st->st_snap_lines * 2;
-    return twice > st->st_compact_min ? twice : st->st_compact_min;
+    size_t times = st->st_snap_lines * st->st_compact_factor;
+    return times > st->st_compact_min ? times : st->st_compact_min;
 }
 
 int store__bg_step(store *st, char *why)

@@ -62,6 +62,7 @@ struct store {
     size_t st_snap_lines;       /* items in the snapshot section */
     size_t st_log_lines;        /* items after "checkpoint" */
     size_t st_compact_min;
+    size_t st_compact_factor; /* STORE_COMPACT_FACTOR unless a test sets it */
     /* The compaction layer's (store_compact.h): the background compaction
      * (store_bg.c); st_bg_pid 0: none running. */
     pid_t st_bg_pid;            /* the child writing the snapshot */

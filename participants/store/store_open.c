@@ -248,6 +248,11 @@ void store_set_compact_min(store *st, size_t n)
     st->st_compact_min = n;
 }
 
+void store_set_compact_factor(store *st, size_t f)
+{
+    st->st_compact_factor = f >= 1 ? f : 1;
+}
+
 void store_set_fault_hook(store *st, void (*fn)(const char *point))
 {
     st->st_file.sf_fault = fn;
@@ -350,6 +355,7 @@ store *store_open(const char *dir, const char *name, const store_schema *schema,
     st->st_schema = schema;
     st->st_bg_fd = -1;
     st->st_compact_min = STORE_COMPACT_MIN_DEFAULT;
+    st->st_compact_factor = STORE_COMPACT_FACTOR;
     htab_init(&st->st_recs);
     htab_init(&st->st_txns);
     htab_init(&st->st_ledger);

@@ -35,7 +35,7 @@ static void usage(const store_schema *schema, FILE *out)
             "                          ($DTC_CRASH_AT=store.after_write etc.: see store.h;\n"
             "                          only in a -DDTC_CRASH_POINTS=ON build)\n"
             "  --compact-min N         compact the state file once its log exceeds\n"
-            "                          max(N, 2 x snapshot lines) lines (default %d)\n"
+            "                          max(N, %d x snapshot lines) lines (default %d)\n"
             "  --dump                  print the state file and exit\n"
             "  --no-fsync              write the state file without fsync (benchmarks:\n"
             "                          survives a process crash, not a power cut)\n"
@@ -46,7 +46,8 @@ static void usage(const store_schema *schema, FILE *out)
             "  --log-level LEVEL       error, warn, info (default) or debug\n"
             "  --help                  this text\n"
             "  --version               print the version and exit\n",
-            schema->ss_service, schema->ss_service, STORE_COMPACT_MIN_DEFAULT);
+            schema->ss_service, schema->ss_service, STORE_COMPACT_FACTOR,
+            STORE_COMPACT_MIN_DEFAULT);
 }
 
 __attribute__((format(printf, 2, 3)))
