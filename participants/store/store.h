@@ -137,14 +137,14 @@ store_vote store_prepare(store *st, const char *txid, char *why);
 int store_commit(store *st, const char *txid, store_outcome *out, char *why);
 int store_rollback(store *st, const char *txid, store_outcome *out, char *why);
 /* One fsync of everything appended since the last flush.  When the log
- * section outgrows STORE_COMPACT_FACTOR times the snapshot it compacts in the background: a forked
- * child writes the snapshot while the caller goes on, and a later flush
- * appends what was logged meanwhile and renames the new file in (that
- * flush syncs the new file and the directory instead of the old file;
- * store_bg.c).  So a single-threaded caller only (fork).  -1 (why
- * filled) on failure: the store then refuses every request (its memory
- * may be ahead of the disk); 0 with why filled: a compaction failed (a
- * warning, nothing lost). */
+ * section outgrows STORE_COMPACT_FACTOR times the snapshot it compacts
+ * in the background: a forked child writes the snapshot while the
+ * caller goes on, and a later flush appends what was logged meanwhile
+ * and renames the new file in (that flush syncs the new file and the
+ * directory instead of the old file; store_bg.c).  So a single-threaded
+ * caller only (fork).  -1 (why filled) on failure: the store then
+ * refuses every request (its memory may be ahead of the disk); 0 with
+ * why filled: a compaction failed (a warning, nothing lost). */
 int store_flush(store *st, char *why);
 /* Rewrites the file as a snapshot now (tmp, fsync, rename, fsync dir),
  * after finishing a background compaction that runs. */

@@ -1,17 +1,18 @@
 /*
  * store_bg.c - compaction off the request path.  When the log section has
- * outgrown STORE_COMPACT_FACTOR times the snapshot, store_flush forks: the child writes the state as
- * it was at the fork (its copy-on-write memory) to NAME.state.tmp, fsyncs
- * it (not with STORE_NO_FSYNC) and exits with 0 or the errno that stopped
- * it; the service goes on serving meanwhile, appending to NAME.state as
- * always and keeping a copy of every line it writes there (the tail).
- * The first flush that finds the child done appends the tail, batch
- * included, to the temp file and makes it the state file (fsync, rename,
- * directory fsync: store__switch); that batch's answers wait for those
- * two syncs instead of the old file's one.  Until the rename the old file
- * is complete and synced as before, so a crash or a failure anywhere
- * before it loses nothing: a failed child or switch only costs the
- * compaction (a warning; the temp file is removed).  A service must stay
+ * outgrown STORE_COMPACT_FACTOR times the snapshot, store_flush forks:
+ * the child writes the state as it was at the fork (its copy-on-write
+ * memory) to NAME.state.tmp, fsyncs it (not with STORE_NO_FSYNC) and
+ * exits with 0 or the errno that stopped it; the service goes on serving
+ * meanwhile, appending to NAME.state as always and keeping a copy of
+ * every line it writes there (the tail).  The first flush that finds the
+ * child done appends the tail, batch included, to the temp file and
+ * makes it the state file (fsync, rename, directory fsync:
+ * store__switch); that batch's answers wait for those two syncs instead
+ * of the old file's one.  Until the rename the old file is complete and
+ * synced as before, so a crash or a failure anywhere before it loses
+ * nothing: a failed child or switch only costs the compaction (a
+ * warning; the temp file is removed).  A service must stay
  * single-threaded (fork copies only the caller's thread).  The child
  * touches nothing but its copy of the store, the temp file and
  * NAME.state.old (the file the last switch replaced, whose blocks and

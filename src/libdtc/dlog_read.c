@@ -39,6 +39,8 @@
 struct mapped {
     const unsigned char *p;
     size_t size;
+    dev_t dev; /* the file mapped, to tell whether its name still is */
+    ino_t ino;
 };
 
 /* Opens and maps log file `no`: NULL, or what is wrong (type, owner,
@@ -50,6 +52,8 @@ static const char *map_file(const char *dir, uint64_t no, struct mapped *m)
     struct stat st;
     m->p = NULL;
     m->size = 0;
+    m->dev = 0;
+    m->ino = 0;
     dtc__dlog_path(dir, no, path, sizeof path);
     int fd = dtc__dlog_open_path(path, O_RDONLY, &why);
     if (fd < 0)
@@ -59,6 +63,8 @@ static const char *map_file(const char *dir, uint64_t no, struct mapped *m)
     else if (st.st_size < (off_t)DTC_DLOG_MIN_FILE || st.st_size > (off_t)DTC_DLOG_MAX_FILE)
         why = "truncated or too large (no log file has this size)";
     m->size = (size_t)st.st_size;
+    m->dev = st.st_dev;
+    m->ino = st.st_ino;
     if (why == NULL) {
         void *p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
         m->p = p == MAP_FAILED ? NULL : p;
@@ -299,6 +305,18 @@ dtc_result dtc__dlog_scan(const char *dir, const struct dtc__dlog_id *want, dtc_
     return rc;
 }
 
+/* Whether log file `no` of dir is still the file m maps.  dtcd's prune
+ * renames an old file away to zero-fill it as the next spare (dlog_file.c,
+ * recycle), so a file read while that happens may have shown a reader
+ * zeros where records were: what it found there is not an answer. */
+static bool still_named(const char *dir, uint64_t no, const struct mapped *m)
+{
+    char path[PATH_BUF];
+    struct stat st;
+    dtc__dlog_path(dir, no, path, sizeof path);
+    return lstat(path, &st) == 0 && st.st_dev == m->dev && st.st_ino == m->ino;
+}
+
 /* The offset of the last record about id in a mapped file, 0 if none. */
 static size_t last_match(const struct mapped *m, uint64_t no, const dtc_txid *id)
 {
@@ -335,6 +353,8 @@ dtc_result dtc__dlog_find(const char *dir, const dtc_txid *id, struct dtc__dlog_
         size_t pos = last_match(&m, v[i], id);
         if (pos != 0 && dtc__dlog_decode(m.p + pos, m.size - pos, v[i] * m.size + pos, out) != 0)
             rc = DTC_OK;
+        if (rc == DTC_OK && !still_named(dir, v[i], &m))
+            rc = DTC_ENOTFOUND; /* pruned while read: as if gone before */
         unmap(&m);
     }
     free(v);
