@@ -37,7 +37,10 @@
 # atomicity, nothing in doubt, nothing acknowledged lost, outcomes,
 # conservation.  dtcd keeps its decision log in DATA/dlog (kept across
 # reboots).  Exits non-zero on any violation and
-# then keeps the data directory (its path is printed).
+# then keeps the data directory (its path is printed).  When dtcd or a
+# service cannot be restarted the run stops at once (nothing could drain
+# without it) and fails naming it; $DTC_STRESS_BREAK_RESTART=SERVICE
+# makes that service's restarts fail, for tests/stress_fail_fast.sh.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -200,6 +203,11 @@ start_service() {
     export DTC_KEEP_LEDGER=1
     mapfile -t seeds < <(seed_args "$s")
     [[ $s == payment && $fail_commit != 0 ]] && seeds+=(--fail-commit "$fail_commit")
+    # test hook (tests/CMakeLists.txt, stress_fail_fast): this service's
+    # restarts fail (an option it refuses), as a service that cannot come
+    # back would
+    [[ ${DTC_STRESS_BREAK_RESTART:-} == "$s" && ${starts[$s]:-0} -gt 0 ]] \
+        && seeds+=(--no-such-option)
     : >"$out"
     if ((pg)) && [[ $s == payment ]]; then
         spg_start_payment "$out" "$data/logs/$s.err"
@@ -297,6 +305,7 @@ chaos_kill() {
     else
         violations+=("$r did not restart after its SIGKILL")
         pid[$r]=""
+        [[ $class == client ]] || broken="$r did not restart"
     fi
 }
 
@@ -357,6 +366,7 @@ reboot_host() {
     else
         violations+=("reboot $reboots: not everything restarted and got ready")
         log "reboot $reboots: killed ${#victims[@]} processes, restart FAILED"
+        broken="reboot $reboots: not everything restarted"
     fi
 }
 
@@ -405,6 +415,7 @@ fi
 next_reboot=0
 ((reboot)) && next_reboot=$((t0 + reboot_ms))
 last_ok=0
+broken="" # set when dtcd or a service could not be restarted
 while :; do
     tick
     ((now >= deadline)) && break
@@ -428,9 +439,14 @@ while :; do
             wait "${pid[$r]}" 2>/dev/null || st=$?
             violations+=("$r (pid ${pid[$r]}) died by itself (status $st); restarted")
             log "VIOLATION $r died by itself (status $st); restarting it"
-            start "$r" || pid[$r]=""
+            start "$r" || { pid[$r]=""; broken="$r did not restart"; }
         fi
     done
+    # nothing can drain without it: stop now, report, fail
+    if [[ -n $broken ]]; then
+        log "$broken: stopping the run"
+        break
+    fi
     if ((reboot && now >= next_reboot)); then
         reboot_host
         tick
@@ -490,7 +506,9 @@ fi
 # in flight, no slot in use) and the services resolved what they held
 # prepared (they re-check within about a second).
 inflight=-1 in_use=-1 doubt=-1
-for ((i = 0; i < 600; i++)); do
+drain_polls=600
+[[ -z $broken ]] || drain_polls=1 # a process is missing: it cannot drain
+for ((i = 0; i < drain_polls; i++)); do
     inflight=$(ctl txns 2>/dev/null | json_num count || true)
     in_use=$(ctl status 2>/dev/null | json_num txns_in_use || true)
     doubt=$(in_doubt)
@@ -500,7 +518,9 @@ done
 tick
 log "drained after $(((now - t0 - elapsed_ms) / 1000)) s: in flight ${inflight:-?}," \
     "slots in use ${in_use:-?}, prepared at the services ${doubt:-?}"
-if [[ $inflight != 0 ]]; then
+if [[ $inflight != 0 && -n $broken ]]; then
+    violations+=("transactions in flight when the run stopped (no drain: $broken): ${inflight:-?}")
+elif [[ $inflight != 0 ]]; then
     violations+=("transactions still in flight 60 s after the load stopped: ${inflight:-?}")
     log "still in flight:"
     ctl txns >"$data/logs/stuck-txns.json" 2>&1 || true

@@ -42,6 +42,11 @@ struct sup {
     int64_t watchdog_ns, next_watchdog, next_status; /* tell_manager */
 };
 
+/* A supervisor whose finishers were still running when it returned
+ * (stuck on a slot that never answers, dtcd exits right after): theirs
+ * to use until the process ends, so neither freed under them nor lost. */
+static struct sup *left_to_finishers;
+
 struct finisher {
     struct sup *s;
     uint32_t idx, gen;
@@ -436,20 +441,22 @@ dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg, volatile sig_ato
         dtc_close(&in);
         return rc;
     }
-    struct sup s = {.in = in, .cfg = cfg, .watchdog_ns = dtc__notify_watchdog_ns()};
-    s.adopting = calloc(in->max_txns, sizeof *s.adopting);
-    if (s.adopting == NULL) {
+    struct sup *s = calloc(1, sizeof *s); /* finishers may outlive this call */
+    if (s != NULL)
+        *s = (struct sup){.in = in, .cfg = cfg, .watchdog_ns = dtc__notify_watchdog_ns()};
+    if (s == NULL || (s->adopting = calloc(in->max_txns, sizeof *s->adopting)) == NULL) {
+        free(s);
         dtc_close(&in);
         return DTC_ESYS;
     }
     announce(cfg, in);
     while (!*stop) {
-        tick(&s, false);
-        tell_manager(&s);
+        tick(s, false);
+        tell_manager(s);
         sleep_ms(cfg->tick_ms ? cfg->tick_ms : 50);
     }
-    shutdown_instance(&s);
-    for (int i = 0; i < 200 && atomic_load(&s.threads) > 0; i++)
+    shutdown_instance(s);
+    for (int i = 0; i < 200 && atomic_load(&s->threads) > 0; i++)
         sleep_ms(10);
     if (dtc__dlog_on(in))
         dtc__dlog_mark(in, true);
@@ -461,9 +468,12 @@ dtc_result dtc_supervisor_run(const dtc_supervisor_config *cfg, volatile sig_ato
     in->hdr->sh_sup_pid = 0;
     atomic_store(&in->hdr->sh_shutdown, DTC_SHUT_GONE);
     dtc__segment_unlink(name);
-    if (atomic_load(&s.threads) == 0) {
-        free(s.adopting);
+    if (atomic_load(&s->threads) == 0) {
+        free(s->adopting);
+        free(s);
         dtc_close(&in);
+    } else {
+        left_to_finishers = s; /* still theirs: kept, and reachable */
     }
     return DTC_OK;
 }
