@@ -806,6 +806,8 @@ START_TEST(pruned_file_becomes_the_spare)
     ino_t first = make_file(d, "dlog.0000000000000001", SIZE, 0xab);
     make_file(d, "dlog.0000000000000002", SIZE, 0xab);
     make_file(d, "dlog.0000000000000003", SIZE, 0xab);
+    make_file(d, "dlog.0000000000000004", SIZE, 0xab);
+    make_file(d, "dlog.0000000000000005", SIZE, 0xab);
     struct dtc__spare_job job = {.sj_fd = -1};
     dtc__dlog_prune(d, 3, SIZE, &job);
     ck_assert_int_ge(job.sj_fd, 0);
@@ -827,6 +829,7 @@ START_TEST(pruned_file_becomes_the_spare)
     ck_assert_int_eq(total, SIZE);
     ck_assert_int_eq(nonzero, 0);
     /* a spare is there: the next pruned file is unlinked */
+    make_file(d, "dlog.0000000000000006", SIZE, 0xab);
     dtc__dlog_prune(d, 4, SIZE, &job);
     ck_assert_int_eq(job.sj_fd, -1);
     ck_assert_uint_eq(inode_at(d, "dlog.0000000000000003"), 0);
@@ -834,11 +837,40 @@ START_TEST(pruned_file_becomes_the_spare)
     ck_assert_uint_eq(inode_at(d, "dlog.spare"), first);
     /* no spare, but a file of another size: unlinked, not taken */
     ck_assert_int_eq(remove(path), 0);
+    snprintf(path, sizeof path, "%s/dlog.0000000000000004", d);
+    ck_assert_int_eq(remove(path), 0);
     make_file(d, "dlog.0000000000000004", SIZE / 2, 0xab);
+    make_file(d, "dlog.0000000000000007", SIZE, 0xab);
     dtc__dlog_prune(d, 5, SIZE, &job);
     ck_assert_int_eq(job.sj_fd, -1);
     ck_assert_uint_eq(inode_at(d, "dlog.0000000000000004"), 0);
     ck_assert_uint_eq(inode_at(d, "dlog.spare.tmp"), 0);
+}
+END_TEST
+
+/* Pruning below a point read from the segment (hostile: a scribbled
+ * sh_dlog_fileno) never deletes the newest DTC_DLOG_MIN_FILES files of
+ * the directory: the current file, with its copy of every live decision,
+ * stays.  (It deleted every file below the scribbled number before.) */
+START_TEST(prune_keeps_the_newest_files)
+{
+    enum { SIZE = 1u << 20 };
+    char d[280];
+    snprintf(d, sizeof d, "%s/hostile", dir);
+    ck_assert_int_eq(mkdir(d, 0700), 0);
+    static const char *const names[] = {"dlog.0000000000000004", "dlog.0000000000000005",
+                                        "dlog.0000000000000006", "dlog.0000000000000007",
+                                        "dlog.0000000000000008"};
+    for (int i = 0; i < 5; i++)
+        make_file(d, names[i], SIZE, 0xab);
+    dtc__dlog_prune(d, UINT64_MAX / 2, SIZE, NULL);
+    ck_assert_uint_eq(inode_at(d, names[0]), 0);
+    ck_assert_uint_eq(inode_at(d, names[1]), 0);
+    for (int i = 2; i < 5; i++)
+        ck_assert_uint_ne(inode_at(d, names[i]), 0);
+    dtc__dlog_prune(d, UINT64_MAX, SIZE, NULL);
+    for (int i = 2; i < 5; i++)
+        ck_assert_uint_ne(inode_at(d, names[i]), 0);
 }
 END_TEST
 
@@ -1112,6 +1144,7 @@ static Suite *dlog_suite(void)
     tcase_add_test(tc, spare_made_in_steps);
     tcase_add_test(tc, spare_keeps_the_logs_pace);
     tcase_add_test(tc, pruned_file_becomes_the_spare);
+    tcase_add_test(tc, prune_keeps_the_newest_files);
     tcase_add_test(tc, switch_takes_a_file_renamed_in_unused);
     tcase_add_test(tc, replay_live_set);
     tcase_add_test(tc, replay_refuses_more_than_fits);

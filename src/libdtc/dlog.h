@@ -287,7 +287,8 @@ dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from,
 /* The file size of the newest valid log file in dir, 0 if none. */
 uint32_t dtc__dlog_existing_size(const char *dir);
 /* Deletes files numbered below `keep_from`, oldest first, the directory
- * synced after each (a power cut leaves no gap in the numbers).  With a
+ * synced after each (a power cut leaves no gap in the numbers); never one
+ * of the newest DTC_DLOG_MIN_FILES files in the directory.  With a
  * job (dtcd's) that is idle while no DIR/dlog.spare exists, the first
  * one of file_size bytes is not unlinked but renamed to be that job's
  * spare (zero-filled over its own blocks by the next steps). */

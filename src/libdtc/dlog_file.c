@@ -529,6 +529,13 @@ void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
     uint64_t *v;
     long n = dtc__dlog_list(dir, &v);
     bool failed = false, want_spare = job != NULL && job->sj_fd < 0 && !spare_exists(dir);
+    /* keep_from comes from the segment (hostile): whatever it says, the
+     * newest DTC_DLOG_MIN_FILES files of the directory stay (the current
+     * one among them, and with it the copy of every live decision) */
+    if (n >= (long)DTC_DLOG_MIN_FILES && keep_from > v[n - DTC_DLOG_MIN_FILES])
+        keep_from = v[n - DTC_DLOG_MIN_FILES];
+    if (n < (long)DTC_DLOG_MIN_FILES)
+        keep_from = 0;
     for (long i = 0; i < n && v[i] < keep_from; i++) {
         char path[PATH_BUF];
         dtc__dlog_path(dir, v[i], path, sizeof path);
