@@ -56,7 +56,7 @@ static int zero_fill(int fd)
 
 static int fill_new(const char *path)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     int rc = fd >= 0 ? zero_fill(fd) : -1;
     if (fd >= 0)
         close(fd);
@@ -89,7 +89,7 @@ static int turn(int no)
     }
     if (rename(old, next) != 0)
         return -1;
-    int fd = open(next, O_RDWR | O_CLOEXEC);
+    int fd = open(next, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     int rc = fd >= 0 ? zero_fill(fd) : -1;
     if (fd >= 0)
         close(fd);
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
     char logp[512];
     snprintf(logp, sizeof logp, "%s/probe.log", dir);
     static double lat[MAX_SYNCS];
-    int fd = open(logp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = open(logp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 || zero_fill(fd) != 0) {
         perror("probe: log file");
         return 1;
