@@ -252,6 +252,8 @@ int dtc__dlog_spare_step(const char *dir, uint32_t file_size, bool group,
  * sh_dlog_written now), at least DTC_DLOG_SPARE_STEP, at most a file. */
 #define DTC_DLOG_SPARE_STEP (4u << 20)
 uint64_t dtc__dlog_spare_budget(struct dtc__spare_job *job, uint64_t written, uint32_t file_size);
+/* True if DIR/dlog.spare exists (whatever it is: the writer checks it). */
+bool dtc__dlog_spare_exists(const char *dir);
 /* Stops a spare being made and removes its temp file. */
 void dtc__dlog_spare_drop(const char *dir, struct dtc__spare_job *job);
 /* Renames the spare (made now if missing, through dlog.spare.writer: not

@@ -471,8 +471,7 @@ long dtc__dlog_list(const char *dir, uint64_t **out)
     return (long)n;
 }
 
-/* True if DIR/dlog.spare exists (whatever it is: the writer checks it). */
-static bool spare_exists(const char *dir)
+bool dtc__dlog_spare_exists(const char *dir)
 {
     char spare[PATH_BUF];
     struct stat st;
@@ -528,7 +527,7 @@ void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
     static int64_t quiet_until; /* dtcd's tick alone calls this */
     uint64_t *v;
     long n = dtc__dlog_list(dir, &v);
-    bool failed = false, want_spare = job != NULL && job->sj_fd < 0 && !spare_exists(dir);
+    bool failed = false, want_spare = job != NULL && job->sj_fd < 0 && !dtc__dlog_spare_exists(dir);
     /* keep_from comes from the segment (hostile): whatever it says, the
      * newest DTC_DLOG_MIN_FILES files of the directory stay (the current
      * one among them, and with it the copy of every live decision) */

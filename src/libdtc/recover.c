@@ -433,8 +433,6 @@ dtc_result dtc__recovering(const dtc_instance *in)
 
 void dtc__dlog_maintain(dtc_instance *in)
 {
-    char spare[DTC_DATA_DIR_MAX + 64];
-    struct stat st;
     if (!dtc__dlog_on(in) || atomic_load(&in->hdr->sh_recovering))
         return;
     static int64_t next_try; /* after a failure: once a second, not every tick */
@@ -448,8 +446,7 @@ void dtc__dlog_maintain(dtc_instance *in)
         uint64_t keep = cur - in->dlog_files + 1;
         dtc__dlog_prune(in->dlog_dir, keep < jkeep ? keep : jkeep, in->dlog_file_size, job);
     }
-    snprintf(spare, sizeof spare, "%s/dlog.spare", in->dlog_dir);
-    if ((job->sj_fd >= 0 || (lstat(spare, &st) != 0 && dtc__now_ns() >= next_try))
+    if ((job->sj_fd >= 0 || (!dtc__dlog_spare_exists(in->dlog_dir) && dtc__now_ns() >= next_try))
         && dtc__dlog_spare_step(in->dlog_dir, in->dlog_file_size, in->dlog_group, job, budget) < 0)
         next_try = dtc__now_ns() + 1000000000LL;
     dtc__dlog_mark(in, false);
