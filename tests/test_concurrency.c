@@ -4,7 +4,11 @@
  * dtc-noop participants.  Every transaction must commit (DTC_ETXNFULL at
  * begin is retried), the shared counters must match what the threads
  * counted, and no slot may be left in use.  And one process with as many
- * threads as slots, which must never see the table full.
+ * threads as slots, which must never see the table full.  And one
+ * process's threads sharing the log's syncs: the thread that sees a sync
+ * delivers phase two for the others (courier.c), each exactly once; and
+ * when that process's syncs of the log fail, no order it was not told
+ * committed reaches a participant's commit.
  */
 #include <check.h>
 #include <pthread.h>
@@ -12,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "internal.h" /* dtc__courier_carried */
 
 #define THREADS 8
 #define PER_THREAD 300
@@ -76,8 +82,9 @@ static void *worker_main(void *arg)
 }
 
 /* Runs n workers of per_thread txns each on a fresh handle; 0 if every
- * thread ran. */
-static int run_workers_n(struct tally *t, int n, int per_thread)
+ * thread ran.  *carried (if not NULL): the phase twos the handle's
+ * courier delivered for another thread. */
+static int run_workers_n(struct tally *t, int n, int per_thread, uint64_t *carried)
 {
     dtc_instance *in;
     if (dtc_open(h_instance(), &in) != DTC_OK)
@@ -90,13 +97,15 @@ static int run_workers_n(struct tally *t, int n, int per_thread)
             break;
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    if (carried != NULL)
+        *carried = dtc__courier_carried(in);
     dtc_close(&in);
     return started == n ? 0 : -1;
 }
 
 static int run_workers(struct tally *t)
 {
-    return run_workers_n(t, THREADS, PER_THREAD);
+    return run_workers_n(t, THREADS, PER_THREAD, NULL);
 }
 
 static void teardown(void)
@@ -177,7 +186,7 @@ START_TEST(test_concurrency_threads_equal_slots)
     ck_assert_int_gt(h_start_noop("c2", NULL), 0);
     struct tally t;
     memset(&t, 0, sizeof t);
-    ck_assert_int_eq(run_workers_n(&t, SLOTS_THREADS, SLOTS_PER_THREAD), 0);
+    ck_assert_int_eq(run_workers_n(&t, SLOTS_THREADS, SLOTS_PER_THREAD, NULL), 0);
     ck_assert_msg(t.failed == 0, "%llu failures, first %s at step %d",
                   (unsigned long long)t.failed, dtc_result_name((dtc_result)t.first_error),
                   t.first_step);
@@ -187,14 +196,161 @@ START_TEST(test_concurrency_threads_equal_slots)
 }
 END_TEST
 
-int main(void)
+/* 16 threads of one process through two dtc-noop participants (storage
+ * of their own: phase two only once the COMMIT is durable).  Every
+ * transaction commits; each participant serves exactly an enlist, a
+ * prepare and a commit per transaction (a commit delivered by both the courier
+ * and the driver would count twice, a lost one would hang or fail it);
+ * and the courier delivered some of them for other threads. */
+START_TEST(test_concurrency_courier_carries_phase_two)
 {
+    h_init("conc-courier");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_gt(h_start_noop("c1", NULL), 0);
+    ck_assert_int_gt(h_start_noop("c2", NULL), 0);
+    struct tally t;
+    memset(&t, 0, sizeof t);
+    uint64_t carried = 0;
+    ck_assert_int_eq(run_workers_n(&t, 16, PER_THREAD, &carried), 0);
+    ck_assert_msg(t.failed == 0, "%llu failures, first %s at step %d",
+                  (unsigned long long)t.failed, dtc_result_name((dtc_result)t.first_error),
+                  t.first_step);
+    ck_assert_uint_eq(t.committed, 16u * PER_THREAD);
+    ck_assert_msg(carried > 0, "no phase two was carried for another thread");
+    const char *names[] = {"c1", "c2"};
+    for (int i = 0; i < 2; i++) {
+        dtc_participant_info pi;
+        int64_t until = h_now_ms() + 2000;
+        do {
+            ck_assert(h_find_participant(names[i], &pi));
+            if (pi.pending == 0 && pi.served >= 3 * t.committed)
+                break;
+            h_sleep_ms(5);
+        } while (h_now_ms() < until);
+        ck_assert_uint_eq(pi.served, 3 * t.committed);
+    }
+}
+END_TEST
+
+#define IOF_THREADS 8
+#define IOF_PER_THREAD 10
+
+struct iof_tally {
+    _Atomic uint64_t committed, heuristic, other;
+};
+
+struct iof_worker {
+    dtc_instance *in;
+    struct iof_tally *t;
+};
+
+static void *iof_worker(void *arg)
+{
+    struct iof_worker *w = arg;
+    struct iof_tally *t = w->t;
+    for (int i = 0; i < IOF_PER_THREAD; i++) {
+        dtc_txid id;
+        if (dtc_begin_transaction(w->in, NULL, &id) != DTC_OK
+            || dtc_enlist(w->in, &id, "c1", "a", 1) != DTC_OK
+            || dtc_enlist(w->in, &id, "c2", "b", 1) != DTC_OK) {
+            atomic_fetch_add(&t->other, 1);
+            continue;
+        }
+        dtc_result rc = dtc_commit_transaction(w->in, &id, NULL);
+        atomic_fetch_add(rc == DTC_OK ? &t->committed
+                         : rc == DTC_EHEURISTIC ? &t->heuristic : &t->other, 1);
+    }
+    return NULL;
+}
+
+/* The worker process of courier_sync_fails (run under the iofault
+ * preload): IOF_THREADS threads, IOF_PER_THREAD orders each; prints
+ * "committed C heuristic H other O". */
+static int iof_role(const char *instance)
+{
+    dtc_instance *in;
+    if (dtc_open(instance, &in) != DTC_OK)
+        return 2;
+    struct iof_tally t = {0};
+    struct iof_worker w = {in, &t};
+    pthread_t th[IOF_THREADS];
+    int started = 0;
+    for (; started < IOF_THREADS; started++)
+        if (pthread_create(&th[started], NULL, iof_worker, &w) != 0)
+            break;
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    dtc_close(&in);
+    printf("committed %llu heuristic %llu other %llu\n", (unsigned long long)t.committed,
+           (unsigned long long)t.heuristic, (unsigned long long)t.other);
+    return started == IOF_THREADS ? 0 : 2;
+}
+
+/* Every fdatasync of the log fails in one coordinator process of eight
+ * threads (the iofault preload, sticky like a bad disk).  A courier whose
+ * sync failed delivers nothing: each order ends committed (its COMMIT
+ * made durable by dtcd's own sync of the log) or HEURISTIC with nothing
+ * sent, and each participant served an enlist and a prepare per order
+ * and a commit per committed order, no more. */
+START_TEST(test_concurrency_courier_sync_fails)
+{
+    h_init("conc-iof");
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    ck_assert_int_gt(h_start_noop("c1", NULL), 0);
+    ck_assert_int_gt(h_start_noop("c2", NULL), 0);
+    static char pre[PATH_MAX + 32], root[PATH_MAX + 32], asan[1024];
+    const char *inherited = getenv("ASAN_OPTIONS");
+    snprintf(pre, sizeof pre, "LD_PRELOAD=%s/libdtc_iofault.so", DTC_BIN_DIR);
+    snprintf(root, sizeof root, "DTC_IOFAULT_ROOT=%s", h_dir());
+    snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+             inherited ? inherited : "", inherited && inherited[0] ? ":" : "");
+    const char *env[] = {pre, root, "DTC_IOFAULT=fdatasync:EIO:1:dlog.", asan, NULL};
+    pid_t pid = h_spawnv("iof", "test_concurrency",
+                         (const char *const[]){"--iofault-role", h_instance(), NULL}, env);
+    ck_assert_int_gt(pid, 0);
+    int status;
+    ck_assert_msg(h_wait(pid, 30000, &status), "the worker process hung");
+    char out[256], err[4096];
+    h_read_output("iof", "out", out, sizeof out);
+    h_read_output("iof", "err", err, sizeof err);
+    ck_assert_msg(h_exit_code(status) == 0, "worker exit %d: %s%s", h_exit_code(status), out, err);
+    ck_assert_msg(strstr(err, "libdtc_iofault: inject") != NULL, "no fault injected: %s", err);
+    unsigned long long c = 0, hx = 0, o = 0;
+    ck_assert_msg(sscanf(out, "committed %llu heuristic %llu other %llu", &c, &hx, &o) == 3,
+                  "worker said: %s", out);
+    ck_assert_msg(o == 0 && c + hx == IOF_THREADS * IOF_PER_THREAD && hx > 0,
+                  "committed %llu heuristic %llu other %llu", c, hx, o);
+    const char *names[] = {"c1", "c2"};
+    uint64_t want = 2ull * IOF_THREADS * IOF_PER_THREAD + c;
+    for (int i = 0; i < 2; i++) {
+        dtc_participant_info pi;
+        int64_t until = h_now_ms() + 2000;
+        do {
+            ck_assert(h_find_participant(names[i], &pi));
+            if (pi.pending == 0 && pi.served >= want)
+                break;
+            h_sleep_ms(5);
+        } while (h_now_ms() < until);
+        h_sleep_ms(50); /* a commit sent late would show now */
+        ck_assert(h_find_participant(names[i], &pi));
+        ck_assert_msg(pi.served == want, "%s served %llu, want %llu (committed %llu)", names[i],
+                      (unsigned long long)pi.served, (unsigned long long)want, c);
+    }
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--iofault-role") == 0)
+        return iof_role(argv[2]);
     Suite *s = suite_create("concurrency");
     TCase *tc = tcase_create("concurrency");
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_concurrency_two_processes_eight_threads);
     tcase_add_test(tc, test_concurrency_threads_equal_slots);
+    tcase_add_test(tc, test_concurrency_courier_carries_phase_two);
+    tcase_add_test(tc, test_concurrency_courier_sync_fails);
     suite_add_tcase(s, tc);
     return h_run_suite(s);
 }

@@ -50,6 +50,20 @@ struct dtc__spare_job {
 };
 
 /* An attachment to a segment (process-local). */
+/* The threads of this process waiting for their COMMIT's sync, and
+ * whether one of them (the courier) is at work for all (courier.c).
+ * Process memory, under c_mu alone. */
+struct dtc__courier_reg;
+struct dtc__courier {
+    pthread_mutex_t c_mu;
+    struct dtc__courier_reg *c_head;
+    bool c_busy;
+    _Atomic uint64_t c_carried; /* phase twos delivered for another thread */
+};
+void dtc__courier_init(struct dtc__courier *c);
+uint64_t dtc__courier_carried(dtc_instance *in);
+void dtc__courier_destroy(struct dtc__courier *c);
+
 struct dtc_instance {
     char name[DTC_INSTANCE_MAX];
     struct dtc_shm_header *hdr;
@@ -73,6 +87,7 @@ struct dtc_instance {
     pid_t pid;            /* this process */
     uint64_t start_time;  /* this process's /proc start time */
     bool readonly;        /* mapped PROT_READ (dtc__open_readonly): no lock, no write */
+    struct dtc__courier courier; /* this handle's group phase two (courier.c) */
     /* References to this handle: 1 from dtc_open until dtc_close, 1 per
      * registered participant until its unregister.  The last release
      * detaches and frees it (dtc__instance_release), so a dtc_close

@@ -139,6 +139,7 @@ static dtc_instance *instance_new(const char *name, struct dtc_shm_header *h, si
     in->dlog_file_size = h->sh_dlog_file_size;
     in->dlog_files = h->sh_dlog_files;
     in->dlog_wfd = in->dlog_sfd = in->dlog_ofd = in->dlog_spare.sj_fd = -1;
+    dtc__courier_init(&in->courier);
     return in;
 }
 
@@ -236,6 +237,7 @@ void dtc__instance_release(dtc_instance *in)
     if (atomic_fetch_sub(&in->refs, 1) != 1)
         return;
     dtc__dlog_detach(in);
+    dtc__courier_destroy(&in->courier);
     munmap(in->hdr, in->size);
     free(in);
 }

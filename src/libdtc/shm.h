@@ -70,6 +70,9 @@
  *   held; sh_dlog_lock may be taken under it (journal_lock, then
  *   dlog_lock: a checkpoint's record); the switch reads the table
  *   without it (unlocked peeks, validated).
+ *   A handle's courier mutex (c_mu, courier.c) is process memory, not
+ *   the segment's: taken with no lock held, and nothing is taken under
+ *   it.
  *   Checked: with DTC_ASSERTS (the sanitizer build) lock.c classifies
  *   every lock taken and aborts on one taken against this order.
  *

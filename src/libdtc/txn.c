@@ -29,6 +29,9 @@
  * the group commit runs (commit_early: its commit record follows the
  * COMMIT in the same log, so a host crash loses both; docs/journal.md,
  * "Told early"); nobody is told "committed" before the COMMIT is durable.
+ * The others hear it once the COMMIT is durable, from their driver or
+ * from the thread of the driver's process that saw the sync (its
+ * courier, courier.c: commit_grouped), whichever looks first.
  * A decision that cannot be logged is never acted upon by anyone else:
  * the slot goes HEURISTIC for an operator.
  *
@@ -743,6 +746,63 @@ static dtc_result commit_early(struct txn_ref *r, int64_t *t1)
     return deliver_wait(r, DTC_OP_COMMIT, *t1 + (int64_t)ts->ts_commit_ms * 1000000, s, ns);
 }
 
+bool dtc__txn_commit_deliver(struct txn_ref *r, uint64_t end, int64_t t0)
+{
+    DTC_ASSERT_DRIVING(r);
+    struct dtc_txn_slot *ts = r->ts;
+    if (ts->ts_gen != r->gen || ts->ts_driver != r->token || ts->ts_state != DTC_TXN_COMMITTING
+        || ts->ts_dlsn != 0)
+        return false;
+    ts->ts_dlsn = end;
+    ts->ts_dtype = DTC_DLOG_COMMIT;
+    int64_t now = dtc__now_ns();
+    dtc__hist_add(r->in, DTC_HIST_DECISION, now - t0);
+    ts->ts_deadline_ns = now + (int64_t)ts->ts_commit_ms * 1000000;
+    dtc_txid id = txid_of(ts);
+    dtc_log(DTC_LOG_INFO, "decision", &id, NULL, "outcome=commit lsn=%llu",
+            (unsigned long long)end);
+    dtc__fault("coord.after_commit_decision");
+    struct send s[DTC_LIMIT_MAX_PARTS_PER_TXN];
+    size_t ns = 0;
+    phase_start(r);
+    arm_set(r, DTC_OP_COMMIT, ARM_ALL, s, &ns);
+    dtc__txn_unlock(r);
+    push_all(r, DTC_OP_COMMIT, s, ns);
+    return true;
+}
+
+/* With ts_lock held, in COMMITTING: whether the COMMIT is still to be
+ * logged and synced before phase two (commit_grouped). */
+static bool grouped(const struct txn_ref *r)
+{
+    const struct dtc_txn_slot *ts = r->ts;
+    return dtc__dlog_on(r->in) && !(ts->ts_flags & DTC_TS_NO_DECISION) && ts->ts_dlsn == 0;
+}
+
+/* With ts_lock held, in COMMITTING: the COMMIT logged, phase two
+ * delivered once it is durable, by this thread or by the courier of its
+ * process that saw the sync (courier.c), then every answer waited for
+ * (deliver_wait).  *t1: when phase two began. */
+static dtc_result commit_grouped(struct txn_ref *r, int64_t *t1)
+{
+    DTC_ASSERT_DRIVING(r);
+    struct dtc_txn_slot *ts = r->ts;
+    uint64_t end;
+    int64_t t0 = dtc__now_ns(), commit_ns = (int64_t)ts->ts_commit_ms * 1000000;
+    dtc_result rc = log_failed(r, decision_append(r, DTC_DLOG_COMMIT, &end));
+    if (rc != DTC_OK)
+        return rc;
+    if ((rc = log_failed(r, dtc__courier_commit(r, end, t0))) != DTC_OK)
+        return rc;
+    /* phase two began when the decision was recorded (its deadline set) */
+    int64_t now = dtc__now_ns();
+    *t1 = ts->ts_deadline_ns - commit_ns;
+    if (*t1 < t0 || *t1 > now)
+        *t1 = now;
+    struct send s[DTC_LIMIT_MAX_PARTS_PER_TXN];
+    return deliver_wait(r, DTC_OP_COMMIT, *t1 + commit_ns, s, 0);
+}
+
 /* With ts_lock held, in PREPARED or COMMITTING: the decision and phase
  * two.  A commit that still fails after its retries is compensated. */
 static dtc_result phase_commit(struct txn_ref *r)
@@ -759,6 +819,8 @@ static dtc_result phase_commit(struct txn_ref *r)
     dtc_result rc;
     if (tell_early(r)) {
         rc = commit_early(r, &t1);
+    } else if (grouped(r)) {
+        rc = commit_grouped(r, &t1);
     } else if ((rc = decide_commit(r)) == DTC_OK) {
         t1 = dtc__now_ns();
         dtc__fault("coord.after_commit_decision");

@@ -55,6 +55,21 @@ bool dtc__txn_commit_durable(dtc_instance *in, const dtc_txid *id);
  * from a slot dtcd took over meanwhile), and if the slot is still ours
  * frees it once terminal and gives up the driver token; unlocks. */
 dtc_result dtc__txn_end_call(struct txn_ref *r, dtc_result rc, dtc_txn_info *report);
+/* txn.c, with ts_lock held, the slot COMMITTING and its COMMIT record
+ * (ending at end) durable: records the decision as durable, arms phase
+ * two for every voter and pushes it, the lock released (true); false,
+ * the lock still held, if r->token no longer drives the slot or a
+ * decision is recorded already.  t0: when the decision began.  Called by
+ * the driver, or by the courier of its process (courier.c). */
+bool dtc__txn_commit_deliver(struct txn_ref *r, uint64_t end, int64_t t0);
+/* courier.c, with ts_lock held, the slot COMMITTING and its COMMIT
+ * appended (ending at end, not yet durable): returns, the lock held
+ * (r->locked says, as for dtc__txn_drive), once its phase two is
+ * delivered (DTC_OK), by this thread or by the courier; DTC_ELOG if
+ * this thread's sync failed (nothing delivered), DTC_EABORTED if the
+ * slot was taken over, DTC_ECORRUPT if the wait ran out or the slot was
+ * quarantined. */
+dtc_result dtc__courier_commit(struct txn_ref *r, uint64_t end, int64_t t0);
 /* A process-unique, non-zero driver token. */
 uint64_t dtc__new_token(const dtc_instance *in);
 
