@@ -81,6 +81,20 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Runs fn(arg) in n threads (at most SLOTS_THREADS) and joins them; 0 if
+ * all n started. */
+static int run_threads(int n, void *(*fn)(void *), void *arg)
+{
+    pthread_t th[SLOTS_THREADS];
+    int started = 0;
+    for (; started < n && started < SLOTS_THREADS; started++)
+        if (pthread_create(&th[started], NULL, fn, arg) != 0)
+            break;
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    return started == n ? 0 : -1;
+}
+
 /* Runs n workers of per_thread txns each on a fresh handle; 0 if every
  * thread ran.  *carried (if not NULL): the phase twos the handle's
  * courier delivered for another thread. */
@@ -89,18 +103,12 @@ static int run_workers_n(struct tally *t, int n, int per_thread, uint64_t *carri
     dtc_instance *in;
     if (dtc_open(h_instance(), &in) != DTC_OK)
         return -1;
-    pthread_t th[SLOTS_THREADS];
     struct worker w = {in, t, h_now_ms() + DEADLINE_MS, per_thread};
-    int started = 0;
-    for (; started < n; started++)
-        if (pthread_create(&th[started], NULL, worker_main, &w) != 0)
-            break;
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    int ran = run_threads(n, worker_main, &w);
     if (carried != NULL)
         *carried = dtc__courier_carried(in);
     dtc_close(&in);
-    return started == n ? 0 : -1;
+    return ran;
 }
 
 static int run_workers(struct tally *t)
@@ -111,6 +119,23 @@ static int run_workers(struct tally *t)
 static void teardown(void)
 {
     h_fini();
+}
+
+/* Participant `name` once it has nothing queued and served at least
+ * `want` requests, or as it is after 2 s.  A participant publishes its
+ * answers before it advances its ring, so the last batch may still count
+ * as pending for a moment after the coordinators returned. */
+static dtc_participant_info drained(const char *name, uint64_t want)
+{
+    dtc_participant_info pi;
+    int64_t until = h_now_ms() + 2000;
+    do {
+        ck_assert(h_find_participant(name, &pi));
+        if (pi.pending == 0 && pi.served >= want)
+            break;
+        h_sleep_ms(5);
+    } while (h_now_ms() < until);
+    return pi;
 }
 
 START_TEST(test_concurrency_two_processes_eight_threads)
@@ -152,20 +177,10 @@ START_TEST(test_concurrency_two_processes_eight_threads)
     ck_assert_uint_eq(st.counters.heuristic, 0);
     ck_assert_uint_eq(st.txns_in_use, 0);
     ck_assert_uint_eq(st.corrupt_slots, 0);
-    /* Both participants are still registered, alive, with nothing queued.
-     * A participant publishes its answers before it advances its ring, so
-     * the last batch may still count as pending for a moment after the
-     * coordinators returned: wait (bounded) for it to drain. */
+    /* Both participants are still registered, alive, with nothing queued. */
     const char *names[] = {"c1", "c2"};
     for (int i = 0; i < 2; i++) {
-        dtc_participant_info pi;
-        int64_t until = h_now_ms() + 2000;
-        do {
-            ck_assert(h_find_participant(names[i], &pi));
-            if (pi.pending == 0 && pi.served >= 2 * committed)
-                break;
-            h_sleep_ms(5);
-        } while (h_now_ms() < until);
+        dtc_participant_info pi = drained(names[i], 2 * committed);
         ck_assert(pi.alive);
         ck_assert_uint_eq(pi.pending, 0);
         ck_assert_uint_ge(pi.served, 2 * committed); /* prepare + commit each */
@@ -218,17 +233,8 @@ START_TEST(test_concurrency_courier_carries_phase_two)
     ck_assert_uint_eq(t.committed, 16u * PER_THREAD);
     ck_assert_msg(carried > 0, "no phase two was carried for another thread");
     const char *names[] = {"c1", "c2"};
-    for (int i = 0; i < 2; i++) {
-        dtc_participant_info pi;
-        int64_t until = h_now_ms() + 2000;
-        do {
-            ck_assert(h_find_participant(names[i], &pi));
-            if (pi.pending == 0 && pi.served >= 3 * t.committed)
-                break;
-            h_sleep_ms(5);
-        } while (h_now_ms() < until);
-        ck_assert_uint_eq(pi.served, 3 * t.committed);
-    }
+    for (int i = 0; i < 2; i++)
+        ck_assert_uint_eq(drained(names[i], 3 * t.committed).served, 3 * t.committed);
 }
 END_TEST
 
@@ -273,17 +279,11 @@ static int iof_role(const char *instance)
         return 2;
     struct iof_tally t = {0};
     struct iof_worker w = {in, &t};
-    pthread_t th[IOF_THREADS];
-    int started = 0;
-    for (; started < IOF_THREADS; started++)
-        if (pthread_create(&th[started], NULL, iof_worker, &w) != 0)
-            break;
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    int ran = run_threads(IOF_THREADS, iof_worker, &w);
     dtc_close(&in);
     printf("committed %llu heuristic %llu other %llu\n", (unsigned long long)t.committed,
            (unsigned long long)t.heuristic, (unsigned long long)t.other);
-    return started == IOF_THREADS ? 0 : 2;
+    return ran == 0 ? 0 : 2;
 }
 
 /* Every fdatasync of the log fails in one coordinator process of eight
@@ -323,14 +323,7 @@ START_TEST(test_concurrency_courier_sync_fails)
     const char *names[] = {"c1", "c2"};
     uint64_t want = 2ull * IOF_THREADS * IOF_PER_THREAD + c;
     for (int i = 0; i < 2; i++) {
-        dtc_participant_info pi;
-        int64_t until = h_now_ms() + 2000;
-        do {
-            ck_assert(h_find_participant(names[i], &pi));
-            if (pi.pending == 0 && pi.served >= want)
-                break;
-            h_sleep_ms(5);
-        } while (h_now_ms() < until);
+        dtc_participant_info pi = drained(names[i], want);
         h_sleep_ms(50); /* a commit sent late would show now */
         ck_assert(h_find_participant(names[i], &pi));
         ck_assert_msg(pi.served == want, "%s served %llu, want %llu (committed %llu)", names[i],
