@@ -39,13 +39,13 @@
 #include "dlog.h"
 #include "txn.h"
 
-/* A thread waiting for its COMMIT's sync (on its stack; linked while in
- * c_head, touched by others only under c_mu). */
+/* A thread waiting for its COMMIT's sync (on its stack; in c_head until
+ * it or the courier unlinks it, touched by others only under c_mu). */
 struct dtc__courier_reg {
     uint32_t idx, gen;
     uint64_t token, end;
     int64_t t0;
-    bool linked, courier; /* courier: handed the role, not yet taken */
+    bool courier; /* handed the courier's role, not yet taken */
     struct dtc__courier_reg *next;
 };
 
@@ -71,13 +71,12 @@ void dtc__courier_destroy(struct dtc__courier *c)
     pthread_mutex_destroy(&c->c_mu);
 }
 
-/* With c_mu: unlinks g if linked. */
+/* With c_mu: unlinks g if it is in the list. */
 static void unlink_reg(struct dtc__courier *c, struct dtc__courier_reg *g)
 {
     for (struct dtc__courier_reg **p = &c->c_head; *p != NULL; p = &(*p)->next)
         if (*p == g) {
             *p = g->next;
-            g->linked = false;
             return;
         }
 }
@@ -133,7 +132,6 @@ static void deliver_covered(struct dtc__courier *c, dtc_instance *in, uint64_t d
             }
             take[n++] = *g; /* a copy: g is its thread's, which may return */
             *p = g->next;
-            g->linked = false;
         }
         pthread_mutex_unlock(&c->c_mu);
         for (size_t k = 0; k < n; k++) {
@@ -201,7 +199,7 @@ dtc_result dtc__courier_commit(struct txn_ref *r, uint64_t end, int64_t t0)
     dtc_instance *in = r->in;
     struct dtc__courier *c = &in->courier;
     struct dtc_txn_slot *ts = r->ts;
-    struct dtc__courier_reg me = {r->idx, r->gen, r->token, end, t0, true, false, NULL};
+    struct dtc__courier_reg me = {r->idx, r->gen, r->token, end, t0, false, NULL};
     int64_t give_up = dtc__now_ns() + dtc__lock_limit_ns(); /* bounded like a lock */
     pthread_mutex_lock(&c->c_mu);
     me.next = c->c_head;
