@@ -29,8 +29,10 @@ add_library(dtc_version_opt STATIC ${PROJECT_SOURCE_DIR}/src/common/version_opt.
                                    ${PROJECT_SOURCE_DIR}/src/common/cli_opt.c)
 target_include_directories(dtc_version_opt PUBLIC ${PROJECT_SOURCE_DIR}/src/common)
 target_link_libraries(dtc_version_opt PUBLIC dtc)
-# dtcsvc: the services' framework (participants/svc/svc_opts.c parses their options).
+# dtcsvc: the services' framework (participants/svc/svc_opts.c parses their
+# options); dtcpart: the options every participant program takes.
 target_link_libraries(dtcsvc PUBLIC dtc_version_opt)
+target_link_libraries(dtcpart PUBLIC dtc_version_opt)
 foreach(prog ${DTC_PROGRAMS})
   if(TARGET ${prog})
     target_link_libraries(${prog} PRIVATE dtc_version_opt)

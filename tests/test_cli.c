@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -589,6 +590,45 @@ START_TEST(test_cli_noop_options)
 }
 END_TEST
 
+/* The options every participant program takes are parsed in one place
+ * (participants/proc/part_opts.c): each program gives the same one-line
+ * answer to a bad --instance, --name or --log-file; and dtc-noop, which
+ * had no --log-file, writes its log lines where it says. */
+START_TEST(test_cli_participant_options)
+{
+    h_init("cli-part");
+    static const char *const progs[] = {"dtc-noop", "dtc-payment", "dtc-pg"};
+    static const char *const bad[][3] = {
+        {"--instance", "", "the instance name is empty"},
+        {"--name", ".x", "must not start with '.'"},
+        {"--log-file", "/nonexistent/dir/x.log", "No such file or directory"}};
+    for (size_t p = 0; p < sizeof progs / sizeof progs[0]; p++) {
+        if (!h_have_program(progs[p]))
+            continue;
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            h_run(&res, 3000, progs[p], bad[k][0], bad[k][1], NULL);
+            char what[96];
+            snprintf(what, sizeof what, "%s %s '%s'", progs[p], bad[k][0], bad[k][1]);
+            want_usage(what, WANT(progs[p], bad[k][0], bad[k][2]));
+            want_one_line(what);
+        }
+    }
+    char log[PATH_MAX];
+    snprintf(log, sizeof log, "%s/noop.log", h_dir());
+    ck_assert_int_gt(h_start_dtcd(), 0);
+    pid_t pid = h_start_noop("logged", "--log-file", log, "--log-level", "info", NULL);
+    ck_assert_int_gt(pid, 0);
+    ck_assert_int_eq(h_stop(pid, 5000), 0);
+    char text[4096] = "";
+    FILE *f = fopen(log, "r");
+    ck_assert_msg(f != NULL, "dtc-noop wrote no %s", log);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    ck_assert_msg(strstr(text, "participant=logged") != NULL, "%s holds: %s", log, text);
+}
+END_TEST
+
 /* every program takes --help (exit 0, usage on stdout) and names a bad
  * option value in one line */
 START_TEST(test_cli_help_everywhere)
@@ -637,6 +677,7 @@ int main(void)
     tcase_add_test(tc, test_cli_seed_key_too_long);
     tcase_add_test(tc, test_cli_run_json_and_txns_filters);
     tcase_add_test(tc, test_cli_noop_options);
+    tcase_add_test(tc, test_cli_participant_options);
     tcase_add_test(tc, test_cli_getopt);
     tcase_add_test(tc, test_cli_help_everywhere);
     suite_add_tcase(s, tc);

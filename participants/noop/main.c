@@ -27,6 +27,7 @@
 
 #include "dtc/dtc.h"
 #include "cli_opt.h"
+#include "part_opts.h"
 #include "part_proc.h"
 #include "version_opt.h"
 
@@ -133,7 +134,8 @@ static dtc_result replay(void)
 static const char noop_usage[] =
     "usage: dtc-noop [--instance I] [--name N] [--vote yes|no|error|readonly] [--delay-ms N]\n"
     "                [--fail-commit N] [--fail-rollback N] [--journal BYTES]\n"
-    "                [--journal-checkpoint N] [--log-level LEVEL] [--help] [--version]\n"
+    "                [--journal-checkpoint N] [--log-file PATH] [--log-level LEVEL]\n"
+    "                [--help] [--version]\n"
     "A participant that keeps no data and answers every request at once.\n"
     "  --instance NAME      dtc instance (default $DTC_INSTANCE or \"default\")\n"
     "  --name NAME          participant name (default \"noop\")\n"
@@ -147,18 +149,18 @@ static const char noop_usage[] =
     "                       in the instance's decision log (docs/journal.md),\n"
     "                       a commit or rollback record, and replay at start\n"
     "  --journal-checkpoint N  checkpoint after every N of those (0: never)\n"
+    "  --log-file PATH      append log lines there (default stderr); SIGHUP\n"
+    "                       reopens it (after a rotation)\n"
     "  --log-level LEVEL    error, warn (default), info or debug\n"
     "  --help               this text\n"
     "  --version            print the version and exit\n";
 
 /* One option's value; 0, or -1 after one line saying what is wrong. */
-static int noop_opt(int c, const char *arg, const char **name, const char **level)
+static int noop_opt(int c, const char *arg)
 {
     uint64_t v = 0;
     int rc = 0;
     switch (c) {
-    case 'n': *name = arg; return dtc__opt_name("dtc-noop", "--name", arg);
-    case 'L': *level = arg; return 0;
     case 'v':
         if (strcmp(arg, "yes") == 0 || strcmp(arg, "no") == 0 || strcmp(arg, "error") == 0
             || strcmp(arg, "readonly") == 0) {
@@ -186,24 +188,29 @@ static int noop_opt(int c, const char *arg, const char **name, const char **leve
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"instance", required_argument, 0, 'i'}, {"name", required_argument, 0, 'n'},
+        PART_LONGOPTS,
         {"vote", required_argument, 0, 'v'},     {"delay-ms", required_argument, 0, 'd'},
         {"fail-commit", required_argument, 0, 'f'},
         {"fail-rollback", required_argument, 0, 'r'}, {"version", no_argument, 0, 'V'},
-        {"log-level", required_argument, 0, 'L'}, {"help", no_argument, 0, 'h'},
+        {"help", no_argument, 0, 'h'},
         {"journal", required_argument, 0, 'j'}, {"journal-checkpoint", required_argument, 0, 'c'},
         {0, 0, 0, 0}};
-    const char *instance = NULL, *name = "noop", *level = NULL;
+    struct part_opts po = {NULL, "noop"};
     char inst[DTC_INSTANCE_MAX];
-    int c;
+    int c, taken;
+    dtc_log_init(DTC_LOG_WARN);
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if ((taken = part_opt(argv[0], c, optarg, &po)) != 0) {
+            if (taken < 0)
+                return 2;
+            continue;
+        }
         switch (c) {
-        case 'i': instance = optarg; break;
         case 'h': fputs(noop_usage, stdout); return fflush(stdout) == 0 ? 0 : 1;
         case 'V': return dtc__version_print(argv[0]);
         case '?': fputs("Try 'dtc-noop --help'.\n", stderr); return 2;
         default:
-            if (noop_opt(c, optarg, &name, &level) != 0)
+            if (noop_opt(c, optarg) != 0)
                 return 2;
         }
     }
@@ -211,11 +218,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "dtc-noop: unexpected argument '%s' (try --help)\n", argv[optind]);
         return 2;
     }
-    if (dtc__opt_instance("dtc-noop", instance, inst) != 0)
+    if (dtc__opt_instance("dtc-noop", po.instance, inst) != 0)
         return 2;
-    dtc_log_init(DTC_LOG_WARN);
-    if (level != NULL && dtc__log_level_opt(argv[0], level) != 0)
-        return 2;
+    const char *name = po.name;
     part_catch_signals(); /* SIGTERM/SIGINT stop it, SIGHUP does not, SIGPIPE ignored */
     dtc_instance *in = NULL;
     dtc_participant *p = NULL;

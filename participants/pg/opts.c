@@ -19,6 +19,7 @@
 #include "fspath.h"
 #include "pg.h"
 #include "cli_opt.h"
+#include "part_opts.h"
 #include "version_opt.h"
 
 static void usage(FILE *out)
@@ -194,14 +195,6 @@ static int take_opt(pg_opts *o, int c, const char *arg, const char **rows, int *
     uint64_t v = 0;
     int rc;
     switch (c) {
-    case 'i':
-        o->instance = arg;
-        return arg[0] != '\0' ? 0 : bad("%s", "--instance: the instance name is empty");
-    case 'n':
-        o->name = arg;
-        if (dtc__opt_name("dtc-pg", "--name", arg) != 0)
-            return -1;
-        return arg[0] != '.' ? 0 : bad("bad --name '%s': must not start with '.'", arg);
     case 'c':
         if (o->conninfo != NULL)
             return bad("%s", "--conninfo and --conninfo-file: give one");
@@ -229,17 +222,17 @@ static int take_opt(pg_opts *o, int c, const char *arg, const char **rows, int *
 int pg_parse_opts(pg_opts *o, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"instance", required_argument, NULL, 'i'}, {"name", required_argument, NULL, 'n'},
+        PART_LONGOPTS,
         {"conninfo", required_argument, NULL, 'c'}, {"statement", required_argument, NULL, 's'},
         {"conninfo-file", required_argument, NULL, 'C'},
         {"rows", required_argument, NULL, 'r'},     {"pool", required_argument, NULL, 'p'},
         {"op-timeout-ms", required_argument, NULL, 't'},
         {"retries", required_argument, NULL, 'R'},  {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},        {"log-file", required_argument, NULL, 'l'},
-        {"log-level", required_argument, NULL, 'L'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     const char *rows[PG_STMTS_MAX];
-    int nrows = 0, c;
+    int nrows = 0, c, taken;
+    struct part_opts po = {NULL, NULL};
     memset(o, 0, sizeof *o);
     o->pool = 8;
     o->op_timeout_ms = 4000;
@@ -251,12 +244,11 @@ int pg_parse_opts(pg_opts *o, int argc, char **argv)
         }
         if (c == 'V')
             return dtc__version_print(argv[0]) == 0 ? 1 : -1;
-        if (c == 'L' && dtc__log_level_opt(argv[0], optarg) != 0)
-            return -1;
-        if (c == 'l' && dtc_log_to_file(optarg) != DTC_OK)
-            return bad("--log-file '%s': cannot open it", optarg);
-        if (c == 'L' || c == 'l')
+        if ((taken = part_opt(argv[0], c, optarg, &po)) != 0) {
+            if (taken < 0)
+                return -1;
             continue;
+        }
         if (c == 'r' && nrows >= PG_STMTS_MAX)
             return bad("more than %d --rows", PG_STMTS_MAX);
         if (c == '?' || take_opt(o, c, optarg, rows, &nrows) != 0)
@@ -264,6 +256,8 @@ int pg_parse_opts(pg_opts *o, int argc, char **argv)
     }
     if (optind < argc)
         return bad("unexpected argument '%s'", argv[optind]);
+    o->instance = po.instance;
+    o->name = po.name;
     if (o->name == NULL || o->conninfo == NULL || o->nstmts == 0)
         return bad("%s", "--name, --conninfo (or --conninfo-file) and at least one --statement "
                    "are required");

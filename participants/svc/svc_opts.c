@@ -1,7 +1,8 @@
 /*
  * svc_opts.c - the options of every participant service (dtc-inventory,
  * dtc-payment, dtc-order, dtc-shipping): parsing and checking them, the
- * usage text, --version, --log-file and --log-level.
+ * usage text and --version (--instance, --name, --log-file and
+ * --log-level: part_opts.c, as for every participant program).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +13,7 @@
 
 #include "svc_int.h"
 #include "cli_opt.h"
+#include "part_opts.h"
 #include "version_opt.h"
 
 /* ---- options ------------------------------------------------------------- */
@@ -81,15 +83,7 @@ static int parse_crash(const char *s, dtc_op *out)
     return -1;
 }
 
-/* --name: DTC_NAME_RULE, and no leading '.' (it names NAME.state). */
-static int name_opt(const char *prog, const char *arg)
-{
-    if (dtc__opt_name(prog, "--name", arg) != 0)
-        return -1;
-    return arg[0] != '.' ? 0 : bad(prog, "bad --name '%s': must not start with '.'", arg);
-}
-
-/* One option; -1 if its argument is bad. */
+/* One option of the services' own; -1 if its argument is bad. */
 static int take_opt(svc *s, int c, const char *arg, const char *prog)
 {
     char why[STORE_WHY_MAX];
@@ -97,13 +91,7 @@ static int take_opt(svc *s, int c, const char *arg, const char *prog)
     uint64_t v = 0;
     int rc;
     switch (c) {
-    case 'i':
-        s->sv_o.instance = arg; /* "" would silently mean $DTC_INSTANCE / default */
-        return arg[0] != '\0' ? 0 : bad(prog, "%s", "--instance: the instance name is empty");
     case 'd': s->sv_o.data_dir = arg; return 0;
-    case 'n':
-        s->sv_o.name = arg;
-        return name_opt(prog, arg);
     case 's':
         if (store_parse_seed(s->sv_schema, arg, &op, why, sizeof why) != 0)
             return bad(prog, "%s", why);
@@ -130,11 +118,6 @@ static int take_opt(svc *s, int c, const char *arg, const char *prog)
     case 'F': s->sv_o.no_fsync = 1; return 0;
     case 'O': s->sv_o.own_fsync = 1; return 0;
     case 'g': s->sv_o.group = 1; return 0;
-    case 'l':
-        return dtc_log_to_file(arg) == DTC_OK
-                   ? 0 : bad(prog, "--log-file '%s': %s", arg, strerror(errno));
-    case 'L':
-        return dtc__log_level_opt(prog, arg);
     default: return bad(prog, "%s", "bad usage");
     }
 }
@@ -143,9 +126,8 @@ static int take_opt(svc *s, int c, const char *arg, const char *prog)
 int svc__parse_opts(svc *s, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"instance", required_argument, NULL, 'i'},
+        PART_LONGOPTS,
         {"data-dir", required_argument, NULL, 'd'},
-        {"name", required_argument, NULL, 'n'},
         {"seed", required_argument, NULL, 's'},
         {"fail-prepare", required_argument, NULL, 'P'},
         {"fail-commit", required_argument, NULL, 'C'},
@@ -156,13 +138,11 @@ int svc__parse_opts(svc *s, int argc, char **argv)
         {"no-fsync", no_argument, NULL, 'F'},
         {"own-fsync", no_argument, NULL, 'O'},
         {"group", no_argument, NULL, 'g'},
-        {"log-file", required_argument, NULL, 'l'},
-        {"log-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
-    int c;
-    s->sv_o.name = s->sv_schema->ss_service;
+    int c, taken;
+    struct part_opts po = {NULL, s->sv_schema->ss_service};
     if ((s->sv_o.seeds = calloc((size_t)argc + 1, sizeof *s->sv_o.seeds)) == NULL)
         return bad(argv[0], "%s", "out of memory");
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -172,9 +152,16 @@ int svc__parse_opts(svc *s, int argc, char **argv)
         }
         if (c == 'V')
             return dtc__version_print(argv[0]) == 0 ? 1 : -1;
+        if ((taken = part_opt(argv[0], c, optarg, &po)) != 0) {
+            if (taken < 0)
+                return -1;
+            continue;
+        }
         if (c == '?' || take_opt(s, c, optarg, argv[0]) != 0)
             return c == '?' ? bad(argv[0], "%s", "bad option") : -1;
     }
+    s->sv_o.instance = po.instance;
+    s->sv_o.name = po.name;
     if (optind < argc)
         return bad(argv[0], "unexpected argument '%s'", argv[optind]);
     if (s->sv_o.data_dir == NULL || s->sv_o.data_dir[0] == '\0')
