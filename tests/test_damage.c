@@ -333,6 +333,23 @@ static const dtc_txn_info *listed(const dtc_txn_info *arr, size_t n, const dtc_t
     return NULL;
 }
 
+/* A begin time scribbled to INT64_MIN in a prepared transaction: its
+ * commit still succeeds, and the transaction's duration is not computed
+ * by an overflowing subtraction (UBSan aborted the coordinator and dtcd
+ * there: test_segfuzz seed 111872809826491). */
+START_TEST(test_damage_begin_time)
+{
+    start("dmg-begin", "16", "4");
+    ck_assert_int_gt(h_start_noop("n1", NULL), 0);
+    dtc_txid id;
+    struct dtc_txn_slot *ts = prepared_txn(&id);
+    ts->ts_begin_ns = INT64_MIN;
+    dtc_txn_info info;
+    ck_assert_int_eq(dtc_commit_transaction(h_inst(), &id, &info), DTC_OK);
+    ck_assert_int_eq(info.state, DTC_TXN_COMMITTED);
+}
+END_TEST
+
 START_TEST(test_damage_quarantined_resolve)
 {
     start("dmg-quar", "4", "8");
@@ -739,6 +756,7 @@ int main(void)
     tcase_add_test(tc, test_damage_entry_index);
     tcase_add_loop_test(tc, test_damage_nentries_while_waiting, 0, 4);
     tcase_add_test(tc, test_damage_quarantined_resolve);
+    tcase_add_test(tc, test_damage_begin_time);
     tcase_add_test(tc, test_damage_ring_request);
     tcase_add_test(tc, test_damage_participant_slot);
     tcase_add_test(tc, test_damage_header_copy);

@@ -829,9 +829,10 @@ static dtc_result phase_commit(struct txn_ref *r)
     if (rc != DTC_OK)
         return rc;
     if (outcome(r->in, ts, DTC_OP_COMMIT) == DTC_OK) {
-        int64_t t2 = dtc__now_ns();
+        int64_t t2 = dtc__now_ns(), begin = ts->ts_begin_ns;
         dtc__hist_add(r->in, DTC_HIST_COMMIT, t2 - t1);
-        dtc__hist_add(r->in, DTC_HIST_TXN, t2 - ts->ts_begin_ns);
+        /* shared memory: a scribbled begin (INT64_MIN) must not overflow */
+        dtc__hist_add(r->in, DTC_HIST_TXN, begin > 0 && begin <= t2 ? t2 - begin : 0);
         dtc__txn_set_state(r, DTC_TXN_COMMITTED);
         atomic_fetch_add(&r->in->hdr->sh_committed, 1);
         if (ts->ts_flags & DTC_TS_ONE_PHASE)
