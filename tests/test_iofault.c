@@ -233,6 +233,30 @@ static void dlog_error_shown(const char *rule, int64_t t0, int64_t t1)
                       "%s: metrics: %.*s", rule, (int)(nl - m), m);
 }
 
+/* Waits (5 s at most) until dtcd has nothing of the log left to sync:
+ * written == durable, unchanged for 500 ms (its sync of a lagging END
+ * and its MARK done).  Else a COMMIT copied in while dtcd's own sync
+ * gathers the log is made durable by dtcd, and the coordinator's own
+ * sync (where the fault is) is never called. */
+static void log_quiet(void)
+{
+    uint64_t last = 0;
+    int64_t since = h_now_ms(), until = since + 5000;
+    while (h_now_ms() < until) {
+        dtc_status st;
+        ck_assert_int_eq(dtc_get_status(h_inst(), &st), DTC_OK);
+        bool still = st.dlog_written_lsn == st.dlog_durable_lsn && st.dlog_durable_lsn == last;
+        if (!still) {
+            last = st.dlog_written_lsn == st.dlog_durable_lsn ? st.dlog_durable_lsn : 0;
+            since = h_now_ms();
+        } else if (h_now_ms() - since >= 500) {
+            return;
+        }
+        h_sleep_ms(20);
+    }
+    ck_abort_msg("the decision log never went quiet");
+}
+
 START_TEST(test_iofault_decision_log)
 {
     const char *rule = dlog_cases[_i].rule;
@@ -251,6 +275,7 @@ START_TEST(test_iofault_decision_log)
     /* o-1: the coordinator's COMMIT record fails */
     const char *env[5];
     iofault_env(env, rule);
+    log_quiet();
     int64_t t0 = wall_ms();
     told[1] = run_order(1, env, &r);
     int64_t t1 = wall_ms();
