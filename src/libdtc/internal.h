@@ -49,7 +49,6 @@ struct dtc__spare_job {
     uint64_t sj_seen;  /* sh_dlog_written at the last step (the log's pace) */
 };
 
-/* An attachment to a segment (process-local). */
 /* The threads of this process waiting for their COMMIT's sync, and
  * whether one of them (the courier) is at work for all (courier.c).
  * Process memory, under c_mu alone. */
@@ -64,6 +63,7 @@ void dtc__courier_init(struct dtc__courier *c);
 uint64_t dtc__courier_carried(dtc_instance *in);
 void dtc__courier_destroy(struct dtc__courier *c);
 
+/* An attachment to a segment (process-local). */
 struct dtc_instance {
     char name[DTC_INSTANCE_MAX];
     struct dtc_shm_header *hdr;
