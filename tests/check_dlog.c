@@ -299,24 +299,35 @@ START_TEST(scan_in_order)
 }
 END_TEST
 
-/* Garbage past the last record (a torn write no sync covered): the scan
- * ends before it, recovery keeps a copy of it aside, wipes it, and the
- * log goes on from there. */
+/* A record past the last one whose write was torn (no sync covered it:
+ * its header names its place, its body is junk): the scan ends before
+ * it, recovery keeps a copy of it aside, wipes it, and the log goes on
+ * from there.  Junk that is not shaped like a record of the file (no
+ * place of its own) can never be read as one: not a torn tail. */
 START_TEST(torn_tail_kept_aside_and_wiped)
 {
     struct dtc__dlog_rec r;
+    uint64_t e2;
     rec_init(&r, DTC_DLOG_COMMIT, 1, 2);
     uint64_t first = append(&r);
+    rec_init(&r, DTC_DLOG_COMMIT, 2, 2);
+    ck_assert_int_eq(dtc__dlog_append(inst, &r, &e2), DTC_OK); /* written, not synced */
     unsigned char junk[24];
     memset(junk, 0xa5, sizeof junk);
-    poke(off_of(first) + 20, junk, sizeof junk);
+    poke(off_of(e2) + 64, junk, sizeof junk); /* past record 2: no place of its own */
     struct seen s = {0};
     struct dtc__dlog_scan_out o;
+    ck_assert_int_eq(scan(&s, &o), DTC_OK);
+    ck_assert_int_eq(s.n, 2);
+    ck_assert_uint_eq(o.end, e2);
+    ck_assert_uint_eq(o.torn_from, 0);
+    poke(off_of(first) + 24, junk, sizeof junk); /* record 2's body torn */
+    memset(&s, 0, sizeof s);
     ck_assert_int_eq(scan(&s, &o), DTC_OK);
     ck_assert_int_eq(s.n, 1);
     ck_assert_uint_eq(o.end, first);
     ck_assert_uint_eq(o.torn_from, first);
-    ck_assert_uint_eq(o.torn_to, first + 48);
+    ck_assert_uint_eq(o.torn_to, e2);
     reboot(); /* recovery keeps the bytes aside, wipes from `first` on */
     ck_assert_uint_eq(inst->hdr->sh_dlog_end, first);
     ck_assert_int_eq(files_named(".torn-"), 1);
@@ -793,8 +804,8 @@ static ino_t inode_at(const char *d, const char *name)
 }
 
 /* Pruning with dtcd's spare job idle and no spare: the oldest pruned file
- * becomes the spare (renamed, then zero-filled over its own blocks by the
- * steps), the others are unlinked; with a spare already there, or a file
+ * becomes the spare (renamed, then its header's page cleared by a step;
+ * its other bytes stay as they were), the others are unlinked; with a spare already there, or a file
  * of another size, nothing is recycled.  (An unlink made the disk discard
  * a file's blocks, and the log's syncs waited behind it.) */
 START_TEST(pruned_file_becomes_the_spare)
@@ -827,7 +838,7 @@ START_TEST(pruned_file_becomes_the_spare)
         nonzero += c != 0;
     fclose(f);
     ck_assert_int_eq(total, SIZE);
-    ck_assert_int_eq(nonzero, 0);
+    ck_assert_int_eq(nonzero, SIZE - DTC_DLOG_SPARE_CLEAR);
     /* a spare is there: the next pruned file is unlinked */
     make_file(d, "dlog.0000000000000006", SIZE, 0xab);
     dtc__dlog_prune(d, 4, SIZE, &job);
@@ -923,8 +934,9 @@ END_TEST
 
 /* A writer killed between renaming the spare into the next file and
  * writing its header leaves that file (all zero) behind: the next switch
- * takes it as it is.  One with a byte in its body is never overwritten:
- * that switch fails, the file unchanged. */
+ * takes it as it is.  One holding something shaped like a record of its
+ * own (a torn one) is never overwritten: that switch fails, the file
+ * unchanged. */
 START_TEST(switch_takes_a_file_renamed_in_unused)
 {
     uint64_t no = inst->hdr->sh_dlog_fileno, end;
@@ -944,10 +956,15 @@ START_TEST(switch_takes_a_file_renamed_in_unused)
     snprintf(cmd, sizeof cmd, "truncate -s %u '%s' && chmod 600 '%s'", inst->dlog_file_size, path,
              path);
     ck_assert_int_eq(system(cmd), 0);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    ck_assert_int_eq(pwrite(fd, "x", 1, 4096), 1);
-    close(fd);
     struct dtc__dlog_rec r;
+    unsigned char rec[DTC_DLOG_REC_MAX];
+    uint64_t at = (no + 2) * inst->dlog_file_size + 4096; /* a record of that file */
+    rec_init(&r, DTC_DLOG_END, 0x44, 1);
+    size_t len = dtc__dlog_encode(&r, at, at, rec);
+    rec[len - 1] ^= 1; /* torn: its CRC fails, yet it has its place */
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    ck_assert_int_eq(pwrite(fd, rec, len, 4096), (ssize_t)len);
+    close(fd);
     rec_init(&r, DTC_DLOG_END, 0x33, 1);
     dtc_result rc = DTC_OK;
     for (long i = 0; rc == DTC_OK && i < 10000000; i++)
@@ -959,9 +976,116 @@ START_TEST(switch_takes_a_file_renamed_in_unused)
     ck_assert_int_eq(st.st_size, (off_t)inst->dlog_file_size);
     unsigned char b = 0;
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    ck_assert_int_eq(pread(fd, &b, 1, 4096), 1);
+    ck_assert_int_eq(pread(fd, &b, 1, 4096 + 8), 1);
     close(fd);
-    ck_assert_int_eq(b, 'x');
+    ck_assert_int_eq(b, (unsigned char)at);
+}
+END_TEST
+
+/* Writes DIR/dlog.spare as dtcd's recycling leaves an old file: the
+ * bytes of log file `no` (its records, at its own positions), the
+ * header's page zero. */
+static void spare_from_file(uint64_t no)
+{
+    char path[400];
+    uint32_t size = inst->dlog_file_size;
+    unsigned char *b = malloc(size);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(dtc__dlog_write_out(inst), DTC_OK);
+    int fd = dtc__dlog_open(dir, no, O_RDONLY);
+    ck_assert_int_eq(pread(fd, b, size, 0), (ssize_t)size);
+    close(fd);
+    memset(b, 0, DTC_DLOG_SPARE_CLEAR);
+    snprintf(path, sizeof path, "%s/dlog.spare", dir);
+    unlink(path);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    ck_assert_int_eq(write(fd, b, size), (ssize_t)size);
+    close(fd);
+    free(b);
+}
+
+/* Bytes of the current file past `lsn` that are not zero. */
+static long nonzero_past(uint64_t lsn)
+{
+    static unsigned char b[1u << 16];
+    long nz = 0;
+    int fd = dtc__dlog_open(dir, inst->hdr->sh_dlog_fileno, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ssize_t n;
+    for (off_t off = (off_t)off_of(lsn); (n = pread(fd, b, sizeof b, off)) > 0; off += n)
+        for (ssize_t k = 0; k < n; k++)
+            nz += b[k] != 0;
+    close(fd);
+    return nz;
+}
+
+/* A file recycled as the spare keeps its old records (only its header's
+ * page is cleared): they name the old file's positions, so the scan ends
+ * where the new file's records end, a restart finds no torn tail and
+ * clears nothing, and the log goes on over them. */
+START_TEST(recycled_spare_old_records_never_read)
+{
+    struct dtc__dlog_rec r;
+    uint64_t no = inst->hdr->sh_dlog_fileno, end = 0;
+    rec_init(&r, DTC_DLOG_END, 0x55, 2);
+    for (int i = 0; i < 2000; i++)
+        ck_assert_int_eq(dtc__dlog_append(inst, &r, &end), DTC_OK);
+    ck_assert_int_eq(dtc__dlog_flush(inst, end), DTC_OK);
+    spare_from_file(no);
+    fill_files(1);
+    ck_assert_uint_eq(inst->hdr->sh_dlog_fileno, no + 1);
+    end = append(&r);
+    struct seen s = {0};
+    struct dtc__dlog_scan_out o;
+    ck_assert_int_eq(scan(&s, &o), DTC_OK);
+    ck_assert_uint_eq(o.last_file, no + 1);
+    ck_assert_uint_eq(o.end, end);
+    ck_assert_uint_eq(o.torn_from, 0);
+    long old = nonzero_past(end);
+    ck_assert_int_gt(old, 0);
+    reboot();
+    ck_assert_uint_eq(inst->hdr->sh_dlog_end, end);
+    ck_assert_int_eq(files_named(".torn-"), 0);
+    ck_assert_int_eq(nonzero_past(end), old);
+    end = append(&r);
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(scan(&s, &o), DTC_OK);
+    ck_assert_uint_eq(o.end, end);
+}
+END_TEST
+
+/* A new log takes no spare an older log left in the directory: its
+ * records would name the new log's positions (both number their files
+ * from 1), and once the new records reached one of them, a decision
+ * nobody made here would be replayed. */
+START_TEST(new_log_takes_no_old_spare)
+{
+    struct dtc__dlog_rec r;
+    char cmd[700];
+    uint64_t end = 0;
+    ck_assert_uint_eq(inst->hdr->sh_dlog_fileno, 1);
+    rec_init(&r, DTC_DLOG_END, 0x55, 2);
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(dtc__dlog_append(inst, &r, &end), DTC_OK);
+    rec_init(&r, DTC_DLOG_HEURISTIC, 9, 2);
+    ck_assert_int_eq(dtc__dlog_append(inst, &r, &end), DTC_OK);
+    ck_assert_int_eq(dtc__dlog_flush(inst, end), DTC_OK);
+    spare_from_file(1);
+    dtc_close(&inst);
+    dtc__segment_unlink(inst_name);
+    snprintf(cmd, sizeof cmd, "rm -f '%s'/dlog.0* '%s'/dlog.control", dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    inst = open_log(8); /* a new log, its first file numbered 1 again */
+    rec_init(&r, DTC_DLOG_END, 0x55, 2);
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(dtc__dlog_append(inst, &r, &end), DTC_OK);
+    ck_assert_int_eq(dtc__dlog_flush(inst, end), DTC_OK);
+    reboot();
+    ck_assert_int_eq(slot_state(9), -1);
+    struct seen s = {0};
+    struct dtc__dlog_scan_out o;
+    ck_assert_int_eq(scan(&s, &o), DTC_OK);
+    ck_assert_int_eq(s.n, 100);
 }
 END_TEST
 
@@ -1146,6 +1270,8 @@ static Suite *dlog_suite(void)
     tcase_add_test(tc, pruned_file_becomes_the_spare);
     tcase_add_test(tc, prune_keeps_the_newest_files);
     tcase_add_test(tc, switch_takes_a_file_renamed_in_unused);
+    tcase_add_test(tc, recycled_spare_old_records_never_read);
+    tcase_add_test(tc, new_log_takes_no_old_spare);
     tcase_add_test(tc, replay_live_set);
     tcase_add_test(tc, replay_refuses_more_than_fits);
     tcase_add_test(tc, outcome_from_log);

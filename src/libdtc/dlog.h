@@ -180,6 +180,14 @@ size_t dtc__dlog_decode(const unsigned char *buf, size_t avail, uint64_t lsn,
  * `check`: the fast scan of an outcome lookup.  Same return. */
 size_t dtc__dlog_peek(const unsigned char *buf, size_t avail, uint64_t lsn, bool check,
                       uint8_t *type, dtc_txid *txid);
+/* Where the bytes of file m (size bytes, records at LSN base + offset)
+ * from offset `from` on stop holding anything shaped like a record of
+ * this file: the end of the last 8-byte-aligned place whose header
+ * passes dtc__dlog_peek unchecked (its own position, a sane length and
+ * type), or `from` if none.  Only such bytes could ever decode as a
+ * record of this file; the rest (zeros, junk, the records of the older
+ * file a recycled spare was: other positions) never can. */
+size_t dtc__dlog_claimed_end(const unsigned char *m, size_t size, uint64_t base, size_t from);
 /* The header of file `fileno` of log `id`; prev_end: where the previous
  * file's records end (0 for the log's first file). */
 void dtc__dlog_file_header(unsigned char hdr[DTC_DLOG_FILE_HDR], uint64_t fileno,
@@ -237,30 +245,40 @@ void dtc__journal_warn(dtc_instance *in);
 int dtc__dlog_open_path(const char *path, int flags, const char **why);
 /* The same for log file `fileno` of dir. */
 int dtc__dlog_open(const char *dir, uint64_t fileno, int flags);
-/* Makes DIR/dlog.spare, a zero-filled, synced file of file_size bytes,
- * a step at a time (dtcd's ticks): each step zero-fills up to `budget`
- * more bytes of DIR/dlog.spare.tmp, sending them to the disk in 256 KiB
- * pieces, so that the log's group commits never queue behind a whole
- * file's writeback (a 16 MiB spare written and synced at once held them
- * for 4-9 ms: docs/performance.md, "Three stalls removed").  The last
- * step syncs it and renames it to dlog.spare.  1 placed, 0 more steps
- * needed, -1 failed (logged; the temp file removed).  The job is dtcd's
- * own (struct dtc__spare_job, internal.h). */
+/* Makes DIR/dlog.spare, a synced file of file_size bytes whose first
+ * DTC_DLOG_SPARE_CLEAR bytes are zero (its header never written), a step
+ * at a time (dtcd's ticks).  A new file is zero-filled whole: each step
+ * writes up to `budget` more bytes of DIR/dlog.spare.tmp, sending them
+ * to the disk in 256 KiB pieces, so that the log's group commits never
+ * queue behind a whole file's writeback (a 16 MiB spare written and
+ * synced at once held them for 4-9 ms: docs/performance.md, "Three
+ * stalls removed").  An old log file recycled by dtc__dlog_prune only
+ * has its first page cleared: its old records stay, and no scan reads
+ * them as the new file's (each record names its own position,
+ * dtc__dlog_claimed_end).  The last step syncs it and renames it to
+ * dlog.spare.  1 placed, 0 more steps needed, -1 failed (logged; the
+ * temp file removed).  The job is dtcd's own (struct dtc__spare_job,
+ * internal.h). */
 int dtc__dlog_spare_step(const char *dir, uint32_t file_size, bool group,
                          struct dtc__spare_job *job, uint64_t budget);
 /* A step's budget: twice what the log grew since the last call (written:
  * sh_dlog_written now), at least DTC_DLOG_SPARE_STEP, at most a file. */
 #define DTC_DLOG_SPARE_STEP (4u << 20)
+#define DTC_DLOG_SPARE_CLEAR 4096u /* the header's page */
 uint64_t dtc__dlog_spare_budget(struct dtc__spare_job *job, uint64_t written, uint32_t file_size);
 /* True if DIR/dlog.spare exists (whatever it is: the writer checks it). */
 bool dtc__dlog_spare_exists(const char *dir);
+/* Removes any spare (and spare temp file) of dir: a new log takes none
+ * left by an older log, whose recycled records could name the new
+ * log's positions. */
+void dtc__dlog_spare_discard(const char *dir);
 /* Stops a spare being made and removes its temp file. */
 void dtc__dlog_spare_drop(const char *dir, struct dtc__spare_job *job);
 /* Renames the spare (made now if missing, through dlog.spare.writer: not
  * dtcd's temp name) into file `fileno`, writes and
  * syncs its header (log `id`, prev_end) and syncs the directory.  A file
- * `fileno` that a writer renamed in and died before using (every byte
- * after its header zero) is taken as it is. */
+ * `fileno` that a writer renamed in and died before using (nothing after
+ * its header shaped like its records) is taken as it is. */
 dtc_result dtc__dlog_take_spare(const char *dir, uint64_t fileno, uint32_t file_size,
                                 bool group, const struct dtc__dlog_id *id, uint64_t prev_end);
 /* Writes and syncs the header of existing file `fileno`. */
@@ -281,11 +299,12 @@ dtc_result dtc__dlog_copy_aside(const char *dir, const char *name, const char *s
 int dtc__dlog_sync_dir(const char *dir);
 /* The numbers of the log files in dir, ascending (malloc'd); -1 on error. */
 long dtc__dlog_list(const char *dir, uint64_t **out);
-/* Zero-fills file `fileno` from offset `from` to its end (only where
- * not zero already) and syncs it: nothing after the log's end can ever
- * be read as a record.  Only for bytes no record known durable covers
- * (recover.c keeps a copy of non-zero ones first). */
-dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from, uint32_t size);
+/* Zero-fills bytes [from, to) of file `fileno` and syncs it: the torn
+ * tail after the log's end (every byte shaped like a record of the file,
+ * dtc__dlog_claimed_end), so that none can ever be read as a record.
+ * Only for bytes no record known durable covers (recover.c keeps a copy
+ * of them first).  Nothing to do if to <= from. */
+dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from, uint64_t to);
 /* The file size of the newest valid log file in dir, 0 if none. */
 uint32_t dtc__dlog_existing_size(const char *dir);
 /* Deletes files numbered below `keep_from`, oldest first, the directory
@@ -293,7 +312,8 @@ uint32_t dtc__dlog_existing_size(const char *dir);
  * of the newest DTC_DLOG_MIN_FILES files in the directory.  With a
  * job (dtcd's) that is idle while no DIR/dlog.spare exists, the first
  * one of file_size bytes is not unlinked but renamed to be that job's
- * spare (zero-filled over its own blocks by the next steps). */
+ * spare (its header's page cleared by the next step, its old records
+ * left as they are: dtc__dlog_spare_step). */
 void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
                      struct dtc__spare_job *job);
 /* Creates dir (parents 0755, itself 0700 or 0770) and checks it and
@@ -339,9 +359,12 @@ struct dtc__dlog_scan_out {
     uint64_t last_file;   /* the file it is in (0: no usable file) */
     uint32_t file_size;   /* 0 if no file */
     bool unused_last;     /* last_file + 1 is a spare renamed in whose header
-                           * never reached the disk: all zero, never used */
-    uint64_t torn_from;   /* > 0: non-zero bytes of a torn tail from this LSN */
-    uint64_t torn_to;     /* ... to the end of the last non-zero 8 bytes */
+                           * never reached the disk: zero, and nothing in
+                           * it shaped like its records: never used */
+    uint64_t torn_from;   /* > 0: a torn tail from this LSN: bytes after the
+                           * end shaped like this file's records */
+    uint64_t torn_to;     /* ... to the end of the last of them
+                           * (dtc__dlog_claimed_end) */
     uint64_t records;     /* valid records read */
     /* Damage (the scan returned DTC_ELOG): file, offset, what was found;
      * fixable: a record-level damage at offset (dtcd --salvage=apply covers

@@ -2,8 +2,9 @@
  * dlog_file.c - the decision log's files: the data directory (created
  * 0700, or 0770 for a group instance, and its whole path checked:
  * fspath.h), opening log files (never following a symlink, never
- * blocking on a FIFO, checked with fstat), the zero-filled spare that
- * becomes the next file (temp file created exclusively, synced, renamed,
+ * blocking on a FIFO, checked with fstat), the spare that becomes the
+ * next file (a new file zero-filled, or an old one recycled with its
+ * header's page cleared; temp file created exclusively, synced, renamed,
  * directory synced), the control file with the log's identity, copies
  * kept aside before a repair, listing and pruning.
  */
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -191,15 +193,17 @@ int dtc__dlog_spare_step(const char *dir, uint32_t file_size, bool group,
         if ((job->sj_fd = create_tmp(dir, SPARE_TMP, group)) < 0)
             return -1;
         job->sj_done = 0;
+        job->sj_recycled = false;
     }
-    uint64_t to = job->sj_done + budget < file_size ? job->sj_done + budget : file_size;
+    uint64_t need = job->sj_recycled ? DTC_DLOG_SPARE_CLEAR : file_size;
+    uint64_t to = job->sj_done + budget < need ? job->sj_done + budget : need;
     if (zero_fill(job->sj_fd, job->sj_done, to, true) != 0) {
         log_errno("make_spare", SPARE_TMP);
         dtc__dlog_spare_drop(dir, job);
         return -1;
     }
     job->sj_done = to;
-    if (to < file_size)
+    if (to < need)
         return 0;
     int fd = job->sj_fd;
     job->sj_fd = -1;
@@ -266,33 +270,31 @@ static bool all_zero(const unsigned char *p, size_t n)
 /* True if log file `no` is a spare that a writer renamed in and died
  * (SIGKILL, OOM) before it was used: a regular file of ours, file_size
  * bytes, its header zero or this log's header of file `no` (written, the
- * writer dead before it moved the log there), every byte after it zero.
+ * writer dead before it moved the log there), nothing after it shaped
+ * like a record of file `no` (zeros, or a recycled file's old records).
  * Such a file never held a record (records follow a synced header and
  * the move); left there, every later switch would fail on its name. */
 static bool renamed_unused(const char *dir, uint64_t no, uint32_t file_size,
                            const struct dtc__dlog_id *id)
 {
-    unsigned char hdr[DTC_DLOG_FILE_HDR];
     struct stat st;
-    size_t cap = ZERO_CHUNK / 16;
-    unsigned char *chunk = malloc(cap);
-    int fd = chunk == NULL ? -1 : dtc__dlog_open(dir, no, O_RDONLY);
-    bool ok = fd >= 0 && fstat(fd, &st) == 0 && st.st_size == (off_t)file_size
-              && pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr;
-    if (ok && !all_zero(hdr, sizeof hdr)) {
+    int fd = dtc__dlog_open(dir, no, O_RDONLY);
+    bool ok = fd >= 0 && fstat(fd, &st) == 0 && st.st_size == (off_t)file_size;
+    void *p = ok ? mmap(NULL, file_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    const unsigned char *m = p;
+    if (fd >= 0)
+        close(fd);
+    if ((ok = p != MAP_FAILED) && !all_zero(m, DTC_DLOG_FILE_HDR)) {
         struct dtc__dlog_id fid;
         uint32_t size;
         uint64_t prev;
-        ok = dtc__dlog_file_header_check(hdr, no, &size, &fid, &prev) == NULL
+        ok = dtc__dlog_file_header_check(m, no, &size, &fid, &prev) == NULL
              && size == file_size && dtc__dlog_id_eq(&fid, id);
     }
-    for (uint64_t off = DTC_DLOG_FILE_HDR; ok && off < file_size; off += cap) {
-        size_t n = file_size - off < cap ? (size_t)(file_size - off) : cap;
-        ok = pread(fd, chunk, n, (off_t)off) == (ssize_t)n && all_zero(chunk, n);
-    }
-    if (fd >= 0)
-        close(fd);
-    free(chunk);
+    ok = ok && dtc__dlog_claimed_end(m, file_size, no * file_size, DTC_DLOG_FILE_HDR)
+                   == DTC_DLOG_FILE_HDR;
+    if (p != MAP_FAILED)
+        munmap(p, file_size);
     return ok;
 }
 
@@ -479,9 +481,20 @@ bool dtc__dlog_spare_exists(const char *dir)
     return lstat(spare, &st) == 0 || errno != ENOENT;
 }
 
+void dtc__dlog_spare_discard(const char *dir)
+{
+    static const char *const tails[] = {"", ".tmp", ".writer"}; /* SPARE_TMP, the writer's */
+    char path[PATH_BUF];
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        snprintf(path, sizeof path, "%s/dlog.spare%s", dir, tails[i]);
+        unlink(path);
+    }
+}
+
 /* Takes old log file `path` as dtcd's spare in the making: renamed to
- * SPARE_TMP, its written blocks then zero-filled in place by the spare's
- * steps.  Its name leaves the log exactly as an unlink would (the caller
+ * SPARE_TMP, its header's page then cleared by the spare's step (its
+ * records stay: they name the old file's positions, so none is ever
+ * read as the new file's; PostgreSQL recycles its WAL segments so).  Its name leaves the log exactly as an unlink would (the caller
  * syncs the directory), yet nothing is freed: on a file system mounted
  * with discard, an unlink makes the disk discard the file's blocks, and
  * the log's syncs queued behind that (docs/performance.md, "Old log files
@@ -501,6 +514,7 @@ static bool recycle(const char *dir, const char *path, uint32_t file_size,
     }
     job->sj_fd = fd;
     job->sj_done = 0;
+    job->sj_recycled = true;
     return true;
 }
 
@@ -563,28 +577,19 @@ void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
     free(v);
 }
 
-dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from, uint32_t size)
+dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from, uint64_t to)
 {
-    static unsigned char chunk[ZERO_CHUNK / 16];
+    if (to <= from)
+        return DTC_OK;
     int fd = dtc__dlog_open(dir, fileno, O_RDWR);
-    bool ok = fd >= 0;
-    uint64_t cleared = 0;
-    for (uint64_t off = from; ok && off < size; off += sizeof chunk) {
-        size_t n = size - off < sizeof chunk ? (size_t)(size - off) : sizeof chunk;
-        ssize_t r = pread(fd, chunk, n, (off_t)off);
-        ok = r == (ssize_t)n;
-        if (ok && !all_zero(chunk, n)) {
-            ok = zero_fill(fd, off, off + n, false) == 0;
-            cleared += n;
-        }
-    }
-    ok = ok && fdatasync(fd) == 0;
+    bool ok = fd >= 0 && zero_fill(fd, from, to, false) == 0 && fdatasync(fd) == 0;
     if (!ok)
         log_errno("reset_tail", dir);
-    else if (cleared > 0)
+    else
         dtc_log(DTC_LOG_WARN, "dlog_tail", NULL, NULL,
                 "file=%016llx from=%llu cleared_bytes=%llu why=after_last_valid_record",
-                (unsigned long long)fileno, (unsigned long long)from, (unsigned long long)cleared);
+                (unsigned long long)fileno, (unsigned long long)from,
+                (unsigned long long)(to - from));
     if (fd >= 0)
         close(fd);
     return ok ? DTC_OK : DTC_ELOG;

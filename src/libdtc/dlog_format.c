@@ -180,6 +180,18 @@ size_t dtc__dlog_peek(const unsigned char *buf, size_t avail, uint64_t lsn, bool
     return len;
 }
 
+size_t dtc__dlog_claimed_end(const unsigned char *m, size_t size, uint64_t base, size_t from)
+{
+    size_t end = from;
+    for (size_t q = (from + 7) & ~(size_t)7; q + DTC_DLOG_REC_HDR <= size; q += 8) {
+        uint8_t type;
+        dtc_txid id;
+        size_t len = dtc__dlog_peek(m + q, size - q, base + q, false, &type, &id);
+        end = len != 0 && q + len > end ? q + len : end;
+    }
+    return end;
+}
+
 /* Decodes the entries of a checked record (and a journal record's
  * payload); false if they overrun it. */
 static bool decode_entries(const unsigned char *buf, size_t len, struct dtc__dlog_rec *out)

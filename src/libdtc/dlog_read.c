@@ -154,19 +154,6 @@ static size_t look_ahead(const struct mapped *m, uint64_t base, size_t h, uint64
     return first;
 }
 
-/* The end of the last non-zero 8 bytes of [h, size), or h if all zero. */
-static size_t nonzero_end(const struct mapped *m, size_t h)
-{
-    size_t end = h;
-    for (size_t q = h; q + 8 <= m->size; q += 8) {
-        uint64_t w;
-        memcpy(&w, m->p + q, 8);
-        if (w != 0)
-            end = q + 8;
-    }
-    return end;
-}
-
 struct file_info {
     struct mapped m;
     struct dtc__dlog_id id;
@@ -190,9 +177,15 @@ static dtc_result check_files(const char *dir, const struct dtc__dlog_id *want, 
         const char *why = map_file(dir, v[i], &f->m);
         if (why != NULL)
             return damage(out, dir, quiet, v[i], 0, "%s (size %zu)", why, f->m.size);
-        if (all_zero(f->m.p, DTC_DLOG_FILE_HDR) && i == n - 1 && all_zero(f->m.p, f->m.size)
+        if (all_zero(f->m.p, DTC_DLOG_FILE_HDR) && i == n - 1
+            && dtc__dlog_claimed_end(f->m.p, f->m.size, v[i] * f->m.size, DTC_DLOG_FILE_HDR)
+                   == DTC_DLOG_FILE_HDR
             && (out->file_size == 0 || f->m.size == out->file_size)) {
-            out->unused_last = true; /* a spare renamed in, header never written */
+            /* a spare renamed in, header never written (a header is
+             * synced before any record goes in): whatever its bytes are
+             * (zeros, or a recycled file's old records), none is one of
+             * this file's records */
+            out->unused_last = true;
             out->file_size = out->file_size ? out->file_size : (uint32_t)f->m.size;
             break;
         }
@@ -268,7 +261,7 @@ static dtc_result scan_file(const char *dir, bool quiet, const uint64_t *v, long
                       "up to offset %" PRIu64 ": a synced record is damaged, not torn", what,
                       known - base);
     }
-    size_t nz = nonzero_end(m, pos);
+    size_t nz = dtc__dlog_claimed_end(m->p, m->size, base, pos);
     if (nz > pos) {
         out->torn_from = base + pos;
         out->torn_to = base + nz;

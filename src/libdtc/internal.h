@@ -46,6 +46,7 @@ unsigned dtc__locks_held(void);
 struct dtc__spare_job {
     int sj_fd;
     uint64_t sj_done;  /* bytes zero-filled so far */
+    bool sj_recycled;  /* an old log file: only its first page is cleared */
     uint64_t sj_seen;  /* sh_dlog_written at the last step (the log's pace) */
 };
 

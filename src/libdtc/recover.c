@@ -9,8 +9,8 @@
  * END after it.  Damage (dlog_read.c's rule) refuses the start and
  * changes nothing.  Then it gives every live transaction a slot, adopted
  * and flagged RECOVERED, and positions the writer after the last record
- * (a torn tail's non-zero bytes copied aside, then zero-filled, so a
- * torn tail is gone for good), with its participants by name only: the finisher redelivers
+ * (a torn tail's bytes copied aside, then zero-filled, so a torn tail
+ * is gone for good), with its participants by name only: the finisher redelivers
  * the outcome as they register again.  Only then is sh_recovering
  * cleared; until then nobody may presume an abort (DTC_ERECOVERING, or
  * DTC_ENOSUPERVISOR while no dtcd runs to finish the replay).
@@ -296,8 +296,8 @@ static dtc_result place_all(dtc_instance *in, struct live *l)
     return DTC_OK;
 }
 
-/* Keeps a copy of a torn tail's non-zero bytes before they are cleared
- * (DIR/dlog.<no>.torn-<offset>-<ms>): nothing readable is ever lost. */
+/* Keeps a copy of a torn tail's bytes before they are cleared (DIR/
+ * dlog.<no>.torn-<offset>-<ms>): nothing readable is ever lost. */
 static dtc_result save_torn(dtc_instance *in, const struct dtc__dlog_scan_out *s)
 {
     char name[40], suffix[64], path[DTC_DATA_DIR_MAX + 128];
@@ -328,7 +328,7 @@ static dtc_result position(dtc_instance *in, const struct dtc__dlog_scan_out *s,
     dtc_result rc;
     if (end == 0 || s->unused_last) {
         /* a new file: the spare renamed in, or the one renamed in before
-         * a crash whose header never reached the disk (all zero) */
+         * a crash whose header never reached the disk (zero) */
         last = last + 1;
         rc = s->unused_last ? dtc__dlog_write_header(in->dlog_dir, last, size, id, end)
                             : dtc__dlog_take_spare(in->dlog_dir, last, size, in->dlog_group, id, end);
@@ -336,7 +336,8 @@ static dtc_result position(dtc_instance *in, const struct dtc__dlog_scan_out *s,
     } else {
         rc = save_torn(in, s);
         if (rc == DTC_OK)
-            rc = dtc__dlog_reset_tail(in->dlog_dir, last, end - last * size, size);
+            rc = dtc__dlog_reset_tail(in->dlog_dir, last, end - last * size,
+                                      s->torn_from ? s->torn_to - last * size : 0);
     }
     if (rc != DTC_OK)
         return DTC_ELOG;
@@ -373,6 +374,7 @@ static dtc_result identity(dtc_instance *in, struct dtc__dlog_id *id)
                 "docs/decision-log.md (Migration, Salvage)\"", in->dlog_dir);
         return DTC_ELOG;
     }
+    dtc__dlog_spare_discard(in->dlog_dir); /* an older log's, if any */
     rc = dtc__dlog_control_create(in->dlog_dir, in->name, in->dlog_group, id);
     if (rc == DTC_OK) {
         char hex[33];
