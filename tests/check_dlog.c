@@ -820,7 +820,7 @@ START_TEST(pruned_file_becomes_the_spare)
     make_file(d, "dlog.0000000000000004", SIZE, 0xab);
     make_file(d, "dlog.0000000000000005", SIZE, 0xab);
     struct dtc__spare_job job = {.sj_fd = -1};
-    dtc__dlog_prune(d, 3, SIZE, &job);
+    dtc__dlog_prune(d, 3, SIZE, &job, 0);
     ck_assert_int_ge(job.sj_fd, 0);
     ck_assert_uint_eq(inode_at(d, "dlog.0000000000000001"), 0);
     ck_assert_uint_eq(inode_at(d, "dlog.0000000000000002"), 0);
@@ -841,7 +841,7 @@ START_TEST(pruned_file_becomes_the_spare)
     ck_assert_int_eq(nonzero, SIZE - DTC_DLOG_SPARE_CLEAR);
     /* a spare is there: the next pruned file is unlinked */
     make_file(d, "dlog.0000000000000006", SIZE, 0xab);
-    dtc__dlog_prune(d, 4, SIZE, &job);
+    dtc__dlog_prune(d, 4, SIZE, &job, 0);
     ck_assert_int_eq(job.sj_fd, -1);
     ck_assert_uint_eq(inode_at(d, "dlog.0000000000000003"), 0);
     ck_assert_uint_eq(inode_at(d, "dlog.spare.tmp"), 0);
@@ -852,10 +852,90 @@ START_TEST(pruned_file_becomes_the_spare)
     ck_assert_int_eq(remove(path), 0);
     make_file(d, "dlog.0000000000000004", SIZE / 2, 0xab);
     make_file(d, "dlog.0000000000000007", SIZE, 0xab);
-    dtc__dlog_prune(d, 5, SIZE, &job);
+    dtc__dlog_prune(d, 5, SIZE, &job, 0);
     ck_assert_int_eq(job.sj_fd, -1);
     ck_assert_uint_eq(inode_at(d, "dlog.0000000000000004"), 0);
     ck_assert_uint_eq(inode_at(d, "dlog.spare.tmp"), 0);
+}
+END_TEST
+
+/* Bytes of file d/name: how many, and how many are not zero; the first
+ * DTC_DLOG_SPARE_CLEAR must be. */
+static void spare_bytes(const char *d, const char *name, long *total, long *nonzero)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s", d, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    *total = *nonzero = 0;
+    for (int c; (c = fgetc(f)) != EOF; ++*total) {
+        *nonzero += c != 0;
+        ck_assert(c == 0 || *total >= (long)DTC_DLOG_SPARE_CLEAR);
+    }
+    fclose(f);
+}
+
+/* Pruned files beyond the one that becomes dtcd's spare are kept as free
+ * files (at most free_max, the rest unlinked) and become the next
+ * spares, dtcd's and a writer's, their header's page cleared, their old
+ * bytes kept; a free file of another size is removed, never used; a new
+ * log removes them all. */
+START_TEST(pruned_files_kept_free_then_reused)
+{
+    enum { SIZE = 1u << 20 };
+    char d[280];
+    long total, nonzero;
+    snprintf(d, sizeof d, "%s/free", dir);
+    ck_assert_int_eq(mkdir(d, 0700), 0);
+    ino_t ino[8];
+    for (int i = 1; i <= 7; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "dlog.%016x", i);
+        ino[i] = make_file(d, name, SIZE, 0xab);
+    }
+    struct dtc__spare_job job = {.sj_fd = -1};
+    dtc__dlog_prune(d, 5, SIZE, &job, 2);
+    ck_assert_uint_eq(inode_at(d, "dlog.spare.tmp"), ino[1]);
+    ck_assert_uint_eq(inode_at(d, "dlog.free.0000000000000002"), ino[2]);
+    ck_assert_uint_eq(inode_at(d, "dlog.free.0000000000000003"), ino[3]);
+    ck_assert_uint_eq(inode_at(d, "dlog.0000000000000004"), 0); /* unlinked: two are free */
+    ck_assert_uint_eq(inode_at(d, "dlog.free.0000000000000004"), 0);
+    ck_assert_uint_ne(inode_at(d, "dlog.0000000000000005"), 0);
+    while (dtc__dlog_spare_step(d, SIZE, false, &job, 1u << 20) == 0)
+        ;
+    ck_assert_uint_eq(inode_at(d, "dlog.spare"), ino[1]);
+    /* the spare taken: dtcd's next one is a free file */
+    char path[400];
+    snprintf(path, sizeof path, "%s/dlog.spare", d);
+    ck_assert_int_eq(unlink(path), 0);
+    while (dtc__dlog_spare_step(d, SIZE, false, &job, 1u << 20) == 0)
+        ;
+    ino_t got = inode_at(d, "dlog.spare");
+    ck_assert(got == ino[2] || got == ino[3]);
+    spare_bytes(d, "dlog.spare", &total, &nonzero);
+    ck_assert_int_eq(total, SIZE);
+    ck_assert_int_eq(nonzero, SIZE - DTC_DLOG_SPARE_CLEAR);
+    /* a writer that finds no spare takes the last free file */
+    ck_assert_int_eq(unlink(path), 0);
+    struct dtc__dlog_id id = {.instance = "free"};
+    memset(id.log_id, 0x11, sizeof id.log_id);
+    ck_assert_int_eq(dtc__dlog_take_spare(d, 9, SIZE, false, &id, 0), DTC_OK);
+    ck_assert_uint_eq(inode_at(d, "dlog.0000000000000009"), got == ino[2] ? ino[3] : ino[2]);
+    ck_assert_uint_eq(inode_at(d, "dlog.free.0000000000000002"), 0);
+    ck_assert_uint_eq(inode_at(d, "dlog.free.0000000000000003"), 0);
+    /* a free file of another size: removed, a new spare zero-filled */
+    make_file(d, "dlog.free.00000000000000ff", SIZE / 2, 0xab);
+    while (dtc__dlog_spare_step(d, SIZE, false, &job, 1u << 20) == 0)
+        ;
+    ck_assert_uint_eq(inode_at(d, "dlog.free.00000000000000ff"), 0);
+    spare_bytes(d, "dlog.spare", &total, &nonzero);
+    ck_assert_int_eq(total, SIZE);
+    ck_assert_int_eq(nonzero, 0);
+    /* a new log takes none of them */
+    make_file(d, "dlog.free.0000000000000001", SIZE, 0xab);
+    dtc__dlog_spare_discard(d);
+    ck_assert_uint_eq(inode_at(d, "dlog.free.0000000000000001"), 0);
+    ck_assert_uint_eq(inode_at(d, "dlog.spare"), 0);
 }
 END_TEST
 
@@ -874,12 +954,12 @@ START_TEST(prune_keeps_the_newest_files)
                                         "dlog.0000000000000008"};
     for (int i = 0; i < 5; i++)
         make_file(d, names[i], SIZE, 0xab);
-    dtc__dlog_prune(d, UINT64_MAX / 2, SIZE, NULL);
+    dtc__dlog_prune(d, UINT64_MAX / 2, SIZE, NULL, 0);
     ck_assert_uint_eq(inode_at(d, names[0]), 0);
     ck_assert_uint_eq(inode_at(d, names[1]), 0);
     for (int i = 2; i < 5; i++)
         ck_assert_uint_ne(inode_at(d, names[i]), 0);
-    dtc__dlog_prune(d, UINT64_MAX, SIZE, NULL);
+    dtc__dlog_prune(d, UINT64_MAX, SIZE, NULL, 0);
     for (int i = 2; i < 5; i++)
         ck_assert_uint_ne(inode_at(d, names[i]), 0);
 }
@@ -1268,6 +1348,7 @@ static Suite *dlog_suite(void)
     tcase_add_test(tc, spare_made_in_steps);
     tcase_add_test(tc, spare_keeps_the_logs_pace);
     tcase_add_test(tc, pruned_file_becomes_the_spare);
+    tcase_add_test(tc, pruned_files_kept_free_then_reused);
     tcase_add_test(tc, prune_keeps_the_newest_files);
     tcase_add_test(tc, switch_takes_a_file_renamed_in_unused);
     tcase_add_test(tc, recycled_spare_old_records_never_read);

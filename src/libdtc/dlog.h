@@ -268,9 +268,9 @@ int dtc__dlog_spare_step(const char *dir, uint32_t file_size, bool group,
 uint64_t dtc__dlog_spare_budget(struct dtc__spare_job *job, uint64_t written, uint32_t file_size);
 /* True if DIR/dlog.spare exists (whatever it is: the writer checks it). */
 bool dtc__dlog_spare_exists(const char *dir);
-/* Removes any spare (and spare temp file) of dir: a new log takes none
- * left by an older log, whose recycled records could name the new
- * log's positions. */
+/* Removes any spare, spare temp file and free file of dir: a new log
+ * takes none left by an older log, whose recycled records could name
+ * the new log's positions. */
 void dtc__dlog_spare_discard(const char *dir);
 /* Stops a spare being made and removes its temp file. */
 void dtc__dlog_spare_drop(const char *dir, struct dtc__spare_job *job);
@@ -307,15 +307,20 @@ long dtc__dlog_list(const char *dir, uint64_t **out);
 dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from, uint64_t to);
 /* The file size of the newest valid log file in dir, 0 if none. */
 uint32_t dtc__dlog_existing_size(const char *dir);
-/* Deletes files numbered below `keep_from`, oldest first, the directory
- * synced after each (a power cut leaves no gap in the numbers); never one
- * of the newest DTC_DLOG_MIN_FILES files in the directory.  With a
- * job (dtcd's) that is idle while no DIR/dlog.spare exists, the first
- * one of file_size bytes is not unlinked but renamed to be that job's
- * spare (its header's page cleared by the next step, its old records
- * left as they are: dtc__dlog_spare_step). */
+/* Takes files numbered below `keep_from` out of the log, oldest first,
+ * the directory synced after each (a power cut leaves no gap in the
+ * numbers); never one of the newest DTC_DLOG_MIN_FILES files in the
+ * directory.  None is unlinked while it can be reused (an unlink on a
+ * file system mounted with discard made the log's syncs wait behind the
+ * disk's discard): with a job (dtcd's) that is idle while no
+ * DIR/dlog.spare exists, the first one of file_size bytes is renamed to
+ * be that job's spare (its header's page cleared by the next step, its
+ * old records left as they are: dtc__dlog_spare_step); the next ones
+ * become free files, DIR/dlog.free.<its number>, while fewer than
+ * free_max are there; the rest are unlinked.  A spare is made of a free
+ * file when there is one. */
 void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
-                     struct dtc__spare_job *job);
+                     struct dtc__spare_job *job, uint32_t free_max);
 /* Creates dir (parents 0755, itself 0700 or 0770) and checks it and
  * every directory on its path (dtc__fs_dir, fspath.h).  DTC_OK, or
  * DTC_ELOG with a log line naming the check that failed. */

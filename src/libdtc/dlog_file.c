@@ -27,6 +27,8 @@
 #define ZERO_CHUNK (1u << 20)
 #define SPARE_PIECE (256u << 10) /* dtcd's spare goes to the disk in such pieces */
 #define SPARE_TMP "dlog.spare.tmp" /* dtcd's spare in the making */
+#define FREE_PREFIX "dlog.free." /* + the old file number: a pruned file kept for reuse */
+#define FREE_TRIES 8              /* free files looked at for one spare */
 
 static void log_errno(const char *what, const char *path)
 {
@@ -170,15 +172,66 @@ static dtc_result place_spare(const char *dir, const char *tmp_name, int fd)
     return DTC_OK;
 }
 
+/* Renames `path` (a log file or a free file: checked, type, owner, mode,
+ * file_size bytes) to DIR/<to>.  Its descriptor, or -1 with nothing
+ * changed.  The caller syncs the directory. */
+static int adopt(const char *dir, const char *path, const char *to, uint32_t file_size)
+{
+    char dst[PATH_BUF];
+    struct stat st;
+    snprintf(dst, sizeof dst, "%s/%s", dir, to);
+    int fd = dtc__dlog_open_path(path, O_RDWR, NULL);
+    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_size != (off_t)file_size
+                    || rename(path, dst) != 0)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* How many free files dir holds (at most `most` counted); the path of
+ * one into path (size bytes) if any. */
+static long free_files(const char *dir, long most, char *path, size_t size)
+{
+    DIR *d = opendir(dir);
+    long n = 0;
+    for (struct dirent *e; d != NULL && n < most && (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, FREE_PREFIX, sizeof FREE_PREFIX - 1) != 0)
+            continue;
+        if (n++ == 0 && path != NULL)
+            snprintf(path, size, "%s/%s", dir, e->d_name);
+    }
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+/* Takes a free file as DIR/<tmp_name>: its descriptor, or -1 if none is
+ * usable (one that fails its checks is removed).  Its header's page is
+ * the caller's to clear. */
+static int take_free(const char *dir, const char *tmp_name, uint32_t file_size)
+{
+    char path[PATH_BUF + 32];
+    for (int i = 0; i < FREE_TRIES && free_files(dir, 1, path, sizeof path) > 0; i++) {
+        int fd = adopt(dir, path, tmp_name, file_size);
+        if (fd >= 0)
+            return fd;
+        unlink(path); /* not ours, or not a log file's size: never used */
+    }
+    return -1;
+}
+
 /* Makes DIR/dlog.spare through the temp file DIR/<tmp_name> at once (the
- * writer's, when dtcd has none ready). */
+ * writer's, when dtcd has none ready): a free file if there is one, its
+ * header's page cleared, else a new file zero-filled whole. */
 static dtc_result make_spare_via(const char *dir, const char *tmp_name, uint32_t file_size,
                                  bool group)
 {
-    int fd = create_tmp(dir, tmp_name, group);
-    if (fd < 0)
+    int fd = take_free(dir, tmp_name, file_size);
+    uint64_t clear = fd >= 0 ? DTC_DLOG_SPARE_CLEAR : file_size;
+    if (fd < 0 && (fd = create_tmp(dir, tmp_name, group)) < 0)
         return DTC_ELOG;
-    if (zero_fill(fd, 0, file_size, false) != 0) {
+    if (zero_fill(fd, 0, clear, false) != 0) {
         log_errno("make_spare", tmp_name);
         close(fd);
         return DTC_ELOG;
@@ -190,10 +243,10 @@ int dtc__dlog_spare_step(const char *dir, uint32_t file_size, bool group,
                          struct dtc__spare_job *job, uint64_t budget)
 {
     if (job->sj_fd < 0) {
-        if ((job->sj_fd = create_tmp(dir, SPARE_TMP, group)) < 0)
-            return -1;
         job->sj_done = 0;
-        job->sj_recycled = false;
+        job->sj_recycled = (job->sj_fd = take_free(dir, SPARE_TMP, file_size)) >= 0;
+        if (job->sj_fd < 0 && (job->sj_fd = create_tmp(dir, SPARE_TMP, group)) < 0)
+            return -1;
     }
     uint64_t need = job->sj_recycled ? DTC_DLOG_SPARE_CLEAR : file_size;
     uint64_t to = job->sj_done + budget < need ? job->sj_done + budget : need;
@@ -484,11 +537,13 @@ bool dtc__dlog_spare_exists(const char *dir)
 void dtc__dlog_spare_discard(const char *dir)
 {
     static const char *const tails[] = {"", ".tmp", ".writer"}; /* SPARE_TMP, the writer's */
-    char path[PATH_BUF];
+    char path[PATH_BUF + 32];
     for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
         snprintf(path, sizeof path, "%s/dlog.spare%s", dir, tails[i]);
         unlink(path);
     }
+    for (int i = 0; i < (int)DTC_DLOG_MAX_FILES && free_files(dir, 1, path, sizeof path) > 0; i++)
+        unlink(path);
 }
 
 /* Takes old log file `path` as dtcd's spare in the making: renamed to
@@ -502,20 +557,25 @@ void dtc__dlog_spare_discard(const char *dir)
 static bool recycle(const char *dir, const char *path, uint32_t file_size,
                     struct dtc__spare_job *job)
 {
-    char tmp[PATH_BUF];
-    struct stat st;
-    snprintf(tmp, sizeof tmp, "%s/" SPARE_TMP, dir);
-    int fd = dtc__dlog_open_path(path, O_RDWR, NULL); /* type, owner, mode checked */
+    int fd = adopt(dir, path, SPARE_TMP, file_size);
     if (fd < 0)
         return false;
-    if (fstat(fd, &st) != 0 || st.st_size != (off_t)file_size || rename(path, tmp) != 0) {
-        close(fd);
-        return false;
-    }
     job->sj_fd = fd;
     job->sj_done = 0;
     job->sj_recycled = true;
     return true;
+}
+
+/* Keeps log file `no` (at path) as a free file: renamed, not unlinked.
+ * True if done. */
+static bool set_free(const char *dir, uint64_t no, const char *path, uint32_t file_size)
+{
+    char name[48];
+    snprintf(name, sizeof name, FREE_PREFIX "%016llx", (unsigned long long)no);
+    int fd = adopt(dir, path, name, file_size);
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0;
 }
 
 /* Recycling old files.  What recovery needs is a run of consecutive
@@ -536,11 +596,11 @@ static bool recycle(const char *dir, const char *path, uint32_t file_size,
  * this tick, for the same reason (logged once a minute at most: dtcd
  * tries again every tick). */
 void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
-                     struct dtc__spare_job *job)
+                     struct dtc__spare_job *job, uint32_t free_max)
 {
     static int64_t quiet_until; /* dtcd's tick alone calls this */
     uint64_t *v;
-    long n = dtc__dlog_list(dir, &v);
+    long n = dtc__dlog_list(dir, &v), nfree = -1;
     bool failed = false, want_spare = job != NULL && job->sj_fd < 0 && !dtc__dlog_spare_exists(dir);
     /* keep_from comes from the segment (hostile): whatever it says, the
      * newest DTC_DLOG_MIN_FILES files of the directory stay (the current
@@ -555,7 +615,10 @@ void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
         dtc__fault("dlog.prune_before_unlink");
         bool recycled = want_spare && recycle(dir, path, file_size, job);
         want_spare = want_spare && !recycled;
-        bool gone = recycled || unlink(path) == 0;
+        nfree = nfree < 0 && !recycled ? free_files(dir, free_max, NULL, 0) : nfree;
+        bool freed = !recycled && nfree < (long)free_max && set_free(dir, v[i], path, file_size);
+        nfree += freed;
+        bool gone = recycled || freed || unlink(path) == 0;
         if ((failed = !gone && errno != ENOENT)) {
             if (dtc__now_ns() >= quiet_until)
                 log_errno("prune", path);

@@ -446,7 +446,8 @@ void dtc__dlog_maintain(dtc_instance *in)
     uint64_t jkeep = dtc__journal_keep_from(in, &holder); /* its records are not copied */
     if (cur >= in->dlog_files) { /* first: a pruned file may become the spare */
         uint64_t keep = cur - in->dlog_files + 1;
-        dtc__dlog_prune(in->dlog_dir, keep < jkeep ? keep : jkeep, in->dlog_file_size, job);
+        dtc__dlog_prune(in->dlog_dir, keep < jkeep ? keep : jkeep, in->dlog_file_size, job,
+                        in->dlog_files);
     }
     if ((job->sj_fd >= 0 || (!dtc__dlog_spare_exists(in->dlog_dir) && dtc__now_ns() >= next_try))
         && dtc__dlog_spare_step(in->dlog_dir, in->dlog_file_size, in->dlog_group, job, budget) < 0)
