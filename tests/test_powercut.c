@@ -642,18 +642,20 @@ END_TEST
  * file): ja checkpoints every 16 of its records, jb every RECYCLE_ORDERS,
  * so no file is deleted before jb's first checkpoint, after the last of
  * RECYCLE_ORDERS orders, which frees the oldest files at once (four):
- * dtcd's next tick deletes them in one go, and the point's second
- * hit is at the second file, dlog.0000000000000002 (before its unlink,
- * after it with the directory not synced, after the sync).  One more
+ * dtcd's next tick takes them out of the log in one go (the first
+ * renamed to be the next spare, the others to free files, dlog.free.*),
+ * and the point's second hit is at the second file,
+ * dlog.0000000000000002 (before its rename, after it with the directory
+ * not synced, after the sync).  One more
  * order is in flight at the cut (jc, a plain dtc-noop, takes 5 s to
  * prepare; ja and jb have journaled its prepare records; RECYCLE_ORDERS
  * puts it in the middle of a file: a switch, which syncs the directory,
  * would make the deletion durable before the cut).  Once more at
- * the unsynced unlink with DTC_POWERCUT_REORDER=1: of two unsynced unlinks
- * the newer one would reach the disk and the older one come back, a gap
- * in the file numbers that dtcd takes for damage, unless each unlink is
- * synced before the next one.  After the restart: dtcd recovers without
- * reporting damage, a deleted file whose unlink was not durable is back
+ * the unsynced rename with DTC_POWERCUT_REORDER=1: of two unsynced
+ * renames the newer one would reach the disk and the older one come
+ * back, a gap in the file numbers that dtcd takes for damage, unless
+ * each is synced before the next one.  After the restart: dtcd recovers
+ * without reporting damage, a file whose rename was not durable is back
  * and read like any old file, and the replays of ja and jb (every record
  * of theirs the log still holds) agree order by order, every
  * acknowledged order committed and the one in flight not. */
@@ -773,9 +775,10 @@ START_TEST(test_powercut_log_recycling)
     char *applied = malloc(1u << 20);
     ck_assert_ptr_nonnull(applied);
     h_read_output("powercut", "apply", applied, 1u << 20);
-    char undo[PATH_MAX + 32];
-    snprintf(undo, sizeof undo, " UNLINK %s/dlog.0000000000000002 (", dlog);
-    if (strstr(point, "after_unlink") != NULL && !reorder) /* the unsynced unlink is undone */
+    char undo[2 * sizeof dlog + 64];
+    snprintf(undo, sizeof undo, " RENAME %s/dlog.0000000000000002 -> %s/dlog.free.", dlog,
+             dlog);
+    if (strstr(point, "after_unlink") != NULL && !reorder) /* the unsynced rename is undone */
         ck_assert_msg(strstr(applied, undo) != NULL, "%s: dlog.0000000000000002 not back "
                       "(<dir>/powercut.apply)", point);
     free(applied);
