@@ -13,6 +13,9 @@
  * Checks: peek agrees with decode; a decoded record is bounded (entries,
  * terminated names and reasons) and survives a round trip: encoded again
  * at the same LSN it decodes to the same fields and the same length.
+ * dtc__dlog_claimed_end over the bytes (as a file whose offset 0 is at
+ * that LSN) stays inside them, on 8 bytes, past where it started and
+ * past a record decoded at its start.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,6 +77,19 @@ static void check_record(const unsigned char *buf, size_t avail, uint64_t lsn)
     free(enc);
 }
 
+static void check_claimed(const unsigned char *buf, size_t n, uint64_t lsn, size_t from)
+{
+    struct dtc__dlog_rec *r = malloc(sizeof *r);
+    FUZZ_CHECK(r != NULL);
+    size_t end = dtc__dlog_claimed_end(buf, n, lsn, from);
+    FUZZ_CHECK(end >= from && (end == from || (end <= n && end % 8 == 0)));
+    if (from % 8 == 0 && from < n) {
+        size_t len = dtc__dlog_decode(buf + from, n - from, lsn + from, r);
+        FUZZ_CHECK(len == 0 || end >= from + len);
+    }
+    free(r);
+}
+
 static void check_header(const unsigned char *hdr, uint64_t fileno)
 {
     uint32_t size = 0, size2 = 0;
@@ -110,6 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     check_record(buf, n, lsn);
+    check_claimed(buf, n, lsn, 0);
+    check_claimed(buf, n, lsn, (size_t)(flags >> 3) * 8 <= n ? (size_t)(flags >> 3) * 8 : n);
     if (n >= DTC_DLOG_FILE_HDR) {
         if (flags & 4)
             memcpy(&fileno, buf + 16, 8);
