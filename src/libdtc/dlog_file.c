@@ -549,8 +549,9 @@ void dtc__dlog_spare_discard(const char *dir)
 /* Takes old log file `path` as dtcd's spare in the making: renamed to
  * SPARE_TMP, its header's page then cleared by the spare's step (its
  * records stay: they name the old file's positions, so none is ever
- * read as the new file's; PostgreSQL recycles its WAL segments so).  Its name leaves the log exactly as an unlink would (the caller
- * syncs the directory), yet nothing is freed: on a file system mounted
+ * read as the new file's; PostgreSQL recycles its WAL segments so).
+ * Its name leaves the log exactly as an unlink would (the caller syncs
+ * the directory), yet nothing is freed: on a file system mounted
  * with discard, an unlink makes the disk discard the file's blocks, and
  * the log's syncs queued behind that (docs/performance.md, "Old log files
  * recycled").  True if taken (job holds it); false, nothing changed. */
@@ -578,23 +579,24 @@ static bool set_free(const char *dir, uint64_t no, const char *path, uint32_t fi
     return fd >= 0;
 }
 
-/* Recycling old files.  What recovery needs is a run of consecutive
- * numbered files whose first one starts with a copy of every live
- * decision and journal checkpoint (a file switch copies them), and the
- * files below it add only history: a file deleted here that a power cut
- * brings back (its unlink never reached the disk) is read like any other
- * old file and changes no outcome, and is deleted again once the
- * retention allows.
+/* Taking old files out of the log (renamed to be reused, or unlinked:
+ * both are deletions from the log's point of view).  What recovery needs
+ * is a run of consecutive numbered files whose first one starts with a
+ * copy of every live decision and journal checkpoint (a file switch
+ * copies them), and the files below it add only history: a file deleted
+ * here that a power cut brings back (its rename or unlink never reached
+ * the disk) is read like any other old file and changes no outcome, and
+ * is deleted again once the retention allows.
  * A gap does not read so well: the scan takes a missing middle file for
  * damage (a decision or journal record may have been in it) and dtcd
  * refuses the log.  So files go oldest first, and the directory is
- * synced after each unlink, before the next one: a file system may write
- * directory changes that no sync ordered in any order, and two unsynced
- * unlinks could come back as "the older one restored, the newer one
- * gone".  One sync per file deleted (one per file switch, in dtcd's tick,
- * off the commit path).  A failed unlink or sync stops the pruning for
- * this tick, for the same reason (logged once a minute at most: dtcd
- * tries again every tick). */
+ * synced after each deletion, before the next one: a file system may
+ * write directory changes that no sync ordered in any order, and two
+ * unsynced deletions could come back as "the older one restored, the
+ * newer one gone".  One sync per file deleted (one per file switch, in
+ * dtcd's tick, off the commit path).  A failed deletion or sync stops the
+ * pruning for this tick, for the same reason (logged once a minute at
+ * most: dtcd tries again every tick). */
 void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
                      struct dtc__spare_job *job, uint32_t free_max)
 {
