@@ -5,6 +5,7 @@
 #   scripts/stress.sh [--seconds N | --txns N] [--clients C] [--chaos]
 #                     [--kill-rate R] [--reboot] [--reboot-every S]
 #                     [--seed S] [--bin-dir DIR] [--keep] [--pg]
+#                     [--dlog-file-mb N]
 #
 #   --seconds N     run the load N seconds (default 20)
 #   --txns N        or: run until the clients began N transactions in all
@@ -26,6 +27,9 @@
 #   --pg            payment is dtc-pg on a throwaway PostgreSQL cluster
 #                   (scripts/stress_pg.sh): the checker then reads its
 #                   ledger table and balances
+#   --dlog-file-mb N  dtcd's log files of N MiB, 3 of them kept (dtcd
+#                   --dlog-file-mb N --dlog-files 3): the log wraps within
+#                   seconds, so crashes and reboots meet recycled files
 #
 # Starts dtcd and dtc-inventory/payment/order/shipping on a fresh instance
 # and mktemp -d data directory, then C dtc-load clients (hot keys: few SKUs,
@@ -66,6 +70,7 @@ seed=""
 bin_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/bin"
 keep=0
 pg=0
+dlog_mb=0
 while (($# > 0)); do
     case $1 in
     --seconds) seconds=${2:?}; shift ;;
@@ -79,6 +84,7 @@ while (($# > 0)); do
     --bin-dir) bin_dir=${2:?}; shift ;;
     --keep) keep=1 ;;
     --pg) pg=1 ;;
+    --dlog-file-mb) dlog_mb=${2:?}; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (try --help)" ;;
     esac
@@ -87,6 +93,7 @@ done
 [[ $seconds =~ ^[0-9]+$ && $txns =~ ^[0-9]+$ && $clients =~ ^[1-9][0-9]*$ ]] \
     || die "--seconds, --txns and --clients want numbers"
 [[ $kill_rate =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--kill-rate wants a number"
+[[ $dlog_mb =~ ^[0-9]+$ ]] && ((dlog_mb <= 1024)) || die "--dlog-file-mb wants 0..1024 (0: dtcd's own size)"
 kill_mean_ms=$(awk -v r="$kill_rate" 'BEGIN { m = r > 0 ? 1000 / r : 0; printf("%d", m) }')
 ((kill_mean_ms > 0)) || chaos=0
 [[ $reboot_every =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--reboot-every wants a number of seconds"
@@ -172,8 +179,11 @@ wait_ready() {
 start_dtcd() {
     local out="$data/logs/dtcd.out"
     : >"$out"
+    local small=()
+    ((dlog_mb > 0)) && small=(--dlog-file-mb "$dlog_mb" --dlog-files 3)
     dtc_start "$out" "$data/logs/dtcd.err" "$bin_dir/dtcd" --instance "$instance" \
-        --data-dir "$dlog" --log-file "$data/logs/dtcd.log" --orphan-timeout-ms 5000
+        --data-dir "$dlog" --log-file "$data/logs/dtcd.log" --orphan-timeout-ms 5000 \
+        "${small[@]}"
     pid[dtcd]=$DTC_PID
     starts[dtcd]=$((${starts[dtcd]:-0} + 1))
     wait_ready "$out" "${pid[dtcd]}" dtcd
