@@ -714,9 +714,15 @@ START_TEST(switch_copies_live_and_prunes)
     append(&r); /* its decision, in the first file */
     fake_slot(1, DTC_TXN_HEURISTIC, 0x22);
     fill_files(5);
-    dtc__dlog_maintain(inst); /* deletes all but the last 3 files */
     uint64_t *v;
+    long before = dtc__dlog_list(dir, &v);
+    free(v);
+    dtc__dlog_maintain(inst); /* a tick takes DTC_DLOG_PRUNE_TICK files out */
     long n = dtc__dlog_list(dir, &v);
+    free(v);
+    ck_assert_int_eq(n, before - (long)DTC_DLOG_PRUNE_TICK);
+    dtc__dlog_maintain(inst); /* the next: all but the last 3 */
+    n = dtc__dlog_list(dir, &v);
     ck_assert_int_eq(n, DTC_DLOG_MIN_FILES);
     ck_assert_uint_eq(v[n - 1], inst->hdr->sh_dlog_fileno);
     free(v);
@@ -820,7 +826,7 @@ START_TEST(pruned_file_becomes_the_spare)
     make_file(d, "dlog.0000000000000004", SIZE, 0xab);
     make_file(d, "dlog.0000000000000005", SIZE, 0xab);
     struct dtc__spare_job job = {.sj_fd = -1};
-    dtc__dlog_prune(d, 3, SIZE, &job, 0);
+    dtc__dlog_prune(d, 3, SIZE, &job, 0, UINT32_MAX);
     ck_assert_int_ge(job.sj_fd, 0);
     ck_assert_uint_eq(inode_at(d, "dlog.0000000000000001"), 0);
     ck_assert_uint_eq(inode_at(d, "dlog.0000000000000002"), 0);
@@ -841,7 +847,7 @@ START_TEST(pruned_file_becomes_the_spare)
     ck_assert_int_eq(nonzero, SIZE - DTC_DLOG_SPARE_CLEAR);
     /* a spare is there: the next pruned file is unlinked */
     make_file(d, "dlog.0000000000000006", SIZE, 0xab);
-    dtc__dlog_prune(d, 4, SIZE, &job, 0);
+    dtc__dlog_prune(d, 4, SIZE, &job, 0, UINT32_MAX);
     ck_assert_int_eq(job.sj_fd, -1);
     ck_assert_uint_eq(inode_at(d, "dlog.0000000000000003"), 0);
     ck_assert_uint_eq(inode_at(d, "dlog.spare.tmp"), 0);
@@ -852,7 +858,7 @@ START_TEST(pruned_file_becomes_the_spare)
     ck_assert_int_eq(remove(path), 0);
     make_file(d, "dlog.0000000000000004", SIZE / 2, 0xab);
     make_file(d, "dlog.0000000000000007", SIZE, 0xab);
-    dtc__dlog_prune(d, 5, SIZE, &job, 0);
+    dtc__dlog_prune(d, 5, SIZE, &job, 0, UINT32_MAX);
     ck_assert_int_eq(job.sj_fd, -1);
     ck_assert_uint_eq(inode_at(d, "dlog.0000000000000004"), 0);
     ck_assert_uint_eq(inode_at(d, "dlog.spare.tmp"), 0);
@@ -876,10 +882,11 @@ static void spare_bytes(const char *d, const char *name, long *total, long *nonz
 }
 
 /* Pruned files beyond the one that becomes dtcd's spare are kept as free
- * files (at most free_max, the rest unlinked) and become the next
- * spares, dtcd's and a writer's, their header's page cleared, their old
- * bytes kept; a free file of another size is removed, never used; a new
- * log removes them all. */
+ * files (at most free_max, and no more than the log files the directory
+ * holds; the rest unlinked) and become the next spares, dtcd's and a
+ * writer's, their header's page cleared, their old bytes kept; a free
+ * file of another size is removed, never used; trimming deletes one at a
+ * time down to a floor; a new log removes them all. */
 START_TEST(pruned_files_kept_free_then_reused)
 {
     enum { SIZE = 1u << 20 };
@@ -894,7 +901,7 @@ START_TEST(pruned_files_kept_free_then_reused)
         ino[i] = make_file(d, name, SIZE, 0xab);
     }
     struct dtc__spare_job job = {.sj_fd = -1};
-    dtc__dlog_prune(d, 5, SIZE, &job, 2);
+    dtc__dlog_prune(d, 5, SIZE, &job, 2, UINT32_MAX);
     ck_assert_uint_eq(inode_at(d, "dlog.spare.tmp"), ino[1]);
     ck_assert_uint_eq(inode_at(d, "dlog.free.0000000000000002"), ino[2]);
     ck_assert_uint_eq(inode_at(d, "dlog.free.0000000000000003"), ino[3]);
@@ -931,6 +938,36 @@ START_TEST(pruned_files_kept_free_then_reused)
     spare_bytes(d, "dlog.spare", &total, &nonzero);
     ck_assert_int_eq(total, SIZE);
     ck_assert_int_eq(nonzero, 0);
+    /* no more free files than the log files the directory holds now */
+    ck_assert_int_eq(unlink(path), 0);
+    char name[40];
+    for (int i = 0x20; i <= 0x22; i++) {
+        snprintf(name, sizeof name, "dlog.free.%016x", i);
+        make_file(d, name, SIZE, 0xab);
+    }
+    for (int i = 0x10; i <= 0x13; i++) {
+        snprintf(name, sizeof name, "dlog.%016x", i);
+        make_file(d, name, SIZE, 0xab);
+    }
+    for (int i = 5; i <= 9; i++) { /* the older ones, out of the way */
+        snprintf(path, sizeof path, "%s/dlog.%016x", d, i);
+        unlink(path);
+    }
+    dtc__dlog_prune(d, 0x11, SIZE, NULL, 100, UINT32_MAX); /* 4 log files, 3 free: kept */
+    ck_assert_uint_ne(inode_at(d, "dlog.free.0000000000000010"), 0);
+    ck_assert_int_eq(dtc__dlog_free_count(d), 4);
+    make_file(d, "dlog.0000000000000014", SIZE, 0xab);
+    dtc__dlog_prune(d, 0x12, SIZE, NULL, 100, UINT32_MAX); /* 4 log files, 4 free: unlinked */
+    ck_assert_uint_eq(inode_at(d, "dlog.0000000000000011"), 0);
+    ck_assert_uint_eq(inode_at(d, "dlog.free.0000000000000011"), 0);
+    ck_assert_int_eq(dtc__dlog_free_count(d), 4);
+    /* trimmed one at a time, never below `keep` */
+    ck_assert(!dtc__dlog_trim_free(d, 4));
+    ck_assert(dtc__dlog_trim_free(d, 2));
+    ck_assert_int_eq(dtc__dlog_free_count(d), 3);
+    ck_assert(dtc__dlog_trim_free(d, 2));
+    ck_assert(!dtc__dlog_trim_free(d, 2));
+    ck_assert_int_eq(dtc__dlog_free_count(d), 2);
     /* a new log takes none of them */
     make_file(d, "dlog.free.0000000000000001", SIZE, 0xab);
     dtc__dlog_spare_discard(d);
@@ -954,12 +991,12 @@ START_TEST(prune_keeps_the_newest_files)
                                         "dlog.0000000000000008"};
     for (int i = 0; i < 5; i++)
         make_file(d, names[i], SIZE, 0xab);
-    dtc__dlog_prune(d, UINT64_MAX / 2, SIZE, NULL, 0);
+    dtc__dlog_prune(d, UINT64_MAX / 2, SIZE, NULL, 0, UINT32_MAX);
     ck_assert_uint_eq(inode_at(d, names[0]), 0);
     ck_assert_uint_eq(inode_at(d, names[1]), 0);
     for (int i = 2; i < 5; i++)
         ck_assert_uint_ne(inode_at(d, names[i]), 0);
-    dtc__dlog_prune(d, UINT64_MAX, SIZE, NULL, 0);
+    dtc__dlog_prune(d, UINT64_MAX, SIZE, NULL, 0, UINT32_MAX);
     for (int i = 2; i < 5; i++)
         ck_assert_uint_ne(inode_at(d, names[i]), 0);
 }

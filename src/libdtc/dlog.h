@@ -316,11 +316,22 @@ uint32_t dtc__dlog_existing_size(const char *dir);
  * DIR/dlog.spare exists, the first one of file_size bytes is renamed to
  * be that job's spare (its header's page cleared by the next step, its
  * old records left as they are: dtc__dlog_spare_step); the next ones
- * become free files, DIR/dlog.free.<its number>, while fewer than
- * free_max are there; the rest are unlinked.  A spare is made of a free
- * file when there is one. */
+ * become free files, DIR/dlog.free.<its number>, while there are fewer
+ * than free_max and fewer than the log files the directory holds now
+ * (what the log needed lately: a journal participant's retention may
+ * hold many, then let them go at once); the rest are unlinked.  A spare
+ * is made of a free file when there is one.  At most `most` files a call
+ * (dtcd: DTC_DLOG_PRUNE_TICK a tick, so that a retention let go at once
+ * does not put dozens of directory syncs, each a cache flush of the
+ * disk, in front of the log's group commits). */
+#define DTC_DLOG_PRUNE_TICK 2u
 void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
-                     struct dtc__spare_job *job, uint32_t free_max);
+                     struct dtc__spare_job *job, uint32_t free_max, uint32_t most);
+/* Unlinks one free file if there are more than `keep`; true if it did
+ * (dtcd: one a minute while the spares leave some unused, recover.c). */
+bool dtc__dlog_trim_free(const char *dir, uint32_t keep);
+/* The free files of dir (at most DTC_DLOG_MAX_FILES counted). */
+long dtc__dlog_free_count(const char *dir);
 /* Creates dir (parents 0755, itself 0700 or 0770) and checks it and
  * every directory on its path (dtc__fs_dir, fspath.h).  DTC_OK, or
  * DTC_ELOG with a log line naming the check that failed. */

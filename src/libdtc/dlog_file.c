@@ -598,7 +598,7 @@ static bool set_free(const char *dir, uint64_t no, const char *path, uint32_t fi
  * pruning for this tick, for the same reason (logged once a minute at
  * most: dtcd tries again every tick). */
 void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
-                     struct dtc__spare_job *job, uint32_t free_max)
+                     struct dtc__spare_job *job, uint32_t free_max, uint32_t most)
 {
     static int64_t quiet_until; /* dtcd's tick alone calls this */
     uint64_t *v;
@@ -611,14 +611,17 @@ void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
         keep_from = v[n - DTC_DLOG_MIN_FILES];
     if (n < (long)DTC_DLOG_MIN_FILES)
         keep_from = 0;
-    for (long i = 0; i < n && v[i] < keep_from; i++) {
+    /* free files: at most as many as the log holds now (what it needed
+     * lately), at most free_max */
+    long most_free = n < (long)free_max ? n : (long)free_max;
+    for (long i = 0; i < n && i < (long)most && v[i] < keep_from; i++) {
         char path[PATH_BUF];
         dtc__dlog_path(dir, v[i], path, sizeof path);
         dtc__fault("dlog.prune_before_unlink");
         bool recycled = want_spare && recycle(dir, path, file_size, job);
         want_spare = want_spare && !recycled;
-        nfree = nfree < 0 && !recycled ? free_files(dir, free_max, NULL, 0) : nfree;
-        bool freed = !recycled && nfree < (long)free_max && set_free(dir, v[i], path, file_size);
+        nfree = nfree < 0 && !recycled ? free_files(dir, most_free, NULL, 0) : nfree;
+        bool freed = !recycled && nfree < most_free && set_free(dir, v[i], path, file_size);
         nfree += freed;
         bool gone = recycled || freed || unlink(path) == 0;
         if ((failed = !gone && errno != ENOENT)) {
@@ -640,6 +643,20 @@ void dtc__dlog_prune(const char *dir, uint64_t keep_from, uint32_t file_size,
     if (failed && dtc__now_ns() >= quiet_until)
         quiet_until = dtc__now_ns() + 60000000000LL;
     free(v);
+}
+
+long dtc__dlog_free_count(const char *dir)
+{
+    return free_files(dir, (long)DTC_DLOG_MAX_FILES, NULL, 0);
+}
+
+bool dtc__dlog_trim_free(const char *dir, uint32_t keep)
+{
+    char path[PATH_BUF + 32];
+    if (free_files(dir, (long)keep + 1, path, sizeof path) <= (long)keep || unlink(path) != 0)
+        return false;
+    dtc_log(DTC_LOG_INFO, "dlog_trim", NULL, NULL, "file=%s", path);
+    return true;
 }
 
 dtc_result dtc__dlog_reset_tail(const char *dir, uint64_t fileno, uint64_t from, uint64_t to)

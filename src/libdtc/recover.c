@@ -433,6 +433,38 @@ dtc_result dtc__recovering(const dtc_instance *in)
                                                             : DTC_ENOSUPERVISOR;
 }
 
+/* Free files kept for reuse: as many as the journal's retention may
+ * hold before dtcd warns (read from the segment: bounded), at least the
+ * log's own count. */
+static uint32_t free_cap(const dtc_instance *in)
+{
+    uint32_t j = atomic_load(&in->hdr->sh_journal_max_files);
+    j = j < DTC_DLOG_MAX_FILES ? j : DTC_DLOG_MAX_FILES;
+    return j > in->dlog_files ? j : in->dlog_files;
+}
+
+/* Free files the spares have not drawn on for a minute (the fewest
+ * there were, counted once a second) were not needed: beyond the log's
+ * own count, one is deleted a minute.  A burst of retention does not keep
+ * its files for good, and never discards many at once. */
+static void trim_free(dtc_instance *in)
+{
+    static int64_t next_count, window_end; /* dtcd's tick alone calls this */
+    static long fewest = -1;
+    int64_t now = dtc__now_ns();
+    if (now < next_count)
+        return;
+    next_count = now + 1000000000LL;
+    long c = dtc__dlog_free_count(in->dlog_dir);
+    fewest = fewest < 0 || c < fewest ? c : fewest;
+    if (now < window_end)
+        return;
+    if (window_end != 0 && fewest > 0)
+        (void)dtc__dlog_trim_free(in->dlog_dir, in->dlog_files);
+    window_end = now + 60000000000LL;
+    fewest = c;
+}
+
 void dtc__dlog_maintain(dtc_instance *in)
 {
     if (!dtc__dlog_on(in) || atomic_load(&in->hdr->sh_recovering))
@@ -447,8 +479,9 @@ void dtc__dlog_maintain(dtc_instance *in)
     if (cur >= in->dlog_files) { /* first: a pruned file may become the spare */
         uint64_t keep = cur - in->dlog_files + 1;
         dtc__dlog_prune(in->dlog_dir, keep < jkeep ? keep : jkeep, in->dlog_file_size, job,
-                        in->dlog_files);
+                        free_cap(in), DTC_DLOG_PRUNE_TICK);
     }
+    trim_free(in);
     if ((job->sj_fd >= 0 || (!dtc__dlog_spare_exists(in->dlog_dir) && dtc__now_ns() >= next_try))
         && dtc__dlog_spare_step(in->dlog_dir, in->dlog_file_size, in->dlog_group, job, budget) < 0)
         next_try = dtc__now_ns() + 1000000000LL;
