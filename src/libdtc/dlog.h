@@ -188,6 +188,11 @@ size_t dtc__dlog_peek(const unsigned char *buf, size_t avail, uint64_t lsn, bool
  * record of this file; the rest (zeros, junk, the records of the older
  * file a recycled spare was: other positions) never can. */
 size_t dtc__dlog_claimed_end(const unsigned char *m, size_t size, uint64_t base, size_t from);
+/* True if nothing after the header of file m (size bytes, file number
+ * fileno) is shaped like a record of that file: the file never held one
+ * (a header is synced before any record goes in, so a spare renamed in
+ * whose header was never written, or was written and nothing after). */
+bool dtc__dlog_holds_none(const unsigned char *m, size_t size, uint64_t fileno);
 /* The header of file `fileno` of log `id`; prev_end: where the previous
  * file's records end (0 for the log's first file). */
 void dtc__dlog_file_header(unsigned char hdr[DTC_DLOG_FILE_HDR], uint64_t fileno,

@@ -344,8 +344,7 @@ static bool renamed_unused(const char *dir, uint64_t no, uint32_t file_size,
         ok = dtc__dlog_file_header_check(m, no, &size, &fid, &prev) == NULL
              && size == file_size && dtc__dlog_id_eq(&fid, id);
     }
-    ok = ok && dtc__dlog_claimed_end(m, file_size, no * file_size, DTC_DLOG_FILE_HDR)
-                   == DTC_DLOG_FILE_HDR;
+    ok = ok && dtc__dlog_holds_none(m, file_size, no);
     if (p != MAP_FAILED)
         munmap(p, file_size);
     return ok;

@@ -192,6 +192,11 @@ size_t dtc__dlog_claimed_end(const unsigned char *m, size_t size, uint64_t base,
     return end;
 }
 
+bool dtc__dlog_holds_none(const unsigned char *m, size_t size, uint64_t fileno)
+{
+    return dtc__dlog_claimed_end(m, size, fileno * size, DTC_DLOG_FILE_HDR) == DTC_DLOG_FILE_HDR;
+}
+
 /* Decodes the entries of a checked record (and a journal record's
  * payload); false if they overrun it. */
 static bool decode_entries(const unsigned char *buf, size_t len, struct dtc__dlog_rec *out)

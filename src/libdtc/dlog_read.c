@@ -178,14 +178,9 @@ static dtc_result check_files(const char *dir, const struct dtc__dlog_id *want, 
         if (why != NULL)
             return damage(out, dir, quiet, v[i], 0, "%s (size %zu)", why, f->m.size);
         if (all_zero(f->m.p, DTC_DLOG_FILE_HDR) && i == n - 1
-            && dtc__dlog_claimed_end(f->m.p, f->m.size, v[i] * f->m.size, DTC_DLOG_FILE_HDR)
-                   == DTC_DLOG_FILE_HDR
+            && dtc__dlog_holds_none(f->m.p, f->m.size, v[i])
             && (out->file_size == 0 || f->m.size == out->file_size)) {
-            /* a spare renamed in, header never written (a header is
-             * synced before any record goes in): whatever its bytes are
-             * (zeros, or a recycled file's old records), none is one of
-             * this file's records */
-            out->unused_last = true;
+            out->unused_last = true; /* a spare renamed in, header never written */
             out->file_size = out->file_size ? out->file_size : (uint32_t)f->m.size;
             break;
         }

@@ -10,8 +10,8 @@
  * changes nothing.  Then it gives every live transaction a slot, adopted
  * and flagged RECOVERED, and positions the writer after the last record
  * (a torn tail's bytes copied aside, then zero-filled, so a torn tail
- * is gone for good), with its participants by name only: the finisher redelivers
- * the outcome as they register again.  Only then is sh_recovering
+ * is gone for good), with its participants by name only: the finisher
+ * redelivers the outcome as they register again.  Only then is sh_recovering
  * cleared; until then nobody may presume an abort (DTC_ERECOVERING, or
  * DTC_ENOSUPERVISOR while no dtcd runs to finish the replay).
  * Journal records (journal.c) rebuild the segment's journal table (each
