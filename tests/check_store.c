@@ -12,6 +12,7 @@
  */
 #include <check.h>
 #include <stdatomic.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <malloc.h>
@@ -701,37 +702,18 @@ START_TEST(journal_mode)
 }
 END_TEST
 
-/* The background compaction's hook: records every point (in this
- * process); a child (another pid) SIGKILLs itself at store.bg_before_sync
- * while bg_kill_child is set. */
-static pid_t bg_main_pid;
-static int bg_kill_child;
-static char bg_policy_path[600]; /* the child writes its policy there */
-
+/* The background compaction's hook: records every point. */
 static void bg_hook(const char *point)
 {
-    if (getpid() != bg_main_pid) {
-        if (bg_policy_path[0] && strcmp(point, "store.bg_before_sync") == 0) {
-            FILE *f = fopen(bg_policy_path, "w");
-            if (f != NULL) {
-                fprintf(f, "%d", sched_getscheduler(0));
-                fclose(f);
-            }
-        }
-        if (bg_kill_child && strcmp(point, "store.bg_before_sync") == 0)
-            kill(getpid(), SIGKILL);
-        return;
-    }
     jevent(point);
 }
 
 /* A journal-mode store with a 2-line snapshot (w, x) and compactions
- * after twice that: t0, t1 and t2 committed, so the third flush forked a
- * compaction stamped 7 (6 lines journaled before it). */
+ * after twice that: t0, t1 and t2 committed, so the third flush started
+ * a compaction stamped 7 (6 lines journaled before it). */
 static store *bg_journal_store(const char *dir, struct fake_journal *fj, store_journal *sj)
 {
     *sj = (store_journal){fj_append, fj_position, fj_flush, fj_checkpoint, fj};
-    bg_main_pid = getpid();
     njevents = 0;
     store *st = open_inv(dir);
     store_set_journal(st, sj);
@@ -745,7 +727,7 @@ static store *bg_journal_store(const char *dir, struct fake_journal *fj, store_j
     return st;
 }
 
-/* Flushes until event e was seen (the child ended and was reaped), at
+/* Flushes until event e was seen (the snapshot written and synced), at
  * most 10 s; the last flush's warning in why. */
 static void bg_flush_until(store *st, const char *e, char *why)
 {
@@ -757,27 +739,32 @@ static void bg_flush_until(store *st, const char *e, char *why)
 }
 
 /* On the journal a compaction runs in the background: its snapshot is
- * stamped with the journal's end at the fork (7), not with the end when
- * it is renamed in (t3 was journaled meanwhile, at 7); the journal is
- * flushed to the stamp before the rename, and the stamp is reported as
- * the checkpoint only after the rename and the directory's sync.  A
- * writer reopening it replays t3 from the journal after the stamp. */
+ * stamped with the journal's end at its start (7), not with the end when
+ * it is renamed in (t3 was journaled meanwhile, at 7, and committed at 8
+ * before the snapshot's walk reached w: w is written as it was at the
+ * start); the journal is flushed to the stamp before the rename, and the
+ * stamp is reported as the checkpoint only after the rename and the
+ * directory's sync.  A writer reopening it replays t3 from the journal
+ * after the stamp. */
 START_TEST(journal_background_compaction)
 {
     const char *dir = new_dir();
     char why[STORE_WHY_MAX];
     static struct fake_journal fj;
     store_journal sj;
+    store_outcome out;
     memset(&fj, 0, sizeof fj);
     fj.calls_ok = 1;
-    snprintf(bg_policy_path, sizeof bg_policy_path, "%s/policy", dir);
     store *st = bg_journal_store(dir, &fj, &sj);
     ck_assert_int_eq(fj.n, 6);
-    /* the flush that forked returned before anything was renamed in */
+    ck_assert_ptr_nonnull(st->st_bg); /* started by the third flush */
+    /* the flush that started it returned before anything was renamed in */
     ck_assert_int_eq(jevent_at("store.before_rename", 0), -1);
     ck_assert_ptr_null(strstr(read_text(state_path(dir, "inventory")), "\njournal "));
+    ck_assert_int_eq(value_of(st, "w"), 7);
     ck_assert_int_eq(try_prepare(st, "t3", "reserve w 2", why), STORE_YES);
-    ck_assert_int_eq(fj.n, 7); /* journaled while the child runs */
+    ck_assert_int_eq(store_commit(st, "t3", &out, why), 0); /* w: 5, journaled at 8 */
+    ck_assert_int_eq(fj.n, 8); /* journaled while the compaction runs */
     bg_flush_until(st, "ckpt 7", why);
     ck_assert_uint_eq(fj.ckpt, 7);
     ck_assert_uint_eq(store_journal_lsn(st), 7);
@@ -787,20 +774,17 @@ START_TEST(journal_background_compaction)
     ck_assert_msg(f >= 0 && br > f && ar > br && bc > ar && jevent_at("ckpt 7", 0) > bc,
                   "order: flush %d, before_rename %d, after_rename %d, before_checkpoint %d", f,
                   br, ar, bc);
-    ck_assert_int_eq(jevent_at("store.bg_before_sync", 0), -1); /* the child's, not ours */
-    /* the child ran as idle-priority work: never ahead of a service */
-    char idle[16];
-    snprintf(idle, sizeof idle, "%d", SCHED_IDLE);
-    ck_assert_str_eq(read_text(bg_policy_path), idle);
-    bg_policy_path[0] = '\0';
-    /* the snapshot, then t3 in the mirror (the tail) */
-    ck_assert_ptr_nonnull(strstr(read_text(state_path(dir, "inventory")),
-                                 "\njournal 7\ncheckpoint\nprepared t3 reserve w 2\n"));
+    ck_assert_int_lt(jevent_at("store.bg_before_sync", 0), f); /* written, then synced */
+    /* the snapshot holds w as at the start, then t3 in the mirror (the tail) */
+    const char *text = read_text(state_path(dir, "inventory"));
+    ck_assert_ptr_nonnull(strstr(text, "\nrec w 7 4\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\njournal 7\ncheckpoint\nprepared t3 reserve w 2\n"
+                                       "applied t3 reserve w 2\n"));
     char *before = dump_text(st);
     store_close(&st);
     st = open_inv(dir);
     ck_assert_uint_eq(store_journal_lsn(st), 7);
-    ck_assert_ptr_null(store_get(st, "w")->rc_holder); /* the mirror is not read */
+    ck_assert_int_eq(value_of(st, "w"), 7); /* the mirror is not read */
     for (int i = 6; i < fj.n; i++) /* the journal's records from the stamp */
         ck_assert_int_eq(store_replay_line(st, fj.lines[i], strlen(fj.lines[i]), why), 0);
     char *after = dump_text(st);
@@ -811,11 +795,12 @@ START_TEST(journal_background_compaction)
 }
 END_TEST
 
-/* A background compaction whose child dies before syncing its snapshot
- * (killed at store.bg_before_sync) reports no checkpoint and leaves the
- * state file as it was (no stamp); the service passes the same crash
- * point when it reaps the child.  The next compaction checkpoints. */
-START_TEST(journal_background_child_killed)
+/* A background compaction whose snapshot cannot be synced (fsync fails)
+ * reports no checkpoint and leaves the state file as it was (no stamp),
+ * its temp file removed, with a warning; the next compaction
+ * checkpoints. */
+static _Atomic int fsync_fail; /* __wrap_fsync fails this many calls */
+START_TEST(journal_background_sync_fails)
 {
     const char *dir = new_dir(), *path = state_path(dir, "inventory");
     char why[STORE_WHY_MAX], tmp[600];
@@ -823,11 +808,15 @@ START_TEST(journal_background_child_killed)
     store_journal sj;
     memset(&fj, 0, sizeof fj);
     fj.calls_ok = 1;
-    bg_kill_child = 1;
     store *st = bg_journal_store(dir, &fj, &sj);
-    bg_kill_child = 0; /* the next child lives */
-    bg_flush_until(st, "store.bg_before_sync", why);
+    atomic_store(&fsync_fail, 1);
+    for (int i = 0; i < 1000 && st->st_bg != NULL; i++) {
+        ck_assert_int_eq(store_flush(st, why), 0);
+        usleep(10000);
+    }
+    ck_assert_int_eq(atomic_load(&fsync_fail), 0); /* the snapshot's fsync failed */
     ck_assert_msg(strstr(why, "cannot compact") != NULL, "no warning: '%s'", why);
+    ck_assert_int_ge(jevent_at("store.bg_before_sync", 0), 0);
     ck_assert_uint_eq(fj.ckpt, 0);
     ck_assert_uint_eq(store_journal_lsn(st), 0);
     ck_assert_int_eq(jevent_at("store.before_rename", 0), -1);
@@ -951,8 +940,8 @@ START_TEST(corrupt_line_refused)
 END_TEST
 
 /* A compaction starts once the log outgrows STORE_COMPACT_FACTOR (4)
- * times the snapshot, not before: each one forks, and the fork's
- * copy-on-write stalls the service (store.h). */
+ * times the snapshot, not before: each one writes the whole state
+ * (store.h). */
 START_TEST(compaction_waits_for_the_factor)
 {
     const char *dir = new_dir();
@@ -972,13 +961,13 @@ START_TEST(compaction_waits_for_the_factor)
         ck_assert_int_eq(store_flush(st, why), 0);
         size_t lines = store_log_lines(st);
         if (lines > STORE_COMPACT_FACTOR * snap) {
-            ck_assert_int_gt(st->st_bg_pid, 0); /* started by this flush */
+            ck_assert_ptr_nonnull(st->st_bg); /* started by this flush */
             break;
         }
-        ck_assert_int_eq(st->st_bg_pid, 0);
+        ck_assert_ptr_null(st->st_bg);
         past_twice |= lines > 2 * snap;
     }
-    ck_assert_int_gt(st->st_bg_pid, 0);
+    ck_assert_ptr_nonnull(st->st_bg);
     ck_assert(past_twice);
     ck_assert_int_eq(store_close(&st), 0);
 }
@@ -1086,6 +1075,264 @@ START_TEST(background_compaction_loses_nothing)
 }
 END_TEST
 
+/* The snapshot section (through "checkpoint\n") of the state file of
+ * dir, loaded alone, read-only, from a new directory: its dump, and its
+ * prepared transactions after it ("prepared ID" lines). */
+static char *snapshot_alone(const store_schema *sc, const char *dir)
+{
+    char path[600], err[512], ids[8][STORE_TXID_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    FILE *in = fopen(state_path(dir, sc->ss_service), "r");
+    ck_assert_ptr_nonnull(in);
+    ck_assert_int_gt(getdelim(&text, &len, '\0', in), 0); /* the whole file: no NUL in it */
+    fclose(in);
+    const char *end = strstr(text, "\ncheckpoint\n");
+    ck_assert_ptr_nonnull(end);
+    const char *alone = new_dir();
+    snprintf(path, sizeof path, "%s/%s.state", alone, sc->ss_service);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fwrite(text, 1, (size_t)(end - text) + strlen("\ncheckpoint\n"), f);
+    fclose(f);
+    free(text);
+    store *ro = store_open(alone, sc->ss_service, sc, NULL, 0, STORE_READONLY, NULL, err,
+                           sizeof err);
+    ck_assert_msg(ro != NULL, "snapshot alone: %s", err);
+    char *d = dump_text(ro);
+    size_t n = store_prepared_ids(ro, ids, 8);
+    for (size_t i = 0; i < n && i < 8; i++) {
+        char *more;
+        ck_assert_int_gt(asprintf(&more, "%sprepared %s\n", d, ids[i]), 0);
+        free(d);
+        d = more;
+    }
+    store_close(&ro);
+    return d;
+}
+
+static char *dump_with_prepared(const store *st)
+{
+    char ids[8][STORE_TXID_MAX], *d = dump_text(st);
+    size_t n = store_prepared_ids(st, ids, 8);
+    for (size_t i = 0; i < n && i < 8; i++) {
+        char *more;
+        ck_assert_int_gt(asprintf(&more, "%sprepared %s\n", d, ids[i]), 0);
+        free(d);
+        d = more;
+    }
+    return d;
+}
+
+/* a and b are equal; else the first line that differs is shown. */
+static void same_text(const char *what, const char *a, const char *b)
+{
+    size_t i = 0, line = 0;
+    for (; a[i] != '\0' && a[i] == b[i]; i++)
+        if (a[i] == '\n')
+            line = i + 1;
+    ck_assert_msg(a[i] == b[i], "%s: '%.60s' against '%.60s'", what, a + line, b + line);
+}
+
+static int no_one_holds(void *ctx, const char *txid)
+{
+    (void)ctx;
+    (void)txid;
+    return 0;
+}
+
+/* Flushes until a background compaction is under way; it starts at the
+ * end of a flush, its walk at the next. */
+static void start_background(store *st, const char *prefix)
+{
+    char why[STORE_WHY_MAX], id[32];
+    store_outcome out;
+    for (int i = 0; i < 100000 && st->st_bg == NULL; i++) {
+        snprintf(id, sizeof id, "%s%d", prefix, i);
+        ck_assert_int_eq(try_prepare(st, id, "reserve k0001 1", why), STORE_YES);
+        ck_assert_int_eq(store_rollback(st, id, &out, why), 0);
+        ck_assert_int_eq(store_flush(st, why), 0);
+    }
+    ck_assert_ptr_nonnull(st->st_bg);
+}
+
+/* A background compaction writes its snapshot a piece at a time while
+ * the store changes, yet the snapshot is the state of its start: records
+ * changed before the walk reaches them (early and late in the store's
+ * list), ledger entries compensated or dropped meanwhile, entries added
+ * after the start, a prepared transaction released and another prepared
+ * after the start.  Without the lines written before each change, the
+ * snapshot would hold the later values. */
+START_TEST(background_snapshot_is_the_start)
+{
+    enum { N = 3000 };
+    static char seed_text[N][24];
+    static const char *seeds[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(seed_text[i], sizeof seed_text[i], "k%04d=100", i);
+        seeds[i] = seed_text[i];
+    }
+    char dir[256]; /* new_dir's buffer is reused by snapshot_alone */
+    snprintf(dir, sizeof dir, "%s", new_dir());
+    char why[STORE_WHY_MAX], err[512], id[32], payload[64];
+    store_outcome out;
+    store *st = store_open(dir, "inventory", &svc_inventory, seeds, N, STORE_NO_FSYNC, NULL,
+                           err, sizeof err);
+    ck_assert_msg(st != NULL, "%s", err);
+    for (int i = 0; i < 10; i++) { /* ledger entries c0..c9 */
+        snprintf(id, sizeof id, "c%d", i);
+        snprintf(payload, sizeof payload, "reserve k%04d 1", i * 300 + 7);
+        run_commit(st, id, payload);
+    }
+    ck_assert_int_eq(try_prepare(st, "p1", "reserve k2999 5", why), STORE_YES);
+    store_set_compact_min(st, 1);
+    store_set_compact_factor(st, 1);
+    start_background(st, "r");
+    char *start = dump_with_prepared(st);
+    ck_assert_ptr_nonnull(strstr(start, "ledger 10\n"));
+    size_t steps = 0;
+    for (int i = 0; st->st_bg != NULL; i++, steps++) {
+        ck_assert_int_lt(i, 10000);
+        /* a record near the walk's front and one near its end */
+        snprintf(id, sizeof id, "m%d", i);
+        snprintf(payload, sizeof payload, "reserve k%04d 1", (i * 37) % N);
+        if (i < 60)
+            run_commit(st, id, payload);
+        snprintf(id, sizeof id, "n%d", i);
+        snprintf(payload, sizeof payload, "reserve k%04d 1", N - 1 - i % 100);
+        if (i < 60 && i % 100 != 0) /* k2999 is held by p1 */
+            run_commit(st, id, payload);
+        if (i < 5) { /* c0..c4 compensated */
+            snprintf(id, sizeof id, "c%d", i);
+            ck_assert_int_eq(store_rollback(st, id, &out, why), 0);
+            ck_assert_int_eq(out, STORE_COMPENSATED);
+        }
+        if (i == 5) { /* every entry dropped, c5..c9 among them */
+            store_horizon h = {no_one_holds, NULL, 0, 0, 100000, 0};
+            ck_assert_uint_ge(store_retire(st, &h), 10);
+        }
+        if (i == 6) {
+            ck_assert_int_eq(store_rollback(st, "p1", &out, why), 0);
+            ck_assert_int_eq(out, STORE_RELEASED);
+            ck_assert_int_eq(try_prepare(st, "p2", "reserve k0000 1", why), STORE_YES);
+        }
+        ck_assert_int_eq(store_flush(st, why), 0);
+        ck_assert_msg(why[0] == '\0', "%s", why);
+    }
+    ck_assert_uint_gt(steps, 5); /* written in pieces, changes in between */
+    char *snap = snapshot_alone(&svc_inventory, dir);
+    same_text("the snapshot against the start", snap, start);
+    /* and the whole file, its tail replayed, is the state now */
+    char *now = dump_with_prepared(st);
+    ck_assert_str_ne(now, start);
+    store_close(&st);
+    st = store_open(dir, "inventory", &svc_inventory, NULL, 0, STORE_NO_FSYNC, NULL, err,
+                    sizeof err);
+    ck_assert_msg(st != NULL, "%s", err);
+    char *again = dump_with_prepared(st);
+    /* the entries retired meanwhile come back from the tail: a restart
+     * before the next compaction reloads them (store_retire) */
+    char *la = strstr(again, "ledger "), *ln = strstr(now, "ledger ");
+    ck_assert(la != NULL && ln != NULL);
+    memmove(la, strchr(la, '\n') + 1, strlen(strchr(la, '\n') + 1) + 1);
+    memmove(ln, strchr(ln, '\n') + 1, strlen(strchr(ln, '\n') + 1) + 1);
+    same_text("reloaded against before", again, now);
+    store_close(&st);
+    free(start);
+    free(snap);
+    free(now);
+    free(again);
+}
+END_TEST
+
+/* A service with nothing to serve gives its time to a compaction under
+ * way (store_idle): a large piece of the snapshot per call (a flush
+ * takes a few dozen items when no line was logged), and the switch once
+ * it is synced; the snapshot is the state of its start. */
+START_TEST(idle_time_finishes_a_compaction)
+{
+    enum { N = 20000 };
+    static char seed_text[N][24];
+    static const char *seeds[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(seed_text[i], sizeof seed_text[i], "k%04d=100", i);
+        seeds[i] = seed_text[i];
+    }
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", new_dir());
+    char why[STORE_WHY_MAX], err[512];
+    store *st = store_open(dir, "inventory", &svc_inventory, seeds, N, 0, NULL, err, sizeof err);
+    ck_assert_msg(st != NULL, "%s", err);
+    store_set_compact_min(st, 1);
+    store_set_compact_factor(st, 1);
+    start_background(st, "r");
+    char *start = dump_with_prepared(st);
+    ck_assert_int_eq(store_flush(st, why), 0); /* no line: a small piece */
+    ck_assert_ptr_nonnull(st->st_bg);
+    int calls = 0;
+    for (; st->st_bg != NULL; calls++) {
+        ck_assert_int_lt(calls, 1000);
+        ck_assert_int_eq(store_idle(st, why), 0);
+        ck_assert_msg(why[0] == '\0', "%s", why);
+        if (st->st_bg != NULL)
+            usleep(10000); /* the sync is a thread's */
+    }
+    ck_assert_int_ge(calls, 2); /* 20000 items: two pieces at least */
+    char *snap = snapshot_alone(&svc_inventory, dir);
+    same_text("the snapshot against the start", snap, start);
+    ck_assert_int_eq(store_idle(st, why), 0); /* none under way: nothing */
+    store_close(&st);
+    free(start);
+    free(snap);
+}
+END_TEST
+
+/* Records and ledger entries made after a snapshot's start are not in
+ * it, even when they change again before it ends (an order created,
+ * then compensated: "gone", its entry compensated). */
+START_TEST(background_snapshot_leaves_out_younger_records)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", new_dir());
+    static const char *const seeds[] = {"o1=5"};
+    char why[STORE_WHY_MAX], err[512], id[32];
+    store_outcome out;
+    store *st = store_open(dir, "order", &svc_order, seeds, 1, STORE_NO_FSYNC, NULL, err,
+                           sizeof err);
+    ck_assert_msg(st != NULL, "%s", err);
+    store_set_compact_min(st, 4);
+    store_set_compact_factor(st, 1);
+    for (int i = 0; st->st_bg == NULL; i++) {
+        ck_assert_int_lt(i, 100);
+        snprintf(id, sizeof id, "a%d", i);
+        ck_assert_int_eq(try_prepare(st, id, "create o1 bob 1", why), STORE_NO);
+        ck_assert_int_eq(store_rollback(st, id, &out, why), 0);
+        snprintf(id, sizeof id, "b%d", i);
+        char payload[64];
+        snprintf(payload, sizeof payload, "create old%d bob 1", i);
+        run_commit(st, id, payload);
+    }
+    char *start = dump_with_prepared(st);
+    /* made after the start, before the walk's first step (no flush) */
+    ck_assert_int_eq(try_prepare(st, "y1", "create young bob 2", why), STORE_YES);
+    ck_assert_int_eq(store_commit(st, "y1", &out, why), 0);
+    ck_assert_int_eq(store_rollback(st, "y1", &out, why), 0);
+    ck_assert_int_eq(out, STORE_COMPENSATED); /* changed again: gone */
+    ck_assert_int_eq(store_rollback(st, "b0", &out, why), 0); /* an old one goes */
+    for (int i = 0; st->st_bg != NULL; i++) { /* the sync is a thread's */
+        ck_assert_int_lt(i, 10000);
+        ck_assert_int_eq(store_flush(st, why), 0);
+        usleep(1000);
+    }
+    char *snap = snapshot_alone(&svc_order, dir);
+    ck_assert_str_eq(snap, start);
+    ck_assert_ptr_null(strstr(read_text(state_path(dir, "order")), "order:young"));
+    store_close(&st);
+    free(start);
+    free(snap);
+}
+END_TEST
+
 /* Every fsync of the store's code in this process (linked with
  * --wrap=fsync): STORE_NO_FSYNC must make none. */
 static _Atomic int fsyncs;
@@ -1094,6 +1341,13 @@ int __wrap_fsync(int fd);
 int __wrap_fsync(int fd)
 {
     atomic_fetch_add(&fsyncs, 1);
+    int left = atomic_load(&fsync_fail);
+    while (left > 0 && !atomic_compare_exchange_weak(&fsync_fail, &left, left - 1))
+        ;
+    if (left > 0) {
+        errno = EIO;
+        return -1;
+    }
     return __real_fsync(fd);
 }
 
@@ -1548,9 +1802,9 @@ START_TEST(htab_matches_a_model)
 }
 END_TEST
 
-/* The background child's snapshot goes to the disk SNAP_PUSH bytes at a
- * time, so that its fsync finds little left to write (the synchronous
- * compaction's writer does not push). */
+/* A background compaction's snapshot goes to the disk SNAP_PUSH bytes
+ * at a time, so that its fsync finds little left to write (the
+ * synchronous compaction's writer does not push). */
 START_TEST(snapshot_pushed_in_pieces)
 {
     enum { N = 40000 };
@@ -1565,23 +1819,24 @@ START_TEST(snapshot_pushed_in_pieces)
     for (int push = 0; push <= 1; push++) {
         char path[300];
         snprintf(path, sizeof path, "%s/snap.%d", dir, push);
-        snap_writer *w = calloc(1, sizeof *w);
-        ck_assert_ptr_nonnull(w);
-        w->sw_fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        ck_assert_int_ge(w->sw_fd, 0);
-        w->sw_push = push;
-        ck_assert_uint_ge(store__write_snapshot(st, w, 0), N);
+        store_snap *sn = calloc(1, sizeof *sn);
+        ck_assert_ptr_nonnull(sn);
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        ck_assert_int_ge(fd, 0);
+        store__snap_begin(st, sn, fd, push, 0);
+        ck_assert_uint_ge(store__snap_end(st), N);
+        const snap_writer *w = &sn->sn_w;
         ck_assert_int_eq(w->sw_errno, 0);
         struct stat sb;
-        ck_assert_int_eq(fstat(w->sw_fd, &sb), 0);
+        ck_assert_int_eq(fstat(fd, &sb), 0);
         ck_assert_uint_eq(w->sw_written, (uint64_t)sb.st_size);
         ck_assert_uint_gt(w->sw_written, 2 * SNAP_PUSH);
         if (push) /* all but the last piece sent */
             ck_assert_uint_lt(w->sw_written - w->sw_pushed, SNAP_PUSH + sizeof w->sw_buf);
         else
             ck_assert_uint_eq(w->sw_pushed, 0);
-        close(w->sw_fd);
-        free(w);
+        close(fd);
+        free(sn);
     }
     /* the synchronous compaction's writer, in memory that was not zero
      * (M_PERTURB fills every allocation): it pushes nothing, fails nothing */
@@ -1684,6 +1939,9 @@ static Suite *store_suite(void)
     tcase_add_test(tc, compaction_keeps_state);
     tcase_add_test(tc, compaction_waits_for_the_factor);
     tcase_add_test(tc, background_compaction_loses_nothing);
+    tcase_add_test(tc, background_snapshot_is_the_start);
+    tcase_add_test(tc, idle_time_finishes_a_compaction);
+    tcase_add_test(tc, background_snapshot_leaves_out_younger_records);
     tcase_add_test(tc, no_fsync_compacts_without_fsync);
     tcase_add_test(tc, second_open_locked);
     tcase_add_test(tc, write_failure_is_an_error);
@@ -1693,7 +1951,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, fault_hook_points);
     tcase_add_test(tc, journal_mode);
     tcase_add_test(tc, journal_background_compaction);
-    tcase_add_test(tc, journal_background_child_killed);
+    tcase_add_test(tc, journal_background_sync_fails);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("ledger");

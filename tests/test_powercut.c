@@ -66,8 +66,8 @@
 
 /* Each point's first hit is at start (the compaction after the replay)
  * for the rename and checkpoint points: ":2" is then the first background
- * compaction's.  store.bg_before_sync is hit in the compaction's child
- * (its count starts afresh in each child): ":1". */
+ * compaction's.  store.bg_before_sync is a background compaction's only:
+ * ":1". */
 static const char *const points[] = {"store.after_write:2",       "store.after_sync:2",
                                      "store.before_rename:2",     "store.after_rename:2",
                                      "store.bg_before_sync:1",    "store.before_checkpoint:2"};

@@ -226,6 +226,7 @@ store_rec *store__rec_get(store *st, const char *key)
         free(r);
         return NULL;
     }
+    store__snap_add_rec(st, r);
     return r;
 }
 
@@ -346,7 +347,8 @@ static int make_plan(const store *st, const store_ops *ops, int sign, int check,
 }
 
 /* Writes a plan into the records (reserve_recs ran first); each touched
- * record's version +1. */
+ * record's version +1.  A snapshot under way gets each record's line as
+ * it was, first (store_snap.c). */
 static void apply_plan(store *st, const store_ops *ops, int sign, const plan *pl)
 {
     for (int i = 0; i < ops->so_n; i++) {
@@ -355,6 +357,7 @@ static void apply_plan(store *st, const store_ops *ops, int sign, const plan *pl
         int first = 1;
         for (int j = 0; j < i; j++)
             first &= strcmp(ops->so_op[j].op_key, op->op_key) != 0;
+        store__snap_touch_rec(st, r);
         r->rc_value = pl->pl_value[i];
         r->rc_present = pl->pl_present[i];
         if (op->op_kind == STORE_CREATE)
@@ -395,6 +398,7 @@ int store__compensate(store *st, store_led *ld, int log, char *why)
         || (log && store__append(st, why, "compensated %s", ld->ld_id) != 0))
         return -1;
     apply_plan(st, &ops, -1, &pl);
+    store__snap_touch_led(st, ld);
     ld->ld_state = LED_COMPENSATED;
     free(ld->ld_payload);
     ld->ld_payload = NULL;

@@ -79,6 +79,10 @@ typedef struct store_rec {
     uint64_t rc_version;        /* 0: never existed; bumped on every change */
     int rc_present;             /* 0: absent (deleted, or only held) */
     const char *rc_holder;      /* txid of the prepared txn holding it, or NULL */
+    /* the store's own (store_snap.c), not for services: */
+    uint32_t rc_snap;           /* the last snapshot epoch that wrote it, or
+                                   that saw it made */
+    struct store_rec *rc_next;  /* the next record made: the store's list */
 } store_rec;
 
 /* What a service tells the store about itself. */
@@ -138,14 +142,19 @@ int store_commit(store *st, const char *txid, store_outcome *out, char *why);
 int store_rollback(store *st, const char *txid, store_outcome *out, char *why);
 /* One fsync of everything appended since the last flush.  When the log
  * section outgrows STORE_COMPACT_FACTOR times the snapshot it compacts
- * in the background: a forked child writes the snapshot while the
- * caller goes on, and a later flush appends what was logged meanwhile
- * and renames the new file in (that flush syncs the new file and the
- * directory instead of the old file; store_bg.c).  So a single-threaded
- * caller only (fork).  -1 (why filled) on failure: the store then
+ * in the background: each later flush writes a piece of a snapshot of
+ * the state as it was at the compaction's start, a thread of the
+ * store's syncs it once written, and a later flush appends what was
+ * logged meanwhile and renames the new file in (that flush syncs the new
+ * file and the directory instead of the old file; store_bg.c).  The
+ * store is not thread-safe: one caller thread.  -1 (why filled) on failure: the store then
  * refuses every request (its memory may be ahead of the disk); 0 with
  * why filled: a compaction failed (a warning, nothing lost). */
 int store_flush(store *st, char *why);
+/* For a caller with nothing else to do (no request waiting): a larger
+ * piece of a background compaction under way, and its switch once its
+ * snapshot is synced.  0, or as store_flush. */
+int store_idle(store *st, char *why);
 /* Rewrites the file as a snapshot now (tmp, fsync, rename, fsync dir),
  * after finishing a background compaction that runs. */
 int store_compact(store *st, char *why);
@@ -157,13 +166,12 @@ void store_set_compact_factor(store *st, size_t f);
 /* Each compaction writes the whole snapshot, so the factor sets what
  * snapshots cost against log lines (1/factor of them), and how much log a
  * restart replays (at most factor x the snapshot) and the file holds.
- * 4, not 2: at C=64 every compaction's fork and its copy-on-write faults
- * stall the service, and half as many of them took the services' p99.9
- * from 12.0 to 9.6 ms (medians of six alternating pairs; docs/
- * performance.md, "Compactions at four snapshots"). */
+ * 4, not 2: chosen when every compaction forked (docs/performance.md,
+ * "Compactions at four snapshots"); it still halves the snapshots'
+ * writing. */
 #define STORE_COMPACT_FACTOR 4
 /* The default: a service of a few records would otherwise compact every
- * few dozen milliseconds under load, and each compaction's fsync and
+ * few dozen milliseconds under load, and each compaction's syncs and
  * rename hold the instance journal's group commits for milliseconds
  * (docs/performance.md, "Three stalls removed"). */
 #define STORE_COMPACT_MIN_DEFAULT 16384
@@ -181,10 +189,8 @@ void store_set_compact_factor(store *st, size_t f);
  *   store.after_rename   compaction: renamed, the directory not fsynced
  *   store.before_checkpoint  journal mode: renamed and the directory
  *                        synced, the stamp not yet reported (sj_checkpoint)
- *   store.bg_before_sync a background compaction's child: the snapshot
- *                        written, not fsynced (called in the child; the
- *                        service calls it too when it reaps a child killed
- *                        by SIGKILL, so a hook that kills takes both) */
+ *   store.bg_before_sync a background compaction: the snapshot written,
+ *                        not fsynced */
 void store_set_fault_hook(store *st, void (*fn)(const char *point));
 /* Journal mode (docs/journal.md): the log lines go to the instance
  * journal instead of the file (sj_append, one record per line, no
@@ -194,8 +200,8 @@ void store_set_fault_hook(store *st, void (*fn)(const char *point));
  * durable below it before the snapshot becomes the state file (renamed),
  * sj_checkpoint reports it once the snapshot is durable (synced, renamed,
  * directory synced).  store_flush compacts in the background here too
- * (store_bg.c): the stamp is read before the fork, and the lines
- * journaled while the child runs lie after it.  Each returns 0 or -1.
+ * (store_bg.c): the stamp is read at the compaction's start, and the
+ * lines journaled while it runs lie after it.  Each returns 0 or -1.
  * NULL: the own file (the default). */
 typedef struct store_journal {
     int (*sj_append)(void *ctx, const char *line, size_t len);
@@ -266,7 +272,7 @@ int store_failed(const store *st);
 /* fsync calls made for the store since it was opened: the state file's
  * (per flush in own-file mode, a torn tail's cut), a compaction's temp
  * file and directory, a background compaction's snapshot (counted when
- * its child succeeded).  None with STORE_NO_FSYNC. */
+ * its sync succeeded).  None with STORE_NO_FSYNC. */
 uint64_t store_syncs(const store *st);
 
 /* Parsing helpers for services' parsers; each fills why on failure with

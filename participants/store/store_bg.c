@@ -1,107 +1,123 @@
 /*
- * store_bg.c - compaction off the request path.  When the log section has
- * outgrown STORE_COMPACT_FACTOR times the snapshot, store_flush forks:
- * the child writes the state as it was at the fork (its copy-on-write
- * memory) to NAME.state.tmp, fsyncs it (not with STORE_NO_FSYNC) and
- * exits with 0 or the errno that stopped it; the service goes on serving
- * meanwhile, appending to NAME.state as always and keeping a copy of
- * every line it writes there (the tail).  The first flush that finds the
- * child done appends the tail, batch included, to the temp file and
- * makes it the state file (fsync, rename, directory fsync:
+ * store_bg.c - compaction off the request path, with no fork.  When the
+ * log section has outgrown STORE_COMPACT_FACTOR times the snapshot,
+ * store_flush starts a snapshot of the state as it is then
+ * (store_snap.c: written a piece at a time, each item as it was at the
+ * start) into NAME.state.tmp, and every later flush writes one more
+ * piece of it, paced to end long before the log reaches the threshold
+ * again (pace()).  The service goes on serving meanwhile, appending to
+ * NAME.state as always and keeping a copy of every line it writes there
+ * (the tail).  Once the snapshot is written, a thread of the store's
+ * fsyncs it (and removes NAME.state.old, the file the last switch
+ * replaced: its blocks are freed off the request path); the first flush
+ * that finds it synced appends the tail, batch included, to the temp
+ * file and makes it the state file (fsync, rename, directory fsync:
  * store__switch); that batch's answers wait for those two syncs instead
  * of the old file's one.  Until the rename the old file is complete and
  * synced as before, so a crash or a failure anywhere before it loses
- * nothing: a failed child or switch only costs the compaction (a
- * warning; the temp file is removed).  A service must stay
- * single-threaded (fork copies only the caller's thread).  The child
- * touches nothing but its copy of the store, the temp file and
- * NAME.state.old (the file the last switch replaced, whose blocks and
- * pages it frees by removing that name), and dies with the service
- * (PR_SET_PDEATHSIG).
+ * nothing: a failed write or sync only costs the compaction (a warning;
+ * the temp file is removed).
  *
- * On the instance journal (docs/state-file.md) the same, with the journal's
- * order: the snapshot is stamped "journal LSN" with the journal's end read
- * just before the fork (every line appended so far is below it, and the
- * memory the child copies reflects exactly those); the lines journaled
- * while the child runs lie at or after LSN, so a replay from that stamp
- * redoes them.  When the child is done (the snapshot synced), the flush
- * makes the journal durable up to LSN (never a durable snapshot ahead of
- * the log; usually done already by a COMMIT's group commit), appends the
- * tail (the unsynced mirror: not synced), renames, syncs the directory,
- * and only then reports LSN as the checkpoint (store__journal_ckpt).  The
- * batch that finishes it waits for the directory's sync alone.
+ * A fork gave the same snapshot, but its copy of the page tables and
+ * its copy-on-write faults stalled the service in proportion to its
+ * memory: 1.8-4 ms for 100 MB (docs/performance.md, "Compaction without
+ * a fork").  The walk costs the service the lines it writes, a piece
+ * per batch.
  *
- * Crash point store.bg_before_sync: the child has written the snapshot,
- * not synced it.  The child dies there, and so does the service when it
- * finds its child killed (as if the whole service had died at that
- * moment): the count of DTC_CRASH_AT=POINT:N is the child's.
+ * On the instance journal (docs/state-file.md) the same, with the
+ * journal's order: the snapshot is stamped "journal LSN" with the
+ * journal's end read at its start (every line appended so far is below
+ * it, and the state of the start reflects exactly those); the lines
+ * journaled after it lie at or after LSN, so a replay from that stamp
+ * redoes them.  When the snapshot is synced, the flush makes the journal
+ * durable up to LSN (never a durable snapshot ahead of the log; usually
+ * done already by a COMMIT's group commit), appends the tail (the
+ * unsynced mirror: not synced), renames, syncs the directory, and only
+ * then reports LSN as the checkpoint (store__journal_ckpt).  The batch
+ * that finishes it waits for the directory's sync alone.
+ *
+ * Crash point store.bg_before_sync: the snapshot is written, not synced.
  */
 #include <errno.h>
-#include <sched.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_compact.h"
 
-/* The child runs as background work: SCHED_IDLE, so that any service or
- * coordinator waking up takes the CPU from it at once (at the default
- * priority, and even at nice 10, the child's 5-50 ms of CPU came in
- * slices of 1.5-7 ms that every waking service waited behind:
- * docs/performance.md "Tails").  It still runs whenever a CPU is idle,
- * and a service that waits for it (a tail outgrown, store__bg_step)
- * leaves the CPU to it.  Nice 19 if the policy is refused. */
-static void background(void)
-{
-    struct sched_param sp = {.sched_priority = 0};
-    if (sched_setscheduler(0, SCHED_IDLE, &sp) != 0)
-        (void)setpriority(PRIO_PROCESS, 0, 19);
-}
+/* Items the walk takes per step: at least SNAP_STEP_MIN, and one per
+ * SNAP_STEP_TIME_US since the last step, at most SNAP_STEP_TIME_MAX (a
+ * step after a pause, as between a benchmark's cells, stays short: a
+ * first version allowed 16384 and stalled the first batch after a
+ * pause by 1.5-3 ms).  An idle service takes SNAP_STEP_IDLE a time
+ * (store_idle: nobody waits). */
+#define SNAP_STEP_MIN 16
+#define SNAP_STEP_TIME_US 16
+#define SNAP_STEP_TIME_MAX 256
+#define SNAP_STEP_IDLE 16384
 
-/* The child: the snapshot into fd, then _exit (no atexit handler, no
- * stdio buffer of the parent's flushed twice). */
-static void child_main(const store *st, int fd, pid_t parent, uint64_t lsn)
-{
-    static snap_writer w; /* the child's own copy: large, not on the stack */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(ECHILD); /* the service died before the line above */
-    close(st->st_file.sf_lock_fd); /* the flock stays the service's alone:
-                                      a service killed now is restartable
-                                      at once */
-    unlink(st->st_file.sf_old); /* the file the last switch replaced: freed here */
-    background();
-    w.sw_fd = fd;
-    w.sw_push = !st->st_file.sf_no_fsync;
-    store__write_snapshot(st, &w, lsn);
-    FAULT(&st->st_file, "store.bg_before_sync");
-    if (w.sw_errno == 0 && !st->st_file.sf_no_fsync && fsync(fd) != 0)
-        w.sw_errno = errno;
-    _exit(w.sw_errno == 0 ? 0 : w.sw_errno > 0 && w.sw_errno < 256 ? w.sw_errno : EIO);
-}
+typedef struct store_bg {
+    store_snap bg_snap;     /* the snapshot under way (store_snap.c) */
+    bool bg_written;        /* the snapshot is in the file: syncing */
+    int bg_fd;              /* NAME.state.tmp */
+    size_t bg_items;        /* the snapshot's items, once written */
+    size_t bg_walk;         /* items the walk goes through (at the start) */
+    size_t bg_log_lines;    /* st_log_lines at the start */
+    size_t bg_paced;        /* st_log_lines at the last step */
+    int64_t bg_last;        /* the last step's time (now_us) */
+    uint64_t bg_lsn;        /* journal mode: the snapshot's stamp */
+    char *bg_tail;          /* lines written since the start, for the new */
+    size_t bg_len, bg_cap;  /* file; NULL with bg_len > 0: out of memory,
+                               the compaction is dropped */
+    /* the sync: a thread of the store's, or none yet */
+    bool bg_thread_on;
+    pthread_t bg_thread;
+    const char *bg_old;     /* NAME.state.old, removed by the thread */
+    bool bg_no_fsync;
+    atomic_bool bg_synced;  /* the thread's: its fsync returned */
+    int bg_sync_err;        /* the thread's, read after bg_synced */
+} store_bg;
 
 static void keep_tail(void *ctx, const char *buf, size_t len);
 
-static void reset(store *st)
+static int64_t now_us(void)
 {
-    if (st->st_bg_fd >= 0)
-        close(st->st_bg_fd);
-    free(st->st_bg_tail);
-    st->st_bg_pid = 0;
-    st->st_bg_fd = -1;
-    st->st_file.sf_watch = NULL;
-    st->st_bg_tail = NULL;
-    st->st_bg_len = st->st_bg_cap = 0;
-    st->st_bg_lsn = 0;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
-/* Forks the child; a failure to start is a warning (why) only.  Called
- * by store_flush after the buffered lines were written: every line is in
- * the file (and the journal), none waits to join the tail. */
+/* Frees bg (the thread joined, the descriptor closed). */
+static void reset(store *st)
+{
+    store_bg *bg = st->st_bg;
+    store__snap_abandon(st);
+    if (bg->bg_thread_on)
+        pthread_join(bg->bg_thread, NULL);
+    if (bg->bg_fd >= 0)
+        close(bg->bg_fd);
+    free(bg->bg_tail);
+    free(bg);
+    st->st_bg = NULL;
+    st->st_file.sf_watch = NULL;
+}
+
+/* Log lines past which a compaction starts, or one under way is ended at
+ * once: st_compact_factor times the snapshot (STORE_COMPACT_FACTOR,
+ * store.h), and at least st_compact_min. */
+static size_t limit_of(const store *st)
+{
+    size_t times = st->st_snap_lines * st->st_compact_factor;
+    return times > st->st_compact_min ? times : st->st_compact_min;
+}
+
+/* Starts a compaction; a failure to start is a warning (why) only.
+ * Called by store_flush after the buffered lines were written: every
+ * line is in the file (and the journal), none waits to join the tail. */
 static void start(store *st, char *why)
 {
     uint64_t lsn = 0;
@@ -111,64 +127,63 @@ static void start(store *st, char *why)
         WHY("cannot compact %s: the journal's position is unknown", st->st_file.sf_path);
         return;
     }
-    int fd = store__file_create_tmp(&st->st_file, why);
-    if (fd < 0)
-        return;
-    pid_t parent = getpid(), pid = fork();
-    if (pid == 0)
-        child_main(st, fd, parent, lsn);
-    if (pid < 0) {
-        WHY("cannot compact %s: fork: %s", st->st_file.sf_path, strerror(errno));
-        close(fd);
-        unlink(st->st_file.sf_tmp);
+    store_bg *bg = calloc(1, sizeof *bg);
+    if (bg == NULL) {
+        WHY("cannot compact %s: out of memory", st->st_file.sf_path);
         return;
     }
-    st->st_bg_pid = pid;
-    st->st_bg_fd = fd;
-    st->st_bg_items = st->st_recs.ht_count + st->st_ledger.ht_count + st->st_txns.ht_count;
-    st->st_bg_log_lines = st->st_log_lines;
-    st->st_bg_lsn = lsn;
+    if ((bg->bg_fd = store__file_create_tmp(&st->st_file, why)) < 0) {
+        free(bg);
+        return;
+    }
+    st->st_bg = bg;
+    bg->bg_no_fsync = st->st_file.sf_no_fsync;
+    bg->bg_old = st->st_file.sf_old;
+    bg->bg_log_lines = bg->bg_paced = st->st_log_lines;
+    bg->bg_walk = st->st_recs.ht_count + st->st_ledger.ht_count;
+    bg->bg_lsn = lsn;
+    bg->bg_last = now_us();
+    store__snap_begin(st, &bg->bg_snap, bg->bg_fd, !bg->bg_no_fsync, lsn);
     st->st_file.sf_watch = keep_tail;
     st->st_file.sf_watch_ctx = st;
 }
 
-/* The state file's watcher while a child runs: lines written since the
- * fork, kept for the new file. */
+/* The state file's watcher while a compaction runs: lines written since
+ * its start, kept for the new file. */
 static void keep_tail(void *ctx, const char *buf, size_t len)
 {
-    store *st = ctx;
-    if (st->st_bg_pid <= 0 || len == 0 || (st->st_bg_tail == NULL && st->st_bg_len > 0))
+    store_bg *bg = ((store *)ctx)->st_bg;
+    if (bg == NULL || len == 0 || (bg->bg_tail == NULL && bg->bg_len > 0))
         return; /* none running, or out of memory already */
-    if (st->st_bg_len + len > st->st_bg_cap) {
-        size_t cap = st->st_bg_cap ? st->st_bg_cap : 65536;
-        while (cap < st->st_bg_len + len)
+    if (bg->bg_len + len > bg->bg_cap) {
+        size_t cap = bg->bg_cap ? bg->bg_cap : 65536;
+        while (cap < bg->bg_len + len)
             cap *= 2;
-        char *t = realloc(st->st_bg_tail, cap);
-        if (t == NULL) { /* the compaction is dropped when the child ends */
-            free(st->st_bg_tail);
-            st->st_bg_tail = NULL;
-            st->st_bg_len += len;
+        char *t = realloc(bg->bg_tail, cap);
+        if (t == NULL) { /* the compaction is dropped when it ends */
+            free(bg->bg_tail);
+            bg->bg_tail = NULL;
+            bg->bg_len += len;
             return;
         }
-        st->st_bg_tail = t;
-        st->st_bg_cap = cap;
+        bg->bg_tail = t;
+        bg->bg_cap = cap;
     }
-    if (st->st_bg_tail == NULL) { /* cannot be (cap > 0 only with a buffer): */
-        st->st_bg_len += len;     /* never a tail with a hole: dropped */
+    if (bg->bg_tail == NULL) { /* cannot be (cap > 0 only with a buffer): */
+        bg->bg_len += len;     /* never a tail with a hole: dropped */
         return;
     }
-    memcpy(st->st_bg_tail + st->st_bg_len, buf, len);
-    st->st_bg_len += len;
+    memcpy(bg->bg_tail + bg->bg_len, buf, len);
+    bg->bg_len += len;
 }
 
-/* Appends the tail to the temp file (its offset, shared with the child,
- * is at the snapshot's end); 0 or an errno. */
-static int write_tail(store *st)
+/* Appends the tail to the temp file (after the snapshot); 0 or an errno. */
+static int write_tail(const store_bg *bg)
 {
-    if (st->st_bg_tail == NULL && st->st_bg_len > 0)
+    if (bg->bg_tail == NULL && bg->bg_len > 0)
         return ENOMEM;
-    for (size_t off = 0; off < st->st_bg_len;) {
-        ssize_t n = write(st->st_bg_fd, st->st_bg_tail + off, st->st_bg_len - off);
+    for (size_t off = 0; off < bg->bg_len;) {
+        ssize_t n = write(bg->bg_fd, bg->bg_tail + off, bg->bg_len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -178,39 +193,90 @@ static int write_tail(store *st)
     return 0;
 }
 
-/* Why the child failed (an errno), 0 if it succeeded.  A child killed by
- * SIGKILL may have died at its crash point: the service then passes the
- * same point (and dies there when it is the one set). */
-static int child_error(store *st, int status)
+/* The sync thread: the replaced file's name removed, the snapshot
+ * fsynced (not with STORE_NO_FSYNC). */
+static void *sync_main(void *arg)
 {
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-        FAULT(&st->st_file, "store.bg_before_sync");
-    return WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+    store_bg *bg = arg;
+    unlink(bg->bg_old);
+    if (!bg->bg_no_fsync && fsync(bg->bg_fd) != 0)
+        bg->bg_sync_err = errno;
+    atomic_store(&bg->bg_synced, true);
+    return NULL;
 }
 
-/* The child has ended with status: the switch, or a warning. */
-static int finish(store *st, int status, char *why)
+/* The snapshot is written: its sync starts (in the thread; here when no
+ * thread can start).  Signals stay the service's main thread's. */
+static void start_sync(store_bg *bg)
 {
-    int err = child_error(st, status);
-    if (err == 0 && !st->st_file.sf_no_fsync)
-        st->st_file.sf_syncs++; /* the child's fsync of the snapshot */
-    size_t tail_lines = st->st_log_lines - st->st_bg_log_lines;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    bg->bg_thread_on = pthread_create(&bg->bg_thread, NULL, sync_main, bg) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!bg->bg_thread_on)
+        sync_main(bg);
+}
+
+/* Items the walk takes at this step: twice the log's pace (the walk then
+ * ends when the log has grown by half the threshold), at least
+ * SNAP_STEP_MIN, plus one per SNAP_STEP_TIME_US since the last step (at
+ * most SNAP_STEP_TIME_MAX). */
+static size_t pace(store *st, store_bg *bg)
+{
+    uint64_t lines = st->st_log_lines - bg->bg_paced, limit = limit_of(st);
+    int64_t t = now_us(), waited = (t - bg->bg_last) / SNAP_STEP_TIME_US;
+    bg->bg_paced = st->st_log_lines;
+    bg->bg_last = t;
+    size_t n = SNAP_STEP_MIN + (size_t)(lines * 2 * bg->bg_walk / (limit > 0 ? limit : 1));
+    return n + (size_t)(waited < 0 ? 0 : waited > SNAP_STEP_TIME_MAX ? SNAP_STEP_TIME_MAX : waited);
+}
+
+/* One piece of the walk, at most budget items; once the snapshot is
+ * written, its sync starts. */
+static void advance(store *st, store_bg *bg, size_t budget)
+{
+    if (!store__snap_step(st, budget))
+        return;
+    bg->bg_items = store__snap_end(st);
+    bg->bg_written = true;
+    FAULT(&st->st_file, "store.bg_before_sync");
+    if (bg->bg_snap.sn_w.sw_errno != 0) {
+        bg->bg_sync_err = bg->bg_snap.sn_w.sw_errno;
+        atomic_store(&bg->bg_synced, true);
+        return;
+    }
+    start_sync(bg);
+}
+
+/* The snapshot is synced (or failed): the switch, or a warning. */
+static int finish(store *st, char *why)
+{
+    store_bg *bg = st->st_bg;
+    if (bg->bg_thread_on) {
+        pthread_join(bg->bg_thread, NULL);
+        bg->bg_thread_on = false;
+    }
+    int err = bg->bg_sync_err;
+    if (err == 0 && !bg->bg_no_fsync)
+        st->st_file.sf_syncs++; /* the snapshot's fsync */
+    size_t tail_lines = st->st_log_lines - bg->bg_log_lines;
     const store_journal *j = st->st_journal;
-    uint64_t lsn = st->st_bg_lsn;
+    uint64_t lsn = bg->bg_lsn;
     /* the journal durable below the stamp before the snapshot is the state */
     if (err == 0 && j != NULL && j->sj_flush(j->sj_ctx, lsn) != 0)
         err = EIO;
     if (err == 0)
-        err = write_tail(st);
+        err = write_tail(bg);
     if (err != 0) {
         WHY("cannot compact %s in the background: %s", st->st_file.sf_path, strerror(err));
         unlink(st->st_file.sf_tmp);
         reset(st);
         return 0;
     }
-    /* own file: the tail must be durable; journal: the child synced the
-     * snapshot, the tail is the unsynced mirror */
-    int rc = store__switch(st, &st->st_bg_fd, j == NULL, st->st_bg_items, why);
+    /* own file: the tail must be durable; journal: the snapshot is
+     * synced, the tail is the unsynced mirror */
+    int rc = store__switch(st, &bg->bg_fd, j == NULL, bg->bg_items, why);
     if (rc == 0)
         st->st_log_lines = tail_lines;
     reset(st);
@@ -219,65 +285,56 @@ static int finish(store *st, int status, char *why)
     return rc == 0 ? 1 : st->st_file.sf_failed ? -1 : 0;
 }
 
-/* waitpid for the child, blocking or not: 1 ended (*status), 0 not yet. */
-static int reap(store *st, int block, int *status)
-{
-    for (;;) {
-        pid_t r = waitpid(st->st_bg_pid, status, block ? 0 : WNOHANG);
-        if (r == st->st_bg_pid)
-            return 1;
-        if (r == 0)
-            return 0;
-        if (errno != EINTR) { /* ECHILD: someone reaped it; trust nothing */
-            *status = EINTR << 8;
-            return 1;
-        }
-    }
-}
-
-/* Log lines past which a compaction starts, or a running one is waited
- * for: st_compact_factor times the snapshot (STORE_COMPACT_FACTOR, store.h),
- * and at least st_compact_min. */
-static size_t limit_of(const store *st)
-{
-    size_t times = st->st_snap_lines * st->st_compact_factor;
-    return times > st->st_compact_min ? times : st->st_compact_min;
-}
-
 int store__bg_step(store *st, char *why)
 {
     size_t limit = limit_of(st);
-    int status, switched = 0;
-    if (st->st_bg_pid > 0) {
-        /* a log that outgrew the threshold again waits: the tail is bounded */
-        int block = st->st_log_lines - st->st_bg_log_lines > limit;
-        if (!reap(st, block, &status))
-            return 0;
-        if ((switched = finish(st, status, why)) < 0)
-            return -1;
-        limit = limit_of(st);
+    int switched = 0;
+    store_bg *bg = st->st_bg;
+    if (bg != NULL) {
+        /* a log that outgrew the threshold again ends it now: the tail
+         * stays bounded */
+        bool now = st->st_log_lines - bg->bg_log_lines > limit;
+        if (!bg->bg_written)
+            advance(st, bg, now ? SIZE_MAX : pace(st, bg));
+        if (bg->bg_written && (now || atomic_load(&bg->bg_synced))) {
+            if ((switched = finish(st, why)) < 0)
+                return -1;
+            limit = limit_of(st);
+        }
     }
-    if (st->st_bg_pid == 0 && st->st_log_lines > limit && why[0] == '\0')
+    if (st->st_bg == NULL && st->st_log_lines > limit && why[0] == '\0')
         start(st, why);
     return switched;
 }
 
 int store__bg_finish(store *st, char *why)
 {
-    int status;
-    if (st->st_bg_pid <= 0)
+    store_bg *bg = st->st_bg;
+    if (bg == NULL)
         return 0;
-    reap(st, 1, &status);
-    return finish(st, status, why) < 0 ? -1 : 0;
+    if (!bg->bg_written)
+        advance(st, bg, SIZE_MAX);
+    return finish(st, why) < 0 ? -1 : 0;
+}
+
+int store__bg_idle(store *st, char *why)
+{
+    store_bg *bg = st->st_bg;
+    if (bg == NULL)
+        return 0;
+    if (!bg->bg_written) {
+        advance(st, bg, SNAP_STEP_IDLE);
+        bg->bg_last = now_us();
+    }
+    if (!bg->bg_written || !atomic_load(&bg->bg_synced))
+        return 0;
+    return finish(st, why) < 0 ? -1 : 0;
 }
 
 void store__bg_abandon(store *st)
 {
-    int status;
-    if (st->st_bg_pid <= 0)
+    if (st->st_bg == NULL)
         return;
-    kill(st->st_bg_pid, SIGKILL);
-    reap(st, 1, &status);
     unlink(st->st_file.sf_tmp);
     reset(st);
 }

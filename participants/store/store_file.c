@@ -207,7 +207,7 @@ static int rename_in(store_file *f, int fd, int sync_file, char *why)
     }
     FAULT(f, "store.before_rename");
     /* the old file keeps a name: closing it below then frees nothing (ms
-     * for a large file); the next compaction's child removes the name */
+     * for a large file); the next compaction's sync thread removes the name */
     if (f->sf_fd >= 0 && (unlink(f->sf_old) == 0 || errno == ENOENT))
         (void)link(f->sf_path, f->sf_old); /* failing: a slower close */
     if (rename(f->sf_tmp, f->sf_path) != 0) {

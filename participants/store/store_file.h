@@ -22,7 +22,7 @@ typedef struct store_file {
     char *sf_dir, *sf_path, *sf_tmp;
     char *sf_old;               /* NAME.state.old: the replaced file's last
                                    name, so that closing it is cheap; removed
-                                   by the next compaction's child */
+                                   by the next compaction's sync thread */
     int sf_fd;                  /* append writer; -1 when read-only */
     int sf_lock_fd;             /* flock on NAME.lock; -1 when read-only */
     int sf_dirty;               /* appended since the last fsync */
@@ -32,8 +32,8 @@ typedef struct store_file {
     int sf_no_fsync;            /* STORE_NO_FSYNC: survives a process crash,
                                    not a power cut */
     uint64_t sf_syncs;          /* fsync calls made on the state file, its temp
-                                   files and its directory (store_syncs), the
-                                   background child's counted when it succeeded */
+                                   files and its directory (store_syncs), a
+                                   background snapshot's when it succeeded */
     unsigned sf_fs_opts;        /* dtc__fs_open's options (DTC_FS_GROUP) */
     int sf_failed;              /* a write or fsync failed (or a layer above
                                    fell behind the file): refuse all */
@@ -69,8 +69,9 @@ int store__file_sync(store_file *f, char *why);
  * followed.  The fd, or -1 with why. */
 int store__file_create_tmp(const store_file *f, char *why);
 /* Makes the complete temp file *fdp (closed here, *fdp = -1) the state
- * file: fsync (only with sync_file: a journal-mode background child synced
- * its snapshot itself, and what follows it is the unsynced mirror),
+ * file: fsync (only with sync_file: a journal-mode background compaction
+ * synced its snapshot already, and what follows it is the unsynced
+ * mirror),
  * rename over NAME.state, fsync the directory (no fsync with
  * STORE_NO_FSYNC), append to it from now on.  0; -1 with why: before the
  * rename the old file stays (the temp file is removed), after it the

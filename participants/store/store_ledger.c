@@ -7,7 +7,9 @@
  * of st_led_gone once the coordinator's durable position has reached its
  * stamp, then asks about the head of st_led_new.  So the ledger, and with
  * it every snapshot, is bounded by the transactions a redelivery can
- * still reach, not by history.  See store_retire in store.h.
+ * still reach, not by history.  See store_retire in store.h.  Every
+ * entry is also on the store's list of all entries, in ld_seq order,
+ * which a snapshot walks (store_snap.c).
  */
 #include <stdlib.h>
 
@@ -49,6 +51,7 @@ store_led *store__ledger_add(store *st, const char *txid, int state, const char 
     if (htab_put(&st->st_ledger, ld->ld_id, ld) == 0) {
         st->st_led_seq++;
         ledq_push(&st->st_led_new, ld);
+        store__snap_add_led(st, ld);
         return ld;
     }
 fail:
@@ -60,6 +63,7 @@ fail:
 
 static void drop(store *st, store_led *ld)
 {
+    store__snap_drop_led(st, ld);
     htab_del(&st->st_ledger, ld->ld_id);
     free(ld->ld_payload);
     free(ld);
@@ -102,14 +106,4 @@ size_t store_retire(store *st, const store_horizon *h)
 uint64_t store_ledger_mark(const store *st)
 {
     return st->st_led_seq + 1;
-}
-
-/* The entries in age order (examined ones first), for snapshots. */
-const store_led *store__ledger_next(const store *st, const store_led *ld)
-{
-    if (ld == NULL)
-        return st->st_led_gone.lq_head ? st->st_led_gone.lq_head : st->st_led_new.lq_head;
-    if (ld->ld_next == NULL && ld == st->st_led_gone.lq_tail)
-        return st->st_led_new.lq_head;
-    return ld->ld_next;
 }

@@ -312,6 +312,16 @@ int store_flush(store *st, char *why)
     return 0; /* a failed compaction leaves a warning in why */
 }
 
+int store_idle(store *st, char *why)
+{
+    why[0] = '\0';
+    if (st->st_file.sf_failed) {
+        WHY("state file write failed earlier; restart the participant");
+        return -1;
+    }
+    return store__bg_idle(st, why);
+}
+
 /* ---- open / close -------------------------------------------------------- */
 
 /* Loads an existing file; a torn tail is cut off unless read-only. */
@@ -353,7 +363,6 @@ store *store_open(const char *dir, const char *name, const store_schema *schema,
     if (st == NULL)
         return NULL;
     st->st_schema = schema;
-    st->st_bg_fd = -1;
     st->st_compact_min = STORE_COMPACT_MIN_DEFAULT;
     st->st_compact_factor = STORE_COMPACT_FACTOR;
     htab_init(&st->st_recs);

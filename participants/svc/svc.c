@@ -165,14 +165,11 @@ static void tell_syncs(svc *s)
         s->sv_syncs_told += n;
 }
 
-/* After every batch: one fsync.  If it fails the answers become errors
- * (the library's job) and this process stops: its memory may be ahead of
- * the disk, and a restart reloads the truth. */
-static int on_flush(void *ctx)
+/* What a store call left: a failure stops this process (its memory may
+ * be ahead of the disk, and a restart reloads the truth; the batch's
+ * answers become errors, the library's job), a warning is logged. */
+static int after_store(svc *s, int rc, const char *why)
 {
-    svc *s = ctx;
-    char why[STORE_WHY_MAX];
-    int rc = store_flush(s->sv_store, why);
     tell_syncs(s);
     if (rc != 0) {
         dtc_log(DTC_LOG_ERROR, "flush", NULL, s->sv_o.name, "error=%s action=stopping", why);
@@ -182,6 +179,24 @@ static int on_flush(void *ctx)
         dtc_log(DTC_LOG_WARN, "compact", NULL, s->sv_o.name, "warning=%s", why);
     }
     return rc;
+}
+
+/* After every batch: one fsync (store_flush). */
+static int on_flush(void *ctx)
+{
+    svc *s = ctx;
+    char why[STORE_WHY_MAX];
+    int rc = store_flush(s->sv_store, why);
+    return after_store(s, rc, why);
+}
+
+/* Nothing to serve: a larger piece of a background compaction
+ * (store_idle). */
+static int on_idle(svc *s)
+{
+    char why[STORE_WHY_MAX];
+    int rc = store_idle(s->sv_store, why);
+    return after_store(s, rc, why);
 }
 
 /* ---- main ----------------------------------------------------------------- */
@@ -327,24 +342,33 @@ static void recover(svc *s, dtc_participant *p, bool all)
  * starting a pass of ledger retirement and flushing (store_flush: a
  * finished background compaction) every second (see recover,
  * svc_horizon.c); the pass goes a small step after every batch.  A
- * failed flush stops the loop (on_flush set sv_exit). */
+ * wait of 100 ms or more with no request is idle time, given to a
+ * background compaction (on_idle).  A failed flush stops the loop
+ * (after_store set sv_exit). */
 static dtc_result serve_loop(svc *s, dtc_instance *inst, dtc_participant *p,
                              const dtc_participant_ops *ops)
 {
-    struct timespec last, now;
+    struct timespec last, now, before;
     clock_gettime(CLOCK_MONOTONIC, &last);
     while (!part_stop) {
-        dtc_result rc = dtc_participant_serve_once(p, ops, 200, NULL);
+        unsigned served = 0;
+        clock_gettime(CLOCK_MONOTONIC, &before);
+        dtc_result rc = dtc_participant_serve_once(p, ops, 200, &served);
         if (rc != DTC_OK)
             return rc;
         clock_gettime(CLOCK_MONOTONIC, &now);
+        long waited_ms = (now.tv_sec - before.tv_sec) * 1000
+                         + (now.tv_nsec - before.tv_nsec) / 1000000;
+        if (served == 0 && waited_ms >= 100 && on_idle(s) != 0)
+            return DTC_OK;
         if (now.tv_sec > last.tv_sec) {
             if (store_prepared_ids(s->sv_store, NULL, 0) > 0)
                 recover(s, p, false);
             if (!s->sv_keep_ledger)
                 svc_retire_begin(&s->sv_hz, s->sv_store, inst);
-            /* an idle service too finishes a background compaction whose
-             * child is done (on the journal: its checkpoint) */
+            /* an idle service too goes on with a background compaction
+             * (store_bg.c), and finishes it (on the journal: its
+             * checkpoint) */
             if (on_flush(s) != 0)
                 return DTC_OK;
             last = now;

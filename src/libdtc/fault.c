@@ -56,9 +56,8 @@
  *                 the directory not yet fsynced), store.before_checkpoint
  *                 (journal: the snapshot renamed in and the directory
  *                 fsynced, its LSN not yet reported), store.bg_before_sync
- *                 (a background compaction's child wrote the snapshot,
- *                 not fsynced: the child dies, then the service when it
- *                 reaps it); called through the store's fault hook
+ *                 (a background compaction wrote its snapshot, not
+ *                 fsynced); called through the store's fault hook
  *                 (participants/store/store.h), not dtc__fault
  */
 #include <signal.h>
