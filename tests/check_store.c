@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dtc/dtc.h"
@@ -800,6 +801,9 @@ END_TEST
  * its temp file removed, with a warning; the next compaction
  * checkpoints. */
 static _Atomic int fsync_fail; /* __wrap_fsync fails this many calls */
+/* __wrap_fsync sleeps this many ms first when syncing a temp file (slow_tmp)
+ * or a directory (slow_dir): a slow disk, in the background thread */
+static _Atomic int slow_tmp_ms, slow_dir_ms;
 START_TEST(journal_background_sync_fails)
 {
     const char *dir = new_dir(), *path = state_path(dir, "inventory");
@@ -1143,13 +1147,13 @@ static int no_one_holds(void *ctx, const char *txid)
 
 /* Flushes until a background compaction is under way; it starts at the
  * end of a flush, its walk at the next. */
-static void start_background(store *st, const char *prefix)
+static void start_background(store *st, const char *prefix, const char *payload)
 {
     char why[STORE_WHY_MAX], id[32];
     store_outcome out;
     for (int i = 0; i < 100000 && st->st_bg == NULL; i++) {
         snprintf(id, sizeof id, "%s%d", prefix, i);
-        ck_assert_int_eq(try_prepare(st, id, "reserve k0001 1", why), STORE_YES);
+        ck_assert_int_eq(try_prepare(st, id, payload, why), STORE_YES);
         ck_assert_int_eq(store_rollback(st, id, &out, why), 0);
         ck_assert_int_eq(store_flush(st, why), 0);
     }
@@ -1187,7 +1191,7 @@ START_TEST(background_snapshot_is_the_start)
     ck_assert_int_eq(try_prepare(st, "p1", "reserve k2999 5", why), STORE_YES);
     store_set_compact_min(st, 1);
     store_set_compact_factor(st, 1);
-    start_background(st, "r");
+    start_background(st, "r", "reserve k0001 1");
     char *start = dump_with_prepared(st);
     ck_assert_ptr_nonnull(strstr(start, "ledger 10\n"));
     size_t steps = 0;
@@ -1265,7 +1269,7 @@ START_TEST(idle_time_finishes_a_compaction)
     ck_assert_msg(st != NULL, "%s", err);
     store_set_compact_min(st, 1);
     store_set_compact_factor(st, 1);
-    start_background(st, "r");
+    start_background(st, "r", "reserve k0001 1");
     char *start = dump_with_prepared(st);
     ck_assert_int_eq(store_flush(st, why), 0); /* no line: a small piece */
     ck_assert_ptr_nonnull(st->st_bg);
@@ -1284,6 +1288,94 @@ START_TEST(idle_time_finishes_a_compaction)
     store_close(&st);
     free(start);
     free(snap);
+}
+END_TEST
+
+/* Once the snapshot is written, the lines logged since the compaction
+ * started (the tail) go to the temp file TAIL_PIECE (256 KiB) a flush
+ * while the snapshot syncs, not all at once at the switch (megabytes
+ * held a batch 5 ms); the switch appends the rest, and the file then
+ * holds every line. */
+START_TEST(background_tail_in_pieces)
+{
+    char dir[256], tmp[600], why[STORE_WHY_MAX], id[32];
+    snprintf(dir, sizeof dir, "%s", new_dir());
+    snprintf(tmp, sizeof tmp, "%s.tmp", state_path(dir, "inventory"));
+    store *st = open_inv(dir);
+    store_set_compact_min(st, 4);
+    store_set_compact_factor(st, 2);
+    start_background(st, "s", "reserve w 1");
+    store_set_compact_min(st, 1000000); /* not ended at once by the log's growth */
+    atomic_store(&slow_tmp_ms, 400);
+    ck_assert_int_eq(store_flush(st, why), 0); /* the walk: written, syncing (slowly) */
+    struct stat sb;
+    ck_assert_int_eq(stat(tmp, &sb), 0);
+    off_t snap = sb.st_size;
+    for (int i = 0; i < 16000; i++) { /* about 660 KB of lines, no flush */
+        store_outcome out;
+        snprintf(id, sizeof id, "b%d", i);
+        ck_assert_int_eq(try_prepare(st, id, "reserve w 1", why), STORE_YES);
+        ck_assert_int_eq(store_rollback(st, id, &out, why), 0);
+    }
+    ck_assert_int_eq(store_flush(st, why), 0);
+    ck_assert_int_eq(stat(tmp, &sb), 0);
+    ck_assert_int_eq(sb.st_size - snap, 256 << 10); /* one piece */
+    ck_assert_int_eq(store_flush(st, why), 0);
+    ck_assert_int_eq(stat(tmp, &sb), 0);
+    ck_assert_int_eq(sb.st_size - snap, 512 << 10); /* two */
+    atomic_store(&slow_tmp_ms, 0);
+    for (int i = 0; i < 1000 && st->st_bg != NULL; i++) {
+        ck_assert_int_eq(store_flush(st, why), 0);
+        usleep(10000);
+    }
+    ck_assert_ptr_null(st->st_bg);
+    ck_assert_int_eq(access(tmp, F_OK), -1);
+    char *before = dump_with_prepared(st);
+    store_close(&st);
+    st = open_inv(dir);
+    char *after = dump_with_prepared(st);
+    same_text("reloaded against before", after, before);
+    store_close(&st);
+    free(before);
+    free(after);
+}
+END_TEST
+
+/* On the journal no flush waits for a sync of the compaction: the
+ * snapshot's fsync and the directory's are a thread's, the rename is a
+ * flush's, and the checkpoint is reported by a later flush once the
+ * directory is synced (here each sync takes 300 ms, and no flush takes
+ * 100). */
+START_TEST(journal_compaction_syncs_off_the_flush)
+{
+    const char *dir = new_dir();
+    char why[STORE_WHY_MAX];
+    static struct fake_journal fj;
+    store_journal sj;
+    memset(&fj, 0, sizeof fj);
+    fj.calls_ok = 1;
+    atomic_store(&slow_tmp_ms, 300);
+    atomic_store(&slow_dir_ms, 300);
+    store *st = bg_journal_store(dir, &fj, &sj); /* a compaction under way, stamped 7 */
+    int renamed_in = -1, flushes = 0;
+    for (; flushes < 1000 && jevent_at("ckpt 7", 0) < 0; flushes++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ck_assert_int_eq(store_flush(st, why), 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        ck_assert_msg(ms < 100, "flush %d took %ld ms", flushes, ms);
+        if (renamed_in < 0 && jevent_at("store.after_rename", 0) >= 0)
+            renamed_in = flushes;
+        usleep(10000);
+    }
+    atomic_store(&slow_tmp_ms, 0);
+    atomic_store(&slow_dir_ms, 0);
+    ck_assert_int_ge(renamed_in, 0);
+    ck_assert_int_lt(renamed_in, flushes - 1); /* the checkpoint: a later flush */
+    ck_assert_uint_eq(fj.ckpt, 7);
+    ck_assert_int_eq(fj.calls_ok, 1);
+    store_close(&st);
 }
 END_TEST
 
@@ -1341,6 +1433,16 @@ int __wrap_fsync(int fd);
 int __wrap_fsync(int fd)
 {
     atomic_fetch_add(&fsyncs, 1);
+    char link[64], target[512];
+    struct stat sb;
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+    bool tmp = n > 4 && strcmp(target + n - 4, ".tmp") == 0;
+    bool dir = fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode);
+    int ms = tmp ? atomic_load(&slow_tmp_ms) : dir ? atomic_load(&slow_dir_ms) : 0;
+    if (ms > 0)
+        usleep((useconds_t)ms * 1000);
     int left = atomic_load(&fsync_fail);
     while (left > 0 && !atomic_compare_exchange_weak(&fsync_fail, &left, left - 1))
         ;
@@ -1941,6 +2043,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, background_compaction_loses_nothing);
     tcase_add_test(tc, background_snapshot_is_the_start);
     tcase_add_test(tc, idle_time_finishes_a_compaction);
+    tcase_add_test(tc, background_tail_in_pieces);
+    tcase_add_test(tc, journal_compaction_syncs_off_the_flush);
     tcase_add_test(tc, background_snapshot_leaves_out_younger_records);
     tcase_add_test(tc, no_fsync_compacts_without_fsync);
     tcase_add_test(tc, second_open_locked);

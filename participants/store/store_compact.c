@@ -40,9 +40,9 @@ ssize_t store__write_snapshot(store *st, int fd, uint64_t lsn)
     return err == 0 ? (ssize_t)n : -1;
 }
 
-int store__switch(store *st, int *fdp, int sync_file, size_t items, char *why)
+int store__switch(store *st, int *fdp, int sync_file, int sync_dir, size_t items, char *why)
 {
-    if (store__file_switch(&st->st_file, fdp, sync_file, why) != 0)
+    if (store__file_switch(&st->st_file, fdp, sync_file, sync_dir, why) != 0)
         return -1;
     st->st_snap_lines = items;
     return 0;
@@ -80,7 +80,7 @@ int store_compact(store *st, char *why)
         unlink(f->sf_tmp);
         return -1;
     }
-    if (store__switch(st, &fd, 1, (size_t)n, why) != 0)
+    if (store__switch(st, &fd, 1, 1, (size_t)n, why) != 0)
         return -1;
     st->st_log_lines = 0;
     if (j != NULL)

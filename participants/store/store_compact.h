@@ -19,7 +19,7 @@
 ssize_t store__write_snapshot(store *st, int fd, uint64_t lsn);
 /* store__file_switch (store_file.h), the new file's snapshot holding
  * `items` items: 0, or -1 with why. */
-int store__switch(store *st, int *fdp, int sync_file, size_t items, char *why);
+int store__switch(store *st, int *fdp, int sync_file, int sync_dir, size_t items, char *why);
 /* Journal mode, once a snapshot stamped lsn is the state file (renamed,
  * directory synced): the crash point store.before_checkpoint, then the
  * stamp is the store's and lsn is reported as its checkpoint (a failure

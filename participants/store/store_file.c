@@ -220,7 +220,12 @@ static int rename_in(store_file *f, int fd, int sync_file, char *why)
     return 0;
 }
 
-int store__file_switch(store_file *f, int *fdp, int sync_file, char *why)
+int store__file_dir_fd(const store_file *f)
+{
+    return open(f->sf_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int store__file_switch(store_file *f, int *fdp, int sync_file, int sync_dir, char *why)
 {
     int fd = *fdp;
     *fdp = -1;
@@ -228,7 +233,7 @@ int store__file_switch(store_file *f, int *fdp, int sync_file, char *why)
         return -1;
     /* From here on the new file is the state: failing to use it is fatal. */
     fd = dtc__fs_open(f->sf_path, O_WRONLY | O_APPEND, 0, f->sf_fs_opts, why, STORE_WHY_MAX);
-    if (fd >= 0 && !f->sf_no_fsync && fsync_dir(f) != 0)
+    if (fd >= 0 && sync_dir && !f->sf_no_fsync && fsync_dir(f) != 0)
         WHY("cannot sync %s: %s", f->sf_dir, strerror(errno));
     if (fd < 0 || why[0] != '\0') {
         f->sf_failed = 1;

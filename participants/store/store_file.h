@@ -72,11 +72,15 @@ int store__file_create_tmp(const store_file *f, char *why);
  * file: fsync (only with sync_file: a journal-mode background compaction
  * synced its snapshot already, and what follows it is the unsynced
  * mirror),
- * rename over NAME.state, fsync the directory (no fsync with
- * STORE_NO_FSYNC), append to it from now on.  0; -1 with why: before the
+ * rename over NAME.state, fsync the directory (only with sync_dir; no
+ * fsync at all with STORE_NO_FSYNC), append to it from now on.  0; -1 with why: before the
  * rename the old file stays (the temp file is removed), after it the
  * store is failed.  Crash points store.before_rename, store.after_rename. */
-int store__file_switch(store_file *f, int *fdp, int sync_file, char *why);
+int store__file_switch(store_file *f, int *fdp, int sync_file, int sync_dir, char *why);
+/* A descriptor of DATA_DIR, for a caller that syncs the directory after
+ * a switch without sync_dir itself (on the instance journal, nothing
+ * waits for it but the checkpoint: store_bg.c); -1 on failure. */
+int store__file_dir_fd(const store_file *f);
 /* Closes the descriptors (the lock last, NAME.state.old removed while it
  * is held) and frees the names. */
 void store__file_close(store_file *f);
