@@ -1079,12 +1079,41 @@ START_TEST(background_compaction_loses_nothing)
 }
 END_TEST
 
+/* n seeds "PREFIXdddd=VALUE" (VALUE < 0: the seed's number), at most
+ * MANY_SEEDS: a store of many records. */
+enum { MANY_SEEDS = 40000 };
+static const char *const *many_seeds(int n, const char *prefix, int value)
+{
+    static char text[MANY_SEEDS][24];
+    static const char *v[MANY_SEEDS];
+    ck_assert_int_le(n, MANY_SEEDS);
+    for (int i = 0; i < n; i++) {
+        snprintf(text[i], sizeof text[i], "%s%04d=%d", prefix, i, value < 0 ? i : value);
+        v[i] = text[i];
+    }
+    return v;
+}
+
+/* The dump, then "prepared ID" lines for the prepared transactions. */
+static char *dump_with_prepared(const store *st)
+{
+    char ids[8][STORE_TXID_MAX], *d = dump_text(st);
+    size_t n = store_prepared_ids(st, ids, 8);
+    for (size_t i = 0; i < n && i < 8; i++) {
+        char *more;
+        ck_assert_int_gt(asprintf(&more, "%sprepared %s\n", d, ids[i]), 0);
+        free(d);
+        d = more;
+    }
+    return d;
+}
+
 /* The snapshot section (through "checkpoint\n") of the state file of
  * dir, loaded alone, read-only, from a new directory: its dump, and its
  * prepared transactions after it ("prepared ID" lines). */
 static char *snapshot_alone(const store_schema *sc, const char *dir)
 {
-    char path[600], err[512], ids[8][STORE_TXID_MAX];
+    char path[600], err[512];
     char *text = NULL;
     size_t len = 0;
     FILE *in = fopen(state_path(dir, sc->ss_service), "r");
@@ -1103,28 +1132,8 @@ static char *snapshot_alone(const store_schema *sc, const char *dir)
     store *ro = store_open(alone, sc->ss_service, sc, NULL, 0, STORE_READONLY, NULL, err,
                            sizeof err);
     ck_assert_msg(ro != NULL, "snapshot alone: %s", err);
-    char *d = dump_text(ro);
-    size_t n = store_prepared_ids(ro, ids, 8);
-    for (size_t i = 0; i < n && i < 8; i++) {
-        char *more;
-        ck_assert_int_gt(asprintf(&more, "%sprepared %s\n", d, ids[i]), 0);
-        free(d);
-        d = more;
-    }
+    char *d = dump_with_prepared(ro);
     store_close(&ro);
-    return d;
-}
-
-static char *dump_with_prepared(const store *st)
-{
-    char ids[8][STORE_TXID_MAX], *d = dump_text(st);
-    size_t n = store_prepared_ids(st, ids, 8);
-    for (size_t i = 0; i < n && i < 8; i++) {
-        char *more;
-        ck_assert_int_gt(asprintf(&more, "%sprepared %s\n", d, ids[i]), 0);
-        free(d);
-        d = more;
-    }
     return d;
 }
 
@@ -1170,12 +1179,7 @@ static void start_background(store *st, const char *prefix, const char *payload)
 START_TEST(background_snapshot_is_the_start)
 {
     enum { N = 3000 };
-    static char seed_text[N][24];
-    static const char *seeds[N];
-    for (int i = 0; i < N; i++) {
-        snprintf(seed_text[i], sizeof seed_text[i], "k%04d=100", i);
-        seeds[i] = seed_text[i];
-    }
+    const char *const *seeds = many_seeds(N, "k", 100);
     char dir[256]; /* new_dir's buffer is reused by snapshot_alone */
     snprintf(dir, sizeof dir, "%s", new_dir());
     char why[STORE_WHY_MAX], err[512], id[32], payload[64];
@@ -1256,12 +1260,7 @@ END_TEST
 START_TEST(idle_time_finishes_a_compaction)
 {
     enum { N = 20000 };
-    static char seed_text[N][24];
-    static const char *seeds[N];
-    for (int i = 0; i < N; i++) {
-        snprintf(seed_text[i], sizeof seed_text[i], "k%04d=100", i);
-        seeds[i] = seed_text[i];
-    }
+    const char *const *seeds = many_seeds(N, "k", 100);
     char dir[256];
     snprintf(dir, sizeof dir, "%s", new_dir());
     char why[STORE_WHY_MAX], err[512];
@@ -1910,12 +1909,7 @@ END_TEST
 START_TEST(snapshot_pushed_in_pieces)
 {
     enum { N = 40000 };
-    static char seed_text[N][24];
-    static const char *seeds[N];
-    for (int i = 0; i < N; i++) {
-        snprintf(seed_text[i], sizeof seed_text[i], "sku%06d=%d", i, i);
-        seeds[i] = seed_text[i];
-    }
+    const char *const *seeds = many_seeds(N, "sku", -1);
     const char *dir = new_dir();
     store *st = open_seeded(&svc_inventory, dir, seeds, N, NULL);
     for (int push = 0; push <= 1; push++) {
