@@ -80,8 +80,7 @@ typedef struct store_rec {
     int rc_present;             /* 0: absent (deleted, or only held) */
     const char *rc_holder;      /* txid of the prepared txn holding it, or NULL */
     /* the store's own (store_snap.c), not for services: */
-    uint32_t rc_snap;           /* the last snapshot epoch that wrote it, or
-                                   that saw it made */
+    uint32_t rc_snap;           /* the last snapshot epoch that wrote it */
     struct store_rec *rc_next;  /* the next record made: the store's list */
 } store_rec;
 

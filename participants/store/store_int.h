@@ -50,7 +50,8 @@ typedef struct store_led {
                                       that must be durable before it goes */
     uint64_t ld_seq;               /* the ledger's count when added (1, 2...) */
     struct store_led *ld_prev, *ld_next; /* its queue, oldest first */
-    uint32_t ld_snap;              /* as rc_snap (store_snap.c) */
+    uint32_t ld_snap;              /* as rc_snap, or the epoch under way
+                                      when it was added (store_snap.c) */
     struct store_led *ld_all_prev, *ld_all_next; /* every entry, by ld_seq */
 } store_led;
 

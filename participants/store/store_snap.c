@@ -10,9 +10,9 @@
  * writes each item not yet marked; store.c and store_ledger.c call
  * store__snap_touch_* before they change an item or drop it, which
  * writes the item's line first, as it was at the start (unchanged since,
- * or it would be marked).  Items made after the start are marked when
- * made and never written, and the walk stops at the last item of the
- * start.  So the snapshot holds each item of the start once, as it was
+ * or it would be marked).  Ledger entries added after the start are
+ * marked when added; records are made absent, which writes nothing; and
+ * the walk stops at the last item of the start.  So the snapshot holds each item of the start once, as it was
  * then, whatever the order of its lines: the copy-on-write a fork gave,
  * item by item.  The prepared transactions of the start (a few: bounded
  * by the transactions in flight) are copied at the start and written
@@ -120,7 +120,9 @@ void store__snap_touch_led(store *st, store_led *ld)
 
 void store__snap_add_rec(store *st, store_rec *r)
 {
-    r->rc_snap = st->st_snap != NULL ? st->st_snap_epoch : 0; /* younger than the start */
+    /* No mark: a record is made absent (version 0), which no snapshot
+     * writes, and its first change marks it before changing it.  The
+     * walk stops before it anyway (sn_rec_end). */
     r->rc_next = NULL;
     if (st->st_rec_tail != NULL)
         st->st_rec_tail->rc_next = r;
