@@ -1997,6 +1997,31 @@ END_TEST
 
 /* ---- suite ----------------------------------------------------------------- */
 
+/* ---- heap ---------------------------------------------------------------- */
+
+#ifndef __SANITIZE_ADDRESS__ /* ASan's allocator has no fast bins to turn off */
+/* A service's small frees must not pile up unmerged in glibc's fast bins,
+ * for the next calloc or free to merge all at once in the middle of a
+ * batch (store_heap.c).  Small blocks freed after store_heap_setup leave
+ * none there; without it, all but the per-thread cache's few would. */
+START_TEST(heap_setup_keeps_no_fast_bins)
+{
+    enum { N = 2048 };
+    static void *b[N];
+    ck_assert_int_eq(store_heap_setup(), 0);
+    for (size_t i = 0; i < N; i++)
+        ck_assert_ptr_nonnull(b[i] = malloc(48 + (i % 4) * 16));
+    for (size_t i = 0; i < N; i += 2) /* every other one: no free neighbour */
+        free(b[i]);
+    struct mallinfo2 mi = mallinfo2();
+    ck_assert_uint_eq(mi.smblks, 0);
+    ck_assert_uint_eq(mi.fsmblks, 0);
+    for (size_t i = 1; i < N; i += 2)
+        free(b[i]);
+}
+END_TEST
+#endif
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -2060,6 +2085,11 @@ static Suite *store_suite(void)
     tcase_add_test(tc, retire_budget_and_held_requeue);
     tcase_add_test(tc, retire_stops_at_mark);
     suite_add_tcase(s, tc);
+#ifndef __SANITIZE_ADDRESS__
+    tc = tcase_create("heap");
+    tcase_add_test(tc, heap_setup_keeps_no_fast_bins);
+    suite_add_tcase(s, tc);
+#endif
     return s;
 }
 

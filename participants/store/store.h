@@ -131,6 +131,12 @@ typedef struct store store;
 store *store_open(const char *dir, const char *name, const store_schema *schema,
                   const char *const *seeds, size_t nseeds, int flags,
                   store_info *info, char *err, size_t errlen);
+/* The heap policy of a process that holds a busy store: glibc's fast
+ * bins off, so that no request pays for merging every small block freed
+ * before it (store_heap.c).  Once, at the start, before the first
+ * allocation worth keeping; the service programs call it.  0, or -1 if
+ * the allocator refused (nothing else changes). */
+int store_heap_setup(void);
 /* Flushes and frees; *st becomes NULL.  Returns -1 if the final flush failed. */
 int store_close(store **st);
 
