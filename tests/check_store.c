@@ -1999,7 +1999,18 @@ END_TEST
 
 /* ---- heap ---------------------------------------------------------------- */
 
-#ifndef __SANITIZE_ADDRESS__ /* ASan's allocator has no fast bins to turn off */
+/* ASan's allocator has no fast bins to turn off (gcc says so with
+ * __SANITIZE_ADDRESS__, clang 14 with __has_feature) */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEAP_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define HEAP_UNDER_ASAN 1
+#endif
+
+#ifndef HEAP_UNDER_ASAN
 /* A service's small frees must not pile up unmerged in glibc's fast bins,
  * for the next calloc or free to merge all at once in the middle of a
  * batch (store_heap.c).  Small blocks freed after store_heap_setup leave
@@ -2085,7 +2096,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, retire_budget_and_held_requeue);
     tcase_add_test(tc, retire_stops_at_mark);
     suite_add_tcase(s, tc);
-#ifndef __SANITIZE_ADDRESS__
+#ifndef HEAP_UNDER_ASAN
     tc = tcase_create("heap");
     tcase_add_test(tc, heap_setup_keeps_no_fast_bins);
     suite_add_tcase(s, tc);
