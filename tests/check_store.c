@@ -1995,8 +1995,6 @@ START_TEST(htab_grows_a_step_at_a_time)
 }
 END_TEST
 
-/* ---- suite ----------------------------------------------------------------- */
-
 /* ---- heap ---------------------------------------------------------------- */
 
 /* ASan's allocator has no fast bins to turn off (gcc says so with
@@ -2032,6 +2030,8 @@ START_TEST(heap_setup_keeps_no_fast_bins)
 }
 END_TEST
 #endif
+
+/* ---- suite ----------------------------------------------------------------- */
 
 static Suite *store_suite(void)
 {
